@@ -1,0 +1,188 @@
+"""Keras 3 builders: turn a spec (``tinyc.frontend.spec``) into a ``keras.Model``.
+
+Only layers tinyc lowers are emitted: Conv2D, DepthwiseConv2D (depth_multiplier 1), Dense, Add,
+AveragePooling2D, MaxPooling2D, GlobalAveragePooling2D, Flatten, ReLU / ReLU6, Softmax and
+BatchNormalization (folded by the TFLite converter). Convolutions followed by BatchNormalization
+have no bias of their own. BatchNormalization uses momentum 0.9 (Keras' default 0.99 leaves the
+moving statistics near their initial values after a short training run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import keras
+import numpy as np
+
+from tinyc.frontend.spec import (
+    Activation,
+    BasicResidual,
+    Conv,
+    Dense,
+    DepthwiseConv,
+    Flatten,
+    GlobalAvgPool,
+    InvertedResidual,
+    Layer,
+    Padding,
+    Pool,
+    Softmax,
+    Spec,
+    check_no_squeeze_excite,
+)
+
+BN_MOMENTUM = 0.9
+BN_EPSILON = 1e-3
+KERNEL_INITIALIZER = "he_normal"
+
+
+def _activation(x: keras.KerasTensor, activation: Activation, name: str) -> keras.KerasTensor:
+    if activation == "relu":
+        return keras.layers.ReLU(name=f"{name}_relu")(x)
+    if activation == "relu6":
+        return keras.layers.ReLU(max_value=6.0, name=f"{name}_relu6")(x)
+    return x
+
+
+def _batch_norm(x: keras.KerasTensor, name: str) -> keras.KerasTensor:
+    return keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON,
+                                           name=f"{name}_bn")(x)
+
+
+def conv_bn(x: keras.KerasTensor, filters: int, kernel: tuple[int, int], *, name: str,
+            stride: tuple[int, int] = (1, 1), padding: Padding = "same",
+            activation: Activation = "relu", batch_norm: bool = True) -> keras.KerasTensor:
+    """Conv2D (+ BatchNormalization) + activation."""
+    x = keras.layers.Conv2D(filters, kernel, strides=stride, padding=padding, use_bias=not batch_norm,
+                            kernel_initializer=KERNEL_INITIALIZER, name=name)(x)
+    if batch_norm:
+        x = _batch_norm(x, name)
+    return _activation(x, activation, name)
+
+
+def depthwise_bn(x: keras.KerasTensor, kernel: tuple[int, int], *, name: str,
+                 stride: tuple[int, int] = (1, 1), padding: Padding = "same",
+                 activation: Activation = "relu", batch_norm: bool = True) -> keras.KerasTensor:
+    """DepthwiseConv2D (depth_multiplier 1) (+ BatchNormalization) + activation."""
+    x = keras.layers.DepthwiseConv2D(kernel, strides=stride, padding=padding, depth_multiplier=1,
+                                     use_bias=not batch_norm,
+                                     depthwise_initializer=KERNEL_INITIALIZER, name=name)(x)
+    if batch_norm:
+        x = _batch_norm(x, name)
+    return _activation(x, activation, name)
+
+
+def inverted_residual(x: keras.KerasTensor, block: InvertedResidual, *, name: str) -> keras.KerasTensor:
+    """MobileNetV2 inverted residual block with linear bottleneck and ReLU6.
+
+    Raises ``ValueError`` for squeeze-excite (Multiply / sigmoid are not lowered by tinyc)."""
+    check_no_squeeze_excite(block, where=name)
+    in_channels = int(x.shape[-1])
+    y = x
+    if block.expansion != 1:
+        y = conv_bn(y, in_channels * block.expansion, (1, 1), name=f"{name}_expand", activation="relu6")
+    y = depthwise_bn(y, (block.kernel, block.kernel), stride=(block.stride, block.stride),
+                     name=f"{name}_dw", activation="relu6")
+    y = conv_bn(y, block.out_channels, (1, 1), name=f"{name}_project", activation="none")
+    if block.stride == 1 and in_channels == block.out_channels:
+        y = keras.layers.Add(name=f"{name}_add")([x, y])
+    return y
+
+
+def basic_residual(x: keras.KerasTensor, block: BasicResidual, *, name: str) -> keras.KerasTensor:
+    """ResNet v1 basic block with a 1x1 projection shortcut (bias, no BN) when shapes change."""
+    stride = (block.stride, block.stride)
+    y = conv_bn(x, block.filters, (3, 3), stride=stride, name=f"{name}_conv1")
+    y = conv_bn(y, block.filters, (3, 3), name=f"{name}_conv2", activation="none")
+    shortcut = x
+    if block.stride != 1 or int(x.shape[-1]) != block.filters:
+        shortcut = conv_bn(x, block.filters, (1, 1), stride=stride, name=f"{name}_shortcut",
+                           activation="none", batch_norm=False)
+    y = keras.layers.Add(name=f"{name}_add")([shortcut, y])
+    return keras.layers.ReLU(name=f"{name}_relu")(y)
+
+
+def _layer(x: keras.KerasTensor, layer: Layer, name: str) -> keras.KerasTensor:
+    if isinstance(layer, Conv):
+        return conv_bn(x, layer.filters, layer.kernel, stride=layer.stride, padding=layer.padding,
+                       activation=layer.activation, batch_norm=layer.batch_norm, name=name)
+    if isinstance(layer, DepthwiseConv):
+        return depthwise_bn(x, layer.kernel, stride=layer.stride, padding=layer.padding,
+                            activation=layer.activation, batch_norm=layer.batch_norm, name=name)
+    if isinstance(layer, InvertedResidual):
+        return inverted_residual(x, layer, name=name)
+    if isinstance(layer, BasicResidual):
+        return basic_residual(x, layer, name=name)
+    if isinstance(layer, Pool):
+        pool_class = keras.layers.AveragePooling2D if layer.kind == "avg" else keras.layers.MaxPooling2D
+        result: keras.KerasTensor = pool_class(layer.size, strides=layer.stride, padding=layer.padding,
+                                               name=name)(x)
+        return result
+    if isinstance(layer, GlobalAvgPool):
+        return keras.layers.GlobalAveragePooling2D(name=name)(x)
+    if isinstance(layer, Flatten):
+        return keras.layers.Flatten(name=name)(x)
+    if isinstance(layer, Dense):
+        x = keras.layers.Dense(layer.units, name=name)(x)
+        return _activation(x, layer.activation, name)
+    if isinstance(layer, Softmax):
+        return keras.layers.Softmax(name=name)(x)
+    raise TypeError(f"{name}: unknown layer type {type(layer).__name__}")
+
+
+_LAYER_PREFIX: dict[type, str] = {
+    Conv: "conv", DepthwiseConv: "dw", InvertedResidual: "mb", BasicResidual: "res", Pool: "pool",
+    GlobalAvgPool: "gap", Flatten: "flatten", Dense: "dense", Softmax: "softmax",
+}
+
+
+def build_model(spec: Spec, *, seed: int = 0, batch_size: int | None = 1) -> keras.Model:
+    """A ``keras.Model`` for ``spec``; weights from ``seed``.
+
+    The default static batch of 1 matters: with a dynamic batch the converter lowers Flatten to
+    SHAPE / STRIDED_SLICE / PACK / RESHAPE instead of one RESHAPE. Use ``batch_size=None`` for
+    training and copy the weights into a batch-1 model (``rebatch``) before conversion.
+    """
+    network = spec.network()
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=network.input_shape, batch_size=batch_size, name="input")
+    x = inputs
+    for index, layer in enumerate(network.layers):
+        x = _layer(x, layer, f"{_LAYER_PREFIX[type(layer)]}{index}")
+    return keras.Model(inputs, x, name=network.name)
+
+
+def random_inputs(shape: tuple[int, ...], *, count: int, seed: int) -> np.ndarray:
+    """``count`` float32 samples of ``shape`` uniform in [-1, 1) (batch axis first)."""
+    rng = np.random.default_rng(seed)
+    return rng.uniform(-1.0, 1.0, size=(count, *shape)).astype(np.float32)
+
+
+def randomize_statistics(model: keras.Model, *, seed: int, calibration: np.ndarray) -> None:
+    """Give a random-weight model non-trivial folded biases and sane activation ranges.
+
+    BatchNormalization gamma/beta and Dense/Conv biases get random values; then one forward pass
+    in training mode with momentum 0 sets every moving mean/variance to the statistics of
+    ``calibration``, so inference activations are normalized as in training.
+    """
+    rng = np.random.default_rng(seed)
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            channels = int(layer.gamma.shape[0])
+            layer.gamma.assign(rng.uniform(0.5, 1.5, channels).astype(np.float32))
+            layer.beta.assign(rng.normal(0.0, 0.25, channels).astype(np.float32))
+        elif isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)) and layer.use_bias:
+            channels = int(layer.bias.shape[0])
+            layer.bias.assign(rng.normal(0.0, 0.1, channels).astype(np.float32))
+    for layer in norms:
+        layer.momentum = 0.0
+    model(calibration, training=True)
+    for layer in norms:
+        layer.momentum = BN_MOMENTUM
+
+
+def representative_batches(samples: np.ndarray) -> Iterator[list[np.ndarray]]:
+    """TFLite converter convention: one ``[array]`` of batch 1 per sample."""
+    for sample in samples:
+        yield [sample[np.newaxis].astype(np.float32)]
