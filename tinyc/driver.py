@@ -1,0 +1,162 @@
+"""The whole pipeline, top to bottom: model file → graph → kernel calls → plan → C → ELF → emulator → comparison."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinyc.boards import Board, get_board
+from tinyc.build import BuildResult, build, write_project
+from tinyc.codegen import emulator_target, render_project
+from tinyc.errors import DoesNotFitError, EmulatorError
+from tinyc.graph import Graph
+from tinyc.loader import LoadedModel, load_model
+from tinyc.lower import LoweredModel, lower
+from tinyc.oracle import SecondOpinion, second_opinion, tflm_outputs, tflm_tensors
+from tinyc.planner import MemoryPlan, plan_per_layer
+from tinyc.qemu import RunResult, run_qemu
+from tinyc.reader import read_tflite
+from tinyc.report import MemoryReport, memory_report
+from tinyc.verify_plan import verify_plan
+
+SCHEDULE_NOTE = "per-layer"
+
+
+@dataclass(frozen=True)
+class Planned:
+    loaded: LoadedModel
+    graph: Graph
+    lowered: LoweredModel
+    plan: MemoryPlan
+    board: Board
+    report: MemoryReport
+
+
+def plan_model(model_path: Path, board_name: str) -> Planned:
+    """Front end, lowering and planning, with every stage's check; no toolchain needed."""
+    board = get_board(board_name)
+    loaded = load_model(model_path)
+    graph = read_tflite(loaded.tflite)
+    lowered = lower(graph)
+    plan = plan_per_layer(lowered)
+    verify_plan(lowered, plan)
+    report = memory_report(lowered, plan, board, model_name=loaded.name, notes=loaded.notes)
+    return Planned(loaded=loaded, graph=graph, lowered=lowered, plan=plan, board=board, report=report)
+
+
+def input_samples(planned: Planned, count: int, *, seed: int = 0) -> list[np.ndarray]:
+    """int8 inputs: the model's representative data (quantized) first, then seeded random bytes."""
+    x = planned.graph.tensor(planned.lowered.input)
+    samples: list[np.ndarray] = []
+    module = planned.loaded.module
+    representative = getattr(module, "representative_dataset", None) if module else None
+    if callable(representative):
+        for batch in representative():
+            if len(samples) == count:
+                break
+            real = np.asarray(batch[0], dtype=np.float32).reshape(x.shape)
+            q = np.round(real / np.float32(x.scale)) + x.zero_point
+            samples.append(np.clip(q, -128, 127).astype(np.int8))
+    rng = np.random.default_rng(seed)
+    while len(samples) < count:
+        samples.append(rng.integers(-128, 128, size=x.shape).astype(np.int8))
+    return samples
+
+
+def build_firmware(planned: Planned, folder: Path, samples: list[np.ndarray], *, cmsis_nn: Path | None = None,
+                   trace: bool = False) -> BuildResult:
+    if not planned.report.fits:
+        raise DoesNotFitError(f"{planned.loaded.source.name}: {planned.report.verdict()}")
+    files = render_project(planned.lowered, planned.plan, emulator_target(planned.board),
+                           model_name=planned.loaded.source.name, samples=[s.reshape(-1) for s in samples],
+                           schedule_note=SCHEDULE_NOTE, cmsis_nn_dir=cmsis_nn)
+    write_project(files, folder)
+    return build(folder, make_args=("EXTRA_CFLAGS=-DTINYC_TRACE",) if trace else ())
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    sample: int
+    index: int
+    got: int
+    expected: int
+    op_index: int | None  # first diverging op, when the trace could name it
+    op_name: str
+    tensor_name: str
+    tensor_index_in_op: int | None
+    tensor_got: int | None
+    tensor_expected: int | None
+
+    def describe(self) -> str:
+        where = f"sample {self.sample}, output byte {self.index}: got {self.got}, expected {self.expected}"
+        if self.op_index is None:
+            return where
+        return (f"{where}; first diverging op {self.op_index} ({self.op_name}), tensor {self.tensor_name!r} "
+                f"index {self.tensor_index_in_op}: got {self.tensor_got}, expected {self.tensor_expected}")
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    planned: Planned
+    build: BuildResult
+    run: RunResult
+    samples: int
+    mismatched_samples: int
+    mismatched_bytes: int
+    first_mismatch: Mismatch | None
+    second_opinion: SecondOpinion
+    report: MemoryReport
+
+    def as_json(self) -> dict:
+        return {"board": self.planned.board.name, "emulator": self.run.emulator, "samples": self.samples,
+                "mismatches": self.mismatched_samples, "mismatched_bytes": self.mismatched_bytes,
+                "first_mismatch": self.first_mismatch.describe() if self.first_mismatch else None,
+                "stack_used_bytes": self.run.stack_used_bytes,
+                "litert_builtin_ref_differing_bytes": self.second_opinion.differing_bytes,
+                "litert_builtin_ref_max_abs_diff": self.second_opinion.max_abs_diff,
+                "report": self.report.as_json()}
+
+
+def _first_diverging_op(planned: Planned, sample: np.ndarray, folder: Path, cmsis_nn: Path | None) -> tuple:
+    """Rebuild with TINYC_TRACE for one sample and compare every op's output with TFLM's tensors."""
+    result = build_firmware(planned, folder, [sample], cmsis_nn=cmsis_nn, trace=True)
+    run = run_qemu(planned.board, result.elf)
+    calls = {c.op_index: c for c in planned.lowered.calls}
+    expected = tflm_tensors(planned.loaded.tflite, sample, [calls[i].output for i, _ in run.traces])
+    for op_index, got in run.traces:
+        call = calls[op_index]
+        want = expected[call.output]
+        diff = np.nonzero(got != want)[0]
+        if diff.size:
+            i = int(diff[0])
+            return op_index, call.kind.value, planned.graph.tensor(call.output).name, i, int(got[i]), int(want[i])
+    return None, "", "", None, None, None
+
+
+def verify(model_path: Path, board_name: str, *, samples: int, folder: Path | None = None,
+           cmsis_nn: Path | None = None, seed: int = 0) -> VerifyResult:
+    planned = plan_model(model_path, board_name)
+    inputs = input_samples(planned, samples, seed=seed)
+    with tempfile.TemporaryDirectory(prefix="tinyc-verify-") as tmp:
+        work = folder or Path(tmp) / "firmware"
+        result = build_firmware(planned, work, inputs, cmsis_nn=cmsis_nn)
+        run = run_qemu(planned.board, result.elf)
+        if len(run.outputs) != len(inputs):
+            raise EmulatorError(f"{run.emulator}: printed {len(run.outputs)} outputs for {len(inputs)} samples")
+        reference = tflm_outputs(planned.loaded.tflite, inputs)
+        bad = [(s, np.nonzero(got != want)[0]) for s, (got, want) in enumerate(zip(run.outputs, reference))]
+        bad = [(s, d) for s, d in bad if d.size]
+        first = None
+        if bad:
+            s, d = bad[0]
+            i = int(d[0])
+            op = _first_diverging_op(planned, inputs[s], Path(tmp) / "trace", cmsis_nn)
+            first = Mismatch(s, i, int(run.outputs[s][i]), int(reference[s][i]), *op)
+    report = memory_report(planned.lowered, planned.plan, planned.board, model_name=planned.loaded.name,
+                           sizes=result.sizes, notes=planned.loaded.notes)
+    return VerifyResult(planned=planned, build=result, run=run, samples=len(inputs), mismatched_samples=len(bad),
+                        mismatched_bytes=int(sum(d.size for _, d in bad)), first_mismatch=first,
+                        second_opinion=second_opinion(planned.loaded.tflite, inputs, reference), report=report)
