@@ -9,11 +9,10 @@ moving statistics near their initial values after a short training run).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import keras
 import numpy as np
 
+from tinyc.frontend.data import random_inputs
 from tinyc.frontend.spec import (
     Activation,
     BasicResidual,
@@ -152,12 +151,6 @@ def build_model(spec: Spec, *, seed: int = 0, batch_size: int | None = 1) -> ker
     return keras.Model(inputs, x, name=network.name)
 
 
-def random_inputs(shape: tuple[int, ...], *, count: int, seed: int) -> np.ndarray:
-    """``count`` float32 samples of ``shape`` uniform in [-1, 1) (batch axis first)."""
-    rng = np.random.default_rng(seed)
-    return rng.uniform(-1.0, 1.0, size=(count, *shape)).astype(np.float32)
-
-
 def randomize_statistics(model: keras.Model, *, seed: int, calibration: np.ndarray) -> None:
     """Give a random-weight model non-trivial folded biases and sane activation ranges.
 
@@ -182,7 +175,10 @@ def randomize_statistics(model: keras.Model, *, seed: int, calibration: np.ndarr
         layer.momentum = BN_MOMENTUM
 
 
-def representative_batches(samples: np.ndarray) -> Iterator[list[np.ndarray]]:
-    """TFLite converter convention: one ``[array]`` of batch 1 per sample."""
-    for sample in samples:
-        yield [sample[np.newaxis].astype(np.float32)]
+def build_random_model(spec: Spec, *, seed: int = 0, calibration_samples: int = 16) -> keras.Model:
+    """``build_model`` + ``randomize_statistics`` on uniform random inputs: deterministic in
+    ``seed``."""
+    model = build_model(spec, seed=seed)
+    calibration = random_inputs(spec.network().input_shape, count=calibration_samples, seed=seed + 1)
+    randomize_statistics(model, seed=seed, calibration=calibration)
+    return model

@@ -8,7 +8,8 @@ parameters. Definitions:
   dense = in*out; every other op 0.
 * params = weights + biases (every conv / depthwise / dense has a bias after BN folding).
 * weight bytes (flash estimate) = int8 weights + int32 biases.
-* A Flatten feeding a Dense is dropped, as the converter does (FULLY_CONNECTED flattens).
+* A Flatten of a 1x1xC map feeding a Dense is dropped, as the converter does; a Flatten of a
+  larger map stays a RESHAPE.
 * peak activation bytes (per-layer schedule estimate): max over ops of the int8 bytes of every
   tensor live at that op — its inputs, its output and tensors kept alive for a later op
   (residual inputs).
@@ -159,8 +160,10 @@ class _Lowering:
         if isinstance(layer, Flatten):
             return self._emit(OpKind.RESHAPE, (x,), (math.prod(self.shapes[x]),))
         if isinstance(layer, Dense):
-            if self.ops and self.ops[-1].kind == OpKind.RESHAPE and self.ops[-1].output == x:
-                # The converter drops a Flatten feeding FULLY_CONNECTED: FC flattens its input.
+            previous = self.ops[-1] if self.ops else None
+            if (previous is not None and previous.kind == OpKind.RESHAPE and previous.output == x
+                    and math.prod(self.shapes[previous.inputs[0]][:-1]) == 1):
+                # The converter drops a Flatten of a 1x1xC map feeding FULLY_CONNECTED.
                 x = self.ops.pop().inputs[0]
                 self.shapes.pop()
             n = math.prod(self.shapes[x])

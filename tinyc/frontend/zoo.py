@@ -112,3 +112,135 @@ def ic_resnet8() -> Network:
         Softmax(),
     )
     return Network("ic_resnet8", (32, 32, 3), layers)
+
+
+# ---------------------------------------------------------------- MCUNet-style zoo specs
+
+
+def _stage(channels: int, stride: int, *blocks: tuple[int, int]) -> Stage:
+    """A stage from (kernel, expansion) pairs."""
+    return Stage(channels, stride, tuple(BlockChoice(kernel, expansion) for kernel, expansion in blocks))
+
+
+def mcunet_f412() -> MCUNetSpec:
+    """ImageNet-sized (1000 classes) MCUNet-style net for STM32F412 (256 KB SRAM, 1 MB flash):
+    128x128 input, ~0.64M params, per-layer peak 128 KiB."""
+    return MCUNetSpec(
+        name="mcunet_f412",
+        resolution=128,
+        stem_channels=16,
+        stages=(
+            _stage(8, 1, (3, 1)),
+            _stage(16, 2, (5, 3), (3, 3)),
+            _stage(24, 2, (7, 4), (3, 4), (5, 4)),
+            _stage(40, 2, (5, 4), (5, 4), (3, 4)),
+            _stage(48, 1, (3, 4), (5, 4)),
+            _stage(96, 2, (7, 6), (5, 4), (5, 4)),
+            _stage(160, 1, (3, 6)),
+        ),
+        num_classes=1000,
+    )
+
+
+def mcunet_h743() -> MCUNetSpec:
+    """ImageNet-sized MCUNet-style net for STM32H743 (512 KB SRAM, 2 MB flash): 160x160 input,
+    ~1.3M params, per-layer peak 300 KiB."""
+    return MCUNetSpec(
+        name="mcunet_h743",
+        resolution=160,
+        stem_channels=24,
+        stages=(
+            _stage(8, 1, (3, 1)),
+            _stage(24, 2, (5, 4), (3, 3)),
+            _stage(40, 2, (7, 4), (3, 4), (5, 4)),
+            _stage(80, 2, (5, 4), (5, 4), (3, 4)),
+            _stage(96, 1, (3, 6), (5, 4)),
+            _stage(112, 2, (7, 6), (5, 6), (5, 4)),
+            _stage(256, 1, (3, 6)),
+        ),
+        num_classes=1000,
+    )
+
+
+def mcunet_f412_patch() -> MCUNetSpec:
+    """High-resolution (192x192) MCUNet-style net for STM32F412 that needs patch-based execution:
+    the stem and first two stages (96x96 and 48x48 maps) peak at 288 KiB per layer, above the
+    board's 256 KiB; everything after them peaks at 144 KiB. ~0.64M params."""
+    return MCUNetSpec(
+        name="mcunet_f412_patch",
+        resolution=192,
+        stem_channels=16,
+        stages=(
+            _stage(8, 1, (3, 1)),
+            _stage(16, 2, (3, 3), (3, 3)),
+            _stage(24, 2, (7, 3), (3, 4), (5, 4)),
+            _stage(40, 2, (5, 4), (5, 4), (3, 4)),
+            _stage(48, 1, (3, 4), (5, 4)),
+            _stage(96, 2, (7, 6), (5, 4), (5, 4)),
+            _stage(160, 1, (3, 6)),
+        ),
+        num_classes=1000,
+    )
+
+
+def digits_mcunet() -> MCUNetSpec:
+    """Small MCUNet-style net for scikit-learn's digits upsampled to 32x32x1, 10 classes."""
+    return MCUNetSpec(
+        name="digits_mcunet",
+        resolution=32,
+        in_channels=1,
+        stem_channels=8,
+        stages=(
+            _stage(8, 1, (3, 1)),
+            _stage(16, 2, (3, 4), (5, 3)),
+            _stage(24, 2, (3, 4), (3, 4)),
+            _stage(32, 1, (3, 4)),
+        ),
+        num_classes=10,
+    )
+
+
+# ---------------------------------------------------------------- tiny test models
+
+
+def tiny_mbv2() -> MCUNetSpec:
+    """MobileNetV2-style, 24x24x3, residual adds, kernels 3/5/7, 10 classes."""
+    return MCUNetSpec(
+        name="tiny_mbv2",
+        resolution=24,
+        stem_channels=8,
+        stages=(
+            _stage(8, 1, (3, 1)),
+            _stage(16, 2, (3, 4), (5, 3)),
+            _stage(24, 2, (7, 3), (3, 3)),
+        ),
+        num_classes=10,
+        head_channels=64,
+    )
+
+
+def tiny_dscnn() -> Network:
+    """DS-CNN-style, 49x10x1: Conv 16 10x4 stride 2, 2 x [DW 3x3 + PW 16], average pool 5x5,
+    Flatten, Dense(12)."""
+    layers: list[Layer] = [Conv(16, (10, 4), (2, 2))]
+    for _ in range(2):
+        layers += [DepthwiseConv((3, 3)), Conv(16, (1, 1))]
+    layers += [Pool("avg", (5, 5), (5, 5)), Flatten(), Dense(12), Softmax()]
+    return Network("tiny_dscnn", (49, 10, 1), tuple(layers))
+
+
+def tiny_resnet() -> Network:
+    """ResNet-style, 32x32x3: Conv 8, max pool 2x2, identity block 8, projection block 16
+    (stride 2), projection block 24 (stride 1, 1x1 projection for the channel change), global
+    average pool, Dense(10)."""
+    layers: tuple[Layer, ...] = (
+        Conv(8, (3, 3)),
+        Pool("max", (2, 2), (2, 2)),
+        BasicResidual(8, 1),
+        BasicResidual(16, 2),
+        BasicResidual(24, 1),
+        GlobalAvgPool(),
+        Dense(10),
+        Softmax(),
+    )
+    return Network("tiny_resnet", (32, 32, 3), layers)

@@ -1,0 +1,32 @@
+"""MLPerf Tiny visual wake words MobileNetV1 0.25 (96x96x3, 2 classes), random weights.
+
+Random weights (fixed seed): BatchNormalization statistics calibrated on random inputs so the
+int8 graph has non-trivial biases and activation ranges. Spec: ``tinyc.frontend.zoo.vww_mobilenet_v1()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tinyc.frontend.data import random_representative_dataset
+from tinyc.frontend.zoo import vww_mobilenet_v1
+
+if TYPE_CHECKING:
+    import keras
+
+WEIGHTS = "random"
+SEED = 0
+SPEC = vww_mobilenet_v1()
+
+
+def build() -> keras.Model:
+    from tinyc.frontend.blocks import build_random_model
+
+    return build_random_model(SPEC, seed=SEED)
+
+
+def representative_dataset() -> Iterator[list[np.ndarray]]:
+    return random_representative_dataset(SPEC.network().input_shape)
