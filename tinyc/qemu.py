@@ -70,4 +70,5 @@ def run_qemu(board: Board, elf: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S) -
     except subprocess.TimeoutExpired:
         raise EmulatorError(f"QEMU ({board.qemu.machine}) did not finish {elf.name} within {timeout_s:.0f} s "
                             "(the firmware hung or the model is too slow for the emulator)") from None
-    return parse_output(proc.stdout, f"qemu {board.qemu.machine}", proc.returncode)
+    # QEMU writes semihosting output to its stderr.
+    return parse_output(proc.stderr + proc.stdout, f"qemu {board.qemu.machine}", proc.returncode)

@@ -1,0 +1,52 @@
+"""Shared fixtures: tiny Keras models converted once per session to int8 .tflite files."""
+
+from __future__ import annotations
+
+import os
+import zlib
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+BOARDS = ("stm32f412", "stm32h743")
+
+needs_toolchain = pytest.mark.skipif(
+    shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
+    reason="arm-none-eabi-gcc and qemu-system-arm are needed (apt-get install -y gcc-arm-none-eabi "
+           "libnewlib-arm-none-eabi qemu-system-arm)")
+
+
+def representative_for(model, count: int = 16, seed: int = 7):
+    shapes = [(1, *tuple(t.shape)[1:]) for t in model.inputs]
+    def generate():
+        rng = np.random.default_rng(seed)
+        for _ in range(count):
+            yield [rng.uniform(-1, 1, size=s).astype(np.float32) for s in shapes]
+    return generate
+
+
+def to_tflite(model, path: Path) -> Path:
+    from tinyc.quantize import keras_to_int8_tflite
+    path.write_bytes(keras_to_int8_tflite(model, representative_for(model)))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tflite_of(tmp_path_factory) -> Callable[[str, Callable[[], object]], Path]:
+    """Convert a Keras model (built by a zero-argument function) once per session, by name."""
+    folder = tmp_path_factory.mktemp("tflite")
+    cache: dict[str, Path] = {}
+    def make(name: str, build: Callable[[], object]) -> Path:
+        if name not in cache:
+            import keras
+            keras.utils.set_random_seed(zlib.crc32(name.encode()))
+            cache[name] = to_tflite(build(), folder / f"{name}.tflite")
+        return cache[name]
+    return make

@@ -1,0 +1,93 @@
+"""Keras models used by the tests: single ops swept over their parameters, and small whole networks."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+
+def conv(k: int | tuple[int, int], stride: int, padding: str, hw: tuple[int, int], cin: int, cout: int,
+         activation: str | None = None) -> keras.Model:
+    x = keras.Input((*hw, cin))
+    return keras.Model(x, layers.Conv2D(cout, k, strides=stride, padding=padding, activation=activation)(x))
+
+
+def depthwise(k: int, stride: int, padding: str, hw: tuple[int, int], c: int, activation: str | None = None) -> keras.Model:
+    x = keras.Input((*hw, c))
+    y = layers.DepthwiseConv2D(k, strides=stride, padding=padding)(x)
+    return keras.Model(x, layers.ReLU(6.0)(y) if activation == "relu6" else y)
+
+
+def dense(n_in: int, n_out: int, activation: str | None = None) -> keras.Model:
+    x = keras.Input((n_in,))
+    return keras.Model(x, layers.Dense(n_out, activation=activation)(x))
+
+
+def add_relu() -> keras.Model:
+    x = keras.Input((7, 5, 6))
+    a = layers.Conv2D(6, 1)(x)
+    b = layers.Conv2D(6, 3, padding="same")(x)
+    return keras.Model(x, layers.ReLU()(layers.Add()([a, b])))
+
+
+def pools() -> keras.Model:
+    x = keras.Input((11, 9, 5))
+    a = layers.AveragePooling2D(3, strides=2, padding="same")(x)
+    b = layers.MaxPooling2D(2, strides=2, padding="same")(x)
+    y = layers.Concatenate()([a, b])
+    return keras.Model(x, layers.GlobalAveragePooling2D()(y))
+
+
+def pad_softmax() -> keras.Model:
+    x = keras.Input((6, 5, 3))
+    y = layers.ZeroPadding2D(((1, 2), (0, 1)))(x)
+    y = layers.Conv2D(4, 3, strides=2)(y)
+    y = layers.Flatten()(y)
+    return keras.Model(x, layers.Softmax()(layers.Dense(10)(y)))
+
+
+def standalone_relu6() -> keras.Model:
+    x = keras.Input((5, 5, 4))
+    y = layers.Conv2D(4, 1)(x)
+    y = layers.ReLU(max_value=6.0)(layers.Add()([y, x]))
+    return keras.Model(x, y)
+
+
+def mobilenetv2_style() -> keras.Model:
+    """Inverted residual blocks with residual adds, ReLU6, depthwise 3x3 and 5x5, stride 2."""
+    x = keras.Input((20, 18, 3))
+    y = layers.ReLU(6.0)(layers.BatchNormalization()(layers.Conv2D(8, 3, strides=2, padding="same", use_bias=False)(x)))
+    for k, stride, cout, expand in ((3, 1, 8, 3), (5, 2, 16, 4), (3, 1, 16, 4), (7, 1, 16, 2)):
+        cin = y.shape[-1]
+        h = layers.ReLU(6.0)(layers.BatchNormalization()(layers.Conv2D(cin * expand, 1, use_bias=False)(y)))
+        h = layers.ReLU(6.0)(layers.BatchNormalization()(layers.DepthwiseConv2D(k, strides=stride, padding="same", use_bias=False)(h)))
+        h = layers.BatchNormalization()(layers.Conv2D(cout, 1, use_bias=False)(h))
+        y = layers.Add()([y, h]) if stride == 1 and cin == cout else h
+    y = layers.GlobalAveragePooling2D()(y)
+    return keras.Model(x, layers.Dense(10, activation="softmax")(y))
+
+
+def dscnn_style() -> keras.Model:
+    """DS-CNN: 10x4 strided stem, depthwise-separable blocks, average pool, Flatten, Dense."""
+    x = keras.Input((25, 10, 1))
+    y = layers.ReLU()(layers.BatchNormalization()(layers.Conv2D(16, (10, 4), strides=2, padding="same")(x)))
+    for _ in range(2):
+        y = layers.ReLU()(layers.BatchNormalization()(layers.DepthwiseConv2D(3, padding="same")(y)))
+        y = layers.ReLU()(layers.BatchNormalization()(layers.Conv2D(16, 1)(y)))
+    y = layers.AveragePooling2D(pool_size=(y.shape[1], y.shape[2]))(y)
+    y = layers.Flatten()(y)
+    return keras.Model(x, layers.Dense(12, activation="softmax")(y))
+
+
+def resnet_style() -> keras.Model:
+    """ResNet-8-like: residual stacks with 1x1 projection shortcuts."""
+    x = keras.Input((16, 16, 3))
+    y = layers.ReLU()(layers.BatchNormalization()(layers.Conv2D(8, 3, padding="same")(x)))
+    for filters, stride in ((8, 1), (16, 2), (24, 2)):
+        h = layers.ReLU()(layers.BatchNormalization()(layers.Conv2D(filters, 3, strides=stride, padding="same")(y)))
+        h = layers.BatchNormalization()(layers.Conv2D(filters, 3, padding="same")(h))
+        shortcut = y if stride == 1 and y.shape[-1] == filters else layers.Conv2D(filters, 1, strides=stride)(y)
+        y = layers.ReLU()(layers.Add()([shortcut, h]))
+    y = layers.AveragePooling2D(pool_size=4)(y)
+    y = layers.Flatten()(y)
+    return keras.Model(x, layers.Dense(10, activation="softmax")(y))

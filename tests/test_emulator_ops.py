@@ -1,0 +1,44 @@
+"""Single-op models swept over kernel, stride, padding, odd sizes and channel counts, on both boards:
+every output byte of the firmware in QEMU equals TFLite Micro's."""
+
+from __future__ import annotations
+
+import pytest
+
+import models_for_tests as m
+from conftest import BOARDS, needs_toolchain
+from tinyc.driver import verify
+
+pytestmark = [needs_toolchain, pytest.mark.emulator]
+
+CONV_CASES = {
+    "conv_k1_s1_valid": lambda: m.conv(1, 1, "valid", (5, 7), 3, 8),
+    "conv_k3_s1_same_relu": lambda: m.conv(3, 1, "same", (9, 7), 5, 7, "relu"),
+    "conv_k3_s2_same": lambda: m.conv(3, 2, "same", (9, 8), 4, 6),
+    "conv_k5_s2_valid": lambda: m.conv(5, 2, "valid", (11, 9), 3, 5),
+    "conv_k5_s1_same_relu": lambda: m.conv(5, 1, "same", (7, 6), 2, 3, "relu"),
+    "conv_k7_s1_same": lambda: m.conv(7, 1, "same", (8, 9), 3, 4),
+    "conv_k7_s2_valid": lambda: m.conv(7, 2, "valid", (13, 12), 1, 9),
+    "conv_k10x4_s2_same": lambda: m.conv((10, 4), 2, "same", (13, 7), 1, 8, "relu"),
+    "conv_k1_s2_same": lambda: m.conv(1, 2, "same", (7, 5), 6, 3),
+    "dw_k3_s1_same": lambda: m.depthwise(3, 1, "same", (7, 9), 5),
+    "dw_k3_s2_same_relu6": lambda: m.depthwise(3, 2, "same", (9, 8), 6, "relu6"),
+    "dw_k5_s1_valid": lambda: m.depthwise(5, 1, "valid", (9, 7), 3),
+    "dw_k5_s2_same": lambda: m.depthwise(5, 2, "same", (10, 11), 7),
+    "dw_k7_s1_same": lambda: m.depthwise(7, 1, "same", (8, 8), 4),
+    "dw_k7_s2_valid": lambda: m.depthwise(7, 2, "valid", (13, 11), 2),
+    "dense_relu": lambda: m.dense(37, 11, "relu"),
+    "add_relu": m.add_relu,
+    "pools_concat_mean": m.pools,
+    "pad_softmax_flatten": m.pad_softmax,
+    "standalone_relu6": m.standalone_relu6,
+}
+
+
+@pytest.mark.parametrize("board", BOARDS)
+@pytest.mark.parametrize("case", sorted(CONV_CASES))
+def test_single_op_bit_exact(case: str, board: str, tflite_of) -> None:
+    result = verify(tflite_of(case, CONV_CASES[case]), board, samples=3)
+    assert result.first_mismatch is None, result.first_mismatch.describe()
+    assert result.mismatched_samples == 0
+    assert len(result.run.outputs) == 3

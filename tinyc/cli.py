@@ -1,0 +1,170 @@
+"""`tinyc` command line: compile, verify, report, boards."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from tinyc.errors import TinycError
+from tinyc.report import MemoryReport
+
+console = Console(stderr=True)
+out = Console()
+
+MODEL_ARG = click.argument("model", type=click.Path(path_type=Path))
+BOARD_OPT = click.option("--board", "-b", required=True, help="Target board (see `tinyc boards`).")
+CMSIS_OPT = click.option("--cmsis-nn", "cmsis_nn", type=click.Path(path_type=Path, file_okay=False),
+                         envvar="TINYC_CMSIS_NN", default=None,
+                         help="Build against a real CMSIS-NN checkout (its Include/ and Source/) instead of "
+                              "tinyc's kernels [env: TINYC_CMSIS_NN].")
+
+
+def _print_report(report: MemoryReport) -> None:
+    table = Table(title=f"{report.model_name} on {report.board.name} — per-layer memory", show_lines=False)
+    for column in ("#", "op", "layer", "output", "MACs", "weights B", "live act. B", "scratch B", ""):
+        table.add_column(column, justify="right" if column not in ("op", "layer", "output") else "left")
+    peak = report.peak_step
+    for r in report.layers:
+        table.add_row(str(r.op_index), r.op, r.layer[:40], "x".join(map(str, r.output_shape)), f"{r.macs:,}",
+                      f"{r.weights_bytes:,}", f"{r.live_activation_bytes:,}", f"{r.scratch_bytes:,}",
+                      "◀ peak" if r.step == peak else "")
+    out.print(table)
+    how = "from the linked ELF" if report.measured else "estimated before linking"
+    totals = Table(show_header=True, title="totals")
+    for column in ("memory", "bytes", "limit", "what"):
+        totals.add_column(column)
+    totals.add_row("arena", f"{report.arena_bytes:,}", "", "activations + scratch (planned)")
+    totals.add_row("stack", f"{report.stack_bytes:,}", "", "reserved by the linker script")
+    totals.add_row("statics", f"{report.statics_bytes:,}", "", f"other .data/.bss ({how})")
+    totals.add_row("peak SRAM", f"{report.peak_sram_bytes:,}", f"{report.board.sram.size_bytes:,}", "")
+    totals.add_row("weights", f"{report.weights_bytes:,}", "", "int8 weights, int32 biases and requant params")
+    totals.add_row("code", f"{report.code_bytes:,}", "", how)
+    totals.add_row("flash", f"{report.flash_bytes:,}", f"{report.board.flash.size_bytes:,}", "")
+    if report.tflm_arena_bytes is not None:
+        totals.add_row("TFLM arena", f"{report.tflm_arena_bytes:,}", "", "smallest arena TFLM allocates in")
+    out.print(totals)
+    for note in report.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    colour = "green" if report.fits else "red"
+    out.print(f"[{colour}]{report.verdict()}[/{colour}]")
+
+
+@click.group()
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """tinyc: Keras / int8 TFLite models → bit-exact CMSIS-NN firmware for STM32."""
+    ctx.obj = {"debug": debug}
+
+
+@cli.command()
+def boards() -> None:
+    """List the known boards and their limits."""
+    from tinyc.boards import known_boards
+    table = Table(title="boards")
+    for column in ("name", "cpu", "clock", "SRAM", "flash", "emulator"):
+        table.add_column(column)
+    for b in known_boards().values():
+        table.add_row(b.name, b.cpu, f"{b.clock_hz // 1_000_000} MHz", f"{b.sram.size_bytes // 1024} KB",
+                      f"{b.flash.size_bytes // 1024} KB", f"qemu {b.qemu.machine}")
+    out.print(table)
+
+
+@cli.command()
+@MODEL_ARG
+@BOARD_OPT
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--tflm-arena", is_flag=True, help="Also find the smallest arena TFLite Micro needs for the model.")
+def report(model: Path, board: str, as_json: bool, tflm_arena: bool) -> None:
+    """Memory report only (no toolchain needed; works even if the model does not fit)."""
+    from dataclasses import replace
+
+    from tinyc.driver import plan_model
+    planned = plan_model(model, board)
+    rep = planned.report
+    if tflm_arena:
+        from tinyc.oracle import tflm_arena_bytes
+        rep = replace(rep, tflm_arena_bytes=tflm_arena_bytes(planned.loaded.tflite))
+    if as_json:
+        out.print_json(json.dumps(rep.as_json()))
+    else:
+        _print_report(rep)
+
+
+@cli.command(name="compile")
+@MODEL_ARG
+@BOARD_OPT
+@click.option("--output", "-o", type=click.Path(path_type=Path, file_okay=False), default=Path("build"),
+              show_default=True, help="Folder for the C project and firmware.elf (must be new, empty, or tinyc's).")
+@CMSIS_OPT
+def compile_cmd(model: Path, board: str, output: Path, cmsis_nn: Path | None) -> None:
+    """Compile MODEL (.py with build(), .keras, or int8 .tflite) to a C project and firmware.elf."""
+    from tinyc.driver import build_firmware, input_samples, plan_model
+    from tinyc.report import memory_report
+    planned = plan_model(model, board)
+    _print_report(planned.report)
+    result = build_firmware(planned, output, input_samples(planned, 1), cmsis_nn=cmsis_nn)
+    measured = memory_report(planned.lowered, planned.plan, planned.board, model_name=planned.loaded.name,
+                             sizes=result.sizes)
+    out.print(f"wrote {output}/ and {result.elf}: flash {measured.flash_bytes:,} B "
+              f"(code {measured.code_bytes:,}), peak SRAM {measured.peak_sram_bytes:,} B — {measured.verdict()}")
+
+
+@cli.command(name="verify")
+@MODEL_ARG
+@BOARD_OPT
+@click.option("--samples", "-n", default=10, show_default=True, help="How many inputs to compare.")
+@click.option("--emulator", type=click.Choice(["qemu"]), default="qemu", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the random inputs.")
+@CMSIS_OPT
+def verify_cmd(model: Path, board: str, samples: int, emulator: str, as_json: bool, seed: int,
+               cmsis_nn: Path | None) -> None:
+    """Run MODEL's firmware in the emulator and compare every output byte with TFLite Micro."""
+    from tinyc.driver import verify
+    started = time.monotonic()
+    with console.status(f"building and running {model} on {board} in {emulator}…"):
+        result = verify(model, board, samples=samples, cmsis_nn=cmsis_nn, seed=seed)
+    elapsed = time.monotonic() - started
+    if as_json:
+        data = result.as_json()
+        data["wall_seconds"] = round(elapsed, 2)
+        out.print_json(json.dumps(data))
+    else:
+        so = result.second_opinion
+        out.print(f"{result.run.emulator}: {result.samples} samples, {result.mismatched_samples} mismatching "
+                  f"(TFLite Micro reference), stack used {result.run.stack_used_bytes:,} B, {elapsed:.1f} s")
+        out.print(f"second opinion, LiteRT BUILTIN_REF vs TFLM: {so.differing_bytes} of {so.total_bytes} output "
+                  f"bytes differ (max {so.max_abs_diff} LSB)")
+        for note in result.report.notes:
+            console.print(f"[yellow]note:[/yellow] {note}")
+    if result.first_mismatch is not None:
+        raise click.ClickException(f"MISMATCH: {result.first_mismatch.describe()}")
+    if not as_json:
+        out.print("[green]bit-exact: every output byte equals TFLite Micro's[/green]")
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except TinycError as exc:
+        if debug:
+            raise
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
