@@ -12,6 +12,7 @@ import numpy as np
 DIGITS_UPSAMPLE = 4  # 8x8 -> 32x32, nearest neighbour
 DIGITS_TEST_FRACTION = 0.25
 DIGITS_SPLIT_SEED = 0
+DIGITS_REPRESENTATIVE_SAMPLES = 48  # first training samples
 
 
 def random_inputs(shape: tuple[int, ...], *, count: int, seed: int) -> np.ndarray:
@@ -51,3 +52,9 @@ def digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         x, y, test_size=DIGITS_TEST_FRACTION, random_state=DIGITS_SPLIT_SEED, stratify=y
     )
     return x_train, y_train, x_test, y_test
+
+
+def digits_representative_dataset() -> Iterator[list[np.ndarray]]:
+    """Calibration data for the digits model: the first training samples, batch 1 each."""
+    x_train, _, _, _ = digits_split()
+    return representative_batches(x_train[:DIGITS_REPRESENTATIVE_SAMPLES])
