@@ -162,7 +162,7 @@ def main() -> None:
     except TinycError as exc:
         if debug:
             raise
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True, markup=True)
         sys.exit(2)
 
 

@@ -18,7 +18,7 @@ from tinyc.lower import LoweredModel, lower
 from tinyc.oracle import SecondOpinion, second_opinion, tflm_outputs, tflm_tensors
 from tinyc.planner import MemoryPlan, plan_per_layer
 from tinyc.qemu import RunResult, run_qemu
-from tinyc.reader import read_tflite
+from tinyc.reader import name_output, read_tflite
 from tinyc.report import MemoryReport, memory_report
 from tinyc.verify_plan import verify_plan
 
@@ -39,7 +39,7 @@ def plan_model(model_path: Path, board_name: str) -> Planned:
     """Front end, lowering and planning, with every stage's check; no toolchain needed."""
     board = get_board(board_name)
     loaded = load_model(model_path)
-    graph = read_tflite(loaded.tflite)
+    graph = name_output(read_tflite(loaded.tflite), loaded.output_layer)
     lowered = lower(graph)
     plan = plan_per_layer(lowered)
     verify_plan(lowered, plan)

@@ -24,6 +24,7 @@ class LoadedModel:
     notes: tuple[str, ...] = ()  # things the user should know (e.g. random calibration)
     keras_model: object | None = field(default=None, repr=False, compare=False)
     module: ModuleType | None = field(default=None, repr=False, compare=False)
+    output_layer: str | None = None  # the Keras layer that produces the model output, when known
 
 
 def _c_name(path: Path) -> str:
@@ -64,8 +65,10 @@ def _from_keras(path: Path, model: object, representative: RepresentativeDataset
         representative = random_representative_dataset(_input_shapes(model))
         notes.append("no representative_dataset() given: calibrated on seeded random data in [-1, 1); "
                      "int8 accuracy on real data may be poor")
+    names = list(getattr(model, "output_names", None) or [])
     return LoadedModel(name=_c_name(path), source=path, tflite=keras_to_int8_tflite(model, representative),
-                       notes=tuple(notes), keras_model=model, module=module)
+                       notes=tuple(notes), keras_model=model, module=module,
+                       output_layer=str(names[0]) if len(names) == 1 else None)
 
 
 def load_model(path: Path) -> LoadedModel:

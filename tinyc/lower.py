@@ -151,13 +151,13 @@ class PadCall(Call):
 class ConcatPart:
     tensor: int
     dims: Dims
-    offset_z: int
+    offset_c: int
 
 
 @dataclass(frozen=True)
 class ConcatCall(Call):
     parts: tuple[ConcatPart, ...]
-    output_z: int
+    output_c: int
 
 
 @dataclass(frozen=True)
@@ -343,9 +343,9 @@ def _concat(graph: Graph, op: Op) -> Call:
     parts, offset = [], 0
     for i in op.inputs:
         dims = _nhwc(graph.tensor(i))
-        parts.append(ConcatPart(tensor=i, dims=dims, offset_z=offset))
+        parts.append(ConcatPart(tensor=i, dims=dims, offset_c=offset))
         offset += dims.c
-    return ConcatCall(**_base(graph, op, KernelKind.CONCAT, inputs=op.inputs), parts=tuple(parts), output_z=offset)
+    return ConcatCall(**_base(graph, op, KernelKind.CONCAT, inputs=op.inputs), parts=tuple(parts), output_c=offset)
 
 
 def _relu(graph: Graph, op: Op) -> Call:

@@ -6,6 +6,7 @@ import contextlib
 import io
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
@@ -63,7 +64,8 @@ def keras_to_int8_tflite(model: object, representative: RepresentativeDataset) -
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
     try:
-        with _silenced_stdio():
+        with _silenced_stdio(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # TF warns about input statistics it does not need here
             return bytes(converter.convert())
     except Exception as exc:  # the converter raises many unrelated types; its message is what helps
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

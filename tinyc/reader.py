@@ -7,6 +7,8 @@ compute that shape become dead and are dropped.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import tflite
 
@@ -150,3 +152,11 @@ def read_tflite(model_bytes: bytes) -> Graph:
     graph = Graph(tensors=tensors, ops=_drop_dead_ops(ops, outputs), inputs=inputs, outputs=outputs)
     validate(graph)
     return graph
+
+
+def name_output(graph: Graph, layer: str | None) -> Graph:
+    """The converter names the graph output after the signature; give it its Keras layer's name instead."""
+    if layer is None:
+        return graph
+    tensors = tuple(replace(t, name=f"{layer}/output") if t.index in graph.outputs else t for t in graph.tensors)
+    return replace(graph, tensors=tensors)

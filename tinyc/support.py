@@ -181,7 +181,7 @@ SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
     OpSupport(OpKind.RESHAPE, "Flatten, Reshape", "(none: the output aliases the input)",
               (*_COMMON, same_input_output_quant)),
     OpSupport(OpKind.PAD, "ZeroPadding2D", "arm_pad_s8", (*_COMMON, rank4_nhwc, constant_spatial_padding)),
-    OpSupport(OpKind.CONCATENATION, "Concatenate (channels)", "arm_concatenation_s8_z",
+    OpSupport(OpKind.CONCATENATION, "Concatenate (channels)", "arm_concatenation_s8_x",
               (*_COMMON, channel_concatenation, same_input_output_quant)),
     OpSupport(OpKind.RELU, "ReLU (standalone)", "tinyc_relu_s8", _COMMON),
     OpSupport(OpKind.RELU6, "ReLU(max_value=6) (standalone)", "tinyc_relu_s8", _COMMON),
