@@ -186,8 +186,10 @@ def lower(spec: Spec) -> tuple[Op, ...]:
     return tuple(lowering.ops)
 
 
-def peak_activation_bytes(input_shape: Shape, ops: tuple[Op, ...]) -> int:
-    """Max over ops of the int8 bytes of all tensors live during that op."""
+def live_bytes_per_op(input_shape: Shape, ops: tuple[Op, ...]) -> tuple[int, ...]:
+    """For each op, the int8 bytes of every tensor live during it: its inputs, its output and
+    tensors produced earlier and consumed later (the model input lives until its last use, the
+    model output from its producer on)."""
     sizes = {0: math.prod(input_shape)}
     first = {0: 0}
     last = {0: 0}
@@ -197,12 +199,15 @@ def peak_activation_bytes(input_shape: Shape, ops: tuple[Op, ...]) -> int:
         last[op.output] = index
         for tensor in op.inputs:
             last[tensor] = index
-    if ops:
-        last[ops[-1].output] = len(ops) - 1
-    return max(
-        sum(size for t, size in sizes.items() if first[t] <= index <= last[t])
-        for index in range(max(1, len(ops)))
+    return tuple(
+        sum(size for tensor, size in sizes.items() if first[tensor] <= index <= last[tensor])
+        for index in range(len(ops))
     )
+
+
+def peak_activation_bytes(input_shape: Shape, ops: tuple[Op, ...]) -> int:
+    """Max over ops of ``live_bytes_per_op`` (the input alone for an empty op list)."""
+    return max(live_bytes_per_op(input_shape, ops), default=math.prod(input_shape))
 
 
 def count(spec: Spec) -> Counts:

@@ -181,6 +181,7 @@ LAYER_KINDS: dict[str, type] = {
     "softmax": Softmax,
 }
 _KIND_OF: dict[type, str] = {cls: kind for kind, cls in LAYER_KINDS.items()}
+LAYER_TAG = "layer"  # JSON key naming a layer's kind ("kind" is a Pool field)
 
 
 @dataclass(frozen=True)
@@ -287,7 +288,7 @@ def _encode(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         encoded = {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
         if type(value) in _KIND_OF:
-            return {"kind": _KIND_OF[type(value)], **encoded}
+            return {LAYER_TAG: _KIND_OF[type(value)], **encoded}
         return encoded
     if isinstance(value, tuple):
         return [_encode(v) for v in value]
@@ -301,7 +302,7 @@ def _tuples(value: Any) -> Any:
 
 def _decode_layer(data: dict[str, Any]) -> Layer:
     fields = dict(data)
-    kind = fields.pop("kind")
+    kind = fields.pop(LAYER_TAG)
     if kind not in LAYER_KINDS:
         raise ValueError(f"unknown layer kind {kind!r}; known kinds: {sorted(LAYER_KINDS)}")
     layer: Layer = LAYER_KINDS[kind](**{k: _tuples(v) for k, v in fields.items()})
