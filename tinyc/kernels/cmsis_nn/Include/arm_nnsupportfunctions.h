@@ -1,0 +1,78 @@
+/*
+ * tinyc portable reference implementation of the CMSIS-NN v7.0.0 int8 API subset:
+ * fixed-point helpers shared by the kernels in ../Source.
+ *
+ * Requantization follows TFLite's MultiplyByQuantizedMultiplier, double-rounding variant
+ * (TFLITE_SINGLE_ROUNDING undefined, as in TFLM): a saturating rounding doubling high
+ * multiply, then a rounding (half away from zero) division by a power of two.
+ * Right shifts of negative values are assumed arithmetic (true for GCC, Clang and Arm
+ * Compiler on every supported target).
+ */
+#ifndef ARM_NNSUPPORTFUNCTIONS_H
+#define ARM_NNSUPPORTFUNCTIONS_H
+
+#include "arm_nn_math_types.h"
+#include "arm_nn_types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef MAX
+#define MAX(A, B) ((A) > (B) ? (A) : (B))
+#endif
+#ifndef MIN
+#define MIN(A, B) ((A) < (B) ? (A) : (B))
+#endif
+#ifndef CLAMP
+#define CLAMP(x, h, l) MAX(MIN((x), (h)), (l))
+#endif
+
+/** Left part of a signed shift (shift > 0 means multiply by 2^shift). */
+#define LEFT_SHIFT(_shift) ((_shift) > 0 ? (_shift) : 0)
+/** Right part of a signed shift (shift < 0 means divide by 2^-shift). */
+#define RIGHT_SHIFT(_shift) ((_shift) > 0 ? 0 : -(_shift))
+
+/**
+ * Round(m1 * m2 / 2^31), rounding half away from zero; saturates the single overflowing
+ * case INT32_MIN * INT32_MIN to INT32_MAX.
+ */
+static inline int32_t arm_nn_doubling_high_mult(const int32_t m1, const int32_t m2)
+{
+    if (m1 == INT32_MIN && m2 == INT32_MIN)
+    {
+        return INT32_MAX;
+    }
+    const int64_t product = (int64_t)m1 * (int64_t)m2;
+    const int64_t nudge = product >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
+    /* C division truncates toward zero, as the reference requires. */
+    return (int32_t)((product + nudge) / ((int64_t)1 << 31));
+}
+
+/** dividend / 2^exponent, rounding half away from zero; exponent in [0, 62]. */
+static inline int32_t arm_nn_divide_by_power_of_two(const int32_t dividend, const int32_t exponent)
+{
+    const int64_t mask = ((int64_t)1 << exponent) - 1;
+    const int64_t remainder = (int64_t)dividend & mask;
+    const int64_t threshold = (mask >> 1) + (dividend < 0 ? 1 : 0);
+    return (int32_t)(((int64_t)dividend >> exponent) + (remainder > threshold ? 1 : 0));
+}
+
+/** val * 2^left_shift with two's complement wrap-around (the reference's int32 multiply). */
+static inline int32_t arm_nn_shift_left_wrap(const int32_t val, const int32_t left_shift)
+{
+    return (int32_t)(uint32_t)((uint32_t)val << left_shift);
+}
+
+/** TFLite MultiplyByQuantizedMultiplier: val * multiplier * 2^shift / 2^31, rounded. */
+static inline int32_t arm_nn_requantize(const int32_t val, const int32_t multiplier, const int32_t shift)
+{
+    return arm_nn_divide_by_power_of_two(
+        arm_nn_doubling_high_mult(arm_nn_shift_left_wrap(val, LEFT_SHIFT(shift)), multiplier), RIGHT_SHIFT(shift));
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ARM_NNSUPPORTFUNCTIONS_H */

@@ -1,0 +1,85 @@
+/*
+ * tinyc's own int8 kernels (see tinyc_kernels.h). Self-contained: the requantization helper
+ * below is TFLite's MultiplyByQuantizedMultiplier (double rounding, as in TFLM), so these
+ * kernels behave the same whichever CMSIS-NN they are linked with.
+ */
+#include "tinyc_kernels.h"
+
+#define TINYC_INT8_MIN (-128)
+#define TINYC_INT8_MAX 127
+
+static int32_t tinyc_clamp(const int32_t value, const int32_t low, const int32_t high)
+{
+    return value < low ? low : (value > high ? high : value);
+}
+
+/* Round(a * b / 2^31), halves away from zero, saturating INT32_MIN * INT32_MIN. */
+static int32_t tinyc_doubling_high_mult(const int32_t a, const int32_t b)
+{
+    if (a == INT32_MIN && b == INT32_MIN)
+    {
+        return INT32_MAX;
+    }
+    const int64_t product = (int64_t)a * (int64_t)b;
+    const int64_t nudge = product >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
+    return (int32_t)((product + nudge) / ((int64_t)1 << 31));
+}
+
+/* value / 2^exponent, halves away from zero; exponent in [0, 62]. */
+static int32_t tinyc_divide_by_power_of_two(const int32_t value, const int32_t exponent)
+{
+    const int64_t mask = ((int64_t)1 << exponent) - 1;
+    const int64_t remainder = (int64_t)value & mask;
+    const int64_t threshold = (mask >> 1) + (value < 0 ? 1 : 0);
+    return (int32_t)(((int64_t)value >> exponent) + (remainder > threshold ? 1 : 0));
+}
+
+/* TFLite MultiplyByQuantizedMultiplier; shift > 0 is a left shift (int32 wrap-around, as TFLite). */
+static int32_t tinyc_requantize(const int32_t value, const int32_t multiplier, const int32_t shift)
+{
+    const int32_t left_shift = shift > 0 ? shift : 0;
+    const int32_t right_shift = shift > 0 ? 0 : -shift;
+    const int32_t shifted = (int32_t)(uint32_t)((uint32_t)value << left_shift);
+    return tinyc_divide_by_power_of_two(tinyc_doubling_high_mult(shifted, multiplier), right_shift);
+}
+
+void tinyc_mean_s8(const int8_t *input,
+                   const int32_t batches,
+                   const int32_t height,
+                   const int32_t width,
+                   const int32_t channels,
+                   const tinyc_mean_params *params,
+                   int8_t *output)
+{
+    const int32_t plane = height * width;
+    for (int32_t b = 0; b < batches; b++)
+    {
+        const int8_t *in = input + b * plane * channels;
+        for (int32_t c = 0; c < channels; c++)
+        {
+            int32_t sum = 0;
+            for (int32_t i = 0; i < plane; i++)
+            {
+                sum += in[i * channels + c];
+            }
+            const int32_t centered = sum - params->input_zero_point * params->num_elements;
+            const int32_t out =
+                tinyc_requantize(centered, params->multiplier, params->shift) + params->output_zero_point;
+            output[b * channels + c] = (int8_t)tinyc_clamp(out, TINYC_INT8_MIN, TINYC_INT8_MAX);
+        }
+    }
+}
+
+void tinyc_relu_s8(const int8_t *input, const int32_t size, const tinyc_relu_params *params, int8_t *output)
+{
+    for (int32_t i = 0; i < size; i++)
+    {
+        int32_t value = input[i];
+        if (params->requantize)
+        {
+            value = params->output_zero_point +
+                tinyc_requantize(value - params->input_zero_point, params->multiplier, params->shift);
+        }
+        output[i] = (int8_t)tinyc_clamp(value, params->act_min, params->act_max);
+    }
+}
