@@ -1,0 +1,81 @@
+"""Scratch bytes that real CMSIS-NN v7.0.0 asks for, per kernel call (pure Python).
+
+Each function returns what CMSIS-NN v7.0.0's ``*_get_buffer_size`` returns when compiled for a
+Cortex-M4 / M7 with the DSP extension and without MVE (``ARM_MATH_DSP``, no ``ARM_MATH_MVEI``)
+by GCC. tinyc reserves this much scratch in the arena so that the same generated code runs with
+tinyc's portable kernels (which need no scratch) and with a real CMSIS-NN checkout.
+
+Formulas (read from CMSIS-NN v7.0.0's documentation and get-buffer-size sources):
+
+* convolution (``arm_convolve_wrapper_s8_get_buffer_size_dsp``):
+  - 1x1 filter, no padding, dilation 1 -> ``arm_convolve_1x1_s8_fast`` (stride 1) or
+    ``arm_convolve_1x1_s8`` (other strides): 0 bytes (the DSP 1x1 fast kernel asks for
+    ``4 * C_in`` only when built with Arm Compiler 6, see ``armclang``);
+  - otherwise (generic im2col, and the 1xN kernel which asks for the same on DSP):
+    ``2 * align4(HK * WK * C_in) * sizeof(int16_t)``.
+* depthwise (``arm_depthwise_conv_wrapper_s8_get_buffer_size_dsp``): when C_in == C_out,
+  N == 1 and dilation 1: 0 bytes for a 3x3 filter with padding <= 1 (``arm_depthwise_conv_3x3_s8``),
+  else ``C_in * HK * WK * sizeof(int16_t)`` (``arm_depthwise_conv_s8_opt``); any other case
+  (channel multiplier > 1, batches, dilation) runs ``arm_depthwise_conv_s8``: 0 bytes.
+* fully connected (``arm_fully_connected_s8_get_buffer_size_dsp``, also used for the per-channel
+  and wrapper entry points): 0 bytes (kernel sums are an MVE-only buffer).
+* average pooling (``arm_avgpool_s8_get_buffer_size_dsp``): ``C * sizeof(int32_t)``.
+
+Keyword arguments use tinyc's NHWC conventions: ``input_nhwc=(n, h, w, c)``,
+``filter_hw=(h, w)``, ``output_nhwc=(n, h, w, c)``, ``stride_hw=(h, w)``,
+``padding_hw=(top, left)`` (the values that go into ``cmsis_nn_conv_params.padding``) and
+``dilation_hw=(h, w)``.
+"""
+from __future__ import annotations
+
+INT16_BYTES = 2
+INT32_BYTES = 4
+
+
+def _align4(value: int) -> int:
+    return (value + 3) // 4 * 4
+
+
+def conv_scratch_bytes(*, input_nhwc: tuple[int, int, int, int], filter_hw: tuple[int, int],
+                       output_nhwc: tuple[int, int, int, int], stride_hw: tuple[int, int],
+                       padding_hw: tuple[int, int], dilation_hw: tuple[int, int] = (1, 1),
+                       armclang: bool = False) -> int:
+    """``arm_convolve_wrapper_s8_get_buffer_size`` (DSP): bytes of scratch for one CONV_2D.
+
+    ``armclang``: CMSIS-NN built with Arm Compiler 6 (its 1x1 stride-1 kernel then needs
+    ``4 * C_in`` bytes); tinyc builds with GCC.
+    """
+    del output_nhwc  # the DSP dispatch does not look at it
+    c_in = input_nhwc[3]
+    kernel_h, kernel_w = filter_hw
+    is_1x1 = filter_hw == (1, 1) and padding_hw == (0, 0) and dilation_hw == (1, 1)
+    if is_1x1:
+        if stride_hw == (1, 1) and armclang:
+            return 2 * c_in * INT16_BYTES
+        return 0
+    return 2 * _align4(kernel_h * kernel_w * c_in) * INT16_BYTES
+
+
+def depthwise_scratch_bytes(*, input_nhwc: tuple[int, int, int, int], filter_hw: tuple[int, int],
+                            output_nhwc: tuple[int, int, int, int], stride_hw: tuple[int, int],
+                            padding_hw: tuple[int, int], dilation_hw: tuple[int, int] = (1, 1)) -> int:
+    """``arm_depthwise_conv_wrapper_s8_get_buffer_size`` (DSP): bytes for one DEPTHWISE_CONV_2D."""
+    del stride_hw  # the DSP dispatch does not look at it
+    batches, c_in = input_nhwc[0], input_nhwc[3]
+    if c_in != output_nhwc[3] or batches != 1 or dilation_hw != (1, 1):
+        return 0
+    if filter_hw == (3, 3) and padding_hw[0] <= 1 and padding_hw[1] <= 1:
+        return 0
+    return c_in * filter_hw[0] * filter_hw[1] * INT16_BYTES
+
+
+def fully_connected_scratch_bytes(*, accum_depth: int, output_depth: int) -> int:
+    """``arm_fully_connected_s8_get_buffer_size`` (DSP): always 0 bytes."""
+    del accum_depth, output_depth
+    return 0
+
+
+def avgpool_scratch_bytes(*, output_w: int, channels: int) -> int:
+    """``arm_avgpool_s8_get_buffer_size(dim_dst_width, ch_src)`` (DSP): one int32 per channel."""
+    del output_w
+    return channels * INT32_BYTES
