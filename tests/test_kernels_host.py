@@ -1,0 +1,606 @@
+"""tinyc's C kernels, built with the host gcc, against TFLM's reference interpreter.
+
+Every case converts a tiny single-op Keras model to int8 TFLite, computes the kernel's
+parameters from the model's quantization with tinyc.quant, runs the C kernel through ctypes
+and requires the exact bytes TFLM produces (no tolerance).
+"""
+from __future__ import annotations
+
+import ctypes
+import functools
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pytest
+
+from kernels_host import harness as h
+from kernels_host.harness import OpInfo
+from tinyc import quant
+
+INPUT_SEEDS = (101, 202, 303)  # random int8 inputs fed to each model
+
+
+@pytest.fixture(scope="module")
+def lib(tmp_path_factory: pytest.TempPathFactory) -> ctypes.CDLL:
+    return h.build_library(tmp_path_factory.mktemp("kernels"))
+
+
+@functools.lru_cache(maxsize=None)
+def _model(case: "Case") -> tuple[bytes, OpInfo]:
+    model = h.convert(case.build, case.input_shapes, case.seed)
+    return model, h.single_op(model)
+
+
+def _check(case: "Case", lib: ctypes.CDLL,
+           run_kernel: Callable[[ctypes.CDLL, OpInfo, list[np.ndarray]], np.ndarray]) -> None:
+    model, op = _model(case)
+    assert op.name == case.op_name
+    for seed in INPUT_SEEDS:
+        inputs = [h.random_int8(shape, seed + i) for i, shape in enumerate(op.graph_input_shapes)]
+        expected = h.run_tflm(model, inputs)
+        got = run_kernel(lib, op, inputs).reshape(expected.shape)
+        if not np.array_equal(got, expected):
+            bad = np.argwhere(got != expected)
+            first = tuple(int(v) for v in bad[0])
+            pytest.fail(f"{case.id}, input seed {seed}: {len(bad)} of {got.size} values differ; "
+                        f"first at {first}: got {got[first]}, TFLM {expected[first]}")
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    op_name: str
+    input_shapes: tuple[tuple[int, ...], ...]  # without the batch dimension
+    layer: Callable[[], object] = lambda: None  # returns a Keras layer (or a model builder)
+    seed: int = 0
+    activation: str = "NONE"  # fused activation in TFLite terms
+    stride_hw: tuple[int, int] = (1, 1)
+    filter_hw: tuple[int, int] = (1, 1)
+    same: bool = False  # padding SAME (else VALID)
+
+    def build(self):
+        import tensorflow as tf
+
+        inputs = [tf.keras.Input(shape, name=f"in{k}") for k, shape in enumerate(self.input_shapes)]
+        layer = self.layer()
+        outputs = layer(inputs if len(inputs) > 1 else inputs[0])
+        return tf.keras.Model(inputs, outputs)
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+
+def _keras_activation(activation: str) -> str | None:
+    return {"NONE": None, "RELU": "relu", "RELU6": "relu6"}[activation]
+
+
+def _padding_hw(case: Case, in_hw: tuple[int, int], out_hw: tuple[int, int]) -> tuple[int, int]:
+    if not case.same:
+        return 0, 0
+    return (h.same_padding(in_hw[0], case.filter_hw[0], case.stride_hw[0], out_hw[0]),
+            h.same_padding(in_hw[1], case.filter_hw[1], case.stride_hw[1], out_hw[1]))
+
+
+def _bias_initializer():
+    import tensorflow as tf
+
+    return tf.keras.initializers.RandomUniform(-1.0, 1.0)
+
+
+# --- convolution --------------------------------------------------------------------------------
+
+def _conv_case(filter_hw: tuple[int, int], stride: int, same: bool, activation: str,
+               in_hwc: tuple[int, int, int], out_c: int, *, use_bias: bool = True) -> Case:
+    import_name = f"conv{filter_hw[0]}x{filter_hw[1]}_s{stride}_{'same' if same else 'valid'}_" \
+                  f"{activation.lower()}_in{'x'.join(map(str, in_hwc))}_out{out_c}{'' if use_bias else '_nobias'}"
+
+    def layer():
+        import tensorflow as tf
+
+        return tf.keras.layers.Conv2D(out_c, filter_hw, strides=stride, padding="same" if same else "valid",
+                                      activation=_keras_activation(activation), use_bias=use_bias,
+                                      bias_initializer=_bias_initializer())
+
+    return Case(id=import_name, op_name="CONV_2D", input_shapes=(in_hwc,), layer=layer, seed=len(import_name),
+                activation=activation, stride_hw=(stride, stride), filter_hw=filter_hw, same=same)
+
+
+CONV_CASES = [
+    _conv_case((1, 1), 1, False, "NONE", (5, 5, 3), 4),
+    _conv_case((1, 1), 2, False, "RELU", (7, 6, 5), 3),
+    _conv_case((1, 1), 1, True, "RELU6", (4, 4, 8), 7),
+    _conv_case((3, 3), 1, True, "NONE", (8, 8, 3), 5),
+    _conv_case((3, 3), 1, False, "RELU", (7, 9, 3), 5),
+    _conv_case((3, 3), 2, True, "RELU6", (9, 9, 5), 6),
+    _conv_case((3, 3), 2, False, "NONE", (10, 7, 2), 3),
+    _conv_case((3, 3), 2, True, "RELU", (8, 8, 1), 4),
+    _conv_case((3, 3), 1, True, "RELU6", (6, 6, 4), 3, use_bias=False),
+    _conv_case((5, 5), 1, True, "RELU", (9, 7, 3), 4),
+    _conv_case((5, 5), 2, False, "NONE", (11, 11, 2), 3),
+    _conv_case((5, 5), 2, True, "RELU6", (10, 9, 3), 5),
+    _conv_case((7, 7), 1, True, "NONE", (8, 8, 1), 3),
+    _conv_case((7, 7), 2, True, "RELU", (13, 11, 3), 4),
+    _conv_case((7, 7), 1, False, "RELU6", (9, 10, 2), 2),
+    _conv_case((10, 4), 1, False, "RELU", (25, 5, 1), 8),   # DS-CNN style first layer
+    _conv_case((10, 4), 2, True, "NONE", (25, 5, 1), 8),
+    _conv_case((10, 4), 2, True, "RELU6", (13, 7, 3), 5),
+    _conv_case((3, 5), 1, True, "RELU", (6, 9, 3), 3),
+]
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: c.id)
+def test_conv(lib: ctypes.CDLL, case: Case) -> None:
+    def run(lib: ctypes.CDLL, op: OpInfo, inputs: list[np.ndarray]) -> np.ndarray:
+        x, w, b = op.inputs[0], op.inputs[1], op.inputs[2] if len(op.inputs) > 2 else None
+        y = op.outputs[0]
+        assert w is not None and w.data is not None and x is not None
+        out_c = y.shape[3]
+        scales = w.scales if len(w.scales) > 1 else w.scales * out_c
+        mults, shifts = quant.conv_multipliers(x.scale, scales, y.scale)
+        act_min, act_max = quant.activation_range(case.activation, y.scale, y.zero_point)
+        pad_h, pad_w = _padding_hw(case, x.shape[1:3], y.shape[1:3])
+        params = h.ConvParams(input_offset=-x.zero_point, output_offset=y.zero_point,
+                              stride=h.Tile(case.stride_hw[1], case.stride_hw[0]), padding=h.Tile(pad_w, pad_h),
+                              dilation=h.Tile(1, 1), activation=h.Activation(act_min, act_max))
+        mult_arr, shift_arr = np.array(mults, np.int32), np.array(shifts, np.int32)
+        quant_params = h.PerChannelQuant(h.i32p(mult_arr), h.i32p(shift_arr))
+        weights = np.ascontiguousarray(w.data.astype(np.int8))
+        bias = np.ascontiguousarray(b.data.astype(np.int32)) if b is not None and b.data is not None else None
+        if bias is not None and not bias.any():
+            bias = None  # the converter stores a dropped bias as zeros: exercise the NULL-bias path
+        out = np.zeros(y.shape, np.int8)
+        in_dims, filter_dims, out_dims = h.dims(x.shape), h.dims(w.shape), h.dims(y.shape)
+        assert lib.arm_convolve_wrapper_s8_get_buffer_size(ctypes.byref(params), ctypes.byref(in_dims),
+                                                           ctypes.byref(filter_dims), ctypes.byref(out_dims)) == 0
+        status = lib.arm_convolve_wrapper_s8(
+            ctypes.byref(h.Context(None, 0)), ctypes.byref(params), ctypes.byref(quant_params),
+            ctypes.byref(in_dims), h.i8p(inputs[0]), ctypes.byref(filter_dims), h.i8p(weights),
+            ctypes.byref(h.dims((out_c,))), h.i32p(bias), ctypes.byref(out_dims), h.i8p(out))
+        assert status == 0
+        return out
+
+    _check(case, lib, run)
+
+
+# --- depthwise convolution ----------------------------------------------------------------------
+
+def _dw_case(kernel: int, stride: int, same: bool, activation: str, in_hwc: tuple[int, int, int],
+             depth_multiplier: int = 1) -> Case:
+    name = f"dw{kernel}x{kernel}_s{stride}_{'same' if same else 'valid'}_{activation.lower()}_" \
+           f"in{'x'.join(map(str, in_hwc))}_m{depth_multiplier}"
+
+    def layer():
+        import tensorflow as tf
+
+        return tf.keras.layers.DepthwiseConv2D(kernel, strides=stride, padding="same" if same else "valid",
+                                               depth_multiplier=depth_multiplier,
+                                               activation=_keras_activation(activation),
+                                               bias_initializer=_bias_initializer())
+
+    return Case(id=name, op_name="DEPTHWISE_CONV_2D", input_shapes=(in_hwc,), layer=layer, seed=len(name),
+                activation=activation, stride_hw=(stride, stride), filter_hw=(kernel, kernel), same=same)
+
+
+DW_CASES = [
+    _dw_case(3, 1, True, "RELU6", (8, 8, 5)),
+    _dw_case(3, 2, True, "RELU", (9, 7, 3)),
+    _dw_case(3, 1, False, "NONE", (6, 6, 4)),
+    _dw_case(5, 1, True, "RELU", (7, 9, 3)),
+    _dw_case(5, 2, False, "RELU6", (11, 11, 6)),
+    _dw_case(7, 1, True, "NONE", (8, 8, 2)),
+    _dw_case(7, 2, True, "RELU6", (13, 9, 5)),
+    _dw_case(3, 1, True, "NONE", (6, 5, 3), depth_multiplier=2),
+]
+
+
+@pytest.mark.parametrize("case", DW_CASES, ids=lambda c: c.id)
+def test_depthwise_conv(lib: ctypes.CDLL, case: Case) -> None:
+    def run(lib: ctypes.CDLL, op: OpInfo, inputs: list[np.ndarray]) -> np.ndarray:
+        x, w, b, y = op.inputs[0], op.inputs[1], op.inputs[2], op.outputs[0]
+        assert x is not None and w is not None and w.data is not None and b is not None and b.data is not None
+        out_c = y.shape[3]
+        scales = w.scales if len(w.scales) > 1 else w.scales * out_c
+        mults, shifts = quant.conv_multipliers(x.scale, scales, y.scale)
+        act_min, act_max = quant.activation_range(case.activation, y.scale, y.zero_point)
+        pad_h, pad_w = _padding_hw(case, x.shape[1:3], y.shape[1:3])
+        params = h.DwConvParams(input_offset=-x.zero_point, output_offset=y.zero_point,
+                                ch_mult=out_c // x.shape[3], stride=h.Tile(case.stride_hw[1], case.stride_hw[0]),
+                                padding=h.Tile(pad_w, pad_h), dilation=h.Tile(1, 1),
+                                activation=h.Activation(act_min, act_max))
+        mult_arr, shift_arr = np.array(mults, np.int32), np.array(shifts, np.int32)
+        quant_params = h.PerChannelQuant(h.i32p(mult_arr), h.i32p(shift_arr))
+        weights = np.ascontiguousarray(w.data.astype(np.int8))
+        bias = np.ascontiguousarray(b.data.astype(np.int32))
+        out = np.zeros(y.shape, np.int8)
+        status = lib.arm_depthwise_conv_wrapper_s8(
+            ctypes.byref(h.Context(None, 0)), ctypes.byref(params), ctypes.byref(quant_params),
+            ctypes.byref(h.dims(x.shape)), h.i8p(inputs[0]), ctypes.byref(h.dims(w.shape)), h.i8p(weights),
+            ctypes.byref(h.dims((out_c,))), h.i32p(bias), ctypes.byref(h.dims(y.shape)), h.i8p(out))
+        assert status == 0
+        return out
+
+    _check(case, lib, run)
+
+
+# --- fully connected ----------------------------------------------------------------------------
+
+def _dense_case(in_features: int, units: int, activation: str) -> Case:
+    name = f"dense_in{in_features}_out{units}_{activation.lower()}"
+
+    def layer():
+        import tensorflow as tf
+
+        return tf.keras.layers.Dense(units, activation=_keras_activation(activation),
+                                     bias_initializer=_bias_initializer())
+
+    return Case(id=name, op_name="FULLY_CONNECTED", input_shapes=((in_features,),), layer=layer, seed=len(name),
+                activation=activation)
+
+
+DENSE_CASES = [_dense_case(16, 10, "NONE"), _dense_case(33, 7, "RELU"), _dense_case(9, 12, "RELU6"),
+               _dense_case(64, 3, "NONE")]
+
+
+@pytest.mark.parametrize("entry_point", ["per_channel", "wrapper"])
+@pytest.mark.parametrize("case", DENSE_CASES, ids=lambda c: c.id)
+def test_fully_connected(lib: ctypes.CDLL, case: Case, entry_point: str) -> None:
+    def run(lib: ctypes.CDLL, op: OpInfo, inputs: list[np.ndarray]) -> np.ndarray:
+        x, w, b, y = op.inputs[0], op.inputs[1], op.inputs[2], op.outputs[0]
+        assert x is not None and w is not None and w.data is not None and b is not None and b.data is not None
+        out_c, accum = w.shape
+        assert len(w.scales) == out_c, "TF 2.21 quantizes Dense per channel"
+        mults, shifts = quant.conv_multipliers(x.scale, w.scales, y.scale)
+        act_min, act_max = quant.activation_range(case.activation, y.scale, y.zero_point)
+        params = h.FcParams(input_offset=-x.zero_point, filter_offset=-w.zero_point, output_offset=y.zero_point,
+                            activation=h.Activation(act_min, act_max))
+        mult_arr, shift_arr = np.array(mults, np.int32), np.array(shifts, np.int32)
+        weights = np.ascontiguousarray(w.data.astype(np.int8))
+        bias = np.ascontiguousarray(b.data.astype(np.int32))
+        out = np.zeros(y.shape, np.int8)
+        args = (ctypes.byref(h.dims((1, 1, 1, accum))), h.i8p(inputs[0]), ctypes.byref(h.Dims(accum, 1, 1, out_c)),
+                h.i8p(weights), ctypes.byref(h.dims((out_c,))), h.i32p(bias), ctypes.byref(h.Dims(1, 1, 1, out_c)),
+                h.i8p(out))
+        ctx = ctypes.byref(h.Context(None, 0))
+        if entry_point == "per_channel":
+            quant_params = h.PerChannelQuant(h.i32p(mult_arr), h.i32p(shift_arr))
+            status = lib.arm_fully_connected_per_channel_s8(ctx, ctypes.byref(params), ctypes.byref(quant_params),
+                                                            *args)
+        else:
+            wrapper_quant = h.QuantParams(h.i32p(mult_arr), h.i32p(shift_arr), 1)
+            status = lib.arm_fully_connected_wrapper_s8(ctx, ctypes.byref(params), ctypes.byref(wrapper_quant), *args)
+        assert status == 0
+        return out
+
+    _check(case, lib, run)
+
+
+def test_fully_connected_per_tensor_matches_per_channel_with_equal_scales(lib: ctypes.CDLL) -> None:
+    """arm_fully_connected_s8 (per tensor) equals the per-channel kernel given one repeated multiplier."""
+    rng = np.random.default_rng(7)
+    accum, out_c = 21, 5
+    x = rng.integers(-128, 128, accum, dtype=np.int8)
+    w = rng.integers(-127, 128, (out_c, accum), dtype=np.int8)
+    b = rng.integers(-5000, 5000, out_c, dtype=np.int32)
+    mult, shift = quant.fully_connected_multiplier(0.02, 0.004, 0.05)
+    params = h.FcParams(input_offset=3, filter_offset=0, output_offset=-7, activation=h.Activation(-128, 127))
+    outs = []
+    for per_channel in (False, True):
+        out = np.zeros(out_c, np.int8)
+        args = (ctypes.byref(h.Dims(1, 1, 1, accum)), h.i8p(x), ctypes.byref(h.Dims(accum, 1, 1, out_c)), h.i8p(w),
+                ctypes.byref(h.Dims(1, 1, 1, out_c)), h.i32p(b), ctypes.byref(h.Dims(1, 1, 1, out_c)), h.i8p(out))
+        if per_channel:
+            mults, shifts = np.full(out_c, mult, np.int32), np.full(out_c, shift, np.int32)
+            q = h.PerChannelQuant(h.i32p(mults), h.i32p(shifts))
+            assert lib.arm_fully_connected_per_channel_s8(None, ctypes.byref(params), ctypes.byref(q), *args) == 0
+        else:
+            q1 = h.PerTensorQuant(mult, shift)
+            assert lib.arm_fully_connected_s8(None, ctypes.byref(params), ctypes.byref(q1), *args) == 0
+        outs.append(out)
+    assert np.array_equal(outs[0], outs[1])
+    assert lib.arm_fully_connected_s8_get_buffer_size(ctypes.byref(h.Dims(accum, 1, 1, out_c))) == 0
+
+
+# --- add ------------------------------------------------------------------------------------------
+
+def _add_case(shape: tuple[int, ...], seed: int) -> Case:
+    def layer():
+        import tensorflow as tf
+
+        return tf.keras.layers.Add()
+
+    return Case(id=f"add_{'x'.join(map(str, shape))}_seed{seed}", op_name="ADD", input_shapes=(shape, shape),
+                layer=layer, seed=seed)
+
+
+ADD_CASES = [_add_case((5, 7, 3), 1), _add_case((4, 4, 8), 2), _add_case((33,), 3)]
+
+
+@pytest.mark.parametrize("case", ADD_CASES, ids=lambda c: c.id)
+def test_add(lib: ctypes.CDLL, case: Case) -> None:
+    def run(lib: ctypes.CDLL, op: OpInfo, inputs: list[np.ndarray]) -> np.ndarray:
+        a, b, y = op.inputs[0], op.inputs[1], op.outputs[0]
+        assert a is not None and b is not None
+        p = quant.add_params(a.scale, a.zero_point, b.scale, b.zero_point, y.scale, y.zero_point)
+        act_min, act_max = quant.activation_range("NONE", y.scale, y.zero_point)
+        first, second = op.input_array(0, inputs), op.input_array(1, inputs)
+        out = np.zeros(y.shape, np.int8)
+        status = lib.arm_elementwise_add_s8(
+            h.i8p(first), h.i8p(second), p.input1_offset, p.input1_mult, p.input1_shift, p.input2_offset,
+            p.input2_mult, p.input2_shift, p.left_shift, h.i8p(out), p.output_offset, p.output_mult,
+            p.output_shift, act_min, act_max, out.size)
+        assert status == 0
+        return out
+
+    _check(case, lib, run)
+
+
+# --- pooling --------------------------------------------------------------------------------------
+
+def _pool_case(kind: str, pool: tuple[int, int], stride: int, same: bool, in_hwc: tuple[int, int, int]) -> Case:
+    name = f"{kind}pool{pool[0]}x{pool[1]}_s{stride}_{'same' if same else 'valid'}_in{'x'.join(map(str, in_hwc))}"
+
+    def layer():
+        import tensorflow as tf
+
+        cls = tf.keras.layers.AveragePooling2D if kind == "avg" else tf.keras.layers.MaxPooling2D
+        return cls(pool, strides=stride, padding="same" if same else "valid")
+
+    return Case(id=name, op_name="AVERAGE_POOL_2D" if kind == "avg" else "MAX_POOL_2D", input_shapes=(in_hwc,),
+                layer=layer, seed=len(name), stride_hw=(stride, stride), filter_hw=pool, same=same)
+
+
+POOL_CASES = [
+    _pool_case("avg", (2, 2), 2, False, (8, 8, 3)),
+    _pool_case("avg", (3, 3), 2, True, (9, 7, 5)),   # border windows average fewer elements
+    _pool_case("avg", (3, 3), 1, True, (5, 5, 2)),
+    _pool_case("avg", (5, 3), 2, True, (11, 6, 3)),
+    _pool_case("max", (2, 2), 2, False, (8, 8, 3)),
+    _pool_case("max", (3, 3), 2, True, (9, 7, 5)),
+    _pool_case("max", (3, 2), 1, True, (6, 5, 4)),
+]
+
+
+@pytest.mark.parametrize("case", POOL_CASES, ids=lambda c: c.id)
+def test_pool(lib: ctypes.CDLL, case: Case) -> None:
+    def run(lib: ctypes.CDLL, op: OpInfo, inputs: list[np.ndarray]) -> np.ndarray:
+        x, y = op.inputs[0], op.outputs[0]
+        assert x is not None
+        act_min, act_max = quant.activation_range("NONE", y.scale, y.zero_point)
+        pad_h, pad_w = _padding_hw(case, x.shape[1:3], y.shape[1:3])
+        params = h.PoolParams(stride=h.Tile(case.stride_hw[1], case.stride_hw[0]), padding=h.Tile(pad_w, pad_h),
+                              activation=h.Activation(act_min, act_max))
+        out = np.zeros(y.shape, np.int8)
+        fn = lib.arm_avgpool_s8 if op.name == "AVERAGE_POOL_2D" else lib.arm_max_pool_s8
+        status = fn(ctypes.byref(h.Context(None, 0)), ctypes.byref(params), ctypes.byref(h.dims(x.shape)),
+                    h.i8p(inputs[0]), ctypes.byref(h.Dims(1, case.filter_hw[0], case.filter_hw[1], 1)),
+                    ctypes.byref(h.dims(y.shape)), h.i8p(out))
+        assert status == 0
+        return out
+
+    _check(case, lib, run)
+
+
+# --- MEAN (GlobalAveragePooling2D) ----------------------------------------------------------------
+
+def _mean_case(in_hwc: tuple[int, int, int], seed: int) -> Case:
+    def layer():
+        import tensorflow as tf
+
+        return tf.keras.layers.GlobalAveragePooling2D()
+
+    return Case(id=f"mean_in{'x'.join(map(str, in_hwc))}_seed{seed}", op_name="MEAN", input_shapes=(in_hwc,),
+                layer=layer, seed=seed)
+
+
+MEAN_CASES = [_mean_case((7, 5, 13), 0), _mean_case((4, 4, 3), 1), _mean_case((9, 9, 8), 2),
+              _mean_case((3, 1, 5), 3), _mean_case((12, 10, 4), 4)]
+
+
+def _run_mean(lib: ctypes.CDLL, x_shape: tuple[int, ...], x: np.ndarray, p: quant.MeanParams) -> np.ndarray:
+    _, height, width, channels = x_shape
+    params = h.MeanParams(p.input_zero_point, p.output_zero_point, p.num_elements, p.multiplier, p.shift)
+    out = np.zeros(channels, np.int8)
+    lib.tinyc_mean_s8(h.i8p(x), 1, height, width, channels, ctypes.byref(params), h.i8p(out))
+    return out
+
+
+@pytest.mark.parametrize("case", MEAN_CASES, ids=lambda c: c.id)
+def test_mean(lib: ctypes.CDLL, case: Case) -> None:
+    def run(lib: ctypes.CDLL, op: OpInfo, inputs: list[np.ndarray]) -> np.ndarray:
+        x, y = op.inputs[0], op.outputs[0]
+        assert x is not None
+        p = quant.mean_params(input_scale=x.scale, input_zero_point=x.zero_point, output_scale=y.scale,
+                              output_zero_point=y.zero_point, num_elements=x.shape[1] * x.shape[2])
+        return _run_mean(lib, x.shape, inputs[0], p)
+
+    _check(case, lib, run)
+
+
+def test_mean_with_equal_input_and_output_quantization(lib: ctypes.CDLL) -> None:
+    """Older TFLM took a truncating integer-division branch when in / out quantization match;
+    the TFLM in use does not: patch the output quantization to the input's and compare."""
+    import struct
+
+    case = MEAN_CASES[0]
+    model, op = _model(case)
+    x, y = op.inputs[0], op.outputs[0]
+    assert x is not None
+    patched = model.replace(struct.pack("<f", y.scale), struct.pack("<f", x.scale))
+    patched = patched.replace(struct.pack("<q", y.zero_point), struct.pack("<q", x.zero_point))
+    patched_op = h.single_op(patched)
+    assert (patched_op.outputs[0].scale, patched_op.outputs[0].zero_point) == (x.scale, x.zero_point)
+    p = quant.mean_params(input_scale=x.scale, input_zero_point=x.zero_point, output_scale=x.scale,
+                          output_zero_point=x.zero_point, num_elements=x.shape[1] * x.shape[2])
+    for seed in INPUT_SEEDS:
+        inp = h.random_int8(x.shape, seed)
+        expected = h.run_tflm(patched, [inp]).reshape(-1)
+        assert np.array_equal(_run_mean(lib, x.shape, inp, p), expected)
+
+
+# --- softmax --------------------------------------------------------------------------------------
+
+def _softmax_case(shape: tuple[int, ...], seed: int) -> Case:
+    def layer():
+        import tensorflow as tf
+
+        return tf.keras.layers.Softmax()
+
+    return Case(id=f"softmax_{'x'.join(map(str, shape))}_seed{seed}", op_name="SOFTMAX", input_shapes=(shape,),
+                layer=layer, seed=seed)
+
+
+SOFTMAX_CASES = [_softmax_case((10,), 0), _softmax_case((3, 12), 1), _softmax_case((37,), 2),
+                 _softmax_case((2, 2, 5), 3)]
+
+
+@pytest.mark.parametrize("case", SOFTMAX_CASES, ids=lambda c: c.id)
+def test_softmax(lib: ctypes.CDLL, case: Case) -> None:
+    def run(lib: ctypes.CDLL, op: OpInfo, inputs: list[np.ndarray]) -> np.ndarray:
+        x, y = op.inputs[0], op.outputs[0]
+        assert x is not None
+        assert (y.scale, y.zero_point) == (1.0 / 256, -128)
+        p = quant.softmax_params(x.scale, 1.0)
+        row_size = x.shape[-1]
+        out = np.zeros(y.shape, np.int8)
+        lib.arm_softmax_s8(h.i8p(inputs[0]), inputs[0].size // row_size, row_size, p.mult, p.shift, p.diff_min,
+                           h.i8p(out))
+        return out
+
+    _check(case, lib, run)
+
+
+def test_softmax_input_scales_sweep(lib: ctypes.CDLL) -> None:
+    """Many input scales through one model: patch its input scale, compare every row with TFLM."""
+    import struct
+
+    case = SOFTMAX_CASES[2]
+    model, op = _model(case)
+    x = op.inputs[0]
+    assert x is not None
+    rng = np.random.default_rng(5)
+    for scale in (0.001, 0.0078125, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0):
+        scale32 = float(np.float32(scale))
+        patched = model.replace(struct.pack("<f", x.scale), struct.pack("<f", scale32))
+        assert h.single_op(patched).inputs[0].scale == scale32  # type: ignore[union-attr]
+        p = quant.softmax_params(scale32, 1.0)
+        inp = rng.integers(-128, 128, size=x.shape, dtype=np.int8)
+        expected = h.run_tflm(patched, [inp])
+        out = np.zeros(inp.shape, np.int8)
+        lib.arm_softmax_s8(h.i8p(inp), 1, inp.size, p.mult, p.shift, p.diff_min, h.i8p(out))
+        assert np.array_equal(out, expected), f"input scale {scale32}"
+
+
+# --- pad, concatenation, relu -------------------------------------------------------------------
+
+def _pad_case(in_hwc: tuple[int, int, int], padding: tuple[tuple[int, int], tuple[int, int]]) -> Case:
+    def layer():
+        import tensorflow as tf
+
+        return tf.keras.layers.ZeroPadding2D(padding)
+
+    return Case(id=f"pad_in{'x'.join(map(str, in_hwc))}_{padding}".replace(" ", ""), op_name="PAD",
+                input_shapes=(in_hwc,), layer=layer, seed=1)
+
+
+PAD_CASES = [_pad_case((5, 4, 3), ((1, 1), (1, 1))), _pad_case((6, 5, 2), ((0, 2), (3, 1)))]
+
+
+@pytest.mark.parametrize("case", PAD_CASES, ids=lambda c: c.id)
+def test_pad(lib: ctypes.CDLL, case: Case) -> None:
+    def run(lib: ctypes.CDLL, op: OpInfo, inputs: list[np.ndarray]) -> np.ndarray:
+        x, paddings, y = op.inputs[0], op.inputs[1], op.outputs[0]
+        assert x is not None and paddings is not None and paddings.data is not None
+        before, after = h.Dims(*paddings.data[:, 0]), h.Dims(*paddings.data[:, 1])
+        out = np.zeros(y.shape, np.int8)
+        status = lib.arm_pad_s8(h.i8p(inputs[0]), h.i8p(out), ctypes.c_int8(y.zero_point),
+                                ctypes.byref(h.dims(x.shape)), ctypes.byref(before), ctypes.byref(after))
+        assert status == 0
+        return out
+
+    _check(case, lib, run)
+
+
+def _concat_case(channels: tuple[int, ...], hw: tuple[int, int]) -> Case:
+    def layer():
+        import tensorflow as tf
+
+        return tf.keras.layers.Concatenate(axis=-1)
+
+    return Case(id=f"concat_{'_'.join(map(str, channels))}_hw{hw[0]}x{hw[1]}", op_name="CONCATENATION",
+                input_shapes=tuple((*hw, c) for c in channels), layer=layer, seed=sum(channels))
+
+
+CONCAT_CASES = [_concat_case((3, 5), (4, 4)), _concat_case((1, 4, 2), (3, 5))]
+
+
+@pytest.mark.parametrize("axis", ["x", "z"])
+@pytest.mark.parametrize("case", CONCAT_CASES, ids=lambda c: c.id)
+def test_concatenation(lib: ctypes.CDLL, case: Case, axis: str) -> None:
+    """NHWC channel concatenation as CMSIS-NN's x axis (x = C, y = W, z = H, w = N, as tinyc emits)
+    and, equivalently, as its z axis with x = y = 1, z = C, w = N * H * W."""
+    def run(lib: ctypes.CDLL, op: OpInfo, inputs: list[np.ndarray]) -> np.ndarray:
+        y = op.outputs[0]
+        out = np.zeros(y.shape, np.int8)
+        offset = 0
+        pixels = int(np.prod(y.shape[:-1]))
+        for k, tensor in enumerate(op.inputs):
+            assert tensor is not None
+            array = op.input_array(k, inputs)
+            channels = tensor.shape[-1]
+            if axis == "x":
+                n, height, width = tensor.shape[:3]
+                lib.arm_concatenation_s8_x(h.i8p(array), channels, width, height, n, h.i8p(out), y.shape[-1], offset)
+            else:
+                lib.arm_concatenation_s8_z(h.i8p(array), 1, 1, channels, pixels, h.i8p(out), y.shape[-1], offset)
+            offset += channels
+        return out
+
+    _check(case, lib, run)
+
+
+def _relu_case(max_value: float | None, shape: tuple[int, ...]) -> Case:
+    def layer():
+        import tensorflow as tf
+
+        return tf.keras.layers.ReLU(max_value=max_value)
+
+    return Case(id=f"relu{'' if max_value is None else int(max_value)}_{'x'.join(map(str, shape))}",
+                op_name="RELU" if max_value is None else "RELU6", input_shapes=(shape,), layer=layer,
+                seed=len(shape))
+
+
+RELU_CASES = [_relu_case(None, (6, 5, 3)), _relu_case(6.0, (6, 5, 3)), _relu_case(None, (40,))]
+
+
+@pytest.mark.parametrize("case", RELU_CASES, ids=lambda c: c.id)
+def test_relu(lib: ctypes.CDLL, case: Case) -> None:
+    def run(lib: ctypes.CDLL, op: OpInfo, inputs: list[np.ndarray]) -> np.ndarray:
+        x, y = op.inputs[0], op.outputs[0]
+        assert x is not None
+        p = quant.relu_params(activation=op.name, input_scale=x.scale, input_zero_point=x.zero_point,
+                              output_scale=y.scale, output_zero_point=y.zero_point)
+        params = h.ReluParams(int(p.requantize), p.input_zero_point, p.output_zero_point, p.multiplier, p.shift,
+                              p.act_min, p.act_max)
+        out = np.zeros(y.shape, np.int8)
+        lib.tinyc_relu_s8(h.i8p(inputs[0]), inputs[0].size, ctypes.byref(params), h.i8p(out))
+        return out
+
+    _check(case, lib, run)
+
+
+# --- build hygiene --------------------------------------------------------------------------------
+
+def test_kernels_compile_for_cortex_m4(tmp_path) -> None:
+    """The same sources build warning-free with arm-none-eabi-gcc for a Cortex-M4F."""
+    import shutil
+    import subprocess
+
+    compiler = shutil.which("arm-none-eabi-gcc")
+    if compiler is None:
+        pytest.skip("arm-none-eabi-gcc not found")
+    for source in h.SOURCES:
+        subprocess.run([compiler, "-std=c99", "-O2", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard",
+                        "-mfpu=fpv4-sp-d16", *h.WARNING_FLAGS, f"-I{h.CMSIS_INCLUDE}", f"-I{h.TINYC_DIR}",
+                        "-c", str(source), "-o", str(tmp_path / (source.stem + ".o"))],
+                       check=True, capture_output=True, text=True)
