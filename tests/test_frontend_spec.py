@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -194,7 +195,7 @@ def test_specs_are_frozen_and_comparable() -> None:
     ({"out_channels": 8, "stride": 3}, "InvertedResidual stride must be 1 or 2, got 3"),
     ({"out_channels": 0}, "InvertedResidual out_channels/expansion must be positive integers, got (0, 6)"),
 ])
-def test_inverted_residual_validation(kwargs: dict[str, int], message: str) -> None:
+def test_inverted_residual_validation(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError) as error:
         InvertedResidual(**kwargs)
     assert str(error.value) == message
