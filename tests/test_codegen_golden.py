@@ -13,7 +13,7 @@ import pytest
 
 from conftest import BOARDS, REPO
 from tinyc.codegen import emulator_target, render_project
-from tinyc.driver import SCHEDULE_NOTE, input_samples, plan_model
+from tinyc.driver import input_samples, plan_model
 
 MODEL = REPO / "tests" / "data" / "golden_tiny.tflite"
 GOLDEN = REPO / "tests" / "golden"
@@ -22,8 +22,8 @@ CHECKED = ("model.c", "model.h", "model_weights.c", "model_weights.h", "linker.l
 
 def _render(board: str) -> dict[str, str]:
     planned = plan_model(MODEL, board)
-    return render_project(planned.lowered, planned.plan, emulator_target(planned.board), model_name=MODEL.name,
-                          samples=[s.reshape(-1) for s in input_samples(planned, 2)], schedule_note=SCHEDULE_NOTE)
+    return render_project(planned.schedule, planned.plan, emulator_target(planned.board), model_name=MODEL.name,
+                          samples=[s.reshape(-1) for s in input_samples(planned, 2)])
 
 
 @pytest.mark.parametrize("board", BOARDS)

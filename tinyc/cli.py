@@ -30,10 +30,10 @@ def _print_report(report: MemoryReport) -> None:
     for column in ("#", "op", "layer", "output", "MACs", "weights B", "live act. B", "scratch B", ""):
         table.add_column(column, justify="right" if column not in ("op", "layer", "output") else "left")
     peak = report.peak_step
-    for r in report.layers:
+    for row_index, r in enumerate(report.layers):
         table.add_row(str(r.op_index), r.op, r.layer[:40], "x".join(map(str, r.output_shape)), f"{r.macs:,}",
                       f"{r.weights_bytes:,}", f"{r.live_activation_bytes:,}", f"{r.scratch_bytes:,}",
-                      "◀ peak" if r.step == peak else "")
+                      "◀ peak" if row_index == peak else "")
     out.print(table)
     how = "from the linked ELF" if report.measured else "estimated before linking"
     totals = Table(show_header=True, title="totals")
@@ -110,7 +110,7 @@ def compile_cmd(model: Path, board: str, output: Path, cmsis_nn: Path | None) ->
     planned = plan_model(model, board)
     _print_report(planned.report)
     result = build_firmware(planned, output, input_samples(planned, 1), cmsis_nn=cmsis_nn)
-    measured = memory_report(planned.lowered, planned.plan, planned.board, model_name=planned.loaded.name,
+    measured = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
                              sizes=result.sizes)
     out.print(f"wrote {output}/ and {result.elf}: flash {measured.flash_bytes:,} B "
               f"(code {measured.code_bytes:,}), peak SRAM {measured.peak_sram_bytes:,} B — {measured.verdict()}")

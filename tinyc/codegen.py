@@ -13,9 +13,10 @@ import jinja2
 import numpy as np
 
 from tinyc.boards import Board
-from tinyc.lower import ConstArray, LoweredModel
+from tinyc.lower import ConstArray
 from tinyc.planner import MemoryPlan
 from tinyc.resources import kernels_dir, templates_dir
+from tinyc.schedule import Schedule
 
 APP_SOURCES = ("model.c", "model_weights.c", "startup.c", "harness.c")
 CMSIS_NN_FOLDER = "cmsis_nn"
@@ -62,21 +63,24 @@ def kernel_sources(*, include_cmsis_nn: bool) -> dict[str, str]:
     return files
 
 
-def render_project(model: LoweredModel, plan: MemoryPlan, target: Target, *, model_name: str,
-                   samples: list[np.ndarray], schedule_note: str, cmsis_nn_dir: Path | None = None) -> dict[str, str]:
+def render_project(schedule: Schedule, plan: MemoryPlan, target: Target, *, model_name: str,
+                   samples: list[np.ndarray], cmsis_nn_dir: Path | None = None) -> dict[str, str]:
     """All files of the firmware project, by relative path."""
     env = _environment()
-    graph = model.graph
-    arrays: list[ConstArray] = [a for call in model.calls for a in call.consts]
-    x, y = graph.tensor(model.input), graph.tensor(model.output)
-    offset = {t: plan.tensor_offset(t) for b in plan.buffers for t in b.tensors}
+    graph = schedule.graph
+    arrays: dict[str, ConstArray] = {}
+    for step in schedule.steps:  # patch steps share their op's constants
+        for a in step.call.consts:
+            arrays.setdefault(a.name, a)
+    x, y = graph.tensor(schedule.input), graph.tensor(schedule.output)
     context = dict(
-        model_name=model_name, board=target.board, target_note=target.note, calls=model.calls, arrays=arrays,
-        arena_bytes=plan.arena_bytes, offset=offset, scratch=[plan.scratch(i) for i in range(len(model.calls))],
-        tensor_bytes={t.index: t.size_bytes for t in graph.tensors}, input=model.input, output=model.output,
+        model_name=model_name, board=target.board, target_note=target.note, steps=schedule.steps,
+        arrays=list(arrays.values()), arena_bytes=plan.arena_bytes, offset=plan.offsets(),
+        scratch=[plan.scratch(i) for i in range(len(schedule.steps))],
+        tensor_bytes={t.index: t.size_bytes for t in graph.tensors}, input=schedule.input, output=schedule.output,
         input_bytes=x.size_bytes, output_bytes=y.size_bytes, input_shape="x".join(map(str, x.shape)),
         output_shape="x".join(map(str, y.shape)), input_scale=repr(x.scale), input_zero_point=x.zero_point,
-        output_scale=repr(y.scale), output_zero_point=y.zero_point, macs=model.macs, schedule_note=schedule_note,
+        output_scale=repr(y.scale), output_zero_point=y.zero_point, macs=schedule.macs, schedule_note=schedule.describe(),
         samples=samples, flash_origin=target.flash_origin, sram_origin=target.sram_origin,
         app_sources=APP_SOURCES, cmsis_nn_dir=str(cmsis_nn_dir) if cmsis_nn_dir else CMSIS_NN_FOLDER,
     )

@@ -16,35 +16,36 @@ from tinyc.graph import Graph
 from tinyc.loader import LoadedModel, load_model
 from tinyc.lower import LoweredModel, lower
 from tinyc.oracle import SecondOpinion, second_opinion, tflm_outputs, tflm_tensors
-from tinyc.planner import MemoryPlan, plan_per_layer
+from tinyc.planner import MemoryPlan, plan_memory
 from tinyc.qemu import RunResult, run_qemu
 from tinyc.reader import name_output, read_tflite
 from tinyc.report import MemoryReport, memory_report
+from tinyc.schedule import Schedule, per_layer_schedule
 from tinyc.verify_plan import verify_plan
-
-SCHEDULE_NOTE = "per-layer"
-
 
 @dataclass(frozen=True)
 class Planned:
     loaded: LoadedModel
     graph: Graph
     lowered: LoweredModel
+    schedule: Schedule
     plan: MemoryPlan
     board: Board
     report: MemoryReport
 
 
-def plan_model(model_path: Path, board_name: str) -> Planned:
-    """Front end, lowering and planning, with every stage's check; no toolchain needed."""
+def plan_model(model_path: Path, board_name: str, *, in_place: bool = True) -> Planned:
+    """Front end, lowering, scheduling and planning, with every stage's check; no toolchain needed."""
     board = get_board(board_name)
     loaded = load_model(model_path)
     graph = name_output(read_tflite(loaded.tflite), loaded.output_layer)
     lowered = lower(graph)
-    plan = plan_per_layer(lowered)
-    verify_plan(lowered, plan)
-    report = memory_report(lowered, plan, board, model_name=loaded.name, notes=loaded.notes)
-    return Planned(loaded=loaded, graph=graph, lowered=lowered, plan=plan, board=board, report=report)
+    schedule = per_layer_schedule(lowered, in_place=in_place)
+    plan = plan_memory(schedule)
+    verify_plan(schedule, plan)
+    report = memory_report(schedule, plan, board, model_name=loaded.name, notes=loaded.notes)
+    return Planned(loaded=loaded, graph=graph, lowered=lowered, schedule=schedule, plan=plan, board=board,
+                   report=report)
 
 
 def input_samples(planned: Planned, count: int, *, seed: int = 0) -> list[np.ndarray]:
@@ -70,9 +71,9 @@ def build_firmware(planned: Planned, folder: Path, samples: list[np.ndarray], *,
                    trace: bool = False) -> BuildResult:
     if not planned.report.fits:
         raise DoesNotFitError(f"{planned.loaded.source.name}: {planned.report.verdict()}")
-    files = render_project(planned.lowered, planned.plan, emulator_target(planned.board),
+    files = render_project(planned.schedule, planned.plan, emulator_target(planned.board),
                            model_name=planned.loaded.source.name, samples=[s.reshape(-1) for s in samples],
-                           schedule_note=SCHEDULE_NOTE, cmsis_nn_dir=cmsis_nn)
+                           cmsis_nn_dir=cmsis_nn)
     write_project(files, folder)
     return build(folder, make_args=("EXTRA_CFLAGS=-DTINYC_TRACE",) if trace else ())
 
@@ -128,7 +129,7 @@ def _first_diverging_op(planned: Planned, sample: np.ndarray, folder: Path, cmsi
     expected = tflm_tensors(planned.loaded.tflite, sample, [calls[i].output for i, _ in run.traces])
     for op_index, got in run.traces:
         call = calls[op_index]
-        want = expected[call.output]
+        want = expected[call.output][:got.size]
         diff = np.nonzero(got != want)[0]
         if diff.size:
             i = int(diff[0])
@@ -155,8 +156,8 @@ def verify(model_path: Path, board_name: str, *, samples: int, folder: Path | No
             i = int(d[0])
             op = _first_diverging_op(planned, inputs[s], Path(tmp) / "trace", cmsis_nn)
             first = Mismatch(s, i, int(run.outputs[s][i]), int(reference[s][i]), *op)
-    report = memory_report(planned.lowered, planned.plan, planned.board, model_name=planned.loaded.name,
-                           sizes=result.sizes, notes=planned.loaded.notes)
+    report = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
+                           sizes=result.sizes, notes=planned.loaded.notes, measured_stack_bytes=run.stack_used_bytes)
     return VerifyResult(planned=planned, build=result, run=run, samples=len(inputs), mismatched_samples=len(bad),
                         mismatched_bytes=int(sum(d.size for _, d in bad)), first_mismatch=first,
                         second_opinion=second_opinion(planned.loaded.tflite, inputs, reference), report=report)

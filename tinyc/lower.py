@@ -30,6 +30,7 @@ class KernelKind(enum.Enum):
     CONCAT = "concat"
     RELU = "relu"
     RESHAPE = "reshape"  # no code: the output aliases the input
+    COPY = "copy"  # a block copy between buffers (patch-based schedules)
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,20 @@ class ReluCall(Call):
 @dataclass(frozen=True)
 class ReshapeCall(Call):
     pass
+
+
+@dataclass(frozen=True)
+class CopyCall(Call):
+    """rows x cols x channels from (src_y, src_x) of a src_w-wide buffer to (dst_y, dst_x) of a dst_w-wide one."""
+    src_w: int
+    src_y: int
+    src_x: int
+    dst_w: int
+    dst_y: int
+    dst_x: int
+    rows: int
+    cols: int
+    channels: int
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,15 @@
-"""Per-layer memory plan: tensor lifetimes → arena offsets (greedy by size, like TFLM's planner).
+"""Memory plan: buffer lifetimes over a schedule's steps → arena offsets (greedy by size, like TFLM's).
 
-A buffer holds one activation tensor, or several when a RESHAPE makes its output an alias of its
-input, or one step's scratch. Lifetimes are in steps (one step = one kernel call); `last_step` is
-inclusive. The graph input is live from step 0; the graph output until the last step.
+A planned buffer holds one schedule buffer, or several that share bytes by design (a RESHAPE output
+on its input, an in-place depthwise output on its input), or one step's scratch. Lifetimes are in
+steps; `last_step` is inclusive. The graph input is live from step 0; the graph output to the end.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tinyc.lower import KernelKind, LoweredModel
+from tinyc.schedule import Schedule
 
 ALIGN_BYTES = 4
 
@@ -17,7 +17,7 @@ ALIGN_BYTES = 4
 @dataclass(frozen=True)
 class Buffer:
     name: str
-    tensors: tuple[int, ...]  # activation tensors stored here (empty for scratch)
+    tensors: tuple[int, ...]  # schedule buffers stored here (empty for scratch)
     size_bytes: int
     first_step: int
     last_step: int  # inclusive
@@ -41,46 +41,43 @@ class MemoryPlan:
         for b in self.buffers:
             if tensor in b.tensors:
                 return b.offset_bytes
-        raise KeyError(f"tensor {tensor} has no buffer")
+        raise KeyError(f"buffer {tensor} has no place in the arena")
+
+    def offsets(self) -> dict[int, int]:
+        return {t: b.offset_bytes for b in self.buffers for t in b.tensors}
 
     def scratch(self, step: int) -> Buffer | None:
         return next((b for b in self.buffers if not b.tensors and b.first_step == step), None)
 
-    def live_bytes(self, step: int) -> int:
-        return sum(b.size_bytes for b in self.buffers if b.first_step <= step <= b.last_step)
+    def live_bytes(self, step: int, *, include_scratch: bool = True) -> int:
+        return sum(b.size_bytes for b in self.buffers
+                   if b.first_step <= step <= b.last_step and (include_scratch or b.tensors))
 
 
 def _align(n: int) -> int:
     return (n + ALIGN_BYTES - 1) // ALIGN_BYTES * ALIGN_BYTES
 
 
-def lifetimes(model: LoweredModel) -> tuple[Buffer, ...]:
+def lifetimes(schedule: Schedule) -> tuple[Buffer, ...]:
     """Unplaced buffers with their sizes and lifetimes."""
-    graph = model.graph
-    alias: dict[int, int] = {}  # tensor → the tensor whose buffer it shares
-    for call in model.calls:
-        if call.kind is KernelKind.RESHAPE:
-            alias[call.output] = alias.get(call.inputs[0], call.inputs[0])
-    first: dict[int, int] = {alias.get(model.input, model.input): 0}
+    root = schedule.root
+    first: dict[int, int] = {root(schedule.input): 0}
     last: dict[int, int] = {}
-    members: dict[int, list[int]] = {}
-    for step, call in enumerate(model.calls):
-        for t in (*call.inputs, call.output):
-            root = alias.get(t, t)
-            first.setdefault(root, step)
-            last[root] = step
-            if t not in members.setdefault(root, []):
-                members[root].append(t)
-    members.setdefault(alias.get(model.input, model.input), [model.input])
-    out_root = alias.get(model.output, model.output)
-    last[out_root] = len(model.calls) - 1
-    buffers = [Buffer(name=graph.tensor(root).name, tensors=tuple(sorted(members[root])),
-                      size_bytes=_align(graph.tensor(root).size_bytes), first_step=first[root],
-                      last_step=last.get(root, first[root]))
-               for root in sorted(members)]
-    buffers += [Buffer(name=f"scratch of op {call.op_index}", tensors=(), size_bytes=_align(call.scratch_bytes),
-                       first_step=step, last_step=step)
-                for step, call in enumerate(model.calls) if call.scratch_bytes > 0]
+    members: dict[int, set[int]] = {root(schedule.input): {schedule.input}}
+    for step, s in enumerate(schedule.steps):
+        for b in (*s.call.inputs, s.call.output):
+            r = root(b)
+            first.setdefault(r, step)
+            last[r] = step
+            members.setdefault(r, set()).add(b)
+    last[root(schedule.output)] = len(schedule.steps) - 1
+    buffers = [Buffer(name=schedule.buffer_names[r], tensors=tuple(sorted(members[r])),
+                      size_bytes=_align(max(schedule.buffer_bytes[m] for m in members[r])),
+                      first_step=first[r], last_step=last.get(r, first[r]))
+               for r in sorted(members)]
+    buffers += [Buffer(name=f"scratch of step {step} (op {s.call.op_index})", tensors=(),
+                       size_bytes=_align(s.call.scratch_bytes), first_step=step, last_step=step)
+                for step, s in enumerate(schedule.steps) if s.call.scratch_bytes > 0]
     return tuple(buffers)
 
 
@@ -100,7 +97,7 @@ def place_greedy_by_size(buffers: tuple[Buffer, ...]) -> tuple[Buffer, ...]:
     return tuple(placed[i] for i in range(len(buffers)))
 
 
-def plan_per_layer(model: LoweredModel) -> MemoryPlan:
-    buffers = place_greedy_by_size(lifetimes(model))
+def plan_memory(schedule: Schedule) -> MemoryPlan:
+    buffers = place_greedy_by_size(lifetimes(schedule))
     arena = max((b.offset_bytes + b.size_bytes for b in buffers), default=0)
-    return MemoryPlan(arena_bytes=arena, buffers=buffers, steps=len(model.calls))
+    return MemoryPlan(arena_bytes=arena, buffers=buffers, steps=len(schedule.steps))

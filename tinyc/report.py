@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 from tinyc.boards import Board
 from tinyc.build import ElfSizes
-from tinyc.lower import KernelKind, LoweredModel
+from tinyc.lower import KernelKind
 from tinyc.planner import MemoryPlan
+from tinyc.schedule import Schedule
 
 # Before linking, code size is estimated: the generated model code plus the kernels it calls.
 CODE_ESTIMATE_BYTES = 24 * 1024
@@ -24,8 +25,9 @@ class LayerRow:
     output_shape: tuple[int, ...]
     macs: int
     weights_bytes: int
-    live_activation_bytes: int  # activation tensors live during this step
+    live_activation_bytes: int  # activation buffers live during this op (the most over its patches)
     scratch_bytes: int
+    patch_shape: tuple[int, ...] | None = None  # the largest output tile, for ops of a patch stage
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ class MemoryReport:
     measured: bool  # code and statics from the linked ELF (True) or estimated (False)
     tflm_arena_bytes: int | None = None
     notes: tuple[str, ...] = field(default=())
+    schedule: str = "per-layer"
+    schedule_json: dict = field(default_factory=dict, compare=False)
+    measured_stack_bytes: int | None = None
 
     @property
     def peak_sram_bytes(self) -> int:
@@ -65,7 +70,7 @@ class MemoryReport:
 
     @property
     def peak_step(self) -> int:
-        return max(self.layers, key=lambda r: r.live_activation_bytes + r.scratch_bytes).step if self.layers else 0
+        return max(range(len(self.layers)), key=lambda i: self.layers[i].live_activation_bytes + self.layers[i].scratch_bytes) if self.layers else 0
 
     def verdict(self) -> str:
         sram = f"SRAM {self.peak_sram_bytes:,} / {self.board.sram.size_bytes:,} B"
@@ -99,35 +104,53 @@ class MemoryReport:
             "weights_bytes": self.weights_bytes, "code_bytes": self.code_bytes, "flash_bytes": self.flash_bytes,
             "sram_limit_bytes": self.board.sram.size_bytes, "flash_limit_bytes": self.board.flash.size_bytes,
             "fits": self.fits, "measured": self.measured, "tflm_arena_bytes": self.tflm_arena_bytes,
-            "verdict": self.verdict(), "notes": list(self.notes),
+            "verdict": self.verdict(), "notes": list(self.notes), "schedule": self.schedule_json,
+            "measured_stack_bytes": self.measured_stack_bytes,
             "layers": [{"step": r.step, "op_index": r.op_index, "op": r.op, "layer": r.layer,
                         "output_shape": list(r.output_shape), "macs": r.macs, "weights_bytes": r.weights_bytes,
-                        "live_activation_bytes": r.live_activation_bytes, "scratch_bytes": r.scratch_bytes}
+                        "live_activation_bytes": r.live_activation_bytes, "scratch_bytes": r.scratch_bytes,
+                        "patch_shape": list(r.patch_shape) if r.patch_shape else None}
                        for r in self.layers],
         }
 
 
-def memory_report(model: LoweredModel, plan: MemoryPlan, board: Board, *, model_name: str,
+def memory_report(schedule: Schedule, plan: MemoryPlan, board: Board, *, model_name: str,
                   sizes: ElfSizes | None = None, tflm_arena_bytes: int | None = None,
-                  notes: tuple[str, ...] = ()) -> MemoryReport:
-    graph = model.graph
+                  notes: tuple[str, ...] = (), schedule_json: dict | None = None,
+                  measured_stack_bytes: int | None = None) -> MemoryReport:
+    graph = schedule.graph
+    groups: dict[int, list[int]] = {}
+    for step, s in enumerate(schedule.steps):
+        groups.setdefault(s.call.op_index, []).append(step)
     rows = []
-    for step, call in enumerate(model.calls):
-        live = sum(b.size_bytes for b in plan.buffers if b.tensors and b.first_step <= step <= b.last_step)
-        scratch = plan.scratch(step)
-        rows.append(LayerRow(step=step, op_index=call.op_index, op=call.kind.value, layer=call.layer,
-                             output_shape=graph.tensor(call.output).shape, macs=call.macs,
-                             weights_bytes=call.weights_bytes, live_activation_bytes=live,
-                             scratch_bytes=scratch.size_bytes if scratch else 0))
+    for op_index, steps in groups.items():
+        calls = [schedule.steps[i].call for i in steps]
+        main = next((c for c in calls if c.kind is not KernelKind.COPY), calls[0])
+        tiles = [c for c in calls if c.kind is not KernelKind.COPY and c.output not in graph_ids(schedule)]
+        patch_shape = None
+        if tiles:
+            patch_shape = max((tuple(schedule.buffer_shape(c.output)) for c in tiles), key=lambda t: (t[1] * t[2], t))
+        rows.append(LayerRow(step=steps[0], op_index=op_index, op=main.kind.value, layer=main.layer,
+                             output_shape=graph.tensor(graph.ops[op_index].outputs[0]).shape,
+                             macs=sum(c.macs for c in calls), weights_bytes=main.weights_bytes,
+                             live_activation_bytes=max(plan.live_bytes(i, include_scratch=False) for i in steps),
+                             scratch_bytes=max((plan.scratch(i).size_bytes if plan.scratch(i) else 0) for i in steps),
+                             patch_shape=patch_shape))
     if sizes is None:
         code, statics = CODE_ESTIMATE_BYTES, STATICS_ESTIMATE_BYTES
     else:
-        code = sizes.flash_bytes - model.weights_bytes
+        code = sizes.flash_bytes - schedule.weights_bytes
         statics = sizes.data_bytes + sizes.bss_bytes - plan.arena_bytes
-    return MemoryReport(board=board, model_name=model_name, layers=tuple(rows), macs=model.macs,
-                        arena_bytes=plan.arena_bytes, weights_bytes=model.weights_bytes, stack_bytes=board.stack_bytes,
+    return MemoryReport(board=board, model_name=model_name, layers=tuple(rows), macs=schedule.macs,
+                        arena_bytes=plan.arena_bytes, weights_bytes=schedule.weights_bytes, stack_bytes=board.stack_bytes,
                         statics_bytes=statics, code_bytes=code, measured=sizes is not None,
-                        tflm_arena_bytes=tflm_arena_bytes, notes=notes)
+                        tflm_arena_bytes=tflm_arena_bytes, notes=notes, schedule=schedule.describe(),
+                        schedule_json=schedule_json or {"kind": schedule.kind.value},
+                        measured_stack_bytes=measured_stack_bytes)
+
+
+def graph_ids(schedule: Schedule) -> range:
+    return range(len(schedule.graph.tensors))
 
 
 __all__ = ["MemoryReport", "LayerRow", "memory_report", "KernelKind"]

@@ -1,63 +1,66 @@
 """An independent check of a memory plan: shares no code with the planner.
 
-It re-derives, from the kernel calls alone, which tensors each step reads and writes and when each
-must be live, then checks that every tensor and scratch buffer lies inside the arena and that no
-two that are live at the same step overlap in bytes. Failures name both buffers and byte ranges.
+From the schedule's steps alone it re-derives when each buffer must be intact (first write or the
+graph input, to last read or the end for the graph output), then checks that every buffer and every
+step's scratch lies inside the arena and that no two live at the same step overlap in bytes, except
+buffers that share bytes by design (RESHAPE, in-place depthwise), which must then sit at the same
+offset and an in-place input must not be read after it was overwritten. Failures name both buffers
+and their byte ranges.
 """
 
 from __future__ import annotations
 
 from tinyc.errors import PlanError
-from tinyc.lower import KernelKind, LoweredModel
+from tinyc.lower import KernelKind
 from tinyc.planner import MemoryPlan
+from tinyc.schedule import Schedule
 
 
-def verify_plan(model: LoweredModel, plan: MemoryPlan) -> None:
-    graph = model.graph
-    n = len(model.calls)
-    # Where each tensor lives, and when it must be intact.
-    spans: dict[int, tuple[int, int]] = {}  # tensor → (offset, size)
-    live: dict[int, set[int]] = {}  # tensor → steps
-    for b in plan.buffers:
-        for t in b.tensors:
-            spans[t] = (b.offset_bytes, graph.tensor(t).size_bytes)
-    def need(t: int, step: int) -> None:
-        live.setdefault(t, set()).add(step)
-    need(model.input, 0)
-    for step, call in enumerate(model.calls):
-        for t in (*call.inputs, call.output):
-            need(t, step)
-    need(model.output, n - 1)
-    # A tensor must stay intact from its first to its last use.
-    intervals = {t: (min(s), max(s)) for t, s in live.items()}
-    # RESHAPE outputs share the bytes of their input by design; treat each alias group as one.
-    group = {t: t for t in intervals}
-    for call in model.calls:
-        if call.kind is KernelKind.RESHAPE:
-            group[call.output] = group[call.inputs[0]]
-            if spans.get(call.output) != spans.get(call.inputs[0]):
-                raise PlanError(f"RESHAPE at op {call.op_index}: output is not placed on its input")
-    regions: list[tuple[str, int, int, int, int]] = []  # (name, start, end, first, last)
-    for t, (first, last) in intervals.items():
-        if t not in spans:
-            raise PlanError(f"tensor {graph.tensor(t).name!r} is used but has no place in the arena")
-        off, size = spans[t]
-        regions.append((graph.tensor(t).name, off, off + size, first, last))
-    for step, call in enumerate(model.calls):
-        if call.scratch_bytes:
-            s = plan.scratch(step)
-            if s is None or s.size_bytes < call.scratch_bytes:
-                raise PlanError(f"op {call.op_index} needs {call.scratch_bytes} scratch bytes; the plan gives "
-                                f"{0 if s is None else s.size_bytes}")
-            regions.append((f"scratch of op {call.op_index}", s.offset_bytes, s.offset_bytes + call.scratch_bytes, step, step))
-    for name, start, end, _, _ in regions:
+def verify_plan(schedule: Schedule, plan: MemoryPlan) -> None:
+    n = len(schedule.steps)
+    offset = plan.offsets()
+    uses: dict[int, list[int]] = {schedule.input: [0], schedule.output: [n - 1]}
+    for step, s in enumerate(schedule.steps):
+        for b in (*s.call.inputs, s.call.output):
+            uses.setdefault(b, []).append(step)
+    # Buffers that share bytes by design, and where an in-place step overwrites its input.
+    shared: dict[int, int] = {}
+    overwritten_at: dict[int, int] = {}
+    for step, s in enumerate(schedule.steps):
+        if s.in_place or s.call.kind is KernelKind.RESHAPE:
+            a, b = s.call.inputs[0], s.call.output
+            if offset.get(a) != offset.get(b):
+                raise PlanError(f"step {step} (op {s.call.op_index}) should write its output over its input, "
+                                f"but they are at {offset.get(b)} and {offset.get(a)}")
+            shared[b] = shared.get(a, a)
+            if s.in_place:
+                overwritten_at[a] = step
+    def group(b: int) -> int:
+        return shared.get(b, b)
+    for b, step in overwritten_at.items():
+        later = [u for u in uses[b] if u > step]
+        if later:
+            raise PlanError(f"{schedule.buffer_names[b]!r} is read at step {later[0]} after step {step} overwrote it")
+    regions: list[tuple[str, int, int, int, int, int]] = []  # name, start, end, first, last, group
+    for b, steps in uses.items():
+        if b not in offset:
+            raise PlanError(f"{schedule.buffer_names[b]!r} is used but has no place in the arena")
+        start = offset[b]
+        regions.append((schedule.buffer_names[b], start, start + schedule.buffer_bytes[b], min(steps), max(steps), group(b)))
+    for step, s in enumerate(schedule.steps):
+        if s.call.scratch_bytes:
+            scratch = plan.scratch(step)
+            if scratch is None or scratch.size_bytes < s.call.scratch_bytes:
+                raise PlanError(f"step {step} (op {s.call.op_index}) needs {s.call.scratch_bytes} scratch bytes; "
+                                f"the plan gives {0 if scratch is None else scratch.size_bytes}")
+            regions.append((f"scratch of step {step}", scratch.offset_bytes,
+                            scratch.offset_bytes + s.call.scratch_bytes, step, step, -1 - step))
+    for name, start, end, *_ in regions:
         if start < 0 or end > plan.arena_bytes:
             raise PlanError(f"{name!r} at bytes [{start}, {end}) lies outside the arena of {plan.arena_bytes} bytes")
-    names = {graph.tensor(t).name: group[t] for t in intervals}
-    for i, (a, a0, a1, af, al) in enumerate(regions):
-        for b, b0, b1, bf, bl in regions[i + 1:]:
-            same_group = a in names and b in names and names[a] == names[b]
-            if same_group or not (af <= bl and bf <= al) or not (a0 < b1 and b0 < a1):
+    for i, (a, a0, a1, af, al, ag) in enumerate(regions):
+        for b, b0, b1, bf, bl, bg in regions[i + 1:]:
+            if ag == bg or not (af <= bl and bf <= al) or not (a0 < b1 and b0 < a1):
                 continue
             raise PlanError(f"{a!r} [{a0}, {a1}) live at steps {af}..{al} overlaps {b!r} [{b0}, {b1}) "
                             f"live at steps {bf}..{bl}")

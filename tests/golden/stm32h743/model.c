@@ -5,6 +5,7 @@
 
 #include "arm_nnfunctions.h"
 #include "tinyc_kernels.h"
+#include "tinyc_memory.h"
 #include "model.h"
 #include "model_weights.h"
 
@@ -14,8 +15,8 @@ int8_t *tinyc_input(void) { return &tinyc_arena[164]; }
 const int8_t *tinyc_output(void) { return &tinyc_arena[12]; }
 
 
-/* op 0: pad — functional_1/zero_padding2d_1/Pad */
-static arm_cmsis_nn_status tinyc_op0(void)
+/* step 0: op 0 pad — functional_1/zero_padding2d_1/Pad */
+static arm_cmsis_nn_status tinyc_step0(void)
 {
     const cmsis_nn_dims input_dims = {.n = 1, .h = 6, .w = 5, .c = 3};
     const cmsis_nn_dims pre_pad = {.n = 0, .h = 1, .w = 0, .c = 0};
@@ -23,8 +24,8 @@ static arm_cmsis_nn_status tinyc_op0(void)
     return arm_pad_s8(&tinyc_arena[164], &tinyc_arena[0], -1, &input_dims, &pre_pad, &post_pad);
 }
 
-/* op 1: conv — functional_1/conv2d_1/convolution1 */
-static arm_cmsis_nn_status tinyc_op1(void)
+/* step 1: op 1 conv — functional_1/conv2d_1/convolution1 */
+static arm_cmsis_nn_status tinyc_step1(void)
 {
     const cmsis_nn_context ctx = {.buf = &tinyc_arena[164], .size = 112};
     const cmsis_nn_conv_params params = {
@@ -42,15 +43,15 @@ static arm_cmsis_nn_status tinyc_op1(void)
                                    &output_dims, &tinyc_arena[276]);
 }
 
-/* op 2: reshape — functional_1/flatten_1/Reshape */
-static arm_cmsis_nn_status tinyc_op2(void)
+/* step 2: op 2 reshape — functional_1/flatten_1/Reshape */
+static arm_cmsis_nn_status tinyc_step2(void)
 {
     /* The output aliases the input: nothing to do. */
     return ARM_CMSIS_NN_SUCCESS;
 }
 
-/* op 3: fully_connected — functional_1/dense_1/MatMul2 */
-static arm_cmsis_nn_status tinyc_op3(void)
+/* step 3: op 3 fully_connected — functional_1/dense_1/MatMul2 */
+static arm_cmsis_nn_status tinyc_step3(void)
 {
     const cmsis_nn_context ctx = {.buf = NULL, .size = 0};
     const cmsis_nn_fc_params params = {
@@ -67,8 +68,8 @@ static arm_cmsis_nn_status tinyc_op3(void)
                                               &output_dims, &tinyc_arena[0]);
 }
 
-/* op 4: softmax — StatefulPartitionedCall_1:0 */
-static arm_cmsis_nn_status tinyc_op4(void)
+/* step 4: op 4 softmax — StatefulPartitionedCall_1:0 */
+static arm_cmsis_nn_status tinyc_step4(void)
 {
     arm_softmax_s8(&tinyc_arena[0], 1, 10, 1819245696,
                    20, -1984, &tinyc_arena[12]);
@@ -78,31 +79,31 @@ static arm_cmsis_nn_status tinyc_op4(void)
 
 int32_t tinyc_invoke(void)
 {
-    if (tinyc_op0() != ARM_CMSIS_NN_SUCCESS) {
+    if (tinyc_step0() != ARM_CMSIS_NN_SUCCESS) {
         return 1;
     }
 #ifdef TINYC_TRACE
     tinyc_trace(0, &tinyc_arena[0], 162);
 #endif
-    if (tinyc_op1() != ARM_CMSIS_NN_SUCCESS) {
+    if (tinyc_step1() != ARM_CMSIS_NN_SUCCESS) {
         return 2;
     }
 #ifdef TINYC_TRACE
     tinyc_trace(1, &tinyc_arena[276], 32);
 #endif
-    if (tinyc_op2() != ARM_CMSIS_NN_SUCCESS) {
+    if (tinyc_step2() != ARM_CMSIS_NN_SUCCESS) {
         return 3;
     }
 #ifdef TINYC_TRACE
     tinyc_trace(2, &tinyc_arena[276], 32);
 #endif
-    if (tinyc_op3() != ARM_CMSIS_NN_SUCCESS) {
+    if (tinyc_step3() != ARM_CMSIS_NN_SUCCESS) {
         return 4;
     }
 #ifdef TINYC_TRACE
     tinyc_trace(3, &tinyc_arena[0], 10);
 #endif
-    if (tinyc_op4() != ARM_CMSIS_NN_SUCCESS) {
+    if (tinyc_step4() != ARM_CMSIS_NN_SUCCESS) {
         return 5;
     }
 #ifdef TINYC_TRACE

@@ -1,0 +1,112 @@
+"""Schedules: the order of kernel calls and the buffers they read and write.
+
+A step is a kernel call whose `inputs` / `output` name *buffers*: a graph tensor's index for a whole
+tensor, or a virtual id (≥ the graph's tensor count) for a patch tile. `aliases` maps a buffer to the
+buffer whose bytes it shares (RESHAPE output on its input; in-place depthwise output on its input).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+
+from tinyc.graph import Graph
+from tinyc.lower import Call, ConvCall, KernelKind, LoweredModel
+
+
+class ScheduleKind(enum.Enum):
+    PER_LAYER = "per-layer"
+    PATCH = "patch"
+
+
+@dataclass(frozen=True)
+class Step:
+    call: Call
+    trace_tensor: int | None  # graph tensor complete after this step (for TINYC_TRACE), else None
+    in_place: bool = False  # depthwise writing its output over its input
+
+
+@dataclass(frozen=True)
+class PatchInfo:
+    split_op: int  # ops [0, split_op) run patch by patch
+    grid: tuple[int, int]  # rows, columns of patches over the stage output
+    stage_output: int  # the graph tensor the patch stage assembles
+    input_patch_hw: tuple[int, int]  # the largest input patch (with halo)
+    stage_macs: int  # MACs of the patch stage run per-layer
+    stage_patch_macs: int  # MACs of the patch stage run per patch (with halo recomputation)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    kind: ScheduleKind
+    graph: Graph
+    steps: tuple[Step, ...]
+    buffer_bytes: dict[int, int] = field(compare=False)
+    buffer_names: dict[int, str] = field(compare=False)
+    buffer_shapes: dict[int, tuple[int, ...]] = field(compare=False)
+    aliases: dict[int, int] = field(compare=False)  # buffer → buffer whose bytes it shares
+    input: int = 0
+    output: int = 0
+    patch: PatchInfo | None = None
+
+    @property
+    def macs(self) -> int:
+        return sum(s.call.macs for s in self.steps)
+
+    @property
+    def weights_bytes(self) -> int:
+        seen: dict[str, int] = {}
+        for s in self.steps:
+            for c in s.call.consts:
+                seen[c.name] = c.size_bytes
+        return sum(seen.values())
+
+    def buffer_shape(self, buffer: int) -> tuple[int, ...]:
+        return self.buffer_shapes[buffer]
+
+    def root(self, buffer: int) -> int:
+        while buffer in self.aliases:
+            buffer = self.aliases[buffer]
+        return buffer
+
+    def describe(self) -> str:
+        if self.patch is None:
+            inplace = sum(1 for s in self.steps if s.in_place)
+            return f"{self.kind.value}" + (f", {inplace} in-place depthwise" if inplace else "")
+        p = self.patch
+        return (f"patch-based: ops 0..{p.split_op - 1} in {p.grid[0]}x{p.grid[1]} patches "
+                f"(input patch {p.input_patch_hw[0]}x{p.input_patch_hw[1]}), then per-layer")
+
+
+def _in_place_ok(lowered: LoweredModel, call: Call) -> bool:
+    """A depthwise conv may overwrite its input when nothing else reads that input."""
+    if call.kind is not KernelKind.DEPTHWISE_CONV or not isinstance(call, ConvCall) or call.ch_mult != 1:
+        return False
+    x = call.inputs[0]
+    readers = [c for c in lowered.calls if x in c.inputs]
+    return len(readers) == 1 and x != lowered.input and x != lowered.output
+
+
+def in_place_call(call: ConvCall) -> ConvCall:
+    """The in-place variant needs one input channel plane of scratch instead of CMSIS-NN's."""
+    return replace(call, scratch_bytes=call.input_dims.h * call.input_dims.w)
+
+
+def graph_buffers(graph: Graph) -> tuple[dict[int, int], dict[int, str], dict[int, tuple[int, ...]]]:
+    activations = [t for t in graph.tensors if not t.is_constant]
+    return ({t.index: t.size_bytes for t in activations}, {t.index: t.name for t in activations},
+            {t.index: t.shape for t in activations})
+
+
+def per_layer_schedule(lowered: LoweredModel, *, in_place: bool = True) -> Schedule:
+    sizes, names, shapes = graph_buffers(lowered.graph)
+    steps, aliases = [], {}
+    for call in lowered.calls:
+        inplace = in_place and _in_place_ok(lowered, call)
+        if call.kind is KernelKind.RESHAPE or inplace:
+            aliases[call.output] = call.inputs[0]
+        assert not inplace or isinstance(call, ConvCall)
+        steps.append(Step(call=in_place_call(call) if inplace else call, trace_tensor=call.output,  # type: ignore[arg-type]
+                          in_place=inplace))
+    return Schedule(kind=ScheduleKind.PER_LAYER, graph=lowered.graph, steps=tuple(steps), buffer_bytes=sizes,
+                    buffer_names=names, buffer_shapes=shapes, aliases=aliases, input=lowered.input, output=lowered.output)
