@@ -92,7 +92,7 @@ def _bias_initializer():
 
 def _conv_case(filter_hw: tuple[int, int], stride: int, same: bool, activation: str,
                in_hwc: tuple[int, int, int], out_c: int, *, use_bias: bool = True) -> Case:
-    import_name = f"conv{filter_hw[0]}x{filter_hw[1]}_s{stride}_{'same' if same else 'valid'}_" \
+    name = f"conv{filter_hw[0]}x{filter_hw[1]}_s{stride}_{'same' if same else 'valid'}_" \
                   f"{activation.lower()}_in{'x'.join(map(str, in_hwc))}_out{out_c}{'' if use_bias else '_nobias'}"
 
     def layer():
@@ -102,7 +102,7 @@ def _conv_case(filter_hw: tuple[int, int], stride: int, same: bool, activation: 
                                       activation=_keras_activation(activation), use_bias=use_bias,
                                       bias_initializer=_bias_initializer())
 
-    return Case(id=import_name, op_name="CONV_2D", input_shapes=(in_hwc,), layer=layer, seed=len(import_name),
+    return Case(id=name, op_name="CONV_2D", input_shapes=(in_hwc,), layer=layer, seed=len(name),
                 activation=activation, stride_hw=(stride, stride), filter_hw=filter_hw, same=same)
 
 
@@ -451,7 +451,7 @@ def _softmax_case(shape: tuple[int, ...], seed: int) -> Case:
 
 
 SOFTMAX_CASES = [_softmax_case((10,), 0), _softmax_case((3, 12), 1), _softmax_case((37,), 2),
-                 _softmax_case((2, 2, 5), 3)]
+                 _softmax_case((2, 2, 5), 3), _softmax_case((64, 24), 4)]
 
 
 @pytest.mark.parametrize("case", SOFTMAX_CASES, ids=lambda c: c.id)
@@ -471,10 +471,11 @@ def test_softmax(lib: ctypes.CDLL, case: Case) -> None:
 
 
 def test_softmax_input_scales_sweep(lib: ctypes.CDLL) -> None:
-    """Many input scales through one model: patch its input scale, compare every row with TFLM."""
+    """Many input scales through one 64-row model: patch its input scale, compare with TFLM.
+    Narrow-range rows (all values close to the maximum) stress the sum and its reciprocal."""
     import struct
 
-    case = SOFTMAX_CASES[2]
+    case = SOFTMAX_CASES[4]
     model, op = _model(case)
     x = op.inputs[0]
     assert x is not None
@@ -484,11 +485,14 @@ def test_softmax_input_scales_sweep(lib: ctypes.CDLL) -> None:
         patched = model.replace(struct.pack("<f", x.scale), struct.pack("<f", scale32))
         assert h.single_op(patched).inputs[0].scale == scale32  # type: ignore[union-attr]
         p = quant.softmax_params(scale32, 1.0)
-        inp = rng.integers(-128, 128, size=x.shape, dtype=np.int8)
-        expected = h.run_tflm(patched, [inp])
-        out = np.zeros(inp.shape, np.int8)
-        lib.arm_softmax_s8(h.i8p(inp), 1, inp.size, p.mult, p.shift, p.diff_min, h.i8p(out))
-        assert np.array_equal(out, expected), f"input scale {scale32}"
+        for spread in (255, 16, 3):
+            high = rng.integers(-128 + spread, 128, size=(*x.shape[:-1], 1))
+            inp = (high - rng.integers(0, spread, size=x.shape)).astype(np.int8)
+            expected = h.run_tflm(patched, [inp])
+            out = np.zeros(inp.shape, np.int8)
+            row_size = x.shape[-1]
+            lib.arm_softmax_s8(h.i8p(inp), inp.size // row_size, row_size, p.mult, p.shift, p.diff_min, h.i8p(out))
+            assert np.array_equal(out, expected), f"input scale {scale32}, spread {spread}"
 
 
 # --- pad, concatenation, relu -------------------------------------------------------------------
@@ -587,6 +591,31 @@ def test_relu(lib: ctypes.CDLL, case: Case) -> None:
         return out
 
     _check(case, lib, run)
+
+
+def test_relu6_upper_bound_rounding(lib: ctypes.CDLL) -> None:
+    """TFLM's RELU6 bound round(6 / input_scale) + zero point, for input scales where it is
+    below 127 and rounding differs from truncation: patch the input scale of the RELU6 model."""
+    import struct
+
+    case = next(c for c in RELU_CASES if c.op_name == "RELU6")
+    model, op = _model(case)
+    x, y = op.inputs[0], op.outputs[0]
+    assert x is not None
+    for scale in (0.0875, 0.07, 0.11, 0.3):
+        scale32 = float(np.float32(scale))
+        assert (6 / scale32) % 1 > 0.5  # round and truncate disagree
+        patched = model.replace(struct.pack("<f", x.scale), struct.pack("<f", scale32))
+        p = quant.relu_params(activation="RELU6", input_scale=scale32, input_zero_point=x.zero_point,
+                              output_scale=y.scale, output_zero_point=y.zero_point)
+        params = h.ReluParams(int(p.requantize), p.input_zero_point, p.output_zero_point, p.multiplier, p.shift,
+                              p.act_min, p.act_max)
+        inp = np.arange(-128, 128, dtype=np.int8)
+        inp = np.resize(inp, x.shape).astype(np.int8)
+        expected = h.run_tflm(patched, [inp])
+        out = np.zeros(inp.shape, np.int8)
+        lib.tinyc_relu_s8(h.i8p(inp), inp.size, ctypes.byref(params), h.i8p(out))
+        assert np.array_equal(out, expected), f"input scale {scale32}"
 
 
 # --- build hygiene --------------------------------------------------------------------------------
