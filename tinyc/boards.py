@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,47 @@ class QemuTarget:
     sram_origin: int
 
 
+class UsartKind(enum.Enum):
+    """The USART register layout of a part family."""
+    STM32F4 = "stm32f4"  # SR 0x00, DR 0x04, BRR 0x08, CR1 0x0C (UE = bit 13)
+    STM32H7 = "stm32h7"  # CR1 0x00 (UE = bit 0), BRR 0x0C, ISR 0x1C, TDR 0x28
+
+
+@dataclass(frozen=True)
+class RegisterBit:
+    register: int  # absolute address
+    bit: int
+
+
+@dataclass(frozen=True)
+class TxPin:
+    gpio_base: int
+    pin: int
+    af: int  # alternate function number
+
+
+@dataclass(frozen=True)
+class PartTarget:
+    """What the real-board firmware needs of the part: vectors, the output USART, an optional stack RAM."""
+    irq_count: int
+    usart: str
+    usart_kind: UsartKind
+    usart_base: int
+    usart_clock_hz: int
+    baud: int
+    usart_enable: RegisterBit
+    gpio_enable: RegisterBit
+    tx_pin: TxPin
+    stack_ram: MemoryRegion | None  # None: the stack sits in [sram] after .bss
+
+
+@dataclass(frozen=True)
+class RenodeTarget:
+    platform: str  # a platform file shipped with Renode
+    uart: str  # the output USART's name in that platform
+    cpu: str
+
+
 @dataclass(frozen=True)
 class Board:
     name: str
@@ -34,6 +76,8 @@ class Board:
     sram: MemoryRegion
     stack_bytes: int
     qemu: QemuTarget
+    part: PartTarget | None = None  # [part]: the real part's peripherals (real-board firmware)
+    renode: RenodeTarget | None = None  # [renode]
 
 
 _CPUS = ("cortex-m4", "cortex-m7")
@@ -50,6 +94,36 @@ def _region(data: dict, key: str, path: Path) -> MemoryRegion:
     return MemoryRegion(origin=origin, size_bytes=size)
 
 
+def _part(data: dict, path: Path) -> PartTarget | None:
+    if "part" not in data:
+        return None
+    part = data["part"]
+    kinds = ", ".join(k.value for k in UsartKind)
+    try:
+        kind = UsartKind(part["usart_kind"])
+    except ValueError:
+        raise BoardError(f"{path.name}: [part] usart_kind must be one of {kinds}, got {part['usart_kind']!r}") from None
+    target = PartTarget(
+        irq_count=int(part["irq_count"]), usart=str(part["usart"]), usart_kind=kind,
+        usart_base=int(part["usart_base"]), usart_clock_hz=int(part["usart_clock_hz"]), baud=int(part["baud"]),
+        usart_enable=RegisterBit(int(part["usart_enable"]["register"]), int(part["usart_enable"]["bit"])),
+        gpio_enable=RegisterBit(int(part["gpio_enable"]["register"]), int(part["gpio_enable"]["bit"])),
+        tx_pin=TxPin(int(part["tx_pin"]["gpio_base"]), int(part["tx_pin"]["pin"]), int(part["tx_pin"]["af"])),
+        stack_ram=_region(part, "stack_ram", path) if "stack_ram" in part else None)
+    if not 0 < target.irq_count <= 496:
+        raise BoardError(f"{path.name}: [part] irq_count must be 1..496, got {target.irq_count}")
+    if not 0 <= target.tx_pin.pin <= 15 or not 0 <= target.tx_pin.af <= 15:
+        raise BoardError(f"{path.name}: [part] tx_pin pin and af must be 0..15, got {target.tx_pin}")
+    return target
+
+
+def _renode(data: dict) -> RenodeTarget | None:
+    if "renode" not in data:
+        return None
+    r = data["renode"]
+    return RenodeTarget(platform=str(r["platform"]), uart=str(r["uart"]), cpu=str(r["cpu"]))
+
+
 def load_board_file(path: Path) -> Board:
     """Read and validate one board file."""
     with path.open("rb") as f:
@@ -64,7 +138,8 @@ def load_board_file(path: Path) -> Board:
         board = Board(name=str(data["name"]), description=str(data["description"]), cpu=cpu,
                       clock_hz=int(data["clock_hz"]), cflags=tuple(str(f) for f in data["cflags"]),
                       flash=_region(data, "flash", path), sram=_region(data, "sram", path),
-                      stack_bytes=int(data["stack"]["size_bytes"]), qemu=target)
+                      stack_bytes=int(data["stack"]["size_bytes"]), qemu=target, part=_part(data, path),
+                      renode=_renode(data))
     except KeyError as exc:
         raise BoardError(f"{path.name}: missing key {exc}") from None
     if board.name != path.stem:

@@ -1,0 +1,237 @@
+"""Real-board firmware: the ELF layout checked with readelf/objdump against the board files, the framed protocol,
+and the F412 build run on QEMU's netduinoplus2 (an STM32F405: same flash/SRAM origins and USART2 address).
+
+The layout checks read `boards/*.toml` with tomllib and the ELF with binutils: they share no code with the
+linker-script template or `tinyc.boards`.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+import tomllib
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import BOARDS, REPO
+from tinyc.board_firmware import FRAME, output_checksum, parse_framed_output
+from tinyc.errors import EmulatorError
+
+needs_binutils = pytest.mark.skipif(
+    shutil.which("arm-none-eabi-gcc") is None or shutil.which("arm-none-eabi-readelf") is None,
+    reason="arm-none-eabi-gcc and binutils are needed (apt-get install -y gcc-arm-none-eabi libnewlib-arm-none-eabi)")
+
+TINY = REPO / "tests" / "data" / "golden_tiny.tflite"
+SAMPLES = 3
+
+
+def board_data(board: str) -> dict:
+    with (REPO / "boards" / f"{board}.toml").open("rb") as f:
+        return tomllib.load(f)
+
+
+@pytest.fixture(scope="module")
+def board_elves(tmp_path_factory) -> dict[str, tuple[Path, list[np.ndarray]]]:
+    from tinyc.board_firmware import build_board_firmware
+    from tinyc.driver import input_samples, plan_model
+    built = {}
+    for board in BOARDS:
+        planned = plan_model(TINY, board)
+        inputs = input_samples(planned, SAMPLES)
+        result = build_board_firmware(planned, tmp_path_factory.mktemp(board), inputs)
+        built[board] = (result.elf, inputs)
+    return built
+
+
+def sections(elf: Path) -> dict[str, tuple[int, int, int, str]]:
+    """name -> (VMA, LMA, size, flags) of the allocated sections, from objdump -h."""
+    text = subprocess.run(["arm-none-eabi-objdump", "-h", "-w", str(elf)], capture_output=True, text=True,
+                          check=True).stdout
+    found = {}
+    for m in re.finditer(r"^\s*\d+\s+(\S+)\s+([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)\s+\S+\s+\S+\s+(.*)$", text,
+                         re.MULTILINE):
+        name, size, vma, lma, flags = m.group(1), int(m.group(2), 16), int(m.group(3), 16), int(m.group(4), 16), m.group(5)
+        if "ALLOC" in flags:
+            found[name] = (vma, lma, size, flags)
+    return found
+
+
+def symbol(elf: Path, name: str) -> int:
+    text = subprocess.run(["arm-none-eabi-readelf", "-s", "-W", str(elf)], capture_output=True, text=True,
+                          check=True).stdout
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 8 and fields[7] == name:
+            return int(fields[1], 16)
+    raise AssertionError(f"symbol {name} not in {elf}")
+
+
+def vector_words(elf: Path, count: int) -> list[int]:
+    text = subprocess.run(["arm-none-eabi-objdump", "-s", "-j", ".isr_vector", str(elf)], capture_output=True,
+                          text=True, check=True).stdout
+    words: list[int] = []
+    for line in text.splitlines():
+        m = re.match(r"^\s*[0-9a-f]{7,8}\s+((?:[0-9a-f]{8}\s?){1,4})", line)
+        if m:
+            words += [int.from_bytes(bytes.fromhex(w), "little") for w in m.group(1).split()]
+    return words[:count]
+
+
+def inside(address: int, size: int, region: dict) -> bool:
+    return region["origin"] <= address and address + size <= region["origin"] + region["size_bytes"]
+
+
+@needs_binutils
+@pytest.mark.parametrize("board", BOARDS)
+def test_vector_table_at_flash_origin(board: str, board_elves) -> None:
+    elf, _ = board_elves[board]
+    data = board_data(board)
+    found = sections(elf)
+    vma, lma, size, _ = found[".isr_vector"]
+    assert vma == lma == data["flash"]["origin"] == 0x08000000
+    assert size == 4 * (16 + data["part"]["irq_count"])  # 16 system vectors + the part's interrupts
+    sp, reset = vector_words(elf, 2)
+    stack_ram = data["part"].get("stack_ram", data["sram"])
+    assert inside(sp - 8, 8, stack_ram), f"initial SP {sp:#x} outside the stack RAM {stack_ram}"
+    assert sp == symbol(elf, "_estack")
+    assert reset == symbol(elf, "Reset_Handler") | 1  # Thumb bit
+    assert inside(reset & ~1, 2, data["flash"])
+
+
+EXPECTED_REGIONS = {  # section -> the board-file table its run address must lie in
+    "stm32f412": {".isr_vector": "flash", ".text": "flash", ".data": "sram", ".bss": "sram", ".stack": "sram"},
+    "stm32h743": {".isr_vector": "flash", ".text": "flash", ".data": "sram", ".bss": "sram", ".stack": "stack_ram"},
+}
+
+
+@needs_binutils
+@pytest.mark.parametrize("board", BOARDS)
+def test_sections_inside_the_board_regions(board: str, board_elves) -> None:
+    elf, _ = board_elves[board]
+    data = board_data(board)
+    regions = {"flash": data["flash"], "sram": data["sram"], "stack_ram": data["part"].get("stack_ram")}
+    found = sections(elf)
+    for name, (vma, lma, size, flags) in found.items():
+        table = EXPECTED_REGIONS[board].get(name, "flash")
+        assert inside(vma, size, regions[table]), f"{name} at {vma:#x}+{size} outside [{table}] {regions[table]}"
+        if "LOAD" in flags and size:  # initialised contents are stored in flash
+            assert inside(lma, size, data["flash"]), f"{name} loads from {lma:#x}, outside flash"
+    assert found[".stack"][2] >= data["stack"]["size_bytes"]
+    if board == "stm32h743":  # arena in AXI SRAM, stack in DTCM
+        assert found[".bss"][0] == 0x24000000 and found[".stack"][0] == 0x20000000
+    # The arena is in .bss: its symbol lies in SRAM.
+    assert inside(symbol(elf, "tinyc_arena"), 1, data["sram"])
+
+
+USART_DRIVER_LINES = {  # the register writes of the generated driver, exactly
+    "stm32f412": ["TINYC_REG(0x40023830u) |= 0x00000001u; /* GPIO port clock */",
+                  "TINYC_REG(0x40023840u) |= 0x00020000u; /* USART clock */",
+                  "TINYC_REG(0x40020000u) = (TINYC_REG(0x40020000u) & ~0x00000030u) | 0x00000020u; "
+                  "/* TX pin: alternate function mode */",
+                  "TINYC_REG(0x40020020u) = (TINYC_REG(0x40020020u) & ~0x00000F00u) | 0x00000700u; /* TX pin: AF7 */",
+                  "TINYC_REG(0x40004408u) = 139u; /* BRR = 16000000 / 115200, rounded */",
+                  "TINYC_REG(0x4000440Cu) = 0x00002008u; /* CR1: UE | TE */",
+                  "while ((TINYC_REG(0x40004400u) & 0x00000080u) == 0u) {",
+                  "TINYC_REG(0x40004404u) = (uint32_t)(uint8_t)c;"],
+    "stm32h743": ["TINYC_REG(0x580244E0u) |= 0x00000008u; /* GPIO port clock */",
+                  "TINYC_REG(0x580244E8u) |= 0x00040000u; /* USART clock */",
+                  "TINYC_REG(0x58020C00u) = (TINYC_REG(0x58020C00u) & ~0x00030000u) | 0x00020000u; "
+                  "/* TX pin: alternate function mode */",
+                  "TINYC_REG(0x58020C24u) = (TINYC_REG(0x58020C24u) & ~0x0000000Fu) | 0x00000007u; /* TX pin: AF7 */",
+                  "TINYC_REG(0x4000480Cu) = 556u; /* BRR = 64000000 / 115200, rounded */",
+                  "TINYC_REG(0x40004800u) = 0x00000009u; /* CR1: UE | TE */",
+                  "while ((TINYC_REG(0x4000481Cu) & 0x00000080u) == 0u) {",
+                  "TINYC_REG(0x40004828u) = (uint32_t)(uint8_t)c;"],
+}
+
+
+@needs_binutils
+@pytest.mark.parametrize("board", BOARDS)
+def test_usart_driver_writes_the_board_registers(board: str, board_elves) -> None:
+    """RCC enables, PA2/PD8 in AF7, BRR from the reset clock, CR1 = UE|TE, and the TXE poll / data write at the
+    part's offsets (F4: SR 0x00, DR 0x04, BRR 0x08, CR1 0x0C; H7: CR1 0x00, BRR 0x0C, ISR 0x1C, TDR 0x28)."""
+    elf, _ = board_elves[board]
+    driver = [line.strip() for line in (elf.parent / "usart.h").read_text().splitlines()]
+    for line in USART_DRIVER_LINES[board]:
+        assert line in driver
+
+
+@needs_binutils
+@pytest.mark.emulator
+@pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not on PATH")
+def test_f412_board_firmware_runs_on_an_stm32f4_machine(board_elves) -> None:
+    """QEMU has no STM32F412, but its netduinoplus2 (STM32F405) has flash at 0x08000000, SRAM at 0x20000000 and
+    USART2 at 0x40004400: the real-board F412 ELF of a tiny model runs there unchanged and its framed UART
+    output equals TFLite Micro's."""
+    from tinyc.oracle import tflm_outputs
+    elf, inputs = board_elves["stm32f412"]
+    proc = subprocess.Popen(["qemu-system-arm", "-M", "netduinoplus2", "-nographic", "-monitor", "none",
+                             "-serial", "null", "-serial", "stdio", "-kernel", str(elf)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    try:
+        assert proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.strip() in (FRAME.done, FRAME.fail):
+                break
+    finally:
+        proc.kill()  # the firmware sleeps after the frame; QEMU does not exit by itself
+        proc.wait()
+    run = parse_framed_output("".join(lines), "qemu netduinoplus2")
+    reference = tflm_outputs(TINY.read_bytes(), inputs)
+    assert len(run.outputs) == SAMPLES
+    for got, want in zip(run.outputs, reference):
+        assert np.array_equal(got, want)
+    assert 0 < run.stack_used_bytes <= board_data("stm32f412")["stack"]["size_bytes"]
+
+
+# The framed protocol, without a toolchain.
+
+def frame(outputs: list[bytes], *, checksum: int | None = None, done: bool = True) -> str:
+    crc = zlib.crc32(b"".join(outputs)) if checksum is None else checksum
+    lines = [f"{FRAME.begin} samples={len(outputs)} output_bytes={len(outputs[0])}"]
+    lines += [f"OUT {i} {o.hex()}" for i, o in enumerate(outputs)]
+    lines += ["STACK 456", f"CHECKSUM {crc:08x}"] + ([FRAME.done] if done else [])
+    return "\r\n".join(lines) + "\r\n"
+
+
+def test_framed_output_parses_into_a_run_result() -> None:
+    run = parse_framed_output("boot noise\n" + frame([b"\x01\xff", b"\x80\x7f"]), "renode test")
+    assert [o.tolist() for o in run.outputs] == [[1, -1], [-128, 127]]
+    assert run.stack_used_bytes == 456 and run.exit_code == 0 and run.emulator == "renode test"
+
+
+def test_checksum_is_zlib_crc32_over_the_int8_outputs() -> None:
+    outputs = [np.array([1, -1], dtype=np.int8), np.array([-128, 127], dtype=np.int8)]
+    assert output_checksum(outputs) == zlib.crc32(b"\x01\xff\x80\x7f") == 0xDC597872
+
+
+@pytest.mark.parametrize("text, message", [
+    ("hello\n", "renode x: the firmware sent no TINYC-FRAME-BEGIN on the UART; UART output: 'hello\\n'"),
+    (frame([b"\x01\x02"], checksum=0x12345678),
+     "renode x: the UART bytes do not match the firmware's checksum: firmware 12345678, received b6cc4292 "
+     "(corrupted transfer)"),
+    (f"{FRAME.begin} samples=2 output_bytes=2\nOUT 0 0102\nSTACK 4\nCHECKSUM b6cc4292\n{FRAME.done}\n",
+     "renode x: the frame announced 2 samples of 2 bytes but carried 1 outputs"),
+    (f"{FRAME.begin} samples=1 output_bytes=2\nERROR 3\n{FRAME.fail}\n",
+     "renode x: the kernel of op 3 returned an error status"),
+])
+def test_framed_output_errors_are_exact(text: str, message: str) -> None:
+    with pytest.raises(EmulatorError) as info:
+        parse_framed_output(text, "renode x")
+    assert str(info.value) == message
+
+
+def test_a_frame_without_done_token_names_the_cause() -> None:
+    with pytest.raises(EmulatorError, match="the frame has no TINYC-FRAME-DONE"):
+        parse_framed_output(frame([b"\x01\x02"], done=False), "renode x")
