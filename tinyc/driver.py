@@ -16,11 +16,12 @@ from tinyc.graph import Graph
 from tinyc.loader import LoadedModel, load_model
 from tinyc.lower import LoweredModel, lower
 from tinyc.oracle import SecondOpinion, second_opinion, tflm_outputs, tflm_tensors
-from tinyc.planner import MemoryPlan, plan_memory
+from tinyc.planner import MemoryPlan
 from tinyc.qemu import RunResult, run_qemu
 from tinyc.reader import name_output, read_tflite
 from tinyc.report import MemoryReport, memory_report
-from tinyc.schedule import Schedule, per_layer_schedule
+from tinyc.schedule import Schedule
+from tinyc.search import ScheduleOptions, choose_schedule
 from tinyc.verify_plan import verify_plan
 
 @dataclass(frozen=True)
@@ -34,16 +35,17 @@ class Planned:
     report: MemoryReport
 
 
-def plan_model(model_path: Path, board_name: str, *, in_place: bool = True) -> Planned:
+def plan_model(model_path: Path, board_name: str, *, options: ScheduleOptions = ScheduleOptions()) -> Planned:
     """Front end, lowering, scheduling and planning, with every stage's check; no toolchain needed."""
     board = get_board(board_name)
     loaded = load_model(model_path)
     graph = name_output(read_tflite(loaded.tflite), loaded.output_layer)
     lowered = lower(graph)
-    schedule = per_layer_schedule(lowered, in_place=in_place)
-    plan = plan_memory(schedule)
+    choice = choose_schedule(lowered, board, options)
+    schedule, plan = choice.schedule, choice.plan
     verify_plan(schedule, plan)
-    report = memory_report(schedule, plan, board, model_name=loaded.name, notes=loaded.notes)
+    report = memory_report(schedule, plan, board, model_name=loaded.name, notes=loaded.notes,
+                           schedule_json=choice.as_json())
     return Planned(loaded=loaded, graph=graph, lowered=lowered, schedule=schedule, plan=plan, board=board,
                    report=report)
 
@@ -138,8 +140,8 @@ def _first_diverging_op(planned: Planned, sample: np.ndarray, folder: Path, cmsi
 
 
 def verify(model_path: Path, board_name: str, *, samples: int, folder: Path | None = None,
-           cmsis_nn: Path | None = None, seed: int = 0) -> VerifyResult:
-    planned = plan_model(model_path, board_name)
+           cmsis_nn: Path | None = None, seed: int = 0, options: ScheduleOptions = ScheduleOptions()) -> VerifyResult:
+    planned = plan_model(model_path, board_name, options=options)
     inputs = input_samples(planned, samples, seed=seed)
     with tempfile.TemporaryDirectory(prefix="tinyc-verify-") as tmp:
         work = folder or Path(tmp) / "firmware"
@@ -157,7 +159,8 @@ def verify(model_path: Path, board_name: str, *, samples: int, folder: Path | No
             op = _first_diverging_op(planned, inputs[s], Path(tmp) / "trace", cmsis_nn)
             first = Mismatch(s, i, int(run.outputs[s][i]), int(reference[s][i]), *op)
     report = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
-                           sizes=result.sizes, notes=planned.loaded.notes, measured_stack_bytes=run.stack_used_bytes)
+                           sizes=result.sizes, notes=planned.loaded.notes, measured_stack_bytes=run.stack_used_bytes,
+                           schedule_json=planned.report.schedule_json)
     return VerifyResult(planned=planned, build=result, run=run, samples=len(inputs), mismatched_samples=len(bad),
                         mismatched_bytes=int(sum(d.size for _, d in bad)), first_mismatch=first,
                         second_opinion=second_opinion(planned.loaded.tflite, inputs, reference), report=report)

@@ -78,7 +78,7 @@ class Schedule:
                 f"(input patch {p.input_patch_hw[0]}x{p.input_patch_hw[1]}), then per-layer")
 
 
-def _in_place_ok(lowered: LoweredModel, call: Call) -> bool:
+def in_place_ok(lowered: LoweredModel, call: Call) -> bool:
     """A depthwise conv may overwrite its input when nothing else reads that input."""
     if call.kind is not KernelKind.DEPTHWISE_CONV or not isinstance(call, ConvCall) or call.ch_mult != 1:
         return False
@@ -102,7 +102,7 @@ def per_layer_schedule(lowered: LoweredModel, *, in_place: bool = True) -> Sched
     sizes, names, shapes = graph_buffers(lowered.graph)
     steps, aliases = [], {}
     for call in lowered.calls:
-        inplace = in_place and _in_place_ok(lowered, call)
+        inplace = in_place and in_place_ok(lowered, call)
         if call.kind is KernelKind.RESHAPE or inplace:
             aliases[call.output] = call.inputs[0]
         assert not inplace or isinstance(call, ConvCall)
