@@ -11,7 +11,7 @@ from pathlib import Path
 from tinyc.errors import OutputDirError, ToolchainError
 
 MANIFEST = ".tinyc-manifest"
-BUILD_PRODUCTS = ("obj", "firmware.elf", "firmware.map")
+BUILD_PRODUCTS = ("obj", "firmware.elf", "firmware.map", "board")  # board/: the real-board project, own manifest
 INSTALL_HINT = "apt-get install -y gcc-arm-none-eabi libnewlib-arm-none-eabi make"
 
 

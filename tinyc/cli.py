@@ -104,7 +104,10 @@ def report(model: Path, board: str, as_json: bool, tflm_arena: bool) -> None:
               show_default=True, help="Folder for the C project and firmware.elf (must be new, empty, or tinyc's).")
 @CMSIS_OPT
 def compile_cmd(model: Path, board: str, output: Path, cmsis_nn: Path | None) -> None:
-    """Compile MODEL (.py with build(), .keras, or int8 .tflite) to a C project and firmware.elf."""
+    """Compile MODEL (.py with build(), .keras, or int8 .tflite) to a C project and firmware.elf.
+
+    OUTPUT/ holds the QEMU build; OUTPUT/board/ the firmware for the part itself (flash it; output on its USART)."""
+    from tinyc.board_firmware import build_board_firmware
     from tinyc.driver import build_firmware, input_samples, plan_model
     from tinyc.report import memory_report
     planned = plan_model(model, board)
@@ -114,13 +117,19 @@ def compile_cmd(model: Path, board: str, output: Path, cmsis_nn: Path | None) ->
                              sizes=result.sizes)
     out.print(f"wrote {output}/ and {result.elf}: flash {measured.flash_bytes:,} B "
               f"(code {measured.code_bytes:,}), peak SRAM {measured.peak_sram_bytes:,} B — {measured.verdict()}")
+    if planned.board.part is not None:
+        part = build_board_firmware(planned, output / "board", input_samples(planned, 1), cmsis_nn=cmsis_nn)
+        out.print(f"wrote {part.elf} for the {planned.board.name} part itself: flash "
+                  f"{part.sizes.flash_bytes:,} B, output on {planned.board.part.usart}")
 
 
 @cli.command(name="verify")
 @MODEL_ARG
 @BOARD_OPT
 @click.option("--samples", "-n", default=10, show_default=True, help="How many inputs to compare.")
-@click.option("--emulator", type=click.Choice(["qemu"]), default="qemu", show_default=True)
+@click.option("--emulator", type=click.Choice(["qemu", "renode"]), default="qemu", show_default=True,
+              help="qemu: the emulator build on an mps2 machine; renode: the real-board build on Renode's model "
+                   "of the part (needs renode on PATH).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the random inputs.")
 @CMSIS_OPT
@@ -128,9 +137,11 @@ def verify_cmd(model: Path, board: str, samples: int, emulator: str, as_json: bo
                cmsis_nn: Path | None) -> None:
     """Run MODEL's firmware in the emulator and compare every output byte with TFLite Micro."""
     from tinyc.driver import verify
+    from tinyc.emulators import Emulator
     started = time.monotonic()
     with console.status(f"building and running {model} on {board} in {emulator}…"):
-        result = verify(model, board, samples=samples, cmsis_nn=cmsis_nn, seed=seed)
+        result = verify(model, board, samples=samples, cmsis_nn=cmsis_nn, seed=seed,
+                        emulator=Emulator(emulator))
     elapsed = time.monotonic() - started
     if as_json:
         data = result.as_json()

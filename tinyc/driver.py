@@ -11,6 +11,7 @@ import numpy as np
 from tinyc.boards import Board, get_board
 from tinyc.build import BuildResult, build, write_project
 from tinyc.codegen import emulator_target, render_project
+from tinyc.emulators import Emulator, build_and_run
 from tinyc.errors import DoesNotFitError, EmulatorError
 from tinyc.graph import Graph
 from tinyc.loader import LoadedModel, load_model
@@ -140,13 +141,13 @@ def _first_diverging_op(planned: Planned, sample: np.ndarray, folder: Path, cmsi
 
 
 def verify(model_path: Path, board_name: str, *, samples: int, folder: Path | None = None,
-           cmsis_nn: Path | None = None, seed: int = 0, options: ScheduleOptions = ScheduleOptions()) -> VerifyResult:
+           cmsis_nn: Path | None = None, seed: int = 0, options: ScheduleOptions = ScheduleOptions(),
+           emulator: Emulator = Emulator.QEMU) -> VerifyResult:
     planned = plan_model(model_path, board_name, options=options)
     inputs = input_samples(planned, samples, seed=seed)
     with tempfile.TemporaryDirectory(prefix="tinyc-verify-") as tmp:
         work = folder or Path(tmp) / "firmware"
-        result = build_firmware(planned, work, inputs, cmsis_nn=cmsis_nn)
-        run = run_qemu(planned.board, result.elf)
+        result, run = build_and_run(emulator, planned, work, inputs, cmsis_nn=cmsis_nn)
         if len(run.outputs) != len(inputs):
             raise EmulatorError(f"{run.emulator}: printed {len(run.outputs)} outputs for {len(inputs)} samples")
         reference = tflm_outputs(planned.loaded.tflite, inputs)
