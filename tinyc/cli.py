@@ -15,7 +15,7 @@ from tinyc.errors import TinycError
 from tinyc.report import MemoryReport
 
 console = Console(stderr=True)
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 150)
 
 MODEL_ARG = click.argument("model", type=click.Path(path_type=Path))
 BOARD_OPT = click.option("--board", "-b", required=True, help="Target board (see `tinyc boards`).")
@@ -25,13 +25,58 @@ CMSIS_OPT = click.option("--cmsis-nn", "cmsis_nn", type=click.Path(path_type=Pat
                               "tinyc's kernels [env: TINYC_CMSIS_NN].")
 
 
+def schedule_options(func):
+    """--schedule, --split, --grid, --mac-budget, --no-inplace: shared by compile, verify and report."""
+    options = [
+        click.option("--schedule", "schedule_kind", type=click.Choice(["auto", "per-layer", "patch"]), default="auto",
+                     show_default=True, help="auto: the least peak SRAM within the MAC budget."),
+        click.option("--split", type=int, default=None, help="patch: run ops 0..SPLIT-1 patch by patch."),
+        click.option("--grid", default=None, help="patch: ROWSxCOLS patches, e.g. 4x4."),
+        click.option("--mac-budget", type=float, default=0.15, show_default=True,
+                     help="auto: the extra MACs a patch schedule may cost, as a fraction."),
+        click.option("--no-inplace", is_flag=True, help="Do not run depthwise convolutions in place."),
+        click.option("--stream-input", is_flag=True,
+                     help="patch: do not keep the input frame in SRAM; the application serves input patches "
+                          "through tinyc_read_input_block()."),
+        click.option("--verbose-plan", is_flag=True, help="Show every schedule candidate considered."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _options(schedule_kind: str, split: int | None, grid: str | None, mac_budget: float, no_inplace: bool,
+             stream_input: bool):
+    from tinyc.search import ScheduleOptions
+    parsed = None
+    if grid is not None:
+        try:
+            rows, cols = (int(v) for v in grid.lower().split("x"))
+            parsed = (rows, cols)
+        except ValueError:
+            raise click.BadParameter(f"--grid takes ROWSxCOLS such as 4x4, not {grid!r}") from None
+    return ScheduleOptions(kind=schedule_kind, split=split, grid=parsed, mac_budget=mac_budget, in_place=not no_inplace,
+                           stream_input=stream_input)
+
+
+def _print_candidates(report: MemoryReport) -> None:
+    table = Table(title="schedule candidates (arena bytes, MAC overhead)")
+    for column in ("kind", "split", "grid", "arena B", "MAC overhead"):
+        table.add_column(column)
+    for c in report.schedule_json.get("candidates", []):
+        table.add_row(c["kind"], str(c["split"] or ""), "x".join(map(str, c["grid"] or [])), f"{c['arena_bytes']:,}",
+                      f"{100 * c['mac_overhead']:+.1f}%")
+    out.print(table)
+
+
 def _print_report(report: MemoryReport) -> None:
     table = Table(title=f"{report.model_name} on {report.board.name} — per-layer memory", show_lines=False)
-    for column in ("#", "op", "layer", "output", "MACs", "weights B", "live act. B", "scratch B", ""):
-        table.add_column(column, justify="right" if column not in ("op", "layer", "output") else "left")
+    for column in ("#", "op", "layer", "output", "patch", "MACs", "weights B", "live act. B", "scratch B", ""):
+        table.add_column(column, justify="right" if column not in ("op", "layer", "output", "patch") else "left")
     peak = report.peak_step
     for row_index, r in enumerate(report.layers):
-        table.add_row(str(r.op_index), r.op, r.layer[:40], "x".join(map(str, r.output_shape)), f"{r.macs:,}",
+        table.add_row(str(r.op_index), r.op, r.layer[:40], "x".join(map(str, r.output_shape)),
+                      "x".join(map(str, r.patch_shape[1:])) if r.patch_shape else "", f"{r.macs:,}",
                       f"{r.weights_bytes:,}", f"{r.live_activation_bytes:,}", f"{r.scratch_bytes:,}",
                       "◀ peak" if row_index == peak else "")
     out.print(table)
@@ -49,6 +94,16 @@ def _print_report(report: MemoryReport) -> None:
     if report.tflm_arena_bytes is not None:
         totals.add_row("TFLM arena", f"{report.tflm_arena_bytes:,}", "", "smallest arena TFLM allocates in")
     out.print(totals)
+    sj = report.schedule_json
+    line = f"schedule: {report.schedule}"
+    if sj.get("kind") == "patch":
+        line += (f"; per-layer peak {sj['per_layer_peak_bytes']:,} B → {sj['patch_peak_bytes']:,} B with patches, "
+                 f"MAC overhead {100 * sj['mac_overhead']:+.1f}% "
+                 f"(patch stage {100 * sj['stage_mac_overhead']:+.1f}%); input {sj['input']}")
+    out.print(line)
+    if report.measured_stack_bytes is not None:
+        out.print(f"stack measured in the emulator (painting): {report.measured_stack_bytes:,} of "
+                  f"{report.stack_bytes:,} B reserved")
     for note in report.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
     colour = "green" if report.fits else "red"
@@ -81,12 +136,15 @@ def boards() -> None:
 @BOARD_OPT
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--tflm-arena", is_flag=True, help="Also find the smallest arena TFLite Micro needs for the model.")
-def report(model: Path, board: str, as_json: bool, tflm_arena: bool) -> None:
+@schedule_options
+def report(model: Path, board: str, as_json: bool, tflm_arena: bool, schedule_kind: str, split: int | None,
+           grid: str | None, mac_budget: float, no_inplace: bool, verbose_plan: bool,
+           stream_input: bool) -> None:
     """Memory report only (no toolchain needed; works even if the model does not fit)."""
     from dataclasses import replace
 
     from tinyc.driver import plan_model
-    planned = plan_model(model, board)
+    planned = plan_model(model, board, options=_options(schedule_kind, split, grid, mac_budget, no_inplace, stream_input))
     rep = planned.report
     if tflm_arena:
         from tinyc.oracle import tflm_arena_bytes
@@ -94,6 +152,8 @@ def report(model: Path, board: str, as_json: bool, tflm_arena: bool) -> None:
     if as_json:
         out.print_json(json.dumps(rep.as_json()))
     else:
+        if verbose_plan:
+            _print_candidates(rep)
         _print_report(rep)
 
 
@@ -103,18 +163,23 @@ def report(model: Path, board: str, as_json: bool, tflm_arena: bool) -> None:
 @click.option("--output", "-o", type=click.Path(path_type=Path, file_okay=False), default=Path("build"),
               show_default=True, help="Folder for the C project and firmware.elf (must be new, empty, or tinyc's).")
 @CMSIS_OPT
-def compile_cmd(model: Path, board: str, output: Path, cmsis_nn: Path | None) -> None:
+@schedule_options
+def compile_cmd(model: Path, board: str, output: Path, cmsis_nn: Path | None, schedule_kind: str, split: int | None,
+                grid: str | None, mac_budget: float, no_inplace: bool, verbose_plan: bool,
+           stream_input: bool) -> None:
     """Compile MODEL (.py with build(), .keras, or int8 .tflite) to a C project and firmware.elf.
 
     OUTPUT/ holds the QEMU build; OUTPUT/board/ the firmware for the part itself (flash it; output on its USART)."""
     from tinyc.board_firmware import build_board_firmware
     from tinyc.driver import build_firmware, input_samples, plan_model
     from tinyc.report import memory_report
-    planned = plan_model(model, board)
+    planned = plan_model(model, board, options=_options(schedule_kind, split, grid, mac_budget, no_inplace, stream_input))
+    if verbose_plan:
+        _print_candidates(planned.report)
     _print_report(planned.report)
     result = build_firmware(planned, output, input_samples(planned, 1), cmsis_nn=cmsis_nn)
     measured = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
-                             sizes=result.sizes)
+                             sizes=result.sizes, schedule_json=planned.report.schedule_json)
     out.print(f"wrote {output}/ and {result.elf}: flash {measured.flash_bytes:,} B "
               f"(code {measured.code_bytes:,}), peak SRAM {measured.peak_sram_bytes:,} B — {measured.verdict()}")
     if planned.board.part is not None:
@@ -133,14 +198,17 @@ def compile_cmd(model: Path, board: str, output: Path, cmsis_nn: Path | None) ->
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the random inputs.")
 @CMSIS_OPT
+@schedule_options
 def verify_cmd(model: Path, board: str, samples: int, emulator: str, as_json: bool, seed: int,
-               cmsis_nn: Path | None) -> None:
+               cmsis_nn: Path | None, schedule_kind: str, split: int | None, grid: str | None, mac_budget: float,
+               no_inplace: bool, verbose_plan: bool, stream_input: bool) -> None:
     """Run MODEL's firmware in the emulator and compare every output byte with TFLite Micro."""
     from tinyc.driver import verify
     from tinyc.emulators import Emulator
     started = time.monotonic()
+    options = _options(schedule_kind, split, grid, mac_budget, no_inplace, stream_input)
     with console.status(f"building and running {model} on {board} in {emulator}…"):
-        result = verify(model, board, samples=samples, cmsis_nn=cmsis_nn, seed=seed,
+        result = verify(model, board, samples=samples, cmsis_nn=cmsis_nn, seed=seed, options=options,
                         emulator=Emulator(emulator))
     elapsed = time.monotonic() - started
     if as_json:
@@ -149,6 +217,9 @@ def verify_cmd(model: Path, board: str, samples: int, emulator: str, as_json: bo
         out.print_json(json.dumps(data))
     else:
         so = result.second_opinion
+        if verbose_plan:
+            _print_candidates(result.report)
+        out.print(f"schedule: {result.report.schedule}")
         out.print(f"{result.run.emulator}: {result.samples} samples, {result.mismatched_samples} mismatching "
                   f"(TFLite Micro reference), stack used {result.run.stack_used_bytes:,} B, {elapsed:.1f} s")
         out.print(f"second opinion, LiteRT BUILTIN_REF vs TFLM: {so.differing_bytes} of {so.total_bytes} output "

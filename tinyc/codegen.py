@@ -78,6 +78,8 @@ def render_project(schedule: Schedule, plan: MemoryPlan, target: Target, *, mode
         arrays=list(arrays.values()), arena_bytes=plan.arena_bytes, offset=plan.offsets(),
         scratch=[plan.scratch(i) for i in range(len(schedule.steps))],
         tensor_bytes={t.index: t.size_bytes for t in graph.tensors}, input=schedule.input, output=schedule.output,
+        stream_input=schedule.stream_input, input_width=x.shape[2] if len(x.shape) == 4 else 0,
+        input_channels=x.shape[3] if len(x.shape) == 4 else 0,
         input_bytes=x.size_bytes, output_bytes=y.size_bytes, input_shape="x".join(map(str, x.shape)),
         output_shape="x".join(map(str, y.shape)), input_scale=repr(x.scale), input_zero_point=x.zero_point,
         output_scale=repr(y.scale), output_zero_point=y.zero_point, macs=schedule.macs, schedule_note=schedule.describe(),

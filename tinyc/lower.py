@@ -292,7 +292,7 @@ def _fully_connected(graph: Graph, op: Op) -> Call:
     if per_channel:
         consts += _requant_arrays(graph, op, name, out_c)
     else:
-        (multiplier,), (shift,) = quant.conv_multipliers(x.scale, w.quant.scales, y.scale)
+        multiplier, shift = quant.fully_connected_multiplier(x.scale, w.quant.scales[0], y.scale)
     act_min, act_max = _act(op.options.activation, y)  # type: ignore[union-attr]
     batches = x.num_elements // accum
     scratch = buffer_sizes.fully_connected_scratch_bytes(accum_depth=accum, output_depth=out_c)

@@ -109,7 +109,8 @@ def _copy(call_like: Call, src: int, src_w: int, src_yx: tuple[int, int], dst: i
                     dst_y=dst_yx[0], dst_x=dst_yx[1], rows=rows, cols=cols, channels=channels)
 
 
-def patch_schedule(lowered: LoweredModel, split: int, grid: tuple[int, int], *, in_place: bool = True) -> Schedule:
+def patch_schedule(lowered: LoweredModel, split: int, grid: tuple[int, int], *, in_place: bool = True,
+                   stream_input: bool = False) -> Schedule:
     """Ops [0, split) per patch on a rows x cols grid over the stage output; the rest per layer."""
     if split not in eligible_splits(lowered):
         raise PatchScheduleError(f"ops 0..{split - 1} cannot form a patch stage (eligible splits: "
@@ -194,4 +195,5 @@ def patch_schedule(lowered: LoweredModel, split: int, grid: tuple[int, int], *, 
     info = PatchInfo(split_op=split, grid=grid, stage_output=stage_out, input_patch_hw=largest_input,
                      stage_macs=sum(c.macs for c in stage), stage_patch_macs=stage_patch_macs)
     return Schedule(kind=ScheduleKind.PATCH, graph=graph, steps=tuple(steps), buffer_bytes=sizes, buffer_names=names,
-                    buffer_shapes=shapes, aliases=aliases, input=lowered.input, output=lowered.output, patch=info)
+                    buffer_shapes=shapes, aliases=aliases, input=lowered.input, output=lowered.output, patch=info,
+                    stream_input=stream_input)

@@ -61,11 +61,14 @@ def _align(n: int) -> int:
 def lifetimes(schedule: Schedule) -> tuple[Buffer, ...]:
     """Unplaced buffers with their sizes and lifetimes."""
     root = schedule.root
-    first: dict[int, int] = {root(schedule.input): 0}
+    in_arena = schedule.arena_buffers()
+    first: dict[int, int] = {root(schedule.input): 0} if schedule.input in in_arena else {}
     last: dict[int, int] = {}
-    members: dict[int, set[int]] = {root(schedule.input): {schedule.input}}
+    members: dict[int, set[int]] = {root(schedule.input): {schedule.input}} if schedule.input in in_arena else {}
     for step, s in enumerate(schedule.steps):
         for b in (*s.call.inputs, s.call.output):
+            if b not in in_arena:
+                continue
             r = root(b)
             first.setdefault(r, step)
             last[r] = step

@@ -48,6 +48,7 @@ class Schedule:
     input: int = 0
     output: int = 0
     patch: PatchInfo | None = None
+    stream_input: bool = False  # patch input read block by block through tinyc_read_input_block(), not from the arena
 
     @property
     def macs(self) -> int:
@@ -74,8 +75,14 @@ class Schedule:
             inplace = sum(1 for s in self.steps if s.in_place)
             return f"{self.kind.value}" + (f", {inplace} in-place depthwise" if inplace else "")
         p = self.patch
+        source = "streamed through tinyc_read_input_block()" if self.stream_input else "the full frame in the arena"
         return (f"patch-based: ops 0..{p.split_op - 1} in {p.grid[0]}x{p.grid[1]} patches "
-                f"(input patch {p.input_patch_hw[0]}x{p.input_patch_hw[1]}), then per-layer")
+                f"(input patch {p.input_patch_hw[0]}x{p.input_patch_hw[1]}, input: {source}), then per-layer")
+
+    def arena_buffers(self) -> set[int]:
+        """Buffers that live in the arena (all but a streamed input)."""
+        reads = {b for s in self.steps for b in (*s.call.inputs, s.call.output)} | {self.input, self.output}
+        return reads - ({self.input} if self.stream_input else set())
 
 
 def in_place_ok(lowered: LoweredModel, call: Call) -> bool:

@@ -19,9 +19,14 @@ from tinyc.schedule import Schedule
 def verify_plan(schedule: Schedule, plan: MemoryPlan) -> None:
     n = len(schedule.steps)
     offset = plan.offsets()
-    uses: dict[int, list[int]] = {schedule.input: [0], schedule.output: [n - 1]}
+    streamed = {schedule.input} if schedule.stream_input else set()
+    uses: dict[int, list[int]] = {schedule.output: [n - 1]} | ({} if streamed else {schedule.input: [0]})
     for step, s in enumerate(schedule.steps):
         for b in (*s.call.inputs, s.call.output):
+            if b in streamed:
+                if s.call.kind is not KernelKind.COPY:
+                    raise PlanError(f"step {step} (op {s.call.op_index}) reads the streamed input directly")
+                continue
             uses.setdefault(b, []).append(step)
     # Buffers that share bytes by design, and where an in-place step overwrites its input.
     shared: dict[int, int] = {}

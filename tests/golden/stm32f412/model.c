@@ -10,7 +10,6 @@
 #include "model_weights.h"
 
 static int8_t tinyc_arena[TINYC_ARENA_BYTES] __attribute__((aligned(16)));
-
 int8_t *tinyc_input(void) { return &tinyc_arena[164]; }
 const int8_t *tinyc_output(void) { return &tinyc_arena[12]; }
 

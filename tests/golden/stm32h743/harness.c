@@ -79,6 +79,18 @@ static void put_hex_line(const char *tag, int32_t index, const int8_t *data, int
     put(line);
 }
 
+#ifdef TINYC_STREAM_INPUT
+static const int8_t *current_sample;
+
+void tinyc_read_input_block(int32_t y, int32_t x, int32_t rows, int32_t cols, int8_t *dst)
+{
+    const int32_t width = 5, channels = 3;
+    for (int32_t r = 0; r < rows; ++r) {
+        memcpy(&dst[r * cols * channels], &current_sample[((y + r) * width + x) * channels], (size_t)(cols * channels));
+    }
+}
+#endif
+
 #ifdef TINYC_TRACE
 void tinyc_trace(int32_t op_index, const int8_t *data, int32_t size_bytes)
 {
@@ -110,7 +122,11 @@ int main(void)
     paint_stack();
     put("TINYC-BEGIN\n");
     for (int32_t s = 0; s < TINYC_NUM_SAMPLES; ++s) {
+#ifdef TINYC_STREAM_INPUT
+        current_sample = tinyc_samples[s];
+#else
         memcpy(tinyc_input(), tinyc_samples[s], TINYC_INPUT_BYTES);
+#endif
         const int32_t status = tinyc_invoke();
         if (status != 0) {
             put_hex_line("ERROR ", status - 1, tinyc_input(), 0);
