@@ -1,0 +1,106 @@
+"""The emulator regression: every zoo model x board in QEMU (and Renode where installed), byte for byte.
+
+Run by docker/run-regression.sh inside the image (with --network none), or directly from a checkout:
+
+    python3 docker/regression.py                                  # every models/*.py x both boards
+    python3 docker/regression.py --models tiny_dscnn --samples 3
+
+For each model and board: a model that does not fit the board is skipped with the planner's numbers; otherwise
+`tinyc.driver.verify` builds the QEMU firmware and compares every output byte with TFLite Micro. With `renode` on
+PATH, the real-board firmware is verified in Renode too and the generated `renode-test` suite is run; without it,
+the Renode cases are skipped with the reason. Prints one line per case and exits 1 if any case failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+REPO = Path(__file__).resolve().parent.parent
+BOARDS = ("stm32f412", "stm32h743")
+
+
+def zoo_models() -> list[str]:
+    return sorted(p.stem for p in (REPO / "models").glob("*.py") if not p.stem.startswith("_"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=None, help="model names in models/ (default: all)")
+    parser.add_argument("--boards", nargs="+", default=list(BOARDS))
+    parser.add_argument("--samples", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    from tinyc.driver import input_samples, plan_model, verify
+    from tinyc.emulators import Emulator
+    from tinyc.errors import TinycError
+    from tinyc.oracle import tflm_outputs
+    from tinyc.renode import renode_missing_reason, run_renode_test, write_renode_files
+
+    models = args.models or zoo_models()
+    renode_reason = renode_missing_reason()
+    failures = 0
+    started_all = time.monotonic()
+    print(f"regression: {len(models)} models x {len(args.boards)} boards, {args.samples} samples each", flush=True)
+    if renode_reason:
+        print(f"SKIP renode (all cases): {renode_reason}", flush=True)
+    for name in models:
+        model = REPO / "models" / f"{name}.py"
+        for board in args.boards:
+            case = f"{name} on {board}"
+            try:
+                planned = plan_model(model, board)
+            except TinycError as exc:
+                failures += 1
+                print(f"FAIL plan   {case}: {exc}", flush=True)
+                continue
+            if not planned.report.fits:
+                print(f"SKIP        {case}: does not fit: {planned.report.verdict()}", flush=True)
+                continue
+            emulators = [Emulator.QEMU] + ([] if renode_reason else [Emulator.RENODE])
+            for emulator in emulators:
+                started = time.monotonic()
+                try:
+                    result = verify(model, board, samples=args.samples, emulator=emulator)
+                except TinycError as exc:
+                    failures += 1
+                    print(f"FAIL {emulator.value:6} {case}: {exc}", flush=True)
+                    continue
+                seconds = time.monotonic() - started
+                if result.first_mismatch is not None:
+                    failures += 1
+                    print(f"FAIL {emulator.value:6} {case}: {result.first_mismatch.describe()}", flush=True)
+                else:
+                    print(f"PASS {emulator.value:6} {case}: {result.samples} samples bit-exact, stack "
+                          f"{result.run.stack_used_bytes} B, {seconds:.1f} s", flush=True)
+            if renode_reason:
+                continue
+            with tempfile.TemporaryDirectory(prefix="tinyc-robot-") as tmp:
+                from tinyc.board_firmware import build_board_firmware
+                inputs = input_samples(planned, args.samples)
+                build = build_board_firmware(planned, Path(tmp), inputs)
+                files = write_renode_files(build.folder, planned.board, model_name=model.name,
+                                           reference=tflm_outputs(planned.loaded.tflite, inputs),
+                                           macs=planned.lowered.macs)
+                robot = run_renode_test(files.robot)
+                if not robot.passed:
+                    failures += 1
+                    tail = "\n".join(robot.output.splitlines()[-10:])
+                    print(f"FAIL robot  {case}: {files.robot.name} failed:\n{tail}", flush=True)
+                else:
+                    print(f"PASS robot  {case}: {files.robot.name} (checksum {files.checksum:08x})", flush=True)
+    print(f"regression: {'FAILED' if failures else 'passed'} ({failures} failures) in "
+          f"{time.monotonic() - started_all:.0f} s", flush=True)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))
+    sys.exit(main())
