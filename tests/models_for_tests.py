@@ -91,3 +91,17 @@ def resnet_style() -> keras.Model:
     y = layers.AveragePooling2D(pool_size=4)(y)
     y = layers.Flatten()(y)
     return keras.Model(x, layers.Dense(10, activation="softmax")(y))
+
+
+def patch_stage(k: int, stride: int, hw: tuple[int, int] = (23, 19)) -> keras.Model:
+    """An early stage worth running patch by patch: strided stem, an inverted residual block with a
+    k x k depthwise and a residual add, a strided depthwise, then a small per-layer tail."""
+    x = keras.Input((*hw, 3))
+    y = layers.Conv2D(8, k, strides=stride, padding="same", activation="relu")(x)
+    h = layers.ReLU(6.0)(layers.Conv2D(16, 1)(y))
+    h = layers.ReLU(6.0)(layers.DepthwiseConv2D(k, padding="same")(h))
+    y = layers.Add()([y, layers.Conv2D(8, 1)(h)])
+    y = layers.DepthwiseConv2D(k, strides=stride, padding="valid" if k == 3 else "same")(y)
+    y = layers.Conv2D(12, 1, activation="relu")(y)
+    y = layers.GlobalAveragePooling2D()(y)
+    return keras.Model(x, layers.Dense(5)(y))

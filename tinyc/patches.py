@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from tinyc.errors import TinycError
 from tinyc.kernels import buffer_sizes
 from tinyc.lower import Call, ConvCall, CopyCall, Dims, KernelKind, LoweredModel
-from tinyc.schedule import PatchInfo, Schedule, ScheduleKind, Step, graph_buffers, in_place_call, in_place_ok
+from tinyc.schedule import (PatchInfo, Schedule, ScheduleKind, Step, graph_buffers, in_place_call, in_place_kind,
+                            overwritable_input)
 
 PATCH_KINDS = (KernelKind.CONV, KernelKind.DEPTHWISE_CONV, KernelKind.ADD, KernelKind.RELU)
 
@@ -174,24 +175,29 @@ def patch_schedule(lowered: LoweredModel, split: int, grid: tuple[int, int], *, 
                 tile[c.output] = new_buffer(f"{names[c.output]} {tag}", out_region, channels[c.output])
                 call = _tile_call(c, tuple(ins), tile[c.output], region, out_region, pad_h, pad_w,
                                   channels[c.output])
-                inplace = (in_place and c.kind is KernelKind.DEPTHWISE_CONV and readers.get(c.inputs[0]) == 1
-                           and c.inputs[0] != x and ins[0] == tile[c.inputs[0]])
-                if inplace:
-                    assert isinstance(call, ConvCall)
+                over = None
+                if in_place and in_place_kind(call):
+                    # Tiles and crops are read by this op only, unless another stage op reads the same tile.
+                    shared = {tile[t] for t in c.inputs if readers.get(t, 0) > 1 and need[t] == region}
+                    over = next((b for b in (ins if c.kind is KernelKind.ADD else ins[:1])
+                                 if b not in shared and ins.count(b) == 1 and b != tile.get(x)), None)
+                if over is not None:
                     call = in_place_call(call)
-                    aliases[tile[c.output]] = ins[0]
+                    aliases[tile[c.output]] = over
                 stage_patch_macs += call.macs
-                steps.append(Step(call=call, trace_tensor=None, in_place=inplace))
+                steps.append(Step(call=call, trace_tensor=None, overwrites=over))
             last_patch = pi == rows - 1 and pj == cols - 1
             steps.append(Step(call=_copy(stage[-1], tile[stage_out], tx1 - tx0, (0, 0), stage_out, out_w, (ty0, tx0),
                                          ty1 - ty0, tx1 - tx0, channels[stage_out], f"output tile {tag}"),
                               trace_tensor=stage_out if last_patch else None))
-    for c in rest:
-        inplace = in_place and in_place_ok(lowered, c)
-        if c.kind is KernelKind.RESHAPE or inplace:
+    protected = {lowered.input, lowered.output}
+    for position, c in enumerate(lowered.calls[split:], start=split):
+        over = overwritable_input(lowered.calls, position, protected) if in_place else None
+        if c.kind is KernelKind.RESHAPE:
             aliases[c.output] = c.inputs[0]
-        steps.append(Step(call=in_place_call(c) if inplace else c, trace_tensor=c.output,  # type: ignore[arg-type]
-                          in_place=inplace))
+        if over is not None:
+            aliases[c.output] = over
+        steps.append(Step(call=in_place_call(c) if over is not None else c, trace_tensor=c.output, overwrites=over))
     info = PatchInfo(split_op=split, grid=grid, stage_output=stage_out, input_patch_hw=largest_input,
                      stage_macs=sum(c.macs for c in stage), stage_patch_macs=stage_patch_macs)
     return Schedule(kind=ScheduleKind.PATCH, graph=graph, steps=tuple(steps), buffer_bytes=sizes, buffer_names=names,

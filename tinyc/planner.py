@@ -14,14 +14,23 @@ from tinyc.schedule import Schedule
 ALIGN_BYTES = 4
 
 
+Segment = tuple[int, int, int]  # (size_bytes, first_step, last_step inclusive)
+
+
 @dataclass(frozen=True)
 class Buffer:
+    """One offset in the arena. Buffers that share bytes by design (an in-place op's input and output)
+    are one Buffer with a segment each: the bytes each needs, from the same offset, for its own lifetime."""
     name: str
     tensors: tuple[int, ...]  # schedule buffers stored here (empty for scratch)
     size_bytes: int
     first_step: int
     last_step: int  # inclusive
     offset_bytes: int = -1
+    segments: tuple[Segment, ...] = ()
+
+    def spans(self) -> tuple[Segment, ...]:
+        return self.segments or ((self.size_bytes, self.first_step, self.last_step),)
 
     def overlaps_in_time(self, other: Buffer) -> bool:
         return self.first_step <= other.last_step and other.first_step <= self.last_step
@@ -29,6 +38,9 @@ class Buffer:
     def overlaps_in_space(self, other: Buffer) -> bool:
         return self.offset_bytes < other.offset_bytes + other.size_bytes and \
             other.offset_bytes < self.offset_bytes + self.size_bytes
+
+    def size_at(self, step: int) -> int:
+        return max((size for size, first, last in self.spans() if first <= step <= last), default=0)
 
 
 @dataclass(frozen=True)
@@ -50,8 +62,7 @@ class MemoryPlan:
         return next((b for b in self.buffers if not b.tensors and b.first_step == step), None)
 
     def live_bytes(self, step: int, *, include_scratch: bool = True) -> int:
-        return sum(b.size_bytes for b in self.buffers
-                   if b.first_step <= step <= b.last_step and (include_scratch or b.tensors))
+        return sum(b.size_at(step) for b in self.buffers if include_scratch or b.tensors)
 
 
 def _align(n: int) -> int:
@@ -62,22 +73,23 @@ def lifetimes(schedule: Schedule) -> tuple[Buffer, ...]:
     """Unplaced buffers with their sizes and lifetimes."""
     root = schedule.root
     in_arena = schedule.arena_buffers()
-    first: dict[int, int] = {root(schedule.input): 0} if schedule.input in in_arena else {}
-    last: dict[int, int] = {}
-    members: dict[int, set[int]] = {root(schedule.input): {schedule.input}} if schedule.input in in_arena else {}
+    uses: dict[int, list[int]] = {schedule.input: [0]} if schedule.input in in_arena else {}
     for step, s in enumerate(schedule.steps):
         for b in (*s.call.inputs, s.call.output):
-            if b not in in_arena:
-                continue
-            r = root(b)
-            first.setdefault(r, step)
-            last[r] = step
-            members.setdefault(r, set()).add(b)
-    last[root(schedule.output)] = len(schedule.steps) - 1
-    buffers = [Buffer(name=schedule.buffer_names[r], tensors=tuple(sorted(members[r])),
-                      size_bytes=_align(max(schedule.buffer_bytes[m] for m in members[r])),
-                      first_step=first[r], last_step=last.get(r, first[r]))
-               for r in sorted(members)]
+            if b in in_arena:
+                uses.setdefault(b, []).append(step)
+    uses.setdefault(schedule.output, []).append(len(schedule.steps) - 1)
+    members: dict[int, list[int]] = {}
+    for b in sorted(uses):
+        members.setdefault(root(b), []).append(b)
+    buffers = []
+    for r, group in sorted(members.items()):
+        segments = tuple((_align(schedule.buffer_bytes[m]), min(uses[m]), max(uses[m])) for m in group)
+        buffers.append(Buffer(name=schedule.buffer_names[r], tensors=tuple(group),
+                              size_bytes=max(size for size, _, _ in segments),
+                              first_step=min(first for _, first, _ in segments),
+                              last_step=max(last for _, _, last in segments),
+                              segments=segments if len(segments) > 1 else ()))
     buffers += [Buffer(name=f"scratch of step {step} (op {s.call.op_index})", tensors=(),
                        size_bytes=_align(s.call.scratch_bytes), first_step=step, last_step=step)
                 for step, s in enumerate(schedule.steps) if s.call.scratch_bytes > 0]
@@ -85,22 +97,52 @@ def lifetimes(schedule: Schedule) -> tuple[Buffer, ...]:
 
 
 def place_greedy_by_size(buffers: tuple[Buffer, ...]) -> tuple[Buffer, ...]:
-    """Largest first, each at the lowest offset free for its whole lifetime."""
+    """Largest first, each at the lowest offset free for its whole lifetime (TFLM's greedy planner)."""
     order = sorted(range(len(buffers)), key=lambda i: (-buffers[i].size_bytes, buffers[i].first_step, i))
+    return place_in_order(buffers, order)
+
+
+def place_greedy_by_conflicts(buffers: tuple[Buffer, ...]) -> tuple[Buffer, ...]:
+    """Most bytes of lifetime conflict first (TVM's greedy-by-conflicts flavour), ties largest first."""
+    conflicts = [sum(o.size_bytes for o in buffers if o is not b and o.overlaps_in_time(b)) for b in buffers]
+    order = sorted(range(len(buffers)), key=lambda i: (-(conflicts[i] + buffers[i].size_bytes),
+                                                       -buffers[i].size_bytes, i))
+    return place_in_order(buffers, order)
+
+
+def place_by_first_use(buffers: tuple[Buffer, ...]) -> tuple[Buffer, ...]:
+    """In the order buffers are first used, largest first among equals."""
+    order = sorted(range(len(buffers)), key=lambda i: (buffers[i].first_step, -buffers[i].size_bytes, i))
+    return place_in_order(buffers, order)
+
+
+PLACEMENTS = (place_greedy_by_size, place_greedy_by_conflicts, place_by_first_use)
+
+
+def place_in_order(buffers: tuple[Buffer, ...], order: list[int]) -> tuple[Buffer, ...]:
+    """Each buffer, in the given order, at the lowest offset free for its whole lifetime."""
     placed: dict[int, Buffer] = {}
     for i in order:
         b = buffers[i]
-        rivals = sorted((p for p in placed.values() if p.overlaps_in_time(b)), key=lambda p: p.offset_bytes)
-        offset = 0
-        for p in rivals:
-            if offset + b.size_bytes <= p.offset_bytes:
-                break
-            offset = max(offset, p.offset_bytes + p.size_bytes)
-        placed[i] = Buffer(b.name, b.tensors, b.size_bytes, b.first_step, b.last_step, offset)
+        # Byte ranges taken, by placed segments that share a step with one of b's segments.
+        taken = sorted({(p.offset_bytes, p.offset_bytes + ps, mine)
+                        for p in placed.values() if p.overlaps_in_time(b)
+                        for ps, pf, pl in p.spans()
+                        for mine, (ms, mf, ml) in enumerate(b.spans()) if pf <= ml and mf <= pl})
+        spans = b.spans()
+        def free(offset: int) -> bool:
+            return all(offset + spans[mine][0] <= start or end <= offset for start, end, mine in taken)
+        offset = next(o for o in sorted({0} | {end for _, end, _ in taken}) if free(o))
+        placed[i] = Buffer(b.name, b.tensors, b.size_bytes, b.first_step, b.last_step, offset, b.segments)
     return tuple(placed[i] for i in range(len(buffers)))
 
 
+def _arena(buffers: tuple[Buffer, ...]) -> int:
+    return max((b.offset_bytes + b.size_bytes for b in buffers), default=0)
+
+
 def plan_memory(schedule: Schedule) -> MemoryPlan:
-    buffers = place_greedy_by_size(lifetimes(schedule))
-    arena = max((b.offset_bytes + b.size_bytes for b in buffers), default=0)
-    return MemoryPlan(arena_bytes=arena, buffers=buffers, steps=len(schedule.steps))
+    """The smallest arena of the placement orders tried (first one wins ties)."""
+    unplaced = lifetimes(schedule)
+    buffers = min((place(unplaced) for place in PLACEMENTS), key=_arena)
+    return MemoryPlan(arena_bytes=_arena(buffers), buffers=buffers, steps=len(schedule.steps))

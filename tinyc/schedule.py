@@ -23,7 +23,12 @@ class ScheduleKind(enum.Enum):
 class Step:
     call: Call
     trace_tensor: int | None  # graph tensor complete after this step (for TINYC_TRACE), else None
-    in_place: bool = False  # depthwise writing its output over its input
+    overwrites: int | None = None  # the input buffer this step writes its output over, if any
+
+    @property
+    def in_place(self) -> bool:
+        """A kernel that writes over its own input (the in-place depthwise or 1x1 conv kernels)."""
+        return self.overwrites is not None and self.call.kind is not KernelKind.ADD
 
 
 @dataclass(frozen=True)
@@ -72,8 +77,8 @@ class Schedule:
 
     def describe(self) -> str:
         if self.patch is None:
-            inplace = sum(1 for s in self.steps if s.in_place)
-            return f"{self.kind.value}" + (f", {inplace} in-place depthwise" if inplace else "")
+            inplace = sum(1 for s in self.steps if s.overwrites is not None)
+            return f"{self.kind.value}" + (f", {inplace} ops in place" if inplace else "")
         p = self.patch
         source = "streamed through tinyc_read_input_block()" if self.stream_input else "the full frame in the arena"
         return (f"patch-based: ops 0..{p.split_op - 1} in {p.grid[0]}x{p.grid[1]} patches "
@@ -85,18 +90,43 @@ class Schedule:
         return reads - ({self.input} if self.stream_input else set())
 
 
-def in_place_ok(lowered: LoweredModel, call: Call) -> bool:
-    """A depthwise conv may overwrite its input when nothing else reads that input."""
-    if call.kind is not KernelKind.DEPTHWISE_CONV or not isinstance(call, ConvCall) or call.ch_mult != 1:
+def in_place_kind(call: Call) -> bool:
+    """Depthwise convs, and 1x1 stride-1 convs with no more output than input channels, can write
+    their output over their input (tinyc_depthwise_conv_inplace_s8, tinyc_conv1x1_inplace_s8);
+    an elementwise ADD can write over either operand (element i is read before it is written)."""
+    if call.kind is KernelKind.ADD:
+        return True
+    if not isinstance(call, ConvCall):
         return False
-    x = call.inputs[0]
-    readers = [c for c in lowered.calls if x in c.inputs]
-    return len(readers) == 1 and x != lowered.input and x != lowered.output
+    if call.kind is KernelKind.DEPTHWISE_CONV:
+        return call.ch_mult == 1
+    return (call.kind is KernelKind.CONV and (call.filter_dims.h, call.filter_dims.w) == (1, 1)
+            and (call.stride_h, call.stride_w, call.pad_h, call.pad_w) == (1, 1, 0, 0)
+            and call.output_dims.c <= call.input_dims.c)
 
 
-def in_place_call(call: ConvCall) -> ConvCall:
-    """The in-place variant needs one input channel plane of scratch instead of CMSIS-NN's."""
-    return replace(call, scratch_bytes=call.input_dims.h * call.input_dims.w)
+def overwritable_input(calls: tuple[Call, ...], position: int, protected: set[int]) -> int | None:
+    """The input the call at `position` may write over: one no later call reads (for ADD, the one
+    produced earliest — the residual branch), or None."""
+    call = calls[position]
+    if not in_place_kind(call):
+        return None
+    later = {t for c in calls[position + 1:] for t in c.inputs}
+    candidates = [t for t in (call.inputs if call.kind is KernelKind.ADD else call.inputs[:1])
+                  if t not in later and t not in protected and call.inputs.count(t) == 1]
+    if not candidates:
+        return None
+    produced_at = {c.output: i for i, c in enumerate(calls)}
+    return min(candidates, key=lambda t: produced_at.get(t, -1))
+
+
+def in_place_call(call: Call) -> Call:
+    """In place, a depthwise conv needs one input channel plane of scratch, a 1x1 conv one output pixel."""
+    if not isinstance(call, ConvCall):
+        return call
+    if call.kind is KernelKind.DEPTHWISE_CONV:
+        return replace(call, scratch_bytes=call.input_dims.h * call.input_dims.w)
+    return replace(call, scratch_bytes=call.output_dims.c)
 
 
 def graph_buffers(graph: Graph) -> tuple[dict[int, int], dict[int, str], dict[int, tuple[int, ...]]]:
@@ -108,12 +138,14 @@ def graph_buffers(graph: Graph) -> tuple[dict[int, int], dict[int, str], dict[in
 def per_layer_schedule(lowered: LoweredModel, *, in_place: bool = True) -> Schedule:
     sizes, names, shapes = graph_buffers(lowered.graph)
     steps, aliases = [], {}
-    for call in lowered.calls:
-        inplace = in_place and in_place_ok(lowered, call)
-        if call.kind is KernelKind.RESHAPE or inplace:
+    protected = {lowered.input, lowered.output}
+    for position, call in enumerate(lowered.calls):
+        over = overwritable_input(lowered.calls, position, protected) if in_place else None
+        if call.kind is KernelKind.RESHAPE:
             aliases[call.output] = call.inputs[0]
-        assert not inplace or isinstance(call, ConvCall)
-        steps.append(Step(call=in_place_call(call) if inplace else call, trace_tensor=call.output,  # type: ignore[arg-type]
-                          in_place=inplace))
+        if over is not None:
+            aliases[call.output] = over
+        steps.append(Step(call=in_place_call(call) if over is not None else call, trace_tensor=call.output,
+                          overwrites=over))
     return Schedule(kind=ScheduleKind.PER_LAYER, graph=lowered.graph, steps=tuple(steps), buffer_bytes=sizes,
                     buffer_names=names, buffer_shapes=shapes, aliases=aliases, input=lowered.input, output=lowered.output)

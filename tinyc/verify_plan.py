@@ -32,13 +32,15 @@ def verify_plan(schedule: Schedule, plan: MemoryPlan) -> None:
     shared: dict[int, int] = {}
     overwritten_at: dict[int, int] = {}
     for step, s in enumerate(schedule.steps):
-        if s.in_place or s.call.kind is KernelKind.RESHAPE:
-            a, b = s.call.inputs[0], s.call.output
+        if s.overwrites is not None or s.call.kind is KernelKind.RESHAPE:
+            a, b = (s.overwrites if s.overwrites is not None else s.call.inputs[0]), s.call.output
+            if a not in s.call.inputs:
+                raise PlanError(f"step {step} (op {s.call.op_index}) overwrites buffer {a}, which it does not read")
             if offset.get(a) != offset.get(b):
                 raise PlanError(f"step {step} (op {s.call.op_index}) should write its output over its input, "
                                 f"but they are at {offset.get(b)} and {offset.get(a)}")
             shared[b] = shared.get(a, a)
-            if s.in_place:
+            if s.overwrites is not None:
                 overwritten_at[a] = step
     def group(b: int) -> int:
         return shared.get(b, b)

@@ -10,6 +10,11 @@
 #include "model_weights.h"
 
 static int8_t tinyc_arena[TINYC_ARENA_BYTES] __attribute__((aligned(16)));
+
+#ifdef TINYC_PROFILE
+/* Benchmark builds: called before step i runs and once more with TINYC_NUM_STEPS after the last one. */
+void tinyc_profile_step(int32_t step);
+#endif
 int8_t *tinyc_input(void) { return &tinyc_arena[164]; }
 const int8_t *tinyc_output(void) { return &tinyc_arena[12]; }
 
@@ -78,11 +83,17 @@ static arm_cmsis_nn_status tinyc_step4(void)
 
 int32_t tinyc_invoke(void)
 {
+#ifdef TINYC_PROFILE
+    tinyc_profile_step(0);
+#endif
     if (tinyc_step0() != ARM_CMSIS_NN_SUCCESS) {
         return 1;
     }
 #ifdef TINYC_TRACE
     tinyc_trace(0, &tinyc_arena[0], 162);
+#endif
+#ifdef TINYC_PROFILE
+    tinyc_profile_step(1);
 #endif
     if (tinyc_step1() != ARM_CMSIS_NN_SUCCESS) {
         return 2;
@@ -90,11 +101,17 @@ int32_t tinyc_invoke(void)
 #ifdef TINYC_TRACE
     tinyc_trace(1, &tinyc_arena[276], 32);
 #endif
+#ifdef TINYC_PROFILE
+    tinyc_profile_step(2);
+#endif
     if (tinyc_step2() != ARM_CMSIS_NN_SUCCESS) {
         return 3;
     }
 #ifdef TINYC_TRACE
     tinyc_trace(2, &tinyc_arena[276], 32);
+#endif
+#ifdef TINYC_PROFILE
+    tinyc_profile_step(3);
 #endif
     if (tinyc_step3() != ARM_CMSIS_NN_SUCCESS) {
         return 4;
@@ -102,11 +119,17 @@ int32_t tinyc_invoke(void)
 #ifdef TINYC_TRACE
     tinyc_trace(3, &tinyc_arena[0], 10);
 #endif
+#ifdef TINYC_PROFILE
+    tinyc_profile_step(4);
+#endif
     if (tinyc_step4() != ARM_CMSIS_NN_SUCCESS) {
         return 5;
     }
 #ifdef TINYC_TRACE
     tinyc_trace(4, &tinyc_arena[12], 10);
+#endif
+#ifdef TINYC_PROFILE
+    tinyc_profile_step(TINYC_NUM_STEPS);
 #endif
     return 0;
 }
