@@ -232,6 +232,40 @@ def verify_cmd(model: Path, board: str, samples: int, emulator: str, as_json: bo
         out.print("[green]bit-exact: every output byte equals TFLite Micro's[/green]")
 
 
+@cli.command("bench")
+@MODEL_ARG
+@BOARD_OPT
+@click.option("--portable", is_flag=True, help="Benchmark the portable reference kernels (-DTINYC_PORTABLE_KERNELS) "
+                                                "instead of the optimized DSP kernels.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the random input (without representative data).")
+@schedule_options
+def bench_cmd(model: Path, board: str, portable: bool, as_json: bool, seed: int, schedule_kind: str,
+              split: int | None, grid: str | None, mac_budget: float, no_inplace: bool, verbose_plan: bool,
+              stream_input: bool) -> None:
+    """Count MODEL's instructions per inference in QEMU (-icount shift=0), in total and per layer."""
+    from tinyc.bench import bench
+    options = _options(schedule_kind, split, grid, mac_budget, no_inplace, stream_input)
+    with console.status(f"building and benchmarking {model} on {board} in QEMU…"):
+        result = bench(model, board, portable=portable, seed=seed, options=options)
+    if as_json:
+        out.print_json(json.dumps(result.as_json()))
+        return
+    table = Table(title=f"{result.model} on {result.board}, {result.kernels} kernels")
+    for column in ("op", "layer", "kind", "instructions", "MACs", "instr/MAC"):
+        table.add_column(column, justify="left" if column in ("layer", "kind") else "right")
+    for layer in result.layers:
+        per_mac = f"{layer.instructions_per_mac:.2f}" if layer.instructions_per_mac is not None else ""
+        table.add_row(str(layer.op_index), layer.name, layer.op, f"{layer.instructions:,}", f"{layer.macs:,}", per_mac)
+    out.print(table)
+    per_mac = f"{result.instructions_per_mac:.3f}" if result.instructions_per_mac is not None else "n/a"
+    out.print(f"total: {result.instructions:,} instructions per inference, {result.macs:,} MACs, {per_mac} "
+              f"instructions/MAC; kernel code {result.kernel_code_bytes:,} B")
+    out.print(f"estimated latency at {result.clock_hz / 1e6:.0f} MHz: {result.latency_ms:.2f} ms, assuming one cycle "
+              f"per instruction (QEMU counts instructions, not cycles; resolution {result.instructions_per_tick} "
+              f"instructions)")
+
+
 def main() -> None:
     debug = "--debug" in sys.argv
     try:

@@ -1,0 +1,200 @@
+"""Benchmark: instructions per inference in QEMU, in total and per layer, deterministic run to run.
+
+QEMU runs with ``-icount shift=0``: the virtual clock advances one nanosecond per executed
+instruction, and SysTick (on the mps2 machines' 25 MHz processor clock) then counts one tick per
+40 instructions, whatever the host's speed. The bench harness (``harness_bench.c.j2``) counts
+SysTick's 24-bit wraps with its interrupt, times every schedule step through the ``TINYC_PROFILE``
+hook of ``model.c``, and calibrates instructions per tick with a loop of known length. Counts are
+instructions, not cycles: QEMU models no pipeline, caches, flash wait states or multi-cycle
+instructions, so a latency estimate at the board clock assumes one cycle per instruction.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from tinyc.build import BuildResult, build, require_tool, write_project
+from tinyc.codegen import c_values, emulator_target, render_project
+from tinyc.driver import Planned, input_samples, plan_model
+from tinyc.errors import DoesNotFitError, EmulatorError
+from tinyc.qemu import DEFAULT_TIMEOUT_S, QEMU_HINT, parse_output, qemu_command
+from tinyc.resources import templates_dir
+from tinyc.search import ScheduleOptions
+
+BENCH_RUNS = 2  # inferences per firmware run; their counts must be equal
+CALIBRATION_LOOPS = 1_000_000  # 2,000,000 instructions
+PROFILE_FLAG = "-DTINYC_PROFILE"
+PORTABLE_FLAG = "-DTINYC_PORTABLE_KERNELS"
+KERNEL_OBJECT_DIR = "obj/kernels"
+
+
+@dataclass(frozen=True)
+class LayerBench:
+    """One op of the model (its schedule steps summed: patch steps share their op)."""
+    op_index: int
+    name: str
+    op: str
+    steps: int
+    instructions: int
+    macs: int
+
+    @property
+    def instructions_per_mac(self) -> float | None:
+        return self.instructions / self.macs if self.macs else None
+
+    def as_json(self) -> dict:
+        return {"op_index": self.op_index, "name": self.name, "op": self.op, "steps": self.steps,
+                "instructions": self.instructions, "macs": self.macs,
+                "instructions_per_mac": self.instructions_per_mac}
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    model: str
+    board: str
+    clock_hz: int
+    kernels: str  # "optimized" or "portable"
+    instructions: int  # one inference, from the harness's call of tinyc_invoke()
+    instructions_per_tick: int  # the resolution: every count is a multiple of it
+    macs: int
+    layers: tuple[LayerBench, ...]
+    runs: tuple[int, ...]  # instructions of every inference in the firmware run (all equal)
+    kernel_code_bytes: int  # .text of the kernel objects linked into the ELF
+    output: np.ndarray  # the model's output for the benchmarked input
+
+    @property
+    def instructions_per_mac(self) -> float | None:
+        return self.instructions / self.macs if self.macs else None
+
+    @property
+    def latency_ms(self) -> float:
+        """At the board clock, assuming one cycle per instruction (QEMU's icount is not a cycle count)."""
+        return self.instructions / self.clock_hz * 1e3
+
+    def as_json(self) -> dict:
+        return {"model": self.model, "board": self.board, "kernels": self.kernels,
+                "instructions": self.instructions, "macs": self.macs,
+                "instructions_per_mac": self.instructions_per_mac, "resolution_instructions": self.instructions_per_tick,
+                "clock_hz": self.clock_hz, "estimated_latency_ms_at_1_ipc": self.latency_ms,
+                "kernel_code_bytes": self.kernel_code_bytes, "runs": list(self.runs),
+                "layers": [layer.as_json() for layer in self.layers]}
+
+
+def render_bench_harness(planned: Planned, sample: np.ndarray) -> str:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True, autoescape=False)
+    env.filters["c_values"] = c_values
+    x = planned.graph.tensor(planned.lowered.input)
+    return env.get_template("harness_bench.c.j2").render(
+        sample=sample.reshape(-1), runs=BENCH_RUNS, calibration_loops=CALIBRATION_LOOPS,
+        input_width=x.shape[2] if len(x.shape) == 4 else 0, input_channels=x.shape[3] if len(x.shape) == 4 else 0)
+
+
+def build_bench_firmware(planned: Planned, folder: Path, sample: np.ndarray, *, portable: bool) -> BuildResult:
+    if not planned.report.fits:
+        raise DoesNotFitError(f"{planned.loaded.source.name}: {planned.report.verdict()}")
+    files = render_project(planned.schedule, planned.plan, emulator_target(planned.board),
+                           model_name=planned.loaded.source.name, samples=[sample.reshape(-1)])
+    files["harness.c"] = render_bench_harness(planned, sample)
+    write_project(files, folder)
+    flags = PROFILE_FLAG + (" " + PORTABLE_FLAG if portable else "")
+    return build(folder, make_args=(f"EXTRA_CFLAGS={flags}",))
+
+
+def kernel_code_bytes(folder: Path) -> int:
+    """Bytes of code the kernel objects contribute to the linked ELF (from the linker map)."""
+    total = 0
+    lines = (folder / "firmware.map").read_text().splitlines()
+    for i, line in enumerate(lines):
+        parts = line.split()
+        # ` .text.fn  0xADDR  0xSIZE obj/kernels/x.o`, the section name alone on the previous line when long
+        if len(parts) == 3 and i > 0 and lines[i - 1].strip().startswith(".text") and len(lines[i - 1].split()) == 1:
+            parts = [lines[i - 1].strip(), *parts]
+        if len(parts) == 4 and parts[0].startswith(".text") and parts[3].startswith(KERNEL_OBJECT_DIR):
+            total += int(parts[2], 16)
+    return total
+
+
+@dataclass(frozen=True)
+class _RawBench:
+    per_tick: int
+    runs: tuple[tuple[int, ...], ...]  # per run: total ticks, then ticks per step
+    output: np.ndarray
+
+
+def _parse_bench(text: str, emulator: str, exit_code: int) -> _RawBench:
+    result = parse_output(text, emulator, exit_code)
+    per_tick = 0
+    runs: list[tuple[int, ...]] = []
+    for line in text.splitlines():
+        tag, _, rest = line.partition(" ")
+        if tag == "CALIBRATE":
+            instructions, ticks = (int(v) for v in rest.split())
+            per_tick = round(instructions / ticks)
+        elif tag == "BENCH":
+            runs.append(tuple(int(v) for v in rest.split()[1:]))
+    if per_tick <= 0 or not runs or len(result.outputs) != 1:
+        raise EmulatorError(f"{emulator}: the bench firmware printed no calibration, counts or output; "
+                            f"output: {text[-300:]!r}")
+    return _RawBench(per_tick=per_tick, runs=tuple(runs), output=result.outputs[0])
+
+
+def run_bench_qemu(planned: Planned, elf: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> _RawBench:
+    require_tool("qemu-system-arm", QEMU_HINT)
+    try:
+        proc = subprocess.run(qemu_command(planned.board, elf, icount=True), capture_output=True, text=True,
+                              timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise EmulatorError(f"QEMU ({planned.board.qemu.machine}) did not finish the benchmark of {elf.name} "
+                            f"within {timeout_s:.0f} s") from None
+    return _parse_bench(proc.stderr + proc.stdout, f"qemu {planned.board.qemu.machine}", proc.returncode)
+
+
+def layer_table(planned: Planned, step_instructions: tuple[int, ...]) -> tuple[LayerBench, ...]:
+    """Steps grouped by op, in order of each op's first step."""
+    order: list[int] = []
+    acc: dict[int, list] = {}
+    for step, instructions in zip(planned.schedule.steps, step_instructions, strict=True):
+        call = step.call
+        if call.op_index not in acc:
+            order.append(call.op_index)
+            acc[call.op_index] = [call.layer, call.kind.value, 0, 0, 0]
+        entry = acc[call.op_index]
+        entry[2] += 1
+        entry[3] += instructions
+        entry[4] += call.macs
+    return tuple(LayerBench(op_index=i, name=acc[i][0], op=acc[i][1], steps=acc[i][2], instructions=acc[i][3],
+                            macs=acc[i][4]) for i in order)
+
+
+def bench_planned(planned: Planned, *, portable: bool = False, seed: int = 0, folder: Path | None = None) -> BenchResult:
+    sample = input_samples(planned, 1, seed=seed)[0]
+    with tempfile.TemporaryDirectory(prefix="tinyc-bench-") as tmp:
+        work = folder or Path(tmp) / "firmware"
+        built = build_bench_firmware(planned, work, sample, portable=portable)
+        raw = run_bench_qemu(planned, built.elf)
+        code_bytes = kernel_code_bytes(work)
+    totals = {run[0] for run in raw.runs}
+    if len(totals) != 1:
+        raise EmulatorError(f"{planned.loaded.name}: the instruction counts differ between inferences of the same "
+                            f"input: {[run[0] * raw.per_tick for run in raw.runs]}")
+    first = raw.runs[0]
+    steps = tuple(t * raw.per_tick for t in first[1:])
+    return BenchResult(model=planned.loaded.name, board=planned.board.name, clock_hz=planned.board.clock_hz,
+                       kernels="portable" if portable else "optimized", instructions=first[0] * raw.per_tick,
+                       instructions_per_tick=raw.per_tick, macs=planned.schedule.macs,
+                       layers=layer_table(planned, steps), runs=tuple(r[0] * raw.per_tick for r in raw.runs),
+                       kernel_code_bytes=code_bytes, output=raw.output)
+
+
+def bench(model_path: Path, board_name: str, *, portable: bool = False, seed: int = 0,
+          options: ScheduleOptions = ScheduleOptions(), folder: Path | None = None) -> BenchResult:
+    """Instructions per inference of `model_path` on `board_name` in QEMU (icount), total and per layer."""
+    planned = plan_model(model_path, board_name, options=options)
+    return bench_planned(planned, portable=portable, seed=seed, folder=folder)
