@@ -222,8 +222,11 @@ def verify_cmd(model: Path, board: str, samples: int, emulator: str, as_json: bo
         out.print(f"schedule: {result.report.schedule}")
         out.print(f"{result.run.emulator}: {result.samples} samples, {result.mismatched_samples} mismatching "
                   f"(TFLite Micro reference), stack used {result.run.stack_used_bytes:,} B, {elapsed:.1f} s")
-        out.print(f"second opinion, LiteRT BUILTIN_REF vs TFLM: {so.differing_bytes} of {so.total_bytes} output "
-                  f"bytes differ (max {so.max_abs_diff} LSB)")
+        if so is None:
+            out.print("second opinion: LiteRT's BUILTIN_REF interpreter crashed on this model")
+        else:
+            out.print(f"second opinion, LiteRT BUILTIN_REF vs {result.reference}: {so.differing_bytes} of "
+                      f"{so.total_bytes} output bytes differ (max {so.max_abs_diff} LSB)")
         for note in result.report.notes:
             console.print(f"[yellow]note:[/yellow] {note}")
     if result.first_mismatch is not None:

@@ -16,7 +16,7 @@ from tinyc.errors import DoesNotFitError, EmulatorError
 from tinyc.graph import Graph
 from tinyc.loader import LoadedModel, load_model
 from tinyc.lower import LoweredModel, lower
-from tinyc.oracle import SecondOpinion, second_opinion, tflm_outputs, tflm_tensors
+from tinyc.oracle import OracleCrash, SecondOpinion, litert_ref_outputs, second_opinion, tflm_outputs, tflm_tensors
 from tinyc.planner import MemoryPlan
 from tinyc.qemu import RunResult, run_qemu
 from tinyc.reader import name_output, read_tflite
@@ -107,20 +107,22 @@ class VerifyResult:
     planned: Planned
     build: BuildResult
     run: RunResult
+    reference: str  # "tflite-micro", or "litert-builtin-ref" where TFLM itself crashed
     samples: int
     mismatched_samples: int
     mismatched_bytes: int
     first_mismatch: Mismatch | None
-    second_opinion: SecondOpinion
+    second_opinion: SecondOpinion | None
     report: MemoryReport
 
     def as_json(self) -> dict:
-        return {"board": self.planned.board.name, "emulator": self.run.emulator, "samples": self.samples,
+        return {"board": self.planned.board.name, "emulator": self.run.emulator, "reference": self.reference,
+                "samples": self.samples,
                 "mismatches": self.mismatched_samples, "mismatched_bytes": self.mismatched_bytes,
                 "first_mismatch": self.first_mismatch.describe() if self.first_mismatch else None,
                 "stack_used_bytes": self.run.stack_used_bytes,
-                "litert_builtin_ref_differing_bytes": self.second_opinion.differing_bytes,
-                "litert_builtin_ref_max_abs_diff": self.second_opinion.max_abs_diff,
+                "litert_builtin_ref_differing_bytes": self.second_opinion.differing_bytes if self.second_opinion else None,
+                "litert_builtin_ref_max_abs_diff": self.second_opinion.max_abs_diff if self.second_opinion else None,
                 "report": self.report.as_json()}
 
 
@@ -145,12 +147,18 @@ def verify(model_path: Path, board_name: str, *, samples: int, folder: Path | No
            emulator: Emulator = Emulator.QEMU) -> VerifyResult:
     planned = plan_model(model_path, board_name, options=options)
     inputs = input_samples(planned, samples, seed=seed)
+    notes = planned.loaded.notes
     with tempfile.TemporaryDirectory(prefix="tinyc-verify-") as tmp:
         work = folder or Path(tmp) / "firmware"
         result, run = build_and_run(emulator, planned, work, inputs, cmsis_nn=cmsis_nn)
         if len(run.outputs) != len(inputs):
             raise EmulatorError(f"{run.emulator}: printed {len(run.outputs)} outputs for {len(inputs)} samples")
-        reference = tflm_outputs(planned.loaded.tflite, inputs)
+        try:
+            reference, reference_name = tflm_outputs(planned.loaded.tflite, inputs), "tflite-micro"
+        except OracleCrash as crash:
+            # The stated fallback: LiteRT's reference kernels (never its optimized ones), said loudly.
+            reference, reference_name = litert_ref_outputs(planned.loaded.tflite, inputs), "litert-builtin-ref"
+            notes = (*notes, f"{crash}; compared with LiteRT's BUILTIN_REF reference kernels instead")
         bad = [(s, np.nonzero(got != want)[0]) for s, (got, want) in enumerate(zip(run.outputs, reference))]
         bad = [(s, d) for s, d in bad if d.size]
         first = None
@@ -160,8 +168,9 @@ def verify(model_path: Path, board_name: str, *, samples: int, folder: Path | No
             op = _first_diverging_op(planned, inputs[s], Path(tmp) / "trace", cmsis_nn)
             first = Mismatch(s, i, int(run.outputs[s][i]), int(reference[s][i]), *op)
     report = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
-                           sizes=result.sizes, notes=planned.loaded.notes, measured_stack_bytes=run.stack_used_bytes,
+                           sizes=result.sizes, notes=notes, measured_stack_bytes=run.stack_used_bytes,
                            schedule_json=planned.report.schedule_json)
-    return VerifyResult(planned=planned, build=result, run=run, samples=len(inputs), mismatched_samples=len(bad),
+    return VerifyResult(planned=planned, build=result, run=run, reference=reference_name, samples=len(inputs),
+                        mismatched_samples=len(bad),
                         mismatched_bytes=int(sum(d.size for _, d in bad)), first_mismatch=first,
                         second_opinion=second_opinion(planned.loaded.tflite, inputs, reference), report=report)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tinyc.errors import TinycError
 from tinyc.quantize import _silenced_stdio, quiet_tensorflow
 
 
@@ -26,7 +27,30 @@ def _arena_for(model_bytes: bytes) -> int:
     return max(64 * 1024, 12 * len(model_bytes))
 
 
+class OracleCrash(TinycError):
+    """The reference interpreter itself died on the model."""
+
+
+def _in_child(name: str, function, *args):  # type: ignore[no-untyped-def]
+    """Run a reference interpreter in a child process: TFLM and LiteRT's reference kernels abort the
+    whole process on some models (seen on a 192x192 MCUNet-style network); tinyc must survive to say so."""
+    import concurrent.futures
+    import multiprocessing
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        try:
+            return pool.submit(function, *args).result()
+        except concurrent.futures.process.BrokenProcessPool:
+            raise OracleCrash(f"{name} aborted while running this model (a crash inside {name}, "
+                              "not a comparison result)") from None
+
+
 def tflm_outputs(model_bytes: bytes, samples: list[np.ndarray]) -> list[np.ndarray]:
+    """TFLM's outputs for int8 samples (flat), computed in a child process."""
+    return _in_child("TFLite Micro's interpreter", _tflm_outputs_here, model_bytes, samples)
+
+
+def _tflm_outputs_here(model_bytes: bytes, samples: list[np.ndarray]) -> list[np.ndarray]:
     """Run each int8 sample through TFLM's reference interpreter; returns flat int8 outputs."""
     runtime = _tflm()
     interpreter = runtime.Interpreter.from_bytes(model_bytes, arena_size=_arena_for(model_bytes))
@@ -83,6 +107,11 @@ class SecondOpinion:
 
 
 def litert_ref_outputs(model_bytes: bytes, samples: list[np.ndarray]) -> list[np.ndarray]:
+    """LiteRT BUILTIN_REF outputs for int8 samples (flat), computed in a child process."""
+    return _in_child("LiteRT's BUILTIN_REF interpreter", _litert_ref_outputs_here, model_bytes, samples)
+
+
+def _litert_ref_outputs_here(model_bytes: bytes, samples: list[np.ndarray]) -> list[np.ndarray]:
     quiet_tensorflow()
     from ai_edge_litert import interpreter as litert
     with _silenced_stdio():
@@ -98,8 +127,12 @@ def litert_ref_outputs(model_bytes: bytes, samples: list[np.ndarray]) -> list[np
     return outputs
 
 
-def second_opinion(model_bytes: bytes, samples: list[np.ndarray], reference: list[np.ndarray]) -> SecondOpinion:
-    other = litert_ref_outputs(model_bytes, samples)
+def second_opinion(model_bytes: bytes, samples: list[np.ndarray], reference: list[np.ndarray]) -> SecondOpinion | None:
+    """None when LiteRT's reference interpreter crashed on the model."""
+    try:
+        other = litert_ref_outputs(model_bytes, samples)
+    except OracleCrash:
+        return None
     diffs = [np.abs(a.astype(np.int16) - b.astype(np.int16)) for a, b in zip(other, reference)]
     return SecondOpinion(differing_bytes=int(sum(int((d > 0).sum()) for d in diffs)),
                          max_abs_diff=int(max((int(d.max()) for d in diffs if d.size), default=0)),

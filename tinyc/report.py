@@ -89,6 +89,11 @@ class MemoryReport:
         tips = []
         if self.sram_over_bytes > 0:
             peak = self.layers[self.peak_step]
+            kind = self.schedule_json.get("kind")
+            if kind == "per-layer":
+                tips.append("run the early layers patch by patch (--schedule patch, or a larger --mac-budget)")
+            elif kind == "patch" and self.schedule_json.get("input") == "in arena":
+                tips.append("stream the input frame patch by patch instead of keeping it in SRAM (--stream-input)")
             tips.append(f"the peak is at op {peak.op_index} ({peak.layer}): lower the input resolution or the width "
                         "of the early layers, or use a board with more SRAM")
         if self.flash_over_bytes > 0:
