@@ -27,7 +27,7 @@ from tinyc.qemu import DEFAULT_TIMEOUT_S, QEMU_HINT, parse_output, qemu_command
 from tinyc.resources import templates_dir
 from tinyc.search import ScheduleOptions
 
-BENCH_RUNS = 2  # inferences per firmware run; their counts must be equal
+BENCH_RUNS = 2  # inferences per firmware run; their counts must agree to one tick
 CALIBRATION_LOOPS = 1_000_000  # 2,000,000 instructions
 PROFILE_FLAG = "-DTINYC_PROFILE"
 PORTABLE_FLAG = "-DTINYC_PORTABLE_KERNELS"
@@ -64,7 +64,7 @@ class BenchResult:
     instructions_per_tick: int  # the resolution: every count is a multiple of it
     macs: int
     layers: tuple[LayerBench, ...]
-    runs: tuple[int, ...]  # instructions of every inference in the firmware run (all equal)
+    runs: tuple[int, ...]  # instructions of every inference in the firmware run (within one tick)
     kernel_code_bytes: int  # .text of the kernel objects linked into the ELF
     output: np.ndarray  # the model's output for the benchmarked input
 
@@ -180,8 +180,10 @@ def bench_planned(planned: Planned, *, portable: bool = False, seed: int = 0, fo
         built = build_bench_firmware(planned, work, sample, portable=portable)
         raw = run_bench_qemu(planned, built.elf)
         code_bytes = kernel_code_bytes(work)
-    totals = {run[0] for run in raw.runs}
-    if len(totals) != 1:
+    # The inferences of one firmware run start at slightly different phases of a tick (the wait for a
+    # tick edge polls in a few-instruction loop), so their quantized counts may differ by one tick.
+    totals = [run[0] for run in raw.runs]
+    if max(totals) - min(totals) > 1:
         raise EmulatorError(f"{planned.loaded.name}: the instruction counts differ between inferences of the same "
                             f"input: {[run[0] * raw.per_tick for run in raw.runs]}")
     first = raw.runs[0]

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "arm_nnsupportfunctions.h"
+#include "tinyc_memory_dsp.h"
 
 arm_cmsis_nn_status tinyc_depthwise_conv_inplace_s8(const cmsis_nn_dw_conv_params *dw_conv_params,
                                                     const cmsis_nn_per_channel_quant_params *quant_params,
@@ -34,6 +35,13 @@ arm_cmsis_nn_status tinyc_depthwise_conv_inplace_s8(const cmsis_nn_dw_conv_param
     {
         return ARM_CMSIS_NN_ARG_ERROR;
     }
+#if TINYC_MEMORY_DSP
+    if (tinyc_dsp_depthwise_conv_inplace_s8(dw_conv_params, quant_params, input_dims, buffer, filter_dims, filter_data,
+                                            bias_data, output_dims, plane_scratch))
+    {
+        return ARM_CMSIS_NN_SUCCESS;
+    }
+#endif
     for (int32_t c = 0; c < channels; c++)
     {
         for (int32_t i = 0; i < in_h * in_w; i++)
@@ -107,6 +115,13 @@ arm_cmsis_nn_status tinyc_conv1x1_inplace_s8(const cmsis_nn_conv_params *conv_pa
     {
         return ARM_CMSIS_NN_ARG_ERROR;
     }
+#if TINYC_MEMORY_DSP
+    if (tinyc_dsp_conv1x1_inplace_s8(conv_params, quant_params, input_dims, buffer, filter_dims, filter_data, bias_data,
+                                     output_dims, pixel_scratch))
+    {
+        return ARM_CMSIS_NN_SUCCESS;
+    }
+#endif
     for (int32_t p = 0; p < pixels; p++)
     {
         const int8_t *in = &buffer[p * in_c];

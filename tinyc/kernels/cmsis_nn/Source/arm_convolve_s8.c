@@ -5,6 +5,7 @@
  */
 #include "arm_nnfunctions.h"
 #include "arm_nnsupportfunctions.h"
+#include "tinyc_dsp.h"
 
 static int8_t requantize_and_clamp(const int32_t acc,
                                    const int32_t multiplier,
@@ -32,6 +33,13 @@ arm_cmsis_nn_status arm_convolve_wrapper_s8(const cmsis_nn_context *ctx,
 {
     (void)ctx;
     (void)bias_dims;
+#if TINYC_DSP_KERNELS
+    if (tinyc_dsp_convolve_s8(ctx, conv_params, quant_params, input_dims, input_data, filter_dims, filter_data,
+                              bias_data, output_dims, output_data))
+    {
+        return ARM_CMSIS_NN_SUCCESS;
+    }
+#endif
     const int32_t in_h = input_dims->h;
     const int32_t in_w = input_dims->w;
     const int32_t in_c = input_dims->c;
@@ -126,6 +134,13 @@ arm_cmsis_nn_status arm_depthwise_conv_wrapper_s8(const cmsis_nn_context *ctx,
 {
     (void)ctx;
     (void)bias_dims;
+#if TINYC_DSP_KERNELS
+    if (tinyc_dsp_depthwise_conv_s8(dw_conv_params, quant_params, input_dims, input_data, filter_dims, filter_data,
+                                    bias_data, output_dims, output_data))
+    {
+        return ARM_CMSIS_NN_SUCCESS;
+    }
+#endif
     const int32_t in_h = input_dims->h;
     const int32_t in_w = input_dims->w;
     const int32_t in_c = input_dims->c;

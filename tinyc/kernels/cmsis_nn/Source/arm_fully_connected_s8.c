@@ -4,6 +4,7 @@
  */
 #include "arm_nnfunctions.h"
 #include "arm_nnsupportfunctions.h"
+#include "tinyc_dsp.h"
 
 /* multiplier / shift advance by quant_stride per output channel: 0 per-tensor, 1 per-channel. */
 static void fully_connected(const cmsis_nn_fc_params *fc_params,
@@ -18,6 +19,13 @@ static void fully_connected(const cmsis_nn_fc_params *fc_params,
                             const cmsis_nn_dims *output_dims,
                             int8_t *output_data)
 {
+#if TINYC_DSP_KERNELS
+    if (tinyc_dsp_fully_connected_s8(fc_params, multiplier, shift, quant_stride, input_dims, input_data, filter_dims,
+                                     filter_data, bias_data, output_dims, output_data))
+    {
+        return;
+    }
+#endif
     const int32_t accum_depth = filter_dims->n;
     const int32_t out_c = output_dims->c;
 

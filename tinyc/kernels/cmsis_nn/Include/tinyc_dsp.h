@@ -1,0 +1,60 @@
+/*
+ * tinyc optimized int8 kernels for ARMv7E-M (Cortex-M4 / M7) with the DSP extension: SMLAD, SXTB16,
+ * SMLABB / SMLATT, SADD16 through the ACLE intrinsics of <arm_acle.h>.
+ *
+ * Compiled when the compiler defines __ARM_FEATURE_DSP, unless TINYC_PORTABLE_KERNELS is defined:
+ * then every CMSIS-NN entry point runs tinyc's portable reference code, which stays the reference the
+ * optimized paths are tested against, byte for byte. Each tinyc_dsp_* function returns 1 when it
+ * computed the result and 0 when the case is outside what it handles (the caller then runs the
+ * portable code). They use no scratch beyond what CMSIS-NN v7.0.0 asks for on DSP builds
+ * (tinyc/kernels/buffer_sizes.py): none for 1x1 convolution, depthwise and fully connected; the
+ * context buffer, two im2col columns of int16, for the general convolution.
+ */
+#ifndef TINYC_DSP_H
+#define TINYC_DSP_H
+
+#include "arm_nn_types.h"
+
+#if defined(__ARM_FEATURE_DSP) && !defined(TINYC_PORTABLE_KERNELS)
+#define TINYC_DSP_KERNELS 1
+#else
+#define TINYC_DSP_KERNELS 0
+#endif
+
+#if TINYC_DSP_KERNELS
+int32_t tinyc_dsp_convolve_s8(const cmsis_nn_context *ctx,
+                              const cmsis_nn_conv_params *conv_params,
+                              const cmsis_nn_per_channel_quant_params *quant_params,
+                              const cmsis_nn_dims *input_dims,
+                              const int8_t *input_data,
+                              const cmsis_nn_dims *filter_dims,
+                              const int8_t *filter_data,
+                              const int32_t *bias_data,
+                              const cmsis_nn_dims *output_dims,
+                              int8_t *output_data);
+
+int32_t tinyc_dsp_depthwise_conv_s8(const cmsis_nn_dw_conv_params *dw_conv_params,
+                                    const cmsis_nn_per_channel_quant_params *quant_params,
+                                    const cmsis_nn_dims *input_dims,
+                                    const int8_t *input_data,
+                                    const cmsis_nn_dims *filter_dims,
+                                    const int8_t *filter_data,
+                                    const int32_t *bias_data,
+                                    const cmsis_nn_dims *output_dims,
+                                    int8_t *output_data);
+
+/* quant_stride: 0 per-tensor (one multiplier and shift), 1 per-channel. */
+int32_t tinyc_dsp_fully_connected_s8(const cmsis_nn_fc_params *fc_params,
+                                     const int32_t *multiplier,
+                                     const int32_t *shift,
+                                     int32_t quant_stride,
+                                     const cmsis_nn_dims *input_dims,
+                                     const int8_t *input_data,
+                                     const cmsis_nn_dims *filter_dims,
+                                     const int8_t *filter_data,
+                                     const int32_t *bias_data,
+                                     const cmsis_nn_dims *output_dims,
+                                     int8_t *output_data);
+#endif
+
+#endif /* TINYC_DSP_H */

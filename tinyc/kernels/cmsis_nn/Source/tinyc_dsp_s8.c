@@ -1,0 +1,523 @@
+/*
+ * tinyc optimized int8 kernels for ARMv7E-M with the DSP extension (see Include/tinyc_dsp.h).
+ *
+ * - 1x1 convolution (any stride, no padding): no im2col; 2 pixels x 2 output channels per tile,
+ *   SXTB16 on both operands and SMLAD; the input offset is folded into the bias as
+ *   input_offset * sum(weights) once per output channel.
+ * - general convolution: two im2col columns of int16 (input offset added, padding zero) in the
+ *   context buffer, each group of 4 stored as [x0, x2, x1, x3] to match SXTB16 on the weights; 2
+ *   pixels x 2 output channels per tile with SMLAD.
+ * - depthwise (depth multiplier 1, any kernel, stride and padding): 4 channels per step, weights of
+ *   the 4 channels unpacked once to int16 pairs on the stack, SMLABB / SMLATT per tap; the input
+ *   offset folded into the bias for pixels whose window lies inside the input.
+ * - fully connected: 1 row x 2 output channels, SADD16 adds the input offset to the unpacked input.
+ * - requantization: TFLite's double rounding in 32/64-bit integer steps (SMULL), bit-exact with
+ *   arm_nn_requantize for every multiplier != INT32_MIN and shift in [-31, 31] (checked per call;
+ *   other values fall back to the portable kernels).
+ */
+#include "tinyc_dsp.h"
+
+#if TINYC_DSP_KERNELS
+
+#include <arm_acle.h>
+#include <string.h>
+
+#include "arm_nnsupportfunctions.h"
+
+#define TINYC_DW_MAX_TAPS 64 /* 7x7 and 8x8 windows; larger ones run the portable kernel */
+
+static inline int32_t read_s8x4(const int8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof(v)); /* LDR: ARMv7-M allows unaligned word loads */
+    return v;
+}
+
+static inline int32_t read_s16x2(const int16_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+/* Bytes 1 and 3 sign-extended to two int16 lanes (SXTB16 with ROR #8). */
+static inline int32_t sxtb16_ror8(int32_t v)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+
+static int32_t quant_supported(const int32_t *multiplier, const int32_t *shift, int32_t count, int32_t stride)
+{
+    for (int32_t i = 0; i < count; i++)
+    {
+        const int32_t m = multiplier[i * stride];
+        const int32_t s = shift[i * stride];
+        if (m == INT32_MIN || s < -31 || s > 31)
+        {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* arm_nn_requantize + output offset + clamp, for multiplier != INT32_MIN and shift in [-31, 31]. */
+static inline int8_t requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_offset,
+                                int32_t act_min, int32_t act_max)
+{
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = shift > 0 ? 0 : -shift;
+    const int32_t value = (int32_t)((uint32_t)acc << left);
+    /* round(value * multiplier / 2^31) half away from zero == floor((p + 2^30) / 2^31) for both signs */
+    int32_t high = (int32_t)(((int64_t)value * multiplier + ((int64_t)1 << 30)) >> 31);
+    if (right > 0)
+    {
+        const uint32_t mask = (1u << right) - 1u;
+        const uint32_t remainder = (uint32_t)high & mask;
+        const uint32_t threshold = (mask >> 1) + (high < 0 ? 1u : 0u);
+        high = (high >> right) + (remainder > threshold ? 1 : 0);
+    }
+    int32_t out = high + output_offset;
+    out = out < act_min ? act_min : out;
+    out = out > act_max ? act_max : out;
+    return (int8_t)out;
+}
+
+/* sum of k int8 values */
+static int32_t sum_s8(const int8_t *w, int32_t k)
+{
+    int32_t sum = 0;
+    int32_t n = k >> 2;
+    while (n-- > 0)
+    {
+        const int32_t v = read_s8x4(w);
+        w += 4;
+        sum = __smlad(__sxtb16(v), 0x00010001, sum);
+        sum = __smlad(sxtb16_ror8(v), 0x00010001, sum);
+    }
+    for (n = k & 3; n > 0; n--)
+    {
+        sum += *w++;
+    }
+    return sum;
+}
+
+/* acc[i][j] += sum_k x_i[k] * w_j[k], raw int8 operands (offsets are the caller's). */
+static inline void dot_s8_2x2(const int8_t *x0, const int8_t *x1, const int8_t *w0, const int8_t *w1, int32_t k,
+                              int32_t *a00, int32_t *a01, int32_t *a10, int32_t *a11)
+{
+    int32_t s00 = *a00, s01 = *a01, s10 = *a10, s11 = *a11;
+    int32_t n = k >> 2;
+    while (n-- > 0)
+    {
+        const int32_t vx0 = read_s8x4(x0), vx1 = read_s8x4(x1), vw0 = read_s8x4(w0), vw1 = read_s8x4(w1);
+        x0 += 4;
+        x1 += 4;
+        w0 += 4;
+        w1 += 4;
+        const int32_t x0e = __sxtb16(vx0), x0o = sxtb16_ror8(vx0);
+        const int32_t x1e = __sxtb16(vx1), x1o = sxtb16_ror8(vx1);
+        const int32_t w0e = __sxtb16(vw0), w0o = sxtb16_ror8(vw0);
+        s00 = __smlad(x0e, w0e, s00);
+        s00 = __smlad(x0o, w0o, s00);
+        s10 = __smlad(x1e, w0e, s10);
+        s10 = __smlad(x1o, w0o, s10);
+        const int32_t w1e = __sxtb16(vw1), w1o = sxtb16_ror8(vw1);
+        s01 = __smlad(x0e, w1e, s01);
+        s01 = __smlad(x0o, w1o, s01);
+        s11 = __smlad(x1e, w1e, s11);
+        s11 = __smlad(x1o, w1o, s11);
+    }
+    for (n = k & 3; n > 0; n--)
+    {
+        const int32_t v0 = *x0++, v1 = *x1++, c0 = *w0++, c1 = *w1++;
+        s00 += v0 * c0;
+        s01 += v0 * c1;
+        s10 += v1 * c0;
+        s11 += v1 * c1;
+    }
+    *a00 = s00;
+    *a01 = s01;
+    *a10 = s10;
+    *a11 = s11;
+}
+
+/* Input pixel p (output raster order, batches included) of a 1x1 convolution. */
+static inline const int8_t *pixel_1x1(const int8_t *input, int32_t p, int32_t out_hw, int32_t out_w, int32_t in_h,
+                                      int32_t in_w, int32_t in_c, int32_t stride_h, int32_t stride_w)
+{
+    if (stride_h == 1 && stride_w == 1 && out_w == in_w)
+    {
+        return input + p * in_c;
+    }
+    const int32_t n = p / out_hw, r = p - n * out_hw;
+    const int32_t y = r / out_w, x = r - y * out_w;
+    return input + ((n * in_h + y * stride_h) * in_w + x * stride_w) * in_c;
+}
+
+static void convolve_1x1(const cmsis_nn_conv_params *params, const cmsis_nn_per_channel_quant_params *quant,
+                         const cmsis_nn_dims *input_dims, const int8_t *input, const int8_t *filter,
+                         const int32_t *bias, const cmsis_nn_dims *output_dims, int8_t *output)
+{
+    const int32_t in_c = input_dims->c, out_c = output_dims->c;
+    const int32_t out_hw = output_dims->h * output_dims->w;
+    const int32_t pixels = input_dims->n * out_hw;
+    const int32_t offset = params->input_offset, out_offset = params->output_offset;
+    const int32_t act_min = params->activation.min, act_max = params->activation.max;
+
+    for (int32_t oc = 0; oc < out_c; oc += 2)
+    {
+        const int32_t oc1 = oc + 1 < out_c ? oc + 1 : oc; /* an odd last channel is computed twice */
+        const int8_t *w0 = filter + oc * in_c, *w1 = filter + oc1 * in_c;
+        const int32_t base0 = (bias ? bias[oc] : 0) + offset * sum_s8(w0, in_c);
+        const int32_t base1 = (bias ? bias[oc1] : 0) + offset * sum_s8(w1, in_c);
+        const int32_t m0 = quant->multiplier[oc], s0 = quant->shift[oc];
+        const int32_t m1 = quant->multiplier[oc1], s1 = quant->shift[oc1];
+        for (int32_t p = 0; p < pixels; p += 2)
+        {
+            const int32_t p1 = p + 1 < pixels ? p + 1 : p;
+            const int8_t *x0 = pixel_1x1(input, p, out_hw, output_dims->w, input_dims->h, input_dims->w, in_c,
+                                         params->stride.h, params->stride.w);
+            const int8_t *x1 = pixel_1x1(input, p1, out_hw, output_dims->w, input_dims->h, input_dims->w, in_c,
+                                         params->stride.h, params->stride.w);
+            int32_t a00 = base0, a01 = base1, a10 = base0, a11 = base1;
+            dot_s8_2x2(x0, x1, w0, w1, in_c, &a00, &a01, &a10, &a11);
+            output[p * out_c + oc] = requantize(a00, m0, s0, out_offset, act_min, act_max);
+            output[p1 * out_c + oc] = requantize(a10, m0, s0, out_offset, act_min, act_max);
+            if (oc1 != oc)
+            {
+                output[p * out_c + oc1] = requantize(a01, m1, s1, out_offset, act_min, act_max);
+                output[p1 * out_c + oc1] = requantize(a11, m1, s1, out_offset, act_min, act_max);
+            }
+        }
+    }
+}
+
+/* One im2col column: the window of output pixel (n, oy, ox) as int16 with the input offset added,
+ * zeros for padding and for the rounding of k up to a multiple of 4, each group of 4 as [x0 x2 x1 x3]. */
+static void im2col_column(const cmsis_nn_conv_params *params, const cmsis_nn_dims *input_dims, const int8_t *input,
+                          const cmsis_nn_dims *filter_dims, int32_t n, int32_t oy, int32_t ox, int16_t *col)
+{
+    static const int8_t order[4] = {0, 2, 1, 3};
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t k = k_h * k_w * in_c;
+    const int32_t offset = params->input_offset;
+    const int32_t offset2 = (int32_t)(((uint32_t)offset & 0xFFFFu) | ((uint32_t)offset << 16));
+    const int32_t y0 = oy * params->stride.h - params->padding.h;
+    const int32_t x0 = ox * params->stride.w - params->padding.w;
+    int32_t i = 0;
+    for (int32_t ky = 0; ky < k_h; ky++)
+    {
+        const int32_t y = y0 + ky;
+        for (int32_t kx = 0; kx < k_w; kx++)
+        {
+            const int32_t x = x0 + kx;
+            const int inside = y >= 0 && y < in_h && x >= 0 && x < in_w;
+            const int8_t *src = input + ((n * in_h + y) * in_w + x) * in_c;
+            if (inside && (in_c & 3) == 0)
+            {
+                /* i is a multiple of 4 here: whole groups */
+                for (int32_t c = 0; c < in_c; c += 4, i += 4)
+                {
+                    const int32_t v = read_s8x4(src + c);
+                    const int32_t even = __sadd16(__sxtb16(v), offset2), odd = __sadd16(sxtb16_ror8(v), offset2);
+                    memcpy(&col[i], &even, sizeof(even));
+                    memcpy(&col[i + 2], &odd, sizeof(odd));
+                }
+            }
+            else
+            {
+                for (int32_t c = 0; c < in_c; c++, i++)
+                {
+                    col[(i & ~3) + order[i & 3]] = (int16_t)(inside ? src[c] + offset : 0);
+                }
+            }
+        }
+    }
+    for (; i < ((k + 3) & ~3); i++)
+    {
+        col[(i & ~3) + order[i & 3]] = 0;
+    }
+}
+
+/* acc[i][j] += sum_k col_i[k] * w_j[k]; columns as im2col_column writes them, k rounded up to 4 there. */
+static inline void dot_col_2x2(const int16_t *c0, const int16_t *c1, const int8_t *w0, const int8_t *w1, int32_t k,
+                               int32_t *a00, int32_t *a01, int32_t *a10, int32_t *a11)
+{
+    int32_t s00 = *a00, s01 = *a01, s10 = *a10, s11 = *a11;
+    int32_t n = k >> 2;
+    while (n-- > 0)
+    {
+        const int32_t c0e = read_s16x2(c0), c0o = read_s16x2(c0 + 2);
+        const int32_t c1e = read_s16x2(c1), c1o = read_s16x2(c1 + 2);
+        const int32_t vw0 = read_s8x4(w0), vw1 = read_s8x4(w1);
+        c0 += 4;
+        c1 += 4;
+        w0 += 4;
+        w1 += 4;
+        const int32_t w0e = __sxtb16(vw0), w0o = sxtb16_ror8(vw0);
+        s00 = __smlad(c0e, w0e, s00);
+        s00 = __smlad(c0o, w0o, s00);
+        s10 = __smlad(c1e, w0e, s10);
+        s10 = __smlad(c1o, w0o, s10);
+        const int32_t w1e = __sxtb16(vw1), w1o = sxtb16_ror8(vw1);
+        s01 = __smlad(c0e, w1e, s01);
+        s01 = __smlad(c0o, w1o, s01);
+        s11 = __smlad(c1e, w1e, s11);
+        s11 = __smlad(c1o, w1o, s11);
+    }
+    static const int8_t order[4] = {0, 2, 1, 3};
+    for (int32_t j = 0; j < (k & 3); j++)
+    {
+        const int32_t v0 = c0[order[j]], v1 = c1[order[j]], q0 = w0[j], q1 = w1[j];
+        s00 += v0 * q0;
+        s01 += v0 * q1;
+        s10 += v1 * q0;
+        s11 += v1 * q1;
+    }
+    *a00 = s00;
+    *a01 = s01;
+    *a10 = s10;
+    *a11 = s11;
+}
+
+static void convolve_im2col(const cmsis_nn_conv_params *params, const cmsis_nn_per_channel_quant_params *quant,
+                            const cmsis_nn_dims *input_dims, const int8_t *input, const cmsis_nn_dims *filter_dims,
+                            const int8_t *filter, const int32_t *bias, const cmsis_nn_dims *output_dims,
+                            int8_t *output, int16_t *columns)
+{
+    const int32_t k = filter_dims->h * filter_dims->w * input_dims->c;
+    const int32_t k4 = (k + 3) & ~3;
+    const int32_t out_c = output_dims->c, out_h = output_dims->h, out_w = output_dims->w;
+    const int32_t out_hw = out_h * out_w;
+    const int32_t pixels = output_dims->n * out_hw;
+    const int32_t out_offset = params->output_offset;
+    const int32_t act_min = params->activation.min, act_max = params->activation.max;
+    int16_t *col0 = columns, *col1 = columns + k4;
+
+    for (int32_t p = 0; p < pixels; p += 2)
+    {
+        const int32_t p1 = p + 1 < pixels ? p + 1 : p;
+        const int32_t n0 = p / out_hw, r0 = p - n0 * out_hw;
+        const int32_t n1 = p1 / out_hw, r1 = p1 - n1 * out_hw;
+        im2col_column(params, input_dims, input, filter_dims, n0, r0 / out_w, r0 % out_w, col0);
+        if (p1 != p)
+        {
+            im2col_column(params, input_dims, input, filter_dims, n1, r1 / out_w, r1 % out_w, col1);
+        }
+        const int16_t *c1 = p1 != p ? col1 : col0;
+        for (int32_t oc = 0; oc < out_c; oc += 2)
+        {
+            const int32_t oc1 = oc + 1 < out_c ? oc + 1 : oc;
+            int32_t a00 = bias ? bias[oc] : 0, a01 = bias ? bias[oc1] : 0;
+            int32_t a10 = a00, a11 = a01;
+            dot_col_2x2(col0, c1, filter + oc * k, filter + oc1 * k, k, &a00, &a01, &a10, &a11);
+            const int32_t m0 = quant->multiplier[oc], s0 = quant->shift[oc];
+            output[p * out_c + oc] = requantize(a00, m0, s0, out_offset, act_min, act_max);
+            output[p1 * out_c + oc] = requantize(a10, m0, s0, out_offset, act_min, act_max);
+            if (oc1 != oc)
+            {
+                const int32_t m1 = quant->multiplier[oc1], s1 = quant->shift[oc1];
+                output[p * out_c + oc1] = requantize(a01, m1, s1, out_offset, act_min, act_max);
+                output[p1 * out_c + oc1] = requantize(a11, m1, s1, out_offset, act_min, act_max);
+            }
+        }
+    }
+}
+
+int32_t tinyc_dsp_convolve_s8(const cmsis_nn_context *ctx,
+                              const cmsis_nn_conv_params *conv_params,
+                              const cmsis_nn_per_channel_quant_params *quant_params,
+                              const cmsis_nn_dims *input_dims,
+                              const int8_t *input_data,
+                              const cmsis_nn_dims *filter_dims,
+                              const int8_t *filter_data,
+                              const int32_t *bias_data,
+                              const cmsis_nn_dims *output_dims,
+                              int8_t *output_data)
+{
+    const int32_t out_c = output_dims->c;
+    if (filter_dims->c != input_dims->c || filter_dims->n != out_c || conv_params->dilation.h != 1 ||
+        conv_params->dilation.w != 1 || !quant_supported(quant_params->multiplier, quant_params->shift, out_c, 1))
+    {
+        return 0; /* grouped or dilated convolution, or an unusual multiplier: portable kernel */
+    }
+    if (filter_dims->h == 1 && filter_dims->w == 1 && conv_params->padding.h == 0 && conv_params->padding.w == 0)
+    {
+        convolve_1x1(conv_params, quant_params, input_dims, input_data, filter_data, bias_data, output_dims,
+                     output_data);
+        return 1;
+    }
+    const int32_t k4 = (filter_dims->h * filter_dims->w * input_dims->c + 3) & ~3;
+    const int32_t needed_bytes = 2 * k4 * (int32_t)sizeof(int16_t);
+    if (ctx == NULL || ctx->buf == NULL || ctx->size < needed_bytes || ((uintptr_t)ctx->buf & 3u) != 0u)
+    {
+        return 0;
+    }
+    convolve_im2col(conv_params, quant_params, input_dims, input_data, filter_dims, filter_data, bias_data,
+                    output_dims, output_data, (int16_t *)ctx->buf);
+    return 1;
+}
+
+int32_t tinyc_dsp_depthwise_conv_s8(const cmsis_nn_dw_conv_params *dw_conv_params,
+                                    const cmsis_nn_per_channel_quant_params *quant_params,
+                                    const cmsis_nn_dims *input_dims,
+                                    const int8_t *input_data,
+                                    const cmsis_nn_dims *filter_dims,
+                                    const int8_t *filter_data,
+                                    const int32_t *bias_data,
+                                    const cmsis_nn_dims *output_dims,
+                                    int8_t *output_data)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, chans = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w;
+    const int32_t stride_h = dw_conv_params->stride.h, stride_w = dw_conv_params->stride.w;
+    const int32_t pad_h = dw_conv_params->padding.h, pad_w = dw_conv_params->padding.w;
+    const int32_t offset = dw_conv_params->input_offset, out_offset = dw_conv_params->output_offset;
+    const int32_t act_min = dw_conv_params->activation.min, act_max = dw_conv_params->activation.max;
+    const int32_t offset2 = (int32_t)(((uint32_t)offset & 0xFFFFu) | ((uint32_t)offset << 16));
+    if (dw_conv_params->ch_mult != 1 || output_dims->c != chans || filter_dims->c != chans ||
+        dw_conv_params->dilation.h != 1 || dw_conv_params->dilation.w != 1 || k_h * k_w > TINYC_DW_MAX_TAPS ||
+        !quant_supported(quant_params->multiplier, quant_params->shift, chans, 1))
+    {
+        return 0;
+    }
+    int32_t weights_even[TINYC_DW_MAX_TAPS], weights_odd[TINYC_DW_MAX_TAPS]; /* [w_c0 w_c2], [w_c1 w_c3] */
+    const int32_t taps = k_h * k_w;
+
+    for (int32_t c = 0; c < chans; c += 4)
+    {
+        const int32_t group = chans - c < 4 ? chans - c : 4;
+        int32_t full[4] = {0, 0, 0, 0}; /* bias + offset * sum of the channel's weights */
+        for (int32_t t = 0; t < taps; t++)
+        {
+            int8_t w[4] = {0, 0, 0, 0};
+            for (int32_t j = 0; j < group; j++)
+            {
+                w[j] = filter_data[t * chans + c + j];
+                full[j] += w[j];
+            }
+            int32_t v;
+            memcpy(&v, w, sizeof(v));
+            weights_even[t] = __sxtb16(v);
+            weights_odd[t] = sxtb16_ror8(v);
+        }
+        int32_t bias[4] = {0, 0, 0, 0};
+        for (int32_t j = 0; j < group; j++)
+        {
+            bias[j] = bias_data ? bias_data[c + j] : 0;
+            full[j] = bias[j] + offset * full[j];
+        }
+        int8_t in_tail[4];
+        for (int32_t b = 0; b < input_dims->n; b++)
+        {
+            const int8_t *in_batch = input_data + b * in_h * in_w * chans + c;
+            int8_t *out = output_data + b * out_h * out_w * chans + c;
+            for (int32_t oy = 0; oy < out_h; oy++)
+            {
+                const int32_t y0 = oy * stride_h - pad_h;
+                const int32_t ky0 = y0 < 0 ? -y0 : 0, ky1 = in_h - y0 < k_h ? in_h - y0 : k_h;
+                for (int32_t ox = 0; ox < out_w; ox++, out += chans)
+                {
+                    const int32_t x0 = ox * stride_w - pad_w;
+                    const int32_t kx0 = x0 < 0 ? -x0 : 0, kx1 = in_w - x0 < k_w ? in_w - x0 : k_w;
+                    const int inside = ky0 == 0 && kx0 == 0 && ky1 == k_h && kx1 == k_w;
+                    int32_t a0, a1, a2, a3;
+                    if (inside)
+                    {
+                        a0 = full[0], a1 = full[1], a2 = full[2], a3 = full[3];
+                    }
+                    else
+                    {
+                        a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
+                    }
+                    for (int32_t ky = ky0; ky < ky1; ky++)
+                    {
+                        const int8_t *row = in_batch + ((y0 + ky) * in_w + x0) * chans;
+                        for (int32_t kx = kx0; kx < kx1; kx++)
+                        {
+                            int32_t v;
+                            if (group == 4)
+                            {
+                                v = read_s8x4(row + kx * chans);
+                            }
+                            else
+                            {
+                                for (int32_t j = 0; j < 4; j++)
+                                {
+                                    in_tail[j] = j < group ? row[kx * chans + j] : 0;
+                                }
+                                memcpy(&v, in_tail, sizeof(v));
+                            }
+                            int32_t xe = __sxtb16(v), xo = sxtb16_ror8(v);
+                            if (!inside)
+                            {
+                                xe = __sadd16(xe, offset2);
+                                xo = __sadd16(xo, offset2);
+                            }
+                            const int32_t t = ky * k_w + kx;
+                            a0 = __smlabb(xe, weights_even[t], a0);
+                            a2 = __smlatt(xe, weights_even[t], a2);
+                            a1 = __smlabb(xo, weights_odd[t], a1);
+                            a3 = __smlatt(xo, weights_odd[t], a3);
+                        }
+                    }
+                    const int32_t acc[4] = {a0, a1, a2, a3};
+                    for (int32_t j = 0; j < group; j++)
+                    {
+                        out[j] = requantize(acc[j], quant_params->multiplier[c + j], quant_params->shift[c + j],
+                                            out_offset, act_min, act_max);
+                    }
+                }
+            }
+        }
+    }
+    return 1;
+}
+
+int32_t tinyc_dsp_fully_connected_s8(const cmsis_nn_fc_params *fc_params,
+                                     const int32_t *multiplier,
+                                     const int32_t *shift,
+                                     int32_t quant_stride,
+                                     const cmsis_nn_dims *input_dims,
+                                     const int8_t *input_data,
+                                     const cmsis_nn_dims *filter_dims,
+                                     const int8_t *filter_data,
+                                     const int32_t *bias_data,
+                                     const cmsis_nn_dims *output_dims,
+                                     int8_t *output_data)
+{
+    const int32_t k = filter_dims->n, out_c = output_dims->c;
+    const int32_t offset = fc_params->input_offset, out_offset = fc_params->output_offset;
+    const int32_t act_min = fc_params->activation.min, act_max = fc_params->activation.max;
+    if (fc_params->filter_offset != 0 || !quant_supported(multiplier, shift, quant_stride ? out_c : 1, 1))
+    {
+        return 0;
+    }
+    for (int32_t oc = 0; oc < out_c; oc += 2)
+    {
+        const int32_t oc1 = oc + 1 < out_c ? oc + 1 : oc;
+        const int8_t *w0 = filter_data + oc * k, *w1 = filter_data + oc1 * k;
+        const int32_t sum0 = offset * sum_s8(w0, k), sum1 = offset * sum_s8(w1, k);
+        for (int32_t b = 0; b < input_dims->n; b++)
+        {
+            const int8_t *x = input_data + b * k;
+            int32_t a00 = (bias_data ? bias_data[oc] : 0) + sum0, a01 = (bias_data ? bias_data[oc1] : 0) + sum1;
+            int32_t a10 = a00, a11 = a01;
+            dot_s8_2x2(x, x, w0, w1, k, &a00, &a01, &a10, &a11);
+            output_data[b * out_c + oc] =
+                requantize(a00, multiplier[oc * quant_stride], shift[oc * quant_stride], out_offset, act_min, act_max);
+            if (oc1 != oc)
+            {
+                output_data[b * out_c + oc1] = requantize(a01, multiplier[oc1 * quant_stride],
+                                                          shift[oc1 * quant_stride], out_offset, act_min, act_max);
+            }
+        }
+    }
+    return 1;
+}
+
+#endif /* TINYC_DSP_KERNELS */
