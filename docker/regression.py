@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,12 +33,38 @@ def zoo_models() -> list[str]:
     return sorted(p.stem for p in (REPO / "models").glob("*.py") if not p.stem.startswith("_"))
 
 
+def run_per_model(models: list[str], boards: list[str], samples: int) -> int:
+    """Each model in its own process; a process killed by a signal is reported as that model's failure."""
+    failed: list[str] = []
+    started = time.monotonic()
+    print(f"regression: {len(models)} models x {len(boards)} boards, {samples} samples each", flush=True)
+    for name in models:
+        proc = subprocess.run([sys.executable, __file__, "--one-process", "--models", name, "--boards", *boards,
+                               "--samples", str(samples)], stdout=subprocess.PIPE, text=True)
+        sys.stdout.write("".join(line for line in proc.stdout.splitlines(keepends=True)
+                                 if not line.startswith("regression:")))
+        if proc.returncode < 0:
+            print(f"FAIL crash  {name}: the process died with signal {-proc.returncode} "
+                  f"({signal.Signals(-proc.returncode).name})", flush=True)
+        if proc.returncode != 0:
+            failed.append(name)
+    print(f"regression: {'FAILED' if failed else 'passed'} ({len(failed)} models failing"
+          f"{': ' + ', '.join(failed) if failed else ''}) in {time.monotonic() - started:.0f} s", flush=True)
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=None, help="model names in models/ (default: all)")
     parser.add_argument("--boards", nargs="+", default=list(BOARDS))
     parser.add_argument("--samples", type=int, default=3)
+    parser.add_argument("--one-process", action="store_true",
+                        help="run all models in this process (default: one child process per model, so that a "
+                             "crash in one model's reference interpreter fails that model, not the run)")
     args = parser.parse_args(argv)
+    models = args.models or zoo_models()
+    if len(models) > 1 and not args.one_process:
+        return run_per_model(models, args.boards, args.samples)
 
     from tinyc.driver import input_samples, plan_model, verify
     from tinyc.emulators import Emulator
@@ -44,7 +72,6 @@ def main(argv: list[str] | None = None) -> int:
     from tinyc.oracle import tflm_outputs
     from tinyc.renode import renode_missing_reason, run_renode_test, write_renode_files
 
-    models = args.models or zoo_models()
     renode_reason = renode_missing_reason()
     failures = 0
     started_all = time.monotonic()
