@@ -177,9 +177,11 @@ def compile_cmd(model: Path, board: str, output: Path, cmsis_nn: Path | None, sc
     if verbose_plan:
         _print_candidates(planned.report)
     _print_report(planned.report)
-    result = build_firmware(planned, output, input_samples(planned, 1), cmsis_nn=cmsis_nn)
+    samples = input_samples(planned, 1)
+    result = build_firmware(planned, output, samples, cmsis_nn=cmsis_nn)
     measured = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
-                             sizes=result.sizes, schedule_json=planned.report.schedule_json)
+                             sizes=result.sizes, schedule_json=planned.report.schedule_json,
+                             harness_flash_bytes=sum(int(x.size) for x in samples))
     out.print(f"wrote {output}/ and {result.elf}: flash {measured.flash_bytes:,} B "
               f"(code {measured.code_bytes:,}), peak SRAM {measured.peak_sram_bytes:,} B — {measured.verdict()}")
     if planned.board.part is not None:

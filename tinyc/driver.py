@@ -169,6 +169,7 @@ def verify(model_path: Path, board_name: str, *, samples: int, folder: Path | No
             first = Mismatch(s, i, int(run.outputs[s][i]), int(reference[s][i]), *op)
     report = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
                            sizes=result.sizes, notes=notes, measured_stack_bytes=run.stack_used_bytes,
+                           harness_flash_bytes=sum(int(x.size) for x in inputs),
                            schedule_json=planned.report.schedule_json)
     return VerifyResult(planned=planned, build=result, run=run, reference=reference_name, samples=len(inputs),
                         mismatched_samples=len(bad),

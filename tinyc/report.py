@@ -122,7 +122,8 @@ class MemoryReport:
 def memory_report(schedule: Schedule, plan: MemoryPlan, board: Board, *, model_name: str,
                   sizes: ElfSizes | None = None, tflm_arena_bytes: int | None = None,
                   notes: tuple[str, ...] = (), schedule_json: dict | None = None,
-                  measured_stack_bytes: int | None = None) -> MemoryReport:
+                  measured_stack_bytes: int | None = None, harness_flash_bytes: int = 0) -> MemoryReport:
+    """`harness_flash_bytes`: flash the test harness adds (embedded input samples), not counted as code."""
     graph = schedule.graph
     groups: dict[int, list[int]] = {}
     for step, s in enumerate(schedule.steps):
@@ -144,7 +145,7 @@ def memory_report(schedule: Schedule, plan: MemoryPlan, board: Board, *, model_n
     if sizes is None:
         code, statics = CODE_ESTIMATE_BYTES, STATICS_ESTIMATE_BYTES
     else:
-        code = sizes.flash_bytes - schedule.weights_bytes
+        code = sizes.flash_bytes - schedule.weights_bytes - harness_flash_bytes
         statics = sizes.data_bytes + sizes.bss_bytes - plan.arena_bytes
     return MemoryReport(board=board, model_name=model_name, layers=tuple(rows), macs=schedule.macs,
                         arena_bytes=plan.arena_bytes, weights_bytes=schedule.weights_bytes, stack_bytes=board.stack_bytes,
