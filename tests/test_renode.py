@@ -20,7 +20,7 @@ from tinyc.renode import (RENODE_HINT, render_resc, render_robot, renode_command
 
 TINY = REPO / "tests" / "data" / "golden_tiny.tflite"
 RENODE_MISSING = renode_missing_reason()
-needs_renode = pytest.mark.skipif(RENODE_MISSING is not None, reason=f"renode not on PATH: {RENODE_MISSING}")
+needs_renode = pytest.mark.skipif(RENODE_MISSING is not None, reason=str(RENODE_MISSING))
 needs_toolchain = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc not on PATH")
 
 RESC = {
