@@ -14,6 +14,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from tinyc.quantize import keras_to_int8_tflite
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
@@ -132,13 +134,7 @@ def convert(build: Callable[[], object], input_shapes: Sequence[tuple[int, ...]]
             yield {f"in{k}": rng.uniform(-2.0, 2.0, size=(1, *shape)).astype(np.float32)
                    for k, shape in enumerate(input_shapes)}
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = representative
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    return converter.convert()
+    return keras_to_int8_tflite(model, representative)
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ parameters. Definitions:
 
 from __future__ import annotations
 
-import enum
 import math
 from dataclasses import dataclass
 
+from tinyc.graph import OpKind  # the IR's op kinds: analytic ops are named as the int8 graph names them
 from tinyc.frontend.spec import (
     BasicResidual,
     Conv,
@@ -41,18 +41,6 @@ from tinyc.frontend.spec import (
 Shape = tuple[int, ...]
 
 
-class OpKind(enum.Enum):
-    """Primitive ops, named like the TFLite builtin operators they become."""
-
-    CONV_2D = "CONV_2D"
-    DEPTHWISE_CONV_2D = "DEPTHWISE_CONV_2D"
-    FULLY_CONNECTED = "FULLY_CONNECTED"
-    ADD = "ADD"
-    AVERAGE_POOL_2D = "AVERAGE_POOL_2D"
-    MAX_POOL_2D = "MAX_POOL_2D"
-    MEAN = "MEAN"
-    RESHAPE = "RESHAPE"
-    SOFTMAX = "SOFTMAX"
 
 
 @dataclass(frozen=True)

@@ -12,18 +12,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tinyc.quantize import keras_to_int8_tflite
+
 
 def convert_int8(model: keras.Model,
                  representative_dataset: Callable[[], Iterable[list[np.ndarray]]]) -> bytes:
-    """int8 in, int8 out, int8 builtins only (the tinyc contract)."""
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = representative_dataset
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    flatbuffer: bytes = converter.convert()
-    return flatbuffer
+    """int8 in, int8 out, int8 builtins only: the converter the compiler itself uses."""
+    return keras_to_int8_tflite(model, representative_dataset)
 
 
 def int8_predictions(flatbuffer: bytes, x: np.ndarray) -> np.ndarray:
