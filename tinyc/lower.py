@@ -225,6 +225,15 @@ def _act(activation: Activation, out: Tensor) -> tuple[int, int]:
     return quant.activation_range(activation.value, out.scale, out.zero_point)
 
 
+def conv_scratch_bytes(*, depthwise: bool, input_dims: Dims, filter_hw: tuple[int, int], output_dims: Dims,
+                       stride_hw: tuple[int, int], padding_hw: tuple[int, int]) -> int:
+    """The scratch CMSIS-NN's conv / depthwise wrapper asks for (what the planner reserves)."""
+    scratch = buffer_sizes.depthwise_scratch_bytes if depthwise else buffer_sizes.conv_scratch_bytes
+    return scratch(input_nhwc=(input_dims.n, input_dims.h, input_dims.w, input_dims.c), filter_hw=filter_hw,
+                   output_nhwc=(output_dims.n, output_dims.h, output_dims.w, output_dims.c), stride_hw=stride_hw,
+                   padding_hw=padding_hw)
+
+
 def _bias(graph: Graph, op: Op, channels: int, name: str) -> ConstArray:
     """The bias, or zeros when the converter dropped an all-zero bias (input index -1)."""
     if len(op.inputs) > 2 and op.inputs[2] >= 0:
@@ -265,11 +274,8 @@ def _conv(graph: Graph, op: Op) -> Call:
     mults, shifts = _requant_arrays(graph, op, name, out_dims.c)
     pad_h = _pad(o.padding, o.stride_h, in_dims.h, kh, out_dims.h)
     pad_w = _pad(o.padding, o.stride_w, in_dims.w, kw, out_dims.w)
-    geometry = dict(input_nhwc=(in_dims.n, in_dims.h, in_dims.w, in_dims.c), filter_hw=(kh, kw),
-                    output_nhwc=(out_dims.n, out_dims.h, out_dims.w, out_dims.c), stride_hw=(o.stride_h, o.stride_w),
-                    padding_hw=(pad_h, pad_w))
-    scratch = (buffer_sizes.depthwise_scratch_bytes(**geometry) if depthwise
-               else buffer_sizes.conv_scratch_bytes(**geometry))
+    scratch = conv_scratch_bytes(depthwise=depthwise, input_dims=in_dims, filter_hw=(kh, kw), output_dims=out_dims,
+                                 stride_hw=(o.stride_h, o.stride_w), padding_hw=(pad_h, pad_w))
     act_min, act_max = _act(o.activation, y)
     kind = KernelKind.DEPTHWISE_CONV if depthwise else KernelKind.CONV
     return ConvCall(**_base(graph, op, kind, scratch_bytes=scratch,

@@ -12,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from tinyc.errors import TinycError
-from tinyc.kernels import buffer_sizes
-from tinyc.lower import Call, ConvCall, CopyCall, Dims, KernelKind, LoweredModel
+from tinyc.lower import Call, ConvCall, CopyCall, Dims, KernelKind, LoweredModel, conv_scratch_bytes
 from tinyc.schedule import (PatchInfo, Schedule, ScheduleKind, Step, graph_buffers, in_place_call, in_place_kind,
-                            overwritable_input)
+                            per_layer_steps)
 
 PATCH_KINDS = (KernelKind.CONV, KernelKind.DEPTHWISE_CONV, KernelKind.ADD, KernelKind.RELU)
 
@@ -90,11 +89,9 @@ def _tile_call(call: Call, inputs: tuple[int, ...], output: int, in_region: Regi
         macs = call.macs // (full.h * full.w) * out_elems
         in_dims = Dims(1, in_region.h, in_region.w, call.input_dims.c)
         out_dims = Dims(1, out_region.h, out_region.w, full.c)
-        geometry = dict(input_nhwc=(1, in_dims.h, in_dims.w, in_dims.c), filter_hw=(call.filter_dims.h, call.filter_dims.w),
-                        output_nhwc=(1, out_dims.h, out_dims.w, out_dims.c), stride_hw=(call.stride_h, call.stride_w),
-                        padding_hw=(pad_h, pad_w))
-        scratch = (buffer_sizes.depthwise_scratch_bytes(**geometry) if call.kind is KernelKind.DEPTHWISE_CONV
-                   else buffer_sizes.conv_scratch_bytes(**geometry))
+        scratch = conv_scratch_bytes(depthwise=call.kind is KernelKind.DEPTHWISE_CONV, input_dims=in_dims,
+                                     filter_hw=(call.filter_dims.h, call.filter_dims.w), output_dims=out_dims,
+                                     stride_hw=(call.stride_h, call.stride_w), padding_hw=(pad_h, pad_w))
         return replace(call, inputs=inputs, output=output, macs=macs, scratch_bytes=scratch, input_dims=in_dims,
                        output_dims=out_dims, pad_h=pad_h, pad_w=pad_w)
     size = out_elems * out_channels
@@ -118,7 +115,7 @@ def patch_schedule(lowered: LoweredModel, split: int, grid: tuple[int, int], *, 
                                  f"{eligible_splits(lowered)})")
     graph = lowered.graph
     sizes, names, shapes = graph_buffers(graph)
-    stage, rest = lowered.calls[:split], lowered.calls[split:]
+    stage = lowered.calls[:split]
     stage_out = stage[-1].output
     out_h, out_w = graph.tensor(stage_out).shape[1:3]
     rows, cols = grid
@@ -190,14 +187,9 @@ def patch_schedule(lowered: LoweredModel, split: int, grid: tuple[int, int], *, 
             steps.append(Step(call=_copy(stage[-1], tile[stage_out], tx1 - tx0, (0, 0), stage_out, out_w, (ty0, tx0),
                                          ty1 - ty0, tx1 - tx0, channels[stage_out], f"output tile {tag}"),
                               trace_tensor=stage_out if last_patch else None))
-    protected = {lowered.input, lowered.output}
-    for position, c in enumerate(lowered.calls[split:], start=split):
-        over = overwritable_input(lowered.calls, position, protected) if in_place else None
-        if c.kind is KernelKind.RESHAPE:
-            aliases[c.output] = c.inputs[0]
-        if over is not None:
-            aliases[c.output] = over
-        steps.append(Step(call=in_place_call(c) if over is not None else c, trace_tensor=c.output, overwrites=over))
+    rest_steps, rest_aliases = per_layer_steps(lowered, split, in_place=in_place)
+    steps += rest_steps
+    aliases.update(rest_aliases)
     info = PatchInfo(split_op=split, grid=grid, stage_output=stage_out, input_patch_hw=largest_input,
                      stage_macs=sum(c.macs for c in stage), stage_patch_macs=stage_patch_macs)
     return Schedule(kind=ScheduleKind.PATCH, graph=graph, steps=tuple(steps), buffer_bytes=sizes, buffer_names=names,

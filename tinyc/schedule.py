@@ -135,11 +135,11 @@ def graph_buffers(graph: Graph) -> tuple[dict[int, int], dict[int, str], dict[in
             {t.index: t.shape for t in activations})
 
 
-def per_layer_schedule(lowered: LoweredModel, *, in_place: bool = True) -> Schedule:
-    sizes, names, shapes = graph_buffers(lowered.graph)
+def per_layer_steps(lowered: LoweredModel, start: int, *, in_place: bool) -> tuple[list[Step], dict[int, int]]:
+    """Calls from `start` on, one step each, with the aliases of RESHAPE and in-place outputs."""
     steps, aliases = [], {}
     protected = {lowered.input, lowered.output}
-    for position, call in enumerate(lowered.calls):
+    for position, call in enumerate(lowered.calls[start:], start=start):
         over = overwritable_input(lowered.calls, position, protected) if in_place else None
         if call.kind is KernelKind.RESHAPE:
             aliases[call.output] = call.inputs[0]
@@ -147,5 +147,11 @@ def per_layer_schedule(lowered: LoweredModel, *, in_place: bool = True) -> Sched
             aliases[call.output] = over
         steps.append(Step(call=in_place_call(call) if over is not None else call, trace_tensor=call.output,
                           overwrites=over))
+    return steps, aliases
+
+
+def per_layer_schedule(lowered: LoweredModel, *, in_place: bool = True) -> Schedule:
+    sizes, names, shapes = graph_buffers(lowered.graph)
+    steps, aliases = per_layer_steps(lowered, 0, in_place=in_place)
     return Schedule(kind=ScheduleKind.PER_LAYER, graph=lowered.graph, steps=tuple(steps), buffer_bytes=sizes,
                     buffer_names=names, buffer_shapes=shapes, aliases=aliases, input=lowered.input, output=lowered.output)
