@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -13,6 +14,10 @@ from rich.table import Table
 
 from tinyc.errors import TinycError
 from tinyc.report import MemoryReport
+
+if TYPE_CHECKING:
+    from tinyc.emulators import Emulator
+    from tinyc.search import ScheduleOptions
 
 console = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 150)
@@ -199,16 +204,26 @@ def compile_cmd(model: Path, board: str, output: Path, cmsis_nn: Path | None, sc
                    "of the part (needs renode on PATH).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the random inputs.")
+@click.option("--dataset", "use_dataset", is_flag=True,
+              help="Run the labelled samples of the model file's dataset() instead, and report top-1 of float "
+                   "Keras, TFLite Micro and the firmware.")
+@click.option("--limit", type=int, default=None, help="--dataset: use only the first LIMIT samples.")
 @CMSIS_OPT
 @schedule_options
-def verify_cmd(model: Path, board: str, samples: int, emulator: str, as_json: bool, seed: int,
-               cmsis_nn: Path | None, schedule_kind: str, split: int | None, grid: str | None, mac_budget: float,
-               no_inplace: bool, verbose_plan: bool, stream_input: bool) -> None:
+def verify_cmd(model: Path, board: str, samples: int, emulator: str, as_json: bool, seed: int, use_dataset: bool,
+               limit: int | None, cmsis_nn: Path | None, schedule_kind: str, split: int | None, grid: str | None,
+               mac_budget: float, no_inplace: bool, verbose_plan: bool, stream_input: bool) -> None:
     """Run MODEL's firmware in the emulator and compare every output byte with TFLite Micro."""
     from tinyc.driver import verify
     from tinyc.emulators import Emulator
     started = time.monotonic()
     options = _options(schedule_kind, split, grid, mac_budget, no_inplace, stream_input)
+    if limit is not None and not use_dataset:
+        raise click.BadParameter("--limit caps the samples of --dataset; without it, use --samples")
+    if use_dataset:
+        _verify_dataset(model, board, limit=limit, options=options, emulator=Emulator(emulator), cmsis_nn=cmsis_nn,
+                        as_json=as_json, started=started)
+        return
     with console.status(f"building and running {model} on {board} in {emulator}…"):
         result = verify(model, board, samples=samples, cmsis_nn=cmsis_nn, seed=seed, options=options,
                         emulator=Emulator(emulator))
@@ -235,6 +250,51 @@ def verify_cmd(model: Path, board: str, samples: int, emulator: str, as_json: bo
         raise click.ClickException(f"MISMATCH: {result.first_mismatch.describe()}")
     if not as_json:
         out.print("[green]bit-exact: every output byte equals TFLite Micro's[/green]")
+
+
+def _verify_dataset(model: Path, board: str, *, limit: int | None, options: ScheduleOptions, emulator: Emulator,
+                    cmsis_nn: Path | None, as_json: bool, started: float) -> None:
+    """`verify --dataset`: top-1 of float Keras, the int8 reference and the firmware, with a progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+    from tinyc.accuracy import measure_accuracy
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        result = measure_accuracy(model, board, limit=limit, options=options, emulator=emulator, cmsis_nn=cmsis_nn,
+                                  progress=progress)
+    elapsed = time.monotonic() - started
+    if as_json:
+        data = result.as_json()
+        data["wall_seconds"] = round(elapsed, 2)
+        out.print_json(json.dumps(data))
+    else:
+        table = Table(title=f"{result.model_name} on {result.board}: top-1 on {result.samples} labelled samples")
+        for column in ("", "correct", "top-1"):
+            table.add_column(column, justify="left" if not column else "right")
+        for name, predictions in (("float Keras", result.float_predictions),
+                                  (f"int8 reference ({result.reference})", result.reference_predictions),
+                                  (f"firmware ({result.emulator})", result.firmware_predictions)):
+            table.add_row(name, f"{result.correct(predictions)} / {result.samples}",
+                          f"{100 * result.correct(predictions) / result.samples:.2f}%")
+        out.print(table)
+        out.print(f"int8 drop vs float: {100 * result.int8_drop:+.2f} points (firmware); schedule: "
+                  f"{result.report.schedule}; {result.batches} firmware build(s), stack used "
+                  f"{result.stack_used_bytes:,} B, {elapsed:.1f} s")
+        out.print(f"mismatches: {result.mismatched_samples} of {result.samples} samples differ from {result.reference} "
+                  f"({result.mismatched_bytes} bytes)")
+        for note in result.notes:
+            console.print(f"[yellow]note:[/yellow] {note}")
+    if result.first_mismatch is not None:
+        raise click.ClickException(f"MISMATCH: {result.first_mismatch}")
+    if not as_json:
+        out.print(f"[green]bit-exact: the firmware equals {result.reference} on every sample[/green]")
 
 
 @cli.command("bench")

@@ -1,0 +1,228 @@
+"""Accuracy on the device: labelled samples through float Keras, TFLite Micro and the firmware in the emulator.
+
+`tinyc verify MODEL --board B --dataset` calls `measure_accuracy`. The model file's `dataset()` gives float
+inputs (batch axis first) and integer labels; each input is quantized with the int8 graph's input scale and
+zero point, exactly as `tinyc.driver.input_samples` quantizes representative data. Top-1 is the argmax of each
+output (the first index on ties, for the float and the int8 outputs alike). The firmware must equal the
+reference byte for byte on every sample; samples are embedded in flash, so they run in batches, one firmware
+build and one emulator run per batch, as many samples per batch as the board's free flash holds.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tinyc.driver import Planned, plan_model
+from tinyc.emulators import Emulator, build_and_run
+from tinyc.errors import EmulatorError, ModelLoadError
+from tinyc.oracle import OracleCrash, litert_ref_outputs, tflm_outputs
+from tinyc.report import MemoryReport, memory_report
+from tinyc.search import ScheduleOptions
+
+MAX_BATCH_SAMPLES = 512  # per firmware build: bounds the emulator run time and the size of the generated C
+FLASH_MARGIN_BYTES = 32 * 1024  # kept free beyond the pre-link estimate of code and weights
+
+# (stage, done, total): "convert and plan" (0 or 1 of 1), then "float Keras", "reference" and "firmware"
+# (done and total count samples).
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    x: np.ndarray  # float32, (samples, *input shape without batch)
+    y: np.ndarray  # int64 labels, (samples,)
+
+
+@dataclass(frozen=True)
+class AccuracyResult:
+    model_name: str
+    board: str
+    emulator: str
+    reference: str  # "tflite-micro", or "litert-builtin-ref" where TFLM itself crashed
+    labels: np.ndarray = field(repr=False)
+    float_predictions: np.ndarray = field(repr=False)
+    reference_predictions: np.ndarray = field(repr=False)
+    firmware_predictions: np.ndarray = field(repr=False)
+    mismatched_samples: int  # samples whose firmware output bytes differ from the reference's
+    mismatched_bytes: int
+    first_mismatch: str | None
+    batches: int  # firmware builds and emulator runs
+    stack_used_bytes: int  # the most any batch used
+    report: MemoryReport
+    notes: tuple[str, ...] = ()
+
+    @property
+    def samples(self) -> int:
+        return int(self.labels.size)
+
+    def correct(self, predictions: np.ndarray) -> int:
+        return int(np.count_nonzero(predictions == self.labels))
+
+    @property
+    def float_top1(self) -> float:
+        return self.correct(self.float_predictions) / self.samples
+
+    @property
+    def reference_top1(self) -> float:
+        return self.correct(self.reference_predictions) / self.samples
+
+    @property
+    def firmware_top1(self) -> float:
+        return self.correct(self.firmware_predictions) / self.samples
+
+    @property
+    def int8_drop(self) -> float:
+        """Float top-1 minus the firmware's (positive: int8 lost accuracy)."""
+        return self.float_top1 - self.firmware_top1
+
+    @property
+    def prediction_disagreements(self) -> int:
+        return int(np.count_nonzero(self.firmware_predictions != self.reference_predictions))
+
+    def accuracy_json(self) -> dict:
+        return {"float_top1": round(self.float_top1, 6), "int8_reference_top1": round(self.reference_top1, 6),
+                "firmware_top1": round(self.firmware_top1, 6), "samples": self.samples,
+                "float_correct": self.correct(self.float_predictions),
+                "int8_reference_correct": self.correct(self.reference_predictions),
+                "firmware_correct": self.correct(self.firmware_predictions),
+                "int8_drop_vs_float": round(self.int8_drop, 6)}
+
+    def as_json(self) -> dict:
+        """The keys of `tinyc verify --json` that apply, plus `accuracy` and `batches`."""
+        return {"board": self.board, "emulator": self.emulator, "reference": self.reference,
+                "samples": self.samples, "mismatches": self.mismatched_samples,
+                "mismatched_bytes": self.mismatched_bytes, "first_mismatch": self.first_mismatch,
+                "stack_used_bytes": self.stack_used_bytes, "batches": self.batches,
+                "accuracy": self.accuracy_json(), "report": self.report.as_json()}
+
+
+def load_dataset(planned: Planned, *, limit: int | None = None) -> Dataset:
+    """The model file's `dataset()`, checked against the model's input shape, first `limit` samples."""
+    source = planned.loaded.source
+    module = planned.loaded.module
+    function = getattr(module, "dataset", None) if module is not None else None
+    wanted = ("`def dataset()` returning (x, y): float32 inputs with the batch axis first and one integer label "
+              "per input")
+    if module is None:
+        raise ModelLoadError(f"{source}: --dataset needs a .py model file with {wanted}; a {source.suffix} file "
+                             "carries no labelled data")
+    if not callable(function):
+        raise ModelLoadError(f"{source}: defines no dataset() function, which --dataset needs: add {wanted}")
+    try:
+        x, y = function()
+    except Exception as exc:
+        raise ModelLoadError(f"{source}: dataset() raised {type(exc).__name__}: {exc}") from exc
+    x, y = np.asarray(x, dtype=np.float32), np.asarray(y)
+    shape = planned.graph.tensor(planned.lowered.input).shape
+    if x.shape[1:] != tuple(shape[1:]):
+        raise ModelLoadError(f"{source}: dataset() inputs have shape {x.shape}; the model takes "
+                             f"(samples, {', '.join(map(str, shape[1:]))})")
+    if y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer):
+        raise ModelLoadError(f"{source}: dataset() labels must be {x.shape[0]} integers (one per input), "
+                             f"got shape {y.shape} of {y.dtype}")
+    if limit is not None:
+        if limit < 1:
+            raise ModelLoadError(f"--limit must be at least 1, not {limit}")
+        x, y = x[:limit], y[:limit]
+    if x.shape[0] == 0:
+        raise ModelLoadError(f"{source}: dataset() returned no samples")
+    return Dataset(x=x, y=y.astype(np.int64))
+
+
+def quantize_inputs(planned: Planned, x: np.ndarray) -> list[np.ndarray]:
+    """int8 model inputs for float samples: round(x / scale) + zero point, clipped (as `input_samples`)."""
+    tensor = planned.graph.tensor(planned.lowered.input)
+    q = np.round(x / np.float32(tensor.scale)) + tensor.zero_point
+    return [s.reshape(tensor.shape) for s in np.clip(q, -128, 127).astype(np.int8)]
+
+
+def batch_samples(planned: Planned, sample_bytes: int) -> int:
+    """How many samples one firmware build embeds: what the board's free flash holds, at most MAX_BATCH_SAMPLES."""
+    free_bytes = planned.board.flash.size_bytes - planned.report.flash_bytes - FLASH_MARGIN_BYTES
+    return max(1, min(MAX_BATCH_SAMPLES, free_bytes // sample_bytes))
+
+
+def float_predictions(planned: Planned, x: np.ndarray, progress: Progress) -> np.ndarray:
+    model = planned.loaded.keras_model
+    if model is None:
+        raise ModelLoadError(f"{planned.loaded.source}: no float Keras model to compare with")
+    predictions = np.empty(len(x), dtype=np.int64)
+    for start in range(0, len(x), 64):
+        chunk = x[start:start + 64]
+        out = np.asarray(model.predict(chunk, batch_size=1, verbose=0))  # type: ignore[attr-defined]
+        predictions[start:start + len(chunk)] = np.argmax(out.reshape(len(chunk), -1), axis=1)
+        progress("float Keras", start + len(chunk), len(x))
+    return predictions
+
+
+def _argmax(outputs: list[np.ndarray] | tuple[np.ndarray, ...]) -> np.ndarray:
+    return np.array([int(np.argmax(o)) for o in outputs], dtype=np.int64)
+
+
+def _silent(stage: str, done: int, total: int) -> None:
+    pass
+
+
+def measure_accuracy(model_path: Path, board_name: str, *, limit: int | None = None,
+                     options: ScheduleOptions = ScheduleOptions(), emulator: Emulator = Emulator.QEMU,
+                     cmsis_nn: Path | None = None, max_batch_samples: int | None = None,
+                     progress: Progress = _silent) -> AccuracyResult:
+    """Top-1 of float Keras, the int8 reference and the firmware on the model file's `dataset()`."""
+    progress("convert and plan", 0, 1)
+    planned = plan_model(model_path, board_name, options=options)
+    progress("convert and plan", 1, 1)
+    data = load_dataset(planned, limit=limit)
+    inputs = quantize_inputs(planned, data.x)
+    total = len(inputs)
+    floats = float_predictions(planned, data.x, progress)
+
+    notes = planned.loaded.notes
+    progress("reference", 0, total)
+    try:
+        reference, reference_name = tflm_outputs(planned.loaded.tflite, inputs), "tflite-micro"
+    except OracleCrash as crash:
+        reference, reference_name = litert_ref_outputs(planned.loaded.tflite, inputs), "litert-builtin-ref"
+        notes = (*notes, f"{crash}; compared with LiteRT's BUILTIN_REF reference kernels instead")
+    progress("reference", total, total)
+
+    per_batch = batch_samples(planned, int(inputs[0].size))
+    if max_batch_samples is not None:
+        per_batch = min(per_batch, max_batch_samples)
+    firmware: list[np.ndarray] = []
+    stack_bytes, batches, emulator_name, last_batch_bytes = 0, 0, "", 0
+    progress("firmware", 0, total)
+    with tempfile.TemporaryDirectory(prefix="tinyc-accuracy-") as tmp:
+        for start in range(0, total, per_batch):
+            batch = inputs[start:start + per_batch]
+            result, run = build_and_run(emulator, planned, Path(tmp) / "firmware", batch, cmsis_nn=cmsis_nn)
+            if len(run.outputs) != len(batch):
+                raise EmulatorError(f"{run.emulator}: printed {len(run.outputs)} outputs for {len(batch)} samples")
+            firmware.extend(run.outputs)
+            stack_bytes, batches, emulator_name = max(stack_bytes, run.stack_used_bytes), batches + 1, run.emulator
+            last_batch_bytes = sum(int(x.size) for x in batch)
+            progress("firmware", start + len(batch), total)
+
+    bad = [(s, np.nonzero(got != want)[0]) for s, (got, want) in enumerate(zip(firmware, reference))]
+    bad = [(s, d) for s, d in bad if d.size]
+    first = None
+    if bad:
+        s, d = bad[0]
+        i = int(d[0])
+        first = (f"sample {s} of the dataset, output byte {i}: got {int(firmware[s][i])}, expected "
+                 f"{int(reference[s][i])} ({reference_name})")
+    # Sizes of the last batch's ELF, without its embedded samples.
+    report = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
+                           sizes=result.sizes, notes=notes, measured_stack_bytes=stack_bytes,
+                           harness_flash_bytes=last_batch_bytes,
+                           schedule_json=planned.report.schedule_json)
+    return AccuracyResult(model_name=planned.loaded.name, board=planned.board.name, emulator=emulator_name,
+                          reference=reference_name, labels=data.y, float_predictions=floats,
+                          reference_predictions=_argmax(reference), firmware_predictions=_argmax(firmware),
+                          mismatched_samples=len(bad), mismatched_bytes=int(sum(d.size for _, d in bad)),
+                          first_mismatch=first, batches=batches, stack_used_bytes=stack_bytes, report=report,
+                          notes=notes)
