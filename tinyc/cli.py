@@ -141,8 +141,12 @@ def boards() -> None:
 @BOARD_OPT
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--tflm-arena", is_flag=True, help="Also find the smallest arena TFLite Micro needs for the model.")
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also draw memory per layer (per-layer vs the chosen schedule, against the SRAM limit): "
+                   "FILE.png, or FILE.html with the table.")
 @schedule_options
-def report(model: Path, board: str, as_json: bool, tflm_arena: bool, schedule_kind: str, split: int | None,
+def report(model: Path, board: str, as_json: bool, tflm_arena: bool, plot_path: Path | None, schedule_kind: str,
+           split: int | None,
            grid: str | None, mac_budget: float, no_inplace: bool, verbose_plan: bool,
            stream_input: bool) -> None:
     """Memory report only (no toolchain needed; works even if the model does not fit)."""
@@ -154,6 +158,12 @@ def report(model: Path, board: str, as_json: bool, tflm_arena: bool, schedule_ki
     if tflm_arena:
         from tinyc.oracle import tflm_arena_bytes
         rep = replace(rep, tflm_arena_bytes=tflm_arena_bytes(planned.loaded.tflite))
+    if plot_path is not None:
+        from tinyc.plot import write_memory_plot
+        if plot_path.exists():
+            raise click.ClickException(f"{plot_path} exists; tinyc does not overwrite files (remove it or pick another name)")
+        write_memory_plot(replace(planned, report=rep), plot_path)
+        console.print(f"memory plot written to {plot_path}")
     if as_json:
         out.print_json(json.dumps(rep.as_json()))
     else:
