@@ -15,7 +15,7 @@ from tinyc.emulators import Emulator, build_and_run
 from tinyc.errors import DoesNotFitError, EmulatorError
 from tinyc.graph import Graph
 from tinyc.loader import LoadedModel, load_model
-from tinyc.lower import LoweredModel, lower
+from tinyc.lower import LoweredModel, SoftmaxCall, lower
 from tinyc.oracle import OracleCrash, SecondOpinion, litert_ref_outputs, second_opinion, tflm_outputs, tflm_tensors
 from tinyc.planner import MemoryPlan
 from tinyc.qemu import RunResult, run_qemu
@@ -142,6 +142,21 @@ def _first_diverging_op(planned: Planned, sample: np.ndarray, folder: Path, cmsi
     return None, "", "", None, None, None
 
 
+# TFLite's reference int8 SOFTMAX checks that a row's exponentials, in units of the row maximum's,
+# sum to less than 2**9, and aborts otherwise (measured: 512 equal logits pass, 513 abort).
+SOFTMAX_REFERENCE_ROW_LIMIT = 512
+
+
+def reference_crash_hint(lowered: LoweredModel) -> str:
+    """A known cause of the reference interpreters aborting, when the model has it."""
+    rows = [c.row_size for c in lowered.calls if isinstance(c, SoftmaxCall)]
+    if rows and max(rows) > SOFTMAX_REFERENCE_ROW_LIMIT:
+        return (f" (known cause: a SOFTMAX over {max(rows)} classes; TFLite's reference int8 softmax aborts when "
+                f"more than {SOFTMAX_REFERENCE_ROW_LIMIT} logits are close to the maximum, as with random weights "
+                "or random inputs)")
+    return ""
+
+
 def verify(model_path: Path, board_name: str, *, samples: int, folder: Path | None = None,
            cmsis_nn: Path | None = None, seed: int = 0, options: ScheduleOptions = ScheduleOptions(),
            emulator: Emulator = Emulator.QEMU) -> VerifyResult:
@@ -157,7 +172,11 @@ def verify(model_path: Path, board_name: str, *, samples: int, folder: Path | No
             reference, reference_name = tflm_outputs(planned.loaded.tflite, inputs), "tflite-micro"
         except OracleCrash as crash:
             # The stated fallback: LiteRT's reference kernels (never its optimized ones), said loudly.
-            reference, reference_name = litert_ref_outputs(planned.loaded.tflite, inputs), "litert-builtin-ref"
+            try:
+                reference, reference_name = litert_ref_outputs(planned.loaded.tflite, inputs), "litert-builtin-ref"
+            except OracleCrash:
+                raise OracleCrash(f"{crash}, and so did LiteRT's BUILTIN_REF interpreter: the firmware ran "
+                                  f"but cannot be compared{reference_crash_hint(planned.lowered)}") from None
             notes = (*notes, f"{crash}; compared with LiteRT's BUILTIN_REF reference kernels instead")
         bad = [(s, np.nonzero(got != want)[0]) for s, (got, want) in enumerate(zip(run.outputs, reference))]
         bad = [(s, d) for s, d in bad if d.size]

@@ -1,0 +1,37 @@
+"""The reference interpreters run in a child process, so that their crashes are reported, not fatal."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import needs_toolchain
+from tinyc.driver import verify
+from tinyc.oracle import OracleCrash, litert_ref_outputs, tflm_outputs
+
+
+def wide_softmax(classes: int):
+    import keras
+    x = keras.Input((64,))
+    logits = keras.layers.Dense(classes, kernel_initializer=keras.initializers.RandomNormal(stddev=0.001))(x)
+    return keras.Model(x, keras.layers.Softmax()(logits))
+
+
+@pytest.mark.parametrize(("classes", "crashes"), [(512, False), (513, True)])
+def test_reference_softmax_aborts_past_512_equal_logits(classes: int, crashes: bool, tflite_of) -> None:
+    model = tflite_of(f"wide_softmax_{classes}", lambda: wide_softmax(classes)).read_bytes()
+    sample = [np.zeros((1, 64), dtype=np.int8)]
+    for run in (tflm_outputs, litert_ref_outputs):
+        if crashes:
+            with pytest.raises(OracleCrash, match="aborted while running this model"):
+                run(model, sample)
+        else:
+            assert run(model, sample)[0].shape == (classes,)
+
+
+@needs_toolchain
+@pytest.mark.emulator
+def test_verify_names_the_known_cause(tflite_of) -> None:
+    model = tflite_of("wide_softmax_1000", lambda: wide_softmax(1000))
+    with pytest.raises(OracleCrash, match="known cause: a SOFTMAX over 1000 classes"):
+        verify(model, "stm32f412", samples=2)
