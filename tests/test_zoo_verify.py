@@ -1,0 +1,49 @@
+"""Every zoo model that fits, under every schedule, on both boards: bit-exact with TFLite Micro in QEMU.
+
+Schedules: per-layer without in-place ops, per-layer with them, and patch-based (split and grid chosen
+by the search, input frame streamed). The models are converted once per session.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import BOARDS, REPO, needs_toolchain
+from tinyc.driver import verify
+from tinyc.search import ScheduleOptions
+
+pytestmark = [needs_toolchain, pytest.mark.emulator, pytest.mark.slow]
+
+ZOO = ("tiny_mbv2", "tiny_dscnn", "tiny_resnet", "digits_mcunet", "kws_dscnn", "ic_resnet8", "vww_mbv1")
+SCHEDULES = {
+    "per-layer": ScheduleOptions(kind="per-layer", in_place=False),
+    "in-place": ScheduleOptions(kind="per-layer", in_place=True),
+    "patch": ScheduleOptions(kind="patch", stream_input=True),
+}
+
+
+@pytest.fixture(scope="session")
+def zoo_tflite(tmp_path_factory):
+    from tinyc.loader import load_model
+    folder = tmp_path_factory.mktemp("zoo")
+    cache = {}
+    def convert(name: str):
+        if name not in cache:
+            cache[name] = folder / f"{name}.tflite"
+            cache[name].write_bytes(load_model(REPO / "models" / f"{name}.py").tflite)
+        return cache[name]
+    return convert
+
+
+@pytest.mark.parametrize("schedule", sorted(SCHEDULES))
+@pytest.mark.parametrize("board", BOARDS)
+@pytest.mark.parametrize("name", ZOO)
+def test_zoo_model_bit_exact(name: str, board: str, schedule: str, zoo_tflite) -> None:
+    result = verify(zoo_tflite(name), board, samples=2, options=SCHEDULES[schedule])
+    assert result.first_mismatch is None, result.first_mismatch.describe()
+    assert result.mismatched_samples == 0 and len(result.run.outputs) == 2
+    kinds = {s.overwrites is not None for s in result.planned.schedule.steps}
+    if schedule == "per-layer":
+        assert kinds == {False}
+    if schedule == "patch":
+        assert result.planned.schedule.patch is not None
