@@ -105,3 +105,16 @@ def patch_stage(k: int, stride: int, hw: tuple[int, int] = (23, 19)) -> keras.Mo
     y = layers.Conv2D(12, 1, activation="relu")(y)
     y = layers.GlobalAveragePooling2D()(y)
     return keras.Model(x, layers.Dense(5)(y))
+
+
+def padded_stage() -> keras.Model:
+    """keras.applications style: explicit ZeroPadding2D before VALID strided convolutions."""
+    x = keras.Input((21, 18, 3))
+    y = layers.ZeroPadding2D(((0, 1), (0, 1)))(x)
+    y = layers.Conv2D(8, 3, strides=2, padding="valid", activation="relu")(y)
+    h = layers.DepthwiseConv2D(3, padding="same", activation="relu")(y)
+    y = layers.Add()([y, layers.Conv2D(8, 1)(h)])
+    y = layers.ZeroPadding2D(((1, 1), (1, 1)))(y)
+    y = layers.DepthwiseConv2D(3, strides=2, padding="valid")(y)
+    y = layers.Conv2D(12, 1, activation="relu")(y)
+    return keras.Model(x, layers.Dense(4)(layers.GlobalAveragePooling2D()(y)))

@@ -54,3 +54,16 @@ def test_patches_lower_the_peak_and_cost_macs(tflite_of) -> None:
                                                                       stream_input=True))
     assert patched.plan.arena_bytes < per_layer.plan.arena_bytes
     assert patched.schedule.macs > per_layer.schedule.macs
+
+
+@needs_toolchain
+@pytest.mark.emulator
+@pytest.mark.parametrize("board", BOARDS)
+@pytest.mark.parametrize("grid", [(2, 3), (3, 3)])
+def test_zero_padding_in_the_patch_stage(grid: tuple[int, int], board: str, tflite_of) -> None:
+    model = tflite_of("padded_stage", m.padded_stage)
+    options = ScheduleOptions(kind="patch", split=8, grid=grid)  # pad, conv, dw, conv, add, pad, dw, conv
+    result = verify(model, board, samples=3, options=options)
+    kinds = {s.call.kind.value for s in result.planned.schedule.steps[:20]}
+    assert "pad" in kinds and result.planned.schedule.patch is not None
+    assert result.first_mismatch is None, result.first_mismatch.describe()

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from tinyc.errors import TinycError
-from tinyc.lower import Call, ConvCall, CopyCall, Dims, KernelKind, LoweredModel, conv_scratch_bytes
+from tinyc.lower import Call, ConvCall, CopyCall, Dims, KernelKind, LoweredModel, PadCall, conv_scratch_bytes
 from tinyc.schedule import (PatchInfo, Schedule, ScheduleKind, Step, graph_buffers, in_place_call, in_place_kind,
                             per_layer_steps)
 
-PATCH_KINDS = (KernelKind.CONV, KernelKind.DEPTHWISE_CONV, KernelKind.ADD, KernelKind.RELU)
+PATCH_KINDS = (KernelKind.CONV, KernelKind.DEPTHWISE_CONV, KernelKind.ADD, KernelKind.RELU, KernelKind.PAD)
 
 
 class PatchScheduleError(TinycError):
@@ -58,6 +58,11 @@ def input_region(call: Call, out: Region) -> tuple[Region, int, int]:
         y0, y1, pad_h = _axis_input(out.y0, out.y1, call.stride_h, call.pad_h, kh, call.input_dims.h)
         x0, x1, pad_w = _axis_input(out.x0, out.x1, call.stride_w, call.pad_w, kw, call.input_dims.w)
         return Region(y0, y1, x0, x1), pad_h, pad_w
+    if isinstance(call, PadCall):
+        # Output rows [o0, o1) read input rows [o0 - pre, o1 - pre), clipped; the rest is padding.
+        y0, y1, pad_h = _axis_input(out.y0, out.y1, 1, call.pre_pad.h, 1, call.input_dims.h)
+        x0, x1, pad_w = _axis_input(out.x0, out.x1, 1, call.pre_pad.w, 1, call.input_dims.w)
+        return Region(y0, y1, x0, x1), pad_h, pad_w
     return out, 0, 0
 
 
@@ -94,6 +99,10 @@ def _tile_call(call: Call, inputs: tuple[int, ...], output: int, in_region: Regi
                                      stride_hw=(call.stride_h, call.stride_w), padding_hw=(pad_h, pad_w))
         return replace(call, inputs=inputs, output=output, macs=macs, scratch_bytes=scratch, input_dims=in_dims,
                        output_dims=out_dims, pad_h=pad_h, pad_w=pad_w)
+    if isinstance(call, PadCall):
+        in_dims = Dims(1, in_region.h, in_region.w, call.input_dims.c)
+        return replace(call, inputs=inputs, output=output, input_dims=in_dims, pre_pad=Dims(0, pad_h, pad_w, 0),
+                       post_pad=Dims(0, out_region.h - pad_h - in_region.h, out_region.w - pad_w - in_region.w, 0))
     size = out_elems * out_channels
     if call.kind is KernelKind.ADD:
         return replace(call, inputs=inputs, output=output, block_size=size)  # type: ignore[call-arg]
@@ -146,6 +155,9 @@ def patch_schedule(lowered: LoweredModel, split: int, grid: tuple[int, int], *, 
             plans: list[tuple[Call, Region, int, int]] = []
             for c in reversed(stage):
                 region, pad_h, pad_w = input_region(c, need[c.output])
+                if region.h <= 0 or region.w <= 0:
+                    raise PatchScheduleError(f"patch {tag} of a {rows}x{cols} grid needs no input of op "
+                                             f"{c.op_index} (its tile lies in the padding); use fewer patches")
                 plans.append((c, region, pad_h, pad_w))
                 for t in c.inputs:
                     need[t] = need[t].union(region) if t in need else region
