@@ -35,3 +35,10 @@ def test_verify_names_the_known_cause(tflite_of) -> None:
     model = tflite_of("wide_softmax_1000", lambda: wide_softmax(1000))
     with pytest.raises(OracleCrash, match="known cause: a SOFTMAX over 1000 classes"):
         verify(model, "stm32f412", samples=2)
+
+
+def test_tflm_arena_of_the_golden_model() -> None:
+    from conftest import REPO
+    from tinyc.oracle import tflm_arena_bytes
+    # tflite-micro 0.dev20261023182759: activations, scratch and the interpreter's own allocations.
+    assert tflm_arena_bytes((REPO / "tests" / "data" / "golden_tiny.tflite").read_bytes()) == 3136

@@ -97,7 +97,8 @@ def _print_report(report: MemoryReport) -> None:
     totals.add_row("code", f"{report.code_bytes:,}", "", how)
     totals.add_row("flash", f"{report.flash_bytes:,}", f"{report.board.flash.size_bytes:,}", "")
     if report.tflm_arena_bytes is not None:
-        totals.add_row("TFLM arena", f"{report.tflm_arena_bytes:,}", "", "smallest arena TFLM allocates in")
+        totals.add_row("TFLM arena", f"{report.tflm_arena_bytes:,}", "",
+                       "smallest arena TFLite Micro allocates this model in (incl. its interpreter's own data)")
     out.print(totals)
     sj = report.schedule_json
     line = f"schedule: {report.schedule}"
@@ -140,7 +141,8 @@ def boards() -> None:
 @MODEL_ARG
 @BOARD_OPT
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--tflm-arena", is_flag=True, help="Also find the smallest arena TFLite Micro needs for the model.")
+@click.option("--tflm-arena/--no-tflm-arena", default=True, show_default=True,
+              help="Also find the smallest arena TFLite Micro's interpreter needs for the same model.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also draw memory per layer (per-layer vs the chosen schedule, against the SRAM limit): "
                    "FILE.png, or FILE.html with the table.")
@@ -156,8 +158,11 @@ def report(model: Path, board: str, as_json: bool, tflm_arena: bool, plot_path: 
     planned = plan_model(model, board, options=_options(schedule_kind, split, grid, mac_budget, no_inplace, stream_input))
     rep = planned.report
     if tflm_arena:
-        from tinyc.oracle import tflm_arena_bytes
-        rep = replace(rep, tflm_arena_bytes=tflm_arena_bytes(planned.loaded.tflite))
+        from tinyc.oracle import OracleCrash, tflm_arena_bytes
+        try:
+            rep = replace(rep, tflm_arena_bytes=tflm_arena_bytes(planned.loaded.tflite))
+        except OracleCrash as crash:
+            console.print(f"[yellow]note:[/yellow] no TFLM arena figure: {crash}")
     if plot_path is not None:
         from tinyc.plot import write_memory_plot
         if plot_path.exists():

@@ -77,7 +77,11 @@ def tflm_tensors(model_bytes: bytes, sample: np.ndarray, tensor_indices: list[in
 
 
 def tflm_arena_bytes(model_bytes: bytes) -> int:
-    """The smallest arena with which TFLM allocates the model (bisection, to 16 bytes)."""
+    """The smallest arena with which TFLM allocates the model (bisection, to 16 bytes), in a child process."""
+    return _in_child("TFLite Micro's interpreter", _tflm_arena_bytes_here, model_bytes)
+
+
+def _tflm_arena_bytes_here(model_bytes: bytes) -> int:
     runtime = _tflm()
     def allocates(size: int) -> bool:
         try:
