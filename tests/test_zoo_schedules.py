@@ -64,7 +64,7 @@ def test_patch_model_fits_f412_only_with_patches() -> None:
     patched = plan_model(MODELS / "mcunet_f412_patch.py", "stm32f412", options=ScheduleOptions(stream_input=True))
     assert patched.report.fits
     assert patched.schedule.patch is not None
-    assert patched.plan.arena_bytes == 143_272
+    assert patched.plan.arena_bytes == 123_592
 
 
 @needs_toolchain
@@ -86,3 +86,14 @@ def test_patch_model_on_f412_equals_per_layer_on_h743(tmp_path) -> None:
     assert len(got.outputs) == 2
     for a, b in zip(got.outputs, want.outputs):
         assert a.tobytes() == b.tobytes()
+
+
+@pytest.mark.slow
+def test_objective_fit_takes_the_fewest_macs_that_fit() -> None:
+    peak = plan_model(MODELS / "mcunet_f412_patch.py", "stm32f412", options=ScheduleOptions(stream_input=True))
+    fit = plan_model(MODELS / "mcunet_f412_patch.py", "stm32f412",
+                     options=ScheduleOptions(stream_input=True, objective="fit"))
+    assert peak.report.fits and fit.report.fits
+    assert fit.plan.arena_bytes > peak.plan.arena_bytes
+    assert fit.schedule.macs < peak.schedule.macs
+    assert (peak.plan.arena_bytes, fit.plan.arena_bytes) == (123_592, 184_320)

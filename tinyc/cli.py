@@ -39,6 +39,8 @@ def schedule_options(func):
         click.option("--grid", default=None, help="patch: ROWSxCOLS patches, e.g. 4x4."),
         click.option("--mac-budget", type=float, default=0.15, show_default=True,
                      help="auto: the extra MACs a patch schedule may cost, as a fraction."),
+        click.option("--objective", type=click.Choice(["peak", "fit"]), default="peak", show_default=True,
+                     help="peak: the least SRAM within the MAC budget; fit: the fewest MACs that fit the board."),
         click.option("--no-inplace", is_flag=True, help="Do not run depthwise convolutions in place."),
         click.option("--stream-input", is_flag=True,
                      help="patch: do not keep the input frame in SRAM; the application serves input patches "
@@ -51,7 +53,7 @@ def schedule_options(func):
 
 
 def _options(schedule_kind: str, split: int | None, grid: str | None, mac_budget: float, no_inplace: bool,
-             stream_input: bool):
+             stream_input: bool, objective: str):
     from tinyc.search import ScheduleOptions
     parsed = None
     if grid is not None:
@@ -61,7 +63,7 @@ def _options(schedule_kind: str, split: int | None, grid: str | None, mac_budget
         except ValueError:
             raise click.BadParameter(f"--grid takes ROWSxCOLS such as 4x4, not {grid!r}") from None
     return ScheduleOptions(kind=schedule_kind, split=split, grid=parsed, mac_budget=mac_budget, in_place=not no_inplace,
-                           stream_input=stream_input)
+                           stream_input=stream_input, objective=objective)
 
 
 def _print_candidates(report: MemoryReport) -> None:
@@ -150,12 +152,12 @@ def boards() -> None:
 def report(model: Path, board: str, as_json: bool, tflm_arena: bool, plot_path: Path | None, schedule_kind: str,
            split: int | None,
            grid: str | None, mac_budget: float, no_inplace: bool, verbose_plan: bool,
-           stream_input: bool) -> None:
+           stream_input: bool, objective: str) -> None:
     """Memory report only (no toolchain needed; works even if the model does not fit)."""
     from dataclasses import replace
 
     from tinyc.driver import plan_model
-    planned = plan_model(model, board, options=_options(schedule_kind, split, grid, mac_budget, no_inplace, stream_input))
+    planned = plan_model(model, board, options=_options(schedule_kind, split, grid, mac_budget, no_inplace, stream_input, objective))
     rep = planned.report
     if tflm_arena:
         from tinyc.oracle import OracleCrash, tflm_arena_bytes
@@ -186,14 +188,14 @@ def report(model: Path, board: str, as_json: bool, tflm_arena: bool, plot_path: 
 @schedule_options
 def compile_cmd(model: Path, board: str, output: Path, cmsis_nn: Path | None, schedule_kind: str, split: int | None,
                 grid: str | None, mac_budget: float, no_inplace: bool, verbose_plan: bool,
-           stream_input: bool) -> None:
+           stream_input: bool, objective: str) -> None:
     """Compile MODEL (.py with build(), .keras, or int8 .tflite) to a C project and firmware.elf.
 
     OUTPUT/ holds the QEMU build; OUTPUT/board/ the firmware for the part itself (flash it; output on its USART)."""
     from tinyc.board_firmware import build_board_firmware
     from tinyc.driver import build_firmware, input_samples, plan_model
     from tinyc.report import memory_report
-    planned = plan_model(model, board, options=_options(schedule_kind, split, grid, mac_budget, no_inplace, stream_input))
+    planned = plan_model(model, board, options=_options(schedule_kind, split, grid, mac_budget, no_inplace, stream_input, objective))
     if verbose_plan:
         _print_candidates(planned.report)
     _print_report(planned.report)
@@ -227,12 +229,12 @@ def compile_cmd(model: Path, board: str, output: Path, cmsis_nn: Path | None, sc
 @schedule_options
 def verify_cmd(model: Path, board: str, samples: int, emulator: str, as_json: bool, seed: int, use_dataset: bool,
                limit: int | None, cmsis_nn: Path | None, schedule_kind: str, split: int | None, grid: str | None,
-               mac_budget: float, no_inplace: bool, verbose_plan: bool, stream_input: bool) -> None:
+               mac_budget: float, no_inplace: bool, verbose_plan: bool, stream_input: bool, objective: str) -> None:
     """Run MODEL's firmware in the emulator and compare every output byte with TFLite Micro."""
     from tinyc.driver import verify
     from tinyc.emulators import Emulator
     started = time.monotonic()
-    options = _options(schedule_kind, split, grid, mac_budget, no_inplace, stream_input)
+    options = _options(schedule_kind, split, grid, mac_budget, no_inplace, stream_input, objective)
     if limit is not None and not use_dataset:
         raise click.BadParameter("--limit caps the samples of --dataset; without it, use --samples")
     if use_dataset:
@@ -322,10 +324,10 @@ def _verify_dataset(model: Path, board: str, *, limit: int | None, options: Sche
 @schedule_options
 def bench_cmd(model: Path, board: str, portable: bool, as_json: bool, seed: int, schedule_kind: str,
               split: int | None, grid: str | None, mac_budget: float, no_inplace: bool, verbose_plan: bool,
-              stream_input: bool) -> None:
+              stream_input: bool, objective: str) -> None:
     """Count MODEL's instructions per inference in QEMU (-icount shift=0), in total and per layer."""
     from tinyc.bench import bench
-    options = _options(schedule_kind, split, grid, mac_budget, no_inplace, stream_input)
+    options = _options(schedule_kind, split, grid, mac_budget, no_inplace, stream_input, objective)
     with console.status(f"building and benchmarking {model} on {board} in QEMU…"):
         result = bench(model, board, portable=portable, seed=seed, options=options)
     if as_json:

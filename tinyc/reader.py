@@ -8,6 +8,7 @@ compute that shape become dead and are dropped.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import tflite
@@ -38,7 +39,7 @@ def _activation(code: int) -> Activation:
     return _ACTIVATIONS.get(code, Activation.OTHER)
 
 
-def _table(op: tflite.Operator, cls: type) -> object:
+def _table(op: tflite.Operator, cls: type) -> Any:
     table = op.BuiltinOptions()
     options = cls()
     if table is None:
@@ -91,7 +92,7 @@ def _quant(t: tflite.Tensor) -> Quant | None:
 def _tensor(model: tflite.Model, t: tflite.Tensor, index: int) -> Tensor:
     dtype = _TENSOR_TYPES.get(t.Type(), DType.OTHER)
     shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
-    data = None
+    data: np.ndarray | None = None
     buffer = model.Buffers(t.Buffer())
     raw = buffer.DataAsNumpy() if buffer is not None and buffer.DataLength() else None
     if isinstance(raw, np.ndarray) and dtype in _NUMPY_TYPES:  # an empty buffer reads back as the integer 0

@@ -144,7 +144,7 @@ def memory_report(schedule: Schedule, plan: MemoryPlan, board: Board, *, model_n
                              output_shape=graph.tensor(graph.ops[op_index].outputs[0]).shape,
                              macs=sum(c.macs for c in calls), weights_bytes=main.weights_bytes,
                              live_activation_bytes=max(plan.live_bytes(i, include_scratch=False) for i in steps),
-                             scratch_bytes=max((plan.scratch(i).size_bytes if plan.scratch(i) else 0) for i in steps),
+                             scratch_bytes=max(_scratch_bytes(plan, i) for i in steps),
                              patch_shape=patch_shape))
     if sizes is None:
         code, statics = code_estimate_bytes(schedule), STATICS_ESTIMATE_BYTES
@@ -157,6 +157,11 @@ def memory_report(schedule: Schedule, plan: MemoryPlan, board: Board, *, model_n
                         tflm_arena_bytes=tflm_arena_bytes, notes=notes, schedule=schedule.describe(),
                         schedule_json=schedule_json or {"kind": schedule.kind.value},
                         measured_stack_bytes=measured_stack_bytes)
+
+
+def _scratch_bytes(plan: MemoryPlan, step: int) -> int:
+    scratch = plan.scratch(step)
+    return scratch.size_bytes if scratch is not None else 0
 
 
 def code_estimate_bytes(schedule: Schedule) -> int:

@@ -27,6 +27,7 @@ class ScheduleOptions:
     mac_budget: float = DEFAULT_MAC_BUDGET  # allowed extra MACs of a patch schedule, as a fraction
     in_place: bool = True
     stream_input: bool = False  # patch schedules read the input block by block through a callback
+    objective: str = "peak"  # "peak": least arena within the budget; "fit": least MACs whose arena fits the board
 
 
 @dataclass(frozen=True)
@@ -64,24 +65,34 @@ class Choice:
                                for c in self.candidates]}
 
 
-def stage_end_splits(lowered: LoweredModel) -> list[int]:
-    """Of the eligible splits, the last one at each output resolution (a patch stage ends where the
-    network downsamples next, as in MCUNetV2); fewer candidates, the same best ones in practice."""
+def candidate_splits(lowered: LoweredModel) -> list[int]:
+    """Of the eligible splits, at each output resolution the one with the smallest stage output (the first
+    such: a block's narrow output, where MCUNetV2 cuts) and the last one (the stage ends where the network
+    downsamples next); fewer candidates than every split, the same best ones in practice."""
     graph = lowered.graph
-    last_at: dict[tuple[int, ...], int] = {}
+    by_resolution: dict[tuple[int, ...], list[int]] = {}
     for n in eligible_splits(lowered):
-        last_at[graph.tensor(lowered.calls[n - 1].output).shape[1:3]] = n
-    return sorted(last_at.values())
+        by_resolution.setdefault(graph.tensor(lowered.calls[n - 1].output).shape[1:3], []).append(n)
+    chosen: set[int] = set()
+    for splits in by_resolution.values():
+        chosen.add(min(splits, key=lambda n: (graph.tensor(lowered.calls[n - 1].output).size_bytes, n)))
+        chosen.add(splits[-1])
+    return sorted(chosen)
+
+
+def arena_limit_bytes(board: Board) -> int:
+    """The arena a board can hold: its SRAM less the reserved stack and the runtime statics estimate."""
+    from tinyc.report import STATICS_ESTIMATE_BYTES
+    return board.sram.size_bytes - board.stack_bytes - STATICS_ESTIMATE_BYTES
 
 
 def choose_schedule(lowered: LoweredModel, board: Board, options: ScheduleOptions) -> Choice:
-    del board  # the arena is minimized whatever the board; the report compares it with the board
     base = per_layer_schedule(lowered, in_place=options.in_place)
     base_plan = plan_memory(base)
     per_layer = Candidate("per-layer", None, None, base_plan.arena_bytes, base.macs, 0.0)
     if options.kind == "per-layer":
         return Choice(base, base_plan, base_plan.arena_bytes, (per_layer,))
-    splits = [options.split] if options.split is not None else stage_end_splits(lowered)
+    splits = [options.split] if options.split is not None else candidate_splits(lowered)
     grids = [options.grid] if options.grid is not None else list(GRIDS)
     candidates = [per_layer]
     best: tuple[Schedule, MemoryPlan] | None = None
@@ -102,6 +113,24 @@ def choose_schedule(lowered: LoweredModel, board: Board, options: ScheduleOption
                 best = (schedule, plan)
     if options.kind == "patch" and best is None:
         raise TinycError("no patch schedule is possible for this model (its first op cannot run per patch)")
+    if options.objective == "fit":
+        return _least_macs_that_fit(lowered, base, base_plan, candidates, arena_limit_bytes(board), options) or \
+            Choice(*(best or (base, base_plan)), base_plan.arena_bytes, tuple(candidates))
     if best is None or (options.kind == "auto" and best[1].arena_bytes >= base_plan.arena_bytes):
         return Choice(base, base_plan, base_plan.arena_bytes, tuple(candidates))
     return Choice(best[0], best[1], base_plan.arena_bytes, tuple(candidates))
+
+
+def _least_macs_that_fit(lowered: LoweredModel, base: Schedule, base_plan: MemoryPlan, candidates: list[Candidate],
+                         limit_bytes: int, options: ScheduleOptions) -> Choice | None:
+    """The candidate with the fewest MACs whose arena fits under `limit_bytes` (per-layer first), or None."""
+    fitting = [c for c in candidates if c.arena_bytes <= limit_bytes and (options.kind != "patch" or c.kind == "patch")]
+    if not fitting:
+        return None
+    pick = min(fitting, key=lambda c: (c.macs, c.arena_bytes))
+    if pick.kind == "per-layer":
+        return Choice(base, base_plan, base_plan.arena_bytes, tuple(candidates))
+    assert pick.split is not None and pick.grid is not None
+    schedule = patch_schedule(lowered, pick.split, pick.grid, in_place=options.in_place,
+                              stream_input=options.stream_input)
+    return Choice(schedule, plan_memory(schedule), base_plan.arena_bytes, tuple(candidates))

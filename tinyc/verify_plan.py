@@ -65,9 +65,9 @@ def verify_plan(schedule: Schedule, plan: MemoryPlan) -> None:
     for name, start, end, *_ in regions:
         if start < 0 or end > plan.arena_bytes:
             raise PlanError(f"{name!r} at bytes [{start}, {end}) lies outside the arena of {plan.arena_bytes} bytes")
-    for i, (a, a0, a1, af, al, ag) in enumerate(regions):
-        for b, b0, b1, bf, bl, bg in regions[i + 1:]:
+    for i, (a_name, a0, a1, af, al, ag) in enumerate(regions):
+        for b_name, b0, b1, bf, bl, bg in regions[i + 1:]:
             if ag == bg or not (af <= bl and bf <= al) or not (a0 < b1 and b0 < a1):
                 continue
-            raise PlanError(f"{a!r} [{a0}, {a1}) live at steps {af}..{al} overlaps {b!r} [{b0}, {b1}) "
+            raise PlanError(f"{a_name!r} [{a0}, {a1}) live at steps {af}..{al} overlaps {b_name!r} [{b0}, {b1}) "
                             f"live at steps {bf}..{bl}")
