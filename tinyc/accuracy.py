@@ -5,7 +5,7 @@ inputs (batch axis first) and integer labels; each input is quantized with the i
 zero point, exactly as `tinyc.driver.input_samples` quantizes representative data. Top-1 is the argmax of each
 output (the first index on ties, for the float and the int8 outputs alike). The firmware must equal the
 reference byte for byte on every sample; samples are embedded in flash, so they run in batches, one firmware
-build and one emulator run per batch, as many samples per batch as the board's free flash holds.
+build and one emulator run per batch, as many samples per batch as one build can embed.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyc.driver import Planned, plan_model
+from tinyc.driver import Planned, plan_model, samples_per_build
 from tinyc.emulators import Emulator, build_and_run
 from tinyc.errors import EmulatorError, ModelLoadError
 from tinyc.oracle import OracleCrash, litert_ref_outputs, tflm_outputs
@@ -25,7 +25,6 @@ from tinyc.report import MemoryReport, memory_report
 from tinyc.search import ScheduleOptions
 
 MAX_BATCH_SAMPLES = 512  # per firmware build: bounds the emulator run time and the size of the generated C
-FLASH_MARGIN_BYTES = 32 * 1024  # kept free beyond the pre-link estimate of code and weights
 
 # (stage, done, total): "convert and plan" (0 or 1 of 1), then "float Keras", "reference" and "firmware"
 # (done and total count samples).
@@ -141,12 +140,6 @@ def quantize_inputs(planned: Planned, x: np.ndarray) -> list[np.ndarray]:
     return [s.reshape(tensor.shape) for s in np.clip(q, -128, 127).astype(np.int8)]
 
 
-def batch_samples(planned: Planned, sample_bytes: int) -> int:
-    """How many samples one firmware build embeds: what the board's free flash holds, at most MAX_BATCH_SAMPLES."""
-    free_bytes = planned.board.flash.size_bytes - planned.report.flash_bytes - FLASH_MARGIN_BYTES
-    return max(1, min(MAX_BATCH_SAMPLES, free_bytes // sample_bytes))
-
-
 def float_predictions(planned: Planned, x: np.ndarray, progress: Progress) -> np.ndarray:
     model = planned.loaded.keras_model
     if model is None:
@@ -190,11 +183,11 @@ def measure_accuracy(model_path: Path, board_name: str, *, limit: int | None = N
         notes = (*notes, f"{crash}; compared with LiteRT's BUILTIN_REF reference kernels instead")
     progress("reference", total, total)
 
-    per_batch = batch_samples(planned, int(inputs[0].size))
+    per_batch = min(MAX_BATCH_SAMPLES, samples_per_build(planned, emulator, int(inputs[0].size)))
     if max_batch_samples is not None:
         per_batch = min(per_batch, max_batch_samples)
     firmware: list[np.ndarray] = []
-    stack_bytes, batches, emulator_name, last_batch_bytes = 0, 0, "", 0
+    stack_bytes, batches, emulator_name = 0, 0, ""
     progress("firmware", 0, total)
     with tempfile.TemporaryDirectory(prefix="tinyc-accuracy-") as tmp:
         for start in range(0, total, per_batch):
@@ -204,7 +197,6 @@ def measure_accuracy(model_path: Path, board_name: str, *, limit: int | None = N
                 raise EmulatorError(f"{run.emulator}: printed {len(run.outputs)} outputs for {len(batch)} samples")
             firmware.extend(run.outputs)
             stack_bytes, batches, emulator_name = max(stack_bytes, run.stack_used_bytes), batches + 1, run.emulator
-            last_batch_bytes = sum(int(x.size) for x in batch)
             progress("firmware", start + len(batch), total)
 
     bad = [(s, np.nonzero(got != want)[0]) for s, (got, want) in enumerate(zip(firmware, reference))]
@@ -215,10 +207,9 @@ def measure_accuracy(model_path: Path, board_name: str, *, limit: int | None = N
         i = int(d[0])
         first = (f"sample {s} of the dataset, output byte {i}: got {int(firmware[s][i])}, expected "
                  f"{int(reference[s][i])} ({reference_name})")
-    # Sizes of the last batch's ELF, without its embedded samples.
+    # Sizes of the last batch's ELF (its samples sit in the emulator's test-data region, not in flash).
     report = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
                            sizes=result.sizes, notes=notes, measured_stack_bytes=stack_bytes,
-                           harness_flash_bytes=last_batch_bytes,
                            schedule_json=planned.report.schedule_json)
     return AccuracyResult(model_name=planned.loaded.name, board=planned.board.name, emulator=emulator_name,
                           reference=reference_name, labels=data.y, float_predictions=floats,

@@ -202,8 +202,7 @@ def compile_cmd(model: Path, board: str, output: Path, cmsis_nn: Path | None, sc
     samples = input_samples(planned, 1)
     result = build_firmware(planned, output, samples, cmsis_nn=cmsis_nn)
     measured = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
-                             sizes=result.sizes, schedule_json=planned.report.schedule_json,
-                             harness_flash_bytes=sum(int(x.size) for x in samples))
+                             sizes=result.sizes, schedule_json=planned.report.schedule_json)
     out.print(f"wrote {output}/ and {result.elf}: flash {measured.flash_bytes:,} B "
               f"(code {measured.code_bytes:,}), peak SRAM {measured.peak_sram_bytes:,} B — {measured.verdict()}")
     if planned.board.part is not None:

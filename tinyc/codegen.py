@@ -30,12 +30,23 @@ class Target:
     flash_origin: int
     sram_origin: int
     note: str
+    testdata_bytes: int = 0  # emulator only: memory after the board's flash for the harness's input samples
+
+    @property
+    def testdata_origin(self) -> int:
+        return self.flash_origin + self.board.flash.size_bytes
+
+
+# QEMU's mps2 machines have 4 MiB of code memory at 0x0; what the board's flash does not use holds the
+# harness's input samples, so that test data never counts against (or overflows) the board's flash.
+QEMU_CODE_MEMORY_BYTES = 4 * 1024 * 1024
 
 
 def emulator_target(board: Board) -> Target:
     return Target(board=board, flash_origin=board.qemu.flash_origin, sram_origin=board.qemu.sram_origin,
                   note=f"QEMU {board.qemu.machine}: the board's flash and SRAM sizes and CPU flags "
-                       f"on the emulator's addresses")
+                       f"on the emulator's addresses",
+                  testdata_bytes=QEMU_CODE_MEMORY_BYTES - board.flash.size_bytes)
 
 
 def c_values(values: np.ndarray, per_line: int = 24) -> str:
@@ -84,6 +95,7 @@ def render_project(schedule: Schedule, plan: MemoryPlan, target: Target, *, mode
         output_shape="x".join(map(str, y.shape)), input_scale=repr(x.scale), input_zero_point=x.zero_point,
         output_scale=repr(y.scale), output_zero_point=y.zero_point, macs=schedule.macs, schedule_note=schedule.describe(),
         samples=samples, flash_origin=target.flash_origin, sram_origin=target.sram_origin,
+        testdata_origin=target.testdata_origin, testdata_bytes=target.testdata_bytes,
         app_sources=APP_SOURCES, cmsis_nn_dir=str(cmsis_nn_dir) if cmsis_nn_dir else CMSIS_NN_FOLDER,
     )
     rendered = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -157,6 +157,20 @@ def reference_crash_hint(lowered: LoweredModel) -> str:
     return ""
 
 
+# The real-board build keeps its samples in the part's flash; leave this much for alignment and the harness.
+BOARD_FLASH_MARGIN_BYTES = 4096
+
+
+def samples_per_build(planned: Planned, emulator: Emulator, sample_bytes: int) -> int:
+    """How many input samples one firmware build can embed: QEMU builds keep them in the emulator's test-data
+    region after the board's flash; a real-board build (Renode) in what the part's flash leaves free."""
+    if emulator is Emulator.QEMU:
+        room = emulator_target(planned.board).testdata_bytes
+    else:
+        room = planned.board.flash.size_bytes - planned.report.flash_bytes - BOARD_FLASH_MARGIN_BYTES
+    return max(1, room // sample_bytes)
+
+
 def verify(model_path: Path, board_name: str, *, samples: int, folder: Path | None = None,
            cmsis_nn: Path | None = None, seed: int = 0, options: ScheduleOptions = ScheduleOptions(),
            emulator: Emulator = Emulator.QEMU) -> VerifyResult:
@@ -165,9 +179,17 @@ def verify(model_path: Path, board_name: str, *, samples: int, folder: Path | No
     notes = planned.loaded.notes
     with tempfile.TemporaryDirectory(prefix="tinyc-verify-") as tmp:
         work = folder or Path(tmp) / "firmware"
-        result, run = build_and_run(emulator, planned, work, inputs, cmsis_nn=cmsis_nn)
-        if len(run.outputs) != len(inputs):
-            raise EmulatorError(f"{run.emulator}: printed {len(run.outputs)} outputs for {len(inputs)} samples")
+        per_build = samples_per_build(planned, emulator, inputs[0].size)
+        outputs: list[np.ndarray] = []
+        stack_bytes = 0
+        for start in range(0, len(inputs), per_build):  # as many builds as the embedded samples need
+            batch = inputs[start:start + per_build]
+            result, run = build_and_run(emulator, planned, work, batch, cmsis_nn=cmsis_nn)
+            if len(run.outputs) != len(batch):
+                raise EmulatorError(f"{run.emulator}: printed {len(run.outputs)} outputs for {len(batch)} samples")
+            outputs.extend(run.outputs)
+            stack_bytes = max(stack_bytes, run.stack_used_bytes)
+        run = replace(run, outputs=tuple(outputs), stack_used_bytes=stack_bytes)
         try:
             reference, reference_name = tflm_outputs(planned.loaded.tflite, inputs), "tflite-micro"
         except OracleCrash as crash:
@@ -188,7 +210,6 @@ def verify(model_path: Path, board_name: str, *, samples: int, folder: Path | No
             first = Mismatch(s, i, int(run.outputs[s][i]), int(reference[s][i]), *op)
     report = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
                            sizes=result.sizes, notes=notes, measured_stack_bytes=run.stack_used_bytes,
-                           harness_flash_bytes=sum(int(x.size) for x in inputs),
                            schedule_json=planned.report.schedule_json)
     return VerifyResult(planned=planned, build=result, run=run, reference=reference_name, samples=len(inputs),
                         mismatched_samples=len(bad),

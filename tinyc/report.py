@@ -126,8 +126,7 @@ class MemoryReport:
 def memory_report(schedule: Schedule, plan: MemoryPlan, board: Board, *, model_name: str,
                   sizes: ElfSizes | None = None, tflm_arena_bytes: int | None = None,
                   notes: tuple[str, ...] = (), schedule_json: dict | None = None,
-                  measured_stack_bytes: int | None = None, harness_flash_bytes: int = 0) -> MemoryReport:
-    """`harness_flash_bytes`: flash the test harness adds (embedded input samples), not counted as code."""
+                  measured_stack_bytes: int | None = None) -> MemoryReport:
     graph = schedule.graph
     groups: dict[int, list[int]] = {}
     for step, s in enumerate(schedule.steps):
@@ -149,7 +148,7 @@ def memory_report(schedule: Schedule, plan: MemoryPlan, board: Board, *, model_n
     if sizes is None:
         code, statics = code_estimate_bytes(schedule), STATICS_ESTIMATE_BYTES
     else:
-        code = sizes.flash_bytes - schedule.weights_bytes - harness_flash_bytes
+        code = sizes.flash_bytes - schedule.weights_bytes
         statics = sizes.data_bytes + sizes.bss_bytes - plan.arena_bytes
     return MemoryReport(board=board, model_name=model_name, layers=tuple(rows), macs=schedule.macs,
                         arena_bytes=plan.arena_bytes, weights_bytes=schedule.weights_bytes, stack_bytes=board.stack_bytes,

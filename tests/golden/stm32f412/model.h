@@ -6,8 +6,8 @@
 
 #define TINYC_INPUT_BYTES 90
 #define TINYC_OUTPUT_BYTES 10
-#define TINYC_ARENA_BYTES 308
-#define TINYC_NUM_STEPS 5
+#define TINYC_ARENA_BYTES 268
+#define TINYC_NUM_STEPS 35
 /* The input buffer (int8, 1x6x5x3, scale 0.007833522744476795, zero point -1). */
 int8_t *tinyc_input(void);
 /* The output buffer (int8, 1x10, scale 0.00390625, zero point -128). */

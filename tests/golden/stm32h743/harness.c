@@ -8,7 +8,8 @@
 #define TINYC_NUM_SAMPLES 2
 #define STACK_PAINT 0xA5u
 
-static const int8_t tinyc_samples[TINYC_NUM_SAMPLES][TINYC_INPUT_BYTES] = {
+/* In the emulator's test-data region (see linker.ld), not in the board's flash. */
+__attribute__((section(".testdata"))) static const int8_t tinyc_samples[TINYC_NUM_SAMPLES][TINYC_INPUT_BYTES] = {
     {
     89, 35, 2, -59, -50, -118, -109, -124, -84, 80, 38, 105, 0, 27, 120, 58, 33, 11, 15, 111, -57, 80, 43, -128,
     -28, 91, 13, -120, 67, 58, 88, -84, -106, 92, -123, 10, -108, -52, -5, -20, -25, -121, -127, -97, -126, 43, 6, 37,
@@ -79,17 +80,29 @@ static void put_hex_line(const char *tag, int32_t index, const int8_t *data, int
     put(line);
 }
 
+/* Feeding one input sample to the model (shared by the harnesses): copied into the arena, or, when the
+ * model streams its input, served patch by patch from the sample through tinyc_read_input_block(). */
 #ifdef TINYC_STREAM_INPUT
 static const int8_t *current_sample;
 
 void tinyc_read_input_block(int32_t y, int32_t x, int32_t rows, int32_t cols, int8_t *dst)
 {
-    const int32_t width = 5, channels = 3;
+    const int32_t row_bytes = cols * TINYC_INPUT_CHANNELS;
     for (int32_t r = 0; r < rows; ++r) {
-        memcpy(&dst[r * cols * channels], &current_sample[((y + r) * width + x) * channels], (size_t)(cols * channels));
+        memcpy(&dst[r * row_bytes], &current_sample[((y + r) * TINYC_INPUT_WIDTH + x) * TINYC_INPUT_CHANNELS],
+               (size_t)row_bytes);
     }
 }
 #endif
+
+static void set_input(const int8_t *sample)
+{
+#ifdef TINYC_STREAM_INPUT
+    current_sample = sample;
+#else
+    memcpy(tinyc_input(), sample, TINYC_INPUT_BYTES);
+#endif
+}
 
 #ifdef TINYC_TRACE
 void tinyc_trace(int32_t op_index, const int8_t *data, int32_t size_bytes)
@@ -122,11 +135,7 @@ int main(void)
     paint_stack();
     put("TINYC-BEGIN\n");
     for (int32_t s = 0; s < TINYC_NUM_SAMPLES; ++s) {
-#ifdef TINYC_STREAM_INPUT
-        current_sample = tinyc_samples[s];
-#else
-        memcpy(tinyc_input(), tinyc_samples[s], TINYC_INPUT_BYTES);
-#endif
+        set_input(tinyc_samples[s]);
         const int32_t status = tinyc_invoke();
         if (status != 0) {
             put_hex_line("ERROR ", status - 1, tinyc_input(), 0);
