@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                     failures += 1
                     print(f"FAIL {emulator.value:6} {case}: {result.first_mismatch.describe()}", flush=True)
                 else:
-                    print(f"PASS {emulator.value:6} {case}: {result.samples} samples bit-exact, stack "
+                    print(f"PASS {emulator.value:6} {case}: {result.samples} samples bit-exact vs {result.reference}, stack "
                           f"{result.run.stack_used_bytes} B, {seconds:.1f} s", flush=True)
             if renode_reason:
                 continue

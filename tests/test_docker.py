@@ -33,5 +33,5 @@ def test_docker_regression_one_model_both_boards() -> None:
         pytest.skip(f"the Docker daemon could not start: {output.strip()[-600:]}")
     assert proc.returncode == 0, output[-4000:]
     for board in ("stm32f412", "stm32h743"):
-        assert f"PASS qemu   tiny_dscnn on {board}: 2 samples bit-exact" in proc.stdout, output[-4000:]
+        assert f"PASS qemu   tiny_dscnn on {board}: 2 samples bit-exact vs tflite-micro" in proc.stdout, output[-4000:]
     assert "regression: passed (0 failures, 0 unverified" in proc.stdout

@@ -265,7 +265,7 @@ def verify_cmd(model: Path, board: str, samples: int, emulator: str, as_json: bo
     if result.first_mismatch is not None:
         raise click.ClickException(f"MISMATCH: {result.first_mismatch.describe()}")
     if not as_json:
-        out.print("[green]bit-exact: every output byte equals TFLite Micro's[/green]")
+        out.print(f"[green]bit-exact: every output byte equals the reference's ({result.reference})[/green]")
 
 
 def _verify_dataset(model: Path, board: str, *, limit: int | None, options: ScheduleOptions, emulator: Emulator,

@@ -161,3 +161,24 @@ def name_output(graph: Graph, layer: str | None) -> Graph:
         return graph
     tensors = tuple(replace(t, name=f"{layer}/output") if t.index in graph.outputs else t for t in graph.tensors)
     return replace(graph, tensors=tensors)
+
+
+def without_final_softmax(model_bytes: bytes) -> bytes | None:
+    """The same flatbuffer with its final SOFTMAX removed (its input becomes the model output), or None
+    when the model does not end in one. For checking everything up to the logits where the reference
+    interpreters cannot run the softmax itself."""
+    from tinyc.quantize import quiet_tensorflow
+    quiet_tensorflow()
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(model_bytes))
+    subgraph = model.subgraphs[0]
+    last = subgraph.operators[-1] if subgraph.operators else None
+    if last is None or list(subgraph.outputs) != list(last.outputs):
+        return None
+    code = model.operatorCodes[last.opcodeIndex]
+    if max(code.builtinCode, code.deprecatedBuiltinCode) != tflite.BuiltinOperator.SOFTMAX:
+        return None
+    subgraph.operators = subgraph.operators[:-1]
+    subgraph.outputs = [int(last.inputs[0])]
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
