@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""The model zoo on both boards: sizes, arenas (tinyc vs TFLite Micro), fit, and a 2-sample QEMU check; writes ZOO.md.
+
+    python scripts/zoo_table.py                       # writes ZOO.md at the repository root
+    python scripts/zoo_table.py --jobs 2 --models tiny_dscnn digits_mcunet --output /tmp/zoo.md
+
+Each model runs in its own child process (`--one MODEL` prints its rows as JSON), so a reference interpreter
+that aborts the process costs that model's verification, not the table. Per model: the int8 graph's parameters,
+MACs and weight bytes; TFLite Micro's smallest arena (`tinyc.oracle.tflm_arena_bytes`);
+per board: tinyc's plan (the schedule `auto` chooses, and the per-layer arena; where that does not fit in SRAM
+alone, patches with the input frame streamed, as the docker regression does), the memory verdict, and where it
+fits, `tinyc verify` with 2 samples (QEMU, byte for byte against TFLite Micro). The model file is converted to
+int8 once per child: the conversion is deterministic, and the same file otherwise converts once per plan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+MODELS = ("tiny_dscnn", "tiny_mbv2", "tiny_resnet", "digits_mcunet", "kws_dscnn", "ic_resnet8", "vww_mbv1",
+          "mcunet_f412", "mcunet_f412_patch", "mcunet_h743", "mbv2_224", "mbv2_224_rd")
+REPORT_ONLY = {"mbv2_224": "report only: far too big for either board",
+               "mbv2_224_rd": "report only: far too big for either board"}
+BOARDS = ("stm32f412", "stm32h743")
+VERIFY_SAMPLES = 2
+COMMAND = "python scripts/zoo_table.py"
+CHILD_TIMEOUT_S = 1200
+
+
+def _params(graph) -> int:  # type: ignore[no-untyped-def]
+    """Weights + biases of every conv, depthwise and fully connected op (BatchNorm is folded in)."""
+    from tinyc.graph import OpKind
+    kinds = {OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED}
+    return sum(graph.tensor(i).num_elements for op in graph.ops if op.kind in kinds
+               for i in op.inputs[1:3] if i >= 0)
+
+
+def _convert_once() -> None:
+    """Every plan of this process reuses the first int8 conversion of a model file (plan_model and verify
+    each load the file; TensorFlow's converter takes most of the time and gives the same bytes every time)."""
+    import functools
+
+    import tinyc.driver
+    tinyc.driver.load_model = functools.cache(tinyc.driver.load_model)  # type: ignore[assignment]
+
+
+def one_model(model: str) -> dict:
+    """Everything the table says about one model, board by board."""
+    from tinyc.driver import plan_model, verify
+    from tinyc.errors import TinycError
+    from tinyc.oracle import OracleCrash, tflm_arena_bytes
+    from tinyc.search import ScheduleOptions
+    _convert_once()
+    path = ROOT / "models" / f"{model}.py"
+    boards: dict[str, dict] = {}
+    first = None
+    for board in BOARDS:
+        started = time.monotonic()
+        options = ScheduleOptions()
+        planned = plan_model(path, board, options=options)
+        if planned.report.sram_over_bytes > 0 and planned.report.flash_over_bytes <= 0:
+            streamed = ScheduleOptions(stream_input=True)  # patches without the input frame in SRAM may fit
+            candidate = plan_model(path, board, options=streamed)
+            if candidate.report.fits:
+                options, planned = streamed, candidate
+        first = first or planned
+        rep, sj = planned.report, planned.report.schedule_json
+        row: dict = {"fits": rep.fits, "verdict": rep.verdict(), "arena_bytes": rep.arena_bytes,
+                     "per_layer_arena_bytes": sj["per_layer_peak_bytes"], "schedule": sj["kind"],
+                     "split": sj["split"], "grid": sj["grid"], "mac_overhead": sj["mac_overhead"],
+                     "stream_input": options.stream_input,
+                     "peak_sram_bytes": rep.peak_sram_bytes, "flash_bytes": rep.flash_bytes,
+                     "sram_over_bytes": rep.sram_over_bytes, "flash_over_bytes": rep.flash_over_bytes,
+                     "verified": None}
+        if model in REPORT_ONLY:
+            row["verified"] = {"status": "skipped", "detail": REPORT_ONLY[model]}
+        elif rep.fits:
+            try:
+                result = verify(path, board, samples=VERIFY_SAMPLES, options=options)
+                row["verified"] = {"status": "passed" if result.mismatched_samples == 0 else "mismatch",
+                                   "reference": result.reference, "samples": result.samples,
+                                   "mismatches": result.mismatched_samples,
+                                   "first_mismatch": result.first_mismatch.describe() if result.first_mismatch else None,
+                                   "flash_bytes": result.report.flash_bytes,
+                                   "peak_sram_bytes": result.report.peak_sram_bytes}
+            except OracleCrash as crash:
+                row["verified"] = {"status": "reference crashed", "detail": str(crash)}
+            except TinycError as exc:
+                row["verified"] = {"status": "failed", "detail": f"{type(exc).__name__}: {exc}"}
+        else:
+            row["verified"] = {"status": "skipped", "detail": "does not fit"}
+        row["seconds"] = round(time.monotonic() - started, 1)
+        boards[board] = row
+    assert first is not None
+    tflm, tflm_problem = None, None
+    try:
+        tflm = tflm_arena_bytes(first.loaded.tflite)  # in a child process: TFLM aborts on some models
+    except OracleCrash as crash:
+        tflm_problem = f"TFLM crashed: {crash}"
+    graph = first.graph
+    return {"model": model, "weights": getattr(first.loaded.module, "WEIGHTS", "?"), "params": _params(graph),
+            "macs": graph.macs, "weights_bytes": first.report.weights_bytes, "tflm_arena_bytes": tflm,
+            "tflm_arena_problem": tflm_problem, "boards": boards}
+
+
+def run_child(model: str) -> dict:
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, __file__, "--one", model], capture_output=True, text=True,
+                          timeout=CHILD_TIMEOUT_S, cwd=ROOT)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = " ".join(proc.stderr.strip().splitlines()[-3:])[-400:]
+        print(f"{model}: child exited {proc.returncode}: {tail}", file=sys.stderr)
+        return {"model": model, "error": f"the child process exited with status {proc.returncode}: {tail}"}
+    print(f"{model}: {time.monotonic() - started:.0f} s", file=sys.stderr)
+    return json.loads(lines[-1])
+
+
+def _schedule(row: dict) -> str:
+    if row["schedule"] == "patch":
+        streamed = ", input streamed" if row["stream_input"] else ""
+        return (f"patch {'x'.join(map(str, row['grid']))}, ops 0..{row['split'] - 1}{streamed}, "
+                f"{100 * row['mac_overhead']:+.1f}% MACs")
+    return row["schedule"]
+
+
+def _fits(row: dict, board: str) -> str:
+    if row["fits"]:
+        return "yes"
+    over = []
+    if row["sram_over_bytes"] > 0:
+        over.append(f"SRAM +{row['sram_over_bytes']:,} B")
+    if row["flash_over_bytes"] > 0:
+        over.append(f"flash +{row['flash_over_bytes']:,} B")
+    return f"**no**: {', '.join(over)}"
+
+
+def _verified(v: dict) -> str:
+    status = v["status"]
+    if status == "passed":
+        ref = "TFLM" if v["reference"] == "tflite-micro" else "LiteRT BUILTIN_REF (TFLM crashed)"
+        return f"yes: {v['samples']} samples bit-exact vs {ref}"
+    if status == "mismatch":
+        return f"**MISMATCH** ({v['mismatches']} of {v['samples']} samples): {v['first_mismatch']}"
+    if status == "reference crashed":
+        return "**not verified**: both reference interpreters crashed (firmware ran; see notes)"
+    if status == "failed":
+        return f"**failed**: {v['detail']}"
+    return f"— ({v['detail']})"
+
+
+def render(results: list[dict]) -> str:
+    lines = [
+        "# Model zoo × boards",
+        "",
+        f"Generated by `{COMMAND}` (every `models/*.py` of the zoo on both boards; a few minutes on 2 cores).",
+        "",
+        "- **params**: weights + biases of the int8 graph's conv, depthwise and fully connected ops (BatchNorm",
+        "  folded). **MACs**: the int8 graph's (conv, depthwise, fully connected). **weights B**: every constant the",
+        "  ops read (int8 weights, int32 biases, requantization data), i.e. what goes to flash besides code.",
+        "- **tinyc arena**: the schedule `tinyc` chooses by default (`--schedule auto`: the least peak SRAM within",
+        "  a 15% MAC budget) and, next to it, the per-layer schedule's arena (in-place depthwise/1×1/ADD).",
+        "- **TFLM arena**: the smallest arena TFLite Micro's interpreter allocates the model in",
+        "  (`tinyc.oracle.tflm_arena_bytes`, bisection to 16 B; board independent).",
+        "- **fits**: tinyc's memory report before linking (arena + stack + statics vs SRAM; weights + code vs",
+        "  flash), with the default options; where only SRAM is over, also with patches and the input frame",
+        "  streamed (`--stream-input`), and that plan is the one shown. The full verdicts are below the table.",
+        f"- **verified**: `tinyc verify MODEL --board B --samples {VERIFY_SAMPLES}`: the firmware in QEMU, every",
+        "  output byte against TFLite Micro (LiteRT's BUILTIN_REF kernels where TFLM itself crashes, said so).",
+        "- **weights**: `trained` or `random` (fixed seed), as the model file says.",
+        "",
+        "| model | weights | board | params | MACs | weights B | tinyc arena B (schedule) | tinyc per-layer arena B |"
+        " TFLM arena B | fits | verified |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    verdicts, crashes = [], []
+    for r in results:
+        if "error" in r:
+            lines.append(f"| {r['model']} | | | | | | | | | | **error**: {r['error']} |")
+            continue
+        tflm = f"{r['tflm_arena_bytes']:,}" if r["tflm_arena_bytes"] is not None else r["tflm_arena_problem"]
+        for board in BOARDS:
+            row = r["boards"][board]
+            lines.append(
+                f"| {r['model']} | {r['weights']} | {board} | {r['params']:,} | {r['macs']:,} | "
+                f"{r['weights_bytes']:,} | {row['arena_bytes']:,} ({_schedule(row)}) | "
+                f"{row['per_layer_arena_bytes']:,} | {tflm} | {_fits(row, board)} | {_verified(row['verified'])} |")
+            streamed = " (with `--stream-input`)" if row["stream_input"] else ""
+            verdicts.append(f"- {r['model']} on {board}{streamed}: {row['verdict']}")
+            if row["verified"]["status"] == "reference crashed":
+                crashes.append(f"- {r['model']} on {board}: {row['verified']['detail']}")
+    if crashes:
+        lines += ["", "## Not verified: the reference interpreters crashed", "", *crashes]
+    lines += ["", "## Verdicts (`tinyc report MODEL --board B`)", "", *verdicts]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=2, help="models in parallel (one child process each)")
+    parser.add_argument("--output", type=Path, default=ROOT / "ZOO.md")
+    parser.add_argument("--models", nargs="*", default=list(MODELS))
+    parser.add_argument("--one", metavar="MODEL", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(one_model(args.one)))
+        return
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        results = list(pool.map(run_child, args.models))
+    args.output.write_text(render(results))
+    print(args.output.read_text())
+
+
+if __name__ == "__main__":
+    main()
