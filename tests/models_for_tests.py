@@ -118,3 +118,12 @@ def padded_stage() -> keras.Model:
     y = layers.DepthwiseConv2D(3, strides=2, padding="valid")(y)
     y = layers.Conv2D(12, 1, activation="relu")(y)
     return keras.Model(x, layers.Dense(4)(layers.GlobalAveragePooling2D()(y)))
+
+
+def pools_fused_relu6() -> keras.Model:
+    """The converter fuses a ReLU6 after pooling into the pooling op."""
+    x = keras.Input((10, 9, 4))
+    y = layers.Conv2D(6, 3, padding="same")(x)
+    a = layers.ReLU(6.0)(layers.MaxPooling2D(2, padding="same")(y))
+    b = layers.ReLU(6.0)(layers.AveragePooling2D(3, strides=2, padding="same")(y))
+    return keras.Model(x, layers.Concatenate()([a, b]))

@@ -32,6 +32,7 @@ CONV_CASES = {
     "pools_concat_mean": m.pools,
     "pad_softmax_flatten": m.pad_softmax,
     "standalone_relu6": m.standalone_relu6,
+    "pools_fused_relu6": m.pools_fused_relu6,
 }
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tinyc.errors import UnsupportedModelError
-from tinyc.graph import Activation, ConvOptions, DType, Graph, Op, OpKind, PoolOptions, ActivationOptions
+from tinyc.graph import Activation, ActivationOptions, ConvOptions, DType, Graph, Op, OpKind
 
 Rule = Callable[[Graph, Op], tuple[bool, str]]
 
@@ -104,12 +104,6 @@ def depth_multiplier_one(graph: Graph, op: Op) -> tuple[bool, str]:
     return w.shape[3] == c_in, f"depth multiplier {w.shape[3] // max(c_in, 1)}"
 
 
-def no_pool_activation(graph: Graph, op: Op) -> tuple[bool, str]:
-    """Pooling has no fused activation."""
-    assert isinstance(op.options, PoolOptions)
-    return op.options.activation is Activation.NONE, f"fused {op.options.activation.value}"
-
-
 def same_input_output_quant(graph: Graph, op: Op) -> tuple[bool, str]:
     """Input and output share scale and zero point."""
     data_inputs = op.inputs if op.kind is OpKind.CONCATENATION else op.inputs[:1]
@@ -174,9 +168,9 @@ SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
               (*_COMMON, constant_int8_weights, constant_int32_bias)),
     OpSupport(OpKind.ADD, "Add", "arm_elementwise_add_s8", (*_COMMON, same_shape_operands)),
     OpSupport(OpKind.AVERAGE_POOL_2D, "AveragePooling2D", "arm_avgpool_s8",
-              (*_COMMON, rank4_nhwc, no_pool_activation, same_input_output_quant)),
+              (*_COMMON, rank4_nhwc, same_input_output_quant)),
     OpSupport(OpKind.MAX_POOL_2D, "MaxPooling2D", "arm_max_pool_s8",
-              (*_COMMON, rank4_nhwc, no_pool_activation, same_input_output_quant)),
+              (*_COMMON, rank4_nhwc, same_input_output_quant)),
     OpSupport(OpKind.MEAN, "GlobalAveragePooling2D", "tinyc_mean_s8", (*_COMMON, mean_over_height_width)),
     OpSupport(OpKind.RESHAPE, "Flatten, Reshape", "(none: the output aliases the input)",
               (*_COMMON, same_input_output_quant)),
