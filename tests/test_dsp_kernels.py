@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import models_for_tests as m
+from models_for_tests import keras, layers
 from conftest import BOARDS, needs_toolchain
 from tinyc.bench import bench, bench_planned
 from tinyc.driver import plan_model
@@ -17,6 +18,17 @@ from tinyc.driver import plan_model
 pytestmark = [needs_toolchain, pytest.mark.emulator]
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def inplace_block(k: int, stride: int, padding: str, hw: tuple[int, int], cin: int, expand: int,
+                  cout: int) -> keras.Model:
+    """1x1 expand, depthwise k x k, 1x1 project to fewer channels: the planner runs the depthwise and the
+    project conv in place (tinyc_depthwise_conv_inplace_s8, tinyc_conv1x1_inplace_s8)."""
+    x = keras.Input((*hw, cin))
+    h = layers.ReLU(6.0)(layers.Conv2D(cin * expand, 1)(x))
+    h = layers.ReLU(6.0)(layers.DepthwiseConv2D(k, strides=stride, padding=padding)(h))
+    return keras.Model(x, layers.Conv2D(cout, 1)(h))
+
 
 # Odd channel counts, channel tails (C % 4 != 0), odd pixel counts, k % 4 != 0, borders, strides.
 CASES = {
@@ -32,9 +44,25 @@ CASES = {
     "dw7x7_s1_same_c5": lambda: m.depthwise(7, 1, "same", (9, 12), 5),
     "dw7x7_s2_same_c8": lambda: m.depthwise(7, 2, "same", (13, 11), 8),
     "dense_37_to_11": lambda: m.dense(37, 11, "relu"),
+    # Elementwise add (tinyc_dsp_elementwise_add_s8): fused ReLU (narrow clamp), residual adds in place:
+    "add_relu": m.add_relu,
+    "resnet_block": m.resnet_style,
     # In-place depthwise and in-place 1x1 convolution inside whole blocks:
     "mobilenetv2_block": m.mobilenetv2_style,
     "dscnn_block": m.dscnn_style,
+    # In-place depthwise (padded-row window in the plane scratch, or on the stack for small planes: 4x4,
+    # 8x8), every kernel size and stride, odd widths, 1 pixel per step at stride 2, 2 or 4 at stride 1;
+    # in-place project convs with odd channel counts:
+    "inplace_dw3x3_s1_same_9x7": lambda: inplace_block(3, 1, "same", (9, 7), 3, 3, 5),
+    "inplace_dw3x3_s2_same_9x8": lambda: inplace_block(3, 2, "same", (9, 8), 2, 3, 3),
+    "inplace_dw3x3_s1_valid_6x5": lambda: inplace_block(3, 1, "valid", (6, 5), 3, 1, 2),
+    "inplace_dw3x3_s2_same_33x30": lambda: inplace_block(3, 2, "same", (33, 30), 2, 2, 3),
+    "inplace_dw5x5_s1_same_4x4": lambda: inplace_block(5, 1, "same", (4, 4), 7, 1, 7),
+    "inplace_dw5x5_s1_same_8x8": lambda: inplace_block(5, 1, "same", (8, 8), 4, 4, 9),
+    "inplace_dw5x5_s2_same_17x16": lambda: inplace_block(5, 2, "same", (17, 16), 5, 2, 4),
+    "inplace_dw5x5_s2_valid_11x9": lambda: inplace_block(5, 2, "valid", (11, 9), 6, 2, 3),
+    "inplace_dw7x7_s1_same_9x12": lambda: inplace_block(7, 1, "same", (9, 12), 5, 1, 5),
+    "inplace_dw7x7_s2_same_8x8": lambda: inplace_block(7, 2, "same", (8, 8), 5, 1, 3),
 }
 
 

@@ -1,9 +1,17 @@
 /*
- * DSP paths (ARMv7E-M: SXTB16, SMLAD, SADD16) of tinyc's in-place kernels, compiled when
+ * DSP paths (ARMv7E-M: SXTB16, SMLAD, SMMULR, SSAT) of tinyc's in-place kernels, compiled when
  * __ARM_FEATURE_DSP is defined and TINYC_PORTABLE_KERNELS is not; tinyc_memory.c calls them first and
- * runs its portable code when they return 0. Same scratch as the portable code: one input channel plane
- * (depthwise), one output pixel (1x1 conv). The requantization helper repeats the one of
+ * runs its portable code when they return 0. Arena scratch as the portable code reserves it: one input
+ * channel plane (depthwise), one output pixel (1x1 conv); on the stack besides: the depthwise's padded-row
+ * window when the plane is smaller (<= 512 B), its weights (<= 512 B) and one output row of accumulators
+ * (<= 652 B); the 1x1 conv's folded biases (<= 1 KB). The requantization helpers repeat those of
  * cmsis_nn/Source/tinyc_dsp_s8.c: this folder must build without tinyc's CMSIS-NN replacement.
+ *
+ * - depthwise in place: padded rows (the input zero point around), so borders take the SMLAD path too;
+ *   1, 2 or 4 adjacent output pixels share each input word, their kernel rows shifted inside the word;
+ *   kernel rows unrolled for 3x3, 5x5, 7x7 (depthwise_inplace_rows). Other shapes: one channel plane,
+ *   scalar borders (depthwise_inplace_plane).
+ * - 1x1 in place: 2 pixels x 2 output channels per inner loop, input offset folded into the bias.
  */
 #include "tinyc_memory_dsp.h"
 
@@ -59,12 +67,331 @@ static inline int8_t requantize(int32_t acc, int32_t multiplier, int32_t shift, 
     return (int8_t)out;
 }
 
-int32_t tinyc_dsp_depthwise_conv_inplace_s8(const cmsis_nn_dw_conv_params *params,
-                                            const cmsis_nn_per_channel_quant_params *quant,
-                                            const cmsis_nn_dims *input_dims, int8_t *buffer,
-                                            const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
-                                            const int32_t *bias_data, const cmsis_nn_dims *output_dims,
-                                            int8_t *plane)
+/*
+ * Fast requantization, equal to requantize() when shift <= -1 (no left shift) and |acc| < 2^30:
+ * then 2 * acc fits in 32 bits and SMMULR(2 * acc, m) = floor((acc * m + 2^30) / 2^31), the rounded
+ * doubling high multiply for both signs; the rounding divide by 2^e (e = -shift >= 1, half away from
+ * zero) is (x + 2^(e-1) - (x < 0)) >> e, which cannot overflow for |x| < 2^30. SSAT saturates to int8,
+ * the activation clamp is then applied only when it is narrower than [-128, 127].
+ */
+static inline int32_t smmulr(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+static inline int32_t requantize_fast(int32_t acc, int32_t multiplier, int32_t exponent, int32_t half,
+                                      int32_t output_offset)
+{
+    int32_t x = smmulr(acc << 1, multiplier);
+    x = (x + half + (x >> 31)) >> exponent;
+    return __ssat(x + output_offset, 8);
+}
+
+/* 1 when requantize_fast() is exact for every accumulator of this channel: shift <= -1 and
+ * |bias| + taps * 255 * 128 < 2^30 (|input + input_offset| <= 255, |weight| <= 128). */
+static inline int32_t fast_requant_ok(int32_t shift, int32_t bias, int32_t taps)
+{
+    const int64_t bound = (int64_t)(bias < 0 ? -(int64_t)bias : bias) + (int64_t)taps * 255 * 128;
+    return shift <= -1 && bound < ((int64_t)1 << 30);
+}
+
+#define TINYC_DW_RING_STACK_BYTES 512 /* padded-row window on the stack when the plane scratch is smaller */
+#define TINYC_DW_MAX_OUT_W 160        /* int32 accumulators of one output row on the stack */
+/* One channel of the padded-row depthwise (depthwise_inplace_rows): its weights, folded bias and quantization. */
+typedef struct
+{
+    const int8_t *input;    /* channel c of the NHWC buffer (read before it is overwritten) */
+    int8_t *output;         /* the same buffer, channel c */
+    int8_t *ring;           /* 2 * k_h rows of row_bytes */
+    const int32_t *weights; /* [k_h][words][pixels][even, odd] */
+    int32_t row_bytes, k_h, in_h, in_w, chans, out_h, out_w, stride_h, stride_w, pad_h, pad_w;
+    int32_t full, multiplier, shift, exponent, half, out_offset, act_min, act_max;
+    int8_t zero_point;
+    int fast, narrow;
+} dw_channel_args;
+
+/* Requantizes and stores one output row of accumulators, `count` pixels `stride` bytes apart. */
+static void dw_store_row(const dw_channel_args *a, const int32_t *acc, int32_t count, int8_t *out)
+{
+    const int32_t stride = a->chans, out_offset = a->out_offset;
+    const int32_t act_min = a->act_min, act_max = a->act_max;
+    const int32_t multiplier = a->multiplier;
+    if (a->fast)
+    {
+        const int32_t exponent = a->exponent, half = a->half;
+        if (!a->narrow)
+        {
+            for (int32_t i = 0; i < count; i++, out += stride)
+            {
+                *out = (int8_t)requantize_fast(acc[i], multiplier, exponent, half, out_offset);
+            }
+            return;
+        }
+        for (int32_t i = 0; i < count; i++, out += stride)
+        {
+            int32_t v = requantize_fast(acc[i], multiplier, exponent, half, out_offset);
+            v = v < act_min ? act_min : (v > act_max ? act_max : v);
+            *out = (int8_t)v;
+        }
+        return;
+    }
+    for (int32_t i = 0; i < count; i++, out += stride)
+    {
+        *out = requantize(acc[i], multiplier, a->shift, out_offset, act_min, act_max);
+    }
+}
+
+static inline __attribute__((always_inline)) void load_pair(const int32_t *p, int32_t *even, int32_t *odd)
+{
+    int64_t v;
+    memcpy(&v, p, sizeof(v)); /* LDRD */
+    *even = (int32_t)v;
+    *odd = (int32_t)(v >> 32);
+}
+
+/*
+ * One channel, P adjacent output pixels per step: per kernel row, W words of input (4 bytes each, SXTB16
+ * into even and odd lanes) are shared by the P pixels; pixel i's kernel row sits shifted by i * stride
+ * bytes inside those words, zero beyond the kernel, so each pixel needs 2 SMLAD per word (weights as
+ * [even, odd] pairs: one LDRD). KH > 0 unrolls the kernel rows (k_h == KH); KH == 0 loops over a->k_h.
+ * Each output row's accumulators go to `acc` (groups * P), then dw_store_row requantizes them.
+ */
+static inline __attribute__((always_inline)) void dw_channel(const dw_channel_args *a, int32_t *acc, const int P,
+                                                             const int W, const int KH)
+{
+    const int32_t k_h = KH > 0 ? KH : a->k_h;
+    const int32_t row_bytes = a->row_bytes, in_w = a->in_w, chans = a->chans, out_w = a->out_w;
+    const int32_t step = P * a->stride_w, full = a->full;
+    const int32_t *const weights = a->weights;
+    int32_t next = 0; /* next padded row to gather */
+    memset(a->ring, a->zero_point, (size_t)(2 * k_h * row_bytes));
+    for (int32_t oy = 0; oy < a->out_h; oy++)
+    {
+        const int32_t top = oy * a->stride_h; /* padded row index of the window's first row */
+        for (; next < top + k_h; next++)
+        {
+            const int32_t r = next - a->pad_h;
+            int8_t *d0 = a->ring + (next % k_h) * row_bytes + a->pad_w;
+            int8_t *d1 = d0 + k_h * row_bytes;
+            if (r >= 0 && r < a->in_h)
+            {
+                const int8_t *src = a->input + r * in_w * chans;
+                for (int32_t x = 0; x < in_w; x++, src += chans)
+                {
+                    const int8_t v = *src;
+                    d0[x] = v;
+                    d1[x] = v;
+                }
+            }
+            else
+            {
+                memset(d0, a->zero_point, (size_t)in_w);
+                memset(d1, a->zero_point, (size_t)in_w);
+            }
+        }
+        const int8_t *window = a->ring + (top % k_h) * row_bytes;
+        int32_t *dst = acc;
+        for (int32_t ox = 0; ox < out_w; ox += P, window += step, dst += P)
+        {
+            int32_t a0 = full, a1 = full, a2 = full, a3 = full;
+            const int8_t *src = window;
+            const int32_t *w = weights;
+#pragma GCC unroll 8
+            for (int32_t ky = 0; ky < k_h; ky++, src += row_bytes, w += 2 * P * W)
+            {
+#pragma GCC unroll 4
+                for (int j = 0; j < W; j++)
+                {
+                    const int32_t v = load_s8x4(src + 4 * j);
+                    const int32_t e = __sxtb16(v), o = sxtb16_ror8(v);
+                    const int32_t *k = w + 2 * P * j;
+                    int32_t ke, ko;
+                    load_pair(k, &ke, &ko);
+                    a0 = __smlad(e, ke, a0);
+                    a0 = __smlad(o, ko, a0);
+                    if (P > 1)
+                    {
+                        load_pair(k + 2, &ke, &ko);
+                        a1 = __smlad(e, ke, a1);
+                        a1 = __smlad(o, ko, a1);
+                    }
+                    if (P > 2)
+                    {
+                        load_pair(k + 4, &ke, &ko);
+                        a2 = __smlad(e, ke, a2);
+                        a2 = __smlad(o, ko, a2);
+                        load_pair(k + 6, &ke, &ko);
+                        a3 = __smlad(e, ke, a3);
+                        a3 = __smlad(o, ko, a3);
+                    }
+                }
+            }
+            dst[0] = a0;
+            if (P > 1)
+            {
+                dst[1] = a1;
+            }
+            if (P > 2)
+            {
+                dst[2] = a2;
+                dst[3] = a3;
+            }
+        }
+        dw_store_row(a, acc, out_w, a->output + oy * out_w * chans);
+    }
+}
+
+typedef void (*dw_channel_fn)(const dw_channel_args *, int32_t *);
+#define TINYC_DW_CHANNEL(P, W, KH)                                                                             \
+    static void dw_channel_##P##_##W##_##KH(const dw_channel_args *a, int32_t *acc)                            \
+    {                                                                                                          \
+        dw_channel(a, acc, P, W, KH);                                                                          \
+    }
+TINYC_DW_CHANNEL(1, 1, 0)
+TINYC_DW_CHANNEL(1, 2, 0)
+TINYC_DW_CHANNEL(1, 1, 3)
+TINYC_DW_CHANNEL(2, 1, 3)
+TINYC_DW_CHANNEL(2, 2, 5)
+TINYC_DW_CHANNEL(4, 2, 5)
+TINYC_DW_CHANNEL(1, 2, 7)
+TINYC_DW_CHANNEL(2, 2, 7)
+
+/* Instructions per pixel and kernel row, roughly W * (3 + 3 * P) / P (per input word LDR + 2 SXTB16, shared
+ * by the P pixels; per pixel and word LDRD + 2 SMLAD): the cheapest specialized (P, W, k_h) that covers the
+ * window, else one pixel per step with the kernel rows in a loop. */
+static dw_channel_fn dw_choose(int32_t k_h, int32_t k_w, int32_t stride_w, int32_t *pixels, int32_t *words)
+{
+    static const struct
+    {
+        int8_t p, w, kh;
+        dw_channel_fn fn;
+    } options[] = {{1, 1, 3, dw_channel_1_1_3}, {2, 1, 3, dw_channel_2_1_3}, {2, 2, 5, dw_channel_2_2_5},
+                   {4, 2, 5, dw_channel_4_2_5}, {1, 2, 7, dw_channel_1_2_7}, {2, 2, 7, dw_channel_2_2_7}};
+    dw_channel_fn best = NULL;
+    int32_t best_cost = 0;
+    for (uint32_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+    {
+        const int32_t p = options[i].p, w = options[i].w;
+        if (options[i].kh != k_h || k_w + stride_w * (p - 1) > 4 * w)
+        {
+            continue;
+        }
+        const int32_t cost = w * (3 + 3 * p) * 4 / p; /* x4: exact for p in {1, 2, 4} */
+        if (best == NULL || cost < best_cost)
+        {
+            best = options[i].fn, best_cost = cost, *pixels = p, *words = w;
+        }
+    }
+    if (best == NULL)
+    {
+        *pixels = 1;
+        *words = k_w > 4 ? 2 : 1;
+        best = k_w > 4 ? dw_channel_1_2_0 : dw_channel_1_1_0;
+    }
+    return best;
+}
+
+/*
+ * In-place depthwise through a window of padded rows: channel by channel, input rows are gathered from the
+ * NHWC buffer into a ring of k_h rows, each stored twice (slots r % k_h and r % k_h + k_h) so the k_h rows
+ * of any output row are contiguous; pad columns and rows outside the input hold the input zero point
+ * (-input_offset), whose products with the folded offset cancel, so every pixel takes the same SMLAD path
+ * with bias + input_offset * sum(weights). Output row oy overwrites, in channel c, input pixels of rows <= oy
+ * (out_w <= in_w), and input row r is gathered before output row ceil((r + pad_h - k_h + 1) / stride) <= r
+ * is written (pad_h < k_h): every input byte is read before it is overwritten.
+ */
+static int32_t depthwise_inplace_rows(const cmsis_nn_dw_conv_params *params,
+                                      const cmsis_nn_per_channel_quant_params *quant,
+                                      const cmsis_nn_dims *input_dims, int8_t *buffer,
+                                      const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
+                                      const int32_t *bias_data, const cmsis_nn_dims *output_dims, int8_t *plane)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, chans = input_dims->c;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t stride_h = params->stride.h, stride_w = params->stride.w;
+    const int32_t pad_h = params->padding.h, pad_w = params->padding.w;
+    const int32_t offset = params->input_offset;
+    if (pad_h >= k_h || pad_w >= k_w || out_w > in_w || out_h > in_h || offset < -127 || offset > 128 ||
+        stride_h < 1 || stride_w < 1 || stride_w > 4)
+    {
+        return 0;
+    }
+    int32_t pixels = 1, words = 1;
+    const dw_channel_fn fn = dw_choose(k_h, k_w, stride_w, &pixels, &words);
+    if ((pixels - 1) * stride_w > 8)
+    {
+        return 0; /* the weight shifts below reach 8 bytes at most (not reached by the options above) */
+    }
+    const int32_t groups = (out_w + pixels - 1) / pixels;
+    int32_t row_bytes = (groups - 1) * pixels * stride_w + 4 * words;
+    row_bytes = row_bytes > pad_w + in_w ? row_bytes : pad_w + in_w;
+    const int32_t ring_bytes = 2 * k_h * row_bytes;
+    int8_t stack_ring[TINYC_DW_RING_STACK_BYTES];
+    int8_t *ring = plane;
+    if (ring_bytes > in_h * in_w)
+    {
+        if (ring_bytes > TINYC_DW_RING_STACK_BYTES)
+        {
+            return 0;
+        }
+        ring = stack_ring;
+    }
+    if (out_w > TINYC_DW_MAX_OUT_W)
+    {
+        return 0;
+    }
+    int32_t w[8 * 2 * 4 * 2] __attribute__((aligned(8))); /* [k_h][words][pixels][even, odd] */
+    int32_t acc[TINYC_DW_MAX_OUT_W + 3];                  /* one output row, rounded up to whole steps */
+    dw_channel_args a = {.ring = ring, .weights = w, .row_bytes = row_bytes, .k_h = k_h, .in_h = in_h,
+                         .in_w = in_w, .chans = chans, .out_h = out_h, .out_w = out_w, .stride_h = stride_h,
+                         .stride_w = stride_w, .pad_h = pad_h, .pad_w = pad_w, .out_offset = params->output_offset,
+                         .act_min = params->activation.min, .act_max = params->activation.max,
+                         .zero_point = (int8_t)(-offset),
+                         .narrow = params->activation.min > -128 || params->activation.max < 127};
+    for (int32_t c = 0; c < chans; c++)
+    {
+        int32_t weight_sum = 0;
+        for (int32_t ky = 0; ky < k_h; ky++)
+        {
+            int8_t ext[20] = {0}; /* the kernel row at [8, 8 + k_w), zeros around: shifts of up to 8 bytes */
+            for (int32_t kx = 0; kx < k_w; kx++)
+            {
+                ext[8 + kx] = filter_data[(ky * k_w + kx) * chans + c];
+                weight_sum += ext[8 + kx];
+            }
+            int32_t *q = &w[ky * words * pixels * 2];
+            for (int32_t j = 0; j < words; j++)
+            {
+                for (int32_t i = 0; i < pixels; i++, q += 2)
+                {
+                    const int32_t v = load_s8x4(&ext[8 + 4 * j - i * stride_w]);
+                    q[0] = __sxtb16(v);
+                    q[1] = sxtb16_ror8(v);
+                }
+            }
+        }
+        const int32_t bias = bias_data != NULL ? bias_data[c] : 0;
+        a.input = buffer + c;
+        a.output = buffer + c;
+        a.full = bias + offset * weight_sum;
+        a.multiplier = quant->multiplier[c];
+        a.shift = quant->shift[c];
+        a.fast = fast_requant_ok(a.shift, bias, k_h * k_w);
+        a.exponent = -a.shift;
+        a.half = a.fast ? (int32_t)(1u << (a.exponent - 1)) : 0;
+        fn(&a, acc);
+    }
+    return 1;
+}
+
+static int32_t depthwise_inplace_plane(const cmsis_nn_dw_conv_params *params,
+                                       const cmsis_nn_per_channel_quant_params *quant,
+                                       const cmsis_nn_dims *input_dims, int8_t *buffer,
+                                       const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
+                                       const int32_t *bias_data, const cmsis_nn_dims *output_dims, int8_t *plane)
 {
     const int32_t in_h = input_dims->h, in_w = input_dims->w, chans = input_dims->c;
     const int32_t out_h = output_dims->h, out_w = output_dims->w;
@@ -161,6 +488,156 @@ int32_t tinyc_dsp_depthwise_conv_inplace_s8(const cmsis_nn_dw_conv_params *param
     return 1;
 }
 
+int32_t tinyc_dsp_depthwise_conv_inplace_s8(const cmsis_nn_dw_conv_params *params,
+                                            const cmsis_nn_per_channel_quant_params *quant,
+                                            const cmsis_nn_dims *input_dims, int8_t *buffer,
+                                            const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
+                                            const int32_t *bias_data, const cmsis_nn_dims *output_dims,
+                                            int8_t *plane)
+{
+    if (params->ch_mult != 1 || output_dims->c != input_dims->c || input_dims->n != 1 || filter_dims->w > 8 ||
+        filter_dims->h > 8 || !quant_supported(quant, input_dims->c))
+    {
+        return 0;
+    }
+    if (depthwise_inplace_rows(params, quant, input_dims, buffer, filter_dims, filter_data, bias_data, output_dims,
+                               plane))
+    {
+        return 1;
+    }
+    return depthwise_inplace_plane(params, quant, input_dims, buffer, filter_dims, filter_data, bias_data,
+                                   output_dims, plane);
+}
+
+#define TINYC_1X1_MAX_CHANNELS 256 /* per-channel folded biases of the in-place 1x1 conv on the stack */
+
+/* acc[i][j] += sum_k x_i[k] * w_j[k] over raw int8 operands (the input offset is in the bias). */
+static inline __attribute__((always_inline)) void dot_2x2(const int8_t *x0, const int8_t *x1, const int8_t *w0,
+                                                          const int8_t *w1, int32_t k, int32_t *acc)
+{
+    /* second pixel and second channel as offsets from the first: fewer live registers, no spills */
+    const int32_t dx = x1 - x0, dw = w1 - w0;
+    int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
+    const int8_t *end = x0 + (k & ~3);
+    while (x0 != end)
+    {
+        const int32_t vx0 = load_s8x4(x0), vx1 = load_s8x4(x0 + dx);
+        const int32_t x0e = __sxtb16(vx0), x0o = sxtb16_ror8(vx0);
+        const int32_t x1e = __sxtb16(vx1), x1o = sxtb16_ror8(vx1);
+        const int32_t vw0 = load_s8x4(w0);
+        const int32_t w0e = __sxtb16(vw0), w0o = sxtb16_ror8(vw0);
+        s00 = __smlad(x0e, w0e, s00);
+        s00 = __smlad(x0o, w0o, s00);
+        s10 = __smlad(x1e, w0e, s10);
+        s10 = __smlad(x1o, w0o, s10);
+        const int32_t vw1 = load_s8x4(w0 + dw);
+        const int32_t w1e = __sxtb16(vw1), w1o = sxtb16_ror8(vw1);
+        s01 = __smlad(x0e, w1e, s01);
+        s01 = __smlad(x0o, w1o, s01);
+        s11 = __smlad(x1e, w1e, s11);
+        s11 = __smlad(x1o, w1o, s11);
+        x0 += 4;
+        w0 += 4;
+    }
+    for (int32_t n = k & 3; n > 0; n--, x0++, w0++)
+    {
+        const int32_t v0 = x0[0], v1 = x0[dx], c0 = w0[0], c1 = w0[dw];
+        s00 += v0 * c0;
+        s01 += v0 * c1;
+        s10 += v1 * c0;
+        s11 += v1 * c1;
+    }
+    acc[0] = s00;
+    acc[1] = s01;
+    acc[2] = s10;
+    acc[3] = s11;
+}
+
+/*
+ * Output channels of pixels p and p1 (p1 == p for a single pixel), 2 channels at a time, written at out0 and
+ * out1 (out_c bytes each). FAST: requantize_fast for every channel (no clamp narrower than int8).
+ */
+static inline __attribute__((always_inline)) void conv1x1_pixels(const cmsis_nn_conv_params *params,
+                                                                 const cmsis_nn_per_channel_quant_params *quant,
+                                                                 const int8_t *x0, const int8_t *x1,
+                                                                 const int8_t *filter, const int32_t *base,
+                                                                 int32_t in_c, int32_t out_c, int8_t *out0,
+                                                                 int8_t *out1, const int FAST)
+{
+    const int32_t out_offset = params->output_offset;
+    const int32_t act_min = params->activation.min, act_max = params->activation.max;
+    for (int32_t oc = 0; oc < out_c; oc += 2)
+    {
+        const int32_t oc1 = oc + 1 < out_c ? oc + 1 : oc;
+        int32_t acc[4] = {base[oc], base[oc1], base[oc], base[oc1]};
+        dot_2x2(x0, x1, &filter[oc * in_c], &filter[oc1 * in_c], in_c, acc);
+        const int32_t m0 = quant->multiplier[oc], s0 = quant->shift[oc];
+        const int32_t m1 = quant->multiplier[oc1], s1 = quant->shift[oc1];
+        if (FAST)
+        {
+            const int32_t h0 = (int32_t)(1u << (-s0 - 1)), h1 = (int32_t)(1u << (-s1 - 1));
+            out0[oc] = (int8_t)requantize_fast(acc[0], m0, -s0, h0, out_offset);
+            out0[oc1] = (int8_t)requantize_fast(acc[1], m1, -s1, h1, out_offset);
+            out1[oc] = (int8_t)requantize_fast(acc[2], m0, -s0, h0, out_offset);
+            out1[oc1] = (int8_t)requantize_fast(acc[3], m1, -s1, h1, out_offset);
+        }
+        else
+        {
+            out0[oc] = requantize(acc[0], m0, s0, out_offset, act_min, act_max);
+            out0[oc1] = requantize(acc[1], m1, s1, out_offset, act_min, act_max);
+            out1[oc] = requantize(acc[2], m0, s0, out_offset, act_min, act_max);
+            out1[oc1] = requantize(acc[3], m1, s1, out_offset, act_min, act_max);
+        }
+    }
+}
+
+/*
+ * In-place 1x1 convolution, 2 pixels x 2 output channels per inner loop, the input offset folded into
+ * per-channel biases (bias + input_offset * sum(weights), on the stack). Output pixels p and p + 1 occupy
+ * bytes [p * out_c, (p + 2) * out_c), below their inputs [p * in_c, (p + 2) * in_c) once
+ * (p + 2) * out_c <= p * in_c: those pairs are written directly; earlier pixels (the output would overwrite
+ * inputs still to be read) and an odd last pixel go one at a time through `pixel` (out_c bytes of scratch).
+ */
+static inline __attribute__((always_inline)) void conv1x1_inplace(const cmsis_nn_conv_params *params,
+                                                                  const cmsis_nn_per_channel_quant_params *quant,
+                                                                  int8_t *buffer, const int8_t *filter,
+                                                                  const int32_t *base, int32_t pixels, int32_t in_c,
+                                                                  int32_t out_c, int8_t *pixel, const int FAST)
+{
+    int32_t p = 0;
+    for (; p < pixels && (p + 2 > pixels || (p + 2) * out_c > p * in_c); p++)
+    {
+        const int8_t *x = &buffer[p * in_c];
+        conv1x1_pixels(params, quant, x, x, filter, base, in_c, out_c, pixel, pixel, FAST);
+        memcpy(&buffer[p * out_c], pixel, (size_t)out_c);
+    }
+    for (; p + 1 < pixels; p += 2)
+    {
+        conv1x1_pixels(params, quant, &buffer[p * in_c], &buffer[(p + 1) * in_c], filter, base, in_c, out_c,
+                       &buffer[p * out_c], &buffer[(p + 1) * out_c], FAST);
+    }
+    if (p < pixels)
+    {
+        const int8_t *x = &buffer[p * in_c];
+        conv1x1_pixels(params, quant, x, x, filter, base, in_c, out_c, pixel, pixel, FAST);
+        memcpy(&buffer[p * out_c], pixel, (size_t)out_c);
+    }
+}
+
+static void conv1x1_inplace_fast(const cmsis_nn_conv_params *params, const cmsis_nn_per_channel_quant_params *quant,
+                                 int8_t *buffer, const int8_t *filter, const int32_t *base, int32_t pixels,
+                                 int32_t in_c, int32_t out_c, int8_t *pixel)
+{
+    conv1x1_inplace(params, quant, buffer, filter, base, pixels, in_c, out_c, pixel, 1);
+}
+
+static void conv1x1_inplace_exact(const cmsis_nn_conv_params *params, const cmsis_nn_per_channel_quant_params *quant,
+                                  int8_t *buffer, const int8_t *filter, const int32_t *base, int32_t pixels,
+                                  int32_t in_c, int32_t out_c, int8_t *pixel)
+{
+    conv1x1_inplace(params, quant, buffer, filter, base, pixels, in_c, out_c, pixel, 0);
+}
+
 int32_t tinyc_dsp_conv1x1_inplace_s8(const cmsis_nn_conv_params *params,
                                      const cmsis_nn_per_channel_quant_params *quant,
                                      const cmsis_nn_dims *input_dims, int8_t *buffer,
@@ -170,45 +647,39 @@ int32_t tinyc_dsp_conv1x1_inplace_s8(const cmsis_nn_conv_params *params,
 {
     const int32_t in_c = input_dims->c, out_c = output_dims->c;
     const int32_t pixels = input_dims->h * input_dims->w;
-    const int32_t offset = params->input_offset, out_offset = params->output_offset;
-    const int32_t act_min = params->activation.min, act_max = params->activation.max;
-    const int32_t offset2 = (int32_t)(((uint32_t)offset & 0xFFFFu) | ((uint32_t)offset << 16));
-    if (filter_dims->c != in_c || !quant_supported(quant, out_c))
+    const int32_t offset = params->input_offset;
+    if (filter_dims->c != in_c || out_c > TINYC_1X1_MAX_CHANNELS || out_c > in_c || !quant_supported(quant, out_c))
     {
         return 0;
     }
-    for (int32_t p = 0; p < pixels; p++)
+    int32_t base[TINYC_1X1_MAX_CHANNELS];
+    int fast = params->activation.min <= -128 && params->activation.max >= 127;
+    for (int32_t oc = 0; oc < out_c; oc++)
     {
-        const int8_t *in = &buffer[p * in_c];
-        for (int32_t oc = 0; oc < out_c; oc += 2)
+        const int8_t *w = &filter_data[oc * in_c];
+        int32_t sum = 0;
+        int32_t n = in_c >> 2;
+        for (; n > 0; n--, w += 4)
         {
-            const int32_t oc1 = oc + 1 < out_c ? oc + 1 : oc;
-            const int8_t *w0 = &filter_data[oc * in_c], *w1 = &filter_data[oc1 * in_c];
-            const int8_t *x = in;
-            int32_t a0 = bias_data != NULL ? bias_data[oc] : 0, a1 = bias_data != NULL ? bias_data[oc1] : 0;
-            int32_t n = in_c >> 2;
-            while (n-- > 0)
-            {
-                const int32_t vx = load_s8x4(x), v0 = load_s8x4(w0), v1 = load_s8x4(w1);
-                x += 4;
-                w0 += 4;
-                w1 += 4;
-                const int32_t xe = __sadd16(__sxtb16(vx), offset2), xo = __sadd16(sxtb16_ror8(vx), offset2);
-                a0 = __smlad(xe, __sxtb16(v0), a0);
-                a0 = __smlad(xo, sxtb16_ror8(v0), a0);
-                a1 = __smlad(xe, __sxtb16(v1), a1);
-                a1 = __smlad(xo, sxtb16_ror8(v1), a1);
-            }
-            for (n = in_c & 3; n > 0; n--)
-            {
-                const int32_t xv = *x++ + offset;
-                a0 += xv * *w0++;
-                a1 += xv * *w1++;
-            }
-            pixel[oc] = requantize(a0, quant->multiplier[oc], quant->shift[oc], out_offset, act_min, act_max);
-            pixel[oc1] = requantize(a1, quant->multiplier[oc1], quant->shift[oc1], out_offset, act_min, act_max);
+            const int32_t v = load_s8x4(w);
+            sum = __smlad(__sxtb16(v), 0x00010001, sum);
+            sum = __smlad(sxtb16_ror8(v), 0x00010001, sum);
         }
-        memcpy(&buffer[p * out_c], pixel, (size_t)out_c);
+        for (n = in_c & 3; n > 0; n--)
+        {
+            sum += *w++;
+        }
+        const int32_t bias = bias_data != NULL ? bias_data[oc] : 0;
+        base[oc] = bias + offset * sum;
+        fast = fast && fast_requant_ok(quant->shift[oc], bias, in_c);
+    }
+    if (fast)
+    {
+        conv1x1_inplace_fast(params, quant, buffer, filter_data, base, pixels, in_c, out_c, pixel);
+    }
+    else
+    {
+        conv1x1_inplace_exact(params, quant, buffer, filter_data, base, pixels, in_c, out_c, pixel);
     }
     return 1;
 }
