@@ -8,7 +8,8 @@
  * computed the result and 0 when the case is outside what it handles (the caller then runs the
  * portable code). They use no scratch beyond what CMSIS-NN v7.0.0 asks for on DSP builds
  * (tinyc/kernels/buffer_sizes.py): none for 1x1 convolution, depthwise and fully connected; the
- * context buffer, two im2col columns of int16, for the general convolution.
+ * context buffer, two im2col columns of int16, for the general convolution. tinyc_dsp_elementwise_add_s8 has
+ * arm_elementwise_add_s8's arguments.
  */
 #ifndef TINYC_DSP_H
 #define TINYC_DSP_H
@@ -55,6 +56,12 @@ int32_t tinyc_dsp_fully_connected_s8(const cmsis_nn_fc_params *fc_params,
                                      const int32_t *bias_data,
                                      const cmsis_nn_dims *output_dims,
                                      int8_t *output_data);
+
+int32_t tinyc_dsp_elementwise_add_s8(const int8_t *input_1_vect, const int8_t *input_2_vect, int32_t input_1_offset,
+                                     int32_t input_1_mult, int32_t input_1_shift, int32_t input_2_offset,
+                                     int32_t input_2_mult, int32_t input_2_shift, int32_t left_shift, int8_t *output,
+                                     int32_t out_offset, int32_t out_mult, int32_t out_shift,
+                                     int32_t out_activation_min, int32_t out_activation_max, int32_t block_size);
 #endif
 
 #endif /* TINYC_DSP_H */

@@ -4,6 +4,7 @@
  */
 #include "arm_nnfunctions.h"
 #include "arm_nnsupportfunctions.h"
+#include "tinyc_dsp.h"
 
 arm_cmsis_nn_status arm_elementwise_add_s8(const int8_t *input_1_vect,
                                            const int8_t *input_2_vect,
@@ -22,6 +23,14 @@ arm_cmsis_nn_status arm_elementwise_add_s8(const int8_t *input_1_vect,
                                            const int32_t out_activation_max,
                                            const int32_t block_size)
 {
+#if TINYC_DSP_KERNELS
+    if (tinyc_dsp_elementwise_add_s8(input_1_vect, input_2_vect, input_1_offset, input_1_mult, input_1_shift,
+                                     input_2_offset, input_2_mult, input_2_shift, left_shift, output, out_offset,
+                                     out_mult, out_shift, out_activation_min, out_activation_max, block_size))
+    {
+        return ARM_CMSIS_NN_SUCCESS;
+    }
+#endif
     for (int32_t i = 0; i < block_size; i++)
     {
         const int32_t a = arm_nn_shift_left_wrap((int32_t)input_1_vect[i] + input_1_offset, left_shift);

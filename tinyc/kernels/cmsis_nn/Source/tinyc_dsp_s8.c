@@ -11,9 +11,12 @@
  *   the 4 channels unpacked once to int16 pairs on the stack, SMLABB / SMLATT per tap; the input
  *   offset folded into the bias for pixels whose window lies inside the input.
  * - fully connected: 1 row x 2 output channels, SADD16 adds the input offset to the unpacked input.
+ * - elementwise add: three SMMULR requantizations per element.
  * - requantization: TFLite's double rounding in 32/64-bit integer steps (SMULL), bit-exact with
  *   arm_nn_requantize for every multiplier != INT32_MIN and shift in [-31, 31] (checked per call;
- *   other values fall back to the portable kernels).
+ *   other values fall back to the portable kernels); requantize_fast (SMMULR, SSAT; ~8 instructions)
+ *   where it is provably equal: shift <= -1, |accumulator| < 2^30 from the bias and the tap count, no
+ *   clamp narrower than int8 (1x1 and im2col convolution).
  */
 #include "tinyc_dsp.h"
 
@@ -84,6 +87,41 @@ static inline int8_t requantize(int32_t acc, int32_t multiplier, int32_t shift, 
     return (int8_t)out;
 }
 
+/*
+ * Fast requantization, equal to requantize() when shift <= -1 (no left shift) and |acc| < 2^30:
+ * then 2 * acc fits in 32 bits and SMMULR(2 * acc, m) = floor((acc * m + 2^30) / 2^31), the rounded
+ * doubling high multiply for both signs; the rounding divide by 2^e (e = -shift >= 1, half away from
+ * zero) is (x + 2^(e-1) - (x < 0)) >> e, which cannot overflow for |x| < 2^30. SSAT saturates to int8;
+ * callers use it only when the activation clamp is [-128, 127] (fast_requant_ok).
+ */
+static inline int32_t smmulr(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+static inline int8_t requantize_fast(int32_t acc, int32_t multiplier, int32_t exponent, int32_t half,
+                                     int32_t output_offset)
+{
+    int32_t x = smmulr(acc << 1, multiplier);
+    x = (x + half + (x >> 31)) >> exponent;
+    return (int8_t)__ssat(x + output_offset, 8);
+}
+
+/* 1 when requantize_fast() equals requantize() for every accumulator of an output channel: shift <= -1,
+ * no clamp narrower than int8, |bias| + taps * 255 * 128 < 2^30 (|input + input_offset| <= 255, |w| <= 128). */
+static inline int32_t fast_requant_ok(int32_t shift, int32_t bias, int32_t taps, int32_t act_min, int32_t act_max)
+{
+    const int64_t bound = (int64_t)(bias < 0 ? -(int64_t)bias : bias) + (int64_t)taps * 255 * 128;
+    return shift <= -1 && act_min <= -128 && act_max >= 127 && bound < ((int64_t)1 << 30);
+}
+
+static inline int32_t half_of(int32_t shift)
+{
+    return shift <= -1 ? (int32_t)(1u << (-shift - 1)) : 0;
+}
+
 /* sum of k int8 values */
 static int32_t sum_s8(const int8_t *w, int32_t k)
 {
@@ -107,31 +145,33 @@ static int32_t sum_s8(const int8_t *w, int32_t k)
 static inline void dot_s8_2x2(const int8_t *x0, const int8_t *x1, const int8_t *w0, const int8_t *w1, int32_t k,
                               int32_t *a00, int32_t *a01, int32_t *a10, int32_t *a11)
 {
+    /* second pixel and second channel as offsets from the first: fewer live registers, no spills */
+    const int32_t dx = x1 - x0, dw = w1 - w0;
     int32_t s00 = *a00, s01 = *a01, s10 = *a10, s11 = *a11;
-    int32_t n = k >> 2;
-    while (n-- > 0)
+    const int8_t *end = x0 + (k & ~3);
+    while (x0 != end)
     {
-        const int32_t vx0 = read_s8x4(x0), vx1 = read_s8x4(x1), vw0 = read_s8x4(w0), vw1 = read_s8x4(w1);
-        x0 += 4;
-        x1 += 4;
-        w0 += 4;
-        w1 += 4;
+        const int32_t vx0 = read_s8x4(x0), vx1 = read_s8x4(x0 + dx);
         const int32_t x0e = __sxtb16(vx0), x0o = sxtb16_ror8(vx0);
         const int32_t x1e = __sxtb16(vx1), x1o = sxtb16_ror8(vx1);
+        const int32_t vw0 = read_s8x4(w0);
         const int32_t w0e = __sxtb16(vw0), w0o = sxtb16_ror8(vw0);
         s00 = __smlad(x0e, w0e, s00);
         s00 = __smlad(x0o, w0o, s00);
         s10 = __smlad(x1e, w0e, s10);
         s10 = __smlad(x1o, w0o, s10);
+        const int32_t vw1 = read_s8x4(w0 + dw);
         const int32_t w1e = __sxtb16(vw1), w1o = sxtb16_ror8(vw1);
         s01 = __smlad(x0e, w1e, s01);
         s01 = __smlad(x0o, w1o, s01);
         s11 = __smlad(x1e, w1e, s11);
         s11 = __smlad(x1o, w1o, s11);
+        x0 += 4;
+        w0 += 4;
     }
-    for (n = k & 3; n > 0; n--)
+    for (int32_t n = k & 3; n > 0; n--, x0++, w0++)
     {
-        const int32_t v0 = *x0++, v1 = *x1++, c0 = *w0++, c1 = *w1++;
+        const int32_t v0 = x0[0], v1 = x0[dx], c0 = w0[0], c1 = w0[dw];
         s00 += v0 * c0;
         s01 += v0 * c1;
         s10 += v1 * c0;
@@ -156,40 +196,82 @@ static inline const int8_t *pixel_1x1(const int8_t *input, int32_t p, int32_t ou
     return input + ((n * in_h + y * stride_h) * in_w + x * stride_w) * in_c;
 }
 
+/* One output channel pair of a 1x1 convolution over all pixels; FAST: requantize_fast for both channels. */
+static inline __attribute__((always_inline)) void convolve_1x1_pair(
+    const cmsis_nn_conv_params *params, const cmsis_nn_dims *input_dims, const int8_t *input,
+    const cmsis_nn_dims *output_dims, int8_t *output, const int8_t *w0, const int8_t *w1, int32_t base0,
+    int32_t base1, int32_t m0, int32_t s0, int32_t m1, int32_t s1, int32_t oc, int32_t oc1, const int FAST)
+{
+    const int32_t in_c = input_dims->c, out_c = output_dims->c;
+    const int32_t out_hw = output_dims->h * output_dims->w;
+    const int32_t pixels = input_dims->n * out_hw;
+    const int32_t out_offset = params->output_offset;
+    const int32_t act_min = params->activation.min, act_max = params->activation.max;
+    const int32_t h0 = half_of(s0), h1 = half_of(s1), e0 = -s0, e1 = -s1;
+    const int contiguous = params->stride.h == 1 && params->stride.w == 1 && output_dims->w == input_dims->w;
+    for (int32_t p = 0; p < pixels; p += 2)
+    {
+        const int32_t p1 = p + 1 < pixels ? p + 1 : p;
+        const int8_t *x0, *x1;
+        if (contiguous)
+        {
+            x0 = input + p * in_c;
+            x1 = input + p1 * in_c;
+        }
+        else
+        {
+            x0 = pixel_1x1(input, p, out_hw, output_dims->w, input_dims->h, input_dims->w, in_c, params->stride.h,
+                           params->stride.w);
+            x1 = pixel_1x1(input, p1, out_hw, output_dims->w, input_dims->h, input_dims->w, in_c, params->stride.h,
+                           params->stride.w);
+        }
+        int32_t a00 = base0, a01 = base1, a10 = base0, a11 = base1;
+        dot_s8_2x2(x0, x1, w0, w1, in_c, &a00, &a01, &a10, &a11);
+        int8_t *o0 = output + p * out_c + oc, *o1 = output + p1 * out_c + oc;
+        if (FAST)
+        {
+            o0[0] = requantize_fast(a00, m0, e0, h0, out_offset);
+            o1[0] = requantize_fast(a10, m0, e0, h0, out_offset);
+            o0[oc1 - oc] = requantize_fast(a01, m1, e1, h1, out_offset);
+            o1[oc1 - oc] = requantize_fast(a11, m1, e1, h1, out_offset);
+        }
+        else
+        {
+            o0[0] = requantize(a00, m0, s0, out_offset, act_min, act_max);
+            o1[0] = requantize(a10, m0, s0, out_offset, act_min, act_max);
+            o0[oc1 - oc] = requantize(a01, m1, s1, out_offset, act_min, act_max);
+            o1[oc1 - oc] = requantize(a11, m1, s1, out_offset, act_min, act_max);
+        }
+    }
+}
+
 static void convolve_1x1(const cmsis_nn_conv_params *params, const cmsis_nn_per_channel_quant_params *quant,
                          const cmsis_nn_dims *input_dims, const int8_t *input, const int8_t *filter,
                          const int32_t *bias, const cmsis_nn_dims *output_dims, int8_t *output)
 {
     const int32_t in_c = input_dims->c, out_c = output_dims->c;
-    const int32_t out_hw = output_dims->h * output_dims->w;
-    const int32_t pixels = input_dims->n * out_hw;
-    const int32_t offset = params->input_offset, out_offset = params->output_offset;
+    const int32_t offset = params->input_offset;
     const int32_t act_min = params->activation.min, act_max = params->activation.max;
 
     for (int32_t oc = 0; oc < out_c; oc += 2)
     {
-        const int32_t oc1 = oc + 1 < out_c ? oc + 1 : oc; /* an odd last channel is computed twice */
+        /* an odd last channel is computed twice and written twice, the same value */
+        const int32_t oc1 = oc + 1 < out_c ? oc + 1 : oc;
         const int8_t *w0 = filter + oc * in_c, *w1 = filter + oc1 * in_c;
-        const int32_t base0 = (bias ? bias[oc] : 0) + offset * sum_s8(w0, in_c);
-        const int32_t base1 = (bias ? bias[oc1] : 0) + offset * sum_s8(w1, in_c);
+        const int32_t b0 = bias ? bias[oc] : 0, b1 = bias ? bias[oc1] : 0;
+        const int32_t base0 = b0 + offset * sum_s8(w0, in_c);
+        const int32_t base1 = b1 + offset * sum_s8(w1, in_c);
         const int32_t m0 = quant->multiplier[oc], s0 = quant->shift[oc];
         const int32_t m1 = quant->multiplier[oc1], s1 = quant->shift[oc1];
-        for (int32_t p = 0; p < pixels; p += 2)
+        if (fast_requant_ok(s0, b0, in_c, act_min, act_max) && fast_requant_ok(s1, b1, in_c, act_min, act_max))
         {
-            const int32_t p1 = p + 1 < pixels ? p + 1 : p;
-            const int8_t *x0 = pixel_1x1(input, p, out_hw, output_dims->w, input_dims->h, input_dims->w, in_c,
-                                         params->stride.h, params->stride.w);
-            const int8_t *x1 = pixel_1x1(input, p1, out_hw, output_dims->w, input_dims->h, input_dims->w, in_c,
-                                         params->stride.h, params->stride.w);
-            int32_t a00 = base0, a01 = base1, a10 = base0, a11 = base1;
-            dot_s8_2x2(x0, x1, w0, w1, in_c, &a00, &a01, &a10, &a11);
-            output[p * out_c + oc] = requantize(a00, m0, s0, out_offset, act_min, act_max);
-            output[p1 * out_c + oc] = requantize(a10, m0, s0, out_offset, act_min, act_max);
-            if (oc1 != oc)
-            {
-                output[p * out_c + oc1] = requantize(a01, m1, s1, out_offset, act_min, act_max);
-                output[p1 * out_c + oc1] = requantize(a11, m1, s1, out_offset, act_min, act_max);
-            }
+            convolve_1x1_pair(params, input_dims, input, output_dims, output, w0, w1, base0, base1, m0, s0, m1, s1,
+                              oc, oc1, 1);
+        }
+        else
+        {
+            convolve_1x1_pair(params, input_dims, input, output_dims, output, w0, w1, base0, base1, m0, s0, m1, s1,
+                              oc, oc1, 0);
         }
     }
 }
@@ -296,6 +378,11 @@ static void convolve_im2col(const cmsis_nn_conv_params *params, const cmsis_nn_p
     const int32_t out_offset = params->output_offset;
     const int32_t act_min = params->activation.min, act_max = params->activation.max;
     int16_t *col0 = columns, *col1 = columns + k4;
+    int32_t all_fast = 1;
+    for (int32_t oc = 0; oc < out_c; oc++)
+    {
+        all_fast &= fast_requant_ok(quant->shift[oc], bias ? bias[oc] : 0, k, act_min, act_max);
+    }
 
     for (int32_t p = 0; p < pixels; p += 2)
     {
@@ -315,6 +402,16 @@ static void convolve_im2col(const cmsis_nn_conv_params *params, const cmsis_nn_p
             int32_t a10 = a00, a11 = a01;
             dot_col_2x2(col0, c1, filter + oc * k, filter + oc1 * k, k, &a00, &a01, &a10, &a11);
             const int32_t m0 = quant->multiplier[oc], s0 = quant->shift[oc];
+            if (all_fast)
+            {
+                const int32_t m1 = quant->multiplier[oc1], s1 = quant->shift[oc1];
+                int8_t *o0 = output + p * out_c + oc, *o1 = output + p1 * out_c + oc;
+                o0[0] = requantize_fast(a00, m0, -s0, half_of(s0), out_offset);
+                o1[0] = requantize_fast(a10, m0, -s0, half_of(s0), out_offset);
+                o0[oc1 - oc] = requantize_fast(a01, m1, -s1, half_of(s1), out_offset);
+                o1[oc1 - oc] = requantize_fast(a11, m1, -s1, half_of(s1), out_offset);
+                continue;
+            }
             output[p * out_c + oc] = requantize(a00, m0, s0, out_offset, act_min, act_max);
             output[p1 * out_c + oc] = requantize(a10, m0, s0, out_offset, act_min, act_max);
             if (oc1 != oc)
@@ -516,6 +613,73 @@ int32_t tinyc_dsp_fully_connected_s8(const cmsis_nn_fc_params *fc_params,
                                                           shift[oc1 * quant_stride], out_offset, act_min, act_max);
             }
         }
+    }
+    return 1;
+}
+
+/*
+ * Elementwise add (arm_elementwise_add_s8): ((x + offset) << left_shift) requantized per input, summed,
+ * requantized to the output; each requantization as requantize_fast, which is exact here: input and output
+ * shifts in [-31, 0], left_shift <= 21 (|(x + offset) << left_shift| <= 256 * 2^21 = 2^29, so its double fits;
+ * each requantized input is at most that, the sum below 2^30), no multiplier INT32_MIN. A shift of 0 divides
+ * by 1: the rounding term is masked off (neg = 0). Element by element: output may alias an input (in-place
+ * residual add).
+ */
+static inline __attribute__((always_inline)) int32_t divide_pot(int32_t x, int32_t exponent, int32_t half,
+                                                                 int32_t neg)
+{
+    return (x + half + ((x >> 31) & neg)) >> exponent;
+}
+
+static inline __attribute__((always_inline)) void add_s8(const int8_t *in1, const int8_t *in2, int32_t off1,
+                                                          int32_t m1, int32_t s1, int32_t off2, int32_t m2,
+                                                          int32_t s2, int32_t left_shift, int8_t *out,
+                                                          int32_t out_offset, int32_t out_m, int32_t out_s,
+                                                          int32_t act_min, int32_t act_max, int32_t count,
+                                                          const int NARROW)
+{
+    const int32_t e1 = -s1, e2 = -s2, eo = -out_s;
+    const int32_t h1 = half_of(s1), h2 = half_of(s2), ho = half_of(out_s);
+    const int32_t n1 = e1 > 0 ? -1 : 0, n2 = e2 > 0 ? -1 : 0, no = eo > 0 ? -1 : 0;
+    const int32_t shift = left_shift + 1; /* requantize_fast's doubling folded into the left shift */
+    for (int32_t i = 0; i < count; i++)
+    {
+        const int32_t a = divide_pot(smmulr(((int32_t)in1[i] + off1) << shift, m1), e1, h1, n1);
+        const int32_t b = divide_pot(smmulr(((int32_t)in2[i] + off2) << shift, m2), e2, h2, n2);
+        int32_t v = divide_pot(smmulr((a + b) << 1, out_m), eo, ho, no) + out_offset;
+        v = __ssat(v, 8);
+        if (NARROW)
+        {
+            v = v < act_min ? act_min : (v > act_max ? act_max : v);
+        }
+        out[i] = (int8_t)v;
+    }
+}
+
+int32_t tinyc_dsp_elementwise_add_s8(const int8_t *input_1_vect, const int8_t *input_2_vect, int32_t input_1_offset,
+                                     int32_t input_1_mult, int32_t input_1_shift, int32_t input_2_offset,
+                                     int32_t input_2_mult, int32_t input_2_shift, int32_t left_shift, int8_t *output,
+                                     int32_t out_offset, int32_t out_mult, int32_t out_shift,
+                                     int32_t out_activation_min, int32_t out_activation_max, int32_t block_size)
+{
+    if (input_1_shift > 0 || input_2_shift > 0 || out_shift > 0 || input_1_shift < -31 || input_2_shift < -31 ||
+        out_shift < -31 || left_shift < 0 || left_shift > 21 || input_1_mult == INT32_MIN ||
+        input_2_mult == INT32_MIN || out_mult == INT32_MIN || input_1_offset < -128 || input_1_offset > 128 ||
+        input_2_offset < -128 || input_2_offset > 128)
+    {
+        return 0;
+    }
+    if (out_activation_min <= -128 && out_activation_max >= 127)
+    {
+        add_s8(input_1_vect, input_2_vect, input_1_offset, input_1_mult, input_1_shift, input_2_offset, input_2_mult,
+               input_2_shift, left_shift, output, out_offset, out_mult, out_shift, out_activation_min,
+               out_activation_max, block_size, 0);
+    }
+    else
+    {
+        add_s8(input_1_vect, input_2_vect, input_1_offset, input_1_mult, input_1_shift, input_2_offset, input_2_mult,
+               input_2_shift, left_shift, output, out_offset, out_mult, out_shift, out_activation_min,
+               out_activation_max, block_size, 1);
     }
     return 1;
 }
