@@ -35,7 +35,7 @@ def random_model(seed: int):
             k = rng.choice([k for k in (1, 3, 5, 7) if k <= size])
             y = layers.Conv2D(rng.randint(3, 12), k, strides=rng.choice([1, 2]) if size > 4 else 1,
                               padding=rng.choice(["same", "valid"]))(y)
-        elif block == "dw":
+        elif block == "dw" and size >= 3:
             k = rng.choice([k for k in (3, 5, 7) if k <= size])
             y = layers.DepthwiseConv2D(k, strides=rng.choice([1, 2]) if size > 4 else 1, padding="same",
                                        activation=rng.choice(["relu", None]))(y)
