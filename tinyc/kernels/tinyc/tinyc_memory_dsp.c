@@ -81,12 +81,21 @@ static inline int32_t smmulr(int32_t a, int32_t b)
     return r;
 }
 
+/* Saturate to int8 (SSAT #8). arm_acle.h's __ssat converts through unsigned inside its macro, which
+ * -Wsign-conversion reports at every use, so the instruction is written out here. */
+static inline int32_t ssat8(int32_t a)
+{
+    int32_t r;
+    __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(a));
+    return r;
+}
+
 static inline int32_t requantize_fast(int32_t acc, int32_t multiplier, int32_t exponent, int32_t half,
                                       int32_t output_offset)
 {
     int32_t x = smmulr(acc << 1, multiplier);
     x = (x + half + (x >> 31)) >> exponent;
-    return __ssat(x + output_offset, 8);
+    return ssat8(x + output_offset);
 }
 
 /* 1 when requantize_fast() is exact for every accumulator of this channel: shift <= -1 and

@@ -101,12 +101,21 @@ static inline int32_t smmulr(int32_t a, int32_t b)
     return r;
 }
 
+/* Saturate to int8 (SSAT #8). arm_acle.h's __ssat converts through unsigned inside its macro, which
+ * -Wsign-conversion reports at every use, so the instruction is written out here. */
+static inline int32_t ssat8(int32_t a)
+{
+    int32_t r;
+    __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(a));
+    return r;
+}
+
 static inline int8_t requantize_fast(int32_t acc, int32_t multiplier, int32_t exponent, int32_t half,
                                      int32_t output_offset)
 {
     int32_t x = smmulr(acc << 1, multiplier);
     x = (x + half + (x >> 31)) >> exponent;
-    return (int8_t)__ssat(x + output_offset, 8);
+    return (int8_t)ssat8(x + output_offset);
 }
 
 /* 1 when requantize_fast() equals requantize() for every accumulator of an output channel: shift <= -1,
@@ -647,7 +656,7 @@ static inline __attribute__((always_inline)) void add_s8(const int8_t *in1, cons
         const int32_t a = divide_pot(smmulr(((int32_t)in1[i] + off1) << shift, m1), e1, h1, n1);
         const int32_t b = divide_pot(smmulr(((int32_t)in2[i] + off2) << shift, m2), e2, h2, n2);
         int32_t v = divide_pot(smmulr((a + b) << 1, out_m), eo, ho, no) + out_offset;
-        v = __ssat(v, 8);
+        v = ssat8(v);
         if (NARROW)
         {
             v = v < act_min ? act_min : (v > act_max ? act_max : v);
