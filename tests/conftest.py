@@ -23,6 +23,21 @@ needs_toolchain = pytest.mark.skipif(
            "libnewlib-arm-none-eabi qemu-system-arm)")
 
 
+def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """Run `tinyc ARGS` in this process: exit status, stdout, and stderr with white space folded."""
+    import sys
+
+    from tinyc.cli import main
+    monkeypatch.setattr(sys, "argv", ["tinyc", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, " ".join(captured.err.split())
+
+
 def representative_for(model, count: int = 16, seed: int = 7):
     shapes = [(1, *tuple(t.shape)[1:]) for t in model.inputs]
     def generate():

@@ -7,15 +7,12 @@ changed count is a changed model, converter or kernel, visible in review.
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import REPO, needs_toolchain
+from conftest import REPO, needs_toolchain, run_cli
 from tinyc.accuracy import AccuracyResult, measure_accuracy
-from tinyc.cli import main
 
 DIGITS = REPO / "models" / "digits_mcunet.py"
 BOARD = "stm32f412"
@@ -23,17 +20,6 @@ SUBSET = 60
 
 # (float Keras, int8 reference, firmware) correct out of the first SUBSET held-out samples.
 EXPECTED_CORRECT = (59, 59, 59)
-
-
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["tinyc", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, " ".join(captured.err.split())
 
 
 @pytest.fixture(scope="module")

@@ -39,3 +39,36 @@ def test_chain_reuses_memory_exactly() -> None:
                Buffer("d", (3,), 8, 3, 3))
     placed = {b.name: b.offset_bytes for b in place_greedy_by_size(buffers)}
     assert placed == {"a": 0, "c": 0, "b": 100, "d": 100}
+
+
+def _golden_plan():
+    from conftest import REPO
+    from tinyc.driver import plan_model
+    from tinyc.search import ScheduleOptions
+    return plan_model(REPO / "tests" / "data" / "golden_tiny.tflite", "stm32f412",
+                      options=ScheduleOptions(kind="per-layer"))
+
+
+def test_verify_plan_accepts_the_planner_output() -> None:
+    planned = _golden_plan()
+    verify_plan(planned.schedule, planned.plan)
+
+
+def test_verify_plan_names_overlapping_buffers() -> None:
+    planned = _golden_plan()
+    plan = planned.plan
+    # Move the PAD output (live during steps 0-1) onto the graph input (live at step 0).
+    victim = next(b for b in plan.buffers if b.name == "functional_1/zero_padding2d_1/Pad")
+    target = next(b for b in plan.buffers if b.name == "serving_default_keras_tensor:0")
+    moved = tuple(replace(b, offset_bytes=target.offset_bytes) if b is victim else b for b in plan.buffers)
+    broken = MemoryPlan(arena_bytes=plan.arena_bytes + victim.size_bytes, buffers=moved, steps=plan.steps)
+    with pytest.raises(PlanError, match=r"'serving_default_keras_tensor:0' \[164, 254\) live at steps 0\.\.0 overlaps "
+                                        r"'functional_1/zero_padding2d_1/Pad' \[164, 326\) live at steps 0\.\.1"):
+        verify_plan(planned.schedule, broken)
+
+
+def test_verify_plan_refuses_buffers_outside_the_arena() -> None:
+    planned = _golden_plan()
+    small = replace(planned.plan, arena_bytes=planned.plan.arena_bytes - 4)
+    with pytest.raises(PlanError, match=r"lies outside the arena of 304 bytes"):
+        verify_plan(planned.schedule, small)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import REPO
-from test_cli_errors import run_cli
+from conftest import REPO, run_cli
 
 MODEL = REPO / "tests" / "data" / "golden_tiny.tflite"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import REPO, needs_toolchain
-from tinyc.driver import plan_model, verify
+from tinyc.driver import plan_model
 from tinyc.search import ScheduleOptions
 
 MODELS = REPO / "models"

@@ -6,9 +6,6 @@ reported, never used to pass or fail. LiteRT's default (optimized) kernels are n
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
 from dataclasses import dataclass
 
 import numpy as np
