@@ -66,6 +66,10 @@ def _options(schedule_kind: str, split: int | None, grid: str | None, mac_budget
                            stream_input=stream_input, objective=objective)
 
 
+def _print_json(data: dict, *, wall_seconds: float) -> None:
+    out.print_json(json.dumps({**data, "wall_seconds": round(wall_seconds, 2)}))
+
+
 def _print_candidates(report: MemoryReport) -> None:
     table = Table(title="schedule candidates (arena bytes, MAC overhead)")
     for column in ("kind", "split", "grid", "arena B", "MAC overhead"):
@@ -245,9 +249,7 @@ def verify_cmd(model: Path, board: str, samples: int, emulator: str, as_json: bo
                         emulator=Emulator(emulator))
     elapsed = time.monotonic() - started
     if as_json:
-        data = result.as_json()
-        data["wall_seconds"] = round(elapsed, 2)
-        out.print_json(json.dumps(data))
+        _print_json(result.as_json(), wall_seconds=elapsed)
     else:
         so = result.second_opinion
         if verbose_plan:
@@ -287,9 +289,7 @@ def _verify_dataset(model: Path, board: str, *, limit: int | None, options: Sche
                                   progress=progress)
     elapsed = time.monotonic() - started
     if as_json:
-        data = result.as_json()
-        data["wall_seconds"] = round(elapsed, 2)
-        out.print_json(json.dumps(data))
+        _print_json(result.as_json(), wall_seconds=elapsed)
     else:
         table = Table(title=f"{result.model_name} on {result.board}: top-1 on {result.samples} labelled samples")
         for column in ("", "correct", "top-1"):
