@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 
 from conftest import needs_toolchain, run_cli
 
@@ -126,3 +127,65 @@ def test_boards_lists_both(monkeypatch, capsys) -> None:
     code, out, _ = run_cli(monkeypatch, capsys, "boards")
     assert code == 0
     assert "stm32f412" in out and "stm32h743" in out
+
+
+# Every option is validated at the CLI boundary, before the model is loaded: a model file that would fail if it
+# were ever run proves that the refusal comes first.
+NEVER_RUN = "def build():\n    raise AssertionError('not reached')\n"
+
+
+@pytest.mark.parametrize("args, message", [
+    (("report", "--grid", "0x0"), "Invalid value for '--grid': rows and columns must be 1 to 64, not '0x0'"),
+    (("report", "--grid", "-2x-2"), "Invalid value for '--grid': rows and columns must be 1 to 64, not '-2x-2'"),
+    (("report", "--grid", "4by4"), "Invalid value for '--grid': takes ROWSxCOLS such as 4x4, not '4by4'"),
+    (("compile", "--mac-budget", "nan"),
+     "Invalid value for '--mac-budget': must be a fraction of at least 0 such as 0.15, not nan"),
+    (("verify", "--mac-budget", "-0.5"),
+     "Invalid value for '--mac-budget': must be a fraction of at least 0 such as 0.15, not -0.5"),
+    (("report", "--split", "0"), "Invalid value for '--split': 0 is not in the range x>=1."),
+    (("verify", "--samples", "0"), "Invalid value for '--samples' / '-n': 0 is not in the range x>=1."),
+    (("verify", "--samples", "-3"), "Invalid value for '--samples' / '-n': -3 is not in the range x>=1."),
+    (("verify", "--dataset", "--limit", "0"), "Invalid value for '--limit': 0 is not in the range x>=1."),
+    (("report", "--plot", "MISSING/plot.png"), "Invalid value for '--plot': folder MISSING does not exist (create it first)"),
+    (("compile", "--cmsis-nn", "MISSING"), "Invalid value for '--cmsis-nn': Directory 'MISSING' does not exist."),
+    (("compile", "--cmsis-nn", "EMPTY"),
+     "Invalid value for '--cmsis-nn': EMPTY is not a CMSIS-NN checkout: it has no Include/ folder "
+     "(give the folder that holds Include/ and Source/)"),
+    (("compile", "-o", "AFILE/out"), "error: cannot create output folder AFILE/out: a part of its path is a file"),
+    (("compile", "-o", "/proc/tinyc-out"),
+     "error: cannot write output folder /proc/tinyc-out: its parent folder /proc is not writable"),
+])
+def test_bad_options_are_refused_before_the_model_runs(monkeypatch, capsys, tmp_path, args, message) -> None:
+    model = write(tmp_path / "m.py", NEVER_RUN)
+    (tmp_path / "EMPTY").mkdir()
+    (tmp_path / "AFILE").write_text("a file")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    monkeypatch.chdir(tmp_path)
+    command, *rest = args
+    code, _, err = run_cli(monkeypatch, capsys, command, str(model), "--board", "stm32f412", *rest)
+    assert code == 2
+    assert message in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@needs_toolchain
+def test_compile_twice_into_one_folder_then_refuses_a_crafted_manifest(monkeypatch, capsys, tmp_path,
+                                                                        tflite_of) -> None:
+    import json
+    import models_for_tests as m
+    model = tflite_of("dense_small", lambda: m.dense(8, 4))
+    out_dir = tmp_path / "out"
+    for _ in range(2):  # the second run replaces tinyc's own project, build products included
+        code, _, err = run_cli(monkeypatch, capsys, "compile", str(model), "--board", "stm32f412", "-o", str(out_dir))
+        assert code == 0, err
+    assert (out_dir / "firmware.elf").is_file() and (out_dir / "board" / "firmware.elf").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging folder left beside it
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    manifest = json.loads((out_dir / ".tinyc-manifest").read_text())
+    manifest["files"]["../victim.txt"] = "0" * 64
+    (out_dir / ".tinyc-manifest").write_text(json.dumps(manifest))
+    code, _, err = run_cli(monkeypatch, capsys, "compile", str(model), "--board", "stm32f412", "-o", str(out_dir))
+    assert code == 2
+    assert "names '../victim.txt', a path outside the folder" in err
+    assert victim.read_text() == "precious"

@@ -1,4 +1,4 @@
-"""Build: write the rendered project to a folder (never over a user's files) and run make → ELF."""
+"""Build: write the rendered project to a folder (never over a user's files, see `output_folder`) and run make → ELF."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinyc.errors import OutputDirError, ToolchainError
+from tinyc.errors import ToolchainError
+from tinyc.output_folder import write_files as write_project, write_manifest
 
-MANIFEST = ".tinyc-manifest"
-BUILD_PRODUCTS = ("obj", "firmware.elf", "firmware.map", "board")  # board/: the real-board project, own manifest
 INSTALL_HINT = "apt-get install -y gcc-arm-none-eabi libnewlib-arm-none-eabi make"
 
 
@@ -37,29 +36,6 @@ class BuildResult:
     folder: Path
     elf: Path
     sizes: ElfSizes
-
-
-def write_project(files: dict[str, str], folder: Path) -> None:
-    """Write files into `folder`; refuse if it holds anything tinyc did not write there."""
-    folder.mkdir(parents=True, exist_ok=True)
-    manifest = folder / MANIFEST
-    ours = set(manifest.read_text().split()) if manifest.is_file() else set()
-    foreign = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
-                     if p.is_file() and p.name != MANIFEST
-                     and p.relative_to(folder).as_posix() not in ours
-                     and p.relative_to(folder).parts[0] not in BUILD_PRODUCTS)
-    if foreign:
-        shown = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")
-        raise OutputDirError(f"output folder {folder} holds files tinyc did not write ({shown}); "
-                             "choose an empty or new folder")
-    for stale in ours - set(files):
-        (folder / stale).unlink(missing_ok=True)
-    for rel, text in files.items():
-        path = folder / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.is_file() or path.read_text() != text:
-            path.write_text(text)
-    manifest.write_text("\n".join(sorted(files)) + "\n")
 
 
 def require_tool(name: str, hint: str) -> str:
@@ -92,4 +68,5 @@ def build(folder: Path, *, make_args: tuple[str, ...] = ()) -> BuildResult:
             raise ToolchainError(f"the firmware does not fit: the linker says {overflow.group(1)} overflowed by "
                                  f"{overflow.group(2)} bytes (tinyc's plan should have caught this; please report it)")
         raise ToolchainError(f"building the firmware in {folder} failed:\n{tail}")
+    write_manifest(folder)  # the build products are tinyc's too: a later run may replace them, nothing else may
     return BuildResult(folder=folder, elf=folder / "firmware.elf", sizes=elf_sizes(folder / "firmware.map"))

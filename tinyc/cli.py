@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -24,20 +26,62 @@ out = Console(width=None if sys.stdout.isatty() else 150)
 
 MODEL_ARG = click.argument("model", type=click.Path(path_type=Path))
 BOARD_OPT = click.option("--board", "-b", required=True, help="Target board (see `tinyc boards`).")
-CMSIS_OPT = click.option("--cmsis-nn", "cmsis_nn", type=click.Path(path_type=Path, file_okay=False),
+
+class GridType(click.ParamType):
+    """ROWSxCOLS, both at least 1 and at most MAX_GRID_SIDE."""
+    name = "ROWSxCOLS"
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        if isinstance(value, tuple):
+            return value
+        try:
+            rows, cols = (int(v) for v in str(value).lower().split("x"))
+        except ValueError:
+            self.fail(f"takes ROWSxCOLS such as 4x4, not {value!r}", param, ctx)
+        if not (1 <= rows <= MAX_GRID_SIDE and 1 <= cols <= MAX_GRID_SIDE):
+            self.fail(f"rows and columns must be 1 to {MAX_GRID_SIDE}, not {value!r}", param, ctx)
+        return rows, cols
+
+
+MAX_GRID_SIDE = 64
+
+
+def _finite_fraction(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value) or value < 0:
+        raise click.BadParameter(f"must be a fraction of at least 0 such as 0.15, not {value}")
+    return value
+
+
+def _cmsis_nn_checkout(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    if value is not None and not (value / "Include").is_dir():
+        raise click.BadParameter(f"{value} is not a CMSIS-NN checkout: it has no Include/ folder "
+                                 "(give the folder that holds Include/ and Source/)")
+    return value
+
+
+def _new_file_in_existing_folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    if value is not None and not value.parent.is_dir():
+        raise click.BadParameter(f"folder {value.parent} does not exist (create it first)")
+    return value
+
+
+CMSIS_OPT = click.option("--cmsis-nn", "cmsis_nn", callback=_cmsis_nn_checkout,
+                         type=click.Path(path_type=Path, file_okay=False, exists=True),
                          envvar="TINYC_CMSIS_NN", default=None,
                          help="Build against a real CMSIS-NN checkout (its Include/ and Source/) instead of "
                               "tinyc's kernels [env: TINYC_CMSIS_NN].")
 
 
-def schedule_options(func):
-    """--schedule, --split, --grid, --mac-budget, --no-inplace: shared by compile, verify and report."""
+def schedule_options(func):  # type: ignore[no-untyped-def]
+    """--schedule, --split, --grid, --mac-budget, --objective, --no-inplace, --stream-input (shared by every
+    command), validated here and handed to the command as one `options: ScheduleOptions`."""
     options = [
         click.option("--schedule", "schedule_kind", type=click.Choice(["auto", "per-layer", "patch"]), default="auto",
                      show_default=True, help="auto: the least peak SRAM within the MAC budget."),
-        click.option("--split", type=int, default=None, help="patch: run ops 0..SPLIT-1 patch by patch."),
-        click.option("--grid", default=None, help="patch: ROWSxCOLS patches, e.g. 4x4."),
-        click.option("--mac-budget", type=float, default=0.15, show_default=True,
+        click.option("--split", type=click.IntRange(min=1), default=None,
+                     help="patch: run ops 0..SPLIT-1 patch by patch."),
+        click.option("--grid", type=GridType(), default=None, help="patch: ROWSxCOLS patches, e.g. 4x4."),
+        click.option("--mac-budget", type=float, default=0.15, show_default=True, callback=_finite_fraction,
                      help="auto: the extra MACs a patch schedule may cost, as a fraction."),
         click.option("--objective", type=click.Choice(["peak", "fit"]), default="peak", show_default=True,
                      help="peak: the least SRAM within the MAC budget; fit: the fewest MACs that fit the board."),
@@ -47,23 +91,18 @@ def schedule_options(func):
                           "through tinyc_read_input_block()."),
         click.option("--verbose-plan", is_flag=True, help="Show every schedule candidate considered."),
     ]
+
+    @functools.wraps(func)
+    def command(*args, schedule_kind: str, split: int | None, grid: tuple[int, int] | None,  # type: ignore[no-untyped-def]
+                mac_budget: float, objective: str, no_inplace: bool, stream_input: bool, **kwargs):
+        from tinyc.search import ScheduleOptions
+        options = ScheduleOptions(kind=schedule_kind, split=split, grid=grid, mac_budget=mac_budget,
+                                  in_place=not no_inplace, stream_input=stream_input, objective=objective)
+        return func(*args, options=options, **kwargs)
+
     for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def _options(schedule_kind: str, split: int | None, grid: str | None, mac_budget: float, no_inplace: bool,
-             stream_input: bool, objective: str):
-    from tinyc.search import ScheduleOptions
-    parsed = None
-    if grid is not None:
-        try:
-            rows, cols = (int(v) for v in grid.lower().split("x"))
-            parsed = (rows, cols)
-        except ValueError:
-            raise click.BadParameter(f"--grid takes ROWSxCOLS such as 4x4, not {grid!r}") from None
-    return ScheduleOptions(kind=schedule_kind, split=split, grid=parsed, mac_budget=mac_budget, in_place=not no_inplace,
-                           stream_input=stream_input, objective=objective)
+        command = option(command)
+    return command
 
 
 def _print_json(data: dict, *, wall_seconds: float) -> None:
@@ -150,18 +189,17 @@ def boards() -> None:
 @click.option("--tflm-arena/--no-tflm-arena", default=True, show_default=True,
               help="Also find the smallest arena TFLite Micro's interpreter needs for the same model.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              callback=_new_file_in_existing_folder,
               help="Also draw memory per layer (per-layer vs the chosen schedule, against the SRAM limit): "
                    "FILE.png, or FILE.html with the table.")
 @schedule_options
-def report(model: Path, board: str, as_json: bool, tflm_arena: bool, plot_path: Path | None, schedule_kind: str,
-           split: int | None,
-           grid: str | None, mac_budget: float, no_inplace: bool, verbose_plan: bool,
-           stream_input: bool, objective: str) -> None:
+def report(model: Path, board: str, as_json: bool, tflm_arena: bool, plot_path: Path | None,
+           options: ScheduleOptions, verbose_plan: bool) -> None:
     """Memory report only (no toolchain needed; works even if the model does not fit)."""
     from dataclasses import replace
 
     from tinyc.driver import plan_model
-    planned = plan_model(model, board, options=_options(schedule_kind, split, grid, mac_budget, no_inplace, stream_input, objective))
+    planned = plan_model(model, board, options=options)
     rep = planned.report
     if tflm_arena:
         from tinyc.oracle import OracleCrash, tflm_arena_bytes
@@ -190,35 +228,42 @@ def report(model: Path, board: str, as_json: bool, tflm_arena: bool, plot_path: 
               show_default=True, help="Folder for the C project and firmware.elf (must be new, empty, or tinyc's).")
 @CMSIS_OPT
 @schedule_options
-def compile_cmd(model: Path, board: str, output: Path, cmsis_nn: Path | None, schedule_kind: str, split: int | None,
-                grid: str | None, mac_budget: float, no_inplace: bool, verbose_plan: bool,
-           stream_input: bool, objective: str) -> None:
+def compile_cmd(model: Path, board: str, output: Path, cmsis_nn: Path | None, options: ScheduleOptions,
+                verbose_plan: bool) -> None:
     """Compile MODEL (.py with build(), .keras, or int8 .tflite) to a C project and firmware.elf.
 
     OUTPUT/ holds the QEMU build; OUTPUT/board/ the firmware for the part itself (flash it; output on its USART)."""
     from tinyc.board_firmware import build_board_firmware
     from tinyc.driver import build_firmware, input_samples, plan_model
+    from tinyc.errors import DoesNotFitError
+    from tinyc.output_folder import check_output_folder, staged_output
     from tinyc.report import memory_report
-    planned = plan_model(model, board, options=_options(schedule_kind, split, grid, mac_budget, no_inplace, stream_input, objective))
+    check_output_folder(output)  # before the slow steps
+    planned = plan_model(model, board, options=options)
     if verbose_plan:
         _print_candidates(planned.report)
     _print_report(planned.report)
     samples = input_samples(planned, 1)
-    result = build_firmware(planned, output, samples, cmsis_nn=cmsis_nn)
+    if not planned.report.fits:  # before anything is written
+        raise DoesNotFitError(f"{planned.loaded.source.name}: {planned.report.verdict()}")
+    with staged_output(output) as stage:  # the whole project is swapped in only when every step succeeded
+        result = build_firmware(planned, stage, samples, cmsis_nn=cmsis_nn)
+        part = (build_board_firmware(planned, stage / "board", samples, cmsis_nn=cmsis_nn)
+                if planned.board.part is not None else None)
     measured = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
                              sizes=result.sizes, schedule_json=planned.report.schedule_json)
-    out.print(f"wrote {output}/ and {result.elf}: flash {measured.flash_bytes:,} B "
+    out.print(f"wrote {output}/ and {output / result.elf.name}: flash {measured.flash_bytes:,} B "
               f"(code {measured.code_bytes:,}), peak SRAM {measured.peak_sram_bytes:,} B — {measured.verdict()}")
-    if planned.board.part is not None:
-        part = build_board_firmware(planned, output / "board", input_samples(planned, 1), cmsis_nn=cmsis_nn)
-        out.print(f"wrote {part.elf} for the {planned.board.name} part itself: flash "
+    if part is not None and planned.board.part is not None:
+        out.print(f"wrote {output / 'board' / part.elf.name} for the {planned.board.name} part itself: flash "
                   f"{part.sizes.flash_bytes:,} B, output on {planned.board.part.usart}")
 
 
 @cli.command(name="verify")
 @MODEL_ARG
 @BOARD_OPT
-@click.option("--samples", "-n", default=10, show_default=True, help="How many inputs to compare.")
+@click.option("--samples", "-n", type=click.IntRange(min=1), default=10, show_default=True,
+              help="How many inputs to compare.")
 @click.option("--emulator", type=click.Choice(["qemu", "renode"]), default="qemu", show_default=True,
               help="qemu: the emulator build on an mps2 machine; renode: the real-board build on Renode's model "
                    "of the part (needs renode on PATH).")
@@ -227,17 +272,15 @@ def compile_cmd(model: Path, board: str, output: Path, cmsis_nn: Path | None, sc
 @click.option("--dataset", "use_dataset", is_flag=True,
               help="Run the labelled samples of the model file's dataset() instead, and report top-1 of float "
                    "Keras, TFLite Micro and the firmware.")
-@click.option("--limit", type=int, default=None, help="--dataset: use only the first LIMIT samples.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="--dataset: use only the first LIMIT samples.")
 @CMSIS_OPT
 @schedule_options
 def verify_cmd(model: Path, board: str, samples: int, emulator: str, as_json: bool, seed: int, use_dataset: bool,
-               limit: int | None, cmsis_nn: Path | None, schedule_kind: str, split: int | None, grid: str | None,
-               mac_budget: float, no_inplace: bool, verbose_plan: bool, stream_input: bool, objective: str) -> None:
+               limit: int | None, cmsis_nn: Path | None, options: ScheduleOptions, verbose_plan: bool) -> None:
     """Run MODEL's firmware in the emulator and compare every output byte with TFLite Micro."""
     from tinyc.driver import verify
     from tinyc.emulators import Emulator
     started = time.monotonic()
-    options = _options(schedule_kind, split, grid, mac_budget, no_inplace, stream_input, objective)
     if limit is not None and not use_dataset:
         raise click.BadParameter("--limit caps the samples of --dataset; without it, use --samples")
     if use_dataset:
@@ -321,12 +364,10 @@ def _verify_dataset(model: Path, board: str, *, limit: int | None, options: Sche
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the random input (without representative data).")
 @schedule_options
-def bench_cmd(model: Path, board: str, portable: bool, as_json: bool, seed: int, schedule_kind: str,
-              split: int | None, grid: str | None, mac_budget: float, no_inplace: bool, verbose_plan: bool,
-              stream_input: bool, objective: str) -> None:
+def bench_cmd(model: Path, board: str, portable: bool, as_json: bool, seed: int, options: ScheduleOptions,
+              verbose_plan: bool) -> None:
     """Count MODEL's instructions per inference in QEMU (-icount shift=0), in total and per layer."""
     from tinyc.bench import bench
-    options = _options(schedule_kind, split, grid, mac_budget, no_inplace, stream_input, objective)
     with console.status(f"building and benchmarking {model} on {board} in QEMU…"):
         result = bench(model, board, portable=portable, seed=seed, options=options)
     if as_json:
