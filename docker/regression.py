@@ -6,7 +6,7 @@ Run by docker/run-regression.sh inside the image (with --network none), or direc
     python3 docker/regression.py --models tiny_dscnn --samples 3
 
 For each model and board: a model that does not fit the board is skipped with the planner's numbers; otherwise
-`tinyc.driver.verify` builds the QEMU firmware and compares every output byte with TFLite Micro. With `renode` on
+`tinyc.run.verify.verify` builds the QEMU firmware and compares every output byte with TFLite Micro. With `renode` on
 PATH, the real-board firmware is verified in Renode too and the generated `renode-test` suite is run; without it,
 the Renode cases are skipped with the reason. Prints one line per case and exits 1 if any case failed.
 """
@@ -66,12 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     if len(models) > 1 and not args.one_process:
         return run_per_model(models, args.boards, args.samples)
 
-    from tinyc.driver import input_samples, plan_model, verify
-    from tinyc.emulators import Emulator
+    from tinyc.plan.pipeline import input_samples, plan_model
+    from tinyc.run.verify import verify
+    from tinyc.codegen.render import Harness
+    from tinyc.run.emulators import Emulator
+    from tinyc.run.firmware import build_firmware
     from tinyc.errors import TinycError
-    from tinyc.oracle import OracleCrash, tflm_outputs
-    from tinyc.search import ScheduleOptions
-    from tinyc.renode import renode_missing_reason, run_renode_test, write_renode_files
+    from tinyc.run.oracle import OracleCrash, tflm_outputs
+    from tinyc.plan.search import ScheduleOptions
+    from tinyc.run.renode import renode_missing_reason, run_renode_test, write_renode_files
 
     renode_reason = renode_missing_reason()
     failures = unverified = 0
@@ -120,9 +123,8 @@ def main(argv: list[str] | None = None) -> int:
             if renode_reason:
                 continue
             with tempfile.TemporaryDirectory(prefix="tinyc-robot-") as tmp:
-                from tinyc.board_firmware import build_board_firmware
                 inputs = input_samples(planned, args.samples)
-                build = build_board_firmware(planned, Path(tmp), inputs)
+                build = build_firmware(planned, Path(tmp), inputs, harness=Harness.BOARD_UART)
                 files = write_renode_files(build.folder, planned.board, model_name=model.name,
                                            reference=tflm_outputs(planned.loaded.tflite, inputs),
                                            macs=planned.lowered.macs)

@@ -27,8 +27,8 @@ COMMAND = "python scripts/bench_zoo.py"
 
 
 def run_one(model: str, board: str) -> dict:
-    from tinyc.bench import bench_planned
-    from tinyc.driver import plan_model
+    from tinyc.run.bench import bench_planned
+    from tinyc.plan.pipeline import plan_model
     planned = plan_model(ROOT / "models" / f"{model}.py", board)
     if not planned.report.fits:
         return {"model": model, "board": board, "fits": False, "verdict": planned.report.verdict()}

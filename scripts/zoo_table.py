@@ -6,7 +6,7 @@
 
 Each model runs in its own child process (`--one MODEL` prints its rows as JSON), so a reference interpreter
 that aborts the process costs that model's verification, not the table. Per model: the int8 graph's parameters,
-MACs and weight bytes; TFLite Micro's smallest arena (`tinyc.oracle.tflm_arena_bytes`);
+MACs and weight bytes; TFLite Micro's smallest arena (`tinyc.run.oracle.tflm_arena_bytes`);
 per board: tinyc's plan (the schedule `auto` chooses, and the per-layer arena; where that does not fit in SRAM
 alone, patches with the input frame streamed, as the docker regression does), the memory verdict, and where it
 fits, `tinyc verify` with 2 samples (QEMU, byte for byte against TFLite Micro). The model file is converted to
@@ -41,7 +41,7 @@ CHILD_TIMEOUT_S = 1200
 
 def _params(graph) -> int:  # type: ignore[no-untyped-def]
     """Weights + biases of every conv, depthwise and fully connected op (BatchNorm is folded in)."""
-    from tinyc.graph import OpKind
+    from tinyc.ir.graph import OpKind
     kinds = {OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED}
     return sum(graph.tensor(i).num_elements for op in graph.ops if op.kind in kinds
                for i in op.inputs[1:3] if i >= 0)
@@ -52,16 +52,17 @@ def _convert_once() -> None:
     each load the file; TensorFlow's converter takes most of the time and gives the same bytes every time)."""
     import functools
 
-    import tinyc.driver
-    tinyc.driver.load_model = functools.cache(tinyc.driver.load_model)  # type: ignore[assignment]
+    import tinyc.plan.pipeline
+    tinyc.plan.pipeline.load_model = functools.cache(tinyc.plan.pipeline.load_model)  # type: ignore[assignment]
 
 
 def one_model(model: str) -> dict:
     """Everything the table says about one model, board by board."""
-    from tinyc.driver import plan_model, verify
+    from tinyc.plan.pipeline import plan_model
+    from tinyc.run.verify import verify
     from tinyc.errors import TinycError
-    from tinyc.oracle import OracleCrash, tflm_arena_bytes
-    from tinyc.search import ScheduleOptions
+    from tinyc.run.oracle import OracleCrash, tflm_arena_bytes
+    from tinyc.plan.search import ScheduleOptions
     _convert_once()
     path = ROOT / "models" / f"{model}.py"
     boards: dict[str, dict] = {}
@@ -174,7 +175,7 @@ def render(results: list[dict]) -> str:
         "- **tinyc arena**: the schedule `tinyc` chooses by default (`--schedule auto`: the least peak SRAM within",
         "  a 15% MAC budget) and, next to it, the per-layer schedule's arena (in-place depthwise/1×1/ADD).",
         "- **TFLM arena**: the smallest arena TFLite Micro's interpreter allocates the model in",
-        "  (`tinyc.oracle.tflm_arena_bytes`, bisection to 16 B; board independent).",
+        "  (`tinyc.run.oracle.tflm_arena_bytes`, bisection to 16 B; board independent).",
         "- **fits**: tinyc's memory report before linking (arena + stack + statics vs SRAM; weights + code vs",
         "  flash), with the default options; where only SRAM is over, also with patches and the input frame",
         "  streamed (`--stream-input`), and that plan is the one shown. The full verdicts are below the table.",

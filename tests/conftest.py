@@ -48,7 +48,7 @@ def representative_for(model, count: int = 16, seed: int = 7):
 
 
 def to_tflite(model, path: Path) -> Path:
-    from tinyc.quantize import keras_to_int8_tflite
+    from tinyc.frontend.convert import keras_to_int8_tflite
     path.write_bytes(keras_to_int8_tflite(model, representative_for(model)))
     return path
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, needs_toolchain, run_cli
-from tinyc.accuracy import AccuracyResult, measure_accuracy
+from tinyc.run.accuracy import AccuracyResult, measure_accuracy
 
 DIGITS = REPO / "models" / "digits_mcunet.py"
 BOARD = "stm32f412"

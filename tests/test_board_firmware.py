@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from conftest import BOARDS, REPO
-from tinyc.board_firmware import FRAME, output_checksum, parse_framed_output
+from tinyc.codegen.board import FRAME
+from tinyc.run.protocol import output_checksum, parse_framed_output
 from tinyc.errors import EmulatorError
 
 needs_binutils = pytest.mark.skipif(
@@ -37,13 +38,14 @@ def board_data(board: str) -> dict:
 
 @pytest.fixture(scope="module")
 def board_elves(tmp_path_factory) -> dict[str, tuple[Path, list[np.ndarray]]]:
-    from tinyc.board_firmware import build_board_firmware
-    from tinyc.driver import input_samples, plan_model
+    from tinyc.codegen.render import Harness
+    from tinyc.run.firmware import build_firmware
+    from tinyc.plan.pipeline import input_samples, plan_model
     built = {}
     for board in BOARDS:
         planned = plan_model(TINY, board)
         inputs = input_samples(planned, SAMPLES)
-        result = build_board_firmware(planned, tmp_path_factory.mktemp(board), inputs)
+        result = build_firmware(planned, tmp_path_factory.mktemp(board), inputs, harness=Harness.BOARD_UART)
         built[board] = (result.elf, inputs)
     return built
 
@@ -168,7 +170,7 @@ def test_f412_board_firmware_runs_on_an_stm32f4_machine(board_elves) -> None:
     """QEMU has no STM32F412, but its netduinoplus2 (STM32F405) has flash at 0x08000000, SRAM at 0x20000000 and
     USART2 at 0x40004400: the real-board F412 ELF of a tiny model runs there unchanged and its framed UART
     output equals TFLite Micro's."""
-    from tinyc.oracle import tflm_outputs
+    from tinyc.run.oracle import tflm_outputs
     elf, inputs = board_elves["stm32f412"]
     proc = subprocess.Popen(["qemu-system-arm", "-M", "netduinoplus2", "-nographic", "-monitor", "none",
                              "-serial", "null", "-serial", "stdio", "-kernel", str(elf)],

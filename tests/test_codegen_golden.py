@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import BOARDS, REPO
-from tinyc.codegen import emulator_target, render_project
-from tinyc.driver import input_samples, plan_model
+from tinyc.codegen.render import Harness, render_firmware
+from tinyc.plan.pipeline import input_samples, plan_model
 
 MODEL = REPO / "tests" / "data" / "golden_tiny.tflite"
 GOLDEN = REPO / "tests" / "golden"
@@ -22,8 +22,8 @@ CHECKED = ("model.c", "model.h", "model_weights.c", "model_weights.h", "linker.l
 
 def _render(board: str) -> dict[str, str]:
     planned = plan_model(MODEL, board)
-    return render_project(planned.schedule, planned.plan, emulator_target(planned.board), model_name=MODEL.name,
-                          samples=[s.reshape(-1) for s in input_samples(planned, 2)])
+    return render_firmware(planned.schedule, planned.plan, planned.board, Harness.SEMIHOSTING, model_name=MODEL.name,
+                           samples=input_samples(planned, 2))
 
 
 @pytest.mark.parametrize("board", BOARDS)

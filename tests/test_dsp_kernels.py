@@ -12,8 +12,8 @@ import pytest
 import models_for_tests as m
 from models_for_tests import keras, layers
 from conftest import BOARDS, needs_toolchain
-from tinyc.bench import bench, bench_planned
-from tinyc.driver import plan_model
+from tinyc.run.bench import bench, bench_planned
+from tinyc.plan.pipeline import plan_model
 
 pytestmark = [needs_toolchain, pytest.mark.emulator]
 

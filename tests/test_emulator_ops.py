@@ -7,7 +7,7 @@ import pytest
 
 import models_for_tests as m
 from conftest import BOARDS, needs_toolchain
-from tinyc.driver import verify
+from tinyc.run.verify import verify
 
 pytestmark = [needs_toolchain, pytest.mark.emulator]
 

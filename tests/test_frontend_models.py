@@ -22,7 +22,7 @@ from tflite.utils import opcode2name
 from tinyc.frontend import zoo
 from tinyc.frontend.blocks import build_model
 from tinyc.frontend.count import count, lower
-from tinyc.frontend.quantize import convert_int8, int8_predictions
+from tinyc.frontend.evaluate import convert_int8, int8_predictions
 from tinyc.frontend.spec import Conv, Dense, GlobalAvgPool, InvertedResidual, Network, Spec
 
 REPO = Path(__file__).resolve().parent.parent

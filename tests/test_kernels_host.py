@@ -1,7 +1,7 @@
 """tinyc's C kernels, built with the host gcc, against TFLM's reference interpreter.
 
 Every case converts a tiny single-op Keras model to int8 TFLite, computes the kernel's
-parameters from the model's quantization with tinyc.quant, runs the C kernel through ctypes
+parameters from the model's quantization with tinyc.ir.requant, runs the C kernel through ctypes
 and requires the exact bytes TFLM produces (no tolerance).
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 
 from kernels_host import harness as h
 from kernels_host.harness import OpInfo
-from tinyc import quant
+from tinyc.ir import requant
 
 INPUT_SEEDS = (101, 202, 303)  # random int8 inputs fed to each model
 
@@ -137,8 +137,8 @@ def test_conv(lib: ctypes.CDLL, case: Case) -> None:
         assert w is not None and w.data is not None and x is not None
         out_c = y.shape[3]
         scales = w.scales if len(w.scales) > 1 else w.scales * out_c
-        mults, shifts = quant.conv_multipliers(x.scale, scales, y.scale)
-        act_min, act_max = quant.activation_range(case.activation, y.scale, y.zero_point)
+        mults, shifts = requant.conv_multipliers(x.scale, scales, y.scale)
+        act_min, act_max = requant.activation_range(case.activation, y.scale, y.zero_point)
         pad_h, pad_w = _padding_hw(case, x.shape[1:3], y.shape[1:3])
         params = h.ConvParams(input_offset=-x.zero_point, output_offset=y.zero_point,
                               stride=h.Tile(case.stride_hw[1], case.stride_hw[0]), padding=h.Tile(pad_w, pad_h),
@@ -201,8 +201,8 @@ def test_depthwise_conv(lib: ctypes.CDLL, case: Case) -> None:
         assert x is not None and w is not None and w.data is not None and b is not None and b.data is not None
         out_c = y.shape[3]
         scales = w.scales if len(w.scales) > 1 else w.scales * out_c
-        mults, shifts = quant.conv_multipliers(x.scale, scales, y.scale)
-        act_min, act_max = quant.activation_range(case.activation, y.scale, y.zero_point)
+        mults, shifts = requant.conv_multipliers(x.scale, scales, y.scale)
+        act_min, act_max = requant.activation_range(case.activation, y.scale, y.zero_point)
         pad_h, pad_w = _padding_hw(case, x.shape[1:3], y.shape[1:3])
         params = h.DwConvParams(input_offset=-x.zero_point, output_offset=y.zero_point,
                                 ch_mult=out_c // x.shape[3], stride=h.Tile(case.stride_hw[1], case.stride_hw[0]),
@@ -250,8 +250,8 @@ def test_fully_connected(lib: ctypes.CDLL, case: Case, entry_point: str) -> None
         assert x is not None and w is not None and w.data is not None and b is not None and b.data is not None
         out_c, accum = w.shape
         assert len(w.scales) == out_c, "TF 2.21 quantizes Dense per channel"
-        mults, shifts = quant.conv_multipliers(x.scale, w.scales, y.scale)
-        act_min, act_max = quant.activation_range(case.activation, y.scale, y.zero_point)
+        mults, shifts = requant.conv_multipliers(x.scale, w.scales, y.scale)
+        act_min, act_max = requant.activation_range(case.activation, y.scale, y.zero_point)
         params = h.FcParams(input_offset=-x.zero_point, filter_offset=-w.zero_point, output_offset=y.zero_point,
                             activation=h.Activation(act_min, act_max))
         mult_arr, shift_arr = np.array(mults, np.int32), np.array(shifts, np.int32)
@@ -282,7 +282,7 @@ def test_fully_connected_per_tensor_matches_per_channel_with_equal_scales(lib: c
     x = rng.integers(-128, 128, accum, dtype=np.int8)
     w = rng.integers(-127, 128, (out_c, accum), dtype=np.int8)
     b = rng.integers(-5000, 5000, out_c, dtype=np.int32)
-    mult, shift = quant.fully_connected_multiplier(0.02, 0.004, 0.05)
+    mult, shift = requant.fully_connected_multiplier(0.02, 0.004, 0.05)
     params = h.FcParams(input_offset=3, filter_offset=0, output_offset=-7, activation=h.Activation(-128, 127))
     outs = []
     for per_channel in (False, True):
@@ -321,8 +321,8 @@ def test_add(lib: ctypes.CDLL, case: Case) -> None:
     def run(lib: ctypes.CDLL, op: OpInfo, inputs: list[np.ndarray]) -> np.ndarray:
         a, b, y = op.inputs[0], op.inputs[1], op.outputs[0]
         assert a is not None and b is not None
-        p = quant.add_params(a.scale, a.zero_point, b.scale, b.zero_point, y.scale, y.zero_point)
-        act_min, act_max = quant.activation_range("NONE", y.scale, y.zero_point)
+        p = requant.add_params(a.scale, a.zero_point, b.scale, b.zero_point, y.scale, y.zero_point)
+        act_min, act_max = requant.activation_range("NONE", y.scale, y.zero_point)
         first, second = op.input_array(0, inputs), op.input_array(1, inputs)
         out = np.zeros(y.shape, np.int8)
         status = lib.arm_elementwise_add_s8(
@@ -366,7 +366,7 @@ def test_pool(lib: ctypes.CDLL, case: Case) -> None:
     def run(lib: ctypes.CDLL, op: OpInfo, inputs: list[np.ndarray]) -> np.ndarray:
         x, y = op.inputs[0], op.outputs[0]
         assert x is not None
-        act_min, act_max = quant.activation_range("NONE", y.scale, y.zero_point)
+        act_min, act_max = requant.activation_range("NONE", y.scale, y.zero_point)
         pad_h, pad_w = _padding_hw(case, x.shape[1:3], y.shape[1:3])
         params = h.PoolParams(stride=h.Tile(case.stride_hw[1], case.stride_hw[0]), padding=h.Tile(pad_w, pad_h),
                               activation=h.Activation(act_min, act_max))
@@ -397,7 +397,7 @@ MEAN_CASES = [_mean_case((7, 5, 13), 0), _mean_case((4, 4, 3), 1), _mean_case((9
               _mean_case((3, 1, 5), 3), _mean_case((12, 10, 4), 4)]
 
 
-def _run_mean(lib: ctypes.CDLL, x_shape: tuple[int, ...], x: np.ndarray, p: quant.MeanParams) -> np.ndarray:
+def _run_mean(lib: ctypes.CDLL, x_shape: tuple[int, ...], x: np.ndarray, p: requant.MeanParams) -> np.ndarray:
     _, height, width, channels = x_shape
     params = h.MeanParams(p.input_zero_point, p.output_zero_point, p.num_elements, p.multiplier, p.shift)
     out = np.zeros(channels, np.int8)
@@ -410,7 +410,7 @@ def test_mean(lib: ctypes.CDLL, case: Case) -> None:
     def run(lib: ctypes.CDLL, op: OpInfo, inputs: list[np.ndarray]) -> np.ndarray:
         x, y = op.inputs[0], op.outputs[0]
         assert x is not None
-        p = quant.mean_params(input_scale=x.scale, input_zero_point=x.zero_point, output_scale=y.scale,
+        p = requant.mean_params(input_scale=x.scale, input_zero_point=x.zero_point, output_scale=y.scale,
                               output_zero_point=y.zero_point, num_elements=x.shape[1] * x.shape[2])
         return _run_mean(lib, x.shape, inputs[0], p)
 
@@ -430,7 +430,7 @@ def test_mean_with_equal_input_and_output_quantization(lib: ctypes.CDLL) -> None
     patched = patched.replace(struct.pack("<q", y.zero_point), struct.pack("<q", x.zero_point))
     patched_op = h.single_op(patched)
     assert (patched_op.outputs[0].scale, patched_op.outputs[0].zero_point) == (x.scale, x.zero_point)
-    p = quant.mean_params(input_scale=x.scale, input_zero_point=x.zero_point, output_scale=x.scale,
+    p = requant.mean_params(input_scale=x.scale, input_zero_point=x.zero_point, output_scale=x.scale,
                           output_zero_point=x.zero_point, num_elements=x.shape[1] * x.shape[2])
     for seed in INPUT_SEEDS:
         inp = h.random_int8(x.shape, seed)
@@ -460,7 +460,7 @@ def test_softmax(lib: ctypes.CDLL, case: Case) -> None:
         x, y = op.inputs[0], op.outputs[0]
         assert x is not None
         assert (y.scale, y.zero_point) == (1.0 / 256, -128)
-        p = quant.softmax_params(x.scale, 1.0)
+        p = requant.softmax_params(x.scale, 1.0)
         row_size = x.shape[-1]
         out = np.zeros(y.shape, np.int8)
         lib.arm_softmax_s8(h.i8p(inputs[0]), inputs[0].size // row_size, row_size, p.mult, p.shift, p.diff_min,
@@ -484,7 +484,7 @@ def test_softmax_input_scales_sweep(lib: ctypes.CDLL) -> None:
         scale32 = float(np.float32(scale))
         patched = model.replace(struct.pack("<f", x.scale), struct.pack("<f", scale32))
         assert h.single_op(patched).inputs[0].scale == scale32  # type: ignore[union-attr]
-        p = quant.softmax_params(scale32, 1.0)
+        p = requant.softmax_params(scale32, 1.0)
         for spread in (255, 16, 3):
             high = rng.integers(-128 + spread, 128, size=(*x.shape[:-1], 1))
             inp = (high - rng.integers(0, spread, size=x.shape)).astype(np.int8)
@@ -582,7 +582,7 @@ def test_relu(lib: ctypes.CDLL, case: Case) -> None:
     def run(lib: ctypes.CDLL, op: OpInfo, inputs: list[np.ndarray]) -> np.ndarray:
         x, y = op.inputs[0], op.outputs[0]
         assert x is not None
-        p = quant.relu_params(activation=op.name, input_scale=x.scale, input_zero_point=x.zero_point,
+        p = requant.relu_params(activation=op.name, input_scale=x.scale, input_zero_point=x.zero_point,
                               output_scale=y.scale, output_zero_point=y.zero_point)
         params = h.ReluParams(int(p.requantize), p.input_zero_point, p.output_zero_point, p.multiplier, p.shift,
                               p.act_min, p.act_max)
@@ -606,7 +606,7 @@ def test_relu6_upper_bound_rounding(lib: ctypes.CDLL) -> None:
         scale32 = float(np.float32(scale))
         assert (6 / scale32) % 1 > 0.5  # round and truncate disagree
         patched = model.replace(struct.pack("<f", x.scale), struct.pack("<f", scale32))
-        p = quant.relu_params(activation="RELU6", input_scale=scale32, input_zero_point=x.zero_point,
+        p = requant.relu_params(activation="RELU6", input_scale=scale32, input_zero_point=x.zero_point,
                               output_scale=y.scale, output_zero_point=y.zero_point)
         params = h.ReluParams(int(p.requantize), p.input_zero_point, p.output_zero_point, p.multiplier, p.shift,
                               p.act_min, p.act_max)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from conftest import needs_toolchain
-from tinyc.driver import verify
-from tinyc.oracle import OracleCrash, litert_ref_outputs, tflm_outputs
+from tinyc.run.verify import verify
+from tinyc.run.oracle import OracleCrash, litert_ref_outputs, tflm_outputs
 
 
 def wide_softmax(classes: int):
@@ -43,6 +43,6 @@ def test_verify_checks_up_to_the_logits_when_the_references_abort(tflite_of) -> 
 
 def test_tflm_arena_of_the_golden_model() -> None:
     from conftest import REPO
-    from tinyc.oracle import tflm_arena_bytes
+    from tinyc.run.oracle import tflm_arena_bytes
     # tflite-micro 0.dev20261023182759: activations, scratch and the interpreter's own allocations.
     assert tflm_arena_bytes((REPO / "tests" / "data" / "golden_tiny.tflite").read_bytes()) == 3136

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tinyc.errors import OutputDirError
-from tinyc.output_folder import MANIFEST, check_ours, staged_output, write_files
+from tinyc.run.output_folder import MANIFEST, check_ours, staged_output, write_files
 
 PROJECT = {"model.c": "int x;\n", "model.h": "extern int x;\n", "sub/part.c": "int y;\n"}
 

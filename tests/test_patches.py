@@ -7,9 +7,10 @@ import pytest
 
 import models_for_tests as m
 from conftest import BOARDS, needs_toolchain
-from tinyc.driver import plan_model, verify
-from tinyc.patches import Region, _axis_input
-from tinyc.search import ScheduleOptions
+from tinyc.plan.pipeline import plan_model
+from tinyc.run.verify import verify
+from tinyc.plan.patches import Region, _axis_input
+from tinyc.plan.search import ScheduleOptions
 
 
 @pytest.mark.parametrize(("out_rows", "stride", "pad", "k", "size", "expected"), [

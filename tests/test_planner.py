@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from tinyc.errors import PlanError
-from tinyc.planner import Buffer, MemoryPlan, place_greedy_by_size
-from tinyc.verify_plan import verify_plan
+from tinyc.plan.placement import Buffer, MemoryPlan, place_greedy_by_size
+from tinyc.plan.verify_plan import verify_plan
 
 
 def _no_overlap(buffers: tuple[Buffer, ...]) -> None:
@@ -43,8 +43,8 @@ def test_chain_reuses_memory_exactly() -> None:
 
 def _golden_plan():
     from conftest import REPO
-    from tinyc.driver import plan_model
-    from tinyc.search import ScheduleOptions
+    from tinyc.plan.pipeline import plan_model
+    from tinyc.plan.search import ScheduleOptions
     return plan_model(REPO / "tests" / "data" / "golden_tiny.tflite", "stm32f412",
                       options=ScheduleOptions(kind="per-layer"))
 

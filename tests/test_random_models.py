@@ -12,7 +12,7 @@ import random
 import pytest
 
 from conftest import BOARDS, needs_toolchain
-from tinyc.driver import verify
+from tinyc.run.verify import verify
 
 pytestmark = [needs_toolchain, pytest.mark.emulator]
 

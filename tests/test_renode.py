@@ -15,8 +15,8 @@ import pytest
 from conftest import BOARDS, REPO
 from tinyc.boards import get_board
 from tinyc.errors import ToolchainError
-from tinyc.renode import (RENODE_HINT, render_resc, render_robot, renode_command, renode_missing_reason,
-                          run_renode, robot_timeout_virtual_s)
+from tinyc.codegen.renode import render_resc, render_robot, robot_timeout_virtual_s
+from tinyc.run.renode import RENODE_HINT, renode_command, renode_missing_reason, run_renode
 
 TINY = REPO / "tests" / "data" / "golden_tiny.tflite"
 RENODE_MISSING = renode_missing_reason()
@@ -122,8 +122,8 @@ exec qemu-system-arm -M netduinoplus2 -nographic -monitor none -serial null -ser
 def test_renode_runner_with_a_stand_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The runner's process handling (start in its own group, poll the UART file, stop it by its id) and the
     framed parser, end to end, with a stand-in for Renode that keeps running after the frame, as Renode does."""
-    from tinyc.emulators import Emulator
-    from tinyc.driver import verify
+    from tinyc.run.emulators import Emulator
+    from tinyc.run.verify import verify
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     fake = bin_dir / "renode"
@@ -143,8 +143,8 @@ def test_renode_runner_with_a_stand_in(tmp_path: Path, monkeypatch: pytest.Monke
 @pytest.mark.emulator
 @pytest.mark.parametrize("board", BOARDS)
 def test_verify_on_renode_is_bit_exact(board: str, tmp_path: Path) -> None:
-    from tinyc.emulators import Emulator
-    from tinyc.driver import verify
+    from tinyc.run.emulators import Emulator
+    from tinyc.run.verify import verify
     result = verify(TINY, board, samples=3, folder=tmp_path / "fw", emulator=Emulator.RENODE)
     assert result.first_mismatch is None and result.mismatched_samples == 0
 
@@ -154,13 +154,14 @@ def test_verify_on_renode_is_bit_exact(board: str, tmp_path: Path) -> None:
 @pytest.mark.emulator
 @pytest.mark.parametrize("board", BOARDS)
 def test_generated_robot_suite_passes(board: str, tmp_path: Path) -> None:
-    from tinyc.board_firmware import build_board_firmware
-    from tinyc.driver import input_samples, plan_model
-    from tinyc.oracle import tflm_outputs
-    from tinyc.renode import run_renode_test, write_renode_files
+    from tinyc.codegen.render import Harness
+    from tinyc.run.firmware import build_firmware
+    from tinyc.plan.pipeline import input_samples, plan_model
+    from tinyc.run.oracle import tflm_outputs
+    from tinyc.run.renode import run_renode_test, write_renode_files
     planned = plan_model(TINY, board)
     inputs = input_samples(planned, 3)
-    build = build_board_firmware(planned, tmp_path, inputs)
+    build = build_firmware(planned, tmp_path, inputs, harness=Harness.BOARD_UART)
     reference = tflm_outputs(TINY.read_bytes(), inputs)
     files = write_renode_files(build.folder, planned.board, model_name=TINY.name, reference=reference,
                                macs=planned.lowered.macs)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import REPO, needs_toolchain
-from tinyc.driver import plan_model
-from tinyc.search import ScheduleOptions
+from tinyc.plan.pipeline import plan_model
+from tinyc.plan.search import ScheduleOptions
 
 MODELS = REPO / "models"
 KB = 1024
@@ -75,8 +75,9 @@ def test_patch_model_on_f412_equals_per_layer_on_h743(tmp_path) -> None:
     0.dev20261023182759, ai-edge-litert 2.3.0), so here the reference is tinyc's per-layer firmware,
     itself verified against TFLM on every other model: the patch schedule on the F412 must give the
     same bytes as the per-layer schedule on the H743."""
-    from tinyc.driver import build_firmware, input_samples
-    from tinyc.qemu import run_qemu
+    from tinyc.plan.pipeline import input_samples
+    from tinyc.run.firmware import build_firmware
+    from tinyc.run.qemu import run_qemu
     patched = plan_model(MODELS / "mcunet_f412_patch.py", "stm32f412", options=ScheduleOptions(stream_input=True))
     per_layer = plan_model(MODELS / "mcunet_f412_patch.py", "stm32h743", options=ScheduleOptions(kind="per-layer"))
     assert patched.report.fits and patched.schedule.patch is not None

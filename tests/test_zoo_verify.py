@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import BOARDS, REPO, needs_toolchain
-from tinyc.driver import verify
-from tinyc.search import ScheduleOptions
+from tinyc.run.verify import verify
+from tinyc.plan.search import ScheduleOptions
 
 pytestmark = [needs_toolchain, pytest.mark.emulator, pytest.mark.slow]
 
@@ -24,7 +24,7 @@ SCHEDULES = {
 
 @pytest.fixture(scope="session")
 def zoo_tflite(tmp_path_factory):
-    from tinyc.loader import load_model
+    from tinyc.frontend.loader import load_model
     folder = tmp_path_factory.mktemp("zoo")
     cache = {}
     def convert(name: str):

@@ -15,11 +15,11 @@ from rich.console import Console
 from rich.table import Table
 
 from tinyc.errors import TinycError
-from tinyc.report import MemoryReport
+from tinyc.plan.report import MemoryReport
 
 if TYPE_CHECKING:
-    from tinyc.emulators import Emulator
-    from tinyc.search import ScheduleOptions
+    from tinyc.run.emulators import Emulator
+    from tinyc.plan.search import ScheduleOptions
 
 console = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 150)
@@ -95,7 +95,7 @@ def schedule_options(func):  # type: ignore[no-untyped-def]
     @functools.wraps(func)
     def command(*args, schedule_kind: str, split: int | None, grid: tuple[int, int] | None,  # type: ignore[no-untyped-def]
                 mac_budget: float, objective: str, no_inplace: bool, stream_input: bool, **kwargs):
-        from tinyc.search import ScheduleOptions
+        from tinyc.plan.search import ScheduleOptions
         options = ScheduleOptions(kind=schedule_kind, split=split, grid=grid, mac_budget=mac_budget,
                                   in_place=not no_inplace, stream_input=stream_input, objective=objective)
         return func(*args, options=options, **kwargs)
@@ -198,17 +198,17 @@ def report(model: Path, board: str, as_json: bool, tflm_arena: bool, plot_path: 
     """Memory report only (no toolchain needed; works even if the model does not fit)."""
     from dataclasses import replace
 
-    from tinyc.driver import plan_model
+    from tinyc.plan.pipeline import plan_model
     planned = plan_model(model, board, options=options)
     rep = planned.report
     if tflm_arena:
-        from tinyc.oracle import OracleCrash, tflm_arena_bytes
+        from tinyc.run.oracle import OracleCrash, tflm_arena_bytes
         try:
             rep = replace(rep, tflm_arena_bytes=tflm_arena_bytes(planned.loaded.tflite))
         except OracleCrash as crash:
             console.print(f"[yellow]note:[/yellow] no TFLM arena figure: {crash}")
     if plot_path is not None:
-        from tinyc.plot import write_memory_plot
+        from tinyc.plan.plot import write_memory_plot
         if plot_path.exists():
             raise click.ClickException(f"{plot_path} exists; tinyc does not overwrite files (remove it or pick another name)")
         write_memory_plot(replace(planned, report=rep), plot_path)
@@ -233,11 +233,12 @@ def compile_cmd(model: Path, board: str, output: Path, cmsis_nn: Path | None, op
     """Compile MODEL (.py with build(), .keras, or int8 .tflite) to a C project and firmware.elf.
 
     OUTPUT/ holds the QEMU build; OUTPUT/board/ the firmware for the part itself (flash it; output on its USART)."""
-    from tinyc.board_firmware import build_board_firmware
-    from tinyc.driver import build_firmware, input_samples, plan_model
+    from tinyc.codegen.render import Harness
+    from tinyc.plan.pipeline import input_samples, plan_model
+    from tinyc.run.firmware import build_firmware
     from tinyc.errors import DoesNotFitError
-    from tinyc.output_folder import check_output_folder, staged_output
-    from tinyc.report import memory_report
+    from tinyc.run.output_folder import check_output_folder, staged_output
+    from tinyc.plan.report import memory_report
     check_output_folder(output)  # before the slow steps
     planned = plan_model(model, board, options=options)
     if verbose_plan:
@@ -248,7 +249,7 @@ def compile_cmd(model: Path, board: str, output: Path, cmsis_nn: Path | None, op
         raise DoesNotFitError(f"{planned.loaded.source.name}: {planned.report.verdict()}")
     with staged_output(output) as stage:  # the whole project is swapped in only when every step succeeded
         result = build_firmware(planned, stage, samples, cmsis_nn=cmsis_nn)
-        part = (build_board_firmware(planned, stage / "board", samples, cmsis_nn=cmsis_nn)
+        part = (build_firmware(planned, stage / "board", samples, harness=Harness.BOARD_UART, cmsis_nn=cmsis_nn)
                 if planned.board.part is not None else None)
     measured = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
                              sizes=result.sizes, schedule_json=planned.report.schedule_json)
@@ -269,17 +270,21 @@ def compile_cmd(model: Path, board: str, output: Path, cmsis_nn: Path | None, op
                    "of the part (needs renode on PATH).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the random inputs.")
+@click.option("--outputs-only", is_flag=True,
+              help="Compare only the final outputs (quicker); by default the first sample also runs traced and "
+                   "every op's output is compared with TFLite Micro's intermediate tensors.")
 @click.option("--dataset", "use_dataset", is_flag=True,
               help="Run the labelled samples of the model file's dataset() instead, and report top-1 of float "
                    "Keras, TFLite Micro and the firmware.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="--dataset: use only the first LIMIT samples.")
 @CMSIS_OPT
 @schedule_options
-def verify_cmd(model: Path, board: str, samples: int, emulator: str, as_json: bool, seed: int, use_dataset: bool,
+def verify_cmd(model: Path, board: str, samples: int, emulator: str, as_json: bool, seed: int, outputs_only: bool,
+               use_dataset: bool,
                limit: int | None, cmsis_nn: Path | None, options: ScheduleOptions, verbose_plan: bool) -> None:
     """Run MODEL's firmware in the emulator and compare every output byte with TFLite Micro."""
-    from tinyc.driver import verify
-    from tinyc.emulators import Emulator
+    from tinyc.run.verify import verify
+    from tinyc.run.emulators import Emulator
     started = time.monotonic()
     if limit is not None and not use_dataset:
         raise click.BadParameter("--limit caps the samples of --dataset; without it, use --samples")
@@ -289,7 +294,7 @@ def verify_cmd(model: Path, board: str, samples: int, emulator: str, as_json: bo
         return
     with console.status(f"building and running {model} on {board} in {emulator}…"):
         result = verify(model, board, samples=samples, cmsis_nn=cmsis_nn, seed=seed, options=options,
-                        emulator=Emulator(emulator))
+                        emulator=Emulator(emulator), every_op=not outputs_only)
     elapsed = time.monotonic() - started
     if as_json:
         _print_json(result.as_json(), wall_seconds=elapsed)
@@ -300,6 +305,9 @@ def verify_cmd(model: Path, board: str, samples: int, emulator: str, as_json: bo
         out.print(f"schedule: {result.report.schedule}")
         out.print(f"{result.run.emulator}: {result.samples} samples, {result.mismatched_samples} mismatching "
                   f"(TFLite Micro reference), stack used {result.run.stack_used_bytes:,} B, {elapsed:.1f} s")
+        if result.ops_compared is not None:
+            out.print(f"every op of sample 0 compared with TFLite Micro's intermediate tensors: "
+                      f"{result.ops_compared} op outputs")
         if so is None:
             out.print("second opinion: LiteRT's BUILTIN_REF interpreter crashed on this model")
         else:
@@ -310,7 +318,8 @@ def verify_cmd(model: Path, board: str, samples: int, emulator: str, as_json: bo
     if result.first_mismatch is not None:
         raise click.ClickException(f"MISMATCH: {result.first_mismatch.describe()}")
     if not as_json:
-        out.print(f"[green]bit-exact: every output byte equals the reference's ({result.reference})[/green]")
+        what = "every output byte" + (" and every op's output" if result.ops_compared is not None else "")
+        out.print(f"[green]bit-exact: {what} equals the reference's ({result.reference})[/green]")
 
 
 def _verify_dataset(model: Path, board: str, *, limit: int | None, options: ScheduleOptions, emulator: Emulator,
@@ -318,7 +327,7 @@ def _verify_dataset(model: Path, board: str, *, limit: int | None, options: Sche
     """`verify --dataset`: top-1 of float Keras, the int8 reference and the firmware, with a progress bar."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-    from tinyc.accuracy import measure_accuracy
+    from tinyc.run.accuracy import measure_accuracy
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         tasks: dict[str, TaskID] = {}
@@ -367,7 +376,7 @@ def _verify_dataset(model: Path, board: str, *, limit: int | None, options: Sche
 def bench_cmd(model: Path, board: str, portable: bool, as_json: bool, seed: int, options: ScheduleOptions,
               verbose_plan: bool) -> None:
     """Count MODEL's instructions per inference in QEMU (-icount shift=0), in total and per layer."""
-    from tinyc.bench import bench
+    from tinyc.run.bench import bench
     with console.status(f"building and benchmarking {model} on {board} in QEMU…"):
         result = bench(model, board, portable=portable, seed=seed, options=options)
     if as_json:

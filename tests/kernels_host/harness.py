@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from tinyc.quantize import keras_to_int8_tflite
+from tinyc.frontend.convert import keras_to_int8_tflite
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from tinyc.graph import OpKind  # the IR's op kinds: analytic ops are named as the int8 graph names them
+from tinyc.ir.graph import OpKind  # the IR's op kinds: analytic ops are named as the int8 graph names them
 from tinyc.frontend.spec import (
     BasicResidual,
     Conv,

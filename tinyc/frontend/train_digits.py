@@ -58,7 +58,7 @@ def train(*, epochs: int = EPOCHS, seed: int = SEED) -> keras.Model:
 
 def evaluate(model: keras.Model) -> tuple[float, float]:
     """(float top-1, int8 top-1) on the held-out split."""
-    from tinyc.frontend.quantize import convert_int8, int8_predictions
+    from tinyc.frontend.evaluate import convert_int8, int8_predictions
 
     _, _, x_test, y_test = digits_split()
     float_predictions = np.argmax(model.predict(x_test, batch_size=1, verbose=0), axis=1)

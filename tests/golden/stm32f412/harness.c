@@ -105,8 +105,13 @@ static void set_input(const int8_t *sample)
 }
 
 #ifdef TINYC_TRACE
+static int32_t tinyc_tracing = 1; /* traced builds print every op's output for the first sample only */
+
 void tinyc_trace(int32_t op_index, const int8_t *data, int32_t size_bytes)
 {
+    if (!tinyc_tracing) {
+        return;
+    }
     put_hex_line("TRACE ", op_index, data, size_bytes);
 }
 #endif
@@ -137,6 +142,9 @@ int main(void)
     for (int32_t s = 0; s < TINYC_NUM_SAMPLES; ++s) {
         set_input(tinyc_samples[s]);
         const int32_t status = tinyc_invoke();
+#ifdef TINYC_TRACE
+        tinyc_tracing = 0;
+#endif
         if (status != 0) {
             put_hex_line("ERROR ", status - 1, tinyc_input(), 0);
             quit(2);

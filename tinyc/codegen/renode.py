@@ -1,0 +1,53 @@
+"""Renode's script and test suite for the real-board firmware, as text (run by `tinyc.run.renode`)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from tinyc.boards import Board, RenodeTarget
+from tinyc.codegen.board import FRAME
+from tinyc.codegen.templates import render
+from tinyc.errors import BoardError
+
+ELF_NAME = "firmware.elf"
+UART_LOG_NAME = "renode-uart.log"
+RENODE_MIPS = 100  # Renode's default PerformanceInMips: converts instructions to emulated seconds
+INSTRUCTIONS_PER_MAC = 40  # generous for the portable C kernels
+
+
+def require_renode_target(board: Board) -> RenodeTarget:
+    if board.renode is None:
+        raise BoardError(f"board {board.name!r} has no [renode] table in boards/{board.name}.toml "
+                         "(the Renode platform file and the name of the output UART in it)")
+    return board.renode
+
+
+def suite_stem(model_name: str, board: Board) -> str:
+    return f"{Path(model_name).stem}-{board.name}"
+
+
+def render_resc(board: Board, *, model_name: str) -> str:
+    """The `.resc` script: the part's platform, the ELF, the vector table, the USART logged to a file."""
+    renode = require_renode_target(board)
+    return render("renode/firmware.resc.j2",
+        model_name=model_name, board=board, renode=renode, elf_name=ELF_NAME, uart_log_name=UART_LOG_NAME,
+        machine_name=board.name, flash_origin=board.flash.origin)
+
+
+def robot_timeout_virtual_s(macs: int, samples: int) -> int:
+    """Emulated seconds the Robot terminal tester waits: the model's MACs at a generous instruction count."""
+    return 60 + math.ceil(macs * samples * INSTRUCTIONS_PER_MAC / (RENODE_MIPS * 1_000_000))
+
+
+def render_robot(board: Board, *, model_name: str, checksum: int, samples: int, output_bytes: int,
+                 macs: int) -> str:
+    """The `renode-test` suite for one model on one board."""
+    renode = require_renode_target(board)
+    stem = suite_stem(model_name, board)
+    return render("renode/suite.robot.j2",
+        model_name=model_name, board=board, renode=renode, frame=FRAME, checksum=f"{checksum:08x}",
+        samples=samples, output_bytes=output_bytes, elf_name=ELF_NAME, uart_log_name=UART_LOG_NAME,
+        resc_name=f"{stem}.resc", robot_name=f"{stem}.robot",
+        test_name=f"{Path(model_name).stem} On {board.name} Matches TFLite Micro",
+        timeout_virtual_s=robot_timeout_virtual_s(macs, samples))

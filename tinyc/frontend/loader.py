@@ -1,0 +1,111 @@
+"""Model files → an int8 TFLite flatbuffer: `model.py` (with `build()`), `.keras`, or `.tflite`."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+
+from tinyc.errors import ModelLoadError
+from tinyc.frontend.convert import RepresentativeDataset, keras_to_int8_tflite, quiet_tensorflow, random_representative_dataset
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    name: str  # a C-identifier-safe stem of the file name
+    source: Path
+    tflite: bytes = field(repr=False)
+    notes: tuple[str, ...] = ()  # things the user should know (e.g. random calibration)
+    keras_model: object | None = field(default=None, repr=False, compare=False)
+    module: ModuleType | None = field(default=None, repr=False, compare=False)
+    output_layer: str | None = None  # the Keras layer that produces the model output, when known
+
+
+def _c_name(path: Path) -> str:
+    stem = "".join(ch if ch.isalnum() else "_" for ch in path.stem)
+    return stem if stem and not stem[0].isdigit() else f"m_{stem}"
+
+
+def _import_model_file(path: Path) -> ModuleType:
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
+    module_name = f"tinyc_user_model_{digest}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ModelLoadError(f"{path}: cannot be imported as a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise ModelLoadError(f"{path}: importing it raised {type(exc).__name__}: {exc}") from exc
+    return module
+
+
+def _input_shapes(model: object) -> list[tuple[int, ...]]:
+    shapes = []
+    for tensor in model.inputs:  # type: ignore[attr-defined]
+        shape = tuple(tensor.shape)
+        if any(d is None for d in shape[1:]):
+            raise ModelLoadError(f"model input {tensor.name!r} has a dynamic shape {shape}; "
+                                 "give every dimension but the batch a fixed size")
+        shapes.append((1, *shape[1:]))
+    return shapes
+
+
+def _from_keras(path: Path, model: object, representative: RepresentativeDataset | None,
+                module: ModuleType | None) -> LoadedModel:
+    notes: list[str] = []
+    if representative is None:
+        representative = random_representative_dataset(_input_shapes(model))
+        notes.append("no representative_dataset() given: calibrated on seeded random data in [-1, 1); "
+                     "int8 accuracy on real data may be poor")
+    names = list(getattr(model, "output_names", None) or [])
+    return LoadedModel(name=_c_name(path), source=path, tflite=keras_to_int8_tflite(model, representative),
+                       notes=tuple(notes), keras_model=model, module=module,
+                       output_layer=str(names[0]) if len(names) == 1 else None)
+
+
+def load_model(path: Path) -> LoadedModel:
+    """Load any supported model file and return its int8 TFLite flatbuffer."""
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".tflite":
+        return LoadedModel(name=_c_name(path), source=path, tflite=path.read_bytes())
+    quiet_tensorflow()
+    if suffix == ".keras":
+        import keras
+        try:
+            model = keras.models.load_model(path, compile=False)
+        except Exception as exc:
+            raise ModelLoadError(f"{path}: Keras could not load it: {exc}") from exc
+        return _from_keras(path, model, None, None)
+    if suffix == ".py":
+        module = _import_model_file(path)
+        build = getattr(module, "build", None)
+        if not callable(build):
+            raise ModelLoadError(f"{path}: defines no build() function; a model file must define "
+                                 "`def build() -> keras.Model` (and may define representative_dataset())")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = build()
+        except Exception as exc:
+            raise ModelLoadError(f"{path}: build() raised {type(exc).__name__}: {exc}") from exc
+        if not hasattr(model, "inputs") or not hasattr(model, "outputs"):
+            raise ModelLoadError(f"{path}: build() returned {type(model).__name__}, not a keras.Model")
+        representative = getattr(module, "representative_dataset", None)
+        return _from_keras(path, model, representative if callable(representative) else None, module)
+    raise ModelLoadError(f"{path}: unknown model file type {suffix!r}; give a .py with build(), a .keras or an int8 .tflite")
+
+
+def calibration_like_samples(input_shape: tuple[int, ...], count: int, seed: int) -> list[np.ndarray]:
+    """Seeded int8 inputs for verification when the user gives no data."""
+    rng = np.random.default_rng(seed)
+    return [rng.integers(-128, 128, size=input_shape, dtype=np.int64).astype(np.int8) for _ in range(count)]

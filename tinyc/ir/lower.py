@@ -1,0 +1,396 @@
+"""Lowering: each op of a supported `Graph` → one typed kernel call with every parameter computed.
+
+Python decides every number here (requantization multipliers and shifts per channel, offsets,
+activation clamps, padding, scratch sizes); the templates only print them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tinyc.ir import requant
+from tinyc.ir.graph import Activation, ActivationOptions, ConvOptions, Graph, MeanOptions, Op, OpKind, Padding, PoolOptions, SoftmaxOptions, Tensor
+from tinyc.kernels import buffer_sizes
+from tinyc.ir.support import check_graph, layer_name
+
+
+class KernelKind(enum.Enum):
+    CONV = "conv"
+    DEPTHWISE_CONV = "depthwise_conv"
+    FULLY_CONNECTED = "fully_connected"
+    ADD = "add"
+    AVGPOOL = "avgpool"
+    MAXPOOL = "maxpool"
+    MEAN = "mean"
+    SOFTMAX = "softmax"
+    PAD = "pad"
+    CONCAT = "concat"
+    RELU = "relu"
+    RESHAPE = "reshape"  # no code: the output aliases the input
+    COPY = "copy"  # a block copy between buffers (patch-based schedules)
+
+
+@dataclass(frozen=True)
+class Dims:
+    """cmsis_nn_dims."""
+    n: int
+    h: int
+    w: int
+    c: int
+
+
+@dataclass(frozen=True)
+class ConstArray:
+    """A constant placed in flash."""
+    name: str
+    ctype: str  # "int8_t" or "int32_t"
+    values: np.ndarray = field(compare=False, repr=False)
+
+    @property
+    def size_bytes(self) -> int:
+        return int(self.values.size) * (1 if self.ctype == "int8_t" else 4)
+
+
+@dataclass(frozen=True)
+class Call:
+    """What every kernel call has: where it came from and which activation tensors it touches."""
+    kind: KernelKind
+    op_index: int
+    layer: str
+    inputs: tuple[int, ...]  # activation tensors read
+    output: int  # activation tensor written
+    macs: int
+    scratch_bytes: int
+    consts: tuple[ConstArray, ...]
+
+    @property
+    def weights_bytes(self) -> int:
+        return sum(c.size_bytes for c in self.consts)
+
+
+@dataclass(frozen=True)
+class ConvCall(Call):
+    """arm_convolve_wrapper_s8 or arm_depthwise_conv_wrapper_s8 (kind tells which)."""
+    input_dims: Dims
+    filter_dims: Dims
+    bias_dims: Dims
+    output_dims: Dims
+    input_offset: int
+    output_offset: int
+    stride_h: int
+    stride_w: int
+    pad_h: int
+    pad_w: int
+    act_min: int
+    act_max: int
+    ch_mult: int
+
+
+@dataclass(frozen=True)
+class FullyConnectedCall(Call):
+    input_dims: Dims
+    filter_dims: Dims
+    bias_dims: Dims
+    output_dims: Dims
+    input_offset: int
+    output_offset: int
+    act_min: int
+    act_max: int
+    per_channel: bool
+    multiplier: int  # per-tensor only
+    shift: int  # per-tensor only
+
+
+@dataclass(frozen=True)
+class AddCall(Call):
+    params: requant.AddParams
+    act_min: int
+    act_max: int
+    block_size: int
+
+
+@dataclass(frozen=True)
+class PoolCall(Call):
+    """arm_avgpool_s8 or arm_max_pool_s8."""
+    input_dims: Dims
+    filter_dims: Dims
+    output_dims: Dims
+    stride_h: int
+    stride_w: int
+    pad_h: int
+    pad_w: int
+    act_min: int
+    act_max: int
+
+
+@dataclass(frozen=True)
+class MeanCall(Call):
+    input_dims: Dims
+    output_dims: Dims
+    params: requant.MeanParams
+
+
+@dataclass(frozen=True)
+class SoftmaxCall(Call):
+    num_rows: int
+    row_size: int
+    params: requant.SoftmaxParams
+
+
+@dataclass(frozen=True)
+class PadCall(Call):
+    input_dims: Dims
+    pre_pad: Dims
+    post_pad: Dims
+    pad_value: int
+
+
+@dataclass(frozen=True)
+class ConcatPart:
+    tensor: int
+    dims: Dims
+    offset_c: int
+
+
+@dataclass(frozen=True)
+class ConcatCall(Call):
+    parts: tuple[ConcatPart, ...]
+    output_c: int
+
+
+@dataclass(frozen=True)
+class ReluCall(Call):
+    size: int
+    params: requant.ReluParams
+
+
+@dataclass(frozen=True)
+class ReshapeCall(Call):
+    pass
+
+
+@dataclass(frozen=True)
+class CopyCall(Call):
+    """rows x cols x channels from (src_y, src_x) of a src_w-wide buffer to (dst_y, dst_x) of a dst_w-wide one."""
+    src_w: int
+    src_y: int
+    src_x: int
+    dst_w: int
+    dst_y: int
+    dst_x: int
+    rows: int
+    cols: int
+    channels: int
+
+
+@dataclass(frozen=True)
+class LoweredModel:
+    graph: Graph
+    calls: tuple[Call, ...]
+    input: int
+    output: int
+
+    @property
+    def weights_bytes(self) -> int:
+        return sum(c.weights_bytes for c in self.calls)
+
+    @property
+    def macs(self) -> int:
+        return sum(c.macs for c in self.calls)
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+def _nhwc(t: Tensor) -> Dims:
+    s = t.shape
+    if len(s) == 4:
+        return Dims(*s)
+    if len(s) == 2:
+        return Dims(s[0], 1, 1, s[1])
+    flat = int(np.prod(s[1:])) if len(s) > 1 else int(np.prod(s))
+    return Dims(1, 1, 1, flat)
+
+
+def _pad(padding: Padding, stride: int, in_size: int, filter_size: int, out_size: int) -> int:
+    """TFLite's ComputePadding (dilation 1): the top / left padding; bottom / right follows from sizes."""
+    if padding is Padding.VALID:
+        return 0
+    return max(0, ((out_size - 1) * stride + filter_size - in_size) // 2)
+
+
+def _act(activation: Activation, out: Tensor) -> tuple[int, int]:
+    return requant.activation_range(activation.value, out.scale, out.zero_point)
+
+
+def conv_scratch_bytes(*, depthwise: bool, input_dims: Dims, filter_hw: tuple[int, int], output_dims: Dims,
+                       stride_hw: tuple[int, int], padding_hw: tuple[int, int]) -> int:
+    """The scratch CMSIS-NN's conv / depthwise wrapper asks for (what the planner reserves)."""
+    scratch = buffer_sizes.depthwise_scratch_bytes if depthwise else buffer_sizes.conv_scratch_bytes
+    return scratch(input_nhwc=(input_dims.n, input_dims.h, input_dims.w, input_dims.c), filter_hw=filter_hw,
+                   output_nhwc=(output_dims.n, output_dims.h, output_dims.w, output_dims.c), stride_hw=stride_hw,
+                   padding_hw=padding_hw)
+
+
+def _bias(graph: Graph, op: Op, channels: int, name: str) -> ConstArray:
+    """The bias, or zeros when the converter dropped an all-zero bias (input index -1)."""
+    if len(op.inputs) > 2 and op.inputs[2] >= 0:
+        values = np.asarray(graph.tensor(op.inputs[2]).data, dtype=np.int32).reshape(-1)
+    else:
+        values = np.zeros(channels, dtype=np.int32)
+    return ConstArray(f"{name}_bias", "int32_t", values)
+
+
+def _requant_arrays(graph: Graph, op: Op, name: str, channels: int) -> tuple[ConstArray, ConstArray]:
+    w = graph.tensor(op.inputs[1])
+    assert w.quant is not None
+    scales = w.quant.scales if w.quant.per_channel else w.quant.scales * channels
+    mults, shifts = requant.conv_multipliers(graph.tensor(op.inputs[0]).scale, scales, graph.tensor(op.outputs[0]).scale)
+    return (ConstArray(f"{name}_multiplier", "int32_t", np.asarray(mults, dtype=np.int32)),
+            ConstArray(f"{name}_shift", "int32_t", np.asarray(shifts, dtype=np.int32)))
+
+
+def _base(graph: Graph, op: Op, kind: KernelKind, *, inputs: tuple[int, ...] | None = None,
+          scratch_bytes: int = 0, consts: tuple[ConstArray, ...] = ()) -> dict:
+    return dict(kind=kind, op_index=op.index, layer=layer_name(graph, op),
+                inputs=inputs if inputs is not None else op.inputs[:1], output=op.outputs[0],
+                macs=graph.op_macs(op), scratch_bytes=scratch_bytes, consts=consts)
+
+
+# --- one function per op kind ----------------------------------------------------------------------
+
+def _conv(graph: Graph, op: Op) -> Call:
+    assert isinstance(op.options, ConvOptions)
+    o = op.options
+    depthwise = op.kind is OpKind.DEPTHWISE_CONV_2D
+    x, w, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
+    name = f"op{op.index}"
+    in_dims, out_dims = _nhwc(x), _nhwc(y)
+    kh, kw = w.shape[1], w.shape[2]
+    filter_dims = Dims(1, kh, kw, out_dims.c) if depthwise else Dims(out_dims.c, kh, kw, in_dims.c)
+    weights = ConstArray(f"{name}_weights", "int8_t", np.asarray(w.data, dtype=np.int8).reshape(-1))
+    mults, shifts = _requant_arrays(graph, op, name, out_dims.c)
+    pad_h = _pad(o.padding, o.stride_h, in_dims.h, kh, out_dims.h)
+    pad_w = _pad(o.padding, o.stride_w, in_dims.w, kw, out_dims.w)
+    scratch = conv_scratch_bytes(depthwise=depthwise, input_dims=in_dims, filter_hw=(kh, kw), output_dims=out_dims,
+                                 stride_hw=(o.stride_h, o.stride_w), padding_hw=(pad_h, pad_w))
+    act_min, act_max = _act(o.activation, y)
+    kind = KernelKind.DEPTHWISE_CONV if depthwise else KernelKind.CONV
+    return ConvCall(**_base(graph, op, kind, scratch_bytes=scratch,
+                            consts=(weights, _bias(graph, op, out_dims.c, name), mults, shifts)),
+                    input_dims=in_dims, filter_dims=filter_dims, bias_dims=Dims(1, 1, 1, out_dims.c),
+                    output_dims=out_dims, input_offset=-x.zero_point, output_offset=y.zero_point,
+                    stride_h=o.stride_h, stride_w=o.stride_w, pad_h=pad_h, pad_w=pad_w,
+                    act_min=act_min, act_max=act_max, ch_mult=out_dims.c // in_dims.c if depthwise else 1)
+
+
+def _fully_connected(graph: Graph, op: Op) -> Call:
+    x, w, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
+    out_c, accum = w.shape
+    name = f"op{op.index}"
+    assert w.quant is not None
+    per_channel = w.quant.per_channel
+    weights = ConstArray(f"{name}_weights", "int8_t", np.asarray(w.data, dtype=np.int8).reshape(-1))
+    consts: tuple[ConstArray, ...] = (weights, _bias(graph, op, out_c, name))
+    multiplier = shift = 0
+    if per_channel:
+        consts += _requant_arrays(graph, op, name, out_c)
+    else:
+        multiplier, shift = requant.fully_connected_multiplier(x.scale, w.quant.scales[0], y.scale)
+    act_min, act_max = _act(op.options.activation, y)  # type: ignore[union-attr]
+    batches = x.num_elements // accum
+    scratch = buffer_sizes.fully_connected_scratch_bytes(accum_depth=accum, output_depth=out_c)
+    return FullyConnectedCall(**_base(graph, op, KernelKind.FULLY_CONNECTED, scratch_bytes=scratch, consts=consts),
+                              input_dims=Dims(batches, 1, 1, accum), filter_dims=Dims(accum, 1, 1, out_c),
+                              bias_dims=Dims(1, 1, 1, out_c), output_dims=Dims(batches, 1, 1, out_c),
+                              input_offset=-x.zero_point, output_offset=y.zero_point, act_min=act_min,
+                              act_max=act_max, per_channel=per_channel, multiplier=multiplier, shift=shift)
+
+
+def _add(graph: Graph, op: Op) -> Call:
+    assert isinstance(op.options, ActivationOptions)
+    a, b, y = (graph.tensor(i) for i in (*op.inputs[:2], op.outputs[0]))
+    params = requant.add_params(a.scale, a.zero_point, b.scale, b.zero_point, y.scale, y.zero_point)
+    act_min, act_max = _act(op.options.activation, y)
+    return AddCall(**_base(graph, op, KernelKind.ADD, inputs=op.inputs[:2]), params=params,
+                   act_min=act_min, act_max=act_max, block_size=y.num_elements)
+
+
+def _pool(graph: Graph, op: Op) -> Call:
+    assert isinstance(op.options, PoolOptions)
+    o = op.options
+    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    in_dims, out_dims = _nhwc(x), _nhwc(y)
+    average = op.kind is OpKind.AVERAGE_POOL_2D
+    scratch = buffer_sizes.avgpool_scratch_bytes(output_w=out_dims.w, channels=in_dims.c) if average else 0
+    act_min, act_max = _act(o.activation, y)
+    return PoolCall(**_base(graph, op, KernelKind.AVGPOOL if average else KernelKind.MAXPOOL, scratch_bytes=scratch),
+                    input_dims=in_dims, filter_dims=Dims(1, o.filter_h, o.filter_w, 1), output_dims=out_dims,
+                    stride_h=o.stride_h, stride_w=o.stride_w,
+                    pad_h=_pad(o.padding, o.stride_h, in_dims.h, o.filter_h, out_dims.h),
+                    pad_w=_pad(o.padding, o.stride_w, in_dims.w, o.filter_w, out_dims.w),
+                    act_min=act_min, act_max=act_max)
+
+
+def _mean(graph: Graph, op: Op) -> Call:
+    assert isinstance(op.options, MeanOptions)
+    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    in_dims = _nhwc(x)
+    params = requant.mean_params(input_scale=x.scale, input_zero_point=x.zero_point, output_scale=y.scale,
+                               output_zero_point=y.zero_point, num_elements=in_dims.h * in_dims.w)
+    return MeanCall(**_base(graph, op, KernelKind.MEAN), input_dims=in_dims,
+                    output_dims=Dims(1, 1, 1, in_dims.c), params=params)
+
+
+def _softmax(graph: Graph, op: Op) -> Call:
+    assert isinstance(op.options, SoftmaxOptions)
+    x = graph.tensor(op.inputs[0])
+    row_size = x.shape[-1]
+    return SoftmaxCall(**_base(graph, op, KernelKind.SOFTMAX), num_rows=x.num_elements // row_size,
+                       row_size=row_size, params=requant.softmax_params(x.scale, op.options.beta))
+
+
+def _pad_op(graph: Graph, op: Op) -> Call:
+    x, p, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
+    pads = np.asarray(p.data).tolist()
+    return PadCall(**_base(graph, op, KernelKind.PAD), input_dims=_nhwc(x),
+                   pre_pad=Dims(*(int(b) for b, _ in pads)), post_pad=Dims(*(int(a) for _, a in pads)),
+                   pad_value=y.zero_point)
+
+
+def _concat(graph: Graph, op: Op) -> Call:
+    parts, offset = [], 0
+    for i in op.inputs:
+        dims = _nhwc(graph.tensor(i))
+        parts.append(ConcatPart(tensor=i, dims=dims, offset_c=offset))
+        offset += dims.c
+    return ConcatCall(**_base(graph, op, KernelKind.CONCAT, inputs=op.inputs), parts=tuple(parts), output_c=offset)
+
+
+def _relu(graph: Graph, op: Op) -> Call:
+    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    params = requant.relu_params(activation="RELU6" if op.kind is OpKind.RELU6 else "RELU",
+                               input_scale=x.scale, input_zero_point=x.zero_point,
+                               output_scale=y.scale, output_zero_point=y.zero_point)
+    return ReluCall(**_base(graph, op, KernelKind.RELU), size=y.num_elements, params=params)
+
+
+def _reshape(graph: Graph, op: Op) -> Call:
+    return ReshapeCall(**_base(graph, op, KernelKind.RESHAPE))
+
+
+_LOWERINGS = {
+    OpKind.CONV_2D: _conv, OpKind.DEPTHWISE_CONV_2D: _conv, OpKind.FULLY_CONNECTED: _fully_connected,
+    OpKind.ADD: _add, OpKind.AVERAGE_POOL_2D: _pool, OpKind.MAX_POOL_2D: _pool, OpKind.MEAN: _mean,
+    OpKind.SOFTMAX: _softmax, OpKind.PAD: _pad_op, OpKind.CONCATENATION: _concat, OpKind.RELU: _relu,
+    OpKind.RELU6: _relu, OpKind.RESHAPE: _reshape,
+}
+
+
+def lower(graph: Graph) -> LoweredModel:
+    """Check support, then lower every op to its kernel call, in graph order."""
+    check_graph(graph)
+    calls = tuple(_LOWERINGS[op.kind](graph, op) for op in graph.ops)
+    return LoweredModel(graph=graph, calls=calls, input=graph.inputs[0], output=graph.outputs[0])

@@ -1,0 +1,240 @@
+"""What tinyc lowers, as data: one small function per rule.
+
+Each rule's docstring is the sentence shown to users (and written to SUPPORTED_OPS.md); it returns
+`(ok, detail)` where detail names the tensor or value at fault. `check_graph()` runs every rule that
+applies and raises one `UnsupportedModelError` naming each failing op and its layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tinyc.errors import UnsupportedModelError
+from tinyc.ir.graph import Activation, ActivationOptions, ConvOptions, DType, Graph, Op, OpKind
+
+Rule = Callable[[Graph, Op], tuple[bool, str]]
+
+
+@dataclass(frozen=True)
+class OpSupport:
+    kind: OpKind
+    keras_layers: str
+    cmsis_nn_call: str
+    rules: tuple[Rule, ...]
+
+
+def _t(graph: Graph, index: int) -> str:
+    return repr(graph.tensor(index).name)
+
+
+# --- generic rules ---------------------------------------------------------------------------------
+
+def int8_activations(graph: Graph, op: Op) -> tuple[bool, str]:
+    """Activation inputs and outputs are int8 (full-integer quantization)."""
+    for i in (*op.inputs[:1], *op.outputs):
+        t = graph.tensor(i)
+        if t.dtype is not DType.INT8:
+            return False, f"tensor {t.name!r} is {t.dtype.value}"
+    return True, ""
+
+
+def quantized_tensors(graph: Graph, op: Op) -> tuple[bool, str]:
+    """Every non-constant input and output carries int8 quantization parameters."""
+    for i in (*op.inputs, *op.outputs):
+        if i >= 0 and not graph.tensor(i).is_constant and graph.tensor(i).quant is None:
+            return False, f"tensor {graph.tensor(i).name!r} has no quantization parameters"
+    return True, ""
+
+
+def batch_one(graph: Graph, op: Op) -> tuple[bool, str]:
+    """The batch size is 1."""
+    for i in op.outputs:
+        shape = graph.tensor(i).shape
+        if shape and shape[0] != 1:
+            return False, f"tensor {graph.tensor(i).name!r} has batch {shape[0]}"
+    return True, ""
+
+
+def fused_activation_known(graph: Graph, op: Op) -> tuple[bool, str]:
+    """The fused activation is NONE, RELU, RELU6 or RELU_N1_TO_1."""
+    activation = getattr(op.options, "activation", Activation.NONE)
+    return activation is not Activation.OTHER, f"activation {activation.value}"
+
+
+def rank4_nhwc(graph: Graph, op: Op) -> tuple[bool, str]:
+    """Input and output feature maps are 4-D NHWC."""
+    for i in (op.inputs[0], op.outputs[0]):
+        if len(graph.tensor(i).shape) != 4:
+            return False, f"tensor {_t(graph, i)} has shape {graph.tensor(i).shape}"
+    return True, ""
+
+
+# --- op-specific rules -----------------------------------------------------------------------------
+
+def constant_int8_weights(graph: Graph, op: Op) -> tuple[bool, str]:
+    """Weights are constant int8 with zero point 0 (symmetric), per tensor or per output channel."""
+    w = graph.tensor(op.inputs[1])
+    if not w.is_constant or w.dtype is not DType.INT8 or w.quant is None:
+        return False, f"weights {w.name!r} are not constant int8"
+    if any(z != 0 for z in w.quant.zero_points):
+        return False, f"weights {w.name!r} have a non-zero zero point"
+    return True, ""
+
+
+def constant_int32_bias(graph: Graph, op: Op) -> tuple[bool, str]:
+    """The bias, when present, is constant int32."""
+    if len(op.inputs) < 3 or op.inputs[2] < 0:
+        return True, ""
+    b = graph.tensor(op.inputs[2])
+    return b.is_constant and b.dtype is DType.INT32, f"bias {b.name!r} is {b.dtype.value}"
+
+
+def no_dilation(graph: Graph, op: Op) -> tuple[bool, str]:
+    """Dilation is 1."""
+    assert isinstance(op.options, ConvOptions)
+    o = op.options
+    return (o.dilation_h, o.dilation_w) == (1, 1), f"dilation {o.dilation_h}x{o.dilation_w}"
+
+
+def depth_multiplier_one(graph: Graph, op: Op) -> tuple[bool, str]:
+    """Depthwise convolutions have depth multiplier 1 (as many output as input channels)."""
+    w = graph.tensor(op.inputs[1])
+    c_in = graph.tensor(op.inputs[0]).shape[3]
+    return w.shape[3] == c_in, f"depth multiplier {w.shape[3] // max(c_in, 1)}"
+
+
+def same_input_output_quant(graph: Graph, op: Op) -> tuple[bool, str]:
+    """Input and output share scale and zero point."""
+    data_inputs = op.inputs if op.kind is OpKind.CONCATENATION else op.inputs[:1]
+    out = graph.tensor(op.outputs[0]).quant
+    for i in data_inputs:
+        if graph.tensor(i).quant != out:
+            return False, f"tensor {_t(graph, i)} is quantized differently from the output"
+    return True, ""
+
+
+def same_shape_operands(graph: Graph, op: Op) -> tuple[bool, str]:
+    """Both operands have the output's shape (no broadcasting)."""
+    out = graph.tensor(op.outputs[0]).shape
+    for i in op.inputs:
+        if graph.tensor(i).shape != out:
+            return False, f"tensor {_t(graph, i)} has shape {graph.tensor(i).shape}, output {out}"
+    return True, ""
+
+
+def mean_over_height_width(graph: Graph, op: Op) -> tuple[bool, str]:
+    """MEAN reduces over height and width of an NHWC tensor (global average pooling)."""
+    axes_t = graph.tensor(op.inputs[1])
+    if not axes_t.is_constant:
+        return False, "the axes are not constant"
+    axes = sorted(int(a) % 4 for a in axes_t.data.reshape(-1))  # type: ignore[union-attr]
+    return axes == [1, 2], f"axes {axes}"
+
+
+def channel_concatenation(graph: Graph, op: Op) -> tuple[bool, str]:
+    """CONCATENATION joins 4-D tensors along channels, without fused activation."""
+    assert isinstance(op.options, ActivationOptions)
+    rank = len(graph.tensor(op.outputs[0]).shape)
+    axis = op.options.axis % rank if rank else op.options.axis
+    if rank != 4 or axis != 3:
+        return False, f"axis {op.options.axis} of a rank-{rank} tensor"
+    return op.options.activation is Activation.NONE, f"fused {op.options.activation.value}"
+
+
+def constant_spatial_padding(graph: Graph, op: Op) -> tuple[bool, str]:
+    """PAD has constant paddings on height and width only (batch and channels unpadded)."""
+    p = graph.tensor(op.inputs[1])
+    if not p.is_constant or p.data is None or p.data.shape != (4, 2):
+        return False, "paddings are not a constant 4x2 tensor"
+    pads = p.data.tolist()
+    return pads[0] == [0, 0] and pads[3] == [0, 0], f"paddings {pads}"
+
+
+def softmax_output_quant(graph: Graph, op: Op) -> tuple[bool, str]:
+    """SOFTMAX output is quantized with scale 1/256 and zero point -128 (as TFLite requires)."""
+    q = graph.tensor(op.outputs[0])
+    return (q.scale, q.zero_point) == (1.0 / 256.0, -128), f"output scale {q.scale} zero point {q.zero_point}"
+
+
+_COMMON: tuple[Rule, ...] = (int8_activations, quantized_tensors, batch_one, fused_activation_known)
+
+SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
+    OpSupport(OpKind.CONV_2D, "Conv2D (+BatchNormalization, ReLU/ReLU6 fused)", "arm_convolve_wrapper_s8",
+              (*_COMMON, rank4_nhwc, constant_int8_weights, constant_int32_bias, no_dilation)),
+    OpSupport(OpKind.DEPTHWISE_CONV_2D, "DepthwiseConv2D", "arm_depthwise_conv_wrapper_s8",
+              (*_COMMON, rank4_nhwc, constant_int8_weights, constant_int32_bias, no_dilation, depth_multiplier_one)),
+    OpSupport(OpKind.FULLY_CONNECTED, "Dense", "arm_fully_connected_per_channel_s8 / arm_fully_connected_s8",
+              (*_COMMON, constant_int8_weights, constant_int32_bias)),
+    OpSupport(OpKind.ADD, "Add", "arm_elementwise_add_s8", (*_COMMON, same_shape_operands)),
+    OpSupport(OpKind.AVERAGE_POOL_2D, "AveragePooling2D", "arm_avgpool_s8",
+              (*_COMMON, rank4_nhwc, same_input_output_quant)),
+    OpSupport(OpKind.MAX_POOL_2D, "MaxPooling2D", "arm_max_pool_s8",
+              (*_COMMON, rank4_nhwc, same_input_output_quant)),
+    OpSupport(OpKind.MEAN, "GlobalAveragePooling2D", "tinyc_mean_s8", (*_COMMON, mean_over_height_width)),
+    OpSupport(OpKind.RESHAPE, "Flatten, Reshape", "(none: the output aliases the input)",
+              (*_COMMON, same_input_output_quant)),
+    OpSupport(OpKind.PAD, "ZeroPadding2D", "arm_pad_s8", (*_COMMON, rank4_nhwc, constant_spatial_padding)),
+    OpSupport(OpKind.CONCATENATION, "Concatenate (channels)", "arm_concatenation_s8_x",
+              (*_COMMON, channel_concatenation, same_input_output_quant)),
+    OpSupport(OpKind.RELU, "ReLU (standalone)", "tinyc_relu_s8", _COMMON),
+    OpSupport(OpKind.RELU6, "ReLU(max_value=6) (standalone)", "tinyc_relu_s8", _COMMON),
+    OpSupport(OpKind.SOFTMAX, "Softmax", "arm_softmax_s8", (*_COMMON, softmax_output_quant)),
+)}
+
+
+def layer_name(graph: Graph, op: Op) -> str:
+    """The Keras layer an op came from, as far as the converter kept it in the output tensor name."""
+    name = graph.tensor(op.outputs[0]).name if op.outputs else ""
+    return name.split(";")[0] or "?"
+
+
+def op_problems(graph: Graph, op: Op) -> list[str]:
+    support = SUPPORTED.get(op.kind)
+    where = f"{op.label}, layer {layer_name(graph, op)!r}"
+    if support is None:
+        if op.kind in (OpKind.QUANTIZE, OpKind.DEQUANTIZE):
+            return [f"{where}: the model converts between float and int8 inside the graph; tinyc needs "
+                    "int8 input and output (convert with inference_input_type=inference_output_type=tf.int8)"]
+        return [f"{where}: op {op.opcode_name} is not supported; supported ops: "
+                + ", ".join(k.value for k in SUPPORTED)]
+    problems = []
+    for rule in support.rules:
+        ok, detail = rule(graph, op)
+        if not ok:
+            problems.append(f"{where}: {rule.__doc__} ({detail})")
+    return problems
+
+
+def check_graph(graph: Graph) -> None:
+    """Raise one error listing every unsupported op; a float model gets its own message."""
+    for i in (*graph.inputs, *graph.outputs):
+        t = graph.tensor(i)
+        if t.dtype is DType.FLOAT32:
+            raise UnsupportedModelError(
+                f"model {'input' if i in graph.inputs else 'output'} {t.name!r} is float32: tinyc needs a "
+                "full-integer int8 model (give tinyc the Keras model to quantize, or convert with "
+                "inference_input_type=inference_output_type=tf.int8 and a representative dataset)")
+    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        raise UnsupportedModelError(f"the model has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
+                                    "tinyc supports exactly one of each")
+    problems = [p for op in graph.ops for p in op_problems(graph, op)]
+    if problems:
+        raise UnsupportedModelError("unsupported model:\n  " + "\n  ".join(problems))
+
+
+def supported_ops_markdown() -> str:
+    """SUPPORTED_OPS.md, generated from the rules above."""
+    lines = ["# Supported ops", "", "Generated by `python -m tinyc.ir.support`; do not edit by hand.", "",
+             "Every op is int8 (full-integer quantization, per-channel weights) and runs a CMSIS-NN v7.0.0 "
+             "call, or a tinyc kernel with TFLite Micro's reference semantics where CMSIS-NN has none.", ""]
+    for s in SUPPORTED.values():
+        lines += [f"## {s.kind.value}", "", f"- Keras: {s.keras_layers}", f"- Kernel: `{s.cmsis_nn_call}`",
+                  "- Rules:"]
+        lines += [f"  - {rule.__doc__}" for rule in s.rules]
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(supported_ops_markdown(), end="")

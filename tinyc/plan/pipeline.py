@@ -1,0 +1,79 @@
+"""The planning half of the pipeline, top to bottom: model file → graph → kernel calls → schedule → memory plan.
+
+`Planned` is the product every later stage (code generation, firmware, emulators, comparison) starts from; no
+toolchain is needed to make it. Every stage is followed by its check: the reader validates the graph, lowering
+checks the support rules, `verify_plan` re-derives every buffer's lifetime independently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinyc.boards import Board, get_board
+from tinyc.frontend.loader import LoadedModel, load_model
+from tinyc.ir.graph import Graph
+from tinyc.ir.lower import LoweredModel, lower
+from tinyc.ir.reader import name_output, read_tflite
+from tinyc.plan.placement import MemoryPlan
+from tinyc.plan.report import MemoryReport, memory_report
+from tinyc.plan.schedule import Schedule
+from tinyc.plan.search import ScheduleOptions, choose_schedule
+from tinyc.plan.verify_plan import verify_plan
+
+
+@dataclass(frozen=True)
+class Planned:
+    loaded: LoadedModel
+    graph: Graph
+    lowered: LoweredModel
+    schedule: Schedule
+    plan: MemoryPlan
+    board: Board
+    report: MemoryReport
+
+
+def plan_model(model_path: Path, board_name: str, *, options: ScheduleOptions = ScheduleOptions()) -> Planned:
+    """Front end, lowering, scheduling and planning, with every stage's check; no toolchain needed."""
+    get_board(board_name)  # an unknown board is refused before the model is built
+    return plan_loaded(load_model(model_path), board_name, options=options)
+
+
+def plan_loaded(loaded: LoadedModel, board_name: str, *, options: ScheduleOptions = ScheduleOptions()) -> Planned:
+    """Lowering, scheduling and planning of an already loaded model."""
+    board = get_board(board_name)
+    graph = name_output(read_tflite(loaded.tflite), loaded.output_layer)
+    lowered = lower(graph)
+    choice = choose_schedule(lowered, board, options)
+    schedule, plan = choice.schedule, choice.plan
+    verify_plan(schedule, plan)
+    report = memory_report(schedule, plan, board, model_name=loaded.name, notes=loaded.notes,
+                           schedule_json=choice.as_json())
+    return Planned(loaded=loaded, graph=graph, lowered=lowered, schedule=schedule, plan=plan, board=board,
+                   report=report)
+
+
+def input_samples(planned: Planned, count: int, *, seed: int = 0) -> list[np.ndarray]:
+    """int8 inputs: the model's representative data (quantized) first, then seeded random bytes."""
+    x = planned.graph.tensor(planned.lowered.input)
+    samples: list[np.ndarray] = []
+    module = planned.loaded.module
+    representative = getattr(module, "representative_dataset", None) if module else None
+    if callable(representative):
+        for batch in representative():
+            if len(samples) == count:
+                break
+            samples.append(quantize_input(planned, np.asarray(batch[0], dtype=np.float32).reshape(x.shape)))
+    rng = np.random.default_rng(seed)
+    while len(samples) < count:
+        samples.append(rng.integers(-128, 128, size=x.shape).astype(np.int8))
+    return samples
+
+
+def quantize_input(planned: Planned, real: np.ndarray) -> np.ndarray:
+    """round(real / scale) + zero point, clipped to int8: how every float input becomes a model input."""
+    x = planned.graph.tensor(planned.lowered.input)
+    q = np.round(real / np.float32(x.scale)) + x.zero_point
+    return np.clip(q, -128, 127).astype(np.int8)

@@ -1,0 +1,191 @@
+"""The memory report a user reads before flashing: per layer and in total, against the board."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tinyc.boards import Board
+from tinyc.ir.lower import KernelKind
+from tinyc.plan.placement import MemoryPlan
+from tinyc.plan.schedule import Schedule
+
+# Before linking, code size is estimated from above (the fit check must not be optimistic): startup,
+# harness and the convolution / pooling / softmax kernels, the depthwise kernels when used, and one
+# step function per schedule step. Checked against the ELF by tests/test_emulator_models.py.
+CODE_BASE_BYTES = 16 * 1024
+CODE_DEPTHWISE_BYTES = 16 * 1024
+CODE_PER_STEP_BYTES = 160
+# Runtime statics besides the arena (harness buffers, libc state), estimated before linking.
+STATICS_ESTIMATE_BYTES = 1024
+
+
+@dataclass(frozen=True)
+class ElfSizes:
+    """Section sizes of the linked firmware, from the linker map."""
+    text_bytes: int  # code + read-only data incl. weights (flash)
+    data_bytes: int  # initialised data (flash and SRAM)
+    bss_bytes: int  # zeroed data incl. the arena (SRAM)
+    stack_bytes: int  # the reserved stack (SRAM)
+
+    @property
+    def flash_bytes(self) -> int:
+        return self.text_bytes + self.data_bytes
+
+    @property
+    def sram_bytes(self) -> int:
+        return self.data_bytes + self.bss_bytes + self.stack_bytes
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    step: int
+    op_index: int
+    op: str
+    layer: str
+    output_shape: tuple[int, ...]
+    macs: int
+    weights_bytes: int
+    live_activation_bytes: int  # activation buffers live during this op (the most over its patches)
+    scratch_bytes: int
+    patch_shape: tuple[int, ...] | None = None  # the largest output tile, for ops of a patch stage
+
+
+@dataclass(frozen=True)
+class MemoryReport:
+    board: Board
+    model_name: str
+    layers: tuple[LayerRow, ...]
+    macs: int
+    arena_bytes: int
+    weights_bytes: int
+    stack_bytes: int
+    statics_bytes: int
+    code_bytes: int
+    measured: bool  # code and statics from the linked ELF (True) or estimated (False)
+    tflm_arena_bytes: int | None = None
+    notes: tuple[str, ...] = field(default=())
+    schedule: str = "per-layer"
+    schedule_json: dict = field(default_factory=dict, compare=False)
+    measured_stack_bytes: int | None = None
+
+    @property
+    def peak_sram_bytes(self) -> int:
+        return self.arena_bytes + self.stack_bytes + self.statics_bytes
+
+    @property
+    def flash_bytes(self) -> int:
+        return self.weights_bytes + self.code_bytes
+
+    @property
+    def sram_over_bytes(self) -> int:
+        return self.peak_sram_bytes - self.board.sram.size_bytes
+
+    @property
+    def flash_over_bytes(self) -> int:
+        return self.flash_bytes - self.board.flash.size_bytes
+
+    @property
+    def fits(self) -> bool:
+        return self.sram_over_bytes <= 0 and self.flash_over_bytes <= 0
+
+    @property
+    def peak_step(self) -> int:
+        return max(range(len(self.layers)), key=lambda i: self.layers[i].live_activation_bytes + self.layers[i].scratch_bytes) if self.layers else 0
+
+    def verdict(self) -> str:
+        sram = f"SRAM {self.peak_sram_bytes:,} / {self.board.sram.size_bytes:,} B"
+        flash = f"flash {self.flash_bytes:,} / {self.board.flash.size_bytes:,} B"
+        if self.fits:
+            return f"fits {self.board.name}: {sram} ({100 * self.peak_sram_bytes / self.board.sram.size_bytes:.0f}%), " \
+                   f"{flash} ({100 * self.flash_bytes / self.board.flash.size_bytes:.0f}%)"
+        problems = []
+        if self.sram_over_bytes > 0:
+            problems.append(f"SRAM by {self.sram_over_bytes:,} bytes ({sram})")
+        if self.flash_over_bytes > 0:
+            problems.append(f"flash by {self.flash_over_bytes:,} bytes ({flash})")
+        return f"does NOT fit {self.board.name}: over {' and '.join(problems)}; {self.advice()}"
+
+    def advice(self) -> str:
+        tips = []
+        if self.sram_over_bytes > 0:
+            peak = self.layers[self.peak_step]
+            kind = self.schedule_json.get("kind")
+            if kind == "per-layer":
+                tips.append("run the early layers patch by patch (--schedule patch, or a larger --mac-budget)")
+            elif kind == "patch" and self.schedule_json.get("input") == "in arena":
+                tips.append("stream the input frame patch by patch instead of keeping it in SRAM (--stream-input)")
+            tips.append(f"the peak is at op {peak.op_index} ({peak.layer}): lower the input resolution or the width "
+                        "of the early layers, or use a board with more SRAM")
+        if self.flash_over_bytes > 0:
+            tips.append("fewer parameters (a smaller width multiplier, fewer channels in the last stages) or a "
+                        "board with more flash")
+        return "; ".join(tips)
+
+    def as_json(self) -> dict:
+        return {
+            "board": self.board.name, "model": self.model_name, "macs": self.macs,
+            "peak_sram_bytes": self.peak_sram_bytes, "arena_bytes": self.arena_bytes,
+            "stack_bytes": self.stack_bytes, "statics_bytes": self.statics_bytes,
+            "weights_bytes": self.weights_bytes, "code_bytes": self.code_bytes, "flash_bytes": self.flash_bytes,
+            "sram_limit_bytes": self.board.sram.size_bytes, "flash_limit_bytes": self.board.flash.size_bytes,
+            "fits": self.fits, "measured": self.measured, "tflm_arena_bytes": self.tflm_arena_bytes,
+            "verdict": self.verdict(), "notes": list(self.notes), "schedule": self.schedule_json,
+            "measured_stack_bytes": self.measured_stack_bytes,
+            "layers": [{"step": r.step, "op_index": r.op_index, "op": r.op, "layer": r.layer,
+                        "output_shape": list(r.output_shape), "macs": r.macs, "weights_bytes": r.weights_bytes,
+                        "live_activation_bytes": r.live_activation_bytes, "scratch_bytes": r.scratch_bytes,
+                        "patch_shape": list(r.patch_shape) if r.patch_shape else None}
+                       for r in self.layers],
+        }
+
+
+def memory_report(schedule: Schedule, plan: MemoryPlan, board: Board, *, model_name: str,
+                  sizes: ElfSizes | None = None, tflm_arena_bytes: int | None = None,
+                  notes: tuple[str, ...] = (), schedule_json: dict | None = None,
+                  measured_stack_bytes: int | None = None) -> MemoryReport:
+    graph = schedule.graph
+    groups: dict[int, list[int]] = {}
+    for step, s in enumerate(schedule.steps):
+        groups.setdefault(s.call.op_index, []).append(step)
+    rows = []
+    for op_index, steps in groups.items():
+        calls = [schedule.steps[i].call for i in steps]
+        main = next((c for c in calls if c.kind is not KernelKind.COPY), calls[0])
+        tiles = [c for c in calls if c.kind is not KernelKind.COPY and c.output not in graph_ids(schedule)]
+        patch_shape = None
+        if tiles:
+            patch_shape = max((tuple(schedule.buffer_shape(c.output)) for c in tiles), key=lambda t: (t[1] * t[2], t))
+        rows.append(LayerRow(step=steps[0], op_index=op_index, op=main.kind.value, layer=main.layer,
+                             output_shape=graph.tensor(graph.ops[op_index].outputs[0]).shape,
+                             macs=sum(c.macs for c in calls), weights_bytes=main.weights_bytes,
+                             live_activation_bytes=max(plan.live_bytes(i, include_scratch=False) for i in steps),
+                             scratch_bytes=max(_scratch_bytes(plan, i) for i in steps),
+                             patch_shape=patch_shape))
+    if sizes is None:
+        code, statics = code_estimate_bytes(schedule), STATICS_ESTIMATE_BYTES
+    else:
+        code = sizes.flash_bytes - schedule.weights_bytes
+        statics = sizes.data_bytes + sizes.bss_bytes - plan.arena_bytes
+    return MemoryReport(board=board, model_name=model_name, layers=tuple(rows), macs=schedule.macs,
+                        arena_bytes=plan.arena_bytes, weights_bytes=schedule.weights_bytes, stack_bytes=board.stack_bytes,
+                        statics_bytes=statics, code_bytes=code, measured=sizes is not None,
+                        tflm_arena_bytes=tflm_arena_bytes, notes=notes, schedule=schedule.describe(),
+                        schedule_json=schedule_json or {"kind": schedule.kind.value},
+                        measured_stack_bytes=measured_stack_bytes)
+
+
+def _scratch_bytes(plan: MemoryPlan, step: int) -> int:
+    scratch = plan.scratch(step)
+    return scratch.size_bytes if scratch is not None else 0
+
+
+def code_estimate_bytes(schedule: Schedule) -> int:
+    depthwise = any(s.call.kind is KernelKind.DEPTHWISE_CONV for s in schedule.steps)
+    return CODE_BASE_BYTES + (CODE_DEPTHWISE_BYTES if depthwise else 0) + CODE_PER_STEP_BYTES * len(schedule.steps)
+
+
+def graph_ids(schedule: Schedule) -> range:
+    return range(len(schedule.graph.tensors))
+
+
+__all__ = ["MemoryReport", "LayerRow", "memory_report", "KernelKind"]

@@ -1,0 +1,157 @@
+"""Schedules: the order of kernel calls and the buffers they read and write.
+
+A step is a kernel call whose `inputs` / `output` name *buffers*: a graph tensor's index for a whole
+tensor, or a virtual id (≥ the graph's tensor count) for a patch tile. `aliases` maps a buffer to the
+buffer whose bytes it shares (RESHAPE output on its input; in-place depthwise output on its input).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+
+from tinyc.ir.graph import Graph
+from tinyc.ir.lower import Call, ConvCall, KernelKind, LoweredModel
+
+
+class ScheduleKind(enum.Enum):
+    PER_LAYER = "per-layer"
+    PATCH = "patch"
+
+
+@dataclass(frozen=True)
+class Step:
+    call: Call
+    trace_tensor: int | None  # graph tensor complete after this step (for TINYC_TRACE), else None
+    overwrites: int | None = None  # the input buffer this step writes its output over, if any
+
+    @property
+    def in_place(self) -> bool:
+        """A kernel that writes over its own input (the in-place depthwise or 1x1 conv kernels)."""
+        return self.overwrites is not None and self.call.kind is not KernelKind.ADD
+
+
+@dataclass(frozen=True)
+class PatchInfo:
+    split_op: int  # ops [0, split_op) run patch by patch
+    grid: tuple[int, int]  # rows, columns of patches over the stage output
+    stage_output: int  # the graph tensor the patch stage assembles
+    input_patch_hw: tuple[int, int]  # the largest input patch (with halo)
+    stage_macs: int  # MACs of the patch stage run per-layer
+    stage_patch_macs: int  # MACs of the patch stage run per patch (with halo recomputation)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    kind: ScheduleKind
+    graph: Graph
+    steps: tuple[Step, ...]
+    buffer_bytes: dict[int, int] = field(compare=False)
+    buffer_names: dict[int, str] = field(compare=False)
+    buffer_shapes: dict[int, tuple[int, ...]] = field(compare=False)
+    aliases: dict[int, int] = field(compare=False)  # buffer → buffer whose bytes it shares
+    input: int = 0
+    output: int = 0
+    patch: PatchInfo | None = None
+    stream_input: bool = False  # patch input read block by block through tinyc_read_input_block(), not from the arena
+
+    @property
+    def macs(self) -> int:
+        return sum(s.call.macs for s in self.steps)
+
+    @property
+    def weights_bytes(self) -> int:
+        seen: dict[str, int] = {}
+        for s in self.steps:
+            for c in s.call.consts:
+                seen[c.name] = c.size_bytes
+        return sum(seen.values())
+
+    def buffer_shape(self, buffer: int) -> tuple[int, ...]:
+        return self.buffer_shapes[buffer]
+
+    def root(self, buffer: int) -> int:
+        while buffer in self.aliases:
+            buffer = self.aliases[buffer]
+        return buffer
+
+    def describe(self) -> str:
+        if self.patch is None:
+            inplace = sum(1 for s in self.steps if s.overwrites is not None)
+            return f"{self.kind.value}" + (f", {inplace} ops in place" if inplace else "")
+        p = self.patch
+        source = "streamed through tinyc_read_input_block()" if self.stream_input else "the full frame in the arena"
+        return (f"patch-based: ops 0..{p.split_op - 1} in {p.grid[0]}x{p.grid[1]} patches "
+                f"(input patch {p.input_patch_hw[0]}x{p.input_patch_hw[1]}, input: {source}), then per-layer")
+
+    def arena_buffers(self) -> set[int]:
+        """Buffers that live in the arena (all but a streamed input)."""
+        reads = {b for s in self.steps for b in (*s.call.inputs, s.call.output)} | {self.input, self.output}
+        return reads - ({self.input} if self.stream_input else set())
+
+
+def in_place_kind(call: Call) -> bool:
+    """Depthwise convs, and 1x1 stride-1 convs with no more output than input channels, can write
+    their output over their input (tinyc_depthwise_conv_inplace_s8, tinyc_conv1x1_inplace_s8);
+    an elementwise ADD can write over either operand (element i is read before it is written)."""
+    if call.kind is KernelKind.ADD:
+        return True
+    if not isinstance(call, ConvCall):
+        return False
+    if call.kind is KernelKind.DEPTHWISE_CONV:
+        return call.ch_mult == 1
+    return (call.kind is KernelKind.CONV and (call.filter_dims.h, call.filter_dims.w) == (1, 1)
+            and (call.stride_h, call.stride_w, call.pad_h, call.pad_w) == (1, 1, 0, 0)
+            and call.output_dims.c <= call.input_dims.c)
+
+
+def overwritable_input(calls: tuple[Call, ...], position: int, protected: set[int]) -> int | None:
+    """The input the call at `position` may write over: one no later call reads (for ADD, the one
+    produced earliest — the residual branch), or None."""
+    call = calls[position]
+    if not in_place_kind(call):
+        return None
+    later = {t for c in calls[position + 1:] for t in c.inputs}
+    candidates = [t for t in (call.inputs if call.kind is KernelKind.ADD else call.inputs[:1])
+                  if t not in later and t not in protected and call.inputs.count(t) == 1]
+    if not candidates:
+        return None
+    produced_at = {c.output: i for i, c in enumerate(calls)}
+    return min(candidates, key=lambda t: produced_at.get(t, -1))
+
+
+def in_place_call(call: Call) -> Call:
+    """In place, a depthwise conv needs one input channel plane of scratch, a 1x1 conv one output pixel."""
+    if not isinstance(call, ConvCall):
+        return call
+    if call.kind is KernelKind.DEPTHWISE_CONV:
+        return replace(call, scratch_bytes=call.input_dims.h * call.input_dims.w)
+    return replace(call, scratch_bytes=call.output_dims.c)
+
+
+def graph_buffers(graph: Graph) -> tuple[dict[int, int], dict[int, str], dict[int, tuple[int, ...]]]:
+    activations = [t for t in graph.tensors if not t.is_constant]
+    return ({t.index: t.size_bytes for t in activations}, {t.index: t.name for t in activations},
+            {t.index: t.shape for t in activations})
+
+
+def per_layer_steps(lowered: LoweredModel, start: int, *, in_place: bool) -> tuple[list[Step], dict[int, int]]:
+    """Calls from `start` on, one step each, with the aliases of RESHAPE and in-place outputs."""
+    steps, aliases = [], {}
+    protected = {lowered.input, lowered.output}
+    for position, call in enumerate(lowered.calls[start:], start=start):
+        over = overwritable_input(lowered.calls, position, protected) if in_place else None
+        if call.kind is KernelKind.RESHAPE:
+            aliases[call.output] = call.inputs[0]
+        if over is not None:
+            aliases[call.output] = over
+        steps.append(Step(call=in_place_call(call) if over is not None else call, trace_tensor=call.output,
+                          overwrites=over))
+    return steps, aliases
+
+
+def per_layer_schedule(lowered: LoweredModel, *, in_place: bool = True) -> Schedule:
+    sizes, names, shapes = graph_buffers(lowered.graph)
+    steps, aliases = per_layer_steps(lowered, 0, in_place=in_place)
+    return Schedule(kind=ScheduleKind.PER_LAYER, graph=lowered.graph, steps=tuple(steps), buffer_bytes=sizes,
+                    buffer_names=names, buffer_shapes=shapes, aliases=aliases, input=lowered.input, output=lowered.output)

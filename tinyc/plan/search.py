@@ -1,0 +1,136 @@
+"""Choosing a schedule: per-layer, or a patch stage (split point and grid) that lowers peak SRAM.
+
+`auto` minimizes the arena subject to a MAC-overhead budget; among equal arenas it takes the least
+overhead. Every candidate considered is kept, for `--verbose-plan`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tinyc.boards import Board
+from tinyc.errors import TinycError
+from tinyc.ir.lower import LoweredModel
+from tinyc.plan.patches import eligible_splits, patch_schedule
+from tinyc.plan.placement import MemoryPlan, plan_memory
+from tinyc.plan.schedule import Schedule, per_layer_schedule
+
+GRIDS = tuple((r, c) for r in range(1, 5) for c in range(1, 5) if r * c > 1)
+DEFAULT_MAC_BUDGET = 0.15
+
+
+@dataclass(frozen=True)
+class ScheduleOptions:
+    kind: str = "auto"  # "auto" | "per-layer" | "patch"
+    split: int | None = None  # patch: ops [0, split) per patch (auto-chosen when None)
+    grid: tuple[int, int] | None = None  # patch: rows x columns (auto-chosen when None)
+    mac_budget: float = DEFAULT_MAC_BUDGET  # allowed extra MACs of a patch schedule, as a fraction
+    in_place: bool = True
+    stream_input: bool = False  # patch schedules read the input block by block through a callback
+    objective: str = "peak"  # "peak": least arena within the budget; "fit": least MACs whose arena fits the board
+
+
+@dataclass(frozen=True)
+class Candidate:
+    kind: str
+    split: int | None
+    grid: tuple[int, int] | None
+    arena_bytes: int
+    macs: int
+    mac_overhead: float
+
+
+@dataclass(frozen=True)
+class Choice:
+    schedule: Schedule
+    plan: MemoryPlan
+    per_layer_arena_bytes: int
+    candidates: tuple[Candidate, ...] = field(default=())
+
+    @property
+    def mac_overhead(self) -> float:
+        base = self.candidates[0].macs if self.candidates else self.schedule.macs
+        return self.schedule.macs / base - 1.0 if base else 0.0
+
+    def as_json(self) -> dict:
+        p = self.schedule.patch
+        return {"kind": self.schedule.kind.value, "split": p.split_op if p else None,
+                "grid": list(p.grid) if p else None, "mac_overhead": round(self.mac_overhead, 4),
+                "per_layer_peak_bytes": self.per_layer_arena_bytes, "patch_peak_bytes": self.plan.arena_bytes if p else None,
+                "input_patch": list(p.input_patch_hw) if p else None,
+                "input": ("streamed" if self.schedule.stream_input else "in arena") if p else "in arena",
+                "stage_mac_overhead": round(p.stage_patch_macs / p.stage_macs - 1.0, 4) if p else None,
+                "candidates": [{"kind": c.kind, "split": c.split, "grid": list(c.grid) if c.grid else None,
+                                "arena_bytes": c.arena_bytes, "mac_overhead": round(c.mac_overhead, 4)}
+                               for c in self.candidates]}
+
+
+def candidate_splits(lowered: LoweredModel) -> list[int]:
+    """Of the eligible splits, at each output resolution the one with the smallest stage output (the first
+    such: a block's narrow output, where MCUNetV2 cuts) and the last one (the stage ends where the network
+    downsamples next); fewer candidates than every split, the same best ones in practice."""
+    graph = lowered.graph
+    by_resolution: dict[tuple[int, ...], list[int]] = {}
+    for n in eligible_splits(lowered):
+        by_resolution.setdefault(graph.tensor(lowered.calls[n - 1].output).shape[1:3], []).append(n)
+    chosen: set[int] = set()
+    for splits in by_resolution.values():
+        chosen.add(min(splits, key=lambda n: (graph.tensor(lowered.calls[n - 1].output).size_bytes, n)))
+        chosen.add(splits[-1])
+    return sorted(chosen)
+
+
+def arena_limit_bytes(board: Board) -> int:
+    """The arena a board can hold: its SRAM less the reserved stack and the runtime statics estimate."""
+    from tinyc.plan.report import STATICS_ESTIMATE_BYTES
+    return board.sram.size_bytes - board.stack_bytes - STATICS_ESTIMATE_BYTES
+
+
+def choose_schedule(lowered: LoweredModel, board: Board, options: ScheduleOptions) -> Choice:
+    base = per_layer_schedule(lowered, in_place=options.in_place)
+    base_plan = plan_memory(base)
+    per_layer = Candidate("per-layer", None, None, base_plan.arena_bytes, base.macs, 0.0)
+    if options.kind == "per-layer":
+        return Choice(base, base_plan, base_plan.arena_bytes, (per_layer,))
+    splits = [options.split] if options.split is not None else candidate_splits(lowered)
+    grids = [options.grid] if options.grid is not None else list(GRIDS)
+    candidates = [per_layer]
+    best: tuple[Schedule, MemoryPlan] | None = None
+    for split in splits:
+        for grid in grids:
+            try:
+                schedule = patch_schedule(lowered, split, grid, in_place=options.in_place,
+                                          stream_input=options.stream_input)
+            except TinycError:
+                if options.kind == "patch" and options.split is not None and options.grid is not None:
+                    raise
+                continue
+            plan = plan_memory(schedule)
+            cand = Candidate("patch", split, grid, plan.arena_bytes, schedule.macs, schedule.macs / base.macs - 1.0)
+            candidates.append(cand)
+            within = cand.mac_overhead <= options.mac_budget or options.kind == "patch"
+            if within and (best is None or (plan.arena_bytes, schedule.macs) < (best[1].arena_bytes, best[0].macs)):
+                best = (schedule, plan)
+    if options.kind == "patch" and best is None:
+        raise TinycError("no patch schedule is possible for this model (its first op cannot run per patch)")
+    if options.objective == "fit":
+        return _least_macs_that_fit(lowered, base, base_plan, candidates, arena_limit_bytes(board), options) or \
+            Choice(*(best or (base, base_plan)), base_plan.arena_bytes, tuple(candidates))
+    if best is None or (options.kind == "auto" and best[1].arena_bytes >= base_plan.arena_bytes):
+        return Choice(base, base_plan, base_plan.arena_bytes, tuple(candidates))
+    return Choice(best[0], best[1], base_plan.arena_bytes, tuple(candidates))
+
+
+def _least_macs_that_fit(lowered: LoweredModel, base: Schedule, base_plan: MemoryPlan, candidates: list[Candidate],
+                         limit_bytes: int, options: ScheduleOptions) -> Choice | None:
+    """The candidate with the fewest MACs whose arena fits under `limit_bytes` (per-layer first), or None."""
+    fitting = [c for c in candidates if c.arena_bytes <= limit_bytes and (options.kind != "patch" or c.kind == "patch")]
+    if not fitting:
+        return None
+    pick = min(fitting, key=lambda c: (c.macs, c.arena_bytes))
+    if pick.kind == "per-layer":
+        return Choice(base, base_plan, base_plan.arena_bytes, tuple(candidates))
+    assert pick.split is not None and pick.grid is not None
+    schedule = patch_schedule(lowered, pick.split, pick.grid, in_place=options.in_place,
+                              stream_input=options.stream_input)
+    return Choice(schedule, plan_memory(schedule), base_plan.arena_bytes, tuple(candidates))

@@ -1,0 +1,190 @@
+"""Accuracy on the device: labelled samples through float Keras, TFLite Micro and the firmware in the emulator.
+
+`tinyc verify MODEL --board B --dataset` calls `measure_accuracy`. The model file's `dataset()` gives float
+inputs (batch axis first) and integer labels; each input is quantized with the int8 graph's input scale and
+zero point, exactly as `tinyc.plan.pipeline.input_samples` quantizes representative data. Top-1 is the argmax of each
+output (the first index on ties, for the float and the int8 outputs alike). The firmware must equal the
+reference byte for byte on every sample; samples are embedded in flash, so they run in batches, one firmware
+build and one emulator run per batch, as many samples per batch as one build can embed.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tinyc.errors import ModelLoadError
+from tinyc.plan.pipeline import Planned, plan_model, quantize_input
+from tinyc.plan.report import MemoryReport, memory_report
+from tinyc.plan.search import ScheduleOptions
+from tinyc.run.compare import compare_outputs, reference_outputs
+from tinyc.run.emulators import Emulator
+from tinyc.run.verify import Progress, localize, run_firmware, silent
+
+
+# Progress stages: "convert and plan" (0 or 1 of 1), then "float Keras", "reference" and "firmware"
+# (done and total count samples).
+
+
+@dataclass(frozen=True)
+class Dataset:
+    x: np.ndarray  # float32, (samples, *input shape without batch)
+    y: np.ndarray  # int64 labels, (samples,)
+
+
+@dataclass(frozen=True)
+class AccuracyResult:
+    model_name: str
+    board: str
+    emulator: str
+    reference: str  # "tflite-micro", or "litert-builtin-ref" where TFLM itself crashed
+    labels: np.ndarray = field(repr=False)
+    float_predictions: np.ndarray = field(repr=False)
+    reference_predictions: np.ndarray = field(repr=False)
+    firmware_predictions: np.ndarray = field(repr=False)
+    mismatched_samples: int  # samples whose firmware output bytes differ from the reference's
+    mismatched_bytes: int
+    first_mismatch: str | None
+    batches: int  # firmware builds and emulator runs
+    stack_used_bytes: int  # the most any batch used
+    report: MemoryReport
+    notes: tuple[str, ...] = ()
+
+    @property
+    def samples(self) -> int:
+        return int(self.labels.size)
+
+    def correct(self, predictions: np.ndarray) -> int:
+        return int(np.count_nonzero(predictions == self.labels))
+
+    @property
+    def float_top1(self) -> float:
+        return self.correct(self.float_predictions) / self.samples
+
+    @property
+    def reference_top1(self) -> float:
+        return self.correct(self.reference_predictions) / self.samples
+
+    @property
+    def firmware_top1(self) -> float:
+        return self.correct(self.firmware_predictions) / self.samples
+
+    @property
+    def int8_drop(self) -> float:
+        """Float top-1 minus the firmware's (positive: int8 lost accuracy)."""
+        return self.float_top1 - self.firmware_top1
+
+    @property
+    def prediction_disagreements(self) -> int:
+        return int(np.count_nonzero(self.firmware_predictions != self.reference_predictions))
+
+    def accuracy_json(self) -> dict:
+        return {"float_top1": round(self.float_top1, 6), "int8_reference_top1": round(self.reference_top1, 6),
+                "firmware_top1": round(self.firmware_top1, 6), "samples": self.samples,
+                "float_correct": self.correct(self.float_predictions),
+                "int8_reference_correct": self.correct(self.reference_predictions),
+                "firmware_correct": self.correct(self.firmware_predictions),
+                "int8_drop_vs_float": round(self.int8_drop, 6)}
+
+    def as_json(self) -> dict:
+        """The keys of `tinyc verify --json` that apply, plus `accuracy` and `batches`."""
+        return {"board": self.board, "emulator": self.emulator, "reference": self.reference,
+                "samples": self.samples, "mismatches": self.mismatched_samples,
+                "mismatched_bytes": self.mismatched_bytes, "first_mismatch": self.first_mismatch,
+                "stack_used_bytes": self.stack_used_bytes, "batches": self.batches,
+                "accuracy": self.accuracy_json(), "report": self.report.as_json()}
+
+
+def load_dataset(planned: Planned, *, limit: int | None = None) -> Dataset:
+    """The model file's `dataset()`, checked against the model's input shape, first `limit` samples."""
+    source = planned.loaded.source
+    module = planned.loaded.module
+    function = getattr(module, "dataset", None) if module is not None else None
+    wanted = ("`def dataset()` returning (x, y): float32 inputs with the batch axis first and one integer label "
+              "per input")
+    if module is None:
+        raise ModelLoadError(f"{source}: --dataset needs a .py model file with {wanted}; a {source.suffix} file "
+                             "carries no labelled data")
+    if not callable(function):
+        raise ModelLoadError(f"{source}: defines no dataset() function, which --dataset needs: add {wanted}")
+    try:
+        x, y = function()
+    except Exception as exc:
+        raise ModelLoadError(f"{source}: dataset() raised {type(exc).__name__}: {exc}") from exc
+    x, y = np.asarray(x, dtype=np.float32), np.asarray(y)
+    shape = planned.graph.tensor(planned.lowered.input).shape
+    if x.shape[1:] != tuple(shape[1:]):
+        raise ModelLoadError(f"{source}: dataset() inputs have shape {x.shape}; the model takes "
+                             f"(samples, {', '.join(map(str, shape[1:]))})")
+    if y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer):
+        raise ModelLoadError(f"{source}: dataset() labels must be {x.shape[0]} integers (one per input), "
+                             f"got shape {y.shape} of {y.dtype}")
+    if limit is not None:
+        if limit < 1:
+            raise ModelLoadError(f"--limit must be at least 1, not {limit}")
+        x, y = x[:limit], y[:limit]
+    if x.shape[0] == 0:
+        raise ModelLoadError(f"{source}: dataset() returned no samples")
+    return Dataset(x=x, y=y.astype(np.int64))
+
+
+def quantize_inputs(planned: Planned, x: np.ndarray) -> list[np.ndarray]:
+    """int8 model inputs for float samples: round(x / scale) + zero point, clipped (as `input_samples`)."""
+    shape = planned.graph.tensor(planned.lowered.input).shape
+    return [quantize_input(planned, s).reshape(shape) for s in x]
+
+
+def float_predictions(planned: Planned, x: np.ndarray, progress: Progress) -> np.ndarray:
+    model = planned.loaded.keras_model
+    if model is None:
+        raise ModelLoadError(f"{planned.loaded.source}: no float Keras model to compare with")
+    predictions = np.empty(len(x), dtype=np.int64)
+    for start in range(0, len(x), 64):
+        chunk = x[start:start + 64]
+        out = np.asarray(model.predict(chunk, batch_size=1, verbose=0))  # type: ignore[attr-defined]
+        predictions[start:start + len(chunk)] = np.argmax(out.reshape(len(chunk), -1), axis=1)
+        progress("float Keras", start + len(chunk), len(x))
+    return predictions
+
+
+def _argmax(outputs: list[np.ndarray] | tuple[np.ndarray, ...]) -> np.ndarray:
+    return np.array([int(np.argmax(o)) for o in outputs], dtype=np.int64)
+
+
+def measure_accuracy(model_path: Path, board_name: str, *, limit: int | None = None,
+                     options: ScheduleOptions = ScheduleOptions(), emulator: Emulator = Emulator.QEMU,
+                     cmsis_nn: Path | None = None, max_batch_samples: int | None = None,
+                     progress: Progress = silent) -> AccuracyResult:
+    """Top-1 of float Keras, the int8 reference and the firmware on the model file's `dataset()`; the firmware
+    compared with the reference byte for byte (the same comparison as `tinyc verify`)."""
+    progress("convert and plan", 0, 1)
+    planned = plan_model(model_path, board_name, options=options)
+    progress("convert and plan", 1, 1)
+    data = load_dataset(planned, limit=limit)
+    inputs = quantize_inputs(planned, data.x)
+    total = len(inputs)
+    floats = float_predictions(planned, data.x, progress)
+    progress("reference", 0, total)
+    reference = reference_outputs(planned, inputs)
+    progress("reference", total, total)
+    with tempfile.TemporaryDirectory(prefix="tinyc-accuracy-") as tmp:
+        runs = run_firmware(planned, inputs, Path(tmp) / "firmware", emulator=emulator, cmsis_nn=cmsis_nn,
+                            trace_first=False, max_batch_samples=max_batch_samples, progress=progress)
+        outputs = compare_outputs(runs.run.outputs, reference.outputs)
+        first = localize(planned, inputs, runs, outputs, None, Path(tmp) / "trace", emulator=emulator,
+                         cmsis_nn=cmsis_nn)
+    notes = (*planned.loaded.notes, *reference.notes)
+    # Sizes of the last batch's ELF (its samples sit in the emulator's test-data region, not in flash).
+    report = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
+                           sizes=runs.build.sizes, notes=notes, measured_stack_bytes=runs.run.stack_used_bytes,
+                           schedule_json=planned.report.schedule_json)
+    return AccuracyResult(model_name=planned.loaded.name, board=planned.board.name, emulator=runs.run.emulator,
+                          reference=reference.name, labels=data.y, float_predictions=floats,
+                          reference_predictions=_argmax(reference.outputs),
+                          firmware_predictions=_argmax(runs.run.outputs),
+                          mismatched_samples=outputs.mismatched_samples, mismatched_bytes=outputs.mismatched_bytes,
+                          first_mismatch=first.describe() if first else None, batches=runs.batches,
+                          stack_used_bytes=runs.run.stack_used_bytes, report=report, notes=notes)

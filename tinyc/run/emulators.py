@@ -1,0 +1,69 @@
+"""The emulators `tinyc verify` can run on, as a registry of backends: each names the firmware flavour it runs
+and takes that ELF to a `RunResult`. Adding an emulator is one entry here plus its module.
+
+- QEMU (`mps2-an386` / `mps2-an500`): the emulator build — the board's sizes on the machine's addresses, output
+  over semihosting.
+- Renode (`platforms/cpus/stm32f412.repl` / `stm32h743.repl`): the real-board build — the part's memory map, output
+  on its USART in tinyc's framed protocol.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinyc.boards import Board
+from tinyc.codegen.render import Harness
+from tinyc.codegen.renode import require_renode_target
+from tinyc.plan.pipeline import Planned
+from tinyc.run.build import BuildResult
+from tinyc.run.firmware import build_firmware
+from tinyc.run.protocol import RunResult
+from tinyc.run.qemu import run_qemu
+from tinyc.run.renode import run_renode
+
+
+class Emulator(enum.Enum):
+    QEMU = "qemu"
+    RENODE = "renode"
+
+
+RunElf = Callable[[Board, Path, str], RunResult]  # board, ELF, model name
+
+
+def _qemu(board: Board, elf: Path, model_name: str) -> RunResult:
+    return run_qemu(board, elf)
+
+
+def _renode(board: Board, elf: Path, model_name: str) -> RunResult:
+    require_renode_target(board)
+    return run_renode(board, elf, model_name=model_name)
+
+
+@dataclass(frozen=True)
+class EmulatorBackend:
+    description: str
+    harness: Harness  # the firmware flavour this emulator runs
+    run: RunElf
+
+
+EMULATORS: dict[Emulator, EmulatorBackend] = {
+    Emulator.QEMU: EmulatorBackend("QEMU mps2 machine, emulator build, semihosting output", Harness.SEMIHOSTING,
+                                   _qemu),
+    Emulator.RENODE: EmulatorBackend("Renode model of the part, real-board build, USART output", Harness.BOARD_UART,
+                                     _renode),
+}
+
+
+def build_and_run(emulator: Emulator, planned: Planned, folder: Path, inputs: list[np.ndarray], *,
+                  cmsis_nn: Path | None = None, trace: bool = False) -> tuple[BuildResult, RunResult]:
+    """Build the firmware flavour `emulator` runs, with `inputs` embedded, and run it."""
+    backend = EMULATORS[emulator]
+    if emulator is Emulator.RENODE:
+        require_renode_target(planned.board)  # before building
+    result = build_firmware(planned, folder, inputs, harness=backend.harness, cmsis_nn=cmsis_nn, trace=trace)
+    return result, backend.run(planned.board, result.elf, planned.loaded.source.name)

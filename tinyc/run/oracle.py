@@ -1,0 +1,140 @@
+"""The reference: TFLite Micro's interpreter (TFLM reference kernels, which CMSIS-NN matches bit for bit).
+
+LiteRT with the BUILTIN_REF resolver is a second opinion only; its disagreements with TFLM are
+reported, never used to pass or fail. LiteRT's default (optimized) kernels are never used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinyc.errors import TinycError
+from tinyc.frontend.convert import _silenced_stdio, quiet_tensorflow
+
+
+def _tflm():
+    quiet_tensorflow()
+    from tflite_micro.python.tflite_micro import runtime
+    return runtime
+
+
+def _arena_for(model_bytes: bytes) -> int:
+    return max(64 * 1024, 12 * len(model_bytes))
+
+
+class OracleCrash(TinycError):
+    """The reference interpreter itself died on the model."""
+
+
+def _in_child(name: str, function, *args):  # type: ignore[no-untyped-def]
+    """Run a reference interpreter in a child process: TFLM and LiteRT's reference kernels abort the
+    whole process on some models (seen on a 192x192 MCUNet-style network); tinyc must survive to say so."""
+    import concurrent.futures
+    import multiprocessing
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        try:
+            return pool.submit(function, *args).result()
+        except concurrent.futures.process.BrokenProcessPool:
+            raise OracleCrash(f"{name} aborted while running this model (a crash inside {name}, "
+                              "not a comparison result)") from None
+
+
+def tflm_outputs(model_bytes: bytes, samples: list[np.ndarray]) -> list[np.ndarray]:
+    """TFLM's outputs for int8 samples (flat), computed in a child process."""
+    return _in_child("TFLite Micro's interpreter", _tflm_outputs_here, model_bytes, samples)
+
+
+def _tflm_outputs_here(model_bytes: bytes, samples: list[np.ndarray]) -> list[np.ndarray]:
+    """Run each int8 sample through TFLM's reference interpreter; returns flat int8 outputs."""
+    runtime = _tflm()
+    interpreter = runtime.Interpreter.from_bytes(model_bytes, arena_size=_arena_for(model_bytes))
+    shape = interpreter.get_input_details(0)["shape"]
+    outputs = []
+    for sample in samples:
+        interpreter.set_input(np.asarray(sample, dtype=np.int8).reshape(shape), 0)
+        interpreter.invoke()
+        outputs.append(np.asarray(interpreter.get_output(0), dtype=np.int8).reshape(-1).copy())
+        interpreter.reset()
+    return outputs
+
+
+def tflm_tensors(model_bytes: bytes, sample: np.ndarray, tensor_indices: list[int]) -> dict[int, np.ndarray]:
+    """Every listed tensor after one invoke (TFLM with kPreserveAllTensors), flat int8."""
+    runtime = _tflm()
+    interpreter = runtime.Interpreter.from_bytes(model_bytes, arena_size=_arena_for(model_bytes) * 4,
+                                                 intrepreter_config=runtime.InterpreterConfig.kPreserveAllTensors)
+    shape = interpreter.get_input_details(0)["shape"]
+    interpreter.set_input(np.asarray(sample, dtype=np.int8).reshape(shape), 0)
+    interpreter.invoke()
+    return {i: np.asarray(interpreter.GetTensor(i, 0)["tensor_data"]).astype(np.int8).reshape(-1)
+            for i in tensor_indices}
+
+
+def tflm_arena_bytes(model_bytes: bytes) -> int:
+    """The smallest arena with which TFLM allocates the model (bisection, to 16 bytes), in a child process."""
+    return _in_child("TFLite Micro's interpreter", _tflm_arena_bytes_here, model_bytes)
+
+
+def _tflm_arena_bytes_here(model_bytes: bytes) -> int:
+    runtime = _tflm()
+    def allocates(size: int) -> bool:
+        try:
+            with _silenced_stdio():
+                runtime.Interpreter.from_bytes(model_bytes, arena_size=size)
+            return True
+        except Exception:  # TFLM raises RuntimeError-like errors when the arena is too small
+            return False
+    low, high = 0, _arena_for(model_bytes)
+    while not allocates(high):
+        low, high = high, high * 2
+    while high - low > 16:
+        mid = (low + high) // 2
+        if allocates(mid):
+            high = mid
+        else:
+            low = mid
+    return high
+
+
+@dataclass(frozen=True)
+class SecondOpinion:
+    """LiteRT BUILTIN_REF vs TFLM: how many output bytes differ, and by how much at most."""
+    differing_bytes: int
+    max_abs_diff: int
+    total_bytes: int
+
+
+def litert_ref_outputs(model_bytes: bytes, samples: list[np.ndarray]) -> list[np.ndarray]:
+    """LiteRT BUILTIN_REF outputs for int8 samples (flat), computed in a child process."""
+    return _in_child("LiteRT's BUILTIN_REF interpreter", _litert_ref_outputs_here, model_bytes, samples)
+
+
+def _litert_ref_outputs_here(model_bytes: bytes, samples: list[np.ndarray]) -> list[np.ndarray]:
+    quiet_tensorflow()
+    from ai_edge_litert import interpreter as litert
+    with _silenced_stdio():
+        interp = litert.Interpreter(model_content=model_bytes,
+                                    experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF)
+        interp.allocate_tensors()
+    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    outputs = []
+    for sample in samples:
+        interp.set_tensor(inp["index"], np.asarray(sample, dtype=np.int8).reshape(inp["shape"]))
+        interp.invoke()
+        outputs.append(interp.get_tensor(out["index"]).astype(np.int8).reshape(-1).copy())
+    return outputs
+
+
+def second_opinion(model_bytes: bytes, samples: list[np.ndarray], reference: list[np.ndarray]) -> SecondOpinion | None:
+    """None when LiteRT's reference interpreter crashed on the model."""
+    try:
+        other = litert_ref_outputs(model_bytes, samples)
+    except OracleCrash:
+        return None
+    diffs = [np.abs(a.astype(np.int16) - b.astype(np.int16)) for a, b in zip(other, reference)]
+    return SecondOpinion(differing_bytes=int(sum(int((d > 0).sum()) for d in diffs)),
+                         max_abs_diff=int(max((int(d.max()) for d in diffs if d.size), default=0)),
+                         total_bytes=int(sum(d.size for d in diffs)))

@@ -1,0 +1,158 @@
+"""Renode backend: the real-board firmware on Renode's model of the part, read back from its USART.
+
+Renode emulates the STM32 parts themselves (`platforms/cpus/stm32f412.repl`, `stm32h743.repl`): the firmware it runs
+is the one a user flashes (`tinyc.codegen.board`). tinyc generates
+
+- a `.resc` script: load the part's platform and the ELF, point the CPU at the vector table, log the USART to a file;
+- a `renode-test` (Robot Framework) suite per model x board asserting the frame header, the done token and the
+  CRC-32 of TFLite Micro's outputs for the embedded samples;
+
+and runs Renode headless, reading the framed output into the same `RunResult` as a QEMU run. Renode is a functional
+emulator: it verifies correctness, not timing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinyc.boards import Board
+from tinyc.codegen.board import FRAME
+from tinyc.codegen.renode import ELF_NAME, UART_LOG_NAME, render_resc, render_robot, require_renode_target, suite_stem
+from tinyc.errors import EmulatorError, ToolchainError
+from tinyc.run.output_folder import record_files
+from tinyc.run.protocol import RunResult, output_checksum, parse_framed_output
+
+RENODE_TOOLS = ("renode", "renode-test")
+RENODE_HINT = ("Renode is in no package registry: install a release from https://github.com/renode/renode/releases "
+               "(linux-portable-dotnet .tar.gz) and put its folder on PATH, or build the Docker image with "
+               "INSTALL_RENODE=1 (see README.md)")
+DEFAULT_TIMEOUT_S = 600
+POLL_INTERVAL_S = 0.25
+RENODE_LOG_NAME = "renode.log"
+
+
+def renode_missing_reason() -> str | None:
+    """None when `renode` and `renode-test` are on PATH; otherwise why the Renode backend cannot run."""
+    missing = [tool for tool in RENODE_TOOLS if shutil.which(tool) is None]
+    if not missing:
+        return None
+    return f"{' and '.join(missing)} not on PATH: {RENODE_HINT}"
+
+
+@dataclass(frozen=True)
+class RenodeFiles:
+    resc: Path
+    robot: Path
+    checksum: int
+
+
+def write_renode_files(folder: Path, board: Board, *, model_name: str, reference: list[np.ndarray],
+                       macs: int) -> RenodeFiles:
+    """Write the `.resc` and `.robot` beside the real-board ELF in `folder`."""
+    stem = suite_stem(model_name, board)
+    checksum = output_checksum(reference)
+    resc, robot = folder / f"{stem}.resc", folder / f"{stem}.robot"
+    resc.write_text(render_resc(board, model_name=model_name))
+    robot.write_text(render_robot(board, model_name=model_name, checksum=checksum, samples=len(reference),
+                                  output_bytes=int(np.asarray(reference[0]).size), macs=macs))
+    return RenodeFiles(resc=resc, robot=robot, checksum=checksum)
+
+
+def _monitor_path(path: Path) -> str:
+    text = str(path.resolve())
+    if any(c.isspace() for c in text) or '"' in text:
+        raise EmulatorError(f"Renode's monitor cannot take the path {text!r} (whitespace or quotes); "
+                            "build in a folder whose path has none")
+    return f"@{text}"
+
+
+def renode_command(board: Board, elf: Path, resc: Path, uart_log: Path) -> list[str]:
+    renode = require_renode_target(board)
+    quit_hook = "monitor.Parse('quit')"
+    monitor = "; ".join([
+        f"$elf={_monitor_path(elf)}", f"$uart_log={_monitor_path(uart_log)}", f"include {_monitor_path(resc)}",
+        f'{renode.uart} AddLineHook "{FRAME.done}" "{quit_hook}"',
+        f'{renode.uart} AddLineHook "{FRAME.fail}" "{quit_hook}"', "start"])
+    return ["renode", "--disable-xwt", "--console", "--plain", "-e", monitor]
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop the Renode this module started (its own process group, by its id)."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def _finished(text: str) -> bool:
+    lines = text.splitlines()
+    return FRAME.done in lines or FRAME.fail in lines
+
+
+def run_renode(board: Board, elf: Path, *, model_name: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> RunResult:
+    """Run the real-board ELF in Renode headless; return its framed UART output as a `RunResult`.
+
+    The script and logs go to `obj/renode/` beside the ELF (a build product folder, so the project folder stays
+    tinyc's own)."""
+    if shutil.which("renode") is None:
+        raise ToolchainError(f"renode not on PATH: {RENODE_HINT}")
+    folder = elf.parent / "obj" / "renode"
+    folder.mkdir(parents=True, exist_ok=True)
+    resc = folder / f"{suite_stem(model_name, board)}.resc"
+    resc.write_text(render_resc(board, model_name=model_name))
+    uart_log, renode_log = folder / UART_LOG_NAME, folder / RENODE_LOG_NAME
+    uart_log.unlink(missing_ok=True)
+    emulator = f"renode {require_renode_target(board).platform}"
+    started = time.monotonic()
+    with renode_log.open("w") as log:
+        proc = subprocess.Popen(renode_command(board, elf, resc, uart_log), cwd=folder, stdin=subprocess.PIPE,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            while True:
+                text = uart_log.read_text(errors="replace") if uart_log.is_file() else ""
+                if _finished(text) or proc.poll() is not None:
+                    break
+                if time.monotonic() - started > timeout_s:
+                    raise EmulatorError(f"{emulator}: {elf.name} sent no {FRAME.done} within {timeout_s:.0f} s "
+                                        f"(the firmware hung or faulted); UART so far: {text[-300:]!r}; "
+                                        f"Renode's log: {renode_log}")
+                time.sleep(POLL_INTERVAL_S)
+        finally:
+            _stop(proc)
+            record_files(elf.parent, [resc, uart_log, renode_log])  # tinyc's own build products from now on
+    text = uart_log.read_text(errors="replace") if uart_log.is_file() else ""
+    if not text:
+        tail = "\n".join(renode_log.read_text(errors="replace").splitlines()[-15:])
+        raise EmulatorError(f"{emulator}: Renode exited (status {proc.returncode}) before the firmware wrote to "
+                            f"the UART; Renode's log ends:\n{tail}")
+    return parse_framed_output(text, emulator)
+
+
+@dataclass(frozen=True)
+class RobotResult:
+    passed: bool
+    output: str
+
+
+def run_renode_test(robot: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> RobotResult:
+    """Run one generated suite with `renode-test` in its folder."""
+    if shutil.which("renode-test") is None:
+        raise ToolchainError(f"renode-test not on PATH: {RENODE_HINT}")
+    try:
+        proc = subprocess.run(["renode-test", robot.name], cwd=robot.parent, capture_output=True, text=True,
+                              timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise EmulatorError(f"renode-test {robot.name} did not finish within {timeout_s:.0f} s") from None
+    return RobotResult(passed=proc.returncode == 0, output=proc.stdout + proc.stderr)
