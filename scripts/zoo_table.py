@@ -77,10 +77,11 @@ def one_model(model: str) -> dict:
             if candidate.report.fits:
                 options, planned = streamed, candidate
         first = first or planned
-        rep, sj = planned.report, planned.report.schedule_json
+        rep, summary = planned.report, planned.report.schedule_summary
         row: dict = {"fits": rep.fits, "verdict": rep.verdict(), "arena_bytes": rep.arena_bytes,
-                     "per_layer_arena_bytes": sj["per_layer_peak_bytes"], "schedule": sj["kind"],
-                     "split": sj["split"], "grid": sj["grid"], "mac_overhead": sj["mac_overhead"],
+                     "per_layer_arena_bytes": summary.per_layer_peak_bytes, "schedule": summary.kind.value,
+                     "split": summary.split, "grid": list(summary.grid) if summary.grid else None,
+                     "mac_overhead": round(summary.mac_overhead, 4),
                      "stream_input": options.stream_input,
                      "peak_sram_bytes": rep.peak_sram_bytes, "flash_bytes": rep.flash_bytes,
                      "sram_over_bytes": rep.sram_over_bytes, "flash_over_bytes": rep.flash_over_bytes,

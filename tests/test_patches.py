@@ -10,7 +10,7 @@ from conftest import BOARDS, needs_toolchain
 from tinyc.plan.pipeline import plan_model
 from tinyc.run.verify import verify
 from tinyc.plan.patches import Region, _axis_input
-from tinyc.plan.search import ScheduleOptions
+from tinyc.plan.search import ScheduleChoice, ScheduleOptions
 
 
 @pytest.mark.parametrize(("out_rows", "stride", "pad", "k", "size", "expected"), [
@@ -41,7 +41,7 @@ def test_patch_schedule_bit_exact(k: int, stride: int, grid: tuple[int, int], st
                                   tflite_of) -> None:
     model = tflite_of(f"patch_stage_k{k}_s{stride}", lambda: m.patch_stage(k, stride))
     split = 7  # stem, expand, depthwise, project, add, strided depthwise, pointwise: the whole early stage
-    options = ScheduleOptions(kind="patch", split=split, grid=grid, stream_input=stream)
+    options = ScheduleOptions(kind=ScheduleChoice.PATCH, split=split, grid=grid, stream_input=stream)
     result = verify(model, board, samples=3, options=options)
     assert result.planned.schedule.patch is not None and result.planned.schedule.patch.grid == grid
     assert result.first_mismatch is None, result.first_mismatch.describe()
@@ -50,8 +50,8 @@ def test_patch_schedule_bit_exact(k: int, stride: int, grid: tuple[int, int], st
 
 def test_patches_lower_the_peak_and_cost_macs(tflite_of) -> None:
     model = tflite_of("patch_stage_k3_s1", lambda: m.patch_stage(3, 1))
-    per_layer = plan_model(model, "stm32f412", options=ScheduleOptions(kind="per-layer"))
-    patched = plan_model(model, "stm32f412", options=ScheduleOptions(kind="patch", split=7, grid=(2, 2),
+    per_layer = plan_model(model, "stm32f412", options=ScheduleOptions(kind=ScheduleChoice.PER_LAYER))
+    patched = plan_model(model, "stm32f412", options=ScheduleOptions(kind=ScheduleChoice.PATCH, split=7, grid=(2, 2),
                                                                       stream_input=True))
     assert patched.plan.arena_bytes < per_layer.plan.arena_bytes
     assert patched.schedule.macs > per_layer.schedule.macs
@@ -63,7 +63,7 @@ def test_patches_lower_the_peak_and_cost_macs(tflite_of) -> None:
 @pytest.mark.parametrize("grid", [(2, 3), (3, 3)])
 def test_zero_padding_in_the_patch_stage(grid: tuple[int, int], board: str, tflite_of) -> None:
     model = tflite_of("padded_stage", m.padded_stage)
-    options = ScheduleOptions(kind="patch", split=8, grid=grid)  # pad, conv, dw, conv, add, pad, dw, conv
+    options = ScheduleOptions(kind=ScheduleChoice.PATCH, split=8, grid=grid)  # pad, conv, dw, conv, add, pad, dw, conv
     result = verify(model, board, samples=3, options=options)
     kinds = {s.call.kind.value for s in result.planned.schedule.steps[:20]}
     assert "pad" in kinds and result.planned.schedule.patch is not None

@@ -44,9 +44,9 @@ def test_chain_reuses_memory_exactly() -> None:
 def _golden_plan():
     from conftest import REPO
     from tinyc.plan.pipeline import plan_model
-    from tinyc.plan.search import ScheduleOptions
+    from tinyc.plan.search import ScheduleChoice, ScheduleOptions
     return plan_model(REPO / "tests" / "data" / "golden_tiny.tflite", "stm32f412",
-                      options=ScheduleOptions(kind="per-layer"))
+                      options=ScheduleOptions(kind=ScheduleChoice.PER_LAYER))
 
 
 def test_verify_plan_accepts_the_planner_output() -> None:

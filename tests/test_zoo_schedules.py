@@ -7,7 +7,7 @@ import pytest
 
 from conftest import REPO, needs_toolchain
 from tinyc.plan.pipeline import plan_model
-from tinyc.plan.search import ScheduleOptions
+from tinyc.plan.search import Objective, ScheduleChoice, ScheduleOptions
 
 MODELS = REPO / "models"
 KB = 1024
@@ -16,10 +16,10 @@ KB = 1024
 @pytest.mark.slow
 def test_mcunetv2_table1_mobilenetv2_224() -> None:
     # Per layer, with in-place depthwise: the expand conv of block 2 holds 112*112*(16+96) bytes.
-    per_layer = plan_model(MODELS / "mbv2_224.py", "stm32h743", options=ScheduleOptions(kind="per-layer"))
+    per_layer = plan_model(MODELS / "mbv2_224.py", "stm32h743", options=ScheduleOptions(kind=ScheduleChoice.PER_LAYER))
     assert per_layer.plan.arena_bytes == 1_404_928 == 112 * 112 * (16 + 96)
     # 4x4 patches over the stage that ends at 28x28 (ops 0..12): input patch 75x75, as in the paper.
-    options = ScheduleOptions(kind="patch", split=13, grid=(4, 4), stream_input=True)
+    options = ScheduleOptions(kind=ScheduleChoice.PATCH, split=13, grid=(4, 4), stream_input=True)
     patched = plan_model(MODELS / "mbv2_224.py", "stm32h743", options=options)
     info = patched.schedule.patch
     assert info is not None and info.input_patch_hw == (75, 75)
@@ -34,7 +34,7 @@ def test_mcunetv2_table1_mobilenetv2_224() -> None:
     assert patched.plan.arena_bytes == 186_132  # 181.8 kB after placement: 5.7% over the paper's peak
     # With the input frame kept in SRAM instead (150,528 bytes more to hold during the patch stage):
     in_arena = plan_model(MODELS / "mbv2_224.py", "stm32h743",
-                          options=ScheduleOptions(kind="patch", split=13, grid=(4, 4)))
+                          options=ScheduleOptions(kind=ScheduleChoice.PATCH, split=13, grid=(4, 4)))
     assert in_arena.plan.arena_bytes == 336_660
 
 
@@ -42,9 +42,9 @@ def test_mcunetv2_table1_mobilenetv2_224() -> None:
 def test_mcunetv2_table1_mobilenetv2_rd_224() -> None:
     # Receptive-field redistribution: the 16- and 24-channel stages keep one block each, the removed
     # one moves to the 32-channel stage. Ops 0..8 (through block 3's project conv, 28x28) in 4x4 patches.
-    per_layer = plan_model(MODELS / "mbv2_224_rd.py", "stm32h743", options=ScheduleOptions(kind="per-layer"))
+    per_layer = plan_model(MODELS / "mbv2_224_rd.py", "stm32h743", options=ScheduleOptions(kind=ScheduleChoice.PER_LAYER))
     assert per_layer.plan.arena_bytes == 1_404_928
-    options = ScheduleOptions(kind="patch", split=9, grid=(4, 4), stream_input=True)
+    options = ScheduleOptions(kind=ScheduleChoice.PATCH, split=9, grid=(4, 4), stream_input=True)
     patched = plan_model(MODELS / "mbv2_224_rd.py", "stm32h743", options=options)
     info = patched.schedule.patch
     assert info is not None and info.input_patch_hw == (67, 67)  # paper: 63x63
@@ -58,7 +58,7 @@ def test_mcunetv2_table1_mobilenetv2_rd_224() -> None:
 
 @pytest.mark.slow
 def test_patch_model_fits_f412_only_with_patches() -> None:
-    per_layer = plan_model(MODELS / "mcunet_f412_patch.py", "stm32f412", options=ScheduleOptions(kind="per-layer"))
+    per_layer = plan_model(MODELS / "mcunet_f412_patch.py", "stm32f412", options=ScheduleOptions(kind=ScheduleChoice.PER_LAYER))
     assert not per_layer.report.fits
     assert per_layer.report.sram_over_bytes == 41_984
     patched = plan_model(MODELS / "mcunet_f412_patch.py", "stm32f412", options=ScheduleOptions(stream_input=True))
@@ -79,7 +79,7 @@ def test_patch_model_on_f412_equals_per_layer_on_h743(tmp_path) -> None:
     from tinyc.run.firmware import build_firmware
     from tinyc.run.qemu import run_qemu
     patched = plan_model(MODELS / "mcunet_f412_patch.py", "stm32f412", options=ScheduleOptions(stream_input=True))
-    per_layer = plan_model(MODELS / "mcunet_f412_patch.py", "stm32h743", options=ScheduleOptions(kind="per-layer"))
+    per_layer = plan_model(MODELS / "mcunet_f412_patch.py", "stm32h743", options=ScheduleOptions(kind=ScheduleChoice.PER_LAYER))
     assert patched.report.fits and patched.schedule.patch is not None
     samples = input_samples(patched, 2)
     got = run_qemu(patched.board, build_firmware(patched, tmp_path / "patched", samples).elf)
@@ -93,7 +93,7 @@ def test_patch_model_on_f412_equals_per_layer_on_h743(tmp_path) -> None:
 def test_objective_fit_takes_the_fewest_macs_that_fit() -> None:
     peak = plan_model(MODELS / "mcunet_f412_patch.py", "stm32f412", options=ScheduleOptions(stream_input=True))
     fit = plan_model(MODELS / "mcunet_f412_patch.py", "stm32f412",
-                     options=ScheduleOptions(stream_input=True, objective="fit"))
+                     options=ScheduleOptions(stream_input=True, objective=Objective.FIT))
     assert peak.report.fits and fit.report.fits
     assert fit.plan.arena_bytes > peak.plan.arena_bytes
     assert fit.schedule.macs < peak.schedule.macs

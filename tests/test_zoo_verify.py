@@ -10,15 +10,15 @@ import pytest
 
 from conftest import BOARDS, REPO, needs_toolchain
 from tinyc.run.verify import verify
-from tinyc.plan.search import ScheduleOptions
+from tinyc.plan.search import ScheduleChoice, ScheduleOptions
 
 pytestmark = [needs_toolchain, pytest.mark.emulator, pytest.mark.slow]
 
 ZOO = ("tiny_mbv2", "tiny_dscnn", "tiny_resnet", "digits_mcunet", "kws_dscnn", "ic_resnet8", "vww_mbv1")
 SCHEDULES = {
-    "per-layer": ScheduleOptions(kind="per-layer", in_place=False),
-    "in-place": ScheduleOptions(kind="per-layer", in_place=True),
-    "patch": ScheduleOptions(kind="patch", stream_input=True),
+    "per-layer": ScheduleOptions(kind=ScheduleChoice.PER_LAYER, in_place=False),
+    "in-place": ScheduleOptions(kind=ScheduleChoice.PER_LAYER, in_place=True),
+    "patch": ScheduleOptions(kind=ScheduleChoice.PATCH, stream_input=True),
 }
 
 

@@ -44,6 +44,10 @@ class GridType(click.ParamType):
 
 
 MAX_GRID_SIDE = 64
+# The values of tinyc.plan.search's ScheduleChoice and Objective (a test keeps them equal; importing the planner
+# here would make `tinyc --help` load it).
+SCHEDULE_CHOICES = ("auto", "per-layer", "patch")
+OBJECTIVES = ("peak", "fit")
 
 
 def _finite_fraction(ctx: click.Context, param: click.Parameter, value: float) -> float:
@@ -76,14 +80,14 @@ def schedule_options(func):  # type: ignore[no-untyped-def]
     """--schedule, --split, --grid, --mac-budget, --objective, --no-inplace, --stream-input (shared by every
     command), validated here and handed to the command as one `options: ScheduleOptions`."""
     options = [
-        click.option("--schedule", "schedule_kind", type=click.Choice(["auto", "per-layer", "patch"]), default="auto",
+        click.option("--schedule", "schedule_kind", type=click.Choice(SCHEDULE_CHOICES), default="auto",
                      show_default=True, help="auto: the least peak SRAM within the MAC budget."),
         click.option("--split", type=click.IntRange(min=1), default=None,
                      help="patch: run ops 0..SPLIT-1 patch by patch."),
         click.option("--grid", type=GridType(), default=None, help="patch: ROWSxCOLS patches, e.g. 4x4."),
         click.option("--mac-budget", type=float, default=0.15, show_default=True, callback=_finite_fraction,
                      help="auto: the extra MACs a patch schedule may cost, as a fraction."),
-        click.option("--objective", type=click.Choice(["peak", "fit"]), default="peak", show_default=True,
+        click.option("--objective", type=click.Choice(OBJECTIVES), default="peak", show_default=True,
                      help="peak: the least SRAM within the MAC budget; fit: the fewest MACs that fit the board."),
         click.option("--no-inplace", is_flag=True, help="Do not run depthwise convolutions in place."),
         click.option("--stream-input", is_flag=True,
@@ -95,9 +99,9 @@ def schedule_options(func):  # type: ignore[no-untyped-def]
     @functools.wraps(func)
     def command(*args, schedule_kind: str, split: int | None, grid: tuple[int, int] | None,  # type: ignore[no-untyped-def]
                 mac_budget: float, objective: str, no_inplace: bool, stream_input: bool, **kwargs):
-        from tinyc.plan.search import ScheduleOptions
-        options = ScheduleOptions(kind=schedule_kind, split=split, grid=grid, mac_budget=mac_budget,
-                                  in_place=not no_inplace, stream_input=stream_input, objective=objective)
+        from tinyc.plan.search import Objective, ScheduleChoice, ScheduleOptions
+        options = ScheduleOptions(kind=ScheduleChoice(schedule_kind), split=split, grid=grid, mac_budget=mac_budget,
+                                  in_place=not no_inplace, stream_input=stream_input, objective=Objective(objective))
         return func(*args, options=options, **kwargs)
 
     for option in reversed(options):
@@ -113,9 +117,9 @@ def _print_candidates(report: MemoryReport) -> None:
     table = Table(title="schedule candidates (arena bytes, MAC overhead)")
     for column in ("kind", "split", "grid", "arena B", "MAC overhead"):
         table.add_column(column)
-    for c in report.schedule_json.get("candidates", []):
-        table.add_row(c["kind"], str(c["split"] or ""), "x".join(map(str, c["grid"] or [])), f"{c['arena_bytes']:,}",
-                      f"{100 * c['mac_overhead']:+.1f}%")
+    for c in report.schedule_summary.candidates:
+        table.add_row(c.kind.value, str(c.split or ""), "x".join(map(str, c.grid or ())), f"{c.arena_bytes:,}",
+                      f"{100 * c.mac_overhead:+.1f}%")
     out.print(table)
 
 
@@ -145,12 +149,13 @@ def _print_report(report: MemoryReport) -> None:
         totals.add_row("TFLM arena", f"{report.tflm_arena_bytes:,}", "",
                        "smallest arena TFLite Micro allocates this model in (incl. its interpreter's own data)")
     out.print(totals)
-    sj = report.schedule_json
+    summary = report.schedule_summary
     line = f"schedule: {report.schedule}"
-    if sj.get("kind") == "patch":
-        line += (f"; per-layer peak {sj['per_layer_peak_bytes']:,} B → {sj['patch_peak_bytes']:,} B with patches, "
-                 f"MAC overhead {100 * sj['mac_overhead']:+.1f}% "
-                 f"(patch stage {100 * sj['stage_mac_overhead']:+.1f}%); input {sj['input']}")
+    if summary.patch_peak_bytes is not None and summary.stage_mac_overhead is not None:
+        line += (f"; per-layer peak {summary.per_layer_peak_bytes:,} B → {summary.patch_peak_bytes:,} B with patches, "
+                 f"MAC overhead {100 * summary.mac_overhead:+.1f}% "
+                 f"(patch stage {100 * summary.stage_mac_overhead:+.1f}%); input "
+                 f"{'streamed' if summary.input_streamed else 'in arena'}")
     out.print(line)
     if report.measured_stack_bytes is not None:
         out.print(f"stack measured in the emulator (painting): {report.measured_stack_bytes:,} of "
@@ -252,7 +257,7 @@ def compile_cmd(model: Path, board: str, output: Path, cmsis_nn: Path | None, op
         part = (build_firmware(planned, stage / "board", samples, harness=Harness.BOARD_UART, cmsis_nn=cmsis_nn)
                 if planned.board.part is not None else None)
     measured = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
-                             sizes=result.sizes, schedule_json=planned.report.schedule_json)
+                             sizes=result.sizes, schedule_summary=planned.report.schedule_summary)
     out.print(f"wrote {output}/ and {output / result.elf.name}: flash {measured.flash_bytes:,} B "
               f"(code {measured.code_bytes:,}), peak SRAM {measured.peak_sram_bytes:,} B — {measured.verdict()}")
     if part is not None and planned.board.part is not None:

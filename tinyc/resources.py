@@ -9,11 +9,12 @@ _ROOT = _PACKAGE.parent
 
 
 def _find(name: str) -> Path:
-    for candidate in (_ROOT / name, _PACKAGE / name):
+    """A source tree's top-level folder, or the copy a non-editable install keeps in the package."""
+    for candidate in (_ROOT / name, _PACKAGE / "data" / name):
         if candidate.is_dir():
             return candidate
-    raise FileNotFoundError(f"tinyc data folder {name!r} not found next to the package; "
-                            "install tinyc from its source tree with `pip install -e .`")
+    raise FileNotFoundError(f"tinyc data folder {name!r} found neither beside the package nor in it; "
+                            "reinstall tinyc (`pip install .` from its source tree)")
 
 
 def boards_dir() -> Path:

@@ -50,7 +50,7 @@ def plan_loaded(loaded: LoadedModel, board_name: str, *, options: ScheduleOption
     schedule, plan = choice.schedule, choice.plan
     verify_plan(schedule, plan)
     report = memory_report(schedule, plan, board, model_name=loaded.name, notes=loaded.notes,
-                           schedule_json=choice.as_json())
+                           schedule_summary=choice.summary())
     return Planned(loaded=loaded, graph=graph, lowered=lowered, schedule=schedule, plan=plan, board=board,
                    report=report)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from tinyc.boards import Board
 from tinyc.ir.lower import KernelKind
 from tinyc.plan.placement import MemoryPlan
-from tinyc.plan.schedule import Schedule
+from tinyc.plan.schedule import Schedule, ScheduleKind
 
 # Before linking, code size is estimated from above (the fit check must not be optimistic): startup,
 # harness and the convolution / pooling / softmax kernels, the depthwise kernels when used, and one
@@ -34,6 +34,51 @@ class ElfSizes:
     @property
     def sram_bytes(self) -> int:
         return self.data_bytes + self.bss_bytes + self.stack_bytes
+
+
+def arena_limit_bytes(board: Board) -> int:
+    """The arena a board can hold: its SRAM less the reserved stack and the runtime statics estimate (the one
+    SRAM budget of tinyc: the schedule search plans to it, the report checks against the same sum)."""
+    return board.sram.size_bytes - board.stack_bytes - STATICS_ESTIMATE_BYTES
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One schedule the search considered."""
+    kind: ScheduleKind
+    split: int | None
+    grid: tuple[int, int] | None
+    arena_bytes: int
+    macs: int
+    mac_overhead: float
+
+    def as_json(self) -> dict:
+        return {"kind": self.kind.value, "split": self.split, "grid": list(self.grid) if self.grid else None,
+                "arena_bytes": self.arena_bytes, "mac_overhead": round(self.mac_overhead, 4)}
+
+
+@dataclass(frozen=True)
+class ScheduleSummary:
+    """The chosen schedule, what it costs against per-layer, and every candidate considered."""
+    kind: ScheduleKind
+    split: int | None = None
+    grid: tuple[int, int] | None = None
+    mac_overhead: float = 0.0
+    per_layer_peak_bytes: int | None = None
+    patch_peak_bytes: int | None = None
+    input_patch: tuple[int, int] | None = None
+    input_streamed: bool = False
+    stage_mac_overhead: float | None = None
+    candidates: tuple[Candidate, ...] = ()
+
+    def as_json(self) -> dict:
+        return {"kind": self.kind.value, "split": self.split, "grid": list(self.grid) if self.grid else None,
+                "mac_overhead": round(self.mac_overhead, 4), "per_layer_peak_bytes": self.per_layer_peak_bytes,
+                "patch_peak_bytes": self.patch_peak_bytes,
+                "input_patch": list(self.input_patch) if self.input_patch else None,
+                "input": "streamed" if self.input_streamed else "in arena",
+                "stage_mac_overhead": round(self.stage_mac_overhead, 4) if self.stage_mac_overhead is not None else None,
+                "candidates": [c.as_json() for c in self.candidates]}
 
 
 @dataclass(frozen=True)
@@ -65,7 +110,7 @@ class MemoryReport:
     tflm_arena_bytes: int | None = None
     notes: tuple[str, ...] = field(default=())
     schedule: str = "per-layer"
-    schedule_json: dict = field(default_factory=dict, compare=False)
+    schedule_summary: ScheduleSummary = field(default=ScheduleSummary(ScheduleKind.PER_LAYER), compare=False)
     measured_stack_bytes: int | None = None
 
     @property
@@ -109,10 +154,10 @@ class MemoryReport:
         tips = []
         if self.sram_over_bytes > 0:
             peak = self.layers[self.peak_step]
-            kind = self.schedule_json.get("kind")
-            if kind == "per-layer":
+            kind = self.schedule_summary.kind
+            if kind is ScheduleKind.PER_LAYER:
                 tips.append("run the early layers patch by patch (--schedule patch, or a larger --mac-budget)")
-            elif kind == "patch" and self.schedule_json.get("input") == "in arena":
+            elif kind is ScheduleKind.PATCH and not self.schedule_summary.input_streamed:
                 tips.append("stream the input frame patch by patch instead of keeping it in SRAM (--stream-input)")
             tips.append(f"the peak is at op {peak.op_index} ({peak.layer}): lower the input resolution or the width "
                         "of the early layers, or use a board with more SRAM")
@@ -129,7 +174,7 @@ class MemoryReport:
             "weights_bytes": self.weights_bytes, "code_bytes": self.code_bytes, "flash_bytes": self.flash_bytes,
             "sram_limit_bytes": self.board.sram.size_bytes, "flash_limit_bytes": self.board.flash.size_bytes,
             "fits": self.fits, "measured": self.measured, "tflm_arena_bytes": self.tflm_arena_bytes,
-            "verdict": self.verdict(), "notes": list(self.notes), "schedule": self.schedule_json,
+            "verdict": self.verdict(), "notes": list(self.notes), "schedule": self.schedule_summary.as_json(),
             "measured_stack_bytes": self.measured_stack_bytes,
             "layers": [{"step": r.step, "op_index": r.op_index, "op": r.op, "layer": r.layer,
                         "output_shape": list(r.output_shape), "macs": r.macs, "weights_bytes": r.weights_bytes,
@@ -141,7 +186,7 @@ class MemoryReport:
 
 def memory_report(schedule: Schedule, plan: MemoryPlan, board: Board, *, model_name: str,
                   sizes: ElfSizes | None = None, tflm_arena_bytes: int | None = None,
-                  notes: tuple[str, ...] = (), schedule_json: dict | None = None,
+                  notes: tuple[str, ...] = (), schedule_summary: ScheduleSummary | None = None,
                   measured_stack_bytes: int | None = None) -> MemoryReport:
     graph = schedule.graph
     groups: dict[int, list[int]] = {}
@@ -170,7 +215,7 @@ def memory_report(schedule: Schedule, plan: MemoryPlan, board: Board, *, model_n
                         arena_bytes=plan.arena_bytes, weights_bytes=schedule.weights_bytes, stack_bytes=board.stack_bytes,
                         statics_bytes=statics, code_bytes=code, measured=sizes is not None,
                         tflm_arena_bytes=tflm_arena_bytes, notes=notes, schedule=schedule.describe(),
-                        schedule_json=schedule_json or {"kind": schedule.kind.value},
+                        schedule_summary=schedule_summary or ScheduleSummary(schedule.kind),
                         measured_stack_bytes=measured_stack_bytes)
 
 

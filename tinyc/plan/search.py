@@ -6,6 +6,7 @@ overhead. Every candidate considered is kept, for `--verbose-plan`.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 
 from tinyc.boards import Board
@@ -13,31 +14,34 @@ from tinyc.errors import TinycError
 from tinyc.ir.lower import LoweredModel
 from tinyc.plan.patches import eligible_splits, patch_schedule
 from tinyc.plan.placement import MemoryPlan, plan_memory
-from tinyc.plan.schedule import Schedule, per_layer_schedule
+from tinyc.plan.report import Candidate, ScheduleSummary, arena_limit_bytes
+from tinyc.plan.schedule import Schedule, ScheduleKind, per_layer_schedule
 
 GRIDS = tuple((r, c) for r in range(1, 5) for c in range(1, 5) if r * c > 1)
 DEFAULT_MAC_BUDGET = 0.15
 
 
+class ScheduleChoice(enum.Enum):
+    """What the user asks for: the search's pick, or one kind of schedule."""
+    AUTO = "auto"
+    PER_LAYER = "per-layer"
+    PATCH = "patch"
+
+
+class Objective(enum.Enum):
+    PEAK = "peak"  # the least arena within the MAC budget
+    FIT = "fit"  # the fewest MACs whose arena fits the board
+
+
 @dataclass(frozen=True)
 class ScheduleOptions:
-    kind: str = "auto"  # "auto" | "per-layer" | "patch"
+    kind: ScheduleChoice = ScheduleChoice.AUTO
     split: int | None = None  # patch: ops [0, split) per patch (auto-chosen when None)
     grid: tuple[int, int] | None = None  # patch: rows x columns (auto-chosen when None)
     mac_budget: float = DEFAULT_MAC_BUDGET  # allowed extra MACs of a patch schedule, as a fraction
     in_place: bool = True
     stream_input: bool = False  # patch schedules read the input block by block through a callback
-    objective: str = "peak"  # "peak": least arena within the budget; "fit": least MACs whose arena fits the board
-
-
-@dataclass(frozen=True)
-class Candidate:
-    kind: str
-    split: int | None
-    grid: tuple[int, int] | None
-    arena_bytes: int
-    macs: int
-    mac_overhead: float
+    objective: Objective = Objective.PEAK
 
 
 @dataclass(frozen=True)
@@ -52,17 +56,14 @@ class Choice:
         base = self.candidates[0].macs if self.candidates else self.schedule.macs
         return self.schedule.macs / base - 1.0 if base else 0.0
 
-    def as_json(self) -> dict:
+    def summary(self) -> ScheduleSummary:
         p = self.schedule.patch
-        return {"kind": self.schedule.kind.value, "split": p.split_op if p else None,
-                "grid": list(p.grid) if p else None, "mac_overhead": round(self.mac_overhead, 4),
-                "per_layer_peak_bytes": self.per_layer_arena_bytes, "patch_peak_bytes": self.plan.arena_bytes if p else None,
-                "input_patch": list(p.input_patch_hw) if p else None,
-                "input": ("streamed" if self.schedule.stream_input else "in arena") if p else "in arena",
-                "stage_mac_overhead": round(p.stage_patch_macs / p.stage_macs - 1.0, 4) if p else None,
-                "candidates": [{"kind": c.kind, "split": c.split, "grid": list(c.grid) if c.grid else None,
-                                "arena_bytes": c.arena_bytes, "mac_overhead": round(c.mac_overhead, 4)}
-                               for c in self.candidates]}
+        return ScheduleSummary(
+            kind=self.schedule.kind, split=p.split_op if p else None, grid=p.grid if p else None,
+            mac_overhead=self.mac_overhead, per_layer_peak_bytes=self.per_layer_arena_bytes,
+            patch_peak_bytes=self.plan.arena_bytes if p else None, input_patch=p.input_patch_hw if p else None,
+            input_streamed=bool(p) and self.schedule.stream_input,
+            stage_mac_overhead=p.stage_patch_macs / p.stage_macs - 1.0 if p else None, candidates=self.candidates)
 
 
 def candidate_splits(lowered: LoweredModel) -> list[int]:
@@ -80,17 +81,11 @@ def candidate_splits(lowered: LoweredModel) -> list[int]:
     return sorted(chosen)
 
 
-def arena_limit_bytes(board: Board) -> int:
-    """The arena a board can hold: its SRAM less the reserved stack and the runtime statics estimate."""
-    from tinyc.plan.report import STATICS_ESTIMATE_BYTES
-    return board.sram.size_bytes - board.stack_bytes - STATICS_ESTIMATE_BYTES
-
-
 def choose_schedule(lowered: LoweredModel, board: Board, options: ScheduleOptions) -> Choice:
     base = per_layer_schedule(lowered, in_place=options.in_place)
     base_plan = plan_memory(base)
-    per_layer = Candidate("per-layer", None, None, base_plan.arena_bytes, base.macs, 0.0)
-    if options.kind == "per-layer":
+    per_layer = Candidate(ScheduleKind.PER_LAYER, None, None, base_plan.arena_bytes, base.macs, 0.0)
+    if options.kind is ScheduleChoice.PER_LAYER:
         return Choice(base, base_plan, base_plan.arena_bytes, (per_layer,))
     splits = [options.split] if options.split is not None else candidate_splits(lowered)
     grids = [options.grid] if options.grid is not None else list(GRIDS)
@@ -102,21 +97,21 @@ def choose_schedule(lowered: LoweredModel, board: Board, options: ScheduleOption
                 schedule = patch_schedule(lowered, split, grid, in_place=options.in_place,
                                           stream_input=options.stream_input)
             except TinycError:
-                if options.kind == "patch" and options.split is not None and options.grid is not None:
+                if options.kind is ScheduleChoice.PATCH and options.split is not None and options.grid is not None:
                     raise
                 continue
             plan = plan_memory(schedule)
-            cand = Candidate("patch", split, grid, plan.arena_bytes, schedule.macs, schedule.macs / base.macs - 1.0)
+            cand = Candidate(ScheduleKind.PATCH, split, grid, plan.arena_bytes, schedule.macs, schedule.macs / base.macs - 1.0)
             candidates.append(cand)
-            within = cand.mac_overhead <= options.mac_budget or options.kind == "patch"
+            within = cand.mac_overhead <= options.mac_budget or options.kind is ScheduleChoice.PATCH
             if within and (best is None or (plan.arena_bytes, schedule.macs) < (best[1].arena_bytes, best[0].macs)):
                 best = (schedule, plan)
-    if options.kind == "patch" and best is None:
+    if options.kind is ScheduleChoice.PATCH and best is None:
         raise TinycError("no patch schedule is possible for this model (its first op cannot run per patch)")
-    if options.objective == "fit":
+    if options.objective is Objective.FIT:
         return _least_macs_that_fit(lowered, base, base_plan, candidates, arena_limit_bytes(board), options) or \
             Choice(*(best or (base, base_plan)), base_plan.arena_bytes, tuple(candidates))
-    if best is None or (options.kind == "auto" and best[1].arena_bytes >= base_plan.arena_bytes):
+    if best is None or (options.kind is ScheduleChoice.AUTO and best[1].arena_bytes >= base_plan.arena_bytes):
         return Choice(base, base_plan, base_plan.arena_bytes, tuple(candidates))
     return Choice(best[0], best[1], base_plan.arena_bytes, tuple(candidates))
 
@@ -124,11 +119,11 @@ def choose_schedule(lowered: LoweredModel, board: Board, options: ScheduleOption
 def _least_macs_that_fit(lowered: LoweredModel, base: Schedule, base_plan: MemoryPlan, candidates: list[Candidate],
                          limit_bytes: int, options: ScheduleOptions) -> Choice | None:
     """The candidate with the fewest MACs whose arena fits under `limit_bytes` (per-layer first), or None."""
-    fitting = [c for c in candidates if c.arena_bytes <= limit_bytes and (options.kind != "patch" or c.kind == "patch")]
+    fitting = [c for c in candidates if c.arena_bytes <= limit_bytes and (options.kind is not ScheduleChoice.PATCH or c.kind is ScheduleKind.PATCH)]
     if not fitting:
         return None
     pick = min(fitting, key=lambda c: (c.macs, c.arena_bytes))
-    if pick.kind == "per-layer":
+    if pick.kind is ScheduleKind.PER_LAYER:
         return Choice(base, base_plan, base_plan.arena_bytes, tuple(candidates))
     assert pick.split is not None and pick.grid is not None
     schedule = patch_schedule(lowered, pick.split, pick.grid, in_place=options.in_place,

@@ -180,7 +180,7 @@ def measure_accuracy(model_path: Path, board_name: str, *, limit: int | None = N
     # Sizes of the last batch's ELF (its samples sit in the emulator's test-data region, not in flash).
     report = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
                            sizes=runs.build.sizes, notes=notes, measured_stack_bytes=runs.run.stack_used_bytes,
-                           schedule_json=planned.report.schedule_json)
+                           schedule_summary=planned.report.schedule_summary)
     return AccuracyResult(model_name=planned.loaded.name, board=planned.board.name, emulator=runs.run.emulator,
                           reference=reference.name, labels=data.y, float_predictions=floats,
                           reference_predictions=_argmax(reference.outputs),

@@ -40,8 +40,15 @@ def _qemu(board: Board, elf: Path, model_name: str) -> RunResult:
 
 
 def _renode(board: Board, elf: Path, model_name: str) -> RunResult:
-    require_renode_target(board)
     return run_renode(board, elf, model_name=model_name)
+
+
+def _any_board(board: Board) -> None:
+    """Every board file has a [qemu] table."""
+
+
+def _renode_board(board: Board) -> None:
+    require_renode_target(board)
 
 
 @dataclass(frozen=True)
@@ -49,13 +56,14 @@ class EmulatorBackend:
     description: str
     harness: Harness  # the firmware flavour this emulator runs
     run: RunElf
+    check_board: Callable[[Board], None]  # refuses, before anything is built, a board the emulator cannot run
 
 
 EMULATORS: dict[Emulator, EmulatorBackend] = {
     Emulator.QEMU: EmulatorBackend("QEMU mps2 machine, emulator build, semihosting output", Harness.SEMIHOSTING,
-                                   _qemu),
+                                   _qemu, _any_board),
     Emulator.RENODE: EmulatorBackend("Renode model of the part, real-board build, USART output", Harness.BOARD_UART,
-                                     _renode),
+                                     _renode, _renode_board),
 }
 
 
@@ -63,7 +71,6 @@ def build_and_run(emulator: Emulator, planned: Planned, folder: Path, inputs: li
                   cmsis_nn: Path | None = None, trace: bool = False) -> tuple[BuildResult, RunResult]:
     """Build the firmware flavour `emulator` runs, with `inputs` embedded, and run it."""
     backend = EMULATORS[emulator]
-    if emulator is Emulator.RENODE:
-        require_renode_target(planned.board)  # before building
+    backend.check_board(planned.board)
     result = build_firmware(planned, folder, inputs, harness=backend.harness, cmsis_nn=cmsis_nn, trace=trace)
     return result, backend.run(planned.board, result.elf, planned.loaded.source.name)
