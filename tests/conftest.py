@@ -65,3 +65,19 @@ def tflite_of(tmp_path_factory) -> Callable[[str, Callable[[], object]], Path]:
             cache[name] = to_tflite(build(), folder / f"{name}.tflite")
         return cache[name]
     return make
+
+
+@pytest.fixture(autouse=True)
+def _emulator_runs_only_in_emulator_tests(request, monkeypatch) -> None:
+    """`pytest -m "not emulator"` must run no emulator: a test that starts QEMU or Renode through tinyc without
+    the `emulator` marker fails here, naming itself."""
+    if request.node.get_closest_marker("emulator") is not None:
+        return
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"{request.node.nodeid} runs an emulator but is not marked @pytest.mark.emulator")
+
+    import tinyc.run.qemu
+    import tinyc.run.renode
+    monkeypatch.setattr(tinyc.run.qemu, "qemu_output", refuse)
+    monkeypatch.setattr(tinyc.run.renode, "renode_command", refuse)

@@ -29,6 +29,7 @@ def digits_subset() -> AccuracyResult:
 
 
 @needs_toolchain
+@pytest.mark.emulator
 def test_digits_firmware_equals_reference_on_every_sample(digits_subset: AccuracyResult) -> None:
     r = digits_subset
     assert (r.samples, r.batches, r.reference) == (SUBSET, 3, "tflite-micro")
@@ -37,6 +38,7 @@ def test_digits_firmware_equals_reference_on_every_sample(digits_subset: Accurac
 
 
 @needs_toolchain
+@pytest.mark.emulator
 def test_digits_top1_counts(digits_subset: AccuracyResult) -> None:
     r = digits_subset
     got = (r.correct(r.float_predictions), r.correct(r.reference_predictions), r.correct(r.firmware_predictions))
@@ -44,6 +46,7 @@ def test_digits_top1_counts(digits_subset: AccuracyResult) -> None:
 
 
 @needs_toolchain
+@pytest.mark.emulator
 def test_cli_dataset_json(monkeypatch, capsys) -> None:
     code, out, _ = run_cli(monkeypatch, capsys, "verify", str(DIGITS), "--board", BOARD, "--dataset",
                            "--limit", "8", "--json")
