@@ -48,6 +48,7 @@ MAX_GRID_SIDE = 64
 # here would make `tinyc --help` load it).
 SCHEDULE_CHOICES = ("auto", "per-layer", "patch")
 OBJECTIVES = ("peak", "fit")
+PLACEMENTS = ("optimal", "greedy")
 
 
 def _finite_fraction(ctx: click.Context, param: click.Parameter, value: float) -> float:
@@ -89,6 +90,9 @@ def schedule_options(func):  # type: ignore[no-untyped-def]
                      help="auto: the extra MACs a patch schedule may cost, as a fraction."),
         click.option("--objective", type=click.Choice(OBJECTIVES), default="peak", show_default=True,
                      help="peak: the least SRAM within the MAC budget; fit: the fewest MACs that fit the board."),
+        click.option("--placement", type=click.Choice(PLACEMENTS), default="optimal", show_default=True,
+                     help="optimal: a constraint solver (OR-Tools CP-SAT) places the chosen schedule's buffers, "
+                          "starting from the best greedy order; greedy: the greedy orders only."),
         click.option("--no-inplace", is_flag=True, help="Do not run depthwise convolutions in place."),
         click.option("--stream-input", is_flag=True,
                      help="patch: do not keep the input frame in SRAM; the application serves input patches "
@@ -98,10 +102,11 @@ def schedule_options(func):  # type: ignore[no-untyped-def]
 
     @functools.wraps(func)
     def command(*args, schedule_kind: str, split: int | None, grid: tuple[int, int] | None,  # type: ignore[no-untyped-def]
-                mac_budget: float, objective: str, no_inplace: bool, stream_input: bool, **kwargs):
-        from tinyc.plan.search import Objective, ScheduleChoice, ScheduleOptions
+                mac_budget: float, objective: str, placement: str, no_inplace: bool, stream_input: bool, **kwargs):
+        from tinyc.plan.search import Objective, Placement, ScheduleChoice, ScheduleOptions
         options = ScheduleOptions(kind=ScheduleChoice(schedule_kind), split=split, grid=grid, mac_budget=mac_budget,
-                                  in_place=not no_inplace, stream_input=stream_input, objective=Objective(objective))
+                                  in_place=not no_inplace, stream_input=stream_input, objective=Objective(objective),
+                                  placement=Placement(placement))
         return func(*args, options=options, **kwargs)
 
     for option in reversed(options):
@@ -138,7 +143,9 @@ def _print_report(report: MemoryReport) -> None:
     totals = Table(show_header=True, title="totals")
     for column in ("memory", "bytes", "limit", "what"):
         totals.add_column(column)
-    totals.add_row("arena", f"{report.arena_bytes:,}", "", "activations + scratch (planned)")
+    placement = ("= the live peak: no placement needs less" if report.arena_bytes <= report.live_peak_bytes else
+                 f"live peak {report.live_peak_bytes:,} B; the solver's budget ran out above it")
+    totals.add_row("arena", f"{report.arena_bytes:,}", "", f"activations + scratch (planned; {placement})")
     totals.add_row("stack", f"{report.stack_bytes:,}", "", "reserved by the linker script")
     totals.add_row("statics", f"{report.statics_bytes:,}", "", f"other .data/.bss ({how})")
     totals.add_row("peak SRAM", f"{report.peak_sram_bytes:,}", f"{report.board.sram.size_bytes:,}", "")

@@ -112,6 +112,7 @@ class MemoryReport:
     schedule: str = "per-layer"
     schedule_summary: ScheduleSummary = field(default=ScheduleSummary(ScheduleKind.PER_LAYER), compare=False)
     measured_stack_bytes: int | None = None
+    live_peak_bytes: int = 0  # the most activation and scratch bytes live at one step: no placement needs less
 
     @property
     def peak_sram_bytes(self) -> int:
@@ -175,7 +176,7 @@ class MemoryReport:
             "sram_limit_bytes": self.board.sram.size_bytes, "flash_limit_bytes": self.board.flash.size_bytes,
             "fits": self.fits, "measured": self.measured, "tflm_arena_bytes": self.tflm_arena_bytes,
             "verdict": self.verdict(), "notes": list(self.notes), "schedule": self.schedule_summary.as_json(),
-            "measured_stack_bytes": self.measured_stack_bytes,
+            "measured_stack_bytes": self.measured_stack_bytes, "live_peak_bytes": self.live_peak_bytes,
             "layers": [{"step": r.step, "op_index": r.op_index, "op": r.op, "layer": r.layer,
                         "output_shape": list(r.output_shape), "macs": r.macs, "weights_bytes": r.weights_bytes,
                         "live_activation_bytes": r.live_activation_bytes, "scratch_bytes": r.scratch_bytes,
@@ -216,7 +217,8 @@ def memory_report(schedule: Schedule, plan: MemoryPlan, board: Board, *, model_n
                         statics_bytes=statics, code_bytes=code, measured=sizes is not None,
                         tflm_arena_bytes=tflm_arena_bytes, notes=notes, schedule=schedule.describe(),
                         schedule_summary=schedule_summary or ScheduleSummary(schedule.kind),
-                        measured_stack_bytes=measured_stack_bytes)
+                        measured_stack_bytes=measured_stack_bytes,
+                        live_peak_bytes=max((plan.live_bytes(i) for i in range(plan.steps)), default=0))
 
 
 def _scratch_bytes(plan: MemoryPlan, step: int) -> int:

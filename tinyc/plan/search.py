@@ -7,13 +7,14 @@ overhead. Every candidate considered is kept, for `--verbose-plan`.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tinyc.boards import Board
 from tinyc.errors import TinycError
 from tinyc.ir.lower import LoweredModel
 from tinyc.plan.patches import eligible_splits, patch_schedule
-from tinyc.plan.placement import MemoryPlan, plan_memory
+from tinyc.plan.optimal import arena_of, place_optimal
+from tinyc.plan.placement import MemoryPlan, lifetimes, plan_memory
 from tinyc.plan.report import Candidate, ScheduleSummary, arena_limit_bytes
 from tinyc.plan.schedule import Schedule, ScheduleKind, per_layer_schedule
 
@@ -26,6 +27,11 @@ class ScheduleChoice(enum.Enum):
     AUTO = "auto"
     PER_LAYER = "per-layer"
     PATCH = "patch"
+
+
+class Placement(enum.Enum):
+    OPTIMAL = "optimal"  # the constraint solver on the chosen schedule, from the best greedy placement
+    GREEDY = "greedy"  # the best of the three greedy orders only
 
 
 class Objective(enum.Enum):
@@ -42,6 +48,7 @@ class ScheduleOptions:
     in_place: bool = True
     stream_input: bool = False  # patch schedules read the input block by block through a callback
     objective: Objective = Objective.PEAK
+    placement: Placement = Placement.OPTIMAL
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,21 @@ def candidate_splits(lowered: LoweredModel) -> list[int]:
 
 
 def choose_schedule(lowered: LoweredModel, board: Board, options: ScheduleOptions) -> Choice:
+    """The schedule the options ask for, compared by greedy placements; the chosen one then placed by the solver
+    (`Placement.OPTIMAL`), which only ever shrinks its arena."""
+    choice = _choose(lowered, board, options)
+    if options.placement is Placement.GREEDY:
+        return choice
+    unplaced = lifetimes(choice.schedule)
+    buffers = place_optimal(unplaced, choice.plan.buffers)
+    if buffers is choice.plan.buffers:
+        return choice
+    plan = MemoryPlan(arena_bytes=arena_of(buffers), buffers=buffers, steps=choice.plan.steps)
+    per_layer = plan.arena_bytes if choice.schedule.kind is ScheduleKind.PER_LAYER else choice.per_layer_arena_bytes
+    return replace(choice, plan=plan, per_layer_arena_bytes=per_layer)
+
+
+def _choose(lowered: LoweredModel, board: Board, options: ScheduleOptions) -> Choice:
     base = per_layer_schedule(lowered, in_place=options.in_place)
     base_plan = plan_memory(base)
     per_layer = Candidate(ScheduleKind.PER_LAYER, None, None, base_plan.arena_bytes, base.macs, 0.0)
