@@ -54,9 +54,9 @@ TABLE = {
 @pytest.mark.parametrize("case", sorted(TABLE))
 def test_exact_arena_per_placement_order(case: tuple[str, str]) -> None:
     from tinyc.plan.pipeline import plan_model
-    from tinyc.plan.search import ScheduleChoice, ScheduleOptions
+    from tinyc.plan.search import Objective, ScheduleChoice, ScheduleOptions
     model, kind = case
-    planned = plan_model(REPO / model, "stm32f412", options=ScheduleOptions(kind=ScheduleChoice(kind)))
+    planned = plan_model(REPO / model, "stm32f412", options=ScheduleOptions(kind=ScheduleChoice(kind), objective=Objective.MIN_SRAM))
     unplaced = lifetimes(planned.schedule)
     got = (*(arena_of(place(unplaced)) for place in (place_greedy_by_size, place_greedy_by_conflicts,
                                                       place_by_first_use)),

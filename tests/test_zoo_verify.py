@@ -10,7 +10,7 @@ import pytest
 
 from conftest import BOARDS, REPO, needs_toolchain
 from tinyc.run.verify import verify
-from tinyc.plan.search import ScheduleChoice, ScheduleOptions
+from tinyc.plan.search import Objective, ScheduleChoice, ScheduleOptions
 
 pytestmark = [needs_toolchain, pytest.mark.emulator, pytest.mark.slow]
 
@@ -18,7 +18,7 @@ ZOO = ("tiny_mbv2", "tiny_dscnn", "tiny_resnet", "digits_mcunet", "kws_dscnn", "
 SCHEDULES = {
     "per-layer": ScheduleOptions(kind=ScheduleChoice.PER_LAYER, in_place=False),
     "in-place": ScheduleOptions(kind=ScheduleChoice.PER_LAYER, in_place=True),
-    "patch": ScheduleOptions(kind=ScheduleChoice.PATCH, stream_input=True),
+    "patch": ScheduleOptions(kind=ScheduleChoice.PATCH, stream_input=True, objective=Objective.MIN_SRAM),
 }
 
 

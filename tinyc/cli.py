@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tinyc.errors import TinycError
-from tinyc.plan.report import MemoryReport
+from tinyc.plan.report import Candidate, MemoryReport, ScheduleSummary
 
 if TYPE_CHECKING:
     from tinyc.run.emulators import Emulator
@@ -47,7 +47,7 @@ MAX_GRID_SIDE = 64
 # The values of tinyc.plan.search's ScheduleChoice and Objective (a test keeps them equal; importing the planner
 # here would make `tinyc --help` load it).
 SCHEDULE_CHOICES = ("auto", "per-layer", "patch")
-OBJECTIVES = ("peak", "fit")
+OBJECTIVES = ("fastest", "min-sram")
 PLACEMENTS = ("optimal", "greedy")
 
 
@@ -82,14 +82,15 @@ def schedule_options(func):  # type: ignore[no-untyped-def]
     command), validated here and handed to the command as one `options: ScheduleOptions`."""
     options = [
         click.option("--schedule", "schedule_kind", type=click.Choice(SCHEDULE_CHOICES), default="auto",
-                     show_default=True, help="auto: the least peak SRAM within the MAC budget."),
+                     show_default=True, help="auto: what --objective asks for, per layer or patch by patch."),
         click.option("--split", type=click.IntRange(min=1), default=None,
                      help="patch: run ops 0..SPLIT-1 patch by patch."),
         click.option("--grid", type=GridType(), default=None, help="patch: ROWSxCOLS patches, e.g. 4x4."),
         click.option("--mac-budget", type=float, default=0.15, show_default=True, callback=_finite_fraction,
-                     help="auto: the extra MACs a patch schedule may cost, as a fraction."),
-        click.option("--objective", type=click.Choice(OBJECTIVES), default="peak", show_default=True,
-                     help="peak: the least SRAM within the MAC budget; fit: the fewest MACs that fit the board."),
+                     help="min-sram: the extra MACs a patch schedule may cost, as a fraction."),
+        click.option("--objective", type=click.Choice(OBJECTIVES), default="fastest", show_default=True,
+                     help="fastest: the fewest MACs whose arena leaves 10% of the board's SRAM free (or, failing that, "
+                          "fits at all); min-sram: the least SRAM within the MAC budget."),
         click.option("--placement", type=click.Choice(PLACEMENTS), default="optimal", show_default=True,
                      help="optimal: a constraint solver (OR-Tools CP-SAT) places the chosen schedule's buffers, "
                           "starting from the best greedy order; greedy: the greedy orders only."),
@@ -128,6 +129,25 @@ def _print_candidates(report: MemoryReport) -> None:
     out.print(table)
 
 
+def _describe_candidate(c: Candidate) -> str:
+    where = "" if c.split is None or c.grid is None else f"ops 0..{c.split - 1} in {c.grid[0]}x{c.grid[1]} patches, "
+    return f"{where}arena {c.arena_bytes:,} B, MACs {100 * c.mac_overhead:+.1f}%"
+
+
+def _alternatives(summary: ScheduleSummary) -> list[tuple[str, Candidate]]:
+    """What the other choices would cost, one line each: per layer, the smallest arena, the fewest extra MACs."""
+    if len(summary.candidates) < 2:
+        return []
+    per_layer = summary.candidates[0]
+    patches = summary.candidates[1:]
+    smallest = min(patches, key=lambda c: (c.arena_bytes, c.macs))
+    cheapest = min(patches, key=lambda c: (c.macs, c.arena_bytes))
+    rows = [("per layer", per_layer), ("smallest arena", smallest)]
+    if cheapest != smallest:
+        rows.append(("fewest MACs with patches", cheapest))
+    return rows
+
+
 def _print_report(report: MemoryReport) -> None:
     table = Table(title=f"{report.model_name} on {report.board.name} — per-layer memory", show_lines=False)
     for column in ("#", "op", "layer", "output", "patch", "MACs", "weights B", "live act. B", "scratch B", ""):
@@ -157,6 +177,10 @@ def _print_report(report: MemoryReport) -> None:
                        "smallest arena TFLite Micro allocates this model in (incl. its interpreter's own data)")
     out.print(totals)
     summary = report.schedule_summary
+    if summary.reason:
+        out.print(f"why: {summary.reason}")
+    for label, alternative in _alternatives(summary):
+        out.print(f"  {label}: {_describe_candidate(alternative)}")
     line = f"schedule: {report.schedule}"
     if summary.patch_peak_bytes is not None and summary.stage_mac_overhead is not None:
         line += (f"; per-layer peak {summary.per_layer_peak_bytes:,} B → {summary.patch_peak_bytes:,} B with patches, "

@@ -70,6 +70,7 @@ class ScheduleSummary:
     input_streamed: bool = False
     stage_mac_overhead: float | None = None
     candidates: tuple[Candidate, ...] = ()
+    reason: str = ""  # why the search chose it, in one line
 
     def as_json(self) -> dict:
         return {"kind": self.kind.value, "split": self.split, "grid": list(self.grid) if self.grid else None,
@@ -78,7 +79,7 @@ class ScheduleSummary:
                 "input_patch": list(self.input_patch) if self.input_patch else None,
                 "input": "streamed" if self.input_streamed else "in arena",
                 "stage_mac_overhead": round(self.stage_mac_overhead, 4) if self.stage_mac_overhead is not None else None,
-                "candidates": [c.as_json() for c in self.candidates]}
+                "candidates": [c.as_json() for c in self.candidates], "reason": self.reason}
 
 
 @dataclass(frozen=True)

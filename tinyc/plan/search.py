@@ -1,7 +1,9 @@
 """Choosing a schedule: per-layer, or a patch stage (split point and grid) that lowers peak SRAM.
 
-`auto` minimizes the arena subject to a MAC-overhead budget; among equal arenas it takes the least
-overhead. Every candidate considered is kept, for `--verbose-plan`.
+The default objective (`fastest`) takes the fewest MACs whose arena fits the board with SRAM_HEADROOM_FRACTION
+of its SRAM to spare (per layer when it fits so, without searching patches); `min-sram` minimizes the arena
+subject to a MAC-overhead budget (among equal arenas, the least overhead). Every candidate considered is kept,
+for `--verbose-plan`, and the choice says why it was made.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from tinyc.plan.schedule import Schedule, ScheduleKind, per_layer_schedule
 
 GRIDS = tuple((r, c) for r in range(1, 5) for c in range(1, 5) if r * c > 1)
 DEFAULT_MAC_BUDGET = 0.15
+# The default objective keeps this share of the board's SRAM free (for the application's own buffers, and as
+# margin); where no schedule leaves it, the fastest one that fits at all.
+SRAM_HEADROOM_FRACTION = 0.10
 
 
 class ScheduleChoice(enum.Enum):
@@ -35,8 +40,8 @@ class Placement(enum.Enum):
 
 
 class Objective(enum.Enum):
-    PEAK = "peak"  # the least arena within the MAC budget
-    FIT = "fit"  # the fewest MACs whose arena fits the board
+    FASTEST = "fastest"  # the fewest MACs whose arena fits the board with SRAM_HEADROOM_FRACTION to spare
+    MIN_SRAM = "min-sram"  # the least arena within the MAC budget
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,7 @@ class ScheduleOptions:
     mac_budget: float = DEFAULT_MAC_BUDGET  # allowed extra MACs of a patch schedule, as a fraction
     in_place: bool = True
     stream_input: bool = False  # patch schedules read the input block by block through a callback
-    objective: Objective = Objective.PEAK
+    objective: Objective = Objective.FASTEST
     placement: Placement = Placement.OPTIMAL
 
 
@@ -57,6 +62,7 @@ class Choice:
     plan: MemoryPlan
     per_layer_arena_bytes: int
     candidates: tuple[Candidate, ...] = field(default=())
+    reason: str = ""  # why this schedule, in one line
 
     @property
     def mac_overhead(self) -> float:
@@ -70,7 +76,8 @@ class Choice:
             mac_overhead=self.mac_overhead, per_layer_peak_bytes=self.per_layer_arena_bytes,
             patch_peak_bytes=self.plan.arena_bytes if p else None, input_patch=p.input_patch_hw if p else None,
             input_streamed=bool(p) and self.schedule.stream_input,
-            stage_mac_overhead=p.stage_patch_macs / p.stage_macs - 1.0 if p else None, candidates=self.candidates)
+            stage_mac_overhead=p.stage_patch_macs / p.stage_macs - 1.0 if p else None, candidates=self.candidates,
+            reason=self.reason)
 
 
 def candidate_splits(lowered: LoweredModel) -> list[int]:
@@ -108,7 +115,13 @@ def _choose(lowered: LoweredModel, board: Board, options: ScheduleOptions) -> Ch
     base_plan = plan_memory(base)
     per_layer = Candidate(ScheduleKind.PER_LAYER, None, None, base_plan.arena_bytes, base.macs, 0.0)
     if options.kind is ScheduleChoice.PER_LAYER:
-        return Choice(base, base_plan, base_plan.arena_bytes, (per_layer,))
+        return Choice(base, base_plan, base_plan.arena_bytes, (per_layer,), reason="per layer, as asked")
+    roomy = roomy_arena_bytes(board)
+    if (options.kind is ScheduleChoice.AUTO and options.objective is Objective.FASTEST
+            and base_plan.arena_bytes <= roomy):
+        return Choice(base, base_plan, base_plan.arena_bytes, (per_layer,),
+                      reason=f"the fastest schedule that fits: per layer (no recomputation), its arena leaves "
+                             f"{SRAM_HEADROOM_FRACTION:.0%} of the board's SRAM free; patch schedules not searched")
     splits = [options.split] if options.split is not None else candidate_splits(lowered)
     grids = [options.grid] if options.grid is not None else list(GRIDS)
     candidates = [per_layer]
@@ -130,12 +143,24 @@ def _choose(lowered: LoweredModel, board: Board, options: ScheduleOptions) -> Ch
                 best = (schedule, plan)
     if options.kind is ScheduleChoice.PATCH and best is None:
         raise TinycError("no patch schedule is possible for this model (its first op cannot run per patch)")
-    if options.objective is Objective.FIT:
-        return _least_macs_that_fit(lowered, base, base_plan, candidates, arena_limit_bytes(board), options) or \
-            Choice(*(best or (base, base_plan)), base_plan.arena_bytes, tuple(candidates))
+    if options.objective is Objective.FASTEST:
+        for limit, room in ((roomy, f"leaves {SRAM_HEADROOM_FRACTION:.0%} of the board's SRAM free"),
+                            (arena_limit_bytes(board), f"fits the board (less than {SRAM_HEADROOM_FRACTION:.0%} "
+                                                       "of its SRAM to spare)")):
+            fastest = _least_macs_that_fit(lowered, base, base_plan, candidates, limit, options)
+            if fastest is not None:
+                return replace(fastest, reason=f"the fastest schedule whose arena {room}")
+    reason = (f"the smallest arena within the MAC budget (+{options.mac_budget:.0%} MACs)"
+              if options.objective is Objective.MIN_SRAM else
+              f"nothing fits the board: the smallest arena within the MAC budget (+{options.mac_budget:.0%} MACs)")
     if best is None or (options.kind is ScheduleChoice.AUTO and best[1].arena_bytes >= base_plan.arena_bytes):
-        return Choice(base, base_plan, base_plan.arena_bytes, tuple(candidates))
-    return Choice(best[0], best[1], base_plan.arena_bytes, tuple(candidates))
+        return Choice(base, base_plan, base_plan.arena_bytes, tuple(candidates), reason=reason)
+    return Choice(best[0], best[1], base_plan.arena_bytes, tuple(candidates), reason=reason)
+
+
+def roomy_arena_bytes(board: Board) -> int:
+    """The arena the default objective aims under: the board's arena limit less the SRAM headroom."""
+    return arena_limit_bytes(board) - int(SRAM_HEADROOM_FRACTION * board.sram.size_bytes)
 
 
 def _least_macs_that_fit(lowered: LoweredModel, base: Schedule, base_plan: MemoryPlan, candidates: list[Candidate],
