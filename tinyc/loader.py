@@ -12,7 +12,7 @@ from types import ModuleType
 
 import numpy as np
 
-from tinyc.errors import ModelLoadError
+from tinyc.errors import ModelFormatError, ModelLoadError, UnsupportedModelError
 from tinyc.quantize import RepresentativeDataset, keras_to_int8_tflite, quiet_tensorflow, random_representative_dataset
 
 
@@ -71,13 +71,24 @@ def _from_keras(path: Path, model: object, representative: RepresentativeDataset
                        output_layer=str(names[0]) if len(names) == 1 else None)
 
 
+def _check_tflite(path: Path, data: bytes) -> None:
+    """Validate a user's .tflite file before anything uses it; the reader's error, naming the file."""
+    from tinyc.reader import read_tflite
+    try:
+        read_tflite(data)
+    except (ModelFormatError, UnsupportedModelError) as exc:
+        raise type(exc)(f"{path}: {exc}") from None
+
+
 def load_model(path: Path) -> LoadedModel:
     """Load any supported model file and return its int8 TFLite flatbuffer."""
     if not path.is_file():
         raise ModelLoadError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".tflite":
-        return LoadedModel(name=_c_name(path), source=path, tflite=path.read_bytes())
+        data = path.read_bytes()
+        _check_tflite(path, data)
+        return LoadedModel(name=_c_name(path), source=path, tflite=data)
     quiet_tensorflow()
     if suffix == ".keras":
         import keras
