@@ -19,7 +19,7 @@ import numpy as np
 
 from tinyc.driver import Planned, plan_model, samples_per_build
 from tinyc.emulators import Emulator, build_and_run
-from tinyc.errors import EmulatorError, ModelLoadError
+from tinyc.errors import EmulatorError, ModelLoadError, TinycError
 from tinyc.oracle import OracleCrash, litert_ref_outputs, tflm_outputs
 from tinyc.report import MemoryReport, memory_report
 from tinyc.search import ScheduleOptions
@@ -114,6 +114,8 @@ def load_dataset(planned: Planned, *, limit: int | None = None) -> Dataset:
         raise ModelLoadError(f"{source}: defines no dataset() function, which --dataset needs: add {wanted}")
     try:
         x, y = function()
+    except TinycError:  # e.g. dataset() called sys.exit(): already says so, naming the file
+        raise
     except Exception as exc:
         raise ModelLoadError(f"{source}: dataset() raised {type(exc).__name__}: {exc}") from exc
     x, y = np.asarray(x, dtype=np.float32), np.asarray(y)

@@ -200,6 +200,9 @@ def _check_dataflow(ops: list[Op], tensors: tuple[Tensor, ...], inputs: tuple[in
         for i in indices:
             if not 0 <= i < n:
                 raise _bad(f"model {role} is tensor index {i}, but the subgraph has {n} tensors")
+    for i in inputs:
+        if tensors[i].is_constant:
+            raise _bad(f"model input {_tensor_label(tensors[i].name, i)} is a constant (it has data in buffer)")
     available = set(inputs) | {t.index for t in tensors if t.is_constant}
     writer: dict[int, str] = {}
     for op in ops:
@@ -217,8 +220,8 @@ def _check_dataflow(ops: list[Op], tensors: tuple[Tensor, ...], inputs: tuple[in
             writer[i] = op.label
             available.add(i)
     for i in outputs:
-        if i not in available:
-            raise _bad(f"model output {_tensor_label(tensors[i].name, i)} is never written by any op")
+        if i not in writer:
+            raise _bad(f"model output {_tensor_label(tensors[i].name, i)} is not written by any op")
 
 
 def _drop_dead_ops(ops: list[Op], outputs: tuple[int, ...]) -> tuple[Op, ...]:
