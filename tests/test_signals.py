@@ -57,6 +57,8 @@ def test_signal_during_verify_kills_qemu_and_removes_temporary_folder(tmp_path, 
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        if pid_file.exists() and pid_file.read_text().strip() and _alive(int(pid_file.read_text())):
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)  # the fake QEMU this test started, if left over
     assert proc.returncode == status
     assert not _alive(qemu_pid)
     assert list(tmp_dir.iterdir()) == []
