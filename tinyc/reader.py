@@ -79,7 +79,7 @@ def _options(kind: OpKind, table: FbTable | None, where: str) -> Options:
         if kind in _OPTIONS_REQUIRED or table is not None:
             has = f"has {table.type}" if table is not None else "has none"
             raise _bad(f"{where}: needs its {expected} table and {has}")
-        defaults = {OpKind.FULLY_CONNECTED: FullyConnectedOptions(activation=Activation.NONE, keep_num_dims=False),
+        defaults: dict[OpKind, Options] = {OpKind.FULLY_CONNECTED: FullyConnectedOptions(activation=Activation.NONE, keep_num_dims=False),
                     OpKind.ADD: ActivationOptions(activation=Activation.NONE),
                     OpKind.MEAN: MeanOptions(keep_dims=False)}
         return defaults[kind]
