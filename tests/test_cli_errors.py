@@ -167,6 +167,15 @@ def test_representative_dataset_that_exits(monkeypatch, capsys, tmp_path) -> Non
     assert err.startswith(f"error: {model}: representative_dataset() called sys.exit(3) (raised SystemExit)")
 
 
+def test_dataset_that_exits(monkeypatch, capsys, tmp_path) -> None:
+    model = write(tmp_path / "exits_in_dataset.py", SMALL_CONV + "def dataset():\n    exit(0)\n")
+    code, out, err = run_cli(monkeypatch, capsys, "verify", str(model), "--board", "stm32f412", "--dataset")
+    assert code == 2
+    assert err.startswith(f"error: {model}: dataset() called sys.exit(0) (raised SystemExit); a model file must not "
+                          "exit")
+    assert out == ""
+
+
 def test_model_file_that_prints_keeps_json_clean(monkeypatch, capsys, tmp_path) -> None:
     import json
     model = write(tmp_path / "chatty.py", "print('loading the chatty model')\n" + SMALL_CONV.replace(

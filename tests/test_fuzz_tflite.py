@@ -16,6 +16,8 @@ from tinyc.errors import ModelFormatError
 from tinyc.fuzzing import Mutant, fuzz, run_case
 
 DATA = REPO / "tests" / "data"
+# tests/data/fuzz/*.tflite: tests/models_for_tests.py's add_relu, pools, dscnn_style and padded_stage, converted once
+# with conftest.to_tflite after keras.utils.set_random_seed(zlib.crc32(b"fuzz_<name>")) and kept (2-9 KB each).
 # Small int8 models covering every op kind tinyc lowers: PAD, CONV_2D, RESHAPE, FULLY_CONNECTED, SOFTMAX (golden),
 # ADD, RELU (add_relu), AVERAGE/MAX_POOL_2D, CONCATENATION, MEAN (pools), DEPTHWISE_CONV_2D (dscnn, padded).
 FILES = [DATA / "golden_tiny.tflite", *sorted((DATA / "fuzz").glob("*.tflite"))]
@@ -162,3 +164,17 @@ def test_without_final_softmax_keeps_everything_else() -> None:
     full, prefix = read_tflite(GOLDEN), read_tflite(without_final_softmax(GOLDEN))
     assert [op.opcode_name for op in prefix.ops] == [op.opcode_name for op in full.ops][:-1]
     assert prefix.outputs == full.ops[-1].inputs[:1]
+
+
+def test_without_final_softmax_runs_in_tflite_micro() -> None:
+    """The in-place patch is a valid model: TFLM's output is the full model's logits tensor."""
+    import numpy as np
+
+    from tinyc.oracle import tflm_outputs, tflm_tensors
+    from tinyc.reader import read_tflite, without_final_softmax
+    prefix = without_final_softmax(GOLDEN)
+    assert prefix is not None
+    logits = read_tflite(GOLDEN).ops[-1].inputs[0]
+    sample = np.random.default_rng(3).integers(-128, 128, size=(1, 6, 5, 3)).astype(np.int8)
+    (got,) = tflm_outputs(prefix, [sample])
+    np.testing.assert_array_equal(got, tflm_tensors(GOLDEN, sample, [logits])[logits])
