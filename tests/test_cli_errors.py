@@ -283,3 +283,20 @@ def test_unsupported_op_names_its_keras_layer(monkeypatch, capsys, tmp_path) -> 
                    "'gate' (Multiply): op MUL is not supported; supported ops: CONV_2D, DEPTHWISE_CONV_2D, "
                    "FULLY_CONNECTED, ADD, AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, RESHAPE, PAD, CONCATENATION, RELU, "
                    "RELU6, SOFTMAX")
+
+
+def test_model_file_writing_to_file_descriptor_1_keeps_json_clean(tmp_path) -> None:
+    """C-level writes to standard output (os.write(1, ...)) are redirected too: checked in a real process."""
+    import json
+    import os
+    import subprocess
+    import sys
+    repo = Path(__file__).resolve().parent.parent
+    model = write(tmp_path / "raw.py", "import os\nos.write(1, b'raw bytes on fd 1\\n')\n" + SMALL_CONV.replace(
+        "def build():\n", "def build():\n    os.write(1, b'more from build\\n')\n"))
+    proc = subprocess.run([sys.executable, "-m", "tinyc.cli", "report", str(model), "--board", "stm32f412", "--json",
+                           "--no-tflm-arena"], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONPATH": str(repo)})
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["model"] == "raw"
+    assert "raw bytes on fd 1" in proc.stderr and "more from build" in proc.stderr
