@@ -189,3 +189,177 @@ def test_compile_twice_into_one_folder_then_refuses_a_crafted_manifest(monkeypat
     assert code == 2
     assert "names '../victim.txt', a path outside the folder" in err
     assert victim.read_text() == "precious"
+
+
+# --- issue 10 item 5: the model file is code; it must not exit tinyc or write to its stdout --------------
+
+SMALL_CONV = (
+    "import keras\n"
+    "def build():\n"
+    "    x = keras.Input((4, 4, 2))\n"
+    "    return keras.Model(x, keras.layers.Conv2D(2, 1)(x))\n")
+
+
+def test_model_file_that_exits_on_import(monkeypatch, capsys, tmp_path) -> None:
+    model = write(tmp_path / "exits.py", "import sys\nsys.exit(0)\n")
+    out_dir = tmp_path / "out"
+    code, out, err = run_cli(monkeypatch, capsys, "compile", str(model), "--board", "stm32f412", "-o", str(out_dir))
+    assert code == 2
+    assert err == (f"error: {model}: importing it called sys.exit(0) (raised SystemExit); a model file must not "
+                   "exit: guard script code with `if __name__ == \"__main__\":`, or raise an exception to report a "
+                   "problem")
+    assert out == ""
+    assert not out_dir.exists()
+
+
+def test_build_that_exits(monkeypatch, capsys, tmp_path) -> None:
+    model = write(tmp_path / "exits_in_build.py", "import sys\ndef build():\n    sys.exit('no GPU')\n")
+    code, _, err = run_cli(monkeypatch, capsys, "report", str(model), "--board", "stm32f412")
+    assert code == 2
+    assert err.startswith(f"error: {model}: build() called sys.exit('no GPU') (raised SystemExit); a model file "
+                          "must not exit")
+
+
+def test_representative_dataset_that_exits(monkeypatch, capsys, tmp_path) -> None:
+    model = write(tmp_path / "exits_in_data.py", SMALL_CONV + (
+        "def representative_dataset():\n"
+        "    raise SystemExit(3)\n"
+        "    yield None\n"))
+    code, _, err = run_cli(monkeypatch, capsys, "report", str(model), "--board", "stm32f412")
+    assert code == 2
+    assert err.startswith(f"error: {model}: representative_dataset() called sys.exit(3) (raised SystemExit)")
+
+
+def test_dataset_that_exits(monkeypatch, capsys, tmp_path) -> None:
+    model = write(tmp_path / "exits_in_dataset.py", SMALL_CONV + "def dataset():\n    exit(0)\n")
+    code, out, err = run_cli(monkeypatch, capsys, "verify", str(model), "--board", "stm32f412", "--dataset")
+    assert code == 2
+    assert err.startswith(f"error: {model}: dataset() called sys.exit(0) (raised SystemExit); a model file must not "
+                          "exit")
+    assert out == ""
+
+
+def test_model_file_that_prints_keeps_json_clean(monkeypatch, capsys, tmp_path) -> None:
+    import json
+    model = write(tmp_path / "chatty.py", "print('loading the chatty model')\n" + SMALL_CONV.replace(
+        "def build():\n", "def build():\n    print('building')\n") + (
+        "import numpy as np\n"
+        "def representative_dataset():\n"
+        "    print('calibrating')\n"
+        "    for _ in range(4):\n"
+        "        yield [np.random.default_rng(0).uniform(-1, 1, (1, 4, 4, 2)).astype(np.float32)]\n"))
+    code, out, err = run_cli(monkeypatch, capsys, "report", str(model), "--board", "stm32f412", "--json",
+                             "--no-tflm-arena")
+    assert code == 0
+    assert json.loads(out)["model"] == "chatty"
+    assert "loading the chatty model building calibrating" in err
+
+
+# --- issue 10 item 8: messages that say what, where and what would help -----------------------------------
+
+def test_empty_representative_dataset(monkeypatch, capsys, tmp_path) -> None:
+    model = write(tmp_path / "empty_rd.py", SMALL_CONV + "def representative_dataset():\n    return iter([])\n")
+    code, _, err = run_cli(monkeypatch, capsys, "report", str(model), "--board", "stm32f412")
+    assert code == 2
+    assert err == (f"error: {model}: representative_dataset() yielded no samples, so the model cannot be calibrated "
+                   "for int8; it must yield, for each sample, a list of float32 arrays of shape (1, 4, 4, 2) (one per "
+                   "model input), e.g. 100 typical inputs")
+
+
+def test_all_nan_representative_dataset(monkeypatch, capsys, tmp_path) -> None:
+    model = write(tmp_path / "nan_rd.py", SMALL_CONV + (
+        "import numpy as np\n"
+        "def representative_dataset():\n"
+        "    for _ in range(3):\n"
+        "        yield [np.full((1, 4, 4, 2), np.nan, dtype=np.float32)]\n"))
+    code, _, err = run_cli(monkeypatch, capsys, "report", str(model), "--board", "stm32f412")
+    assert code == 2
+    assert err == (f"error: {model}: every sample of representative_dataset() (3) contains NaN or infinite values, "
+                   "so the model cannot be calibrated for int8; give finite values: it must yield, for each sample, a "
+                   "list of float32 arrays of shape (1, 4, 4, 2) (one per model input), e.g. 100 typical inputs")
+
+
+def test_corrupt_keras_file(monkeypatch, capsys, tmp_path) -> None:
+    path = write(tmp_path / "broken.keras", "this is not a zip archive")
+    code, _, err = run_cli(monkeypatch, capsys, "report", str(path), "--board", "stm32f412")
+    assert code == 2
+    assert err == (f"error: {path}: not a valid .keras file (not a zip archive: truncated, corrupt or another "
+                   "format); a .keras file is the zip archive model.save('model.keras') writes")
+
+
+def test_truncated_keras_file(monkeypatch, capsys, tmp_path) -> None:
+    original = (Path(__file__).resolve().parent.parent / "models" / "digits_mcunet.keras").read_bytes()
+    path = tmp_path / "cut.keras"
+    path.write_bytes(original[:len(original) // 2])
+    code, _, err = run_cli(monkeypatch, capsys, "report", str(path), "--board", "stm32f412")
+    assert code == 2
+    assert err.startswith(f"error: {path}: not a valid .keras file")
+
+
+def test_directory_as_model(monkeypatch, capsys, tmp_path) -> None:
+    folder = tmp_path / "models"
+    folder.mkdir()
+    code, _, err = run_cli(monkeypatch, capsys, "report", str(folder), "--board", "stm32f412")
+    assert code == 2
+    assert err == (f"error: {folder}: is a directory; give the model file itself: a .py with build(), a .keras or "
+                   "an int8 .tflite")
+
+
+def test_saved_model_directory(monkeypatch, capsys, tmp_path) -> None:
+    folder = tmp_path / "exported"
+    folder.mkdir()
+    (folder / "saved_model.pb").write_bytes(b"")
+    code, _, err = run_cli(monkeypatch, capsys, "report", str(folder), "--board", "stm32f412")
+    assert code == 2
+    assert err == (f"error: {folder}: is a directory (a TensorFlow SavedModel, which tinyc does not read: convert it "
+                   "to an int8 .tflite, or give the Keras model as .keras or a .py with build())")
+
+
+def test_lstm_is_named(monkeypatch, capsys, tmp_path) -> None:
+    model = write(tmp_path / "lstm.py", (
+        "import keras\n"
+        "def build():\n"
+        "    x = keras.Input((10, 4))\n"
+        "    y = keras.layers.LSTM(8, name='encoder')(x)\n"
+        "    return keras.Model(x, keras.layers.Dense(3)(y))\n"))
+    code, _, err = run_cli(monkeypatch, capsys, "report", str(model), "--board", "stm32f412")
+    assert code == 2
+    assert err == (f"error: {model}: Keras layer 'encoder' (layer 1 of the model, LSTM): LSTM is not supported "
+                   "(tinyc lowers int8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, pooling, MEAN, PAD, "
+                   "CONCATENATION, RESHAPE, RELU/RELU6 and SOFTMAX); replace it with convolutions (e.g. a DS-CNN over "
+                   "the time axis) or Dense layers")
+
+
+def test_unsupported_op_names_its_keras_layer(monkeypatch, capsys, tmp_path) -> None:
+    model = write(tmp_path / "gated.py", (
+        "import keras\n"
+        "def build():\n"
+        "    x = keras.Input((4, 4, 2))\n"
+        "    y = keras.layers.Conv2D(2, 1, name='conv_a')(x)\n"
+        "    y = keras.layers.Multiply(name='gate')([x, y])\n"
+        "    return keras.Model(x, keras.layers.Conv2D(2, 1, name='head')(y))\n"))
+    import re
+    code, _, err = run_cli(monkeypatch, capsys, "report", str(model), "--board", "stm32f412")
+    assert code == 2
+    err = re.sub(r"functional_[0-9_]+/", "functional_1/", err)  # Keras numbers the models of a session
+    assert err == (f"error: {model}: unsupported model: op 1 (MUL), layer 'functional_1/gate_1/Mul' from Keras layer "
+                   "'gate' (Multiply): op MUL is not supported; supported ops: CONV_2D, DEPTHWISE_CONV_2D, "
+                   "FULLY_CONNECTED, ADD, AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, RESHAPE, PAD, CONCATENATION, RELU, "
+                   "RELU6, SOFTMAX")
+
+
+def test_model_file_writing_to_file_descriptor_1_keeps_json_clean(tmp_path) -> None:
+    """C-level writes to standard output (os.write(1, ...)) are redirected too: checked in a real process."""
+    import json
+    import os
+    import subprocess
+    import sys
+    repo = Path(__file__).resolve().parent.parent
+    model = write(tmp_path / "raw.py", "import os\nos.write(1, b'raw bytes on fd 1\\n')\n" + SMALL_CONV.replace(
+        "def build():\n", "def build():\n    os.write(1, b'more from build\\n')\n"))
+    proc = subprocess.run([sys.executable, "-m", "tinyc.cli", "report", str(model), "--board", "stm32f412", "--json",
+                           "--no-tflm-arena"], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONPATH": str(repo)})
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["model"] == "raw"
+    assert "raw bytes on fd 1" in proc.stderr and "more from build" in proc.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -129,9 +130,15 @@ def test_every_harness_renders_its_files() -> None:
 @pytest.mark.slow
 def test_wheel_installs_and_reports(tmp_path: Path) -> None:
     """`pip install .` (not editable) ships boards/ and firmware_templates/ as package data."""
+    source = tmp_path / "source"  # a copy: building writes build/ and *.egg-info/ beside pyproject.toml
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "tinyc", "boards", "firmware_templates"):
+        copy = shutil.copytree if (REPO / name).is_dir() else shutil.copy
+        copy(REPO / name, source / name, **({"ignore": shutil.ignore_patterns("__pycache__")}
+                                            if (REPO / name).is_dir() else {}))
     wheels = tmp_path / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
-                    str(wheels), str(REPO)], check=True, capture_output=True)
+                    str(wheels), str(source)], check=True, capture_output=True)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
     python = venv / "bin" / "python"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import signal
 import sys
 import time
 from pathlib import Path
@@ -435,10 +436,21 @@ def bench_cmd(model: Path, board: str, portable: bool, as_json: bool, seed: int,
 
 def main() -> None:
     debug = "--debug" in sys.argv
+    # SIGTERM is handled as Ctrl-C: KeyboardInterrupt unwinds the stack, so temporary folders are removed and
+    # subprocess.run kills the QEMU / make it is waiting for; exit status 128 + 15.
+    terminated: list[int] = []
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        if terminated:
+            return  # already unwinding: let the clean-up finish
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
         cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        sys.exit(130)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        sys.exit(128 + terminated[0] if terminated else 130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -13,6 +13,10 @@ class ModelLoadError(TinycError):
     """The model file cannot be read, built or converted."""
 
 
+class ModelFormatError(ModelLoadError):
+    """A .tflite file that is truncated, malformed or inconsistent (indices, buffer sizes, shapes, quantization)."""
+
+
 class UnsupportedModelError(TinycError):
     """The model uses an op, type or shape that tinyc does not lower."""
 

@@ -6,13 +6,16 @@ import hashlib
 import importlib.util
 import sys
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 
-from tinyc.errors import ModelLoadError
+from tinyc.errors import ModelFormatError, ModelLoadError, TinycError, UnsupportedModelError
+from tinyc.frontend.user_code import (check_keras_layers, check_representative_dataset, guard_module, guarded,
+                                       keras_layer_names, stdout_to_stderr)
 from tinyc.frontend.convert import RepresentativeDataset, keras_to_int8_tflite, quiet_tensorflow, random_representative_dataset
 
 
@@ -41,9 +44,13 @@ def _import_model_file(path: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     try:
-        spec.loader.exec_module(module)
+        with guarded(path, "importing it"):
+            spec.loader.exec_module(module)
+    except TinycError:
+        raise
     except Exception as exc:
         raise ModelLoadError(f"{path}: importing it raised {type(exc).__name__}: {exc}") from exc
+    guard_module(path, module)
     return module
 
 
@@ -61,31 +68,82 @@ def _input_shapes(model: object) -> list[tuple[int, ...]]:
 def _from_keras(path: Path, model: object, representative: RepresentativeDataset | None,
                 module: ModuleType | None) -> LoadedModel:
     notes: list[str] = []
+    check_keras_layers(path, model)
     if representative is None:
         representative = random_representative_dataset(_input_shapes(model))
         notes.append("no representative_dataset() given: calibrated on seeded random data in [-1, 1); "
                      "int8 accuracy on real data may be poor")
+    else:
+        check_representative_dataset(path, representative, _input_shapes(model))
     names = list(getattr(model, "output_names", None) or [])
-    return LoadedModel(name=_c_name(path), source=path, tflite=keras_to_int8_tflite(model, representative),
-                       notes=tuple(notes), keras_model=model, module=module,
-                       output_layer=str(names[0]) if len(names) == 1 else None)
+    output_layer = str(names[0]) if len(names) == 1 else None
+    tflite = keras_to_int8_tflite(model, representative)
+    _check_support(path, tflite, output_layer, keras_layer_names(model))
+    return LoadedModel(name=_c_name(path), source=path, tflite=tflite, notes=tuple(notes), keras_model=model,
+                       module=module, output_layer=output_layer)
+
+
+def _check_support(path: Path, tflite: bytes, output_layer: str | None, layers: dict[str, str]) -> None:
+    """Check the converted graph against tinyc's support rules now, while the Keras layers are known: each
+    unsupported op is named with the Keras layer it came from."""
+    from tinyc.ir.reader import name_output, read_tflite
+    from tinyc.ir.support import check_graph
+    try:
+        check_graph(name_output(read_tflite(tflite), output_layer), keras_layers=layers)
+    except UnsupportedModelError as exc:
+        raise UnsupportedModelError(f"{path}: {exc}") from None
+
+
+def _check_tflite(path: Path, data: bytes) -> None:
+    """Validate a user's .tflite file before anything uses it; the reader's error, naming the file."""
+    from tinyc.ir.reader import read_tflite
+    try:
+        read_tflite(data)
+    except (ModelFormatError, UnsupportedModelError) as exc:
+        raise type(exc)(f"{path}: {exc}") from None
+
+
+def _load_keras_file(path: Path) -> object:
+    import keras
+    if not zipfile.is_zipfile(path):
+        raise ModelLoadError(f"{path}: not a valid .keras file (not a zip archive: truncated, corrupt or another "
+                             "format); a .keras file is the zip archive model.save('model.keras') writes")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ModelLoadError(f"{path}: not a valid .keras file ({exc})") from None
+    if "config.json" not in names:
+        raise ModelLoadError(f"{path}: not a valid .keras file (the zip archive has no config.json); a .keras file "
+                             "is the zip archive model.save('model.keras') writes")
+    try:
+        with warnings.catch_warnings(), stdout_to_stderr():
+            warnings.simplefilter("ignore")
+            return keras.models.load_model(path, compile=False)
+    except Exception as exc:  # Keras raises many types for a damaged archive; its first line is what helps
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(f"{path}: Keras could not load this .keras file ({type(exc).__name__}: {first}); "
+                             "re-save it with model.save('model.keras')") from exc
 
 
 def load_model(path: Path) -> LoadedModel:
     """Load any supported model file and return its int8 TFLite flatbuffer."""
+    if path.is_dir():
+        saved_model = (path / "saved_model.pb").is_file()
+        raise ModelLoadError(f"{path}: is a directory" + (
+            " (a TensorFlow SavedModel, which tinyc does not read: convert it to an int8 .tflite, or give the "
+            "Keras model as .keras or a .py with build())" if saved_model else
+            "; give the model file itself: a .py with build(), a .keras or an int8 .tflite"))
     if not path.is_file():
         raise ModelLoadError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".tflite":
-        return LoadedModel(name=_c_name(path), source=path, tflite=path.read_bytes())
+        data = path.read_bytes()
+        _check_tflite(path, data)
+        return LoadedModel(name=_c_name(path), source=path, tflite=data)
     quiet_tensorflow()
     if suffix == ".keras":
-        import keras
-        try:
-            model = keras.models.load_model(path, compile=False)
-        except Exception as exc:
-            raise ModelLoadError(f"{path}: Keras could not load it: {exc}") from exc
-        return _from_keras(path, model, None, None)
+        return _from_keras(path, _load_keras_file(path), None, None)
     if suffix == ".py":
         module = _import_model_file(path)
         build = getattr(module, "build", None)
@@ -96,6 +154,8 @@ def load_model(path: Path) -> LoadedModel:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 model = build()
+        except TinycError:
+            raise
         except Exception as exc:
             raise ModelLoadError(f"{path}: build() raised {type(exc).__name__}: {exc}") from exc
         if not hasattr(model, "inputs") or not hasattr(model, "outputs"):

@@ -1,5 +1,12 @@
 """Read a .tflite flatbuffer into the frozen `Graph`: the only module that touches the schema.
 
+The whole file is validated before anything uses it: its flatbuffer structure (`tinyc.ir.tflite_flatbuffer`
+checks every offset, vector and string), every opcode, buffer and tensor index, every constant buffer's
+length against its tensor's shape and type, every shape (no negative dimension, fewer than 2^31
+elements), the quantization of every int8 tensor, the order of the ops, and every op's shapes against
+its rule (`tinyc.ir.shape_rules`). A problem raises one `ModelFormatError` naming the tensor or op (name and
+index). TensorFlow is not imported.
+
 Shape-only subgraphs (Keras 3's Flatten computes its target shape with SHAPE / STRIDED_SLICE /
 PACK) are removed: RESHAPE takes its static output shape from the flatbuffer, so the ops that only
 compute that shape become dead and are dropped.
@@ -7,16 +14,18 @@ compute that shape become dead and are dropped.
 
 from __future__ import annotations
 
+import math
+import struct
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 import tflite
 
-from tinyc.errors import ModelLoadError, UnsupportedModelError
+from tinyc.errors import ModelFormatError, UnsupportedModelError
 from tinyc.ir.graph import (Activation, ActivationOptions, ConvOptions, DType, FullyConnectedOptions, Graph,
                          MeanOptions, NoOptions, Op, OpKind, Options, Padding, PoolOptions, Quant,
                          SoftmaxOptions, Tensor, validate)
+from tinyc.ir.tflite_flatbuffer import FbTable, buffer_bytes, parse_model
 
 _BUILTIN_NAMES = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
 _TENSOR_TYPES = {
@@ -33,77 +42,186 @@ _ACTIVATIONS = {
     tflite.ActivationFunctionType.RELU6: Activation.RELU6,
 }
 _PADDINGS = {tflite.Padding.SAME: Padding.SAME, tflite.Padding.VALID: Padding.VALID}
+_ZERO_POINT_RANGE = {DType.INT8: (-128, 127), DType.UINT8: (0, 255), DType.INT16: (-32768, 32767)}
+MAX_ELEMENTS = 2 ** 31  # TFLite counts elements in int32
+# Quantization scales: requantization computes in float32 and double; beyond these bounds it overflows.
+MIN_SCALE, MAX_SCALE = 1e-18, 1e18
+
+# The options table each op kind reads; `required` ones have no meaningful defaults.
+_OPTIONS_TABLE = {OpKind.CONV_2D: "Conv2DOptions", OpKind.DEPTHWISE_CONV_2D: "DepthwiseConv2DOptions",
+                  OpKind.AVERAGE_POOL_2D: "Pool2DOptions", OpKind.MAX_POOL_2D: "Pool2DOptions",
+                  OpKind.FULLY_CONNECTED: "FullyConnectedOptions", OpKind.ADD: "AddOptions",
+                  OpKind.CONCATENATION: "ConcatenationOptions", OpKind.SOFTMAX: "SoftmaxOptions",
+                  OpKind.MEAN: "ReducerOptions"}
+_OPTIONS_REQUIRED = {OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D,
+                     OpKind.CONCATENATION, OpKind.SOFTMAX}
+
+
+def _bad(what: str) -> ModelFormatError:
+    return ModelFormatError(f"invalid .tflite model: {what}")
 
 
 def _activation(code: int) -> Activation:
     return _ACTIVATIONS.get(code, Activation.OTHER)
 
 
-def _table(op: tflite.Operator, cls: type) -> Any:
-    table = op.BuiltinOptions()
-    options = cls()
-    if table is None:
-        return None
-    options.Init(table.Bytes, table.Pos)
-    return options
+def _padding(code: int, where: str) -> Padding:
+    if code not in _PADDINGS:
+        raise _bad(f"{where}: padding code {code} is neither SAME (0) nor VALID (1)")
+    return _PADDINGS[code]
 
 
-def _options(kind: OpKind, op: tflite.Operator) -> Options:
+def _options(kind: OpKind, table: FbTable | None, where: str) -> Options:
+    expected = _OPTIONS_TABLE.get(kind)
+    if expected is None:
+        return NoOptions()
+    if table is None or table.type != expected:
+        if kind in _OPTIONS_REQUIRED or table is not None:
+            has = f"has {table.type}" if table is not None else "has none"
+            raise _bad(f"{where}: needs its {expected} table and {has}")
+        defaults: dict[OpKind, Options] = {OpKind.FULLY_CONNECTED: FullyConnectedOptions(activation=Activation.NONE, keep_num_dims=False),
+                    OpKind.ADD: ActivationOptions(activation=Activation.NONE),
+                    OpKind.MEAN: MeanOptions(keep_dims=False)}
+        return defaults[kind]
+    o = table.values
     if kind in (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D):
         depthwise = kind is OpKind.DEPTHWISE_CONV_2D
-        o = _table(op, tflite.DepthwiseConv2DOptions if depthwise else tflite.Conv2DOptions)
-        return ConvOptions(padding=_PADDINGS[o.Padding()], stride_h=o.StrideH(), stride_w=o.StrideW(),
-                           dilation_h=o.DilationHFactor(), dilation_w=o.DilationWFactor(),
-                           activation=_activation(o.FusedActivationFunction()),
-                           depth_multiplier=o.DepthMultiplier() if depthwise else 1)
+        return ConvOptions(padding=_padding(o["padding"], where), stride_h=o["stride_h"], stride_w=o["stride_w"],
+                           dilation_h=o["dilation_h_factor"], dilation_w=o["dilation_w_factor"],
+                           activation=_activation(o["fused_activation_function"]),
+                           depth_multiplier=o["depth_multiplier"] if depthwise else 1)
     if kind in (OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D):
-        o = _table(op, tflite.Pool2DOptions)
-        return PoolOptions(padding=_PADDINGS[o.Padding()], stride_h=o.StrideH(), stride_w=o.StrideW(),
-                           filter_h=o.FilterHeight(), filter_w=o.FilterWidth(),
-                           activation=_activation(o.FusedActivationFunction()))
+        return PoolOptions(padding=_padding(o["padding"], where), stride_h=o["stride_h"], stride_w=o["stride_w"],
+                           filter_h=o["filter_height"], filter_w=o["filter_width"],
+                           activation=_activation(o["fused_activation_function"]))
     if kind is OpKind.FULLY_CONNECTED:
-        o = _table(op, tflite.FullyConnectedOptions)
-        return FullyConnectedOptions(activation=_activation(o.FusedActivationFunction()),
-                                     keep_num_dims=bool(o.KeepNumDims()))
+        return FullyConnectedOptions(activation=_activation(o["fused_activation_function"]),
+                                     keep_num_dims=bool(o["keep_num_dims"]))
     if kind is OpKind.ADD:
-        o = _table(op, tflite.AddOptions)
-        return ActivationOptions(activation=_activation(o.FusedActivationFunction()) if o else Activation.NONE)
+        return ActivationOptions(activation=_activation(o["fused_activation_function"]))
     if kind is OpKind.CONCATENATION:
-        o = _table(op, tflite.ConcatenationOptions)
-        return ActivationOptions(activation=_activation(o.FusedActivationFunction()), axis=o.Axis())
+        return ActivationOptions(activation=_activation(o["fused_activation_function"]), axis=o["axis"])
     if kind is OpKind.SOFTMAX:
-        o = _table(op, tflite.SoftmaxOptions)
-        return SoftmaxOptions(beta=float(np.float32(o.Beta())))
-    if kind is OpKind.MEAN:
-        o = _table(op, tflite.ReducerOptions)
-        return MeanOptions(keep_dims=bool(o.KeepDims()))
-    return NoOptions()
+        return SoftmaxOptions(beta=float(np.float32(o["beta"])))
+    return MeanOptions(keep_dims=bool(o["keep_dims"]))
 
 
-def _quant(t: tflite.Tensor) -> Quant | None:
-    q = t.Quantization()
-    if q is None or q.ScaleLength() == 0:
+def _tensor_label(name: str, index: int) -> str:
+    return f"tensor {name!r} (index {index})"
+
+
+def _quant(t: FbTable, label: str, dtype: DType, shape: tuple[int, ...], constant: bool) -> Quant | None:
+    q: FbTable | None = t["quantization"]
+    if q is None or len(q["scale"]) == 0:
+        if dtype is DType.INT8:
+            raise _bad(f"{label} is int8 but has no quantization parameters (scale, zero point); int8 tensors need "
+                       "them: convert with full-integer quantization and a representative dataset")
         return None
-    scales = tuple(float(s) for s in q.ScaleAsNumpy().astype(np.float32))
-    zps = tuple(int(z) for z in q.ZeroPointAsNumpy()) if q.ZeroPointLength() else (0,) * len(scales)
-    return Quant(scales=scales, zero_points=zps, axis=q.QuantizedDimension())
+    scales = q["scale"].astype(np.float64)
+    zps = q["zero_point"]
+    if len(zps) not in (0, len(scales)):
+        raise _bad(f"{label} has {len(scales)} quantization scales but {len(zps)} zero points")
+    least = 0.0 if constant else MIN_SCALE
+    for s in scales:
+        if not (math.isfinite(s) and least <= s <= MAX_SCALE and (s > 0 or constant)):
+            raise _bad(f"{label} has quantization scale {s}; scales must be finite and between {MIN_SCALE} and "
+                       f"{MAX_SCALE}" + ("" if not constant else " (or 0 for constants)"))
+    low, high = _ZERO_POINT_RANGE.get(dtype, (-(2 ** 63), 2 ** 63 - 1))
+    if len(zps) and (int(zps.min()) < low or int(zps.max()) > high):
+        raise _bad(f"{label} has zero point {int(zps.min()) if int(zps.min()) < low else int(zps.max())}, "
+                   f"outside the {dtype.value} range [{low}, {high}]")
+    axis = int(q["quantized_dimension"])
+    if len(scales) > 1:
+        if not 0 <= axis < len(shape):
+            raise _bad(f"{label} is quantized per channel along axis {axis}, but its shape {shape} has "
+                       f"{len(shape)} dimensions")
+        if shape[axis] != len(scales):
+            raise _bad(f"{label} has {len(scales)} per-channel scales along axis {axis}, but its shape {shape} "
+                       f"has {shape[axis]} channels there")
+    return Quant(scales=tuple(float(np.float32(s)) for s in scales),
+                 zero_points=tuple(int(z) for z in zps) if len(zps) else (0,) * len(scales), axis=axis)
 
 
-def _tensor(model: tflite.Model, t: tflite.Tensor, index: int) -> Tensor:
-    dtype = _TENSOR_TYPES.get(t.Type(), DType.OTHER)
-    shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
+def _tensor(model_bytes: bytes, buffers: list[FbTable], t: FbTable, index: int) -> Tensor:
+    name = t["name"] or f"tensor_{index}"
+    label = _tensor_label(name, index)
+    dtype = _TENSOR_TYPES.get(t["type"], DType.OTHER)
+    shape = tuple(int(d) for d in t["shape"])
+    if any(d < -1 for d in shape):
+        raise _bad(f"{label} has a negative dimension in its shape {shape}")
+    if math.prod(d for d in shape if d > 0) >= MAX_ELEMENTS:
+        raise _bad(f"{label} has shape {shape}, {math.prod(d for d in shape if d > 0):,} elements; TFLite tensors "
+                   f"hold fewer than 2^31")
+    if not 0 <= t["buffer"] < len(buffers):
+        raise _bad(f"{label} refers to buffer {t['buffer']}, but the model has {len(buffers)} buffers")
+    raw = buffer_bytes(model_bytes, buffers[t["buffer"]], t["buffer"])
     data: np.ndarray | None = None
-    buffer = model.Buffers(t.Buffer())
-    raw = buffer.DataAsNumpy() if buffer is not None and buffer.DataLength() else None
-    if isinstance(raw, np.ndarray) and dtype in _NUMPY_TYPES:  # an empty buffer reads back as the integer 0
-        data = np.frombuffer(raw.tobytes(), dtype=_NUMPY_TYPES[dtype]).reshape(shape)
+    if raw and dtype in _NUMPY_TYPES:
+        if any(d < 0 for d in shape):
+            raise _bad(f"{label} holds constant data but has a dynamic shape {shape}")
+        needed = math.prod(shape) * np.dtype(_NUMPY_TYPES[dtype]).itemsize
+        if len(raw) != needed:
+            raise _bad(f"{label}: buffer {t['buffer']} holds {len(raw):,} bytes, but its shape {shape} of "
+                       f"{dtype.value} needs {needed:,}")
+        data = np.frombuffer(raw, dtype=_NUMPY_TYPES[dtype]).reshape(shape)
         data.flags.writeable = False
-    name = t.Name().decode() if t.Name() else f"tensor_{index}"
-    return Tensor(index=index, name=name, shape=shape, dtype=dtype, quant=_quant(t), data=data)
+    return Tensor(index=index, name=name, shape=shape, dtype=dtype,
+                  quant=_quant(t, label, dtype, shape, constant=data is not None), data=data)
 
 
 def _kind(name: str) -> OpKind:
     return OpKind.__members__.get(name, OpKind.OTHER)
+
+
+def _op(index: int, op: FbTable, codes: list[FbTable], n_tensors: int) -> Op:
+    if not 0 <= op["opcode_index"] < len(codes):
+        raise _bad(f"op {index} has opcode index {op['opcode_index']}, but the model has {len(codes)} operator codes")
+    code = codes[op["opcode_index"]]
+    builtin = max(code["builtin_code"], code["deprecated_builtin_code"])
+    name = _BUILTIN_NAMES.get(builtin, f"BUILTIN_{builtin}")
+    if name == "CUSTOM":
+        name = f"CUSTOM:{code['custom_code'] or '?'}"
+    kind = _kind(name)
+    where = f"op {index} ({name})"
+    inputs, outputs = tuple(int(x) for x in op["inputs"]), tuple(int(x) for x in op["outputs"])
+    for role, indices, lowest in (("input", inputs, -1), ("output", outputs, 0)):
+        for position, i in enumerate(indices):
+            if not lowest <= i < n_tensors:
+                raise _bad(f"{where}: {role} {position} is tensor index {i}, but the subgraph has {n_tensors} tensors")
+    return Op(index=index, kind=kind, opcode_name=name, inputs=inputs, outputs=outputs,
+              options=_options(kind, op["builtin_options"], where))
+
+
+def _check_dataflow(ops: list[Op], tensors: tuple[Tensor, ...], inputs: tuple[int, ...],
+                    outputs: tuple[int, ...]) -> None:
+    """Ops in execution order, each tensor written once, never a constant or a model input."""
+    n = len(tensors)
+    for role, indices in (("input", inputs), ("output", outputs)):
+        for i in indices:
+            if not 0 <= i < n:
+                raise _bad(f"model {role} is tensor index {i}, but the subgraph has {n} tensors")
+    for i in inputs:
+        if tensors[i].is_constant:
+            raise _bad(f"model input {_tensor_label(tensors[i].name, i)} is a constant (it has data in buffer)")
+    available = set(inputs) | {t.index for t in tensors if t.is_constant}
+    writer: dict[int, str] = {}
+    for op in ops:
+        for i in op.inputs:
+            if i >= 0 and i not in available:
+                raise _bad(f"{op.label} reads {_tensor_label(tensors[i].name, i)} before any op writes it "
+                           "(ops must be stored in execution order)")
+        for i in op.outputs:
+            t = tensors[i]
+            if i in writer:
+                raise _bad(f"{op.label} writes {_tensor_label(t.name, i)}, which {writer[i]} already writes")
+            if t.is_constant or i in inputs:
+                what = "a constant" if t.is_constant else "a model input"
+                raise _bad(f"{op.label} writes {_tensor_label(t.name, i)}, which is {what}")
+            writer[i] = op.label
+            available.add(i)
+    for i in outputs:
+        if i not in writer:
+            raise _bad(f"model output {_tensor_label(tensors[i].name, i)} is not written by any op")
 
 
 def _drop_dead_ops(ops: list[Op], outputs: tuple[int, ...]) -> tuple[Op, ...]:
@@ -123,35 +241,26 @@ def _drop_dead_ops(ops: list[Op], outputs: tuple[int, ...]) -> tuple[Op, ...]:
 
 
 def read_tflite(model_bytes: bytes) -> Graph:
-    """Parse a TFLite flatbuffer (first subgraph) into a validated `Graph`."""
-    try:
-        model = tflite.Model.GetRootAsModel(model_bytes, 0)
-        if model.SubgraphsLength() != 1:
-            raise UnsupportedModelError(f"the model has {model.SubgraphsLength()} subgraphs; "
-                                        "tinyc supports models with exactly one (no control flow)")
-        sub = model.Subgraphs(0)
-    except UnsupportedModelError:
-        raise
-    except Exception as exc:  # the flatbuffer library raises plain errors on garbage
-        raise ModelLoadError(f"not a valid .tflite flatbuffer ({exc})") from None
-    tensors = tuple(_tensor(model, sub.Tensors(i), i) for i in range(sub.TensorsLength()))
-    ops: list[Op] = []
-    for i in range(sub.OperatorsLength()):
-        op = sub.Operators(i)
-        code = model.OperatorCodes(op.OpcodeIndex())
-        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-        name = _BUILTIN_NAMES.get(builtin, f"BUILTIN_{builtin}")
-        if name == "CUSTOM":
-            name = f"CUSTOM:{code.CustomCode().decode()}"
-        kind = _kind(name)
-        ops.append(Op(index=i, kind=kind, opcode_name=name,
-                      inputs=tuple(int(x) for x in op.InputsAsNumpy()) if op.InputsLength() else (),
-                      outputs=tuple(int(x) for x in op.OutputsAsNumpy()) if op.OutputsLength() else (),
-                      options=_options(kind, op)))
-    inputs = tuple(int(x) for x in sub.InputsAsNumpy())
-    outputs = tuple(int(x) for x in sub.OutputsAsNumpy())
+    """Parse and validate a TFLite flatbuffer (one subgraph) into a `Graph`; `ModelFormatError` if malformed."""
+    from tinyc.ir.shape_rules import check_shapes
+
+    model_bytes = bytes(model_bytes)
+    model = parse_model(model_bytes)
+    subgraphs = model["subgraphs"]
+    if not subgraphs:
+        raise _bad("the model has no subgraph")
+    if len(subgraphs) != 1:
+        raise UnsupportedModelError(f"the model has {len(subgraphs)} subgraphs; "
+                                    "tinyc supports models with exactly one (no control flow)")
+    sub = subgraphs[0]
+    tensors = tuple(_tensor(model_bytes, model["buffers"], t, i) for i, t in enumerate(sub["tensors"]))
+    ops = [_op(i, op, model["operator_codes"], len(tensors)) for i, op in enumerate(sub["operators"])]
+    inputs = tuple(int(x) for x in sub["inputs"])
+    outputs = tuple(int(x) for x in sub["outputs"])
+    _check_dataflow(ops, tensors, inputs, outputs)
     graph = Graph(tensors=tensors, ops=_drop_dead_ops(ops, outputs), inputs=inputs, outputs=outputs)
-    validate(graph)
+    validate(graph)  # after this, every shape is static and positive
+    check_shapes(graph)
     return graph
 
 
@@ -166,19 +275,25 @@ def name_output(graph: Graph, layer: str | None) -> Graph:
 def without_final_softmax(model_bytes: bytes) -> bytes | None:
     """The same flatbuffer with its final SOFTMAX removed (its input becomes the model output), or None
     when the model does not end in one. For checking everything up to the logits where the reference
-    interpreters cannot run the softmax itself."""
-    from tinyc.frontend.convert import quiet_tensorflow
-    quiet_tensorflow()
-    from tensorflow.lite.tools import flatbuffer_utils
+    interpreters cannot run the softmax itself.
 
-    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(model_bytes))
-    subgraph = model.subgraphs[0]
-    last = subgraph.operators[-1] if subgraph.operators else None
-    if last is None or list(subgraph.outputs) != list(last.outputs):
+    Patched in place, without TensorFlow: the operators vector loses its last entry (the table stays in the
+    file, unreferenced) and the one model output becomes the softmax's input."""
+    model = parse_model(model_bytes)
+    sub = model["subgraphs"][0]
+    operators = sub["operators"]
+    if not operators or len(sub["outputs"]) != 1:
         return None
-    code = model.operatorCodes[last.opcodeIndex]
-    if max(code.builtinCode, code.deprecatedBuiltinCode) != tflite.BuiltinOperator.SOFTMAX:
+    last = operators[-1]
+    if list(sub["outputs"]) != list(last["outputs"]) or not len(last["inputs"]):
         return None
-    subgraph.operators = subgraph.operators[:-1]
-    subgraph.outputs = [int(last.inputs[0])]
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+    codes = model["operator_codes"]
+    if not 0 <= last["opcode_index"] < len(codes):
+        return None
+    code = codes[last["opcode_index"]]
+    if max(code["builtin_code"], code["deprecated_builtin_code"]) != tflite.BuiltinOperator.SOFTMAX:
+        return None
+    patched = bytearray(model_bytes)
+    struct.pack_into("<I", patched, sub.positions["operators.length"], len(operators) - 1)
+    struct.pack_into("<i", patched, sub.positions["outputs.start"], int(last["inputs"][0]))
+    return bytes(patched)

@@ -7,7 +7,9 @@ applies and raises one `UnsupportedModelError` naming each failing op and its la
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from tinyc.errors import UnsupportedModelError
@@ -189,9 +191,32 @@ def layer_name(graph: Graph, op: Op) -> str:
     return name.split(";")[0] or "?"
 
 
-def op_problems(graph: Graph, op: Op) -> list[str]:
-    support = SUPPORTED.get(op.kind)
+def keras_layer_of(tensor_name: str, layers: dict[str, str]) -> str | None:
+    """The Keras layer a converted tensor came from: its name carries the layer's name scope, e.g.
+    'functional_1/gate_1/Mul' for layer 'gate' (Keras 3 suffixes the scope with _1)."""
+    for part in tensor_name.split(";"):
+        for component in part.split("/")[1:] or part.split("/"):
+            if component in layers:
+                return component
+            stem = re.sub(r"_\d+$", "", component)
+            if stem in layers:
+                return stem
+    return None
+
+
+def op_location(graph: Graph, op: Op, keras_layers: Mapping[str, str] | None = None) -> str:
+    """'op 3 (MUL), layer 'functional_1/gate_1/Mul'', plus the Keras layer and its class when known."""
     where = f"{op.label}, layer {layer_name(graph, op)!r}"
+    if keras_layers and op.outputs:
+        layer = keras_layer_of(graph.tensor(op.outputs[0]).name, dict(keras_layers))
+        if layer is not None:
+            where += f" from Keras layer {layer!r} ({keras_layers[layer]})"
+    return where
+
+
+def op_problems(graph: Graph, op: Op, keras_layers: Mapping[str, str] | None = None) -> list[str]:
+    support = SUPPORTED.get(op.kind)
+    where = op_location(graph, op, keras_layers)
     if support is None:
         if op.kind in (OpKind.QUANTIZE, OpKind.DEQUANTIZE):
             return [f"{where}: the model converts between float and int8 inside the graph; tinyc needs "
@@ -206,8 +231,9 @@ def op_problems(graph: Graph, op: Op) -> list[str]:
     return problems
 
 
-def check_graph(graph: Graph) -> None:
-    """Raise one error listing every unsupported op; a float model gets its own message."""
+def check_graph(graph: Graph, keras_layers: Mapping[str, str] | None = None) -> None:
+    """Raise one error listing every unsupported op; a float model gets its own message. With the Keras model's
+    layers (name → class), each op is also named by the Keras layer it came from."""
     for i in (*graph.inputs, *graph.outputs):
         t = graph.tensor(i)
         if t.dtype is DType.FLOAT32:
@@ -218,7 +244,7 @@ def check_graph(graph: Graph) -> None:
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise UnsupportedModelError(f"the model has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
                                     "tinyc supports exactly one of each")
-    problems = [p for op in graph.ops for p in op_problems(graph, op)]
+    problems = [p for op in graph.ops for p in op_problems(graph, op, keras_layers)]
     if problems:
         raise UnsupportedModelError("unsupported model:\n  " + "\n  ".join(problems))
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyc.errors import ModelLoadError
+from tinyc.errors import ModelLoadError, TinycError
 from tinyc.plan.pipeline import Planned, plan_model, quantize_input
 from tinyc.plan.report import MemoryReport, memory_report
 from tinyc.plan.search import ScheduleOptions
@@ -112,6 +112,8 @@ def load_dataset(planned: Planned, *, limit: int | None = None) -> Dataset:
         raise ModelLoadError(f"{source}: defines no dataset() function, which --dataset needs: add {wanted}")
     try:
         x, y = function()
+    except TinycError:  # e.g. dataset() called sys.exit(): already says so, naming the file
+        raise
     except Exception as exc:
         raise ModelLoadError(f"{source}: dataset() raised {type(exc).__name__}: {exc}") from exc
     x, y = np.asarray(x, dtype=np.float32), np.asarray(y)

@@ -1,0 +1,177 @@
+"""Running the user's model file: a `.py` model file is executed as Python code (like `setup.py`).
+
+Its module, `build()`, `representative_dataset()` and `dataset()` run with standard output sent to standard
+error (so a model file that prints cannot corrupt `--json` output), and a `sys.exit()` / `SystemExit` from
+them becomes a `ModelLoadError` naming the file and the function (instead of tinyc exiting 0 having
+written nothing). Checks of what a model file gives tinyc (representative data, Keras layers) live here too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tinyc.errors import ModelLoadError, UnsupportedModelError
+
+# The Python functions of a model file tinyc calls.
+MODEL_FILE_FUNCTIONS = ("build", "representative_dataset", "dataset")
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Send what Python and C code write to standard output to standard error instead."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no file descriptor 1 (a closed stdout): Python-level redirection only
+        saved = None
+    try:
+        if saved is not None:
+            os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def _exit_message(path: Path, what: str, exc: SystemExit) -> str:
+    code = exc.code if exc.code is not None else 0
+    return (f"{path}: {what} called sys.exit({code!r}) (raised SystemExit); a model file must not exit: "
+            "guard script code with `if __name__ == \"__main__\":`, or raise an exception to report a problem")
+
+
+@contextlib.contextmanager
+def guarded(path: Path, what: str) -> Iterator[None]:
+    """Run user code: stdout to stderr, SystemExit → ModelLoadError."""
+    try:
+        with stdout_to_stderr():
+            yield
+    except SystemExit as exc:
+        raise ModelLoadError(_exit_message(path, what, exc)) from None
+
+
+def _guarded_iteration(path: Path, what: str, iterable: Iterable) -> Iterator:
+    with guarded(path, what):
+        iterator = iter(iterable)
+    while True:
+        with guarded(path, what):
+            try:
+                item = next(iterator)
+            except StopIteration:
+                return
+        yield item
+
+
+def guard_function(path: Path, name: str, function: Callable) -> Callable:
+    """`function` of the model file, run guarded; a generator it returns is iterated guarded too."""
+    what = f"{name}()"
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with guarded(path, what):
+            result = function(*args, **kwargs)
+        if isinstance(result, Iterator):
+            return _guarded_iteration(path, what, result)
+        return result
+    run.__tinyc_guarded__ = True  # type: ignore[attr-defined]
+    return run
+
+
+def guard_module(path: Path, module: Any) -> None:
+    """Replace the model file's functions tinyc calls by guarded versions, in place."""
+    for name in MODEL_FILE_FUNCTIONS:
+        function = getattr(module, name, None)
+        if callable(function) and not getattr(function, "__tinyc_guarded__", False):
+            setattr(module, name, guard_function(path, name, function))
+
+
+# --- what a model file gives ----------------------------------------------------------------------
+
+def _arrays(item: Any) -> list[np.ndarray]:
+    if isinstance(item, dict):
+        item = list(item.values())
+    if not isinstance(item, (list, tuple)):
+        item = [item]
+    return [np.asarray(a, dtype=np.float32) for a in item]
+
+
+def check_representative_dataset(path: Path, representative: Callable[[], Iterable],
+                                 input_shapes: list[tuple[int, ...]]) -> None:
+    """Refuse representative data the converter cannot calibrate on: none, NaN / infinite, or the wrong size."""
+    wanted = ", ".join(f"(1, {', '.join(map(str, s[1:]))})" for s in input_shapes)
+    how = (f"it must yield, for each sample, a list of float32 arrays of shape {wanted} (one per model input), "
+           "e.g. 100 typical inputs")
+    count = 0
+    finite = 0
+    try:
+        for index, item in enumerate(representative()):
+            try:
+                arrays = _arrays(item)
+            except (TypeError, ValueError) as exc:
+                raise ModelLoadError(f"{path}: representative_dataset() sample {index} is not numeric "
+                                     f"({exc}); {how}") from None
+            if len(arrays) != len(input_shapes):
+                raise ModelLoadError(f"{path}: representative_dataset() sample {index} has {len(arrays)} arrays "
+                                     f"for {len(input_shapes)} model input(s); {how}")
+            for array, shape in zip(arrays, input_shapes):
+                size = math.prod(shape[1:])
+                if array.size == 0 or array.size % size:
+                    raise ModelLoadError(f"{path}: representative_dataset() sample {index} has shape {array.shape}; "
+                                         f"{how}")
+            count += 1
+            if all(np.isfinite(a).all() for a in arrays):
+                finite += 1
+    except ModelLoadError:
+        raise
+    except Exception as exc:  # the user's code: report whatever it raised
+        raise ModelLoadError(f"{path}: representative_dataset() raised {type(exc).__name__}: {exc}") from exc
+    if count == 0:
+        raise ModelLoadError(f"{path}: representative_dataset() yielded no samples, so the model cannot be "
+                             f"calibrated for int8; {how}")
+    if finite == 0:
+        raise ModelLoadError(f"{path}: every sample of representative_dataset() ({count}) contains NaN or infinite "
+                             f"values, so the model cannot be calibrated for int8; give finite values: {how}")
+
+
+# Keras layers the int8 TFLite converter cannot turn into builtin int8 ops tinyc lowers.
+_RECURRENT = {"LSTM": "LSTM", "GRU": "GRU", "SimpleRNN": "SimpleRNN", "RNN": "RNN", "Bidirectional": "Bidirectional RNN",
+              "ConvLSTM1D": "ConvLSTM", "ConvLSTM2D": "ConvLSTM", "ConvLSTM3D": "ConvLSTM", "LSTMCell": "LSTM",
+              "GRUCell": "GRU"}
+
+
+def _all_layers(model: Any) -> list[Any]:
+    layers: list[Any] = []
+    for layer in getattr(model, "layers", []):
+        layers.append(layer)
+        if hasattr(layer, "layers") and layer is not model:
+            layers.extend(_all_layers(layer))
+    return layers
+
+
+def check_keras_layers(path: Path, model: Any) -> None:
+    """Refuse recurrent layers before the converter prints pages about them."""
+    for index, layer in enumerate(getattr(model, "layers", [])):
+        for inner in [layer, *_all_layers(layer)]:
+            kind = type(inner).__name__
+            if kind in _RECURRENT:
+                raise UnsupportedModelError(
+                    f"{path}: Keras layer {inner.name!r} (layer {index} of the model, {kind}): {_RECURRENT[kind]} is "
+                    "not supported (tinyc lowers int8 CONV_2D, DEPTHWISE_CONV_2D, "
+                    "FULLY_CONNECTED, ADD, pooling, MEAN, PAD, CONCATENATION, RESHAPE, RELU/RELU6 and SOFTMAX); "
+                    "replace it with convolutions (e.g. a DS-CNN over the time axis) or Dense layers")
+
+
+def keras_layer_names(model: Any) -> dict[str, str]:
+    """Every Keras layer of the model (nested ones too): name → class name."""
+    return {layer.name: type(layer).__name__ for layer in _all_layers(model)}
