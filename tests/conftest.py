@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import zlib
 import shutil
 from collections.abc import Callable
@@ -10,6 +11,9 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+# A conversion cache of this test process's own: hermetic (a model file's output on its first conversion is seen
+# again on every run), and still shared by the tests that convert the same zoo model.
+os.environ["TINYC_CACHE_DIR"] = tempfile.mkdtemp(prefix="tinyc-test-cache-")
 
 import numpy as np
 import pytest

@@ -28,9 +28,9 @@ from tinyc.frontend.spec import Conv, Dense, GlobalAvgPool, InvertedResidual, Ne
 REPO = Path(__file__).resolve().parent.parent
 MODELS = REPO / "models"
 MODEL_NAMES = sorted(path.stem for path in MODELS.glob("*.py"))
-SLOW_TO_CONVERT = {"mbv2_224", "mbv2_224_rd"}
+SLOW_TO_CONVERT = {"mbv2_224", "mbv2_224_rd", "mbv2_035_144"}
 CLASSES = {
-    "digits_mcunet": 10, "ic_resnet8": 10, "kws_dscnn": 12, "mbv2_224": 1000, "mbv2_224_rd": 1000, "mcunet_f412": 1000,
+    "digits_mcunet": 10, "ic_resnet8": 10, "kws_dscnn": 12, "mbv2_035_144": 1000, "mbv2_224": 1000, "mbv2_224_rd": 1000, "mcunet_f412": 1000,
     "mcunet_f412_patch": 1000, "mcunet_h743": 1000, "tiny_dscnn": 12, "tiny_mbv2": 10,
     "tiny_resnet": 10, "vww_mbv1": 2,
 }

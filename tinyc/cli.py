@@ -202,7 +202,11 @@ def _print_report(report: MemoryReport) -> None:
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
-    """tinyc: Keras / int8 TFLite models → bit-exact CMSIS-NN firmware for STM32."""
+    """tinyc: Keras / int8 TFLite models → bit-exact CMSIS-NN firmware for STM32.
+
+    MODEL is a .py file defining build() (and optionally representative_dataset() and dataset()), a .keras file,
+    or an int8 .tflite. A .py model file is executed as Python code, like setup.py: only run model files you
+    trust."""
     ctx.obj = {"debug": debug}
 
 
@@ -268,6 +272,8 @@ def report(model: Path, board: str, as_json: bool, tflm_arena: bool, plot_path: 
 def compile_cmd(model: Path, board: str, output: Path, cmsis_nn: Path | None, options: ScheduleOptions,
                 verbose_plan: bool) -> None:
     """Compile MODEL (.py with build(), .keras, or int8 .tflite) to a C project and firmware.elf.
+
+    A .py MODEL is executed as Python code (like setup.py): only compile model files you trust.
 
     OUTPUT/ holds the QEMU build; OUTPUT/board/ the firmware for the part itself (flash it; output on its USART)."""
     from tinyc.codegen.render import Harness

@@ -7,6 +7,7 @@ import importlib.util
 import sys
 import warnings
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -16,6 +17,7 @@ import numpy as np
 from tinyc.errors import ModelFormatError, ModelLoadError, TinycError, UnsupportedModelError
 from tinyc.frontend.user_code import (check_keras_layers, check_representative_dataset, guard_module, guarded,
                                        keras_layer_names, stdout_to_stderr)
+from tinyc.frontend.cache import CachedConversion, conversion_key, load_cached, store
 from tinyc.frontend.convert import RepresentativeDataset, keras_to_int8_tflite, quiet_tensorflow, random_representative_dataset
 
 
@@ -25,9 +27,10 @@ class LoadedModel:
     source: Path
     tflite: bytes = field(repr=False)
     notes: tuple[str, ...] = ()  # things the user should know (e.g. random calibration)
-    keras_model: object | None = field(default=None, repr=False, compare=False)
+    keras_model: object | None = field(default=None, repr=False, compare=False)  # None when read from the cache
     module: ModuleType | None = field(default=None, repr=False, compare=False)
     output_layer: str | None = None  # the Keras layer that produces the model output, when known
+    from_cache: bool = False  # the int8 conversion came from the conversion cache (`frontend.cache`)
 
 
 def _c_name(path: Path) -> str:
@@ -141,28 +144,67 @@ def load_model(path: Path) -> LoadedModel:
         data = path.read_bytes()
         _check_tflite(path, data)
         return LoadedModel(name=_c_name(path), source=path, tflite=data)
-    quiet_tensorflow()
     if suffix == ".keras":
-        return _from_keras(path, _load_keras_file(path), None, None)
+        key = conversion_key(path.read_bytes(), None)
+        return _cached(path, key, None) or _store(key, _from_keras(path, _load_keras_file(path), None, None))
     if suffix == ".py":
         module = _import_model_file(path)
         build = getattr(module, "build", None)
         if not callable(build):
             raise ModelLoadError(f"{path}: defines no build() function; a model file must define "
                                  "`def build() -> keras.Model` (and may define representative_dataset())")
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model = build()
-        except TinycError:
-            raise
-        except Exception as exc:
-            raise ModelLoadError(f"{path}: build() raised {type(exc).__name__}: {exc}") from exc
-        if not hasattr(model, "inputs") or not hasattr(model, "outputs"):
-            raise ModelLoadError(f"{path}: build() returned {type(model).__name__}, not a keras.Model")
         representative = getattr(module, "representative_dataset", None)
-        return _from_keras(path, model, representative if callable(representative) else None, module)
+        key = conversion_key(path.read_bytes(), list(representative()) if callable(representative) else None)
+        cached = _cached(path, key, module)
+        if cached is not None:
+            return cached
+        return _store(key, _build_and_convert(path, module, build))
     raise ModelLoadError(f"{path}: unknown model file type {suffix!r}; give a .py with build(), a .keras or an int8 .tflite")
+
+
+def _cached(path: Path, key: str, module: ModuleType | None) -> LoadedModel | None:
+    hit = load_cached(key)
+    if hit is None:
+        return None
+    return LoadedModel(name=_c_name(path), source=path, tflite=hit.tflite, notes=hit.notes, module=module,
+                       output_layer=hit.output_layer, from_cache=True)
+
+
+def _store(key: str, loaded: LoadedModel) -> LoadedModel:
+    store(key, CachedConversion(tflite=loaded.tflite, notes=loaded.notes, output_layer=loaded.output_layer))
+    return loaded
+
+
+def build_keras(loaded: LoadedModel) -> object | None:
+    """The float Keras model: the one loaded, or built again from the model file when the conversion came from the
+    cache; None for a .tflite."""
+    if loaded.keras_model is not None or loaded.source.suffix.lower() == ".tflite":
+        return loaded.keras_model
+    quiet_tensorflow()
+    if loaded.module is None:
+        return _load_keras_file(loaded.source)
+    return _call_build(loaded.source, loaded.module.build)
+
+
+def _build_and_convert(path: Path, module: ModuleType, build: Callable[[], object]) -> LoadedModel:
+    quiet_tensorflow()
+    model = _call_build(path, build)
+    representative = getattr(module, "representative_dataset", None)
+    return _from_keras(path, model, representative if callable(representative) else None, module)
+
+
+def _call_build(path: Path, build: Callable[[], object]) -> object:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = build()
+    except TinycError:
+        raise
+    except Exception as exc:
+        raise ModelLoadError(f"{path}: build() raised {type(exc).__name__}: {exc}") from exc
+    if not hasattr(model, "inputs") or not hasattr(model, "outputs"):
+        raise ModelLoadError(f"{path}: build() returned {type(model).__name__}, not a keras.Model")
+    return model
 
 
 def calibration_like_samples(input_shape: tuple[int, ...], count: int, seed: int) -> list[np.ndarray]:

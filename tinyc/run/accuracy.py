@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyc.errors import ModelLoadError, TinycError
+from tinyc.frontend.loader import build_keras
 from tinyc.plan.pipeline import Planned, plan_model, quantize_input
 from tinyc.plan.report import MemoryReport, memory_report
 from tinyc.plan.search import ScheduleOptions
@@ -140,7 +141,7 @@ def quantize_inputs(planned: Planned, x: np.ndarray) -> list[np.ndarray]:
 
 
 def float_predictions(planned: Planned, x: np.ndarray, progress: Progress) -> np.ndarray:
-    model = planned.loaded.keras_model
+    model = build_keras(planned.loaded)  # built again when the conversion came from the cache
     if model is None:
         raise ModelLoadError(f"{planned.loaded.source}: no float Keras model to compare with")
     predictions = np.empty(len(x), dtype=np.int64)
