@@ -106,10 +106,12 @@ def test_the_checks_can_fail() -> None:
 
 
 def test_cli_choices_are_the_enum_values() -> None:
-    from tinyc.cli import OBJECTIVES, SCHEDULE_CHOICES
+    from tinyc.cli import EMULATOR_CHOICES, OBJECTIVES, SCHEDULE_CHOICES
     from tinyc.plan.search import Objective, ScheduleChoice
+    from tinyc.run import emulators
     assert SCHEDULE_CHOICES == tuple(c.value for c in ScheduleChoice)
     assert OBJECTIVES == tuple(o.value for o in Objective)
+    assert EMULATOR_CHOICES == emulators.EMULATOR_CHOICES
 
 
 def test_every_harness_renders_its_files() -> None:
