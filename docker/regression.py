@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                 files = write_renode_files(build.folder, planned.board, model_name=model.name,
                                            reference=tflm_outputs(planned.loaded.tflite, inputs),
                                            macs=planned.lowered.macs)
-                robot = run_renode_test(files.robot)
+                robot = run_renode_test(files.robot, Path(tmp) / "robot-results")
                 if not robot.passed:
                     failures += 1
                     tail = "\n".join(robot.output.splitlines()[-10:])

@@ -130,6 +130,55 @@ def test_sections_inside_the_board_regions(board: str, board_elves) -> None:
     assert inside(symbol(elf, "tinyc_arena"), 1, data["sram"])
 
 
+def load_segments(elf: Path) -> list[tuple[int, int, int, int]]:
+    """(VirtAddr, PhysAddr, FileSiz, MemSiz) of each PT_LOAD, from readelf -l."""
+    text = subprocess.run(["arm-none-eabi-readelf", "-l", "-W", str(elf)], capture_output=True, text=True,
+                          check=True).stdout
+    return [(int(m.group(1), 16), int(m.group(2), 16), int(m.group(3), 16), int(m.group(4), 16)) for m in
+            re.finditer(r"^\s*LOAD\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)",
+                        text, re.MULTILINE)]
+
+
+def assert_no_zero_fill_in_flash(elf: Path, board: str) -> None:
+    """A loader writes each PT_LOAD's FileSiz bytes at PhysAddr and zeros up to MemSiz: in flash, nothing but the
+    program image may be written (issue 14, bug 5). Zero-filled memory (.bss, .stack) loads where it runs."""
+    flash = board_data(board)["flash"]
+    segments = load_segments(elf)
+    assert segments
+    for vaddr, paddr, filesz, memsz in segments:
+        if inside(paddr, 1, flash):
+            assert memsz == filesz, (f"the segment at {vaddr:#x} loading at {paddr:#x} asks for {memsz - filesz} "
+                                     f"zero bytes in flash past its {filesz} bytes")
+        if memsz > filesz:
+            assert paddr == vaddr, f"the zero-filled segment at {vaddr:#x} loads at {paddr:#x}"
+
+
+@needs_binutils
+@pytest.mark.parametrize("board", BOARDS)
+def test_no_load_segment_writes_zeros_in_flash(board: str, board_elves) -> None:
+    elf, _ = board_elves[board]
+    assert_no_zero_fill_in_flash(elf, board)
+
+
+@needs_binutils
+@pytest.mark.parametrize("board", BOARDS)
+def test_no_zeros_in_flash_with_initialised_data(board: str, board_elves, tmp_path: Path) -> None:
+    """The same with non-empty .data (the model's firmware has none today): the board's own linker script and
+    startup with a program that has initialised data and .bss."""
+    elf, _ = board_elves[board]
+    folder = elf.parent
+    (tmp_path / "main.c").write_text("int tinyc_data[4] = {1, 2, 3, 4};\nint tinyc_bss[16];\n"
+                                     "int main(void) { return tinyc_data[1] + tinyc_bss[2]; }\n")
+    cpu = re.search(r"^CPUFLAGS\s*=\s*(.*)$", (folder / "Makefile").read_text(), re.MULTILINE)
+    assert cpu is not None
+    out = tmp_path / "data.elf"
+    subprocess.run(["arm-none-eabi-gcc", *cpu.group(1).split(), "-O2", "-T", str(folder / "linker.ld"),
+                    "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", "-o", str(out),
+                    str(folder / "startup.c"), str(tmp_path / "main.c")], check=True, capture_output=True)
+    assert sections(out)[".data"][2] == 16
+    assert_no_zero_fill_in_flash(out, board)
+
+
 USART_DRIVER_LINES = {  # the register writes of the generated driver, exactly
     "stm32f412": ["TINYC_REG(0x40023830u) |= 0x00000001u; /* GPIO port clock */",
                   "TINYC_REG(0x40023840u) |= 0x00020000u; /* USART clock */",

@@ -19,7 +19,11 @@ from tinyc.errors import TinycError
 from tinyc.plan.report import Candidate, MemoryReport, ScheduleSummary
 
 if TYPE_CHECKING:
-    from tinyc.run.emulators import Emulator
+    import numpy as np
+
+    from tinyc.plan.pipeline import Planned
+    from tinyc.run.emulators import EmulatorChoice
+    from tinyc.run.renode import RenodeFiles
     from tinyc.plan.search import ScheduleOptions
 
 console = Console(stderr=True)
@@ -50,6 +54,7 @@ MAX_GRID_SIDE = 64
 SCHEDULE_CHOICES = ("auto", "per-layer", "patch")
 OBJECTIVES = ("fastest", "min-sram")
 PLACEMENTS = ("optimal", "greedy")
+EMULATOR_CHOICES = ("auto", "qemu", "renode")  # tinyc.run.emulators.EMULATOR_CHOICES (a test keeps them equal)
 
 
 def _finite_fraction(ctx: click.Context, param: click.Parameter, value: float) -> float:
@@ -290,10 +295,13 @@ def compile_cmd(model: Path, board: str, output: Path, cmsis_nn: Path | None, op
     samples = input_samples(planned, 1)
     if not planned.report.fits:  # before anything is written
         raise DoesNotFitError(f"{planned.loaded.source.name}: {planned.report.verdict()}")
+    renode_files = None
     with staged_output(output) as stage:  # the whole project is swapped in only when every step succeeded
         result = build_firmware(planned, stage, samples, cmsis_nn=cmsis_nn)
         part = (build_firmware(planned, stage / "board", samples, harness=Harness.BOARD_UART, cmsis_nn=cmsis_nn)
                 if planned.board.part is not None else None)
+        if part is not None and planned.board.renode is not None:
+            renode_files = _write_renode_files(planned, part.folder, samples)
     measured = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
                              sizes=result.sizes, schedule_summary=planned.report.schedule_summary)
     out.print(f"wrote {output}/ and {output / result.elf.name}: flash {measured.flash_bytes:,} B "
@@ -301,6 +309,26 @@ def compile_cmd(model: Path, board: str, output: Path, cmsis_nn: Path | None, op
     if part is not None and planned.board.part is not None:
         out.print(f"wrote {output / 'board' / part.elf.name} for the {planned.board.name} part itself: flash "
                   f"{part.sizes.flash_bytes:,} B, output on {planned.board.part.usart}")
+    if renode_files is not None:
+        board_dir = output / "board"
+        out.print(f"wrote {board_dir / renode_files.resc.name} and {board_dir / renode_files.robot.name} (expected "
+                  f"checksum {renode_files.checksum:08x}, TFLite Micro's outputs for the embedded sample); run them "
+                  f"in Renode with: renode-test -r RESULTS_FOLDER {board_dir / renode_files.robot.name}, or "
+                  f"renode {board_dir / renode_files.resc.name} then `start` (see README.md, Renode)")
+
+
+def _write_renode_files(planned: Planned, folder: Path, samples: list[np.ndarray]) -> RenodeFiles | None:
+    """The `.resc` and `.robot` beside the real-board ELF, the suite expecting the checksum of TFLite Micro's
+    outputs for the embedded samples; none when TFLite Micro's interpreter crashes on the model."""
+    from tinyc.run.oracle import OracleCrash, tflm_outputs
+    from tinyc.run.renode import write_renode_files
+    try:
+        reference = tflm_outputs(planned.loaded.tflite, samples)
+    except OracleCrash as crash:
+        console.print(f"[yellow]note:[/yellow] no Renode suite: {crash}")
+        return None
+    return write_renode_files(folder, planned.board, model_name=planned.loaded.source.name, reference=reference,
+                              macs=planned.lowered.macs)
 
 
 @cli.command(name="verify")
@@ -308,9 +336,10 @@ def compile_cmd(model: Path, board: str, output: Path, cmsis_nn: Path | None, op
 @BOARD_OPT
 @click.option("--samples", "-n", type=click.IntRange(min=1), default=10, show_default=True,
               help="How many inputs to compare.")
-@click.option("--emulator", type=click.Choice(["qemu", "renode"]), default="qemu", show_default=True,
-              help="qemu: the emulator build on an mps2 machine; renode: the real-board build on Renode's model "
-                   "of the part (needs renode on PATH).")
+@click.option("--emulator", type=click.Choice(EMULATOR_CHOICES), default="auto", show_default=True,
+              help="auto: Renode where renode and renode-test are on PATH (and the board has Renode's model of "
+                   "the part), QEMU otherwise; qemu: the emulator build on an mps2 machine; renode: the real-board "
+                   "build on Renode's model of the part.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the random inputs.")
 @click.option("--outputs-only", is_flag=True,
@@ -326,25 +355,28 @@ def verify_cmd(model: Path, board: str, samples: int, emulator: str, as_json: bo
                use_dataset: bool,
                limit: int | None, cmsis_nn: Path | None, options: ScheduleOptions, verbose_plan: bool) -> None:
     """Run MODEL's firmware in the emulator and compare every output byte with TFLite Micro."""
+    from tinyc.boards import get_board
     from tinyc.run.verify import verify
-    from tinyc.run.emulators import Emulator
+    from tinyc.run.emulators import choose_emulator
     started = time.monotonic()
     if limit is not None and not use_dataset:
         raise click.BadParameter("--limit caps the samples of --dataset; without it, use --samples")
+    choice = choose_emulator(emulator, get_board(board))
     if use_dataset:
-        _verify_dataset(model, board, limit=limit, options=options, emulator=Emulator(emulator), cmsis_nn=cmsis_nn,
+        _verify_dataset(model, board, limit=limit, options=options, emulator=choice, cmsis_nn=cmsis_nn,
                         as_json=as_json, started=started)
         return
-    with console.status(f"building and running {model} on {board} in {emulator}…"):
+    with console.status(f"building and running {model} on {board} in {choice.emulator.value}…"):
         result = verify(model, board, samples=samples, cmsis_nn=cmsis_nn, seed=seed, options=options,
-                        emulator=Emulator(emulator), every_op=not outputs_only)
+                        emulator=choice.emulator, every_op=not outputs_only)
     elapsed = time.monotonic() - started
     if as_json:
-        _print_json(result.as_json(), wall_seconds=elapsed)
+        _print_json({**result.as_json(), **_choice_json(choice)}, wall_seconds=elapsed)
     else:
         so = result.second_opinion
         if verbose_plan:
             _print_candidates(result.report)
+        out.print(f"emulator: {choice.emulator.value} ({choice.reason})")
         out.print(f"schedule: {result.report.schedule}")
         out.print(f"{result.run.emulator}: {result.samples} samples, {result.mismatched_samples} mismatching "
                   f"(TFLite Micro reference), stack used {result.run.stack_used_bytes:,} B, {elapsed:.1f} s")
@@ -365,8 +397,12 @@ def verify_cmd(model: Path, board: str, samples: int, emulator: str, as_json: bo
         out.print(f"[green]bit-exact: {what} equals the reference's ({result.reference})[/green]")
 
 
-def _verify_dataset(model: Path, board: str, *, limit: int | None, options: ScheduleOptions, emulator: Emulator,
-                    cmsis_nn: Path | None, as_json: bool, started: float) -> None:
+def _choice_json(choice: EmulatorChoice) -> dict:
+    return {"emulator_used": choice.emulator.value, "emulator_reason": choice.reason}
+
+
+def _verify_dataset(model: Path, board: str, *, limit: int | None, options: ScheduleOptions,
+                    emulator: EmulatorChoice, cmsis_nn: Path | None, as_json: bool, started: float) -> None:
     """`verify --dataset`: top-1 of float Keras, the int8 reference and the firmware, with a progress bar."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
@@ -380,12 +416,13 @@ def _verify_dataset(model: Path, board: str, *, limit: int | None, options: Sche
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done)
 
-        result = measure_accuracy(model, board, limit=limit, options=options, emulator=emulator, cmsis_nn=cmsis_nn,
-                                  progress=progress)
+        result = measure_accuracy(model, board, limit=limit, options=options, emulator=emulator.emulator,
+                                  cmsis_nn=cmsis_nn, progress=progress)
     elapsed = time.monotonic() - started
     if as_json:
-        _print_json(result.as_json(), wall_seconds=elapsed)
+        _print_json({**result.as_json(), **_choice_json(emulator)}, wall_seconds=elapsed)
     else:
+        out.print(f"emulator: {emulator.emulator.value} ({emulator.reason})")
         table = Table(title=f"{result.model_name} on {result.board}: top-1 on {result.samples} labelled samples")
         for column in ("", "correct", "top-1"):
             table.add_column(column, justify="left" if not column else "right")

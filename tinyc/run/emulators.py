@@ -5,6 +5,8 @@ and takes that ELF to a `RunResult`. Adding an emulator is one entry here plus i
   over semihosting.
 - Renode (`platforms/cpus/stm32f412.repl` / `stm32h743.repl`): the real-board build — the part's memory map, output
   on its USART in tinyc's framed protocol.
+
+`choose_emulator` turns `tinyc verify --emulator auto|qemu|renode` into one of them, with the reason.
 """
 
 from __future__ import annotations
@@ -24,12 +26,38 @@ from tinyc.run.build import BuildResult
 from tinyc.run.firmware import build_firmware
 from tinyc.run.protocol import RunResult
 from tinyc.run.qemu import run_qemu
-from tinyc.run.renode import run_renode
+from tinyc.run.renode import renode_missing_reason, run_renode
 
 
 class Emulator(enum.Enum):
     QEMU = "qemu"
     RENODE = "renode"
+
+
+AUTO = "auto"
+EMULATOR_CHOICES = (AUTO, *(e.value for e in Emulator))
+
+
+@dataclass(frozen=True)
+class EmulatorChoice:
+    """The emulator a run uses and why (shown by `tinyc verify`, text and JSON)."""
+    emulator: Emulator
+    reason: str
+
+
+def choose_emulator(requested: str, board: Board) -> EmulatorChoice:
+    """`auto`: Renode (the real-board firmware on the part's model) where `renode` and `renode-test` are on PATH
+    and the board has a Renode platform and a part; QEMU otherwise. `qemu` / `renode`: that one, as asked."""
+    if requested != AUTO:
+        return EmulatorChoice(Emulator(requested), f"--emulator {requested}")
+    if board.renode is None or board.part is None:
+        return EmulatorChoice(Emulator.QEMU, f"auto: board {board.name} has no Renode platform "
+                                             f"([renode] and [part] in boards/{board.name}.toml)")
+    missing = renode_missing_reason()
+    if missing is not None:
+        return EmulatorChoice(Emulator.QEMU, f"auto: {missing.split(':')[0]}")
+    return EmulatorChoice(Emulator.RENODE, f"auto: renode and renode-test on PATH, and {board.name} has Renode's "
+                                           f"model of the part ({board.renode.platform})")
 
 
 RunElf = Callable[[Board, Path, str], RunResult]  # board, ELF, model name

@@ -13,11 +13,14 @@ emulator: it verifies correctness, not timing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,15 +28,16 @@ import numpy as np
 
 from tinyc.boards import Board
 from tinyc.codegen.board import FRAME
-from tinyc.codegen.renode import ELF_NAME, UART_LOG_NAME, render_resc, render_robot, require_renode_target, suite_stem
+from tinyc.codegen.renode import (UART_LOG_NAME, monitor_path, render_resc, render_robot, require_renode_target,
+                                  suite_stem)
 from tinyc.errors import EmulatorError, ToolchainError
 from tinyc.run.output_folder import record_files
 from tinyc.run.protocol import RunResult, output_checksum, parse_framed_output
 
 RENODE_TOOLS = ("renode", "renode-test")
 RENODE_HINT = ("Renode is in no package registry: install a release from https://github.com/renode/renode/releases "
-               "(linux-portable-dotnet .tar.gz) and put its folder on PATH, or build the Docker image with "
-               "INSTALL_RENODE=1 (see README.md)")
+               "(linux-portable-dotnet .tar.gz) and put its folder on PATH, build v1.15.3 from source with Mono, or "
+               "build the Docker image with INSTALL_RENODE=1 (see README.md)")
 DEFAULT_TIMEOUT_S = 600
 POLL_INTERVAL_S = 0.25
 RENODE_LOG_NAME = "renode.log"
@@ -47,6 +51,19 @@ def renode_missing_reason() -> str | None:
     return f"{' and '.join(missing)} not on PATH: {RENODE_HINT}"
 
 
+@contextlib.contextmanager
+def private_tmpdir() -> Iterator[dict[str, str]]:
+    """The environment to start Renode in: TMPDIR set to a temp folder of its own, removed afterwards.
+
+    On every start Renode deletes each folder named `renode-*` in its temp folder whose suffix is not the id of a
+    live process (`TemporaryFilesManager.Cleanup`): in a private temp folder that can only be its own."""
+    folder = tempfile.mkdtemp(prefix="tinyc-renode-tmp-")
+    try:
+        yield {**os.environ, "TMPDIR": folder}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @dataclass(frozen=True)
 class RenodeFiles:
     resc: Path
@@ -56,29 +73,23 @@ class RenodeFiles:
 
 def write_renode_files(folder: Path, board: Board, *, model_name: str, reference: list[np.ndarray],
                        macs: int) -> RenodeFiles:
-    """Write the `.resc` and `.robot` beside the real-board ELF in `folder`."""
+    """Write the `.resc` and `.robot` beside the real-board ELF in `folder` and record them in its manifest."""
     stem = suite_stem(model_name, board)
     checksum = output_checksum(reference)
     resc, robot = folder / f"{stem}.resc", folder / f"{stem}.robot"
     resc.write_text(render_resc(board, model_name=model_name))
     robot.write_text(render_robot(board, model_name=model_name, checksum=checksum, samples=len(reference),
                                   output_bytes=int(np.asarray(reference[0]).size), macs=macs))
+    record_files(folder, [resc, robot])
     return RenodeFiles(resc=resc, robot=robot, checksum=checksum)
-
-
-def _monitor_path(path: Path) -> str:
-    text = str(path.resolve())
-    if any(c.isspace() for c in text) or '"' in text:
-        raise EmulatorError(f"Renode's monitor cannot take the path {text!r} (whitespace or quotes); "
-                            "build in a folder whose path has none")
-    return f"@{text}"
 
 
 def renode_command(board: Board, elf: Path, resc: Path, uart_log: Path) -> list[str]:
     renode = require_renode_target(board)
     quit_hook = "monitor.Parse('quit')"
     monitor = "; ".join([
-        f"$elf={_monitor_path(elf)}", f"$uart_log={_monitor_path(uart_log)}", f"include {_monitor_path(resc)}",
+        f"$elf={monitor_path(elf.resolve())}", f"$uart_log={monitor_path(uart_log.resolve())}",
+        f"include {monitor_path(resc.resolve())}",
         f'{renode.uart} AddLineHook "{FRAME.done}" "{quit_hook}"',
         f'{renode.uart} AddLineHook "{FRAME.fail}" "{quit_hook}"', "start"])
     return ["renode", "--disable-xwt", "--console", "--plain", "-e", monitor]
@@ -116,8 +127,9 @@ def run_renode(board: Board, elf: Path, *, model_name: str, timeout_s: float = D
     uart_log.unlink(missing_ok=True)
     emulator = f"renode {require_renode_target(board).platform}"
     started = time.monotonic()
-    with renode_log.open("w") as log:
-        proc = subprocess.Popen(renode_command(board, elf, resc, uart_log), cwd=folder, stdin=subprocess.PIPE,
+    command = renode_command(board, elf, resc, uart_log)
+    with renode_log.open("w") as log, private_tmpdir() as env:
+        proc = subprocess.Popen(command, cwd=folder, stdin=subprocess.PIPE, env=env,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             while True:
@@ -146,13 +158,17 @@ class RobotResult:
     output: str
 
 
-def run_renode_test(robot: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> RobotResult:
-    """Run one generated suite with `renode-test` in its folder."""
+def run_renode_test(robot: Path, results: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> RobotResult:
+    """Run one generated suite with `renode-test`, its results (and the suite's UART log) in `results`, not in
+    Renode's install folder nor beside the suite."""
     if shutil.which("renode-test") is None:
         raise ToolchainError(f"renode-test not on PATH: {RENODE_HINT}")
-    try:
-        proc = subprocess.run(["renode-test", robot.name], cwd=robot.parent, capture_output=True, text=True,
-                              timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        raise EmulatorError(f"renode-test {robot.name} did not finish within {timeout_s:.0f} s") from None
+    results.mkdir(parents=True, exist_ok=True)
+    with private_tmpdir() as env:
+        try:
+            proc = subprocess.run(["renode-test", "-r", str(results.resolve()), str(robot.resolve())],
+                                  cwd=results, capture_output=True, text=True, timeout=timeout_s, env=env,
+                                  stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise EmulatorError(f"renode-test {robot.name} did not finish within {timeout_s:.0f} s") from None
     return RobotResult(passed=proc.returncode == 0, output=proc.stdout + proc.stderr)
