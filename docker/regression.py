@@ -26,7 +26,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 REPO = Path(__file__).resolve().parent.parent
-BOARDS = ("stm32f412", "stm32h743")
+sys.path.insert(0, str(REPO))
+from tinyc.boards import known_boards  # noqa: E402  (tinyc from this checkout, or as installed in the image)
+BOARDS = tuple(known_boards())  # every board file in boards/
 
 
 def zoo_models() -> list[str]:

@@ -29,11 +29,13 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from tinyc.boards import known_boards  # noqa: E402  (after the path: runs from a checkout)
 MODELS = ("tiny_dscnn", "tiny_mbv2", "tiny_resnet", "digits_mcunet", "kws_dscnn", "ic_resnet8", "vww_mbv1",
-          "mcunet_f412", "mcunet_f412_patch", "mcunet_h743", "mbv2_224", "mbv2_224_rd")
+          "mcunet_f412", "mcunet_f412_patch", "mcunet_h743", "mbv2_224", "mbv2_224_rd", "mbv2_035_144")
 REPORT_ONLY = {"mbv2_224": "report only: far too big for either board",
-               "mbv2_224_rd": "report only: far too big for either board"}
-BOARDS = ("stm32f412", "stm32h743")
+               "mbv2_224_rd": "report only: far too big for either board",
+               "mbv2_035_144": "report only: the msf-CNN comparison point (1000-class random weights)"}
+BOARDS = tuple(known_boards())  # every board file in boards/
 VERIFY_SAMPLES = 2
 COMMAND = "python scripts/zoo_table.py"
 CHILD_TIMEOUT_S = 1200
@@ -47,15 +49,6 @@ def _params(graph) -> int:  # type: ignore[no-untyped-def]
                for i in op.inputs[1:3] if i >= 0)
 
 
-def _convert_once() -> None:
-    """Every plan of this process reuses the first int8 conversion of a model file (plan_model and verify
-    each load the file; TensorFlow's converter takes most of the time and gives the same bytes every time)."""
-    import functools
-
-    import tinyc.plan.pipeline
-    tinyc.plan.pipeline.load_model = functools.cache(tinyc.plan.pipeline.load_model)  # type: ignore[assignment]
-
-
 def one_model(model: str) -> dict:
     """Everything the table says about one model, board by board."""
     from tinyc.plan.pipeline import plan_model
@@ -63,7 +56,6 @@ def one_model(model: str) -> dict:
     from tinyc.errors import TinycError
     from tinyc.run.oracle import OracleCrash, tflm_arena_bytes
     from tinyc.plan.search import ScheduleOptions
-    _convert_once()
     path = ROOT / "models" / f"{model}.py"
     boards: dict[str, dict] = {}
     first = None
