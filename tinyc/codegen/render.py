@@ -18,6 +18,7 @@ import numpy as np
 
 from tinyc.boards import Board
 from tinyc.codegen.board import board_harness_context
+from tinyc.codegen.kernels import step_code
 from tinyc.codegen.target import Target, emulator_target, part_target
 from tinyc.codegen.templates import render
 from tinyc.ir.lower import ConstArray
@@ -122,6 +123,8 @@ def render_firmware(schedule: Schedule, plan: MemoryPlan, board: Board, harness:
         schedule_note=schedule.describe(), samples=samples, flash_origin=target.flash_origin,
         sram_origin=target.sram_origin, testdata_origin=target.testdata_origin, testdata_bytes=target.testdata_bytes,
         app_sources=APP_SOURCES, cmsis_nn_dir=str(cmsis_nn_dir) if cmsis_nn_dir else CMSIS_NN_FOLDER,
+        step_code=[step_code(s, streamed_input=schedule.input if schedule.stream_input else None)
+                   for s in schedule.steps],
     )
     context.update(spec.context(board, samples))
     templates = {**COMMON_TEMPLATES, **spec.templates}

@@ -1,0 +1,86 @@
+"""Which C kernel each schedule step calls, and with which symbols: Python's decision, printed by the macros of
+`firmware_templates/common/steps.c.j2`.
+
+One registry entry per `KernelKind` (a test renders every one); the templates never compare kind names or build
+symbol names themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tinyc.ir.lower import ConstArray, KernelKind
+from tinyc.plan.schedule import Step
+
+CONST_ROLES = ("weights", "bias", "multiplier", "shift")  # the suffixes lowering gives a call's constant arrays
+
+
+def c_symbol(array: ConstArray) -> str:
+    """The C name of a constant array in model_weights.c."""
+    return f"tinyc_{array.name}"
+
+
+@dataclass(frozen=True)
+class StepCode:
+    """What one step's C function prints: the macro of steps.c.j2, the kernel function and the constants' symbols."""
+    macro: str
+    function: str
+    depthwise: bool = False
+    weights: str | None = None
+    bias: str | None = None
+    multiplier: str | None = None
+    shift: str | None = None
+
+
+@dataclass(frozen=True)
+class StepContext:
+    step: Step
+    streamed_input: int | None  # the graph input when the application streams it, else None
+
+
+def _conv(c: StepContext) -> tuple[str, str]:
+    return ("conv", "tinyc_conv1x1_inplace_s8" if c.step.in_place else "arm_convolve_wrapper_s8")
+
+
+def _depthwise(c: StepContext) -> tuple[str, str]:
+    return ("conv", "tinyc_depthwise_conv_inplace_s8" if c.step.in_place else "arm_depthwise_conv_wrapper_s8")
+
+
+def _fully_connected(c: StepContext) -> tuple[str, str]:
+    per_channel = bool(getattr(c.step.call, "per_channel"))  # a FullyConnectedCall's
+    return ("fully_connected", "arm_fully_connected_per_channel_s8" if per_channel else "arm_fully_connected_s8")
+
+
+def _copy(c: StepContext) -> tuple[str, str]:
+    if c.streamed_input is not None and c.step.call.inputs[0] == c.streamed_input:
+        return ("read_input", "tinyc_read_input_block")  # the application serves the input block
+    return ("copy", "tinyc_copy_block_s8")
+
+
+def _fixed(macro: str, function: str) -> Callable[[StepContext], tuple[str, str]]:
+    return lambda c: (macro, function)
+
+
+KERNELS: dict[KernelKind, Callable[[StepContext], tuple[str, str]]] = {
+    KernelKind.CONV: _conv,
+    KernelKind.DEPTHWISE_CONV: _depthwise,
+    KernelKind.FULLY_CONNECTED: _fully_connected,
+    KernelKind.ADD: _fixed("add", "arm_elementwise_add_s8"),
+    KernelKind.AVGPOOL: _fixed("pool", "arm_avgpool_s8"),
+    KernelKind.MAXPOOL: _fixed("pool", "arm_max_pool_s8"),
+    KernelKind.MEAN: _fixed("mean", "tinyc_mean_s8"),
+    KernelKind.SOFTMAX: _fixed("softmax", "arm_softmax_s8"),
+    KernelKind.PAD: _fixed("pad", "arm_pad_s8"),
+    KernelKind.CONCAT: _fixed("concat", "arm_concatenation_s8_x"),
+    KernelKind.RELU: _fixed("relu", "tinyc_relu_s8"),
+    KernelKind.RESHAPE: _fixed("alias", ""),  # the output aliases the input: no call
+    KernelKind.COPY: _copy,
+}
+
+
+def step_code(step: Step, *, streamed_input: int | None) -> StepCode:
+    macro, function = KERNELS[step.call.kind](StepContext(step, streamed_input))
+    symbols = {role: c_symbol(a) for a in step.call.consts for role in CONST_ROLES if a.name.endswith(f"_{role}")}
+    return StepCode(macro=macro, function=function, depthwise=step.call.kind is KernelKind.DEPTHWISE_CONV,
+                    **symbols)
