@@ -43,6 +43,13 @@ CASES = {
     "dw5x5_s2_valid_c12": lambda: m.depthwise(5, 2, "valid", (11, 9), 12),
     "dw7x7_s1_same_c5": lambda: m.depthwise(7, 1, "same", (9, 12), 5),
     "dw7x7_s2_same_c8": lambda: m.depthwise(7, 2, "same", (13, 11), 8),
+    # Depthwise paths: the zero-point padded band (3x3 / 5x5 unrolled, any other size generic), with and
+    # without a narrow clamp; a row too wide for the band (interior straight from the input, border windows):
+    "dw5x5_s1_same_c8_relu6": lambda: m.depthwise(5, 1, "same", (9, 9), 8, "relu6"),
+    "dw4x4_s2_same_c12": lambda: m.depthwise(4, 2, "same", (10, 9), 12),
+    "dw3x3_s1_same_c10_wide": lambda: m.depthwise(3, 1, "same", (3, 131), 10),
+    "dw3x3_s2_valid_c8_wide_relu6": lambda: m.depthwise(3, 2, "valid", (5, 263), 8, "relu6"),
+    "conv1x1_c16_to_10_relu6": lambda: m.conv(1, 1, "valid", (4, 5), 16, 10, "relu"),
     "dense_37_to_11": lambda: m.dense(37, 11, "relu"),
     # Elementwise add (tinyc_dsp_elementwise_add_s8): fused ReLU (narrow clamp), residual adds in place:
     "add_relu": m.add_relu,
