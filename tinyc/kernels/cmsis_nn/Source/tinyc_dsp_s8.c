@@ -326,10 +326,12 @@ static void convolve_1x1(const cmsis_nn_conv_params *params, const cmsis_nn_per_
     }
 }
 
-/* One im2col column: the window of output pixel (n, oy, ox) as int16 with the input offset added,
- * zeros for padding and for the rounding of k up to a multiple of 4, each group of 4 as [x0 x2 x1 x3]. */
+/* One im2col column: the window of output pixel (n, oy, ox) as int16 with the input offset added, zeros for
+ * padding and for the rounding of k up to a multiple of 4, into slot `slot` of the interleaved columns
+ * (pixel_to_cols). */
 static void im2col_column(const cmsis_nn_conv_params *params, const cmsis_nn_dims *input_dims, const int8_t *input,
-                          const cmsis_nn_dims *filter_dims, int32_t n, int32_t oy, int32_t ox, int16_t *col)
+                          const cmsis_nn_dims *filter_dims, int32_t n, int32_t oy, int32_t ox, int32_t slot,
+                          int16_t *col)
 {
     static const int8_t order[4] = {0, 2, 1, 3};
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
@@ -339,6 +341,7 @@ static void im2col_column(const cmsis_nn_conv_params *params, const cmsis_nn_dim
     const int32_t offset2 = (int32_t)(((uint32_t)offset & 0xFFFFu) | ((uint32_t)offset << 16));
     const int32_t y0 = oy * params->stride.h - params->padding.h;
     const int32_t x0 = ox * params->stride.w - params->padding.w;
+    col += 4 * slot;
     int32_t i = 0;
     for (int32_t ky = 0; ky < k_h; ky++)
     {
@@ -355,71 +358,145 @@ static void im2col_column(const cmsis_nn_conv_params *params, const cmsis_nn_dim
                 {
                     const int32_t v = read_s8x4(src + c);
                     const int32_t even = __sadd16(__sxtb16(v), offset2), odd = __sadd16(sxtb16_ror8(v), offset2);
-                    memcpy(&col[i], &even, sizeof(even));
-                    memcpy(&col[i + 2], &odd, sizeof(odd));
+                    memcpy(&col[2 * i], &even, sizeof(even));
+                    memcpy(&col[2 * i + 2], &odd, sizeof(odd));
                 }
             }
             else
             {
                 for (int32_t c = 0; c < in_c; c++, i++)
                 {
-                    col[(i & ~3) + order[i & 3]] = (int16_t)(inside ? src[c] + offset : 0);
+                    col[2 * (i & ~3) + order[i & 3]] = (int16_t)(inside ? src[c] + offset : 0);
                 }
             }
         }
     }
     for (; i < ((k + 3) & ~3); i++)
     {
-        col[(i & ~3) + order[i & 3]] = 0;
+        col[2 * (i & ~3) + order[i & 3]] = 0;
     }
 }
 
-/* acc[i][j] += sum_k col_i[k] * w_j[k]; columns as im2col_column writes them, k rounded up to 4 there. */
-static inline void dot_col_2x2(const int16_t *c0, const int16_t *c1, const int8_t *w0, const int8_t *w1, int32_t k,
-                               int32_t *a00, int32_t *a01, int32_t *a10, int32_t *a11)
+/*
+ * Two im2col / 1x1 columns interleaved per group of 4 k: pixel 0's 4 values then pixel 1's, as int16 with
+ * the input offset added (|x + offset| <= 255), each group as [x0 x2 x1 x3] to match SXTB16 on the weights;
+ * zeros past k up to the next multiple of 4. One pointer walks both columns, so the inner loop below keeps
+ * its 4 accumulators, 4 input pairs, 2 weight pairs and 3 pointers in registers.
+ */
+#define TINYC_COLS_MAX_K 256 /* 1x1 convolution: columns of up to 256 input channels on the stack (1 KiB) */
+
+/* Pixel x (in_c channels) into slot `slot` (0 or 1) of the interleaved columns. */
+static void pixel_to_cols(const int8_t *x, int32_t in_c, int32_t offset, int32_t slot, int16_t *cols)
+{
+    const int32_t offset2 = (int32_t)(((uint32_t)offset & 0xFFFFu) | ((uint32_t)offset << 16));
+    int16_t *dst = cols + 4 * slot;
+    int32_t c = 0;
+    for (; c + 4 <= in_c; c += 4, dst += 8)
+    {
+        const int32_t v = read_s8x4(x + c);
+        const int32_t even = __sadd16(__sxtb16(v), offset2), odd = __sadd16(sxtb16_ror8(v), offset2);
+        memcpy(dst, &even, sizeof(even));
+        memcpy(dst + 2, &odd, sizeof(odd));
+    }
+    if (c < in_c)
+    {
+        static const int8_t order[4] = {0, 2, 1, 3};
+        for (int32_t j = 0; j < 4; j++)
+        {
+            dst[order[j]] = (int16_t)(c + j < in_c ? x[c + j] + offset : 0);
+        }
+    }
+}
+
+/* acc[i][j] += sum_k col_i[k] * w_j[k] over `groups` groups of 4 k (interleaved columns, pixel_to_cols).
+ * The weights of the last group past k meet zero columns: read (within the filter array but for the last
+ * row's up to 3 bytes past it), multiplied by 0. */
+static inline __attribute__((always_inline)) void dot_cols_2x2(const int16_t *cols, const int8_t *w0,
+                                                               const int8_t *w1, int32_t groups, int32_t *a00,
+                                                               int32_t *a01, int32_t *a10, int32_t *a11)
 {
     int32_t s00 = *a00, s01 = *a01, s10 = *a10, s11 = *a11;
-    int32_t n = k >> 2;
-    while (n-- > 0)
+#ifndef __OPTIMIZE__
+    /* unoptimized builds keep a frame pointer: too few registers for the assembly below */
+    for (int32_t g = 0; g < groups; g++, cols += 8, w0 += 4, w1 += 4)
     {
-        const int32_t c0e = read_s16x2(c0), c0o = read_s16x2(c0 + 2);
-        const int32_t c1e = read_s16x2(c1), c1o = read_s16x2(c1 + 2);
-        const int32_t vw0 = read_s8x4(w0), vw1 = read_s8x4(w1);
-        c0 += 4;
-        c1 += 4;
-        w0 += 4;
-        w1 += 4;
-        const int32_t w0e = __sxtb16(vw0), w0o = sxtb16_ror8(vw0);
-        s00 = __smlad(c0e, w0e, s00);
-        s00 = __smlad(c0o, w0o, s00);
-        s10 = __smlad(c1e, w0e, s10);
-        s10 = __smlad(c1o, w0o, s10);
-        const int32_t w1e = __sxtb16(vw1), w1o = sxtb16_ror8(vw1);
-        s01 = __smlad(c0e, w1e, s01);
-        s01 = __smlad(c0o, w1o, s01);
-        s11 = __smlad(c1e, w1e, s11);
-        s11 = __smlad(c1o, w1o, s11);
+        const int32_t x0e = read_s16x2(cols), x0o = read_s16x2(cols + 2);
+        const int32_t x1e = read_s16x2(cols + 4), x1o = read_s16x2(cols + 6);
+        const int32_t va = read_s8x4(w0), vb = read_s8x4(w1);
+        s00 = __smlad(x0o, sxtb16_ror8(va), __smlad(x0e, __sxtb16(va), s00));
+        s10 = __smlad(x1o, sxtb16_ror8(va), __smlad(x1e, __sxtb16(va), s10));
+        s01 = __smlad(x0o, sxtb16_ror8(vb), __smlad(x0e, __sxtb16(vb), s01));
+        s11 = __smlad(x1o, sxtb16_ror8(vb), __smlad(x1e, __sxtb16(vb), s11));
     }
-    static const int8_t order[4] = {0, 2, 1, 3};
-    for (int32_t j = 0; j < (k & 3); j++)
+#else
+    if (groups > 0)
     {
-        const int32_t v0 = c0[order[j]], v1 = c1[order[j]], q0 = w0[j], q1 = w1[j];
-        s00 += v0 * q0;
-        s01 += v0 * q1;
-        s10 += v1 * q0;
-        s11 += v1 * q1;
+        /* 18 instructions per 16 MACs: the compiler's allocation spilled here. LDRD needs word alignment: the
+         * columns are word aligned and 16 bytes per group; the weights are read by LDR (unaligned allowed). */
+        const int16_t *end = cols + 8 * groups;
+        int32_t x0e, x0o, x1e, x1o, wa, wb;
+        __asm__ volatile("1:\n\t"
+                         "ldr %[wa], [%[w0]], #4\n\t"
+                         "ldrd %[x0e], %[x0o], [%[c]], #16\n\t"
+                         "ldrd %[x1e], %[x1o], [%[c], #-8]\n\t"
+                         "sxtb16 %[wb], %[wa]\n\t"
+                         "sxtb16 %[wa], %[wa], ror #8\n\t"
+                         "smlad %[s00], %[x0e], %[wb], %[s00]\n\t"
+                         "smlad %[s10], %[x1e], %[wb], %[s10]\n\t"
+                         "smlad %[s00], %[x0o], %[wa], %[s00]\n\t"
+                         "smlad %[s10], %[x1o], %[wa], %[s10]\n\t"
+                         "ldr %[wa], [%[w1]], #4\n\t"
+                         "sxtb16 %[wb], %[wa]\n\t"
+                         "sxtb16 %[wa], %[wa], ror #8\n\t"
+                         "smlad %[s01], %[x0e], %[wb], %[s01]\n\t"
+                         "smlad %[s11], %[x1e], %[wb], %[s11]\n\t"
+                         "smlad %[s01], %[x0o], %[wa], %[s01]\n\t"
+                         "smlad %[s11], %[x1o], %[wa], %[s11]\n\t"
+                         "cmp %[c], %[end]\n\t"
+                         "bne 1b"
+                         : [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11), [c] "+r"(cols),
+                           [w0] "+r"(w0), [w1] "+r"(w1), [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e),
+                           [x1o] "=&r"(x1o), [wa] "=&r"(wa), [wb] "=&r"(wb)
+                         : [end] "r"(end)
+                         : "cc", "memory");
     }
+#endif
     *a00 = s00;
     *a01 = s01;
     *a10 = s10;
     *a11 = s11;
 }
 
-/* Output pixels p and p1 (equal for an odd last pixel) of an im2col convolution from their columns. */
-static inline __attribute__((always_inline)) void convolve_im2col_pixels(
-    const cmsis_nn_conv_params *params, const cmsis_nn_per_channel_quant_params *quant, const int16_t *c0,
-    const int16_t *c1, const int8_t *filter, const int32_t *bias, int32_t k, int32_t out_c, int8_t *o0, int8_t *o1,
-    const int MODE)
+/* dot_cols_2x2 over k values: whole groups, then the last k % 4 from the columns' last group. */
+static inline __attribute__((always_inline)) void dot_cols_k(const int16_t *cols, const int8_t *w0, const int8_t *w1,
+                                                             int32_t k, int32_t *a00, int32_t *a01, int32_t *a10,
+                                                             int32_t *a11)
+{
+    const int32_t groups = k >> 2;
+    dot_cols_2x2(cols, w0, w1, groups, a00, a01, a10, a11);
+    if (k & 3)
+    {
+        static const int8_t order[4] = {0, 2, 1, 3};
+        const int16_t *last = cols + 8 * groups;
+        for (int32_t j = 0; j < (k & 3); j++)
+        {
+            const int32_t v0 = last[order[j]], v1 = last[4 + order[j]];
+            const int32_t q0 = w0[4 * groups + j], q1 = w1[4 * groups + j];
+            *a00 += v0 * q0;
+            *a01 += v0 * q1;
+            *a10 += v1 * q0;
+            *a11 += v1 * q1;
+        }
+    }
+}
+
+/* Every output channel of two pixels (o0, o1; the same pixel twice for an odd last one) from their
+ * interleaved columns, 2 channels at a time; MODE: the requantization (a constant). */
+static inline __attribute__((always_inline)) void cols_outputs(const cmsis_nn_conv_params *params,
+                                                               const cmsis_nn_per_channel_quant_params *quant,
+                                                               const int16_t *cols, const int8_t *filter,
+                                                               const int32_t *bias, int32_t k, int32_t out_c,
+                                                               int8_t *o0, int8_t *o1, const int MODE)
 {
     const int32_t out_offset = params->output_offset;
     const int32_t act_min = params->activation.min, act_max = params->activation.max;
@@ -428,7 +505,7 @@ static inline __attribute__((always_inline)) void convolve_im2col_pixels(
         const int32_t oc1 = oc + 1 < out_c ? oc + 1 : oc;
         int32_t a00 = bias ? bias[oc] : 0, a01 = bias ? bias[oc1] : 0;
         int32_t a10 = a00, a11 = a01;
-        dot_col_2x2(c0, c1, filter + oc * k, filter + oc1 * k, k, &a00, &a01, &a10, &a11);
+        dot_cols_k(cols, filter + oc * k, filter + oc1 * k, k, &a00, &a01, &a10, &a11);
         const int32_t m0 = quant->multiplier[oc], s0 = quant->shift[oc];
         const int32_t m1 = quant->multiplier[oc1], s1 = quant->shift[oc1];
         const int32_t e0 = -s0, h0 = half_of(s0), e1 = -s1, h1 = half_of(s1);
@@ -446,12 +523,10 @@ static void convolve_im2col(const cmsis_nn_conv_params *params, const cmsis_nn_p
                             int8_t *output, int16_t *columns)
 {
     const int32_t k = filter_dims->h * filter_dims->w * input_dims->c;
-    const int32_t k4 = (k + 3) & ~3;
     const int32_t out_c = output_dims->c, out_h = output_dims->h, out_w = output_dims->w;
     const int32_t out_hw = out_h * out_w;
     const int32_t pixels = output_dims->n * out_hw;
     const int32_t act_min = params->activation.min, act_max = params->activation.max;
-    int16_t *col0 = columns, *col1 = columns + k4;
     int32_t all_fast = 1;
     for (int32_t oc = 0; oc < out_c; oc++)
     {
@@ -464,24 +539,61 @@ static void convolve_im2col(const cmsis_nn_conv_params *params, const cmsis_nn_p
         const int32_t p1 = p + 1 < pixels ? p + 1 : p;
         const int32_t n0 = p / out_hw, r0 = p - n0 * out_hw;
         const int32_t n1 = p1 / out_hw, r1 = p1 - n1 * out_hw;
-        im2col_column(params, input_dims, input, filter_dims, n0, r0 / out_w, r0 % out_w, col0);
-        if (p1 != p)
-        {
-            im2col_column(params, input_dims, input, filter_dims, n1, r1 / out_w, r1 % out_w, col1);
-        }
-        const int16_t *c1 = p1 != p ? col1 : col0;
+        im2col_column(params, input_dims, input, filter_dims, n0, r0 / out_w, r0 % out_w, 0, columns);
+        im2col_column(params, input_dims, input, filter_dims, n1, r1 / out_w, r1 % out_w, 1, columns);
         int8_t *o0 = output + p * out_c, *o1 = output + p1 * out_c;
         if (mode == REQUANT_FAST)
         {
-            convolve_im2col_pixels(params, quant, col0, c1, filter, bias, k, out_c, o0, o1, REQUANT_FAST);
+            cols_outputs(params, quant, columns, filter, bias, k, out_c, o0, o1, REQUANT_FAST);
         }
         else if (mode == REQUANT_FAST_CLAMP)
         {
-            convolve_im2col_pixels(params, quant, col0, c1, filter, bias, k, out_c, o0, o1, REQUANT_FAST_CLAMP);
+            cols_outputs(params, quant, columns, filter, bias, k, out_c, o0, o1, REQUANT_FAST_CLAMP);
         }
         else
         {
-            convolve_im2col_pixels(params, quant, col0, c1, filter, bias, k, out_c, o0, o1, REQUANT_EXACT);
+            cols_outputs(params, quant, columns, filter, bias, k, out_c, o0, o1, REQUANT_EXACT);
+        }
+    }
+}
+
+/* 1x1 convolution (in_c <= TINYC_COLS_MAX_K) through the interleaved int16 columns of 2 pixels on the stack. */
+static void convolve_1x1_cols(const cmsis_nn_conv_params *params, const cmsis_nn_per_channel_quant_params *quant,
+                              const cmsis_nn_dims *input_dims, const int8_t *input, const int8_t *filter,
+                              const int32_t *bias, const cmsis_nn_dims *output_dims, int8_t *output)
+{
+    const int32_t in_c = input_dims->c, out_c = output_dims->c;
+    const int32_t out_hw = output_dims->h * output_dims->w;
+    const int32_t pixels = input_dims->n * out_hw;
+    const int32_t act_min = params->activation.min, act_max = params->activation.max;
+    int16_t cols[2 * TINYC_COLS_MAX_K] __attribute__((aligned(4)));
+    int32_t all_fast = 1;
+    for (int32_t oc = 0; oc < out_c; oc++)
+    {
+        all_fast &= fast_requant_ok(quant->shift[oc], bias ? bias[oc] : 0, in_c);
+    }
+    const int32_t mode = all_fast ? fast_mode(act_min, act_max) : REQUANT_EXACT;
+    for (int32_t p = 0; p < pixels; p += 2)
+    {
+        const int32_t p1 = p + 1 < pixels ? p + 1 : p;
+        pixel_to_cols(pixel_1x1(input, p, out_hw, output_dims->w, input_dims->h, input_dims->w, in_c,
+                                params->stride.h, params->stride.w),
+                      in_c, params->input_offset, 0, cols);
+        pixel_to_cols(pixel_1x1(input, p1, out_hw, output_dims->w, input_dims->h, input_dims->w, in_c,
+                                params->stride.h, params->stride.w),
+                      in_c, params->input_offset, 1, cols);
+        int8_t *o0 = output + p * out_c, *o1 = output + p1 * out_c;
+        if (mode == REQUANT_FAST)
+        {
+            cols_outputs(params, quant, cols, filter, bias, in_c, out_c, o0, o1, REQUANT_FAST);
+        }
+        else if (mode == REQUANT_FAST_CLAMP)
+        {
+            cols_outputs(params, quant, cols, filter, bias, in_c, out_c, o0, o1, REQUANT_FAST_CLAMP);
+        }
+        else
+        {
+            cols_outputs(params, quant, cols, filter, bias, in_c, out_c, o0, o1, REQUANT_EXACT);
         }
     }
 }
@@ -505,8 +617,16 @@ int32_t tinyc_dsp_convolve_s8(const cmsis_nn_context *ctx,
     }
     if (filter_dims->h == 1 && filter_dims->w == 1 && conv_params->padding.h == 0 && conv_params->padding.w == 0)
     {
-        convolve_1x1(conv_params, quant_params, input_dims, input_data, filter_data, bias_data, output_dims,
-                     output_data);
+        if (input_dims->c <= TINYC_COLS_MAX_K)
+        {
+            convolve_1x1_cols(conv_params, quant_params, input_dims, input_data, filter_data, bias_data, output_dims,
+                              output_data);
+        }
+        else
+        {
+            convolve_1x1(conv_params, quant_params, input_dims, input_data, filter_data, bias_data, output_dims,
+                         output_data);
+        }
         return 1;
     }
     const int32_t k4 = (filter_dims->h * filter_dims->w * input_dims->c + 3) & ~3;
