@@ -4,6 +4,7 @@ bytes for the same input; and `tinyc bench` counts the same instructions run to 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from models_for_tests import keras, layers
 from conftest import BOARDS, needs_toolchain
 from tinyc.bench import bench, bench_planned
 from tinyc.driver import plan_model
+from tinyc.search import ScheduleOptions
 
 pytestmark = [needs_toolchain, pytest.mark.emulator]
 
@@ -96,3 +98,20 @@ def test_bench_is_deterministic() -> None:
     assert first.as_json()["layers"][0].keys() >= {"name", "op", "instructions", "macs"}
     assert first.macs == sum(layer.macs for layer in first.layers) > 0
     assert first.instructions % first.instructions_per_tick == 0
+
+
+CMSIS_NN = os.environ.get("TINYC_CMSIS_NN")  # a CMSIS-NN checkout (v7.0.0 or newer) to compare against
+
+
+@pytest.mark.skipif(not CMSIS_NN, reason="set TINYC_CMSIS_NN to a CMSIS-NN checkout to compare against it")
+@pytest.mark.parametrize("case", ["dscnn_block", "resnet_block"])
+def test_bench_against_real_cmsis_nn(case: str, tflite_of) -> None:
+    """`tinyc bench --cmsis-nn`: the same firmware built against Arm's CMSIS-NN (int8 sources only, so newer
+    checkouts with float kernels build too) gives the same bytes as tinyc's kernels, per layer counted."""
+    planned = plan_model(tflite_of(case, CASES[case]), "stm32f412",
+                         options=ScheduleOptions(kind="per-layer", in_place=False))
+    ours = bench_planned(planned)
+    arm = bench_planned(planned, cmsis_nn_dir=Path(CMSIS_NN))
+    assert arm.kernels == "cmsis-nn" and ours.kernels == "optimized"
+    assert np.array_equal(ours.output, arm.output)
+    assert [layer.op for layer in ours.layers] == [layer.op for layer in arm.layers]
