@@ -4,6 +4,7 @@ bytes for the same input; and `tinyc bench` counts the same instructions run to 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +13,9 @@ import pytest
 import models_for_tests as m
 from models_for_tests import keras, layers
 from conftest import BOARDS, needs_toolchain
-from tinyc.run.bench import bench, bench_planned
 from tinyc.plan.pipeline import plan_model
+from tinyc.plan.search import ScheduleOptions
+from tinyc.run.bench import bench, bench_planned
 
 pytestmark = [needs_toolchain, pytest.mark.emulator]
 
@@ -43,6 +45,13 @@ CASES = {
     "dw5x5_s2_valid_c12": lambda: m.depthwise(5, 2, "valid", (11, 9), 12),
     "dw7x7_s1_same_c5": lambda: m.depthwise(7, 1, "same", (9, 12), 5),
     "dw7x7_s2_same_c8": lambda: m.depthwise(7, 2, "same", (13, 11), 8),
+    # Depthwise paths: the zero-point padded band (3x3 / 5x5 unrolled, any other size generic), with and
+    # without a narrow clamp; a row too wide for the band (interior straight from the input, border windows):
+    "dw5x5_s1_same_c8_relu6": lambda: m.depthwise(5, 1, "same", (9, 9), 8, "relu6"),
+    "dw4x4_s2_same_c12": lambda: m.depthwise(4, 2, "same", (10, 9), 12),
+    "dw3x3_s1_same_c10_wide": lambda: m.depthwise(3, 1, "same", (3, 131), 10),
+    "dw3x3_s2_valid_c8_wide_relu6": lambda: m.depthwise(3, 2, "valid", (5, 263), 8, "relu6"),
+    "conv1x1_c16_to_10_relu6": lambda: m.conv(1, 1, "valid", (4, 5), 16, 10, "relu"),
     "dense_37_to_11": lambda: m.dense(37, 11, "relu"),
     # Elementwise add (tinyc_dsp_elementwise_add_s8): fused ReLU (narrow clamp), residual adds in place:
     "add_relu": m.add_relu,
@@ -89,3 +98,20 @@ def test_bench_is_deterministic() -> None:
     assert first.as_json()["layers"][0].keys() >= {"name", "op", "instructions", "macs"}
     assert first.macs == sum(layer.macs for layer in first.layers) > 0
     assert first.instructions % first.instructions_per_tick == 0
+
+
+CMSIS_NN = os.environ.get("TINYC_CMSIS_NN")  # a CMSIS-NN checkout (v7.0.0 or newer) to compare against
+
+
+@pytest.mark.skipif(not CMSIS_NN, reason="set TINYC_CMSIS_NN to a CMSIS-NN checkout to compare against it")
+@pytest.mark.parametrize("case", ["dscnn_block", "resnet_block"])
+def test_bench_against_real_cmsis_nn(case: str, tflite_of) -> None:
+    """`tinyc bench --cmsis-nn`: the same firmware built against Arm's CMSIS-NN (int8 sources only, so newer
+    checkouts with float kernels build too) gives the same bytes as tinyc's kernels, per layer counted."""
+    planned = plan_model(tflite_of(case, CASES[case]), "stm32f412",
+                         options=ScheduleOptions(kind="per-layer", in_place=False))
+    ours = bench_planned(planned)
+    arm = bench_planned(planned, cmsis_nn_dir=Path(CMSIS_NN))
+    assert arm.kernels == "cmsis-nn" and ours.kernels == "optimized"
+    assert np.array_equal(ours.output, arm.output)
+    assert [layer.op for layer in ours.layers] == [layer.op for layer in arm.layers]

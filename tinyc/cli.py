@@ -452,13 +452,18 @@ def _verify_dataset(model: Path, board: str, *, limit: int | None, options: Sche
                                                 "instead of the optimized DSP kernels.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the random input (without representative data).")
+@click.option("--cmsis-nn", "cmsis_nn", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Build against this CMSIS-NN checkout (its int8 sources) instead of tinyc's own kernels, to "
+                   "compare; tinyc's in-place kernels stay tinyc's (use --no-inplace for a like-for-like run).")
 @schedule_options
-def bench_cmd(model: Path, board: str, portable: bool, as_json: bool, seed: int, options: ScheduleOptions,
-              verbose_plan: bool) -> None:
+def bench_cmd(model: Path, board: str, portable: bool, as_json: bool, seed: int, cmsis_nn: Path | None,
+              options: ScheduleOptions, verbose_plan: bool) -> None:
     """Count MODEL's instructions per inference in QEMU (-icount shift=0), in total and per layer."""
     from tinyc.run.bench import bench
+    if portable and cmsis_nn is not None:
+        raise click.UsageError("--portable and --cmsis-nn exclude each other")
     with console.status(f"building and benchmarking {model} on {board} in QEMU…"):
-        result = bench(model, board, portable=portable, seed=seed, options=options)
+        result = bench(model, board, portable=portable, seed=seed, options=options, cmsis_nn_dir=cmsis_nn)
     if as_json:
         out.print_json(json.dumps(result.as_json()))
         return

@@ -30,7 +30,8 @@ KERNEL_OBJECT_DIR = "obj/kernels"
 
 @dataclass(frozen=True)
 class LayerBench:
-    """One op of the model (its schedule steps summed: patch steps share their op)."""
+    """One op of the model (its schedule steps summed: patch steps share their op), or the block copies
+    a patch schedule makes around it (op "copy", no MACs)."""
     op_index: int
     name: str
     op: str
@@ -53,7 +54,7 @@ class BenchResult:
     model: str
     board: str
     clock_hz: int
-    kernels: str  # "optimized" or "portable"
+    kernels: str  # "optimized", "portable" or "cmsis-nn" (a real CMSIS-NN checkout)
     instructions: int  # one inference, from the harness's call of tinyc_invoke()
     instructions_per_tick: int  # the resolution: every count is a multiple of it
     macs: int
@@ -80,8 +81,14 @@ class BenchResult:
                 "layers": [layer.as_json() for layer in self.layers]}
 
 
-def build_bench_firmware(planned: Planned, folder: Path, sample: np.ndarray, *, portable: bool) -> BuildResult:
+def build_bench_firmware(planned: Planned, folder: Path, sample: np.ndarray, *, portable: bool,
+                         cmsis_nn_dir: Path | None = None) -> BuildResult:
+    """cmsis_nn_dir: build against that CMSIS-NN checkout (its Include/ and Source/) instead of tinyc's own
+    implementation of the CMSIS-NN API; tinyc's in-place kernels still come from tinyc."""
+    if cmsis_nn_dir is not None and not (cmsis_nn_dir / "Include" / "arm_nnfunctions.h").is_file():
+        raise EmulatorError(f"{cmsis_nn_dir} is not a CMSIS-NN checkout (no Include/arm_nnfunctions.h)")
     return build_firmware(planned, folder, [sample], harness=Harness.BENCH,
+                          cmsis_nn=cmsis_nn_dir.resolve() if cmsis_nn_dir is not None else None,
                           cflags=(PORTABLE_FLAG,) if portable else ())
 
 
@@ -100,27 +107,33 @@ def kernel_code_bytes(folder: Path) -> int:
 
 
 def layer_table(planned: Planned, step_instructions: tuple[int, ...]) -> tuple[LayerBench, ...]:
-    """Steps grouped by op, in order of each op's first step."""
-    order: list[int] = []
-    acc: dict[int, list] = {}
+    """Steps grouped by op and kind, in order of each group's first step: a patch schedule's block copies
+    (input patches, crops, output tiles) are rows of their own, so every instruction is charged to the
+    kernel that spent it."""
+    layers = {c.op_index: c.layer for c in planned.lowered.calls}
+    order: list[tuple[int, str]] = []
+    acc: dict[tuple[int, str], list] = {}
     for step, instructions in zip(planned.schedule.steps, step_instructions, strict=True):
         call = step.call
-        if call.op_index not in acc:
-            order.append(call.op_index)
-            acc[call.op_index] = [call.layer, call.kind.value, 0, 0, 0]
-        entry = acc[call.op_index]
-        entry[2] += 1
-        entry[3] += instructions
-        entry[4] += call.macs
-    return tuple(LayerBench(op_index=i, name=acc[i][0], op=acc[i][1], steps=acc[i][2], instructions=acc[i][3],
-                            macs=acc[i][4]) for i in order)
+        key = (call.op_index, call.kind.value)
+        if key not in acc:
+            order.append(key)
+            name = layers.get(call.op_index, call.layer)
+            acc[key] = [f"patch copies for {name}" if call.kind.value == "copy" else call.layer, 0, 0, 0]
+        entry = acc[key]
+        entry[1] += 1
+        entry[2] += instructions
+        entry[3] += call.macs
+    return tuple(LayerBench(op_index=k[0], name=acc[k][0], op=k[1], steps=acc[k][1], instructions=acc[k][2],
+                            macs=acc[k][3]) for k in order)
 
 
-def bench_planned(planned: Planned, *, portable: bool = False, seed: int = 0, folder: Path | None = None) -> BenchResult:
+def bench_planned(planned: Planned, *, portable: bool = False, seed: int = 0, folder: Path | None = None,
+                  cmsis_nn_dir: Path | None = None) -> BenchResult:
     sample = input_samples(planned, 1, seed=seed)[0]
     with tempfile.TemporaryDirectory(prefix="tinyc-bench-") as tmp:
         work = folder or Path(tmp) / "firmware"
-        built = build_bench_firmware(planned, work, sample, portable=portable)
+        built = build_bench_firmware(planned, work, sample, portable=portable, cmsis_nn_dir=cmsis_nn_dir)
         raw = bench_qemu(planned.board, built.elf)
         code_bytes = kernel_code_bytes(work)
     # The inferences of one firmware run start at slightly different phases of a tick (the wait for a
@@ -132,14 +145,16 @@ def bench_planned(planned: Planned, *, portable: bool = False, seed: int = 0, fo
     first = raw.runs[0]
     steps = tuple(t * raw.instructions_per_tick for t in first[1:])
     return BenchResult(model=planned.loaded.name, board=planned.board.name, clock_hz=planned.board.clock_hz,
-                       kernels="portable" if portable else "optimized", instructions=first[0] * raw.instructions_per_tick,
+                       kernels="cmsis-nn" if cmsis_nn_dir is not None else "portable" if portable else "optimized",
+                       instructions=first[0] * raw.instructions_per_tick,
                        instructions_per_tick=raw.instructions_per_tick, macs=planned.schedule.macs,
                        layers=layer_table(planned, steps), runs=tuple(r[0] * raw.instructions_per_tick for r in raw.runs),
                        kernel_code_bytes=code_bytes, output=raw.output)
 
 
 def bench(model_path: Path, board_name: str, *, portable: bool = False, seed: int = 0,
-          options: ScheduleOptions = ScheduleOptions(), folder: Path | None = None) -> BenchResult:
+          options: ScheduleOptions = ScheduleOptions(), folder: Path | None = None,
+          cmsis_nn_dir: Path | None = None) -> BenchResult:
     """Instructions per inference of `model_path` on `board_name` in QEMU (icount), total and per layer."""
     planned = plan_model(model_path, board_name, options=options)
-    return bench_planned(planned, portable=portable, seed=seed, folder=folder)
+    return bench_planned(planned, portable=portable, seed=seed, folder=folder, cmsis_nn_dir=cmsis_nn_dir)

@@ -106,6 +106,49 @@ static inline int32_t fast_requant_ok(int32_t shift, int32_t bias, int32_t taps)
     return shift <= -1 && bound < ((int64_t)1 << 30);
 }
 
+static inline int32_t read_s16x2(const int16_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+/* How an output channel is requantized: the exact 64-bit path, requantize_fast, or requantize_fast and the
+ * activation clamp (act_min >= -128, act_max <= 127: clamp(ssat8(v)) == clamp(v)). */
+enum
+{
+    REQUANT_EXACT = 0,
+    REQUANT_FAST = 1,
+    REQUANT_FAST_CLAMP = 2
+};
+
+static inline int32_t fast_mode(int32_t act_min, int32_t act_max)
+{
+    return act_min <= -128 && act_max >= 127 ? REQUANT_FAST : REQUANT_FAST_CLAMP;
+}
+
+static inline int32_t half_of(int32_t shift)
+{
+    return shift <= -1 ? (int32_t)(1u << (-shift - 1)) : 0;
+}
+
+static inline __attribute__((always_inline)) int8_t requantize_mode(int32_t acc, int32_t multiplier, int32_t shift,
+                                                                     int32_t exponent, int32_t half,
+                                                                     int32_t output_offset, int32_t act_min,
+                                                                     int32_t act_max, const int MODE)
+{
+    if (MODE == REQUANT_EXACT)
+    {
+        return requantize(acc, multiplier, shift, output_offset, act_min, act_max);
+    }
+    int32_t v = requantize_fast(acc, multiplier, exponent, half, output_offset);
+    if (MODE == REQUANT_FAST_CLAMP)
+    {
+        v = v < act_min ? act_min : (v > act_max ? act_max : v);
+    }
+    return (int8_t)v;
+}
+
 #define TINYC_DW_RING_STACK_BYTES 512 /* padded-row window on the stack when the plane scratch is smaller */
 #define TINYC_DW_MAX_OUT_W 160        /* int32 accumulators of one output row on the stack */
 /* One channel of the padded-row depthwise (depthwise_inplace_rows): its weights, folded bias and quantization. */
@@ -497,6 +540,241 @@ static int32_t depthwise_inplace_plane(const cmsis_nn_dw_conv_params *params,
     return 1;
 }
 
+/* Requantization of one group of 4 depthwise channels (lanes past the channel count unused). */
+typedef struct
+{
+    int32_t multiplier[4], shift[4], exponent[4], half[4];
+    int32_t out_offset, act_min, act_max, mode, group;
+} dw_quant4;
+
+/* Requantizes and stores the group's channels; MODE (a constant) says how; a group of fewer than 4
+ * channels (REQUANT_EXACT only) stores only its own. */
+static inline __attribute__((always_inline)) void dw_store4(int8_t *out, int32_t a0, int32_t a1, int32_t a2,
+                                                            int32_t a3, const dw_quant4 *q, const int MODE)
+{
+    const int32_t off = q->out_offset, lo = q->act_min, hi = q->act_max;
+    if (MODE != REQUANT_EXACT)
+    {
+        out[0] = requantize_mode(a0, q->multiplier[0], 0, q->exponent[0], q->half[0], off, lo, hi, MODE);
+        out[1] = requantize_mode(a1, q->multiplier[1], 0, q->exponent[1], q->half[1], off, lo, hi, MODE);
+        out[2] = requantize_mode(a2, q->multiplier[2], 0, q->exponent[2], q->half[2], off, lo, hi, MODE);
+        out[3] = requantize_mode(a3, q->multiplier[3], 0, q->exponent[3], q->half[3], off, lo, hi, MODE);
+        return;
+    }
+    const int32_t acc[4] = {a0, a1, a2, a3};
+    for (int32_t j = 0; j < q->group; j++)
+    {
+        out[j] = requantize(acc[j], q->multiplier[j], q->shift[j], off, lo, hi);
+    }
+}
+
+/* One tap of 4 channels: raw input (the offset is in the accumulators' start), weights [even, odd]. */
+static inline __attribute__((always_inline)) void dw_tap(const int8_t *x, const int32_t *wt, int32_t *a0,
+                                                         int32_t *a1, int32_t *a2, int32_t *a3)
+{
+    const int32_t v = load_s8x4(x);
+    const int32_t xe = __sxtb16(v), xo = sxtb16_ror8(v);
+    *a0 = __smlabb(xe, wt[0], *a0);
+    *a2 = __smlatt(xe, wt[0], *a2);
+    *a1 = __smlabb(xo, wt[1], *a1);
+    *a3 = __smlatt(xo, wt[1], *a3);
+}
+
+/*
+ * `count` output pixels of 4 channels (`out_step` output bytes apart) whose windows lie inside `src`
+ * (`step` bytes apart; taps `chans` bytes apart, rows `row_bytes`): the input offset is in `full`
+ * (bias + offset * sum of weights), so no SADD16 per tap. K_H, K_W > 0 make the window a compile-time
+ * constant (fully unrolled taps, weights at constant stack offsets). w: [tap][even, odd] with
+ * even = [w_c0 w_c2], odd = [w_c1 w_c3].
+ */
+static inline __attribute__((always_inline)) void dw_interior4(const int8_t *src, int8_t *out, int32_t count,
+                                                               int32_t step, int32_t chans, int32_t row_bytes,
+                                                               int32_t out_step, const int32_t *w,
+                                                               const int32_t *full, const dw_quant4 *q,
+                                                               int32_t k_h, int32_t k_w, const int K_H,
+                                                               const int K_W, const int MODE)
+{
+    for (int32_t i = 0; i < count; i++, src += step, out += out_step)
+    {
+        int32_t a0 = full[0], a1 = full[1], a2 = full[2], a3 = full[3];
+        if (K_H > 0 && K_W > 0)
+        {
+#pragma GCC unroll 7
+            for (int32_t ky = 0; ky < K_H; ky++)
+            {
+#pragma GCC unroll 7
+                for (int32_t kx = 0; kx < K_W; kx++)
+                {
+                    dw_tap(src + ky * row_bytes + kx * chans, w + 2 * (ky * K_W + kx), &a0, &a1, &a2, &a3);
+                }
+            }
+        }
+        else
+        {
+            const int8_t *row = src;
+            const int32_t *wt = w;
+            for (int32_t ky = 0; ky < k_h; ky++, row += row_bytes)
+            {
+                for (int32_t kx = 0; kx < k_w; kx++, wt += 2)
+                {
+                    dw_tap(row + kx * chans, wt, &a0, &a1, &a2, &a3);
+                }
+            }
+        }
+        dw_store4(out, a0, a1, a2, a3, q, MODE);
+    }
+}
+
+#define TINYC_DW_RING4_WORDS 512 /* in-place depthwise, 4 channels: 2 * k_h padded rows on the stack (2 KiB) */
+
+/*
+ * In-place depthwise, 4 channels at a time (chans % 4 == 0): as depthwise_inplace_rows, but input rows of 4
+ * channels (one word per pixel) are gathered into a ring of k_h rows, each stored twice (slots r % k_h and
+ * r % k_h + k_h) so the k_h rows of any output row are contiguous, padded with the input zero point (no
+ * border cases); every output pixel then takes dw_interior4 (SMLABB / SMLATT on 4 channels, the input offset
+ * folded into the bias, taps unrolled for 3x3 and 5x5). Each input row is gathered before the first output
+ * row that overwrites it is written (the argument of depthwise_inplace_rows, per group of channels).
+ */
+static inline __attribute__((always_inline)) void dw_inplace4_group(const cmsis_nn_dw_conv_params *params,
+                                                                    const cmsis_nn_dims *input_dims, int8_t *buffer,
+                                                                    const cmsis_nn_dims *output_dims, int32_t k_h,
+                                                                    int32_t k_w, int32_t band_w, int32_t *ring,
+                                                                    const int32_t *w, const int32_t *full,
+                                                                    const dw_quant4 *q, const int K_H, const int K_W,
+                                                                    const int MODE)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, chans = input_dims->c;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w;
+    const int32_t stride_h = params->stride.h, stride_w = params->stride.w;
+    const int32_t pad_h = params->padding.h, pad_w = params->padding.w;
+    const uint32_t zp = (uint32_t)(uint8_t)(-params->input_offset);
+    const int32_t zp4 = (int32_t)(zp * 0x01010101u);
+    int32_t next = 0; /* next padded row to gather */
+    for (int32_t oy = 0; oy < out_h; oy++)
+    {
+        const int32_t top = oy * stride_h;
+        for (; next < top + k_h; next++)
+        {
+            const int32_t r = next - pad_h;
+            int32_t *d0 = ring + (next % k_h) * band_w;
+            int32_t *d1 = d0 + k_h * band_w;
+            if (r < 0 || r >= in_h)
+            {
+                for (int32_t i = 0; i < band_w; i++)
+                {
+                    d0[i] = zp4;
+                    d1[i] = zp4;
+                }
+                continue;
+            }
+            int32_t i = 0;
+            for (; i < pad_w; i++)
+            {
+                d0[i] = zp4;
+                d1[i] = zp4;
+            }
+            const int8_t *src = buffer + r * in_w * chans;
+            for (int32_t x = 0; x < in_w; x++, i++, src += chans)
+            {
+                const int32_t v = load_s8x4(src);
+                d0[i] = v;
+                d1[i] = v;
+            }
+            for (; i < band_w; i++)
+            {
+                d0[i] = zp4;
+                d1[i] = zp4;
+            }
+        }
+        dw_interior4((const int8_t *)(ring + (top % k_h) * band_w), buffer + oy * out_w * chans, out_w,
+                     stride_w * 4, 4, band_w * 4, chans, w, full, q, k_h, k_w, K_H, K_W, MODE);
+    }
+}
+
+static int32_t depthwise_inplace4(const cmsis_nn_dw_conv_params *params,
+                                  const cmsis_nn_per_channel_quant_params *quant, const cmsis_nn_dims *input_dims,
+                                  int8_t *buffer, const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
+                                  const int32_t *bias_data, const cmsis_nn_dims *output_dims)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, chans = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t pad_h = params->padding.h, pad_w = params->padding.w;
+    const int32_t offset = params->input_offset;
+    const int32_t act_min = params->activation.min, act_max = params->activation.max;
+    const int32_t pad_r = (output_dims->w - 1) * params->stride.w + k_w - in_w - pad_w;
+    const int32_t band_w = in_w + pad_w + (pad_r > 0 ? pad_r : 0);
+    if ((chans & 3) != 0 || pad_h >= k_h || pad_w >= k_w || output_dims->w > in_w || output_dims->h > in_h ||
+        params->stride.h < 1 || params->stride.w < 1 || k_h * k_w > 64 || 2 * k_h * band_w > TINYC_DW_RING4_WORDS)
+    {
+        return 0;
+    }
+    int32_t ring[TINYC_DW_RING4_WORDS];
+    int32_t w[2 * 64]; /* [tap][even, odd]: [w_c0 w_c2], [w_c1 w_c3] as int16 pairs */
+    const int32_t taps = k_h * k_w;
+    for (int32_t c = 0; c < chans; c += 4)
+    {
+        int32_t full[4] = {0, 0, 0, 0}; /* bias + offset * sum of the channel's weights */
+        for (int32_t t = 0; t < taps; t++)
+        {
+            const int32_t v = load_s8x4(&filter_data[t * chans + c]);
+            w[2 * t] = __sxtb16(v);
+            w[2 * t + 1] = sxtb16_ror8(v);
+            full[0] += (int8_t)v;
+            full[1] += (int8_t)(v >> 8);
+            full[2] += (int8_t)(v >> 16);
+            full[3] += (int8_t)(v >> 24);
+        }
+        dw_quant4 q = {.out_offset = params->output_offset, .act_min = act_min, .act_max = act_max,
+                       .mode = fast_mode(act_min, act_max), .group = 4};
+        for (int32_t j = 0; j < 4; j++)
+        {
+            const int32_t bias = bias_data != NULL ? bias_data[c + j] : 0;
+            full[j] = bias + offset * full[j];
+            q.multiplier[j] = quant->multiplier[c + j];
+            q.shift[j] = quant->shift[c + j];
+            q.exponent[j] = -q.shift[j];
+            q.half[j] = half_of(q.shift[j]);
+            if (!fast_requant_ok(q.shift[j], bias, taps))
+            {
+                q.mode = REQUANT_EXACT;
+            }
+        }
+        int8_t *buf = buffer + c;
+        const int fast = q.mode == REQUANT_FAST, clamp = q.mode == REQUANT_FAST_CLAMP;
+        if (k_h == 3 && k_w == 3 && fast)
+        {
+            dw_inplace4_group(params, input_dims, buf, output_dims, k_h, k_w, band_w, ring, w, full, &q, 3, 3,
+                              REQUANT_FAST);
+        }
+        else if (k_h == 3 && k_w == 3 && clamp)
+        {
+            dw_inplace4_group(params, input_dims, buf, output_dims, k_h, k_w, band_w, ring, w, full, &q, 3, 3,
+                              REQUANT_FAST_CLAMP);
+        }
+        else if (k_h == 5 && k_w == 5 && fast)
+        {
+            dw_inplace4_group(params, input_dims, buf, output_dims, k_h, k_w, band_w, ring, w, full, &q, 5, 5,
+                              REQUANT_FAST);
+        }
+        else if (k_h == 5 && k_w == 5 && clamp)
+        {
+            dw_inplace4_group(params, input_dims, buf, output_dims, k_h, k_w, band_w, ring, w, full, &q, 5, 5,
+                              REQUANT_FAST_CLAMP);
+        }
+        else if (q.mode != REQUANT_EXACT)
+        {
+            dw_inplace4_group(params, input_dims, buf, output_dims, k_h, k_w, band_w, ring, w, full, &q, 0, 0,
+                              REQUANT_FAST_CLAMP);
+        }
+        else
+        {
+            dw_inplace4_group(params, input_dims, buf, output_dims, k_h, k_w, band_w, ring, w, full, &q, 0, 0,
+                              REQUANT_EXACT);
+        }
+    }
+    return 1;
+}
+
 int32_t tinyc_dsp_depthwise_conv_inplace_s8(const cmsis_nn_dw_conv_params *params,
                                             const cmsis_nn_per_channel_quant_params *quant,
                                             const cmsis_nn_dims *input_dims, int8_t *buffer,
@@ -508,6 +786,10 @@ int32_t tinyc_dsp_depthwise_conv_inplace_s8(const cmsis_nn_dw_conv_params *param
         filter_dims->h > 8 || !quant_supported(quant, input_dims->c))
     {
         return 0;
+    }
+    if (depthwise_inplace4(params, quant, input_dims, buffer, filter_dims, filter_data, bias_data, output_dims))
+    {
+        return 1;
     }
     if (depthwise_inplace_rows(params, quant, input_dims, buffer, filter_dims, filter_data, bias_data, output_dims,
                                plane))
@@ -647,6 +929,186 @@ static void conv1x1_inplace_exact(const cmsis_nn_conv_params *params, const cmsi
     conv1x1_inplace(params, quant, buffer, filter, base, pixels, in_c, out_c, pixel, 0);
 }
 
+
+/*
+ * Two im2col / 1x1 columns interleaved per group of 4 k: pixel 0's 4 values then pixel 1's, as int16 with
+ * the input offset added (|x + offset| <= 255), each group as [x0 x2 x1 x3] to match SXTB16 on the weights;
+ * zeros past k up to the next multiple of 4. One pointer walks both columns, so the inner loop below keeps
+ * its 4 accumulators, 4 input pairs, 2 weight pairs and 3 pointers in registers.
+ */
+#define TINYC_COLS_MAX_K 256 /* 1x1 convolution: columns of up to 256 input channels on the stack (1 KiB) */
+
+/* Pixel x (in_c channels) into slot `slot` (0 or 1) of the interleaved columns. */
+static void pixel_to_cols(const int8_t *x, int32_t in_c, int32_t offset, int32_t slot, int16_t *cols)
+{
+    const int32_t offset2 = (int32_t)(((uint32_t)offset & 0xFFFFu) | ((uint32_t)offset << 16));
+    int16_t *dst = cols + 4 * slot;
+    int32_t c = 0;
+    for (; c + 4 <= in_c; c += 4, dst += 8)
+    {
+        const int32_t v = load_s8x4(x + c);
+        const int32_t even = __sadd16(__sxtb16(v), offset2), odd = __sadd16(sxtb16_ror8(v), offset2);
+        memcpy(dst, &even, sizeof(even));
+        memcpy(dst + 2, &odd, sizeof(odd));
+    }
+    if (c < in_c)
+    {
+        static const int8_t order[4] = {0, 2, 1, 3};
+        for (int32_t j = 0; j < 4; j++)
+        {
+            dst[order[j]] = (int16_t)(c + j < in_c ? x[c + j] + offset : 0);
+        }
+    }
+}
+
+/* acc[i][j] += sum_k col_i[k] * w_j[k] over `groups` groups of 4 k (interleaved columns, pixel_to_cols).
+ * The weights of the last group past k meet zero columns: read (within the filter array but for the last
+ * row's up to 3 bytes past it), multiplied by 0. */
+static inline __attribute__((always_inline)) void dot_cols_2x2(const int16_t *cols, const int8_t *w0,
+                                                               const int8_t *w1, int32_t groups, int32_t *a00,
+                                                               int32_t *a01, int32_t *a10, int32_t *a11)
+{
+    int32_t s00 = *a00, s01 = *a01, s10 = *a10, s11 = *a11;
+#ifndef __OPTIMIZE__
+    /* unoptimized builds keep a frame pointer: too few registers for the assembly below */
+    for (int32_t g = 0; g < groups; g++, cols += 8, w0 += 4, w1 += 4)
+    {
+        const int32_t x0e = read_s16x2(cols), x0o = read_s16x2(cols + 2);
+        const int32_t x1e = read_s16x2(cols + 4), x1o = read_s16x2(cols + 6);
+        const int32_t va = load_s8x4(w0), vb = load_s8x4(w1);
+        s00 = __smlad(x0o, sxtb16_ror8(va), __smlad(x0e, __sxtb16(va), s00));
+        s10 = __smlad(x1o, sxtb16_ror8(va), __smlad(x1e, __sxtb16(va), s10));
+        s01 = __smlad(x0o, sxtb16_ror8(vb), __smlad(x0e, __sxtb16(vb), s01));
+        s11 = __smlad(x1o, sxtb16_ror8(vb), __smlad(x1e, __sxtb16(vb), s11));
+    }
+#else
+    if (groups > 0)
+    {
+        /* 18 instructions per 16 MACs: the compiler's allocation spilled here. LDRD needs word alignment: the
+         * columns are word aligned and 16 bytes per group; the weights are read by LDR (unaligned allowed). */
+        const int16_t *end = cols + 8 * groups;
+        int32_t x0e, x0o, x1e, x1o, wa, wb;
+        __asm__ volatile("1:\n\t"
+                         "ldr %[wa], [%[w0]], #4\n\t"
+                         "ldrd %[x0e], %[x0o], [%[c]], #16\n\t"
+                         "ldrd %[x1e], %[x1o], [%[c], #-8]\n\t"
+                         "sxtb16 %[wb], %[wa]\n\t"
+                         "sxtb16 %[wa], %[wa], ror #8\n\t"
+                         "smlad %[s00], %[x0e], %[wb], %[s00]\n\t"
+                         "smlad %[s10], %[x1e], %[wb], %[s10]\n\t"
+                         "smlad %[s00], %[x0o], %[wa], %[s00]\n\t"
+                         "smlad %[s10], %[x1o], %[wa], %[s10]\n\t"
+                         "ldr %[wa], [%[w1]], #4\n\t"
+                         "sxtb16 %[wb], %[wa]\n\t"
+                         "sxtb16 %[wa], %[wa], ror #8\n\t"
+                         "smlad %[s01], %[x0e], %[wb], %[s01]\n\t"
+                         "smlad %[s11], %[x1e], %[wb], %[s11]\n\t"
+                         "smlad %[s01], %[x0o], %[wa], %[s01]\n\t"
+                         "smlad %[s11], %[x1o], %[wa], %[s11]\n\t"
+                         "cmp %[c], %[end]\n\t"
+                         "bne 1b"
+                         : [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11), [c] "+r"(cols),
+                           [w0] "+r"(w0), [w1] "+r"(w1), [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e),
+                           [x1o] "=&r"(x1o), [wa] "=&r"(wa), [wb] "=&r"(wb)
+                         : [end] "r"(end)
+                         : "cc", "memory");
+    }
+#endif
+    *a00 = s00;
+    *a01 = s01;
+    *a10 = s10;
+    *a11 = s11;
+}
+
+/* dot_cols_2x2 over k values: whole groups, then the last k % 4 from the columns' last group. */
+static inline __attribute__((always_inline)) void dot_cols_k(const int16_t *cols, const int8_t *w0, const int8_t *w1,
+                                                             int32_t k, int32_t *a00, int32_t *a01, int32_t *a10,
+                                                             int32_t *a11)
+{
+    const int32_t groups = k >> 2;
+    dot_cols_2x2(cols, w0, w1, groups, a00, a01, a10, a11);
+    if (k & 3)
+    {
+        static const int8_t order[4] = {0, 2, 1, 3};
+        const int16_t *last = cols + 8 * groups;
+        for (int32_t j = 0; j < (k & 3); j++)
+        {
+            const int32_t v0 = last[order[j]], v1 = last[4 + order[j]];
+            const int32_t q0 = w0[4 * groups + j], q1 = w1[4 * groups + j];
+            *a00 += v0 * q0;
+            *a01 += v0 * q1;
+            *a10 += v1 * q0;
+            *a11 += v1 * q1;
+        }
+    }
+}
+
+/* Every output channel of two pixels (o0, o1; the same pixel twice for an odd last one) from their
+ * interleaved columns, 2 channels at a time; MODE: the requantization (a constant). */
+static inline __attribute__((always_inline)) void cols_outputs(const cmsis_nn_conv_params *params,
+                                                               const cmsis_nn_per_channel_quant_params *quant,
+                                                               const int16_t *cols, const int8_t *filter,
+                                                               const int32_t *bias, int32_t k, int32_t out_c,
+                                                               int8_t *o0, int8_t *o1, const int MODE)
+{
+    const int32_t out_offset = params->output_offset;
+    const int32_t act_min = params->activation.min, act_max = params->activation.max;
+    for (int32_t oc = 0; oc < out_c; oc += 2)
+    {
+        const int32_t oc1 = oc + 1 < out_c ? oc + 1 : oc;
+        int32_t a00 = bias ? bias[oc] : 0, a01 = bias ? bias[oc1] : 0;
+        int32_t a10 = a00, a11 = a01;
+        dot_cols_k(cols, filter + oc * k, filter + oc1 * k, k, &a00, &a01, &a10, &a11);
+        const int32_t m0 = quant->multiplier[oc], s0 = quant->shift[oc];
+        const int32_t m1 = quant->multiplier[oc1], s1 = quant->shift[oc1];
+        const int32_t e0 = -s0, h0 = half_of(s0), e1 = -s1, h1 = half_of(s1);
+        /* an odd last channel writes its value twice */
+        o0[oc] = requantize_mode(a00, m0, s0, e0, h0, out_offset, act_min, act_max, MODE);
+        o1[oc] = requantize_mode(a10, m0, s0, e0, h0, out_offset, act_min, act_max, MODE);
+        o0[oc1] = requantize_mode(a01, m1, s1, e1, h1, out_offset, act_min, act_max, MODE);
+        o1[oc1] = requantize_mode(a11, m1, s1, e1, h1, out_offset, act_min, act_max, MODE);
+    }
+}
+
+/*
+ * In-place 1x1 convolution (in_c <= TINYC_COLS_MAX_K) through the interleaved int16 columns of 2 pixels on the
+ * stack: both pixels are converted before any of their outputs is written, and the outputs of pixels p, p + 1,
+ * bytes [p * out_c, (p + 2) * out_c), lie below the inputs still to be read, from (p + 2) * in_c (out_c <= in_c).
+ */
+static inline __attribute__((always_inline)) void conv1x1_cols_inplace(const cmsis_nn_conv_params *params,
+                                                                       const cmsis_nn_per_channel_quant_params *quant,
+                                                                       int8_t *buffer, const int8_t *filter,
+                                                                       const int32_t *bias, int32_t pixels,
+                                                                       int32_t in_c, int32_t out_c, const int MODE)
+{
+    int16_t cols[2 * TINYC_COLS_MAX_K] __attribute__((aligned(4)));
+    for (int32_t p = 0; p < pixels; p += 2)
+    {
+        const int32_t p1 = p + 1 < pixels ? p + 1 : p;
+        pixel_to_cols(&buffer[p * in_c], in_c, params->input_offset, 0, cols);
+        pixel_to_cols(&buffer[p1 * in_c], in_c, params->input_offset, 1, cols);
+        cols_outputs(params, quant, cols, filter, bias, in_c, out_c, &buffer[p * out_c], &buffer[p1 * out_c], MODE);
+    }
+}
+
+static void conv1x1_cols_inplace_any(const cmsis_nn_conv_params *params, const cmsis_nn_per_channel_quant_params *quant,
+                                     int8_t *buffer, const int8_t *filter, const int32_t *bias, int32_t pixels,
+                                     int32_t in_c, int32_t out_c, int32_t mode)
+{
+    if (mode == REQUANT_FAST)
+    {
+        conv1x1_cols_inplace(params, quant, buffer, filter, bias, pixels, in_c, out_c, REQUANT_FAST);
+    }
+    else if (mode == REQUANT_FAST_CLAMP)
+    {
+        conv1x1_cols_inplace(params, quant, buffer, filter, bias, pixels, in_c, out_c, REQUANT_FAST_CLAMP);
+    }
+    else
+    {
+        conv1x1_cols_inplace(params, quant, buffer, filter, bias, pixels, in_c, out_c, REQUANT_EXACT);
+    }
+}
+
 int32_t tinyc_dsp_conv1x1_inplace_s8(const cmsis_nn_conv_params *params,
                                      const cmsis_nn_per_channel_quant_params *quant,
                                      const cmsis_nn_dims *input_dims, int8_t *buffer,
@@ -660,6 +1122,18 @@ int32_t tinyc_dsp_conv1x1_inplace_s8(const cmsis_nn_conv_params *params,
     if (filter_dims->c != in_c || out_c > TINYC_1X1_MAX_CHANNELS || out_c > in_c || !quant_supported(quant, out_c))
     {
         return 0;
+    }
+    if (in_c <= TINYC_COLS_MAX_K)
+    {
+        int all_fast = 1;
+        for (int32_t oc = 0; oc < out_c; oc++)
+        {
+            all_fast = all_fast && fast_requant_ok(quant->shift[oc], bias_data != NULL ? bias_data[oc] : 0, in_c);
+        }
+        conv1x1_cols_inplace_any(params, quant, buffer, filter_data, bias_data, pixels, in_c, out_c,
+                                 all_fast ? fast_mode(params->activation.min, params->activation.max)
+                                          : REQUANT_EXACT);
+        return 1;
     }
     int32_t base[TINYC_1X1_MAX_CHANNELS];
     int fast = params->activation.min <= -128 && params->activation.max >= 127;

@@ -28,6 +28,7 @@
 #include "arm_nnsupportfunctions.h"
 
 #define TINYC_DW_MAX_TAPS 64 /* 7x7 and 8x8 windows; larger ones run the portable kernel */
+#define TINYC_DW_BAND_WORDS 384 /* depthwise: k_h padded input rows of 4 channels on the stack (1.5 KiB) */
 
 static inline int32_t read_s8x4(const int8_t *p)
 {
@@ -92,7 +93,8 @@ static inline int8_t requantize(int32_t acc, int32_t multiplier, int32_t shift, 
  * then 2 * acc fits in 32 bits and SMMULR(2 * acc, m) = floor((acc * m + 2^30) / 2^31), the rounded
  * doubling high multiply for both signs; the rounding divide by 2^e (e = -shift >= 1, half away from
  * zero) is (x + 2^(e-1) - (x < 0)) >> e, which cannot overflow for |x| < 2^30. SSAT saturates to int8;
- * callers use it only when the activation clamp is [-128, 127] (fast_requant_ok).
+ * a narrower activation clamp follows it (requantize_fast_clamp): clamp(ssat8(v)) == clamp(v) because the
+ * activation range lies inside [-128, 127].
  */
 static inline int32_t smmulr(int32_t a, int32_t b)
 {
@@ -118,12 +120,54 @@ static inline int8_t requantize_fast(int32_t acc, int32_t multiplier, int32_t ex
     return (int8_t)ssat8(x + output_offset);
 }
 
-/* 1 when requantize_fast() equals requantize() for every accumulator of an output channel: shift <= -1,
- * no clamp narrower than int8, |bias| + taps * 255 * 128 < 2^30 (|input + input_offset| <= 255, |w| <= 128). */
-static inline int32_t fast_requant_ok(int32_t shift, int32_t bias, int32_t taps, int32_t act_min, int32_t act_max)
+/* requantize_fast, then the activation clamp (act_min >= -128, act_max <= 127). */
+static inline int8_t requantize_fast_clamp(int32_t acc, int32_t multiplier, int32_t exponent, int32_t half,
+                                           int32_t output_offset, int32_t act_min, int32_t act_max)
+{
+    int32_t x = smmulr(acc << 1, multiplier);
+    x = (x + half + (x >> 31)) >> exponent;
+    x = ssat8(x + output_offset);
+    x = x < act_min ? act_min : x;
+    return (int8_t)(x > act_max ? act_max : x);
+}
+
+/* How an output channel is requantized: the exact 64-bit path, requantize_fast, or requantize_fast_clamp. */
+enum
+{
+    REQUANT_EXACT = 0,
+    REQUANT_FAST = 1,
+    REQUANT_FAST_CLAMP = 2
+};
+
+/* 1 when requantize_fast() equals requantize() for every accumulator of an output channel (up to the clamp):
+ * shift <= -1, |bias| + taps * 255 * 128 < 2^30 (|input + input_offset| <= 255, |w| <= 128). */
+static inline int32_t fast_requant_ok(int32_t shift, int32_t bias, int32_t taps)
 {
     const int64_t bound = (int64_t)(bias < 0 ? -(int64_t)bias : bias) + (int64_t)taps * 255 * 128;
-    return shift <= -1 && act_min <= -128 && act_max >= 127 && bound < ((int64_t)1 << 30);
+    return shift <= -1 && bound < ((int64_t)1 << 30);
+}
+
+/* REQUANT_FAST when the clamp is the whole int8 range, else REQUANT_FAST_CLAMP. */
+static inline int32_t fast_mode(int32_t act_min, int32_t act_max)
+{
+    return act_min <= -128 && act_max >= 127 ? REQUANT_FAST : REQUANT_FAST_CLAMP;
+}
+
+/* One requantization in the given mode (a compile-time constant at every call site). */
+static inline __attribute__((always_inline)) int8_t requantize_mode(int32_t acc, int32_t multiplier, int32_t shift,
+                                                                     int32_t exponent, int32_t half,
+                                                                     int32_t output_offset, int32_t act_min,
+                                                                     int32_t act_max, const int MODE)
+{
+    if (MODE == REQUANT_FAST)
+    {
+        return requantize_fast(acc, multiplier, exponent, half, output_offset);
+    }
+    if (MODE == REQUANT_FAST_CLAMP)
+    {
+        return requantize_fast_clamp(acc, multiplier, exponent, half, output_offset, act_min, act_max);
+    }
+    return requantize(acc, multiplier, shift, output_offset, act_min, act_max);
 }
 
 static inline int32_t half_of(int32_t shift)
@@ -205,11 +249,11 @@ static inline const int8_t *pixel_1x1(const int8_t *input, int32_t p, int32_t ou
     return input + ((n * in_h + y * stride_h) * in_w + x * stride_w) * in_c;
 }
 
-/* One output channel pair of a 1x1 convolution over all pixels; FAST: requantize_fast for both channels. */
+/* One output channel pair of a 1x1 convolution over all pixels; MODE: how both channels are requantized. */
 static inline __attribute__((always_inline)) void convolve_1x1_pair(
     const cmsis_nn_conv_params *params, const cmsis_nn_dims *input_dims, const int8_t *input,
     const cmsis_nn_dims *output_dims, int8_t *output, const int8_t *w0, const int8_t *w1, int32_t base0,
-    int32_t base1, int32_t m0, int32_t s0, int32_t m1, int32_t s1, int32_t oc, int32_t oc1, const int FAST)
+    int32_t base1, int32_t m0, int32_t s0, int32_t m1, int32_t s1, int32_t oc, int32_t oc1, const int MODE)
 {
     const int32_t in_c = input_dims->c, out_c = output_dims->c;
     const int32_t out_hw = output_dims->h * output_dims->w;
@@ -237,20 +281,10 @@ static inline __attribute__((always_inline)) void convolve_1x1_pair(
         int32_t a00 = base0, a01 = base1, a10 = base0, a11 = base1;
         dot_s8_2x2(x0, x1, w0, w1, in_c, &a00, &a01, &a10, &a11);
         int8_t *o0 = output + p * out_c + oc, *o1 = output + p1 * out_c + oc;
-        if (FAST)
-        {
-            o0[0] = requantize_fast(a00, m0, e0, h0, out_offset);
-            o1[0] = requantize_fast(a10, m0, e0, h0, out_offset);
-            o0[oc1 - oc] = requantize_fast(a01, m1, e1, h1, out_offset);
-            o1[oc1 - oc] = requantize_fast(a11, m1, e1, h1, out_offset);
-        }
-        else
-        {
-            o0[0] = requantize(a00, m0, s0, out_offset, act_min, act_max);
-            o1[0] = requantize(a10, m0, s0, out_offset, act_min, act_max);
-            o0[oc1 - oc] = requantize(a01, m1, s1, out_offset, act_min, act_max);
-            o1[oc1 - oc] = requantize(a11, m1, s1, out_offset, act_min, act_max);
-        }
+        o0[0] = requantize_mode(a00, m0, s0, e0, h0, out_offset, act_min, act_max, MODE);
+        o1[0] = requantize_mode(a10, m0, s0, e0, h0, out_offset, act_min, act_max, MODE);
+        o0[oc1 - oc] = requantize_mode(a01, m1, s1, e1, h1, out_offset, act_min, act_max, MODE);
+        o1[oc1 - oc] = requantize_mode(a11, m1, s1, e1, h1, out_offset, act_min, act_max, MODE);
     }
 }
 
@@ -272,23 +306,32 @@ static void convolve_1x1(const cmsis_nn_conv_params *params, const cmsis_nn_per_
         const int32_t base1 = b1 + offset * sum_s8(w1, in_c);
         const int32_t m0 = quant->multiplier[oc], s0 = quant->shift[oc];
         const int32_t m1 = quant->multiplier[oc1], s1 = quant->shift[oc1];
-        if (fast_requant_ok(s0, b0, in_c, act_min, act_max) && fast_requant_ok(s1, b1, in_c, act_min, act_max))
+        const int32_t mode = fast_requant_ok(s0, b0, in_c) && fast_requant_ok(s1, b1, in_c)
+                                 ? fast_mode(act_min, act_max) : REQUANT_EXACT;
+        if (mode == REQUANT_FAST)
         {
             convolve_1x1_pair(params, input_dims, input, output_dims, output, w0, w1, base0, base1, m0, s0, m1, s1,
-                              oc, oc1, 1);
+                              oc, oc1, REQUANT_FAST);
+        }
+        else if (mode == REQUANT_FAST_CLAMP)
+        {
+            convolve_1x1_pair(params, input_dims, input, output_dims, output, w0, w1, base0, base1, m0, s0, m1, s1,
+                              oc, oc1, REQUANT_FAST_CLAMP);
         }
         else
         {
             convolve_1x1_pair(params, input_dims, input, output_dims, output, w0, w1, base0, base1, m0, s0, m1, s1,
-                              oc, oc1, 0);
+                              oc, oc1, REQUANT_EXACT);
         }
     }
 }
 
-/* One im2col column: the window of output pixel (n, oy, ox) as int16 with the input offset added,
- * zeros for padding and for the rounding of k up to a multiple of 4, each group of 4 as [x0 x2 x1 x3]. */
+/* One im2col column: the window of output pixel (n, oy, ox) as int16 with the input offset added, zeros for
+ * padding and for the rounding of k up to a multiple of 4, into slot `slot` of the interleaved columns
+ * (pixel_to_cols). */
 static void im2col_column(const cmsis_nn_conv_params *params, const cmsis_nn_dims *input_dims, const int8_t *input,
-                          const cmsis_nn_dims *filter_dims, int32_t n, int32_t oy, int32_t ox, int16_t *col)
+                          const cmsis_nn_dims *filter_dims, int32_t n, int32_t oy, int32_t ox, int32_t slot,
+                          int16_t *col)
 {
     static const int8_t order[4] = {0, 2, 1, 3};
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
@@ -298,6 +341,7 @@ static void im2col_column(const cmsis_nn_conv_params *params, const cmsis_nn_dim
     const int32_t offset2 = (int32_t)(((uint32_t)offset & 0xFFFFu) | ((uint32_t)offset << 16));
     const int32_t y0 = oy * params->stride.h - params->padding.h;
     const int32_t x0 = ox * params->stride.w - params->padding.w;
+    col += 4 * slot;
     int32_t i = 0;
     for (int32_t ky = 0; ky < k_h; ky++)
     {
@@ -314,64 +358,163 @@ static void im2col_column(const cmsis_nn_conv_params *params, const cmsis_nn_dim
                 {
                     const int32_t v = read_s8x4(src + c);
                     const int32_t even = __sadd16(__sxtb16(v), offset2), odd = __sadd16(sxtb16_ror8(v), offset2);
-                    memcpy(&col[i], &even, sizeof(even));
-                    memcpy(&col[i + 2], &odd, sizeof(odd));
+                    memcpy(&col[2 * i], &even, sizeof(even));
+                    memcpy(&col[2 * i + 2], &odd, sizeof(odd));
                 }
             }
             else
             {
                 for (int32_t c = 0; c < in_c; c++, i++)
                 {
-                    col[(i & ~3) + order[i & 3]] = (int16_t)(inside ? src[c] + offset : 0);
+                    col[2 * (i & ~3) + order[i & 3]] = (int16_t)(inside ? src[c] + offset : 0);
                 }
             }
         }
     }
     for (; i < ((k + 3) & ~3); i++)
     {
-        col[(i & ~3) + order[i & 3]] = 0;
+        col[2 * (i & ~3) + order[i & 3]] = 0;
     }
 }
 
-/* acc[i][j] += sum_k col_i[k] * w_j[k]; columns as im2col_column writes them, k rounded up to 4 there. */
-static inline void dot_col_2x2(const int16_t *c0, const int16_t *c1, const int8_t *w0, const int8_t *w1, int32_t k,
-                               int32_t *a00, int32_t *a01, int32_t *a10, int32_t *a11)
+/*
+ * Two im2col / 1x1 columns interleaved per group of 4 k: pixel 0's 4 values then pixel 1's, as int16 with
+ * the input offset added (|x + offset| <= 255), each group as [x0 x2 x1 x3] to match SXTB16 on the weights;
+ * zeros past k up to the next multiple of 4. One pointer walks both columns, so the inner loop below keeps
+ * its 4 accumulators, 4 input pairs, 2 weight pairs and 3 pointers in registers.
+ */
+#define TINYC_COLS_MAX_K 256 /* 1x1 convolution: columns of up to 256 input channels on the stack (1 KiB) */
+
+/* Pixel x (in_c channels) into slot `slot` (0 or 1) of the interleaved columns. */
+static void pixel_to_cols(const int8_t *x, int32_t in_c, int32_t offset, int32_t slot, int16_t *cols)
+{
+    const int32_t offset2 = (int32_t)(((uint32_t)offset & 0xFFFFu) | ((uint32_t)offset << 16));
+    int16_t *dst = cols + 4 * slot;
+    int32_t c = 0;
+    for (; c + 4 <= in_c; c += 4, dst += 8)
+    {
+        const int32_t v = read_s8x4(x + c);
+        const int32_t even = __sadd16(__sxtb16(v), offset2), odd = __sadd16(sxtb16_ror8(v), offset2);
+        memcpy(dst, &even, sizeof(even));
+        memcpy(dst + 2, &odd, sizeof(odd));
+    }
+    if (c < in_c)
+    {
+        static const int8_t order[4] = {0, 2, 1, 3};
+        for (int32_t j = 0; j < 4; j++)
+        {
+            dst[order[j]] = (int16_t)(c + j < in_c ? x[c + j] + offset : 0);
+        }
+    }
+}
+
+/* acc[i][j] += sum_k col_i[k] * w_j[k] over `groups` groups of 4 k (interleaved columns, pixel_to_cols).
+ * The weights of the last group past k meet zero columns: read (within the filter array but for the last
+ * row's up to 3 bytes past it), multiplied by 0. */
+static inline __attribute__((always_inline)) void dot_cols_2x2(const int16_t *cols, const int8_t *w0,
+                                                               const int8_t *w1, int32_t groups, int32_t *a00,
+                                                               int32_t *a01, int32_t *a10, int32_t *a11)
 {
     int32_t s00 = *a00, s01 = *a01, s10 = *a10, s11 = *a11;
-    int32_t n = k >> 2;
-    while (n-- > 0)
+#ifndef __OPTIMIZE__
+    /* unoptimized builds keep a frame pointer: too few registers for the assembly below */
+    for (int32_t g = 0; g < groups; g++, cols += 8, w0 += 4, w1 += 4)
     {
-        const int32_t c0e = read_s16x2(c0), c0o = read_s16x2(c0 + 2);
-        const int32_t c1e = read_s16x2(c1), c1o = read_s16x2(c1 + 2);
-        const int32_t vw0 = read_s8x4(w0), vw1 = read_s8x4(w1);
-        c0 += 4;
-        c1 += 4;
-        w0 += 4;
-        w1 += 4;
-        const int32_t w0e = __sxtb16(vw0), w0o = sxtb16_ror8(vw0);
-        s00 = __smlad(c0e, w0e, s00);
-        s00 = __smlad(c0o, w0o, s00);
-        s10 = __smlad(c1e, w0e, s10);
-        s10 = __smlad(c1o, w0o, s10);
-        const int32_t w1e = __sxtb16(vw1), w1o = sxtb16_ror8(vw1);
-        s01 = __smlad(c0e, w1e, s01);
-        s01 = __smlad(c0o, w1o, s01);
-        s11 = __smlad(c1e, w1e, s11);
-        s11 = __smlad(c1o, w1o, s11);
+        const int32_t x0e = read_s16x2(cols), x0o = read_s16x2(cols + 2);
+        const int32_t x1e = read_s16x2(cols + 4), x1o = read_s16x2(cols + 6);
+        const int32_t va = read_s8x4(w0), vb = read_s8x4(w1);
+        s00 = __smlad(x0o, sxtb16_ror8(va), __smlad(x0e, __sxtb16(va), s00));
+        s10 = __smlad(x1o, sxtb16_ror8(va), __smlad(x1e, __sxtb16(va), s10));
+        s01 = __smlad(x0o, sxtb16_ror8(vb), __smlad(x0e, __sxtb16(vb), s01));
+        s11 = __smlad(x1o, sxtb16_ror8(vb), __smlad(x1e, __sxtb16(vb), s11));
     }
-    static const int8_t order[4] = {0, 2, 1, 3};
-    for (int32_t j = 0; j < (k & 3); j++)
+#else
+    if (groups > 0)
     {
-        const int32_t v0 = c0[order[j]], v1 = c1[order[j]], q0 = w0[j], q1 = w1[j];
-        s00 += v0 * q0;
-        s01 += v0 * q1;
-        s10 += v1 * q0;
-        s11 += v1 * q1;
+        /* 18 instructions per 16 MACs: the compiler's allocation spilled here. LDRD needs word alignment: the
+         * columns are word aligned and 16 bytes per group; the weights are read by LDR (unaligned allowed). */
+        const int16_t *end = cols + 8 * groups;
+        int32_t x0e, x0o, x1e, x1o, wa, wb;
+        __asm__ volatile("1:\n\t"
+                         "ldr %[wa], [%[w0]], #4\n\t"
+                         "ldrd %[x0e], %[x0o], [%[c]], #16\n\t"
+                         "ldrd %[x1e], %[x1o], [%[c], #-8]\n\t"
+                         "sxtb16 %[wb], %[wa]\n\t"
+                         "sxtb16 %[wa], %[wa], ror #8\n\t"
+                         "smlad %[s00], %[x0e], %[wb], %[s00]\n\t"
+                         "smlad %[s10], %[x1e], %[wb], %[s10]\n\t"
+                         "smlad %[s00], %[x0o], %[wa], %[s00]\n\t"
+                         "smlad %[s10], %[x1o], %[wa], %[s10]\n\t"
+                         "ldr %[wa], [%[w1]], #4\n\t"
+                         "sxtb16 %[wb], %[wa]\n\t"
+                         "sxtb16 %[wa], %[wa], ror #8\n\t"
+                         "smlad %[s01], %[x0e], %[wb], %[s01]\n\t"
+                         "smlad %[s11], %[x1e], %[wb], %[s11]\n\t"
+                         "smlad %[s01], %[x0o], %[wa], %[s01]\n\t"
+                         "smlad %[s11], %[x1o], %[wa], %[s11]\n\t"
+                         "cmp %[c], %[end]\n\t"
+                         "bne 1b"
+                         : [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11), [c] "+r"(cols),
+                           [w0] "+r"(w0), [w1] "+r"(w1), [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e),
+                           [x1o] "=&r"(x1o), [wa] "=&r"(wa), [wb] "=&r"(wb)
+                         : [end] "r"(end)
+                         : "cc", "memory");
     }
+#endif
     *a00 = s00;
     *a01 = s01;
     *a10 = s10;
     *a11 = s11;
+}
+
+/* dot_cols_2x2 over k values: whole groups, then the last k % 4 from the columns' last group. */
+static inline __attribute__((always_inline)) void dot_cols_k(const int16_t *cols, const int8_t *w0, const int8_t *w1,
+                                                             int32_t k, int32_t *a00, int32_t *a01, int32_t *a10,
+                                                             int32_t *a11)
+{
+    const int32_t groups = k >> 2;
+    dot_cols_2x2(cols, w0, w1, groups, a00, a01, a10, a11);
+    if (k & 3)
+    {
+        static const int8_t order[4] = {0, 2, 1, 3};
+        const int16_t *last = cols + 8 * groups;
+        for (int32_t j = 0; j < (k & 3); j++)
+        {
+            const int32_t v0 = last[order[j]], v1 = last[4 + order[j]];
+            const int32_t q0 = w0[4 * groups + j], q1 = w1[4 * groups + j];
+            *a00 += v0 * q0;
+            *a01 += v0 * q1;
+            *a10 += v1 * q0;
+            *a11 += v1 * q1;
+        }
+    }
+}
+
+/* Every output channel of two pixels (o0, o1; the same pixel twice for an odd last one) from their
+ * interleaved columns, 2 channels at a time; MODE: the requantization (a constant). */
+static inline __attribute__((always_inline)) void cols_outputs(const cmsis_nn_conv_params *params,
+                                                               const cmsis_nn_per_channel_quant_params *quant,
+                                                               const int16_t *cols, const int8_t *filter,
+                                                               const int32_t *bias, int32_t k, int32_t out_c,
+                                                               int8_t *o0, int8_t *o1, const int MODE)
+{
+    const int32_t out_offset = params->output_offset;
+    const int32_t act_min = params->activation.min, act_max = params->activation.max;
+    for (int32_t oc = 0; oc < out_c; oc += 2)
+    {
+        const int32_t oc1 = oc + 1 < out_c ? oc + 1 : oc;
+        int32_t a00 = bias ? bias[oc] : 0, a01 = bias ? bias[oc1] : 0;
+        int32_t a10 = a00, a11 = a01;
+        dot_cols_k(cols, filter + oc * k, filter + oc1 * k, k, &a00, &a01, &a10, &a11);
+        const int32_t m0 = quant->multiplier[oc], s0 = quant->shift[oc];
+        const int32_t m1 = quant->multiplier[oc1], s1 = quant->shift[oc1];
+        const int32_t e0 = -s0, h0 = half_of(s0), e1 = -s1, h1 = half_of(s1);
+        /* an odd last channel writes its value twice */
+        o0[oc] = requantize_mode(a00, m0, s0, e0, h0, out_offset, act_min, act_max, MODE);
+        o1[oc] = requantize_mode(a10, m0, s0, e0, h0, out_offset, act_min, act_max, MODE);
+        o0[oc1] = requantize_mode(a01, m1, s1, e1, h1, out_offset, act_min, act_max, MODE);
+        o1[oc1] = requantize_mode(a11, m1, s1, e1, h1, out_offset, act_min, act_max, MODE);
+    }
 }
 
 static void convolve_im2col(const cmsis_nn_conv_params *params, const cmsis_nn_per_channel_quant_params *quant,
@@ -380,55 +523,77 @@ static void convolve_im2col(const cmsis_nn_conv_params *params, const cmsis_nn_p
                             int8_t *output, int16_t *columns)
 {
     const int32_t k = filter_dims->h * filter_dims->w * input_dims->c;
-    const int32_t k4 = (k + 3) & ~3;
     const int32_t out_c = output_dims->c, out_h = output_dims->h, out_w = output_dims->w;
     const int32_t out_hw = out_h * out_w;
     const int32_t pixels = output_dims->n * out_hw;
-    const int32_t out_offset = params->output_offset;
     const int32_t act_min = params->activation.min, act_max = params->activation.max;
-    int16_t *col0 = columns, *col1 = columns + k4;
     int32_t all_fast = 1;
     for (int32_t oc = 0; oc < out_c; oc++)
     {
-        all_fast &= fast_requant_ok(quant->shift[oc], bias ? bias[oc] : 0, k, act_min, act_max);
+        all_fast &= fast_requant_ok(quant->shift[oc], bias ? bias[oc] : 0, k);
     }
+    const int32_t mode = all_fast ? fast_mode(act_min, act_max) : REQUANT_EXACT;
 
     for (int32_t p = 0; p < pixels; p += 2)
     {
         const int32_t p1 = p + 1 < pixels ? p + 1 : p;
         const int32_t n0 = p / out_hw, r0 = p - n0 * out_hw;
         const int32_t n1 = p1 / out_hw, r1 = p1 - n1 * out_hw;
-        im2col_column(params, input_dims, input, filter_dims, n0, r0 / out_w, r0 % out_w, col0);
-        if (p1 != p)
+        im2col_column(params, input_dims, input, filter_dims, n0, r0 / out_w, r0 % out_w, 0, columns);
+        im2col_column(params, input_dims, input, filter_dims, n1, r1 / out_w, r1 % out_w, 1, columns);
+        int8_t *o0 = output + p * out_c, *o1 = output + p1 * out_c;
+        if (mode == REQUANT_FAST)
         {
-            im2col_column(params, input_dims, input, filter_dims, n1, r1 / out_w, r1 % out_w, col1);
+            cols_outputs(params, quant, columns, filter, bias, k, out_c, o0, o1, REQUANT_FAST);
         }
-        const int16_t *c1 = p1 != p ? col1 : col0;
-        for (int32_t oc = 0; oc < out_c; oc += 2)
+        else if (mode == REQUANT_FAST_CLAMP)
         {
-            const int32_t oc1 = oc + 1 < out_c ? oc + 1 : oc;
-            int32_t a00 = bias ? bias[oc] : 0, a01 = bias ? bias[oc1] : 0;
-            int32_t a10 = a00, a11 = a01;
-            dot_col_2x2(col0, c1, filter + oc * k, filter + oc1 * k, k, &a00, &a01, &a10, &a11);
-            const int32_t m0 = quant->multiplier[oc], s0 = quant->shift[oc];
-            if (all_fast)
-            {
-                const int32_t m1 = quant->multiplier[oc1], s1 = quant->shift[oc1];
-                int8_t *o0 = output + p * out_c + oc, *o1 = output + p1 * out_c + oc;
-                o0[0] = requantize_fast(a00, m0, -s0, half_of(s0), out_offset);
-                o1[0] = requantize_fast(a10, m0, -s0, half_of(s0), out_offset);
-                o0[oc1 - oc] = requantize_fast(a01, m1, -s1, half_of(s1), out_offset);
-                o1[oc1 - oc] = requantize_fast(a11, m1, -s1, half_of(s1), out_offset);
-                continue;
-            }
-            output[p * out_c + oc] = requantize(a00, m0, s0, out_offset, act_min, act_max);
-            output[p1 * out_c + oc] = requantize(a10, m0, s0, out_offset, act_min, act_max);
-            if (oc1 != oc)
-            {
-                const int32_t m1 = quant->multiplier[oc1], s1 = quant->shift[oc1];
-                output[p * out_c + oc1] = requantize(a01, m1, s1, out_offset, act_min, act_max);
-                output[p1 * out_c + oc1] = requantize(a11, m1, s1, out_offset, act_min, act_max);
-            }
+            cols_outputs(params, quant, columns, filter, bias, k, out_c, o0, o1, REQUANT_FAST_CLAMP);
+        }
+        else
+        {
+            cols_outputs(params, quant, columns, filter, bias, k, out_c, o0, o1, REQUANT_EXACT);
+        }
+    }
+}
+
+/* 1x1 convolution (in_c <= TINYC_COLS_MAX_K) through the interleaved int16 columns of 2 pixels on the stack. */
+static void convolve_1x1_cols(const cmsis_nn_conv_params *params, const cmsis_nn_per_channel_quant_params *quant,
+                              const cmsis_nn_dims *input_dims, const int8_t *input, const int8_t *filter,
+                              const int32_t *bias, const cmsis_nn_dims *output_dims, int8_t *output)
+{
+    const int32_t in_c = input_dims->c, out_c = output_dims->c;
+    const int32_t out_hw = output_dims->h * output_dims->w;
+    const int32_t pixels = input_dims->n * out_hw;
+    const int32_t act_min = params->activation.min, act_max = params->activation.max;
+    int16_t cols[2 * TINYC_COLS_MAX_K] __attribute__((aligned(4)));
+    int32_t all_fast = 1;
+    for (int32_t oc = 0; oc < out_c; oc++)
+    {
+        all_fast &= fast_requant_ok(quant->shift[oc], bias ? bias[oc] : 0, in_c);
+    }
+    const int32_t mode = all_fast ? fast_mode(act_min, act_max) : REQUANT_EXACT;
+    for (int32_t p = 0; p < pixels; p += 2)
+    {
+        const int32_t p1 = p + 1 < pixels ? p + 1 : p;
+        pixel_to_cols(pixel_1x1(input, p, out_hw, output_dims->w, input_dims->h, input_dims->w, in_c,
+                                params->stride.h, params->stride.w),
+                      in_c, params->input_offset, 0, cols);
+        pixel_to_cols(pixel_1x1(input, p1, out_hw, output_dims->w, input_dims->h, input_dims->w, in_c,
+                                params->stride.h, params->stride.w),
+                      in_c, params->input_offset, 1, cols);
+        int8_t *o0 = output + p * out_c, *o1 = output + p1 * out_c;
+        if (mode == REQUANT_FAST)
+        {
+            cols_outputs(params, quant, cols, filter, bias, in_c, out_c, o0, o1, REQUANT_FAST);
+        }
+        else if (mode == REQUANT_FAST_CLAMP)
+        {
+            cols_outputs(params, quant, cols, filter, bias, in_c, out_c, o0, o1, REQUANT_FAST_CLAMP);
+        }
+        else
+        {
+            cols_outputs(params, quant, cols, filter, bias, in_c, out_c, o0, o1, REQUANT_EXACT);
         }
     }
 }
@@ -452,8 +617,16 @@ int32_t tinyc_dsp_convolve_s8(const cmsis_nn_context *ctx,
     }
     if (filter_dims->h == 1 && filter_dims->w == 1 && conv_params->padding.h == 0 && conv_params->padding.w == 0)
     {
-        convolve_1x1(conv_params, quant_params, input_dims, input_data, filter_data, bias_data, output_dims,
-                     output_data);
+        if (input_dims->c <= TINYC_COLS_MAX_K)
+        {
+            convolve_1x1_cols(conv_params, quant_params, input_dims, input_data, filter_data, bias_data, output_dims,
+                              output_data);
+        }
+        else
+        {
+            convolve_1x1(conv_params, quant_params, input_dims, input_data, filter_data, bias_data, output_dims,
+                         output_data);
+        }
         return 1;
     }
     const int32_t k4 = (filter_dims->h * filter_dims->w * input_dims->c + 3) & ~3;
@@ -467,6 +640,256 @@ int32_t tinyc_dsp_convolve_s8(const cmsis_nn_context *ctx,
     return 1;
 }
 
+/* Requantization of one group of 4 depthwise channels (lanes past the channel count unused). */
+typedef struct
+{
+    int32_t multiplier[4], shift[4], exponent[4], half[4];
+    int32_t out_offset, act_min, act_max, mode, group;
+} dw_quant4;
+
+/* Requantizes and stores the group's channels; MODE (a constant) says how; a group of fewer than 4
+ * channels (REQUANT_EXACT only) stores only its own. */
+static inline __attribute__((always_inline)) void dw_store4(int8_t *out, int32_t a0, int32_t a1, int32_t a2,
+                                                            int32_t a3, const dw_quant4 *q, const int MODE)
+{
+    const int32_t off = q->out_offset, lo = q->act_min, hi = q->act_max;
+    if (MODE != REQUANT_EXACT)
+    {
+        out[0] = requantize_mode(a0, q->multiplier[0], 0, q->exponent[0], q->half[0], off, lo, hi, MODE);
+        out[1] = requantize_mode(a1, q->multiplier[1], 0, q->exponent[1], q->half[1], off, lo, hi, MODE);
+        out[2] = requantize_mode(a2, q->multiplier[2], 0, q->exponent[2], q->half[2], off, lo, hi, MODE);
+        out[3] = requantize_mode(a3, q->multiplier[3], 0, q->exponent[3], q->half[3], off, lo, hi, MODE);
+        return;
+    }
+    const int32_t acc[4] = {a0, a1, a2, a3};
+    for (int32_t j = 0; j < q->group; j++)
+    {
+        out[j] = requantize(acc[j], q->multiplier[j], q->shift[j], off, lo, hi);
+    }
+}
+
+/* One tap of 4 channels: raw input (the offset is in the accumulators' start), weights [even, odd]. */
+static inline __attribute__((always_inline)) void dw_tap(const int8_t *x, const int32_t *wt, int32_t *a0,
+                                                         int32_t *a1, int32_t *a2, int32_t *a3)
+{
+    const int32_t v = read_s8x4(x);
+    const int32_t xe = __sxtb16(v), xo = sxtb16_ror8(v);
+    *a0 = __smlabb(xe, wt[0], *a0);
+    *a2 = __smlatt(xe, wt[0], *a2);
+    *a1 = __smlabb(xo, wt[1], *a1);
+    *a3 = __smlatt(xo, wt[1], *a3);
+}
+
+/*
+ * `count` output pixels of 4 channels (`out_step` output bytes apart) whose windows lie inside `src`
+ * (`step` bytes apart; taps `chans` bytes apart, rows `row_bytes`): the input offset is in `full`
+ * (bias + offset * sum of weights), so no SADD16 per tap. K_H, K_W > 0 make the window a compile-time
+ * constant (fully unrolled taps, weights at constant stack offsets). w: [tap][even, odd] with
+ * even = [w_c0 w_c2], odd = [w_c1 w_c3].
+ */
+static inline __attribute__((always_inline)) void dw_interior4(const int8_t *src, int8_t *out, int32_t count,
+                                                               int32_t step, int32_t chans, int32_t row_bytes,
+                                                               int32_t out_step, const int32_t *w,
+                                                               const int32_t *full, const dw_quant4 *q,
+                                                               int32_t k_h, int32_t k_w, const int K_H,
+                                                               const int K_W, const int MODE)
+{
+    for (int32_t i = 0; i < count; i++, src += step, out += out_step)
+    {
+        int32_t a0 = full[0], a1 = full[1], a2 = full[2], a3 = full[3];
+        if (K_H > 0 && K_W > 0)
+        {
+#pragma GCC unroll 7
+            for (int32_t ky = 0; ky < K_H; ky++)
+            {
+#pragma GCC unroll 7
+                for (int32_t kx = 0; kx < K_W; kx++)
+                {
+                    dw_tap(src + ky * row_bytes + kx * chans, w + 2 * (ky * K_W + kx), &a0, &a1, &a2, &a3);
+                }
+            }
+        }
+        else
+        {
+            const int8_t *row = src;
+            const int32_t *wt = w;
+            for (int32_t ky = 0; ky < k_h; ky++, row += row_bytes)
+            {
+                for (int32_t kx = 0; kx < k_w; kx++, wt += 2)
+                {
+                    dw_tap(row + kx * chans, wt, &a0, &a1, &a2, &a3);
+                }
+            }
+        }
+        dw_store4(out, a0, a1, a2, a3, q, MODE);
+    }
+}
+
+/*
+ * The window of output pixel (oy, ox) for the group's channels, one word of 4 channels per tap, taps outside
+ * the input filled with the input zero point (x + input_offset = 0: they add nothing to the accumulators
+ * that start from `full`). Lanes past the group's channel count hold any value (their weights are zero).
+ */
+static void dw_window4(const int8_t *in_batch, int32_t oy, int32_t ox, const cmsis_nn_dw_conv_params *params,
+                       const cmsis_nn_dims *input_dims, int32_t k_h, int32_t k_w, int32_t group, int32_t *win)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, chans = input_dims->c;
+    const uint32_t zp = (uint32_t)(uint8_t)(-params->input_offset);
+    const int32_t zp4 = (int32_t)(zp * 0x01010101u);
+    const int32_t y0 = oy * params->stride.h - params->padding.h;
+    const int32_t x0 = ox * params->stride.w - params->padding.w;
+    for (int32_t ky = 0; ky < k_h; ky++)
+    {
+        const int32_t y = y0 + ky;
+        for (int32_t kx = 0; kx < k_w; kx++, win++)
+        {
+            const int32_t x = x0 + kx;
+            if (y < 0 || y >= in_h || x < 0 || x >= in_w)
+            {
+                *win = zp4;
+            }
+            else if (group == 4)
+            {
+                *win = read_s8x4(in_batch + (y * in_w + x) * chans);
+            }
+            else
+            {
+                int32_t v = 0;
+                memcpy(&v, in_batch + (y * in_w + x) * chans, (size_t)group);
+                *win = v;
+            }
+        }
+    }
+}
+
+/* Band width in words: the input row with its left and right padding. */
+static int32_t dw_band_width(const cmsis_nn_dw_conv_params *params, const cmsis_nn_dims *input_dims,
+                             const cmsis_nn_dims *output_dims, int32_t k_w)
+{
+    const int32_t pad_r = (output_dims->w - 1) * params->stride.w + k_w - input_dims->w - params->padding.w;
+    return input_dims->w + params->padding.w + (pad_r > 0 ? pad_r : 0);
+}
+
+/*
+ * Every output pixel of one group of 4 channels from a band of k_h input rows padded with the input zero
+ * point (no border cases: padding taps add nothing to the accumulators that start from `full`), copied to
+ * the stack once per output row. K_H x K_W constant when > 0; MODE: the requantization.
+ */
+static inline __attribute__((always_inline)) void dw_group4_band(const cmsis_nn_dw_conv_params *params,
+                                                                 const cmsis_nn_dims *input_dims, const int8_t *input,
+                                                                 const cmsis_nn_dims *output_dims, int8_t *output,
+                                                                 int32_t k_h, int32_t k_w, const int32_t *w,
+                                                                 const int32_t *full, const dw_quant4 *q,
+                                                                 const int K_H, const int K_W, const int MODE)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, chans = input_dims->c;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w;
+    const int32_t stride_h = params->stride.h, stride_w = params->stride.w;
+    const int32_t pad_h = params->padding.h, pad_w = params->padding.w;
+    const int32_t band_w = dw_band_width(params, input_dims, output_dims, k_w);
+    int32_t band[TINYC_DW_BAND_WORDS];
+    const uint32_t zp = (uint32_t)(uint8_t)(-params->input_offset);
+    const int32_t zp4 = (int32_t)(zp * 0x01010101u);
+    for (int32_t b = 0; b < input_dims->n; b++)
+    {
+        const int8_t *in_batch = input + b * in_h * in_w * chans;
+        int8_t *out_row = output + b * out_h * out_w * chans;
+        for (int32_t oy = 0; oy < out_h; oy++, out_row += out_w * chans)
+        {
+            const int32_t y0 = oy * stride_h - pad_h;
+            int32_t *dst = band;
+            for (int32_t ky = 0; ky < k_h; ky++)
+            {
+                const int32_t y = y0 + ky;
+                if (y < 0 || y >= in_h)
+                {
+                    for (int32_t i = 0; i < band_w; i++)
+                    {
+                        *dst++ = zp4;
+                    }
+                    continue;
+                }
+                for (int32_t i = 0; i < pad_w; i++)
+                {
+                    *dst++ = zp4;
+                }
+                const int8_t *src = in_batch + y * in_w * chans;
+                for (int32_t x = 0; x < in_w; x++, src += chans)
+                {
+                    *dst++ = read_s8x4(src);
+                }
+                for (int32_t i = in_w + pad_w; i < band_w; i++)
+                {
+                    *dst++ = zp4;
+                }
+            }
+            dw_interior4((const int8_t *)band, out_row, out_w, stride_w * 4, 4, band_w * 4, chans, w, full, q, k_h,
+                         k_w, K_H, K_W, MODE);
+        }
+    }
+}
+
+/* Any group (also the last one of fewer than 4 channels) and any width: the interior run of each row straight
+ * from the input, border pixels from their zero-point padded window (dw_window4); runtime requantization mode. */
+static void dw_group4_any(const cmsis_nn_dw_conv_params *params, const cmsis_nn_dims *input_dims,
+                          const int8_t *input, const cmsis_nn_dims *output_dims, int8_t *output, int32_t k_h,
+                          int32_t k_w, const int32_t *w, const int32_t *full, const dw_quant4 *q)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, chans = input_dims->c;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w;
+    const int32_t stride_h = params->stride.h, stride_w = params->stride.w;
+    const int32_t pad_h = params->padding.h, pad_w = params->padding.w;
+    const int mode = q->group == 4 ? q->mode : REQUANT_EXACT;
+    int32_t win[TINYC_DW_MAX_TAPS]; /* a border pixel's window, zero-point padded */
+    /* interior columns: x0 = ox * stride_w - pad_w >= 0 and x0 + k_w <= in_w */
+    int32_t ox_lo = (pad_w + stride_w - 1) / stride_w;
+    int32_t ox_hi = in_w - k_w + pad_w >= 0 ? (in_w - k_w + pad_w) / stride_w + 1 : 0;
+    ox_hi = ox_hi > out_w ? out_w : ox_hi;
+    ox_lo = ox_lo > ox_hi ? ox_hi : ox_lo;
+    for (int32_t b = 0; b < input_dims->n; b++)
+    {
+        const int8_t *in_batch = input + b * in_h * in_w * chans;
+        int8_t *out_batch = output + b * out_h * out_w * chans;
+        for (int32_t oy = 0; oy < out_h; oy++)
+        {
+            const int32_t y0 = oy * stride_h - pad_h;
+            int8_t *out_row = out_batch + oy * out_w * chans;
+            const int row_inside = y0 >= 0 && y0 + k_h <= in_h && mode != REQUANT_EXACT;
+            const int32_t lo = row_inside ? ox_lo : out_w, hi = row_inside ? ox_hi : out_w;
+            for (int32_t ox = 0; ox < out_w; ox++)
+            {
+                if (ox == lo && hi > lo)
+                {
+                    const int8_t *src = in_batch + (y0 * in_w + lo * stride_w - pad_w) * chans;
+                    if (mode == REQUANT_FAST)
+                    {
+                        dw_interior4(src, out_row + lo * chans, hi - lo, stride_w * chans, chans, in_w * chans, chans,
+                                     w, full, q, k_h, k_w, 0, 0, REQUANT_FAST);
+                    }
+                    else
+                    {
+                        dw_interior4(src, out_row + lo * chans, hi - lo, stride_w * chans, chans, in_w * chans, chans,
+                                     w, full, q, k_h, k_w, 0, 0, REQUANT_FAST_CLAMP);
+                    }
+                    ox = hi - 1;
+                    continue;
+                }
+                dw_window4(in_batch, oy, ox, params, input_dims, k_h, k_w, q->group, win);
+                if (mode == REQUANT_EXACT)
+                {
+                    dw_interior4((const int8_t *)win, out_row + ox * chans, 1, 0, 4, 4 * k_w, chans, w, full, q, k_h,
+                                 k_w, 0, 0, REQUANT_EXACT);
+                }
+                else
+                {
+                    dw_interior4((const int8_t *)win, out_row + ox * chans, 1, 0, 4, 4 * k_w, chans, w, full, q, k_h,
+                                 k_w, 0, 0, REQUANT_FAST_CLAMP);
+                }
+            }
+        }
+    }
+}
+
 int32_t tinyc_dsp_depthwise_conv_s8(const cmsis_nn_dw_conv_params *dw_conv_params,
                                     const cmsis_nn_per_channel_quant_params *quant_params,
                                     const cmsis_nn_dims *input_dims,
@@ -477,22 +900,19 @@ int32_t tinyc_dsp_depthwise_conv_s8(const cmsis_nn_dw_conv_params *dw_conv_param
                                     const cmsis_nn_dims *output_dims,
                                     int8_t *output_data)
 {
-    const int32_t in_h = input_dims->h, in_w = input_dims->w, chans = input_dims->c;
+    const int32_t chans = input_dims->c;
     const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
-    const int32_t out_h = output_dims->h, out_w = output_dims->w;
-    const int32_t stride_h = dw_conv_params->stride.h, stride_w = dw_conv_params->stride.w;
-    const int32_t pad_h = dw_conv_params->padding.h, pad_w = dw_conv_params->padding.w;
-    const int32_t offset = dw_conv_params->input_offset, out_offset = dw_conv_params->output_offset;
+    const int32_t offset = dw_conv_params->input_offset;
     const int32_t act_min = dw_conv_params->activation.min, act_max = dw_conv_params->activation.max;
-    const int32_t offset2 = (int32_t)(((uint32_t)offset & 0xFFFFu) | ((uint32_t)offset << 16));
     if (dw_conv_params->ch_mult != 1 || output_dims->c != chans || filter_dims->c != chans ||
         dw_conv_params->dilation.h != 1 || dw_conv_params->dilation.w != 1 || k_h * k_w > TINYC_DW_MAX_TAPS ||
         !quant_supported(quant_params->multiplier, quant_params->shift, chans, 1))
     {
         return 0;
     }
-    int32_t weights_even[TINYC_DW_MAX_TAPS], weights_odd[TINYC_DW_MAX_TAPS]; /* [w_c0 w_c2], [w_c1 w_c3] */
+    int32_t w[2 * TINYC_DW_MAX_TAPS]; /* [tap][even, odd]: [w_c0 w_c2], [w_c1 w_c3] as int16 pairs */
     const int32_t taps = k_h * k_w;
+    const int band = k_h * dw_band_width(dw_conv_params, input_dims, output_dims, k_w) <= TINYC_DW_BAND_WORDS;
 
     for (int32_t c = 0; c < chans; c += 4)
     {
@@ -500,85 +920,66 @@ int32_t tinyc_dsp_depthwise_conv_s8(const cmsis_nn_dw_conv_params *dw_conv_param
         int32_t full[4] = {0, 0, 0, 0}; /* bias + offset * sum of the channel's weights */
         for (int32_t t = 0; t < taps; t++)
         {
-            int8_t w[4] = {0, 0, 0, 0};
+            int8_t wb[4] = {0, 0, 0, 0};
             for (int32_t j = 0; j < group; j++)
             {
-                w[j] = filter_data[t * chans + c + j];
-                full[j] += w[j];
+                wb[j] = filter_data[t * chans + c + j];
+                full[j] += wb[j];
             }
             int32_t v;
-            memcpy(&v, w, sizeof(v));
-            weights_even[t] = __sxtb16(v);
-            weights_odd[t] = sxtb16_ror8(v);
+            memcpy(&v, wb, sizeof(v));
+            w[2 * t] = __sxtb16(v);
+            w[2 * t + 1] = sxtb16_ror8(v);
         }
-        int32_t bias[4] = {0, 0, 0, 0};
-        for (int32_t j = 0; j < group; j++)
+        dw_quant4 q = {.out_offset = dw_conv_params->output_offset, .act_min = act_min, .act_max = act_max,
+                       .mode = fast_mode(act_min, act_max), .group = group};
+        for (int32_t j = 0; j < 4; j++)
         {
-            bias[j] = bias_data ? bias_data[c + j] : 0;
-            full[j] = bias[j] + offset * full[j];
-        }
-        int8_t in_tail[4];
-        for (int32_t b = 0; b < input_dims->n; b++)
-        {
-            const int8_t *in_batch = input_data + b * in_h * in_w * chans + c;
-            int8_t *out = output_data + b * out_h * out_w * chans + c;
-            for (int32_t oy = 0; oy < out_h; oy++)
+            const int32_t ch = c + (j < group ? j : 0);
+            const int32_t bias = bias_data && j < group ? bias_data[ch] : 0;
+            full[j] = bias + offset * full[j];
+            q.multiplier[j] = quant_params->multiplier[ch];
+            q.shift[j] = quant_params->shift[ch];
+            q.exponent[j] = -q.shift[j];
+            q.half[j] = half_of(q.shift[j]);
+            if (!fast_requant_ok(q.shift[j], bias, taps))
             {
-                const int32_t y0 = oy * stride_h - pad_h;
-                const int32_t ky0 = y0 < 0 ? -y0 : 0, ky1 = in_h - y0 < k_h ? in_h - y0 : k_h;
-                for (int32_t ox = 0; ox < out_w; ox++, out += chans)
-                {
-                    const int32_t x0 = ox * stride_w - pad_w;
-                    const int32_t kx0 = x0 < 0 ? -x0 : 0, kx1 = in_w - x0 < k_w ? in_w - x0 : k_w;
-                    const int inside = ky0 == 0 && kx0 == 0 && ky1 == k_h && kx1 == k_w;
-                    int32_t a0, a1, a2, a3;
-                    if (inside)
-                    {
-                        a0 = full[0], a1 = full[1], a2 = full[2], a3 = full[3];
-                    }
-                    else
-                    {
-                        a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
-                    }
-                    for (int32_t ky = ky0; ky < ky1; ky++)
-                    {
-                        const int8_t *row = in_batch + ((y0 + ky) * in_w + x0) * chans;
-                        for (int32_t kx = kx0; kx < kx1; kx++)
-                        {
-                            int32_t v;
-                            if (group == 4)
-                            {
-                                v = read_s8x4(row + kx * chans);
-                            }
-                            else
-                            {
-                                for (int32_t j = 0; j < 4; j++)
-                                {
-                                    in_tail[j] = j < group ? row[kx * chans + j] : 0;
-                                }
-                                memcpy(&v, in_tail, sizeof(v));
-                            }
-                            int32_t xe = __sxtb16(v), xo = sxtb16_ror8(v);
-                            if (!inside)
-                            {
-                                xe = __sadd16(xe, offset2);
-                                xo = __sadd16(xo, offset2);
-                            }
-                            const int32_t t = ky * k_w + kx;
-                            a0 = __smlabb(xe, weights_even[t], a0);
-                            a2 = __smlatt(xe, weights_even[t], a2);
-                            a1 = __smlabb(xo, weights_odd[t], a1);
-                            a3 = __smlatt(xo, weights_odd[t], a3);
-                        }
-                    }
-                    const int32_t acc[4] = {a0, a1, a2, a3};
-                    for (int32_t j = 0; j < group; j++)
-                    {
-                        out[j] = requantize(acc[j], quant_params->multiplier[c + j], quant_params->shift[c + j],
-                                            out_offset, act_min, act_max);
-                    }
-                }
+                q.mode = REQUANT_EXACT;
             }
+        }
+        const int8_t *in = input_data + c;
+        int8_t *out = output_data + c;
+        const int32_t kind = !band || group != 4 || q.mode == REQUANT_EXACT ? 0
+                             : k_h == 3 && k_w == 3                          ? 3
+                             : k_h == 5 && k_w == 5                          ? 5
+                                                                              : 1;
+        const int fast = q.mode == REQUANT_FAST;
+        if (kind == 3 && fast)
+        {
+            dw_group4_band(dw_conv_params, input_dims, in, output_dims, out, k_h, k_w, w, full, &q, 3, 3, REQUANT_FAST);
+        }
+        else if (kind == 3)
+        {
+            dw_group4_band(dw_conv_params, input_dims, in, output_dims, out, k_h, k_w, w, full, &q, 3, 3,
+                           REQUANT_FAST_CLAMP);
+        }
+        else if (kind == 5 && fast)
+        {
+            dw_group4_band(dw_conv_params, input_dims, in, output_dims, out, k_h, k_w, w, full, &q, 5, 5, REQUANT_FAST);
+        }
+        else if (kind == 5)
+        {
+            dw_group4_band(dw_conv_params, input_dims, in, output_dims, out, k_h, k_w, w, full, &q, 5, 5,
+                           REQUANT_FAST_CLAMP);
+        }
+        else if (kind == 1)
+        {
+            dw_group4_band(dw_conv_params, input_dims, in, output_dims, out, k_h, k_w, w, full, &q, 0, 0,
+                           REQUANT_FAST_CLAMP);
+        }
+        else
+        {
+            dw_group4_any(dw_conv_params, input_dims, in, output_dims, out, k_h, k_w, w, full, &q);
         }
     }
     return 1;
