@@ -7,11 +7,16 @@
  * (<= 652 B); the 1x1 conv's folded biases (<= 1 KB). The requantization helpers repeat those of
  * cmsis_nn/Source/tinyc_dsp_s8.c: this folder must build without tinyc's CMSIS-NN replacement.
  *
+ * - depthwise in place, channels a multiple of 4 (depthwise_inplace4): 4 channels per step from a ring of
+ *   zero-point padded rows of 4-channel words on the stack (<= 2 KiB), SMLABB / SMLATT, taps unrolled for
+ *   3x3 and 5x5. Otherwise one channel at a time:
  * - depthwise in place: padded rows (the input zero point around), so borders take the SMLAD path too;
  *   1, 2 or 4 adjacent output pixels share each input word, their kernel rows shifted inside the word;
  *   kernel rows unrolled for 3x3, 5x5, 7x7 (depthwise_inplace_rows). Other shapes: one channel plane,
  *   scalar borders (depthwise_inplace_plane).
- * - 1x1 in place: 2 pixels x 2 output channels per inner loop, input offset folded into the bias.
+ * - 1x1 in place: 2 pixels x 2 output channels per inner loop from interleaved int16 columns of the 2
+ *   pixels on the stack (in_c <= 256, 1 KiB); wider inputs on raw int8 operands, input offset folded into
+ *   the bias.
  */
 #include "tinyc_memory_dsp.h"
 
