@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import enum
 import tomllib
 from dataclasses import dataclass
@@ -83,7 +85,7 @@ class Board:
 _CPUS = ("cortex-m4", "cortex-m7")
 
 
-def _region(data: dict, key: str, path: Path) -> MemoryRegion:
+def _region(data: dict[str, Any], key: str, path: Path) -> MemoryRegion:
     try:
         region = data[key]
         origin, size = int(region["origin"]), int(region["size_bytes"])
@@ -94,7 +96,7 @@ def _region(data: dict, key: str, path: Path) -> MemoryRegion:
     return MemoryRegion(origin=origin, size_bytes=size)
 
 
-def _part(data: dict, path: Path) -> PartTarget | None:
+def _part(data: dict[str, Any], path: Path) -> PartTarget | None:
     if "part" not in data:
         return None
     part = data["part"]
@@ -117,7 +119,7 @@ def _part(data: dict, path: Path) -> PartTarget | None:
     return target
 
 
-def _renode(data: dict) -> RenodeTarget | None:
+def _renode(data: dict[str, Any]) -> RenodeTarget | None:
     if "renode" not in data:
         return None
     r = data["renode"]

@@ -8,8 +8,9 @@ import math
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -32,7 +33,7 @@ out = Console(width=None if sys.stdout.isatty() else 150)
 MODEL_ARG = click.argument("model", type=click.Path(path_type=Path))
 BOARD_OPT = click.option("--board", "-b", required=True, help="Target board (see `tinyc boards`).")
 
-class GridType(click.ParamType):
+class GridType(click.ParamType):  # type: ignore[type-arg]
     """ROWSxCOLS, both at least 1 and at most MAX_GRID_SIDE."""
     name = "ROWSxCOLS"
 
@@ -83,7 +84,7 @@ CMSIS_OPT = click.option("--cmsis-nn", "cmsis_nn", callback=_cmsis_nn_checkout,
                               "tinyc's kernels [env: TINYC_CMSIS_NN].")
 
 
-def schedule_options(func):  # type: ignore[no-untyped-def]
+def schedule_options(func: Callable[..., None]) -> Callable[..., None]:
     """--schedule, --split, --grid, --mac-budget, --objective, --no-inplace, --stream-input (shared by every
     command), validated here and handed to the command as one `options: ScheduleOptions`."""
     options = [
@@ -108,20 +109,21 @@ def schedule_options(func):  # type: ignore[no-untyped-def]
     ]
 
     @functools.wraps(func)
-    def command(*args, schedule_kind: str, split: int | None, grid: tuple[int, int] | None,  # type: ignore[no-untyped-def]
-                mac_budget: float, objective: str, placement: str, no_inplace: bool, stream_input: bool, **kwargs):
+    def command(*args: Any, schedule_kind: str, split: int | None, grid: tuple[int, int] | None,
+                mac_budget: float, objective: str, placement: str, no_inplace: bool, stream_input: bool,
+                **kwargs: Any) -> None:
         from tinyc.plan.search import Objective, Placement, ScheduleChoice, ScheduleOptions
         options = ScheduleOptions(kind=ScheduleChoice(schedule_kind), split=split, grid=grid, mac_budget=mac_budget,
                                   in_place=not no_inplace, stream_input=stream_input, objective=Objective(objective),
                                   placement=Placement(placement))
-        return func(*args, options=options, **kwargs)
+        func(*args, options=options, **kwargs)
 
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def _print_json(data: dict, *, wall_seconds: float) -> None:
+def _print_json(data: dict[str, Any], *, wall_seconds: float) -> None:
     out.print_json(json.dumps({**data, "wall_seconds": round(wall_seconds, 2)}))
 
 
@@ -397,7 +399,7 @@ def verify_cmd(model: Path, board: str, samples: int, emulator: str, as_json: bo
         out.print(f"[green]bit-exact: {what} equals the reference's ({result.reference})[/green]")
 
 
-def _choice_json(choice: EmulatorChoice) -> dict:
+def _choice_json(choice: EmulatorChoice) -> dict[str, Any]:
     return {"emulator_used": choice.emulator.value, "emulator_reason": choice.reason}
 
 

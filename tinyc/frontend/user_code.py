@@ -61,7 +61,7 @@ def guarded(path: Path, what: str) -> Iterator[None]:
         raise ModelLoadError(_exit_message(path, what, exc)) from None
 
 
-def _guarded_iteration(path: Path, what: str, iterable: Iterable) -> Iterator:
+def _guarded_iteration(path: Path, what: str, iterable: Iterable[Any]) -> Iterator[Any]:
     with guarded(path, what):
         iterator = iter(iterable)
     while True:
@@ -73,7 +73,7 @@ def _guarded_iteration(path: Path, what: str, iterable: Iterable) -> Iterator:
         yield item
 
 
-def guard_function(path: Path, name: str, function: Callable) -> Callable:
+def guard_function(path: Path, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     """`function` of the model file, run guarded; a generator it returns is iterated guarded too."""
     what = f"{name}()"
 
@@ -106,7 +106,7 @@ def _arrays(item: Any) -> list[np.ndarray]:
     return [np.asarray(a, dtype=np.float32) for a in item]
 
 
-def check_representative_dataset(path: Path, representative: Callable[[], Iterable],
+def check_representative_dataset(path: Path, representative: Callable[[], Iterable[Any]],
                                  input_shapes: list[tuple[int, ...]]) -> None:
     """Refuse representative data the converter cannot calibrate on: none, NaN / infinite, or the wrong size."""
     wanted = ", ".join(f"(1, {', '.join(map(str, s[1:]))})" for s in input_shapes)

@@ -6,6 +6,8 @@ activation clamps, padding, scratch sizes); the templates only print them.
 
 from __future__ import annotations
 
+from typing import Any
+
 import enum
 from dataclasses import dataclass, field
 
@@ -253,7 +255,7 @@ def _requant_arrays(graph: Graph, op: Op, name: str, channels: int) -> tuple[Con
 
 
 def _base(graph: Graph, op: Op, kind: KernelKind, *, inputs: tuple[int, ...] | None = None,
-          scratch_bytes: int = 0, consts: tuple[ConstArray, ...] = ()) -> dict:
+          scratch_bytes: int = 0, consts: tuple[ConstArray, ...] = ()) -> dict[str, Any]:
     return dict(kind=kind, op_index=op.index, layer=layer_name(graph, op),
                 inputs=inputs if inputs is not None else op.inputs[:1], output=op.outputs[0],
                 macs=graph.op_macs(op), scratch_bytes=scratch_bytes, consts=consts)

@@ -125,7 +125,7 @@ class _Parser:
         return bool(value) if kind == "bool" else value
 
     def uoffset(self, pos: int, where: str) -> int:
-        return pos + self.scalar(pos, "u32", where, "an offset")
+        return pos + int(self.scalar(pos, "u32", where, "an offset"))
 
     def vector(self, pos: int, elem_size: int, where: str) -> tuple[int, int]:
         """(start of the elements, length) of the vector whose length word is at `pos`."""
@@ -224,7 +224,7 @@ def buffer_bytes(buf: bytes, buffer: FbTable, index: int) -> bytes:
     """The bytes of buffer `index`: inline data, or (models over 2 GB) an offset/size into the file."""
     data = buffer["data"]
     if len(data):
-        return data.tobytes()
+        return bytes(data.tobytes())
     offset, size = buffer["offset"], buffer["size"]
     if offset > 1:
         if offset + size > len(buf):

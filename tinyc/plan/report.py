@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass, field
 
 from tinyc.boards import Board
@@ -52,7 +54,7 @@ class Candidate:
     macs: int
     mac_overhead: float
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"kind": self.kind.value, "split": self.split, "grid": list(self.grid) if self.grid else None,
                 "arena_bytes": self.arena_bytes, "mac_overhead": round(self.mac_overhead, 4)}
 
@@ -72,7 +74,7 @@ class ScheduleSummary:
     candidates: tuple[Candidate, ...] = ()
     reason: str = ""  # why the search chose it, in one line
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"kind": self.kind.value, "split": self.split, "grid": list(self.grid) if self.grid else None,
                 "mac_overhead": round(self.mac_overhead, 4), "per_layer_peak_bytes": self.per_layer_peak_bytes,
                 "patch_peak_bytes": self.patch_peak_bytes,
@@ -168,7 +170,7 @@ class MemoryReport:
                         "board with more flash")
         return "; ".join(tips)
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {
             "board": self.board.name, "model": self.model_name, "macs": self.macs,
             "peak_sram_bytes": self.peak_sram_bytes, "arena_bytes": self.arena_bytes,

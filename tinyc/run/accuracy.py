@@ -10,6 +10,8 @@ build and one emulator run per batch, as many samples per batch as one build can
 
 from __future__ import annotations
 
+from typing import Any
+
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,7 +84,7 @@ class AccuracyResult:
     def prediction_disagreements(self) -> int:
         return int(np.count_nonzero(self.firmware_predictions != self.reference_predictions))
 
-    def accuracy_json(self) -> dict:
+    def accuracy_json(self) -> dict[str, Any]:
         return {"float_top1": round(self.float_top1, 6), "int8_reference_top1": round(self.reference_top1, 6),
                 "firmware_top1": round(self.firmware_top1, 6), "samples": self.samples,
                 "float_correct": self.correct(self.float_predictions),
@@ -90,7 +92,7 @@ class AccuracyResult:
                 "firmware_correct": self.correct(self.firmware_predictions),
                 "int8_drop_vs_float": round(self.int8_drop, 6)}
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         """The keys of `tinyc verify --json` that apply, plus `accuracy` and `batches`."""
         return {"board": self.board, "emulator": self.emulator, "reference": self.reference,
                 "samples": self.samples, "mismatches": self.mismatched_samples,

@@ -11,6 +11,8 @@ instructions, so a latency estimate at the board clock assumes one cycle per ins
 
 from __future__ import annotations
 
+from typing import Any
+
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +45,7 @@ class LayerBench:
     def instructions_per_mac(self) -> float | None:
         return self.instructions / self.macs if self.macs else None
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"op_index": self.op_index, "name": self.name, "op": self.op, "steps": self.steps,
                 "instructions": self.instructions, "macs": self.macs,
                 "instructions_per_mac": self.instructions_per_mac}
@@ -72,7 +74,7 @@ class BenchResult:
         """At the board clock, assuming one cycle per instruction (QEMU's icount is not a cycle count)."""
         return self.instructions / self.clock_hz * 1e3
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"model": self.model, "board": self.board, "kernels": self.kernels,
                 "instructions": self.instructions, "macs": self.macs,
                 "instructions_per_mac": self.instructions_per_mac, "resolution_instructions": self.instructions_per_tick,
@@ -112,7 +114,7 @@ def layer_table(planned: Planned, step_instructions: tuple[int, ...]) -> tuple[L
     kernel that spent it."""
     layers = {c.op_index: c.layer for c in planned.lowered.calls}
     order: list[tuple[int, str]] = []
-    acc: dict[tuple[int, str], list] = {}
+    acc: dict[tuple[int, str], list[Any]] = {}
     for step, instructions in zip(planned.schedule.steps, step_instructions, strict=True):
         call = step.call
         key = (call.op_index, call.kind.value)

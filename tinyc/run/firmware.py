@@ -9,7 +9,8 @@ import numpy as np
 from tinyc.codegen.render import HARNESSES, TRACE_FLAG, Harness, render_firmware
 from tinyc.errors import DoesNotFitError
 from tinyc.plan.pipeline import Planned
-from tinyc.run.build import BuildResult, build, write_project
+from tinyc.run.build import BuildResult, build
+from tinyc.run.output_folder import write_files
 
 
 def build_firmware(planned: Planned, folder: Path, samples: list[np.ndarray], *,
@@ -23,6 +24,6 @@ def build_firmware(planned: Planned, folder: Path, samples: list[np.ndarray], *,
         raise DoesNotFitError(f"{planned.loaded.source.name}: {planned.report.verdict()}")
     files = render_firmware(planned.schedule, planned.plan, planned.board, harness,
                             model_name=planned.loaded.source.name, samples=samples, cmsis_nn_dir=cmsis_nn)
-    write_project(files, folder)
+    write_files(files, folder)
     flags = (*HARNESSES[harness].cflags, *((TRACE_FLAG,) if trace else ()), *cflags)
     return build(folder, make_args=(f"EXTRA_CFLAGS={' '.join(flags)}",) if flags else ())

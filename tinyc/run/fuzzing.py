@@ -9,6 +9,8 @@ Used by tests/test_fuzz_tflite.py (a bounded number of cases in CI) and scripts/
 
 from __future__ import annotations
 
+from typing import Any
+
 import contextlib
 import random
 import signal
@@ -56,7 +58,7 @@ class Outcome:
 class Summary:
     outcomes: list[Outcome] = field(default_factory=list)
 
-    def counts(self) -> Counter:
+    def counts(self) -> Counter[tuple[str, str]]:
         return Counter((o.mutant.mutation.split(":")[0], o.result) for o in self.outcomes)
 
     @property
@@ -64,7 +66,7 @@ class Summary:
         return [o for o in self.outcomes if o.bad]
 
 
-def _edge_values(f: ScalarField, current: float | int, size: int, rng: random.Random) -> list:
+def _edge_values(f: ScalarField, current: float | int, size: int, rng: random.Random) -> list[Any]:
     if f.kind == "f32":
         return [0.0, -1.0, float("nan"), float("inf"), 1e-45, 1e30, current * 2, current / 256, -current]
     low, high = _RANGE[f.kind]
@@ -109,7 +111,7 @@ def mutants(files: list[Path], cases: int, seed: int) -> Iterator[Mutant]:
 @contextlib.contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
     """Raise `CaseTimeout` in the main thread after `seconds` (SIGALRM; Unix)."""
-    def expire(signum, frame):
+    def expire(signum: int, frame: object) -> None:
         raise CaseTimeout(f"still running after {seconds} s")
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)

@@ -6,6 +6,8 @@ reported, never used to pass or fail. LiteRT's default (optimized) kernels are n
 
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +16,7 @@ from tinyc.errors import TinycError
 from tinyc.frontend.convert import _silenced_stdio, quiet_tensorflow
 
 
-def _tflm():
+def _tflm() -> Any:
     quiet_tensorflow()
     from tflite_micro.python.tflite_micro import runtime
     return runtime
@@ -44,7 +46,8 @@ def _in_child(name: str, function, *args):  # type: ignore[no-untyped-def]
 
 def tflm_outputs(model_bytes: bytes, samples: list[np.ndarray]) -> list[np.ndarray]:
     """TFLM's outputs for int8 samples (flat), computed in a child process."""
-    return _in_child("TFLite Micro's interpreter", _tflm_outputs_here, model_bytes, samples)
+    outputs: list[np.ndarray] = _in_child("TFLite Micro's interpreter", _tflm_outputs_here, model_bytes, samples)
+    return outputs
 
 
 def _tflm_outputs_here(model_bytes: bytes, samples: list[np.ndarray]) -> list[np.ndarray]:
@@ -75,7 +78,7 @@ def tflm_tensors(model_bytes: bytes, sample: np.ndarray, tensor_indices: list[in
 
 def tflm_arena_bytes(model_bytes: bytes) -> int:
     """The smallest arena with which TFLM allocates the model (bisection, to 16 bytes), in a child process."""
-    return _in_child("TFLite Micro's interpreter", _tflm_arena_bytes_here, model_bytes)
+    return int(_in_child("TFLite Micro's interpreter", _tflm_arena_bytes_here, model_bytes))
 
 
 def _tflm_arena_bytes_here(model_bytes: bytes) -> int:
@@ -109,7 +112,9 @@ class SecondOpinion:
 
 def litert_ref_outputs(model_bytes: bytes, samples: list[np.ndarray]) -> list[np.ndarray]:
     """LiteRT BUILTIN_REF outputs for int8 samples (flat), computed in a child process."""
-    return _in_child("LiteRT's BUILTIN_REF interpreter", _litert_ref_outputs_here, model_bytes, samples)
+    outputs: list[np.ndarray] = _in_child("LiteRT's BUILTIN_REF interpreter", _litert_ref_outputs_here, model_bytes,
+                                          samples)
+    return outputs
 
 
 def _litert_ref_outputs_here(model_bytes: bytes, samples: list[np.ndarray]) -> list[np.ndarray]:

@@ -95,7 +95,7 @@ def renode_command(board: Board, elf: Path, resc: Path, uart_log: Path) -> list[
     return ["renode", "--disable-xwt", "--console", "--plain", "-e", monitor]
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def _stop(proc: subprocess.Popen[bytes]) -> None:
     """Stop the Renode this module started (its own process group, by its id)."""
     if proc.poll() is not None:
         return

@@ -7,6 +7,8 @@ Every sample's final output is compared; the first sample also runs traced, so t
 
 from __future__ import annotations
 
+from typing import Any
+
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -110,7 +112,7 @@ class VerifyResult:
     second_opinion: SecondOpinion | None
     report: MemoryReport
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"board": self.planned.board.name, "emulator": self.run.emulator, "reference": self.reference,
                 "samples": self.samples,
                 "mismatches": self.mismatched_samples, "mismatched_bytes": self.mismatched_bytes,
