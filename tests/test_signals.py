@@ -41,7 +41,7 @@ def test_signal_during_verify_kills_qemu_and_removes_temporary_folder(tmp_path, 
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "TMPDIR": str(tmp_dir),
            "FAKE_QEMU_PID": str(pid_file), "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-m", "tinyc.cli", "verify", str(REPO / "tests" / "data" / "golden_tiny.tflite"),
-                             "--board", "stm32f412", "-n", "1"], env=env, stdout=subprocess.PIPE,
+                             "--board", "stm32f412", "-n", "1", "--emulator", "qemu"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 240
