@@ -155,3 +155,4 @@ def test_wheel_installs_and_reports(tmp_path: Path) -> None:
                             cwd=tmp_path, capture_output=True, text=True)
     assert report.returncode == 0, report.stderr[-2000:]
     assert json.loads(report.stdout)["model"] == "tiny_dscnn"
+

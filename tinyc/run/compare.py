@@ -134,15 +134,16 @@ def compare_outputs(got: list[np.ndarray] | tuple[np.ndarray, ...], reference: l
 SATURATED_FRACTION = 0.9
 
 
-def output_warnings(outputs: list[np.ndarray] | tuple[np.ndarray, ...]) -> tuple[str, ...]:
-    """Loud notes when the final outputs cannot tell a right firmware from a wrong one."""
+def output_warnings(outputs: list[np.ndarray] | tuple[np.ndarray, ...], *, softmax: bool = False) -> tuple[str, ...]:
+    """Loud notes when the final outputs cannot tell a right firmware from a wrong one. A SOFTMAX output is -128 for
+    every unlikely class by design, so saturation is not a warning there."""
     notes: list[str] = []
     if len(outputs) > 1 and all(np.array_equal(outputs[0], o) for o in outputs[1:]):
         notes.append(f"WARNING: the model's output is the same for all {len(outputs)} samples; equal final outputs "
                      "prove little here (the per-op comparison of the traced sample is what checks this model)")
     flat = np.concatenate([np.asarray(o).reshape(-1) for o in outputs]) if outputs else np.zeros(0, np.int8)
     saturated = int(np.count_nonzero((flat == -128) | (flat == 127)))
-    if flat.size and saturated >= SATURATED_FRACTION * flat.size:
+    if flat.size and not softmax and saturated >= SATURATED_FRACTION * flat.size:
         notes.append(f"WARNING: {saturated} of {flat.size} output bytes are saturated at -128 or 127; equal final "
                      "outputs prove little here (the per-op comparison of the traced sample is what checks this model)")
     return tuple(notes)

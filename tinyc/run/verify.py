@@ -18,6 +18,7 @@ import numpy as np
 
 from tinyc.codegen.target import emulator_target
 from tinyc.errors import EmulatorError
+from tinyc.ir.lower import SoftmaxCall
 from tinyc.ir.reader import without_final_softmax
 from tinyc.plan.pipeline import Planned, input_samples, plan_loaded, plan_model
 from tinyc.plan.report import MemoryReport, memory_report
@@ -158,7 +159,8 @@ def verify_planned(planned: Planned, inputs: list[np.ndarray], *, folder: Path |
         op_check = compare_ops(planned, inputs[0], runs.run.traces) if every_op and reference.name == TFLM else None
         first = localize(planned, inputs, runs, outputs, op_check, Path(tmp) / "trace", emulator=emulator,
                          cmsis_nn=cmsis_nn)
-    notes = (*planned.loaded.notes, *reference.notes, *output_warnings(runs.run.outputs))
+    softmax = bool(planned.lowered.calls) and isinstance(planned.lowered.calls[-1], SoftmaxCall)
+    notes = (*planned.loaded.notes, *reference.notes, *output_warnings(runs.run.outputs, softmax=softmax))
     report = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
                            sizes=runs.build.sizes, notes=notes, measured_stack_bytes=runs.run.stack_used_bytes,
                            schedule_summary=planned.report.schedule_summary)
