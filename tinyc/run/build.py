@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tinyc.errors import ToolchainError
 from tinyc.plan.report import ElfSizes
-from tinyc.run.output_folder import write_files as write_project, write_manifest
+from tinyc.run.output_folder import write_manifest
 
 INSTALL_HINT = "apt-get install -y gcc-arm-none-eabi libnewlib-arm-none-eabi make"
 
