@@ -252,7 +252,7 @@ def test_model_file_that_prints_keeps_json_clean(monkeypatch, capsys, tmp_path) 
                              "--no-tflm-arena")
     assert code == 0
     assert json.loads(out)["model"] == "chatty"
-    # Everything it printed went to stderr (calibration data is also read once for the conversion cache's key).
+    # Everything it printed went to stderr (calibration data is read first, once: it is part of the cache key).
     assert err.startswith("loading the chatty model calibrating") and "building" in err
 
 

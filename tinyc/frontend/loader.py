@@ -154,11 +154,12 @@ def load_model(path: Path) -> LoadedModel:
             raise ModelLoadError(f"{path}: defines no build() function; a model file must define "
                                  "`def build() -> keras.Model` (and may define representative_dataset())")
         representative = getattr(module, "representative_dataset", None)
-        key = conversion_key(path.read_bytes(), list(representative()) if callable(representative) else None)
+        samples = list(representative()) if callable(representative) else None  # the user's code runs once
+        key = conversion_key(path.read_bytes(), samples)
         cached = _cached(path, key, module)
         if cached is not None:
             return cached
-        return _store(key, _build_and_convert(path, module, build))
+        return _store(key, _build_and_convert(path, module, build, samples))
     raise ModelLoadError(f"{path}: unknown model file type {suffix!r}; give a .py with build(), a .keras or an int8 .tflite")
 
 
@@ -186,11 +187,12 @@ def build_keras(loaded: LoadedModel) -> object | None:
     return _call_build(loaded.source, loaded.module.build)
 
 
-def _build_and_convert(path: Path, module: ModuleType, build: Callable[[], object]) -> LoadedModel:
+def _build_and_convert(path: Path, module: ModuleType, build: Callable[[], object],
+                       samples: list[list[np.ndarray]] | None) -> LoadedModel:
+    """`samples`: what the model file's representative_dataset() yielded (read once, for the cache key too)."""
     quiet_tensorflow()
     model = _call_build(path, build)
-    representative = getattr(module, "representative_dataset", None)
-    return _from_keras(path, model, representative if callable(representative) else None, module)
+    return _from_keras(path, model, (lambda: iter(samples)) if samples is not None else None, module)
 
 
 def _call_build(path: Path, build: Callable[[], object]) -> object:

@@ -44,6 +44,17 @@ def _hex(text: str, where: str, emulator: str) -> np.ndarray:
         raise EmulatorError(f"{emulator}: {where} is not hex bytes: {text[:80]!r}") from None
 
 
+def _trace(rest: str, emulator: str) -> tuple[int, np.ndarray]:
+    """`TRACE <op> <hex>` (both protocols): an op's output in a traced build."""
+    index, _, data = rest.partition(" ")
+    return int(index), _hex(data, f"trace of op {index}", emulator)
+
+
+def _kernel_error(rest: str, emulator: str) -> EmulatorError:
+    """`ERROR <op>` (both protocols): a kernel returned an error status."""
+    return EmulatorError(f"{emulator}: the kernel of op {rest.split()[0]} returned an error status")
+
+
 def parse_framed_output(text: str, emulator: str) -> RunResult:
     """Read the framed UART protocol into the same `RunResult` as a QEMU run; check counts and the checksum."""
     lines = [line.rstrip("\r") for line in text.splitlines()]
@@ -71,14 +82,13 @@ def parse_framed_output(text: str, emulator: str) -> RunResult:
                                     "(UART lost or repeated a line)")
             outputs.append(_hex(data, f"output of sample {index}", emulator))
         elif tag == "TRACE":
-            index, _, data = rest.partition(" ")
-            traces.append((int(index), _hex(data, f"trace of op {index}", emulator)))
+            traces.append(_trace(rest, emulator))
         elif tag == "STACK":
             stack = int(rest.split()[0])
         elif tag == "CHECKSUM":
             checksum = int(rest.strip(), 16)
         elif tag == "ERROR":
-            raise EmulatorError(f"{emulator}: the kernel of op {rest.split()[0]} returned an error status")
+            raise _kernel_error(rest, emulator)
         elif line == FRAME.done:
             break
     else:
@@ -114,12 +124,11 @@ def parse_semihosting(text: str, emulator: str, exit_code: int) -> RunResult:
             _, _, data = rest.partition(" ")
             outputs.append(_hex(data, f"output {len(outputs)}", emulator))
         elif tag == "TRACE":
-            index, _, data = rest.partition(" ")
-            traces.append((int(index), _hex(data, f"trace of op {index}", emulator)))
+            traces.append(_trace(rest, emulator))
         elif tag == "STACK":
             stack = int(rest.split()[0])
         elif tag == "ERROR":
-            raise EmulatorError(f"{emulator}: the kernel of op {rest.split()[0]} returned an error status")
+            raise _kernel_error(rest, emulator)
     if "TINYC-END" not in lines or exit_code != 0:
         raise EmulatorError(f"{emulator}: the firmware did not finish (exit code {exit_code}); last output: {text[-300:]!r}")
     return RunResult(emulator=emulator, outputs=tuple(outputs), traces=tuple(traces), stack_used_bytes=stack,
