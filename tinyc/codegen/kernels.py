@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from tinyc.ir.lower import ConstArray, KernelKind
 from tinyc.plan.schedule import Step
+from tinyc.plan.specialize import GENERIC, KernelChoice, Variant
 
 CONST_ROLES = ("weights", "bias", "multiplier", "shift")  # the suffixes lowering gives a call's constant arrays
 
@@ -31,6 +32,13 @@ class StepCode:
     bias: str | None = None
     multiplier: str | None = None
     shift: str | None = None
+    fast: KernelChoice = GENERIC  # a specialized kernel beside the generic call (FAST_CONV: the conv macro's)
+    fast_weights: str | None = None
+    fast_quant: str | None = None
+
+    @property
+    def fast_conv(self) -> bool:
+        return self.fast.variant is Variant.FAST_CONV
 
 
 @dataclass(frozen=True)
@@ -79,8 +87,9 @@ KERNELS: dict[KernelKind, Callable[[StepContext], tuple[str, str]]] = {
 }
 
 
-def step_code(step: Step, *, streamed_input: int | None) -> StepCode:
+def step_code(step: Step, *, streamed_input: int | None, choice: KernelChoice = GENERIC) -> StepCode:
     macro, function = KERNELS[step.call.kind](StepContext(step, streamed_input))
     symbols = {role: c_symbol(a) for a in step.call.consts for role in CONST_ROLES if a.name.endswith(f"_{role}")}
+    fast = dict(fast_weights=c_symbol(choice.weights), fast_quant=c_symbol(choice.quant)) if choice.consts else {}
     return StepCode(macro=macro, function=function, depthwise=step.call.kind is KernelKind.DEPTHWISE_CONV,
-                    **symbols)
+                    fast=choice, **symbols, **fast)

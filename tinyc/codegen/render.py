@@ -24,6 +24,7 @@ from tinyc.codegen.templates import render
 from tinyc.ir.lower import ConstArray
 from tinyc.plan.placement import MemoryPlan
 from tinyc.plan.schedule import Schedule
+from tinyc.plan.specialize import choose_kernels
 from tinyc.resources import kernels_dir
 
 APP_SOURCES = ("model.c", "model_weights.c", "startup.c", "harness.c")
@@ -105,9 +106,10 @@ def render_firmware(schedule: Schedule, plan: MemoryPlan, board: Board, harness:
     target = spec.target(board)
     samples = [np.asarray(s).reshape(-1) for s in samples]
     graph = schedule.graph
+    choices = choose_kernels(schedule, board)
     arrays: dict[str, ConstArray] = {}
-    for step in schedule.steps:  # patch steps share their op's constants
-        for a in step.call.consts:
+    for step, choice in zip(schedule.steps, choices):  # patch steps share their op's constants
+        for a in step.call.consts + choice.consts:
             arrays.setdefault(a.name, a)
     x, y = graph.tensor(schedule.input), graph.tensor(schedule.output)
     context: dict[str, object] = dict(
@@ -122,9 +124,9 @@ def render_firmware(schedule: Schedule, plan: MemoryPlan, board: Board, harness:
         output_scale=repr(y.scale), output_zero_point=y.zero_point, macs=schedule.macs,
         schedule_note=schedule.describe(), samples=samples, flash_origin=target.flash_origin,
         sram_origin=target.sram_origin, testdata_origin=target.testdata_origin, testdata_bytes=target.testdata_bytes,
-        app_sources=APP_SOURCES, cmsis_nn_dir=str(cmsis_nn_dir) if cmsis_nn_dir else CMSIS_NN_FOLDER,
-        step_code=[step_code(s, streamed_input=schedule.input if schedule.stream_input else None)
-                   for s in schedule.steps],
+        app_sources=APP_SOURCES, tinyc_cmsis_nn_dir=CMSIS_NN_FOLDER, cmsis_nn_dir=str(cmsis_nn_dir) if cmsis_nn_dir else CMSIS_NN_FOLDER,
+        step_code=[step_code(s, streamed_input=schedule.input if schedule.stream_input else None, choice=c)
+                   for s, c in zip(schedule.steps, choices)],
     )
     context.update(spec.context(board, samples))
     templates = {**COMMON_TEMPLATES, **spec.templates}

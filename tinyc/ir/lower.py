@@ -44,16 +44,19 @@ class Dims:
     c: int
 
 
+CTYPE_BYTES = {"int8_t": 1, "int16_t": 2, "int32_t": 4}
+
+
 @dataclass(frozen=True)
 class ConstArray:
     """A constant placed in flash."""
     name: str
-    ctype: str  # "int8_t" or "int32_t"
+    ctype: str  # "int8_t", "int16_t" or "int32_t"
     values: np.ndarray = field(compare=False, repr=False)
 
     @property
     def size_bytes(self) -> int:
-        return int(self.values.size) * (1 if self.ctype == "int8_t" else 4)
+        return int(self.values.size) * CTYPE_BYTES[self.ctype]
 
 
 @dataclass(frozen=True)

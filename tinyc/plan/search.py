@@ -117,6 +117,15 @@ def _choose(lowered: LoweredModel, board: Board, options: ScheduleOptions) -> Ch
     if options.kind is ScheduleChoice.PER_LAYER:
         return Choice(base, base_plan, base_plan.arena_bytes, (per_layer,), reason="per layer, as asked")
     roomy = roomy_arena_bytes(board)
+    if options.kind is not ScheduleChoice.PATCH and options.objective is Objective.FASTEST and options.in_place:
+        # in-place kernels save SRAM but run slower than the specialized out-of-place ones: not where SRAM is roomy
+        spacious = per_layer_schedule(lowered, in_place=False)
+        spacious_plan = plan_memory(spacious)
+        if spacious_plan.arena_bytes <= roomy:
+            return Choice(spacious, spacious_plan, spacious_plan.arena_bytes,
+                          (replace(per_layer, arena_bytes=spacious_plan.arena_bytes),),
+                          reason=f"the fastest schedule: per layer, no op in place (the faster kernels), its arena "
+                                 f"leaves {SRAM_HEADROOM_FRACTION:.0%} of the board's SRAM free")
     if (options.kind is ScheduleChoice.AUTO and options.objective is Objective.FASTEST
             and base_plan.arena_bytes <= roomy):
         return Choice(base, base_plan, base_plan.arena_bytes, (per_layer,),

@@ -1,0 +1,428 @@
+/*
+ * tinyc's compile-time specialized convolution (ARMv7E-M DSP): one static inline function that each generated
+ * step calls with constant shapes, so that the compiler specializes it per layer (loop bounds, tails, border
+ * tests and the requantization mode fold away). What Python prepares at compile time (tinyc/plan/specialize.py):
+ *
+ * - weights as int16, doubled, in the lane order SXTB16 gives the input: per output channel pair, per group of
+ *   4 k, channel 0 then channel 1, each [2*w0, 2*w2, 2*w1, 2*w3]; k rounded up to a multiple of 4 with zeros
+ *   and an odd channel count rounded up with a zero channel. One LDRD feeds 4 MACs of one channel, with no
+ *   SXTB16 on the weights.
+ * - one record of 4 int32 per output channel: the bias with the input offset folded in (doubled, the
+ *   accumulator's scale), the multiplier, and the requantization constants of the layer's mode.
+ *
+ * Tile: 2 output pixels x 2 output channels (4 accumulators). A 1x1 convolution reads its input pixels in
+ * place (int8, SXTB16 per use: 16 instructions per 16 MACs); a k x k convolution gathers the windows of 2
+ * pixels (the input zero point where the window leaves the input) into the scratch, as int16 columns in
+ * SXTB16 lane order (12 instructions per 16 MACs). The scratch is the two int16 columns CMSIS-NN v7.0.0's
+ * im2col convolution asks for (tinyc/kernels/buffer_sizes.py): no more SRAM than the library call it replaces.
+ *
+ * Requantization (equal to TFLite Micro's double rounding; the proofs are Python's, per channel, in
+ * tinyc/plan/specialize.py): FAST: SMMULR of the doubled accumulator is the rounding doubling high multiply
+ * (|accumulator| < 2^30), then the rounding divide by 2^e (half away from zero) with the output zero point
+ * folded in, and SSAT to int8; FAST_CLAMP: then the activation clamp; EXACT: the 64-bit path for layers
+ * whose multipliers shift left or whose bounds do not hold.
+ */
+#ifndef TINYC_FAST_CONV_H
+#define TINYC_FAST_CONV_H
+
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__ARM_FEATURE_DSP) && !defined(TINYC_PORTABLE_KERNELS) && !defined(TINYC_ARM_CMSIS_NN)
+#define TINYC_FAST_KERNELS 1
+#else
+#define TINYC_FAST_KERNELS 0
+#endif
+
+#if TINYC_FAST_KERNELS
+
+#include <arm_acle.h>
+
+#define TINYC_REQUANT_FAST 0
+#define TINYC_REQUANT_FAST_CLAMP 1
+#define TINYC_REQUANT_EXACT 2
+#define TINYC_QUANT_WORDS 4 /* int32 per output channel: bias, multiplier, 2 mode constants */
+
+static inline __attribute__((always_inline)) int32_t tinyc_fc_load(const void *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof(v)); /* LDR: ARMv7-M allows unaligned word loads */
+    return v;
+}
+
+static inline __attribute__((always_inline)) int32_t tinyc_fc_sxtb16_ror8(int32_t v)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+
+static inline __attribute__((always_inline)) int32_t tinyc_fc_smmulr(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+static inline __attribute__((always_inline)) int32_t tinyc_fc_ssat8(int32_t a)
+{
+    int32_t r;
+    __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(a));
+    return r;
+}
+
+/* The int8 output of one doubled accumulator; q: the channel's record. */
+static inline __attribute__((always_inline)) int8_t tinyc_fc_requant(int32_t acc2, const int32_t *q, const int mode,
+                                                                       int32_t out_offset, int32_t act_min,
+                                                                       int32_t act_max)
+{
+    if (mode == TINYC_REQUANT_EXACT)
+    {
+        /* q[1] multiplier, q[2] shift in [-31, 31]: arm_nn_requantize, then the offset and the clamp */
+        const int32_t shift = q[2];
+        const int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+        const int32_t value = (int32_t)((uint32_t)(acc2 >> 1) << left);
+        int32_t high = (int32_t)(((int64_t)value * q[1] + ((int64_t)1 << 30)) >> 31);
+        if (right > 0)
+        {
+            const uint32_t mask = (1u << right) - 1u;
+            const uint32_t remainder = (uint32_t)high & mask;
+            const uint32_t threshold = (mask >> 1) + (high < 0 ? 1u : 0u);
+            high = (high >> right) + (remainder > threshold ? 1 : 0);
+        }
+        int32_t out = high + out_offset;
+        out = out < act_min ? act_min : out;
+        return (int8_t)(out > act_max ? act_max : out);
+    }
+    /* q[2] = 2^(e-1) + (output offset << e), q[3] = e >= 1 */
+    int32_t x = tinyc_fc_smmulr(acc2, q[1]);
+    x = tinyc_fc_ssat8((x + q[2] + (x >> 31)) >> q[3]);
+    if (mode == TINYC_REQUANT_FAST_CLAMP)
+    {
+        x = x < act_min ? act_min : x;
+        x = x > act_max ? act_max : x;
+    }
+    return (int8_t)x;
+}
+
+/* Columns of at most this many groups of 4 k run the assembly loop (LDRD's offset reaches 1020 bytes). */
+#define TINYC_FC_ASM_GROUPS 127
+
+/* acc[i][j] += column i . weights of channel j, over `groups` groups of 4 k. XS16: the columns are int16 in
+ * SXTB16 lane order; else raw int8, followed by `tail` (0-3) more k read byte by byte. */
+static inline __attribute__((always_inline)) void tinyc_fc_tile(const void *col0, const void *col1,
+                                                                 const int16_t *weights, const int32_t groups,
+                                                                 const int32_t tail, const int XS16, int32_t *a00,
+                                                                 int32_t *a01, int32_t *a10, int32_t *a11)
+{
+    int32_t s00 = *a00, s01 = *a01, s10 = *a10, s11 = *a11;
+    const int32_t *w = (const int32_t *)(const void *)weights;
+#if defined(__OPTIMIZE__)
+    if (XS16 && __builtin_constant_p(groups) && groups <= TINYC_FC_ASM_GROUPS &&
+        (const int16_t *)col1 == (const int16_t *)col0 + 4 * groups)
+    {
+        /* column 1 right after column 0: one pointer, column 1 at a constant offset; 14 instructions per 16 MACs */
+        const int32_t *px = (const int32_t *)col0, *end = px + 2 * groups;
+        int32_t x0e, x0o, x1e, x1o, we, wo;
+        __asm__ volatile(
+            "1:\n\t"
+            "ldrd %[x1e], %[x1o], [%[px], %[off]]\n\t"
+            "ldrd %[x0e], %[x0o], [%[px]], #8\n\t"
+            "ldrd %[we], %[wo], [%[pw]], #8\n\t"
+            "smlad %[s00], %[x0e], %[we], %[s00]\n\t"
+            "smlad %[s00], %[x0o], %[wo], %[s00]\n\t"
+            "smlad %[s10], %[x1e], %[we], %[s10]\n\t"
+            "smlad %[s10], %[x1o], %[wo], %[s10]\n\t"
+            "ldrd %[we], %[wo], [%[pw]], #8\n\t"
+            "smlad %[s01], %[x0e], %[we], %[s01]\n\t"
+            "smlad %[s01], %[x0o], %[wo], %[s01]\n\t"
+            "smlad %[s11], %[x1e], %[we], %[s11]\n\t"
+            "smlad %[s11], %[x1o], %[wo], %[s11]\n\t"
+            "cmp %[px], %[end]\n\t"
+            "bne 1b\n\t"
+            : [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11), [px] "+r"(px), [pw] "+r"(w),
+              [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e), [x1o] "=&r"(x1o), [we] "=&r"(we),
+              [wo] "=&r"(wo)
+            : [end] "r"(end), [off] "n"(8 * groups)
+            : "cc", "memory");
+    }
+    else
+#endif
+    if (XS16)
+    {
+        const int32_t *x0 = (const int32_t *)col0, *x1 = (const int32_t *)col1;
+#pragma GCC unroll 4
+        for (int32_t g = 0; g < groups; g++)
+        {
+            const int32_t x0e = x0[0], x0o = x0[1], x1e = x1[0], x1o = x1[1];
+            const int32_t w0e = w[0], w0o = w[1], w1e = w[2], w1o = w[3];
+            s00 = __smlad(x0e, w0e, s00);
+            s00 = __smlad(x0o, w0o, s00);
+            s10 = __smlad(x1e, w0e, s10);
+            s10 = __smlad(x1o, w0o, s10);
+            s01 = __smlad(x0e, w1e, s01);
+            s01 = __smlad(x0o, w1o, s01);
+            s11 = __smlad(x1e, w1e, s11);
+            s11 = __smlad(x1o, w1o, s11);
+            x0 += 2;
+            x1 += 2;
+            w += 4;
+        }
+    }
+    else
+    {
+        const int8_t *x0 = (const int8_t *)col0, *x1 = (const int8_t *)col1;
+#pragma GCC unroll 4
+        for (int32_t g = 0; g < groups; g++)
+        {
+            const int32_t v0 = tinyc_fc_load(x0), v1 = tinyc_fc_load(x1);
+            const int32_t x0e = __sxtb16(v0), x0o = tinyc_fc_sxtb16_ror8(v0);
+            const int32_t x1e = __sxtb16(v1), x1o = tinyc_fc_sxtb16_ror8(v1);
+            const int32_t w0e = w[0], w0o = w[1], w1e = w[2], w1o = w[3];
+            s00 = __smlad(x0e, w0e, s00);
+            s00 = __smlad(x0o, w0o, s00);
+            s10 = __smlad(x1e, w0e, s10);
+            s10 = __smlad(x1o, w0o, s10);
+            s01 = __smlad(x0e, w1e, s01);
+            s01 = __smlad(x0o, w1o, s01);
+            s11 = __smlad(x1e, w1e, s11);
+            s11 = __smlad(x1o, w1o, s11);
+            x0 += 4;
+            x1 += 4;
+            w += 4;
+        }
+        if (tail > 0)
+        {
+            /* the last k: bytes 0..tail-1 of a group whose other weights are zero */
+            uint32_t v0 = (uint8_t)x0[0], v1 = (uint8_t)x1[0];
+            if (tail > 1)
+            {
+                v0 |= (uint32_t)(uint8_t)x0[1] << 8;
+                v1 |= (uint32_t)(uint8_t)x1[1] << 8;
+            }
+            if (tail > 2)
+            {
+                v0 |= (uint32_t)(uint8_t)x0[2] << 16;
+                v1 |= (uint32_t)(uint8_t)x1[2] << 16;
+            }
+            const int32_t x0e = __sxtb16((int32_t)v0), x0o = tinyc_fc_sxtb16_ror8((int32_t)v0);
+            const int32_t x1e = __sxtb16((int32_t)v1), x1o = tinyc_fc_sxtb16_ror8((int32_t)v1);
+            s00 = __smlad(x0e, w[0], s00);
+            s00 = __smlad(x0o, w[1], s00);
+            s10 = __smlad(x1e, w[0], s10);
+            s10 = __smlad(x1o, w[1], s10);
+            s01 = __smlad(x0e, w[2], s01);
+            s01 = __smlad(x0o, w[3], s01);
+            s11 = __smlad(x1e, w[2], s11);
+            s11 = __smlad(x1o, w[3], s11);
+        }
+    }
+    *a00 = s00;
+    *a01 = s01;
+    *a10 = s10;
+    *a11 = s11;
+}
+
+static inline __attribute__((always_inline)) void tinyc_fc_copy(int8_t *dst, const int8_t *src, int32_t n)
+{
+    for (; n >= 4; n -= 4, dst += 4, src += 4)
+    {
+        memcpy(dst, src, 4);
+    }
+    for (; n > 0; n--)
+    {
+        *dst++ = *src++;
+    }
+}
+
+static inline __attribute__((always_inline)) void tinyc_fc_fill(int8_t *dst, int32_t value, int32_t n)
+{
+    for (; n > 0; n--)
+    {
+        *dst++ = (int8_t)value;
+    }
+}
+
+/* One input pixel as an int16 column in SXTB16 lane order (in_c rounded up to 4 with zeros). */
+static inline __attribute__((always_inline)) void tinyc_fc_pixel_col(const int8_t *x, int16_t *col, const int32_t in_c)
+{
+    int32_t *out = (int32_t *)(void *)col;
+#pragma GCC unroll 4
+    for (int32_t g = 0; g < (in_c >> 2); g++)
+    {
+        const int32_t v = tinyc_fc_load(x + 4 * g);
+        out[2 * g] = __sxtb16(v);
+        out[2 * g + 1] = tinyc_fc_sxtb16_ror8(v);
+    }
+    if (in_c & 3)
+    {
+        const int8_t *t = x + (in_c & ~3);
+        uint32_t v = (uint8_t)t[0];
+        if ((in_c & 3) > 1)
+        {
+            v |= (uint32_t)(uint8_t)t[1] << 8;
+        }
+        if ((in_c & 3) > 2)
+        {
+            v |= (uint32_t)(uint8_t)t[2] << 16;
+        }
+        out[2 * (in_c >> 2)] = __sxtb16((int32_t)v);
+        out[2 * (in_c >> 2) + 1] = tinyc_fc_sxtb16_ror8((int32_t)v);
+    }
+}
+
+/* The window of output pixel (oy, ox) as an int16 column in SXTB16 lane order at `col` (k4 entries), gathered
+ * through `bytes` (k4 int8, which may be the upper half of the column itself: the conversion never overtakes
+ * the gather). */
+static inline __attribute__((always_inline)) void tinyc_fc_im2col(
+    const int8_t *input, int16_t *col, int8_t *bytes, int32_t oy, int32_t ox, const int32_t in_h,
+    const int32_t in_w, const int32_t in_c, const int32_t k_h, const int32_t k_w, const int32_t stride_h,
+    const int32_t stride_w, const int32_t pad_h, const int32_t pad_w, const int32_t pad_value, const int32_t k4)
+{
+    const int32_t row = k_w * in_c;
+    const int32_t y0 = oy * stride_h - pad_h, x0 = ox * stride_w - pad_w;
+    int8_t *dst = bytes;
+    for (int32_t ky = 0; ky < k_h; ky++, dst += row)
+    {
+        const int32_t y = y0 + ky;
+        if (y < 0 || y >= in_h)
+        {
+            tinyc_fc_fill(dst, pad_value, row);
+        }
+        else if (x0 >= 0 && x0 + k_w <= in_w)
+        {
+            tinyc_fc_copy(dst, input + (y * in_w + x0) * in_c, row);
+        }
+        else
+        {
+            for (int32_t kx = 0; kx < k_w; kx++)
+            {
+                const int32_t x = x0 + kx;
+                if (x < 0 || x >= in_w)
+                {
+                    tinyc_fc_fill(dst + kx * in_c, pad_value, in_c);
+                }
+                else
+                {
+                    tinyc_fc_copy(dst + kx * in_c, input + (y * in_w + x) * in_c, in_c);
+                }
+            }
+        }
+    }
+    tinyc_fc_fill(bytes + k_h * row, 0, k4 - k_h * row);
+    int32_t *out = (int32_t *)(void *)col;
+    for (int32_t g = 0; g < k4; g += 4)
+    {
+        const int32_t v = tinyc_fc_load(bytes + g);
+        out[0] = __sxtb16(v);
+        out[1] = tinyc_fc_sxtb16_ror8(v);
+        out += 2;
+    }
+}
+
+/* 1x1 convolutions with at most this many input channels convert the input of 2 pixels to int16 columns on the
+ * stack (4 * in_c bytes, 1 KiB at most); wider ones read the input pixels as int8. */
+#define TINYC_FC_STACK_CHANNELS 256
+
+/*
+ * Convolution of one NHWC image (batch 1, dilation 1) with the compile-time layouts above. scratch: 4 * k4
+ * bytes (k4 = k_h * k_w * in_c rounded up to 4), 4-byte aligned, for k x k convolutions; unused for 1x1
+ * convolutions without padding.
+ */
+static inline __attribute__((always_inline)) void tinyc_fast_conv_s8(
+    const int8_t *input, int8_t *output, int8_t *scratch, const int16_t *weights, const int32_t *quant,
+    const int32_t in_h, const int32_t in_w, const int32_t in_c, const int32_t out_h, const int32_t out_w,
+    const int32_t out_c, const int32_t k_h, const int32_t k_w, const int32_t stride_h, const int32_t stride_w,
+    const int32_t pad_h, const int32_t pad_w, const int32_t pad_value, const int32_t out_offset,
+    const int32_t act_min, const int32_t act_max, const int mode)
+{
+    const int pointwise = k_h == 1 && k_w == 1 && pad_h == 0 && pad_w == 0;
+    const int stack_cols = pointwise && in_c <= TINYC_FC_STACK_CHANNELS;
+    const int32_t k4 = (k_h * k_w * in_c + 3) & ~3;
+    const int32_t groups = pointwise && !stack_cols ? in_c >> 2 : k4 >> 2;
+    const int32_t tail = pointwise && !stack_cols ? in_c & 3 : 0;
+    const int32_t pair_words = (k4 >> 2) * 8; /* int16 weights per channel pair */
+    const int32_t pairs = (out_c + 1) >> 1;
+    const int32_t pixels = out_h * out_w;
+    int32_t stack[stack_cols ? TINYC_FC_STACK_CHANNELS : 1]; /* two int16 columns of a 1x1 convolution */
+    int16_t *col0 = stack_cols ? (int16_t *)(void *)stack : (int16_t *)(void *)scratch, *col1 = col0 + k4;
+    int8_t *gather = scratch + 3 * k4;
+    int32_t oy = 0, ox = 0;
+    for (int32_t p = 0; p < pixels; p += 2)
+    {
+        const int last = p + 1 >= pixels;
+        int32_t oy1 = oy, ox1 = ox + 1;
+        if (ox1 == out_w)
+        {
+            ox1 = 0;
+            oy1++;
+        }
+        const void *c0, *c1;
+        if (pointwise)
+        {
+            const int8_t *x0 = input + (oy * stride_h * in_w + ox * stride_w) * in_c;
+            const int8_t *x1 = last ? x0 : input + (oy1 * stride_h * in_w + ox1 * stride_w) * in_c;
+            if (stack_cols)
+            {
+                tinyc_fc_pixel_col(x0, col0, in_c);
+                tinyc_fc_pixel_col(x1, col1, in_c);
+                c0 = col0;
+                c1 = col1;
+            }
+            else
+            {
+                c0 = x0;
+                c1 = x1;
+            }
+        }
+        else
+        {
+            tinyc_fc_im2col(input, col0, gather, oy, ox, in_h, in_w, in_c, k_h, k_w, stride_h, stride_w, pad_h,
+                            pad_w, pad_value, k4);
+            if (!last)
+            {
+                tinyc_fc_im2col(input, col1, gather, oy1, ox1, in_h, in_w, in_c, k_h, k_w, stride_h, stride_w,
+                                pad_h, pad_w, pad_value, k4);
+            }
+            c0 = col0;
+            c1 = last ? col0 : col1;
+        }
+        int8_t *o0 = output + p * out_c, *o1 = o0 + out_c;
+        const int16_t *w = weights;
+        const int32_t *q = quant;
+        for (int32_t j = 0; j < pairs; j++)
+        {
+            int32_t a00 = q[0], a01 = q[TINYC_QUANT_WORDS], a10 = q[0], a11 = q[TINYC_QUANT_WORDS];
+            tinyc_fc_tile(c0, c1, w, groups, tail, !pointwise || stack_cols, &a00, &a01, &a10, &a11);
+            const int second = !((out_c & 1) && j == pairs - 1);
+            o0[0] = tinyc_fc_requant(a00, q, mode, out_offset, act_min, act_max);
+            if (second)
+            {
+                o0[1] = tinyc_fc_requant(a01, q + TINYC_QUANT_WORDS, mode, out_offset, act_min, act_max);
+            }
+            if (!last)
+            {
+                o1[0] = tinyc_fc_requant(a10, q, mode, out_offset, act_min, act_max);
+                if (second)
+                {
+                    o1[1] = tinyc_fc_requant(a11, q + TINYC_QUANT_WORDS, mode, out_offset, act_min, act_max);
+                }
+            }
+            o0 += 2;
+            o1 += 2;
+            w += pair_words;
+            q += 2 * TINYC_QUANT_WORDS;
+        }
+        ox = ox1 + 1;
+        oy = oy1;
+        if (ox == out_w)
+        {
+            ox = 0;
+            oy++;
+        }
+    }
+}
+
+#endif /* TINYC_FAST_KERNELS */
+
+#endif /* TINYC_FAST_CONV_H */

@@ -1,0 +1,182 @@
+"""Kernel specialization: which steps run tinyc's compile-time specialized kernels, with which constant layouts.
+
+A compiler knows every shape, zero point and weight at compile time; a library does not. For each step this stage
+decides whether a specialized kernel applies and prepares what it reads from flash
+(`tinyc/kernels/tinyc/tinyc_fast_conv.h` documents the layouts): the weights re-laid out as doubled int16 in
+SXTB16 lane order, and one record per output channel with the input offset folded into the bias and the
+requantization constants of the fastest mode that is provably equal to TFLite Micro's arithmetic for every
+accumulator the layer can produce. Every proof is an integer bound computed here from the layer's own weights.
+
+The generic call stays in the generated code beside the specialized one (portable builds and builds against Arm's
+CMSIS-NN run it); the linker keeps only the constants the build uses. The specialized layouts cost flash (int16
+weights are twice the bytes): layers are specialized in order of MACs per extra byte while the board's flash keeps
+`FLASH_HEADROOM_FRACTION` free, so a model that fit before still fits.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinyc.boards import Board
+from tinyc.ir.lower import ConstArray, ConvCall, KernelKind
+from tinyc.plan.report import code_estimate_bytes
+from tinyc.plan.schedule import Schedule, Step
+
+FLASH_HEADROOM_FRACTION = 0.10  # of the board's flash, kept free when choosing specialized layouts
+QUANT_WORDS = 4  # int32 per output channel in the specialized record
+INT8_MAX_ABS = 128  # |x| of a raw int8 input value
+ACC_LIMIT = 1 << 30  # |accumulator| below this: its double fits int32 and SMMULR is the doubling high multiply
+
+
+class Variant(enum.Enum):
+    GENERIC = "generic"  # the CMSIS-NN API call
+    FAST_CONV = "fast-conv"  # tinyc_fast_conv_s8, specialized per layer
+
+
+class RequantMode(enum.IntEnum):
+    """The C constants TINYC_REQUANT_* of tinyc_fast_conv.h."""
+    FAST = 0
+    FAST_CLAMP = 1
+    EXACT = 2
+
+
+@dataclass(frozen=True)
+class KernelChoice:
+    variant: Variant
+    consts: tuple[ConstArray, ...] = ()  # the specialized layouts (weights, quant)
+    mode: RequantMode = RequantMode.EXACT
+    extra_flash_bytes: int = 0  # flash beyond the generic call's constants
+    reason: str = ""
+
+    @property
+    def weights(self) -> ConstArray:
+        return self.consts[0]
+
+    @property
+    def quant(self) -> ConstArray:
+        return self.consts[1]
+
+
+GENERIC = KernelChoice(Variant.GENERIC)
+
+
+def _const(call: ConvCall, role: str) -> np.ndarray:
+    return next(a.values for a in call.consts if a.name.endswith(f"_{role}"))
+
+
+def _pointwise(call: ConvCall) -> bool:
+    return call.filter_dims.h == 1 and call.filter_dims.w == 1 and call.pad_h == 0 and call.pad_w == 0
+
+
+def conv_weights_layout(weights: np.ndarray, out_c: int, k: int, *, pointwise: bool) -> np.ndarray:
+    """Doubled int16 weights, per output channel pair and group of 4 k: channel 0 then 1, [w0, w2, w1, w3]."""
+    w = np.asarray(weights, dtype=np.int32).reshape(out_c, k)
+    groups = -(-k // 4)
+    padded = np.zeros((out_c + (out_c & 1), groups * 4), dtype=np.int32)
+    padded[:out_c, :k] = 2 * w
+    lanes = padded.reshape(-1, 2, groups, 4)[..., [0, 2, 1, 3]]  # pair, channel, group, lane
+    del pointwise  # a 1x1 tail group reads bytes 0..k%4-1 of its group: the same layout
+    return lanes.transpose(0, 2, 1, 3).reshape(-1).astype(np.int16)
+
+
+def _requant_records(call: ConvCall) -> tuple[np.ndarray, RequantMode] | None:
+    """The per-channel records and the layer's mode, or None when an accumulator could reach 2^30."""
+    out_c = call.output_dims.c
+    w = np.asarray(_const(call, "weights"), dtype=np.int64).reshape(out_c, -1)
+    bias = np.asarray(_const(call, "bias"), dtype=np.int64)
+    mults = [int(v) for v in _const(call, "multiplier")]
+    shifts = [int(v) for v in _const(call, "shift")]
+    base = bias + call.input_offset * w.sum(axis=1)
+    bounds = [INT8_MAX_ABS * int(np.abs(w[c]).sum()) + abs(int(base[c])) for c in range(out_c)]
+    if max(bounds) >= ACC_LIMIT:
+        return None
+    fast = all(s <= -1 and 0 <= m < (1 << 31) for m, s in zip(mults, shifts))
+    consts: list[tuple[int, int]] = []
+    if fast:
+        for c in range(out_c):
+            e = -shifts[c]
+            folded = (1 << (e - 1)) + (call.output_offset << e)
+            high = bounds[c] * mults[c] // (1 << 31) + 1  # |SMMULR result| <= this
+            if high + abs(folded) + 1 >= (1 << 31) or e > 31:
+                fast = False
+                break
+            consts.append((folded, e))
+    if fast:
+        mode = RequantMode.FAST if call.act_min <= -128 and call.act_max >= 127 else RequantMode.FAST_CLAMP
+    else:
+        if any(not -31 <= s <= 31 or m == -(1 << 31) for m, s in zip(mults, shifts)):
+            return None
+        mode, consts = RequantMode.EXACT, [(s, 0) for s in shifts]
+    records = np.zeros((out_c + (out_c & 1), QUANT_WORDS), dtype=np.int64)
+    records[:out_c, 0] = 2 * base
+    records[:out_c, 1] = mults
+    records[:out_c, 2] = [c[0] for c in consts]
+    records[:out_c, 3] = [c[1] for c in consts]
+    assert np.abs(records).max() < (1 << 31)
+    return records.reshape(-1).astype(np.int32), mode
+
+
+def _eligible(step: Step) -> str:
+    """Why this step cannot run the specialized convolution ("" when it can)."""
+    call = step.call
+    assert isinstance(call, ConvCall)
+    if step.in_place:
+        return "in place: tinyc's in-place 1x1 kernel"
+    if call.input_dims.n != 1 or call.filter_dims.c != call.input_dims.c:
+        return "batches or grouped convolution"
+    k4 = -(-call.filter_dims.h * call.filter_dims.w * call.filter_dims.c // 4) * 4
+    if not _pointwise(call) and call.scratch_bytes < 4 * k4:
+        return "no room for two int16 columns"
+    return ""
+
+
+def _fast_conv(call: ConvCall) -> KernelChoice:
+    records = _requant_records(call)
+    if records is None:
+        return KernelChoice(Variant.GENERIC, reason="accumulators may reach 2^30")
+    quant, mode = records
+    name = f"op{call.op_index}_fast"
+    k = call.filter_dims.h * call.filter_dims.w * call.filter_dims.c
+    weights = conv_weights_layout(_const(call, "weights"), call.output_dims.c, k, pointwise=_pointwise(call))
+    consts = (ConstArray(f"{name}_weights", "int16_t", weights), ConstArray(f"{name}_quant", "int32_t", quant))
+    generic = sum(a.size_bytes for a in call.consts)
+    return KernelChoice(Variant.FAST_CONV, consts, mode, sum(a.size_bytes for a in consts) - generic)
+
+
+def choose_kernels(schedule: Schedule, board: Board) -> tuple[KernelChoice, ...]:
+    """One choice per step; the steps of one op (its patches) share it and its constants."""
+    reasons: dict[int, str] = {}
+    calls: dict[int, ConvCall] = {}
+    macs: dict[int, int] = {}
+    for step in schedule.steps:
+        call = step.call
+        if call.kind is KernelKind.CONV and isinstance(call, ConvCall):
+            calls.setdefault(call.op_index, call)
+            macs[call.op_index] = macs.get(call.op_index, 0) + call.macs
+            reasons[call.op_index] = reasons.get(call.op_index) or _eligible(step)
+    by_op = {op: _fast_conv(call) if not reasons[op] else KernelChoice(Variant.GENERIC, reason=reasons[op])
+             for op, call in calls.items()}
+    budget = int((1 - FLASH_HEADROOM_FRACTION) * board.flash.size_bytes) - schedule.weights_bytes \
+        - code_estimate_bytes(schedule)
+    fast = sorted((op for op, c in by_op.items() if c.variant is not Variant.GENERIC),
+                  key=lambda op: (-macs[op] / max(by_op[op].extra_flash_bytes, 1), op))
+    for op in fast:
+        extra = by_op[op].extra_flash_bytes
+        if extra > budget:
+            by_op[op] = KernelChoice(Variant.GENERIC, reason=f"flash: its int16 weights need {extra:,} more bytes")
+        else:
+            budget -= extra
+    return tuple(by_op.get(s.call.op_index, GENERIC) if s.call.kind is KernelKind.CONV else GENERIC
+                 for s in schedule.steps)
+
+
+def extra_flash_bytes(choices: tuple[KernelChoice, ...]) -> int:
+    """Flash the specialized layouts add (each op's once)."""
+    seen: dict[str, int] = {}
+    for c in choices:
+        if c.consts:
+            seen[c.consts[0].name] = c.extra_flash_bytes
+    return sum(seen.values())
