@@ -13,6 +13,8 @@ import pytest
 import models_for_tests as m
 from models_for_tests import keras, layers
 from conftest import BOARDS, needs_toolchain
+from tinyc.ir.lower import ConvCall, FullyConnectedCall
+from tinyc.plan import specialize
 from tinyc.plan.pipeline import plan_model
 from tinyc.plan.search import ScheduleOptions
 from tinyc.run.bench import bench, bench_planned
@@ -86,6 +88,32 @@ def test_optimized_equals_portable(case: str, board: str, tflite_of) -> None:
             f"{case} on {board}, seed {seed}: first differing byte "
             f"{int(np.nonzero(fast.output != slow.output)[0][0])}")
         assert fast.instructions < slow.instructions
+
+
+INT8_WEIGHT_CASES = ["conv1x1_c13_to_7_odd_pixels", "conv3x3_s2_same_c8_to_6", "conv5x5_s2_valid_c3_to_5",
+                     "dense_37_to_11"]
+
+
+@pytest.mark.parametrize("case", INT8_WEIGHT_CASES)
+def test_int8_weight_layouts_equal_portable(case: str, tflite_of, monkeypatch) -> None:
+    """Where flash is short the specialized kernels read int8 weights (SXTB16 in the kernel): squeeze the flash
+    budget to just what the int8 layouts need, then the same bytes as the portable kernels."""
+    planned = plan_model(tflite_of(case, CASES[case]), "stm32f412")
+    schedule, board = planned.schedule, planned.board
+    s8 = {c.consts[0].name: c.extra_flash_bytes for c in specialize.choose_kernels(schedule, board) if c.consts}
+    for name in s8:  # what each op's int8 layout adds
+        op = int(name.removeprefix("op").split("_")[0])
+        call = next(s.call for s in schedule.steps if s.call.op_index == op)
+        assert isinstance(call, (ConvCall, FullyConnectedCall))
+        s8[name] = specialize._fast_conv(call, specialize.WeightFormat.S8).extra_flash_bytes
+    budget = max(sum(s8.values()), 0)  # one op each: its int16 layout needs more
+    fixed = schedule.weights_bytes + specialize.code_estimate_bytes(schedule)
+    monkeypatch.setattr(specialize, "FLASH_HEADROOM_FRACTION", 1 - (budget + fixed) / board.flash.size_bytes)
+    formats = {c.weight_format for c in specialize.choose_kernels(schedule, board) if c.consts}
+    assert specialize.WeightFormat.S8 in formats
+    fast = bench_planned(planned, seed=3)
+    slow = bench_planned(planned, seed=3, portable=True)
+    assert np.array_equal(fast.output, slow.output)
 
 
 def test_bench_is_deterministic() -> None:

@@ -8,9 +8,9 @@ symbol names themselves.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from tinyc.ir.lower import ConstArray, KernelKind
+from tinyc.ir.lower import Call, ConstArray, ConvCall, FullyConnectedCall, KernelKind
 from tinyc.plan.schedule import Step
 from tinyc.plan.specialize import GENERIC, KernelChoice, Variant
 
@@ -35,6 +35,7 @@ class StepCode:
     fast: KernelChoice = GENERIC  # a specialized kernel beside the generic call (FAST_CONV: the conv macro's)
     fast_weights: str | None = None
     fast_quant: str | None = None
+    fast_args: tuple[int, ...] = ()  # tinyc_fast_conv_s8's shape and quantization arguments, in order
 
     @property
     def fast_conv(self) -> bool:
@@ -87,9 +88,27 @@ KERNELS: dict[KernelKind, Callable[[StepContext], tuple[str, str]]] = {
 }
 
 
+def fast_conv_args(call: Call) -> tuple[int, ...]:
+    """in_h, in_w, in_c, out_h, out_w, out_c, k_h, k_w, stride_h, stride_w, pad_h, pad_w, pad value (the input
+    zero point), output offset, activation min and max. A fully connected layer is a 1x1 convolution over its
+    input rows."""
+    if isinstance(call, FullyConnectedCall):
+        rows, depth = call.input_dims.n, call.input_dims.c
+        shape = (1, rows, depth, 1, rows, call.output_dims.c, 1, 1, 1, 1, 0, 0)
+    else:
+        assert isinstance(call, ConvCall)
+        i, o, f = call.input_dims, call.output_dims, call.filter_dims
+        shape = (i.h, i.w, i.c, o.h, o.w, o.c, f.h, f.w, call.stride_h, call.stride_w, call.pad_h, call.pad_w)
+    return (*shape, -call.input_offset, call.output_offset, call.act_min, call.act_max)
+
+
 def step_code(step: Step, *, streamed_input: int | None, choice: KernelChoice = GENERIC) -> StepCode:
     macro, function = KERNELS[step.call.kind](StepContext(step, streamed_input))
     symbols = {role: c_symbol(a) for a in step.call.consts for role in CONST_ROLES if a.name.endswith(f"_{role}")}
-    fast = dict(fast_weights=c_symbol(choice.weights), fast_quant=c_symbol(choice.quant)) if choice.consts else {}
-    return StepCode(macro=macro, function=function, depthwise=step.call.kind is KernelKind.DEPTHWISE_CONV,
-                    fast=choice, **symbols, **fast)
+    code = StepCode(macro=macro, function=function, depthwise=step.call.kind is KernelKind.DEPTHWISE_CONV,
+                    weights=symbols.get("weights"), bias=symbols.get("bias"), multiplier=symbols.get("multiplier"),
+                    shift=symbols.get("shift"), fast=choice)
+    if not choice.consts:
+        return code
+    return replace(code, fast_weights=c_symbol(choice.weights), fast_quant=c_symbol(choice.quant),
+                   fast_args=fast_conv_args(step.call))

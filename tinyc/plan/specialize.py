@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinyc.boards import Board
-from tinyc.ir.lower import ConstArray, ConvCall, KernelKind
+from tinyc.ir.lower import ConstArray, ConvCall, FullyConnectedCall, KernelKind
 from tinyc.plan.report import code_estimate_bytes
 from tinyc.plan.schedule import Schedule, Step
 
@@ -31,9 +31,18 @@ INT8_MAX_ABS = 128  # |x| of a raw int8 input value
 ACC_LIMIT = 1 << 30  # |accumulator| below this: its double fits int32 and SMMULR is the doubling high multiply
 
 
+SPECIALIZED_KINDS = (KernelKind.CONV, KernelKind.FULLY_CONNECTED)  # run tinyc_fast_conv_s8 (FC: a 1x1 conv)
+
+
 class Variant(enum.Enum):
     GENERIC = "generic"  # the CMSIS-NN API call
     FAST_CONV = "fast-conv"  # tinyc_fast_conv_s8, specialized per layer
+
+
+class WeightFormat(enum.Enum):
+    """How tinyc_fast_conv_s8 reads its weights (its `ws8` argument)."""
+    S16 = "int16"  # doubled int16 in SXTB16 lane order: the fastest, twice the flash
+    S8 = "int8"  # int8 in group order, SXTB16 in the kernel: the generic call's flash
 
 
 class RequantMode(enum.IntEnum):
@@ -48,8 +57,13 @@ class KernelChoice:
     variant: Variant
     consts: tuple[ConstArray, ...] = ()  # the specialized layouts (weights, quant)
     mode: RequantMode = RequantMode.EXACT
+    weight_format: WeightFormat = WeightFormat.S16
     extra_flash_bytes: int = 0  # flash beyond the generic call's constants
     reason: str = ""
+
+    @property
+    def ws8(self) -> int:
+        return int(self.weight_format is WeightFormat.S8)
 
     @property
     def weights(self) -> ConstArray:
@@ -63,7 +77,7 @@ class KernelChoice:
 GENERIC = KernelChoice(Variant.GENERIC)
 
 
-def _const(call: ConvCall, role: str) -> np.ndarray:
+def _const(call: ConvCall | FullyConnectedCall, role: str) -> np.ndarray:
     return next(a.values for a in call.consts if a.name.endswith(f"_{role}"))
 
 
@@ -71,25 +85,48 @@ def _pointwise(call: ConvCall) -> bool:
     return call.filter_dims.h == 1 and call.filter_dims.w == 1 and call.pad_h == 0 and call.pad_w == 0
 
 
-def conv_weights_layout(weights: np.ndarray, out_c: int, k: int, *, pointwise: bool) -> np.ndarray:
-    """Doubled int16 weights, per output channel pair and group of 4 k: channel 0 then 1, [w0, w2, w1, w3]."""
+def conv_weights_layout(weights: np.ndarray, out_c: int, k: int, fmt: WeightFormat) -> np.ndarray:
+    """Per output channel pair and group of 4 k, channel 0 then 1: S16 doubled [w0, w2, w1, w3], S8 [w0 .. w3]."""
     w = np.asarray(weights, dtype=np.int32).reshape(out_c, k)
     groups = -(-k // 4)
     padded = np.zeros((out_c + (out_c & 1), groups * 4), dtype=np.int32)
-    padded[:out_c, :k] = 2 * w
-    lanes = padded.reshape(-1, 2, groups, 4)[..., [0, 2, 1, 3]]  # pair, channel, group, lane
-    del pointwise  # a 1x1 tail group reads bytes 0..k%4-1 of its group: the same layout
-    return lanes.transpose(0, 2, 1, 3).reshape(-1).astype(np.int16)
+    padded[:out_c, :k] = w
+    lanes = padded.reshape(-1, 2, groups, 4)  # pair, channel, group, lane
+    if fmt is WeightFormat.S8:
+        return lanes.transpose(0, 2, 1, 3).reshape(-1).astype(np.int8)
+    return (2 * lanes[..., [0, 2, 1, 3]]).transpose(0, 2, 1, 3).reshape(-1).astype(np.int16)
 
 
-def _requant_records(call: ConvCall) -> tuple[np.ndarray, RequantMode] | None:
-    """The per-channel records and the layer's mode, or None when an accumulator could reach 2^30."""
+@dataclass(frozen=True)
+class GemmLayer:
+    """What the specialized convolution computes, from a CONV_2D or a FULLY_CONNECTED call."""
+    op_index: int
+    weights: np.ndarray  # out_c x k, int8
+    bias: np.ndarray
+    multipliers: list[int]
+    shifts: list[int]
+    input_offset: int
+    output_offset: int
+    act_min: int
+    act_max: int
+
+
+def _gemm_layer(call: ConvCall | FullyConnectedCall) -> GemmLayer:
     out_c = call.output_dims.c
-    w = np.asarray(_const(call, "weights"), dtype=np.int64).reshape(out_c, -1)
-    bias = np.asarray(_const(call, "bias"), dtype=np.int64)
-    mults = [int(v) for v in _const(call, "multiplier")]
-    shifts = [int(v) for v in _const(call, "shift")]
-    base = bias + call.input_offset * w.sum(axis=1)
+    if isinstance(call, FullyConnectedCall) and not call.per_channel:
+        mults, shifts = [call.multiplier] * out_c, [call.shift] * out_c
+    else:
+        mults, shifts = [int(v) for v in _const(call, "multiplier")], [int(v) for v in _const(call, "shift")]
+    return GemmLayer(call.op_index, np.asarray(_const(call, "weights"), dtype=np.int64).reshape(out_c, -1),
+                     np.asarray(_const(call, "bias"), dtype=np.int64), mults, shifts, call.input_offset,
+                     call.output_offset, call.act_min, call.act_max)
+
+
+def _requant_records(layer: GemmLayer, fmt: WeightFormat) -> tuple[np.ndarray, RequantMode] | None:
+    """The per-channel records and the layer's mode, or None when an accumulator could reach 2^30."""
+    w, mults, shifts = layer.weights, layer.multipliers, layer.shifts
+    out_c = w.shape[0]
+    base = layer.bias + layer.input_offset * w.sum(axis=1)
     bounds = [INT8_MAX_ABS * int(np.abs(w[c]).sum()) + abs(int(base[c])) for c in range(out_c)]
     if max(bounds) >= ACC_LIMIT:
         return None
@@ -98,20 +135,20 @@ def _requant_records(call: ConvCall) -> tuple[np.ndarray, RequantMode] | None:
     if fast:
         for c in range(out_c):
             e = -shifts[c]
-            folded = (1 << (e - 1)) + (call.output_offset << e)
+            folded = (1 << (e - 1)) + (layer.output_offset << e)
             high = bounds[c] * mults[c] // (1 << 31) + 1  # |SMMULR result| <= this
             if high + abs(folded) + 1 >= (1 << 31) or e > 31:
                 fast = False
                 break
             consts.append((folded, e))
     if fast:
-        mode = RequantMode.FAST if call.act_min <= -128 and call.act_max >= 127 else RequantMode.FAST_CLAMP
+        mode = RequantMode.FAST if layer.act_min <= -128 and layer.act_max >= 127 else RequantMode.FAST_CLAMP
     else:
         if any(not -31 <= s <= 31 or m == -(1 << 31) for m, s in zip(mults, shifts)):
             return None
         mode, consts = RequantMode.EXACT, [(s, 0) for s in shifts]
     records = np.zeros((out_c + (out_c & 1), QUANT_WORDS), dtype=np.int64)
-    records[:out_c, 0] = 2 * base
+    records[:out_c, 0] = 2 * base if fmt is WeightFormat.S16 else base  # the accumulator's start
     records[:out_c, 1] = mults
     records[:out_c, 2] = [c[0] for c in consts]
     records[:out_c, 3] = [c[1] for c in consts]
@@ -122,6 +159,8 @@ def _requant_records(call: ConvCall) -> tuple[np.ndarray, RequantMode] | None:
 def _eligible(step: Step) -> str:
     """Why this step cannot run the specialized convolution ("" when it can)."""
     call = step.call
+    if isinstance(call, FullyConnectedCall):
+        return "" if call.filter_dims.n == call.input_dims.c else "input rows of another length"
     assert isinstance(call, ConvCall)
     if step.in_place:
         return "in place: tinyc's in-place 1x1 kernel"
@@ -133,43 +172,48 @@ def _eligible(step: Step) -> str:
     return ""
 
 
-def _fast_conv(call: ConvCall) -> KernelChoice:
-    records = _requant_records(call)
+def _fast_conv(call: ConvCall | FullyConnectedCall, fmt: WeightFormat) -> KernelChoice:
+    layer = _gemm_layer(call)
+    records = _requant_records(layer, fmt)
     if records is None:
         return KernelChoice(Variant.GENERIC, reason="accumulators may reach 2^30")
     quant, mode = records
     name = f"op{call.op_index}_fast"
-    k = call.filter_dims.h * call.filter_dims.w * call.filter_dims.c
-    weights = conv_weights_layout(_const(call, "weights"), call.output_dims.c, k, pointwise=_pointwise(call))
-    consts = (ConstArray(f"{name}_weights", "int16_t", weights), ConstArray(f"{name}_quant", "int32_t", quant))
+    out_c, k = layer.weights.shape
+    weights = conv_weights_layout(layer.weights, out_c, k, fmt)
+    consts = (ConstArray(f"{name}_weights", weights.dtype.name + "_t", weights),
+              ConstArray(f"{name}_quant", "int32_t", quant))
     generic = sum(a.size_bytes for a in call.consts)
-    return KernelChoice(Variant.FAST_CONV, consts, mode, sum(a.size_bytes for a in consts) - generic)
+    return KernelChoice(Variant.FAST_CONV, consts, mode, fmt, sum(a.size_bytes for a in consts) - generic)
 
 
 def choose_kernels(schedule: Schedule, board: Board) -> tuple[KernelChoice, ...]:
     """One choice per step; the steps of one op (its patches) share it and its constants."""
     reasons: dict[int, str] = {}
-    calls: dict[int, ConvCall] = {}
+    calls: dict[int, ConvCall | FullyConnectedCall] = {}
     macs: dict[int, int] = {}
     for step in schedule.steps:
         call = step.call
-        if call.kind is KernelKind.CONV and isinstance(call, ConvCall):
+        if call.kind in SPECIALIZED_KINDS and isinstance(call, (ConvCall, FullyConnectedCall)):
             calls.setdefault(call.op_index, call)
             macs[call.op_index] = macs.get(call.op_index, 0) + call.macs
             reasons[call.op_index] = reasons.get(call.op_index) or _eligible(step)
-    by_op = {op: _fast_conv(call) if not reasons[op] else KernelChoice(Variant.GENERIC, reason=reasons[op])
-             for op, call in calls.items()}
+    by_op = {op: _fast_conv(call, WeightFormat.S16) if not reasons[op]
+             else KernelChoice(Variant.GENERIC, reason=reasons[op]) for op, call in calls.items()}
     budget = int((1 - FLASH_HEADROOM_FRACTION) * board.flash.size_bytes) - schedule.weights_bytes \
         - code_estimate_bytes(schedule)
     fast = sorted((op for op, c in by_op.items() if c.variant is not Variant.GENERIC),
                   key=lambda op: (-macs[op] / max(by_op[op].extra_flash_bytes, 1), op))
     for op in fast:
         extra = by_op[op].extra_flash_bytes
-        if extra > budget:
-            by_op[op] = KernelChoice(Variant.GENERIC, reason=f"flash: its int16 weights need {extra:,} more bytes")
-        else:
-            budget -= extra
-    return tuple(by_op.get(s.call.op_index, GENERIC) if s.call.kind is KernelKind.CONV else GENERIC
+        if extra > budget:  # int8 weights: about the generic call's flash
+            by_op[op] = _fast_conv(calls[op], WeightFormat.S8)
+            extra = by_op[op].extra_flash_bytes
+            if extra > budget:
+                by_op[op] = KernelChoice(Variant.GENERIC, reason=f"flash: its layout needs {extra:,} more bytes")
+                continue
+        budget -= extra
+    return tuple(by_op.get(s.call.op_index, GENERIC) if s.call.kind in SPECIALIZED_KINDS else GENERIC
                  for s in schedule.steps)
 
 

@@ -3,12 +3,12 @@
  * step calls with constant shapes, so that the compiler specializes it per layer (loop bounds, tails, border
  * tests and the requantization mode fold away). What Python prepares at compile time (tinyc/plan/specialize.py):
  *
- * - weights as int16, doubled, in the lane order SXTB16 gives the input: per output channel pair, per group of
- *   4 k, channel 0 then channel 1, each [2*w0, 2*w2, 2*w1, 2*w3]; k rounded up to a multiple of 4 with zeros
- *   and an odd channel count rounded up with a zero channel. One LDRD feeds 4 MACs of one channel, with no
- *   SXTB16 on the weights.
- * - one record of 4 int32 per output channel: the bias with the input offset folded in (doubled, the
- *   accumulator's scale), the multiplier, and the requantization constants of the layer's mode.
+ * - weights per output channel pair, per group of 4 k, channel 0 then channel 1; k rounded up to a multiple of
+ *   4 and an odd channel count rounded up with zeros. Int16 (where the board's flash has room): doubled, in
+ *   the lane order SXTB16 gives the input, [2*w0, 2*w2, 2*w1, 2*w3], so one LDRD feeds 4 MACs of one channel
+ *   with no SXTB16 on the weights; int8 (ws8, flash-bound models): [w0, w1, w2, w3], two SXTB16 per use.
+ * - one record of 4 int32 per output channel: the bias with the input offset folded in (doubled with int16
+ *   weights: the accumulator's scale), the multiplier, and the requantization constants of the layer's mode.
  *
  * Tile: 2 output pixels x 2 output channels (4 accumulators). A 1x1 convolution reads its input pixels in
  * place (int8, SXTB16 per use: 16 instructions per 16 MACs); a k x k convolution gathers the windows of 2
@@ -108,114 +108,162 @@ static inline __attribute__((always_inline)) int8_t tinyc_fc_requant(int32_t acc
 /* Columns of at most this many groups of 4 k run the assembly loop (LDRD's offset reaches 1020 bytes). */
 #define TINYC_FC_ASM_GROUPS 127
 
+/* The 4 weights of group g of one channel as two int16 lane pairs [w0 w2], [w1 w3]: WS8 int8 weights (8 bytes per
+ * group and channel pair, SXTB16 here), else doubled int16 weights (16 bytes, ready). */
+static inline __attribute__((always_inline)) void tinyc_fc_weights(const void *weights, int32_t index, const int WS8,
+                                                                    int32_t *we, int32_t *wo)
+{
+    if (WS8)
+    {
+        const int32_t v = ((const int32_t *)weights)[index];
+        *we = __sxtb16(v);
+        *wo = tinyc_fc_sxtb16_ror8(v);
+    }
+    else
+    {
+        *we = ((const int32_t *)weights)[2 * index];
+        *wo = ((const int32_t *)weights)[2 * index + 1];
+    }
+}
+
 /* acc[i][j] += column i . weights of channel j, over `groups` groups of 4 k. XS16: the columns are int16 in
- * SXTB16 lane order; else raw int8, followed by `tail` (0-3) more k read byte by byte. */
+ * SXTB16 lane order; else raw int8, followed by `tail` (0-3) more k read byte by byte. WS8: int8 weights. */
 static inline __attribute__((always_inline)) void tinyc_fc_tile(const void *col0, const void *col1,
-                                                                 const int16_t *weights, const int32_t groups,
-                                                                 const int32_t tail, const int XS16, int32_t *a00,
-                                                                 int32_t *a01, int32_t *a10, int32_t *a11)
+                                                                 const void *weights, const int32_t groups,
+                                                                 const int32_t tail, const int XS16, const int WS8,
+                                                                 int32_t *a00, int32_t *a01, int32_t *a10,
+                                                                 int32_t *a11)
 {
     int32_t s00 = *a00, s01 = *a01, s10 = *a10, s11 = *a11;
-    const int32_t *w = (const int32_t *)(const void *)weights;
+    const int32_t *w = (const int32_t *)weights;
 #if defined(__OPTIMIZE__)
     if (XS16 && __builtin_constant_p(groups) && groups <= TINYC_FC_ASM_GROUPS &&
         (const int16_t *)col1 == (const int16_t *)col0 + 4 * groups)
     {
-        /* column 1 right after column 0: one pointer, column 1 at a constant offset; 14 instructions per 16 MACs */
+        /* column 1 right after column 0: one pointer, column 1 at a constant offset; 14 instructions per 16 MACs
+         * with int16 weights, 18 with int8 weights */
         const int32_t *px = (const int32_t *)col0, *end = px + 2 * groups;
         int32_t x0e, x0o, x1e, x1o, we, wo;
-        __asm__ volatile(
-            "1:\n\t"
-            "ldrd %[x1e], %[x1o], [%[px], %[off]]\n\t"
-            "ldrd %[x0e], %[x0o], [%[px]], #8\n\t"
-            "ldrd %[we], %[wo], [%[pw]], #8\n\t"
-            "smlad %[s00], %[x0e], %[we], %[s00]\n\t"
-            "smlad %[s00], %[x0o], %[wo], %[s00]\n\t"
-            "smlad %[s10], %[x1e], %[we], %[s10]\n\t"
-            "smlad %[s10], %[x1o], %[wo], %[s10]\n\t"
-            "ldrd %[we], %[wo], [%[pw]], #8\n\t"
-            "smlad %[s01], %[x0e], %[we], %[s01]\n\t"
-            "smlad %[s01], %[x0o], %[wo], %[s01]\n\t"
-            "smlad %[s11], %[x1e], %[we], %[s11]\n\t"
-            "smlad %[s11], %[x1o], %[wo], %[s11]\n\t"
-            "cmp %[px], %[end]\n\t"
-            "bne 1b\n\t"
-            : [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11), [px] "+r"(px), [pw] "+r"(w),
-              [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e), [x1o] "=&r"(x1o), [we] "=&r"(we),
-              [wo] "=&r"(wo)
-            : [end] "r"(end), [off] "n"(8 * groups)
-            : "cc", "memory");
+        if (WS8)
+        {
+            __asm__ volatile(
+                "1:\n\t"
+                "ldrd %[x1e], %[x1o], [%[px], %[off]]\n\t"
+                "ldrd %[x0e], %[x0o], [%[px]], #8\n\t"
+                "ldr %[wo], [%[pw]], #4\n\t"
+                "sxtb16 %[we], %[wo]\n\t"
+                "sxtb16 %[wo], %[wo], ror #8\n\t"
+                "smlad %[s00], %[x0e], %[we], %[s00]\n\t"
+                "smlad %[s00], %[x0o], %[wo], %[s00]\n\t"
+                "smlad %[s10], %[x1e], %[we], %[s10]\n\t"
+                "smlad %[s10], %[x1o], %[wo], %[s10]\n\t"
+                "ldr %[wo], [%[pw]], #4\n\t"
+                "sxtb16 %[we], %[wo]\n\t"
+                "sxtb16 %[wo], %[wo], ror #8\n\t"
+                "smlad %[s01], %[x0e], %[we], %[s01]\n\t"
+                "smlad %[s01], %[x0o], %[wo], %[s01]\n\t"
+                "smlad %[s11], %[x1e], %[we], %[s11]\n\t"
+                "smlad %[s11], %[x1o], %[wo], %[s11]\n\t"
+                "cmp %[px], %[end]\n\t"
+                "bne 1b\n\t"
+                : [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11), [px] "+r"(px), [pw] "+r"(w),
+                  [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e), [x1o] "=&r"(x1o), [we] "=&r"(we),
+                  [wo] "=&r"(wo)
+                : [end] "r"(end), [off] "n"(8 * groups)
+                : "cc", "memory");
+        }
+        else
+        {
+            __asm__ volatile(
+                "1:\n\t"
+                "ldrd %[x1e], %[x1o], [%[px], %[off]]\n\t"
+                "ldrd %[x0e], %[x0o], [%[px]], #8\n\t"
+                "ldrd %[we], %[wo], [%[pw]], #8\n\t"
+                "smlad %[s00], %[x0e], %[we], %[s00]\n\t"
+                "smlad %[s00], %[x0o], %[wo], %[s00]\n\t"
+                "smlad %[s10], %[x1e], %[we], %[s10]\n\t"
+                "smlad %[s10], %[x1o], %[wo], %[s10]\n\t"
+                "ldrd %[we], %[wo], [%[pw]], #8\n\t"
+                "smlad %[s01], %[x0e], %[we], %[s01]\n\t"
+                "smlad %[s01], %[x0o], %[wo], %[s01]\n\t"
+                "smlad %[s11], %[x1e], %[we], %[s11]\n\t"
+                "smlad %[s11], %[x1o], %[wo], %[s11]\n\t"
+                "cmp %[px], %[end]\n\t"
+                "bne 1b\n\t"
+                : [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11), [px] "+r"(px), [pw] "+r"(w),
+                  [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e), [x1o] "=&r"(x1o), [we] "=&r"(we),
+                  [wo] "=&r"(wo)
+                : [end] "r"(end), [off] "n"(8 * groups)
+                : "cc", "memory");
+        }
     }
     else
 #endif
-    if (XS16)
     {
-        const int32_t *x0 = (const int32_t *)col0, *x1 = (const int32_t *)col1;
-#pragma GCC unroll 4
-        for (int32_t g = 0; g < groups; g++)
+        const int32_t *x0w = (const int32_t *)col0, *x1w = (const int32_t *)col1;
+        const int8_t *x0b = (const int8_t *)col0, *x1b = (const int8_t *)col1;
+        const int32_t step = WS8 ? 2 : 4; /* words of weights per group and channel pair */
+        for (int32_t g = 0; g < groups + (tail > 0 ? 1 : 0); g++)
         {
-            const int32_t x0e = x0[0], x0o = x0[1], x1e = x1[0], x1o = x1[1];
-            const int32_t w0e = w[0], w0o = w[1], w1e = w[2], w1o = w[3];
-            s00 = __smlad(x0e, w0e, s00);
-            s00 = __smlad(x0o, w0o, s00);
-            s10 = __smlad(x1e, w0e, s10);
-            s10 = __smlad(x1o, w0o, s10);
-            s01 = __smlad(x0e, w1e, s01);
-            s01 = __smlad(x0o, w1o, s01);
-            s11 = __smlad(x1e, w1e, s11);
-            s11 = __smlad(x1o, w1o, s11);
-            x0 += 2;
-            x1 += 2;
-            w += 4;
+            int32_t x0e, x0o, x1e, x1o;
+            if (XS16)
+            {
+                x0e = x0w[2 * g];
+                x0o = x0w[2 * g + 1];
+                x1e = x1w[2 * g];
+                x1o = x1w[2 * g + 1];
+            }
+            else
+            {
+                int32_t v0, v1;
+                if (g < groups)
+                {
+                    v0 = tinyc_fc_load(x0b + 4 * g);
+                    v1 = tinyc_fc_load(x1b + 4 * g);
+                }
+                else
+                {
+                    /* the last k: bytes 0..tail-1 of a group whose other weights are zero */
+                    const int8_t *t0 = x0b + 4 * g, *t1 = x1b + 4 * g;
+                    uint32_t u0 = (uint8_t)t0[0], u1 = (uint8_t)t1[0];
+                    if (tail > 1)
+                    {
+                        u0 |= (uint32_t)(uint8_t)t0[1] << 8;
+                        u1 |= (uint32_t)(uint8_t)t1[1] << 8;
+                    }
+                    if (tail > 2)
+                    {
+                        u0 |= (uint32_t)(uint8_t)t0[2] << 16;
+                        u1 |= (uint32_t)(uint8_t)t1[2] << 16;
+                    }
+                    v0 = (int32_t)u0;
+                    v1 = (int32_t)u1;
+                }
+                x0e = __sxtb16(v0);
+                x0o = tinyc_fc_sxtb16_ror8(v0);
+                x1e = __sxtb16(v1);
+                x1o = tinyc_fc_sxtb16_ror8(v1);
+            }
+            int32_t we, wo;
+            tinyc_fc_weights(w + step * g, 0, WS8, &we, &wo);
+            s00 = __smlad(x0e, we, s00);
+            s00 = __smlad(x0o, wo, s00);
+            s10 = __smlad(x1e, we, s10);
+            s10 = __smlad(x1o, wo, s10);
+            tinyc_fc_weights(w + step * g, 1, WS8, &we, &wo);
+            s01 = __smlad(x0e, we, s01);
+            s01 = __smlad(x0o, wo, s01);
+            s11 = __smlad(x1e, we, s11);
+            s11 = __smlad(x1o, wo, s11);
         }
     }
-    else
+    if (WS8)
     {
-        const int8_t *x0 = (const int8_t *)col0, *x1 = (const int8_t *)col1;
-#pragma GCC unroll 4
-        for (int32_t g = 0; g < groups; g++)
-        {
-            const int32_t v0 = tinyc_fc_load(x0), v1 = tinyc_fc_load(x1);
-            const int32_t x0e = __sxtb16(v0), x0o = tinyc_fc_sxtb16_ror8(v0);
-            const int32_t x1e = __sxtb16(v1), x1o = tinyc_fc_sxtb16_ror8(v1);
-            const int32_t w0e = w[0], w0o = w[1], w1e = w[2], w1o = w[3];
-            s00 = __smlad(x0e, w0e, s00);
-            s00 = __smlad(x0o, w0o, s00);
-            s10 = __smlad(x1e, w0e, s10);
-            s10 = __smlad(x1o, w0o, s10);
-            s01 = __smlad(x0e, w1e, s01);
-            s01 = __smlad(x0o, w1o, s01);
-            s11 = __smlad(x1e, w1e, s11);
-            s11 = __smlad(x1o, w1o, s11);
-            x0 += 4;
-            x1 += 4;
-            w += 4;
-        }
-        if (tail > 0)
-        {
-            /* the last k: bytes 0..tail-1 of a group whose other weights are zero */
-            uint32_t v0 = (uint8_t)x0[0], v1 = (uint8_t)x1[0];
-            if (tail > 1)
-            {
-                v0 |= (uint32_t)(uint8_t)x0[1] << 8;
-                v1 |= (uint32_t)(uint8_t)x1[1] << 8;
-            }
-            if (tail > 2)
-            {
-                v0 |= (uint32_t)(uint8_t)x0[2] << 16;
-                v1 |= (uint32_t)(uint8_t)x1[2] << 16;
-            }
-            const int32_t x0e = __sxtb16((int32_t)v0), x0o = tinyc_fc_sxtb16_ror8((int32_t)v0);
-            const int32_t x1e = __sxtb16((int32_t)v1), x1o = tinyc_fc_sxtb16_ror8((int32_t)v1);
-            s00 = __smlad(x0e, w[0], s00);
-            s00 = __smlad(x0o, w[1], s00);
-            s10 = __smlad(x1e, w[0], s10);
-            s10 = __smlad(x1o, w[1], s10);
-            s01 = __smlad(x0e, w[2], s01);
-            s01 = __smlad(x0o, w[3], s01);
-            s11 = __smlad(x1e, w[2], s11);
-            s11 = __smlad(x1o, w[3], s11);
-        }
+        /* int8 weights are not doubled: the requantization reads doubled accumulators */
+        s00 <<= 1;
+        s01 <<= 1;
+        s10 <<= 1;
+        s11 <<= 1;
     }
     *a00 = s00;
     *a01 = s01;
@@ -330,18 +378,18 @@ static inline __attribute__((always_inline)) void tinyc_fc_im2col(
  * convolutions without padding.
  */
 static inline __attribute__((always_inline)) void tinyc_fast_conv_s8(
-    const int8_t *input, int8_t *output, int8_t *scratch, const int16_t *weights, const int32_t *quant,
+    const int8_t *input, int8_t *output, int8_t *scratch, const void *weights, const int32_t *quant,
     const int32_t in_h, const int32_t in_w, const int32_t in_c, const int32_t out_h, const int32_t out_w,
     const int32_t out_c, const int32_t k_h, const int32_t k_w, const int32_t stride_h, const int32_t stride_w,
     const int32_t pad_h, const int32_t pad_w, const int32_t pad_value, const int32_t out_offset,
-    const int32_t act_min, const int32_t act_max, const int mode)
+    const int32_t act_min, const int32_t act_max, const int mode, const int ws8)
 {
     const int pointwise = k_h == 1 && k_w == 1 && pad_h == 0 && pad_w == 0;
     const int stack_cols = pointwise && in_c <= TINYC_FC_STACK_CHANNELS;
     const int32_t k4 = (k_h * k_w * in_c + 3) & ~3;
     const int32_t groups = pointwise && !stack_cols ? in_c >> 2 : k4 >> 2;
     const int32_t tail = pointwise && !stack_cols ? in_c & 3 : 0;
-    const int32_t pair_words = (k4 >> 2) * 8; /* int16 weights per channel pair */
+    const int32_t pair_bytes = ws8 ? 2 * k4 : 4 * k4; /* weights of one channel pair */
     const int32_t pairs = (out_c + 1) >> 1;
     const int32_t pixels = out_h * out_w;
     int32_t stack[stack_cols ? TINYC_FC_STACK_CHANNELS : 1]; /* two int16 columns of a 1x1 convolution */
@@ -388,12 +436,12 @@ static inline __attribute__((always_inline)) void tinyc_fast_conv_s8(
             c1 = last ? col0 : col1;
         }
         int8_t *o0 = output + p * out_c, *o1 = o0 + out_c;
-        const int16_t *w = weights;
+        const int8_t *w = (const int8_t *)weights;
         const int32_t *q = quant;
         for (int32_t j = 0; j < pairs; j++)
         {
             int32_t a00 = q[0], a01 = q[TINYC_QUANT_WORDS], a10 = q[0], a11 = q[TINYC_QUANT_WORDS];
-            tinyc_fc_tile(c0, c1, w, groups, tail, !pointwise || stack_cols, &a00, &a01, &a10, &a11);
+            tinyc_fc_tile(c0, c1, w, groups, tail, !pointwise || stack_cols, ws8, &a00, &a01, &a10, &a11);
             const int second = !((out_c & 1) && j == pairs - 1);
             o0[0] = tinyc_fc_requant(a00, q, mode, out_offset, act_min, act_max);
             if (second)
@@ -410,7 +458,7 @@ static inline __attribute__((always_inline)) void tinyc_fast_conv_s8(
             }
             o0 += 2;
             o1 += 2;
-            w += pair_words;
+            w += pair_bytes;
             q += 2 * TINYC_QUANT_WORDS;
         }
         ox = ox1 + 1;

@@ -1,0 +1,67 @@
+"""Kernel specialization (tinyc/plan/specialize.py): the weight layouts the C kernel reads, the requantization
+mode each layer may use (proved from its own weights), the flash budget; no emulator (test_dsp_kernels.py runs the
+specialized kernels against the portable ones, byte for byte)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyc.ir.lower import ConstArray, ConvCall, Dims, KernelKind
+from tinyc.plan import specialize as sp
+
+
+def conv_call(weights: np.ndarray, *, bias: int = 0, shift: int = -8, multiplier: int = 1 << 30,
+              act: tuple[int, int] = (-128, 127), output_offset: int = -3) -> ConvCall:
+    out_c, k = weights.shape
+    consts = (ConstArray("op0_weights", "int8_t", weights.reshape(-1).astype(np.int8)),
+              ConstArray("op0_bias", "int32_t", np.full(out_c, bias, dtype=np.int32)),
+              ConstArray("op0_multiplier", "int32_t", np.full(out_c, multiplier, dtype=np.int32)),
+              ConstArray("op0_shift", "int32_t", np.full(out_c, shift, dtype=np.int32)))
+    return ConvCall(kind=KernelKind.CONV, op_index=0, layer="conv", inputs=(0,), output=1, macs=out_c * k,
+                    scratch_bytes=0, consts=consts, input_dims=Dims(1, 2, 2, k), filter_dims=Dims(out_c, 1, 1, k),
+                    bias_dims=Dims(1, 1, 1, out_c), output_dims=Dims(1, 2, 2, out_c), input_offset=5,
+                    output_offset=output_offset, stride_h=1, stride_w=1, pad_h=0, pad_w=0, act_min=act[0],
+                    act_max=act[1], ch_mult=1)
+
+
+def test_int16_layout_is_doubled_in_sxtb16_lane_order() -> None:
+    w = np.arange(3 * 6).reshape(3, 6)  # 3 channels (padded to 4), k 6 (padded to 8)
+    lay = sp.conv_weights_layout(w, 3, 6, sp.WeightFormat.S16).reshape(2, 2, 2, 4)  # pair, group, channel, lane
+    assert lay.dtype == np.int16
+    assert lay[0, 0, 0].tolist() == [0, 4, 2, 6]  # channel 0, k 0..3: 2 * [w0, w2, w1, w3]
+    assert lay[0, 0, 1].tolist() == [12, 16, 14, 18]  # channel 1
+    assert lay[0, 1, 0].tolist() == [8, 0, 10, 0]  # k 4, 5 and two zeros
+    assert lay[1, 0, 1].tolist() == [0, 0, 0, 0]  # the padding channel
+
+
+def test_int8_layout_keeps_group_order() -> None:
+    w = np.arange(2 * 5).reshape(2, 5) - 5
+    lay = sp.conv_weights_layout(w, 2, 5, sp.WeightFormat.S8).reshape(1, 2, 2, 4)
+    assert lay.dtype == np.int8
+    assert lay[0, 0, 0].tolist() == [-5, -4, -3, -2] and lay[0, 0, 1].tolist() == [0, 1, 2, 3]
+    assert lay[0, 1, 0].tolist() == [-1, 0, 0, 0] and lay[0, 1, 1].tolist() == [4, 0, 0, 0]
+
+
+def test_records_fold_the_input_offset_and_output_zero_point() -> None:
+    w = np.array([[1, -2, 3, 4], [0, 0, 1, 1]])
+    quant, mode = sp._requant_records(sp._gemm_layer(conv_call(w, bias=10)), sp.WeightFormat.S16) or (None, None)
+    assert mode is sp.RequantMode.FAST
+    rec = np.asarray(quant).reshape(2, 4)
+    assert rec[:, 0].tolist() == [2 * (10 + 5 * 6), 2 * (10 + 5 * 2)]  # doubled: bias + input offset * sum(w)
+    assert rec[0, 2] == (1 << 7) + (-3 << 8) and rec[0, 3] == 8  # half + zero point << e, e
+    s8, _ = sp._requant_records(sp._gemm_layer(conv_call(w, bias=10)), sp.WeightFormat.S8) or (None, None)
+    assert np.asarray(s8).reshape(2, 4)[:, 0].tolist() == [40, 20]  # int8 weights: not doubled
+
+
+def test_mode_follows_what_can_be_proved() -> None:
+    w = np.ones((2, 8), dtype=np.int64)
+    assert sp._requant_records(sp._gemm_layer(conv_call(w, act=(-128, 5))), sp.WeightFormat.S16)[1] \
+        is sp.RequantMode.FAST_CLAMP  # type: ignore[index]
+    # a left shift: the exact 64-bit path
+    assert sp._requant_records(sp._gemm_layer(conv_call(w, shift=2)), sp.WeightFormat.S16)[1] \
+        is sp.RequantMode.EXACT  # type: ignore[index]
+    # a zero point shifted by a large exponent could overflow the folded constant: exact
+    assert sp._requant_records(sp._gemm_layer(conv_call(w, shift=-25, output_offset=-128)), sp.WeightFormat.S16)[1] \
+        is sp.RequantMode.EXACT  # type: ignore[index]
+    # an accumulator that could reach 2^30: no specialized kernel
+    assert sp._requant_records(sp._gemm_layer(conv_call(w, bias=1 << 30)), sp.WeightFormat.S16) is None
