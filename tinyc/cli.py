@@ -269,54 +269,82 @@ def report(model: Path, board: str, as_json: bool, tflm_arena: bool, plot_path: 
         _print_report(rep)
 
 
+def _c_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from tinyc.codegen.api import ModelNameError, validate_c_name
+    try:
+        return validate_c_name(value)
+    except ModelNameError as exc:
+        raise click.BadParameter(str(exc).removeprefix(f"--name {value!r} ")) from None
+
+
 @cli.command(name="compile")
 @MODEL_ARG
 @BOARD_OPT
 @click.option("--output", "-o", type=click.Path(path_type=Path, file_okay=False), default=Path("build"),
               show_default=True, help="Folder for the C project and firmware.elf (must be new, empty, or tinyc's).")
+@click.option("--name", "c_name", default="tinyc", show_default=True, callback=_c_name,
+              help="C name of the model: prefixes every global symbol (NAME_invoke, NAME_input, ...) and macro "
+                   "(NAME_INPUT_BYTES, ...), so that several models link into one firmware.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the build description (the folder's tinyc.json) on stdout instead of the report.")
 @CMSIS_OPT
 @schedule_options
-def compile_cmd(model: Path, board: str, output: Path, cmsis_nn: Path | None, options: ScheduleOptions,
-                verbose_plan: bool) -> None:
+def compile_cmd(model: Path, board: str, output: Path, c_name: str, as_json: bool, cmsis_nn: Path | None,
+                options: ScheduleOptions, verbose_plan: bool) -> None:
     """Compile MODEL (.py with build(), .keras, or int8 .tflite) to a C project and firmware.elf.
 
     A .py MODEL is executed as Python code (like setup.py): only compile model files you trust.
 
-    OUTPUT/ holds the QEMU build; OUTPUT/board/ the firmware for the part itself (flash it; output on its USART)."""
+    OUTPUT/ holds the QEMU build, the model as a library (README.md, CMakeLists.txt, model.h) and tinyc.json;
+    OUTPUT/board/ the firmware for the part itself (flash it; output on its USART)."""
+    from tinyc.codegen.api import api_names, model_interface
+    from tinyc.codegen.library import BuildDescription, describe_build, library_files
     from tinyc.codegen.render import Harness
     from tinyc.plan.pipeline import input_samples, plan_model
     from tinyc.run.firmware import build_firmware
     from tinyc.errors import DoesNotFitError
-    from tinyc.run.output_folder import check_output_folder, staged_output
+    from tinyc.run.output_folder import add_files, check_output_folder, staged_output
     from tinyc.plan.report import memory_report
     check_output_folder(output)  # before the slow steps
     planned = plan_model(model, board, options=options)
     if verbose_plan:
         _print_candidates(planned.report)
-    _print_report(planned.report)
+    if not as_json:
+        _print_report(planned.report)
     samples = input_samples(planned, 1)
     if not planned.report.fits:  # before anything is written
         raise DoesNotFitError(f"{planned.loaded.source.name}: {planned.report.verdict()}")
     renode_files = None
+    say = console.print if as_json else out.print  # --json: stdout holds the JSON only
     with staged_output(output) as stage:  # the whole project is swapped in only when every step succeeded
-        result = build_firmware(planned, stage, samples, cmsis_nn=cmsis_nn)
-        part = (build_firmware(planned, stage / "board", samples, harness=Harness.BOARD_UART, cmsis_nn=cmsis_nn)
+        result = build_firmware(planned, stage, samples, cmsis_nn=cmsis_nn, c_name=c_name)
+        part = (build_firmware(planned, stage / "board", samples, harness=Harness.BOARD_UART, cmsis_nn=cmsis_nn,
+                               c_name=c_name)
                 if planned.board.part is not None else None)
         if part is not None and planned.board.renode is not None:
             renode_files = _write_renode_files(planned, part.folder, samples)
-    measured = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
-                             sizes=result.sizes, schedule_summary=planned.report.schedule_summary)
-    out.print(f"wrote {output}/ and {output / result.elf.name}: flash {measured.flash_bytes:,} B "
-              f"(code {measured.code_bytes:,}), peak SRAM {measured.peak_sram_bytes:,} B — {measured.verdict()}")
+        measured = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
+                                 sizes=result.sizes, schedule_summary=planned.report.schedule_summary)
+        description = BuildDescription(
+            model_name=planned.loaded.source.name, board=planned.board,
+            interface=model_interface(planned.schedule, planned.plan, api_names(c_name)), schedule=planned.schedule,
+            report=measured, cmsis_nn_dir=str(cmsis_nn.absolute()) if cmsis_nn is not None else None)
+        add_files(library_files(description), stage)
+    say(f"wrote {output}/ and {output / result.elf.name}: flash {measured.flash_bytes:,} B "
+        f"(code {measured.code_bytes:,}), peak SRAM {measured.peak_sram_bytes:,} B — {measured.verdict()}")
+    say(f"the model as a library: {output / 'README.md'} (CMakeLists.txt, model.h; C names {c_name}_*), "
+        f"description {output / 'tinyc.json'}")
     if part is not None and planned.board.part is not None:
-        out.print(f"wrote {output / 'board' / part.elf.name} for the {planned.board.name} part itself: flash "
-                  f"{part.sizes.flash_bytes:,} B, output on {planned.board.part.usart}")
+        say(f"wrote {output / 'board' / part.elf.name} for the {planned.board.name} part itself: flash "
+            f"{part.sizes.flash_bytes:,} B, output on {planned.board.part.usart}")
     if renode_files is not None:
         board_dir = output / "board"
-        out.print(f"wrote {board_dir / renode_files.resc.name} and {board_dir / renode_files.robot.name} (expected "
-                  f"checksum {renode_files.checksum:08x}, TFLite Micro's outputs for the embedded sample); run them "
-                  f"in Renode with: renode-test -r RESULTS_FOLDER {board_dir / renode_files.robot.name}, or "
-                  f"renode {board_dir / renode_files.resc.name} then `start` (see README.md, Renode)")
+        say(f"wrote {board_dir / renode_files.resc.name} and {board_dir / renode_files.robot.name} (expected "
+            f"checksum {renode_files.checksum:08x}, TFLite Micro's outputs for the embedded sample); run them "
+            f"in Renode with: renode-test -r RESULTS_FOLDER {board_dir / renode_files.robot.name}, or "
+            f"renode {board_dir / renode_files.resc.name} then `start` (see README.md, Renode)")
+    if as_json:
+        out.print_json(json.dumps(describe_build(description)))
 
 
 def _write_renode_files(planned: Planned, folder: Path, samples: list[np.ndarray]) -> RenodeFiles | None:

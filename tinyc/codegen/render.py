@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from tinyc.boards import Board
+from tinyc.codegen.api import DEFAULT_C_NAME, LIBRARY_SOURCES, ERROR_NO_ARENA, ApiNames, api_names, model_interface
 from tinyc.codegen.board import board_harness_context
-from tinyc.codegen.kernels import step_code
+from tinyc.codegen.kernels import StepCode, step_code
 from tinyc.codegen.target import Target, emulator_target, part_target
 from tinyc.codegen.templates import render
 from tinyc.ir.lower import ConstArray
@@ -38,6 +39,7 @@ CALIBRATION_LOOPS = 1_000_000  # 2,000,000 instructions
 PROFILE_FLAG = "-DTINYC_PROFILE"
 TRACE_FLAG = "-DTINYC_TRACE"
 PORTABLE_FLAG = "-DTINYC_PORTABLE_KERNELS"
+READ_INPUT_MACRO = "read_input"  # the step macro that calls the application's input callback
 
 
 class Harness(enum.Enum):
@@ -98,10 +100,18 @@ def kernel_sources(*, include_cmsis_nn: bool) -> dict[str, str]:
     return files
 
 
+def _named(code: StepCode, api: ApiNames) -> StepCode:
+    """The step's code with the application's input callback under the model's name (NAME_read_input_block)."""
+    return replace(code, function=api.read_input_block) if code.macro == READ_INPUT_MACRO else code
+
+
 def render_firmware(schedule: Schedule, plan: MemoryPlan, board: Board, harness: Harness, *, model_name: str,
-                    samples: list[np.ndarray], cmsis_nn_dir: Path | None = None) -> dict[str, str]:
-    """All files of one firmware project, by relative path."""
+                    samples: list[np.ndarray], cmsis_nn_dir: Path | None = None,
+                    c_name: str = DEFAULT_C_NAME) -> dict[str, str]:
+    """All files of one firmware project, by relative path; `c_name` prefixes the model code's symbols."""
     spec = HARNESSES[harness]
+    api = api_names(c_name)
+    interface = model_interface(schedule, plan, api)
     target = spec.target(board)
     samples = [np.asarray(s).reshape(-1) for s in samples]
     graph = schedule.graph
@@ -123,8 +133,10 @@ def render_firmware(schedule: Schedule, plan: MemoryPlan, board: Board, harness:
         schedule_note=schedule.describe(), samples=samples, flash_origin=target.flash_origin,
         sram_origin=target.sram_origin, testdata_origin=target.testdata_origin, testdata_bytes=target.testdata_bytes,
         app_sources=APP_SOURCES, cmsis_nn_dir=str(cmsis_nn_dir) if cmsis_nn_dir else CMSIS_NN_FOLDER,
-        step_code=[step_code(s, streamed_input=schedule.input if schedule.stream_input else None)
+        step_code=[_named(step_code(s, streamed_input=schedule.input if schedule.stream_input else None), api)
                    for s in schedule.steps],
+        api=api, interface=interface, library_sources=LIBRARY_SOURCES, error_no_arena=ERROR_NO_ARENA,
+        output_overlaps_input=interface.output_overlaps_input, input_preserved=interface.input_preserved,
     )
     context.update(spec.context(board, samples))
     templates = {**COMMON_TEMPLATES, **spec.templates}
