@@ -1,12 +1,13 @@
 """A firmware developer's application links tinyc's output as a library: its own main, startup and linker script
 (tests/data/app/, not tinyc's harness) link the models' static libraries, built from the generated CMakeLists.txt
-(with the Makefile's libNAME.a where cmake is missing); it quantizes a float sample through the C API, invokes,
+(with the Makefile's libNAME.a where cmake is missing, or with TINYC_TEST_APP_BUILD=make); it quantizes a float sample through the C API, invokes,
 copies the output out and prints it over semihosting. Two models compiled with different --names (one of them the
 default) link into one image, on both boards, and every output byte equals TFLite Micro's."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -23,7 +24,8 @@ from tinyc.run.qemu import qemu_output
 pytestmark = [needs_toolchain, pytest.mark.emulator]
 
 APP = REPO / "tests" / "data" / "app"
-# name -> model; the default name (tinyc_*) and a named one, in one image. The first uses the app's own arena.
+# name -> model; the default name (tinyc_*) and a named one, in one image. The first is built without its static
+# arena (NAME_NO_STATIC_ARENA) and runs in the app's own through NAME_init().
 MODELS = {DEFAULT_C_NAME: REPO / "tests" / "data" / "golden_tiny.tflite",
           "dscnn": REPO / "tests" / "data" / "fuzz" / "fuzz_dscnn.tflite"}
 OWN_ARENA = {DEFAULT_C_NAME: True, "dscnn": False}
@@ -57,7 +59,8 @@ def _app_models_header(samples: dict[str, np.ndarray]) -> str:
 
 def _build_with_cmake(folders: list[Path], generated: Path, build: Path) -> Path:
     subprocess.run(["cmake", "-S", str(APP), "-B", str(build), f"-DCMAKE_TOOLCHAIN_FILE={APP / 'toolchain.cmake'}",
-                    f"-DAPP_MODEL_DIRS={';'.join(map(str, folders))}", f"-DAPP_GENERATED_DIR={generated}"],
+                    f"-DAPP_MODEL_DIRS={';'.join(map(str, folders))}", f"-DAPP_GENERATED_DIR={generated}",
+                    f"-DAPP_OWN_ARENA_MODELS={';'.join(f.name for f in folders if OWN_ARENA[f.name])}"],
                    check=True, capture_output=True, text=True)
     proc = subprocess.run(["cmake", "--build", str(build), "--parallel", "2"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -67,7 +70,9 @@ def _build_with_cmake(folders: list[Path], generated: Path, build: Path) -> Path
 def _build_with_make(folders: list[Path], generated: Path, build: Path, cflags: list[str]) -> Path:
     libraries = []
     for folder in folders:
-        proc = subprocess.run(["make", "-s", "-j2", "-C", str(folder), f"lib{folder.name}.a"],
+        no_static = f"EXTRA_CFLAGS=-D{folder.name.upper()}_NO_STATIC_ARENA" if OWN_ARENA[folder.name] else "EXTRA_CFLAGS="
+        subprocess.run(["make", "-s", "-C", str(folder), "clean"], check=True, capture_output=True)
+        proc = subprocess.run(["make", "-s", "-j2", "-C", str(folder), f"lib{folder.name}.a", no_static],
                               capture_output=True, text=True)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
         libraries.append(folder / f"lib{folder.name}.a")
@@ -105,7 +110,7 @@ def test_application_links_two_named_models_and_matches_tflite_micro(board: str,
     generated = tmp_path / "generated"
     generated.mkdir()
     (generated / "app_models.h").write_text(_app_models_header(samples))
-    if shutil.which("cmake") is not None:
+    if shutil.which("cmake") is not None and os.environ.get("TINYC_TEST_APP_BUILD") != "make":
         elf = _build_with_cmake(folders, generated, tmp_path / "app-build")
     else:
         elf = _build_with_make(folders, generated, tmp_path / "app-build", list(get_board(board).cflags))

@@ -1,7 +1,8 @@
 /* A minimal application of its own (not tinyc's harness): runs each linked tinyc model once through its C API on a
  * float sample, and prints the int8 output over Arm semihosting as `OUT <name> <hex>`, then `APP-DONE`.
  * app_models.h (written by tests/test_integration_app.py) includes each model's NAME.h, its float sample
- * NAME_sample and the list APP_MODELS(X): X(name, NAME, own_arena). */
+ * NAME_sample and the list APP_MODELS(X): X(name, NAME, own_arena); an own_arena model is built with
+ * NAME_NO_STATIC_ARENA and runs in the app's arena through NAME_init(). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -59,7 +60,10 @@ static void fail(const char *what)
     {                                                                                                     \
         static int8_t arena[(own_arena) ? NAME##_ARENA_BYTES + NAME##_ARENA_ALIGNMENT : 1]                \
             __attribute__((aligned(NAME##_ARENA_ALIGNMENT)));                                             \
-        if (own_arena) {                                                                                  \
+        if (own_arena) { /* built with NAME_NO_STATIC_ARENA: nothing runs before init */                 \
+            if (name##_invoke() != NAME##_ERROR_NO_ARENA || name##_input() != NULL) {                     \
+                fail(#name ": invoke ran without an arena");                                              \
+            }                                                                                             \
             if (name##_init(&arena[1], NAME##_ARENA_BYTES) != NAME##_ERROR_NO_ARENA) {                    \
                 fail(#name ": a misaligned arena was accepted");                                          \
             }                                                                                             \

@@ -20,10 +20,19 @@
 #endif
 static int8_t tinyc_static_arena[TINYC_ARENA_BYTES]
     __attribute__((aligned(TINYC_ARENA_ALIGNMENT))) TINYC_ARENA_PLACEMENT;
-static int8_t *tinyc_arena = tinyc_static_arena;
+#define TINYC_DEFAULT_ARENA tinyc_static_arena
 #else
-static int8_t *tinyc_arena = NULL;
+#define TINYC_DEFAULT_ARENA NULL
 #endif
+static int8_t *tinyc_arena; /* tinyc_init()'s arena, else the default one from the first use (.bss, not .data) */
+
+static int8_t *tinyc_current_arena(void)
+{
+    if (tinyc_arena == NULL) {
+        tinyc_arena = TINYC_DEFAULT_ARENA;
+    }
+    return tinyc_arena;
+}
 
 #ifdef TINYC_PROFILE
 /* Benchmark builds: called before step i runs and once more with TINYC_NUM_STEPS after the last one. */
@@ -40,12 +49,12 @@ int32_t tinyc_init(void *arena, size_t size_bytes)
     return 0;
 }
 
-int8_t *tinyc_input(void) { return tinyc_arena == NULL ? NULL : &tinyc_arena[112]; }
-const int8_t *tinyc_output(void) { return tinyc_arena == NULL ? NULL : &tinyc_arena[12]; }
+int8_t *tinyc_input(void) { return tinyc_current_arena() == NULL ? NULL : &tinyc_arena[112]; }
+const int8_t *tinyc_output(void) { return tinyc_current_arena() == NULL ? NULL : &tinyc_arena[12]; }
 
 void tinyc_copy_output(int8_t *dst)
 {
-    if (tinyc_arena != NULL) {
+    if (tinyc_current_arena() != NULL) {
         memcpy(dst, &tinyc_arena[12], TINYC_OUTPUT_BYTES);
     }
 }
@@ -455,7 +464,7 @@ static arm_cmsis_nn_status tinyc_step34(void)
 
 int32_t tinyc_invoke(void)
 {
-    if (tinyc_arena == NULL) {
+    if (tinyc_current_arena() == NULL) {
         return TINYC_ERROR_NO_ARENA;
     }
 #ifdef TINYC_PROFILE
