@@ -302,7 +302,7 @@ def _c_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
     try:
         return validate_c_name(value)
     except ModelNameError as exc:
-        raise click.BadParameter(str(exc).removeprefix(f"--name {value!r} ")) from None
+        raise click.BadParameter(str(exc)) from None
 
 
 @cli.command(name="compile")

@@ -37,17 +37,17 @@ def validate_c_name(name: str) -> str:
     """`name` when it can prefix the model's C symbols: a letter, then letters, digits or `_`, at most
     MAX_C_NAME_CHARS, not a C keyword and not a name of the kernels; else a ModelNameError saying why."""
     if not C_NAME_PATTERN.fullmatch(name):
-        raise ModelNameError(f"--name {name!r} is not a C identifier: use a letter, then letters, digits or '_' "
+        raise ModelNameError(f"{name!r} is not a C identifier: use a letter, then letters, digits or '_' "
                              "(such as kws or person_detect)")
     if len(name) > MAX_C_NAME_CHARS:
-        raise ModelNameError(f"--name {name!r} has {len(name)} characters; at most {MAX_C_NAME_CHARS} keep the "
+        raise ModelNameError(f"{name!r} has {len(name)} characters; at most {MAX_C_NAME_CHARS} keep the "
                              "symbols it prefixes short")
     if name in C_KEYWORDS:
-        raise ModelNameError(f"--name {name!r} is a C keyword; choose another name")
+        raise ModelNameError(f"{name!r} is a C keyword; choose another name")
     if name.lower() in RESERVED_PREFIXES or name.lower().startswith("arm_"):
-        raise ModelNameError(f"--name {name!r} would clash with the kernels' CMSIS-NN names (arm_*); choose another")
+        raise ModelNameError(f"{name!r} would clash with the kernels' CMSIS-NN names (arm_*); choose another")
     if name.endswith("_"):
-        raise ModelNameError(f"--name {name!r} ends in '_'; the symbols already add one (NAME_invoke)")
+        raise ModelNameError(f"{name!r} ends in '_'; the symbols already add one (NAME_invoke)")
     return name
 
 
