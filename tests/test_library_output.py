@@ -152,3 +152,51 @@ def test_compile_json_equals_the_folders_tinyc_json_and_symbols_are_prefixed(mon
                                str(out / "obj/app/model_weights.o")], capture_output=True, text=True, check=True).stdout
         symbols = [line.split()[-1] for line in text.splitlines() if re.match(r"^[0-9a-f]+ [A-Z] ", line)]
         assert symbols and all(s.startswith("kws_") for s in symbols), symbols
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="a host C compiler (cc) is needed")
+def test_quantize_helpers_equal_tinycs_quantization(tmp_path: Path) -> None:
+    """model.h's inline NAME_quantize_input / NAME_dequantize_output, compiled on the host, against
+    tinyc.plan.pipeline.quantize_input and float32 dequantization, bit for bit: exact ties (to even), saturation,
+    NaN, infinities."""
+    import numpy as np
+
+    from tinyc.plan.pipeline import quantize_input
+    planned = _planned(Objective.FASTEST)
+    files = render_firmware(planned.schedule, planned.plan, planned.board, Harness.SEMIHOSTING,
+                            model_name=MODEL.name, samples=input_samples(planned, 1), c_name="q")
+    (tmp_path / "model.h").write_text(files["model.h"])
+    x = planned.graph.tensor(planned.lowered.input)
+    scale = np.float32(x.scale)
+    rng = np.random.default_rng(5)
+    levels = np.arange(-200, 200, dtype=np.float32) + np.float32(0.5)
+    ties = (levels * scale).astype(np.float32)
+    ties = ties[(ties / scale) == levels]  # exactly k + 0.5 after the float32 division
+    assert ties.size > 100
+    values = np.concatenate([ties, (rng.uniform(-300, 300, 2000) * scale).astype(np.float32),
+                             np.array([0.0, -0.0, 1e30, -1e30, np.inf, -np.inf], dtype=np.float32)])
+    literals = ", ".join("INFINITY" if v == np.inf else "-INFINITY" if v == -np.inf else f"{float(v)!r}f"
+                         for v in values)
+    (tmp_path / "main.c").write_text(
+        "#include <math.h>\n#include <stdio.h>\n#include <string.h>\n#include \"model.h\"\n"
+        f"static const float values[{values.size}] = {{{literals}}};\n"
+        "int main(void)\n{\n"
+        "    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); ++i) {\n"
+        "        printf(\"%d\\n\", (int)q_quantize_input(values[i]));\n    }\n"
+        "    printf(\"%d\\n\", (int)q_quantize_input(NAN));\n"
+        "    for (int v = -128; v < 128; ++v) {\n"
+        "        const float real = q_dequantize_output((int8_t)v);\n"
+        "        unsigned int bits;\n        memcpy(&bits, &real, sizeof bits);\n        printf(\"%08x\\n\", bits);\n"
+        "    }\n    return 0;\n}\n")
+    subprocess.run(["cc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-Wconversion", "-pedantic",
+                    str(tmp_path / "main.c"), "-o", str(tmp_path / "main")], check=True, capture_output=True,
+                   text=True)
+    lines = subprocess.run([str(tmp_path / "main")], check=True, capture_output=True, text=True).stdout.split()
+    got = np.array([int(v) for v in lines[:values.size]], dtype=np.int8)
+    expected = quantize_input(planned, values.reshape(1, -1)).reshape(-1)
+    assert np.array_equal(got, expected), np.flatnonzero(got != expected)[:5]
+    assert int(lines[values.size]) == -128  # NaN: the lowest value, not undefined behaviour
+    y = planned.graph.tensor(planned.lowered.output)
+    levels_out = np.arange(-128, 128, dtype=np.int32)
+    reals = np.float32(y.scale) * (levels_out - y.zero_point).astype(np.float32)
+    assert [f"{b:08x}" for b in reals.view(np.uint32)] == lines[values.size + 1:]
