@@ -200,3 +200,13 @@ def test_quantize_helpers_equal_tinycs_quantization(tmp_path: Path) -> None:
     levels_out = np.arange(-128, 128, dtype=np.int32)
     reals = np.float32(y.scale) * (levels_out - y.zero_point).astype(np.float32)
     assert [f"{b:08x}" for b in reals.view(np.uint32)] == lines[values.size + 1:]
+
+
+def test_streamed_input_callback_is_named() -> None:
+    planned = plan_model(MODEL, "stm32f412", options=ScheduleOptions(objective=Objective.MIN_SRAM, stream_input=True))
+    files = render_firmware(planned.schedule, planned.plan, planned.board, Harness.SEMIHOSTING,
+                            model_name=MODEL.name, samples=input_samples(planned, 1), c_name="cam")
+    assert "void cam_read_input_block(int32_t y, int32_t x, int32_t rows, int32_t cols, int8_t *dst);" in files["model.h"]
+    assert "#define tinyc_read_input_block cam_read_input_block" in files["model.c"]
+    assert "void cam_read_input_block(" in files["harness.c"] and "#ifdef CAM_STREAM_INPUT" in files["harness.c"]
+    assert model_interface(planned.schedule, planned.plan, api_names("cam")).input_streamed

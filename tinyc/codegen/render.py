@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from tinyc.boards import Board
-from tinyc.codegen.api import DEFAULT_C_NAME, LIBRARY_SOURCES, ERROR_NO_ARENA, ApiNames, api_names, model_interface
+from tinyc.codegen.api import DEFAULT_C_NAME, ERROR_NO_ARENA, LIBRARY_SOURCES, api_names, model_interface
 from tinyc.codegen.board import board_harness_context
-from tinyc.codegen.kernels import StepCode, step_code
+from tinyc.codegen.kernels import step_code
 from tinyc.codegen.target import Target, emulator_target, part_target
 from tinyc.codegen.templates import render
 from tinyc.ir.lower import ConstArray
@@ -39,7 +39,6 @@ CALIBRATION_LOOPS = 1_000_000  # 2,000,000 instructions
 PROFILE_FLAG = "-DTINYC_PROFILE"
 TRACE_FLAG = "-DTINYC_TRACE"
 PORTABLE_FLAG = "-DTINYC_PORTABLE_KERNELS"
-READ_INPUT_MACRO = "read_input"  # the step macro that calls the application's input callback
 
 
 class Harness(enum.Enum):
@@ -100,11 +99,6 @@ def kernel_sources(*, include_cmsis_nn: bool) -> dict[str, str]:
     return files
 
 
-def _named(code: StepCode, api: ApiNames) -> StepCode:
-    """The step's code with the application's input callback under the model's name (NAME_read_input_block)."""
-    return replace(code, function=api.read_input_block) if code.macro == READ_INPUT_MACRO else code
-
-
 def render_firmware(schedule: Schedule, plan: MemoryPlan, board: Board, harness: Harness, *, model_name: str,
                     samples: list[np.ndarray], cmsis_nn_dir: Path | None = None,
                     c_name: str = DEFAULT_C_NAME) -> dict[str, str]:
@@ -133,12 +127,12 @@ def render_firmware(schedule: Schedule, plan: MemoryPlan, board: Board, harness:
         schedule_note=schedule.describe(), samples=samples, flash_origin=target.flash_origin,
         sram_origin=target.sram_origin, testdata_origin=target.testdata_origin, testdata_bytes=target.testdata_bytes,
         app_sources=APP_SOURCES, cmsis_nn_dir=str(cmsis_nn_dir) if cmsis_nn_dir else CMSIS_NN_FOLDER,
-        step_code=[_named(step_code(s, streamed_input=schedule.input if schedule.stream_input else None), api)
+        step_code=[step_code(s, streamed_input=schedule.input if schedule.stream_input else None)
                    for s in schedule.steps],
-        api=api, interface=interface, library_sources=LIBRARY_SOURCES, error_no_arena=ERROR_NO_ARENA,
-        output_overlaps_input=interface.output_overlaps_input, input_preserved=interface.input_preserved,
     )
     context.update(spec.context(board, samples))
+    context.update(api=api, interface=interface, library_sources=LIBRARY_SOURCES, error_no_arena=ERROR_NO_ARENA,
+                   output_overlaps_input=interface.output_overlaps_input, input_preserved=interface.input_preserved)
     templates = {**COMMON_TEMPLATES, **spec.templates}
     files = {path: render(template, **context) for path, template in templates.items()}
     files.update(kernel_sources(include_cmsis_nn=cmsis_nn_dir is None))
