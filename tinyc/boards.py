@@ -126,27 +126,94 @@ def _renode(data: dict[str, Any]) -> RenodeTarget | None:
     return RenodeTarget(platform=str(r["platform"]), uart=str(r["uart"]), cpu=str(r["cpu"]))
 
 
+# The QEMU machine each CPU's emulator build runs on (the mps2 machines tinyc's emulator harness is written for).
+QEMU_MACHINES = {"cortex-m4": "mps2-an386", "cortex-m7": "mps2-an500"}
+MAX_STACK_FRACTION = 0.5  # a stack reservation over half the SRAM is a typo, not a plan
+
+BoardRef = str | Path  # a bundled board's name, or a board file of the user's (--board-file)
+
+
+def _number(data: dict[str, Any], key: str, where: str, path: Path) -> int:
+    if key not in data:
+        raise BoardError(f"{path.name}: {where} is missing the key {key!r}")
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BoardError(f"{path.name}: {where} {key} must be an integer, got {value!r}")
+    return value
+
+
+def _table(data: dict[str, Any], key: str, path: Path, hint: str) -> dict[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise BoardError(f"{path.name}: missing the table [{key}] ({hint})")
+    return value
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if path.suffix != ".toml":
+        raise BoardError(f"board file {path} must be a .toml file (see boards/*.toml for the format)")
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise BoardError(f"board file {path} does not exist") from None
+    except IsADirectoryError:
+        raise BoardError(f"board file {path} is a folder, not a .toml file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BoardError(f"board file {path.name} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise BoardError(f"board file {path.name} is not UTF-8 text") from None
+
+
 def load_board_file(path: Path) -> Board:
-    """Read and validate one board file."""
-    with path.open("rb") as f:
-        data = tomllib.load(f)
+    """Read and validate one board file; every problem is one BoardError naming the file, the key and the value."""
+    data = _read_toml(path)
+    name = data.get("name")
+    if not isinstance(name, str) or not name:
+        raise BoardError(f"{path.name}: 'name' must be a non-empty string, got {name!r}")
+    if name != path.stem:
+        raise BoardError(f"{path.name}: name {name!r} must equal the file name {path.stem!r}")
     cpu = data.get("cpu")
     if cpu not in _CPUS:
         raise BoardError(f"{path.name}: cpu must be one of {', '.join(_CPUS)}, got {cpu!r}")
+    description = data.get("description", name)
+    if not isinstance(description, str):
+        raise BoardError(f"{path.name}: description must be a string, got {description!r}")
+    clock_hz = _number(data, "clock_hz", "the board", path)
+    if clock_hz <= 0:
+        raise BoardError(f"{path.name}: clock_hz must be positive, got {clock_hz}")
+    cflags = data.get("cflags")
+    if not isinstance(cflags, list) or not cflags or not all(isinstance(f, str) and f for f in cflags):
+        raise BoardError(f"{path.name}: cflags must be a list of compiler flags such as "
+                         f"[\"-mcpu={cpu}\", \"-mthumb\"], got {cflags!r}")
+    if f"-mcpu={cpu}" not in cflags:
+        raise BoardError(f"{path.name}: cflags must hold -mcpu={cpu} (the cpu the board names), got {cflags}")
+    flash, sram = _region(data, "flash", path), _region(data, "sram", path)
+    stack_bytes = _number(_table(data, "stack", path, "size_bytes = 8192, say"), "size_bytes", "[stack]", path)
+    if not 0 < stack_bytes <= MAX_STACK_FRACTION * sram.size_bytes:
+        raise BoardError(f"{path.name}: [stack] size_bytes must be positive and at most half the SRAM "
+                         f"({int(MAX_STACK_FRACTION * sram.size_bytes):,} B), got {stack_bytes:,}")
+    machine = QEMU_MACHINES[cpu]
+    emulator = _table(data, "emulator", path, f"[emulator.qemu] with machine = \"{machine}\", flash_origin = 0, "
+                                              "sram_origin = 0x20000000")
+    qemu = emulator.get("qemu")
+    if not isinstance(qemu, dict):
+        raise BoardError(f"{path.name}: missing the table [emulator.qemu] (machine = \"{machine}\", "
+                         "flash_origin = 0, sram_origin = 0x20000000)")
+    if qemu.get("machine") != machine:
+        raise BoardError(f"{path.name}: [emulator.qemu] machine must be {machine!r} for a {cpu} (tinyc's emulator "
+                         f"build runs there), got {qemu.get('machine')!r}")
+    target = QemuTarget(machine=machine, flash_origin=_number(qemu, "flash_origin", "[emulator.qemu]", path),
+                        sram_origin=_number(qemu, "sram_origin", "[emulator.qemu]", path))
     try:
-        qemu = data["emulator"]["qemu"]
-        target = QemuTarget(machine=str(qemu["machine"]), flash_origin=int(qemu["flash_origin"]),
-                            sram_origin=int(qemu["sram_origin"]))
-        board = Board(name=str(data["name"]), description=str(data["description"]), cpu=cpu,
-                      clock_hz=int(data["clock_hz"]), cflags=tuple(str(f) for f in data["cflags"]),
-                      flash=_region(data, "flash", path), sram=_region(data, "sram", path),
-                      stack_bytes=int(data["stack"]["size_bytes"]), qemu=target, part=_part(data, path),
-                      renode=_renode(data))
+        part = _part(data, path)
+        renode = _renode(data)
     except KeyError as exc:
         raise BoardError(f"{path.name}: missing key {exc}") from None
-    if board.name != path.stem:
-        raise BoardError(f"{path.name}: name {board.name!r} must equal the file name {path.stem!r}")
-    return board
+    except (TypeError, ValueError) as exc:
+        raise BoardError(f"{path.name}: a value of [part] or [renode] has the wrong type ({exc})") from None
+    return Board(name=name, description=description, cpu=cpu, clock_hz=clock_hz, cflags=tuple(cflags),
+                 flash=flash, sram=sram, stack_bytes=stack_bytes, qemu=target, part=part, renode=renode)
 
 
 def known_boards() -> dict[str, Board]:
@@ -154,7 +221,11 @@ def known_boards() -> dict[str, Board]:
     return {p.stem: load_board_file(p) for p in sorted(boards_dir().glob("*.toml"))}
 
 
-def get_board(name: str) -> Board:
+def get_board(ref: BoardRef) -> Board:
+    """A bundled board by name, or the board file of a path (validated)."""
+    if isinstance(ref, Path):
+        return load_board_file(ref)
+    name = ref
     boards = known_boards()
     if name not in boards:
         raise BoardError(f"unknown board {name!r}; known boards: {', '.join(boards)}")

@@ -22,6 +22,8 @@ from tinyc.plan.report import Candidate, MemoryReport, ScheduleSummary
 if TYPE_CHECKING:
     import numpy as np
 
+    from tinyc.boards import BoardRef
+
     from tinyc.plan.pipeline import Planned
     from tinyc.run.emulators import EmulatorChoice
     from tinyc.run.renode import RenodeFiles
@@ -31,7 +33,30 @@ console = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 150)
 
 MODEL_ARG = click.argument("model", type=click.Path(path_type=Path))
-BOARD_OPT = click.option("--board", "-b", required=True, help="Target board (see `tinyc boards`).")
+
+
+def board_options(func: Callable[..., None]) -> Callable[..., None]:
+    """--board NAME (a bundled board) or --board-file PATH.toml (the user's own), validated here and handed to the
+    command as one `board: BoardRef`."""
+    options = [
+        click.option("--board", "-b", "board_name", default=None, help="Target board (see `tinyc boards`)."),
+        click.option("--board-file", type=click.Path(path_type=Path), default=None,
+                     help="Your own board: a .toml file in the format of the bundled boards/*.toml."),
+    ]
+
+    @functools.wraps(func)
+    def command(*args: Any, board_name: str | None, board_file: Path | None, **kwargs: Any) -> None:
+        from tinyc.boards import get_board
+        if (board_name is None) == (board_file is None):
+            raise click.UsageError("give the target board with --board NAME (see `tinyc boards`) or "
+                                   "--board-file PATH.toml" + (", not both" if board_name is not None else ""))
+        board: BoardRef = board_file if board_file is not None else str(board_name)
+        get_board(board)  # an unknown board or an invalid board file is refused before the model runs
+        func(*args, board=board, **kwargs)
+
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 class GridType(click.ParamType):  # type: ignore[type-arg]
     """ROWSxCOLS, both at least 1 and at most MAX_GRID_SIDE."""
@@ -219,20 +244,23 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 @cli.command()
 def boards() -> None:
-    """List the known boards and their limits."""
+    """List the bundled boards (the boards/ folder) and their limits."""
     from tinyc.boards import known_boards
+    from tinyc.resources import boards_dir
     table = Table(title="boards")
-    for column in ("name", "cpu", "clock", "SRAM", "flash", "emulator"):
+    for column in ("name", "cpu", "clock", "SRAM", "flash", "emulator", "real-board firmware"):
         table.add_column(column)
     for b in known_boards().values():
         table.add_row(b.name, b.cpu, f"{b.clock_hz // 1_000_000} MHz", f"{b.sram.size_bytes // 1024} KB",
-                      f"{b.flash.size_bytes // 1024} KB", f"qemu {b.qemu.machine}")
+                      f"{b.flash.size_bytes // 1024} KB", f"qemu {b.qemu.machine}",
+                      f"output on {b.part.usart}" if b.part is not None else "none (no \\[part] table)")
     out.print(table)
+    out.print(f"from {boards_dir()}/*.toml; your own board: --board-file PATH.toml in the same format")
 
 
 @cli.command()
 @MODEL_ARG
-@BOARD_OPT
+@board_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--tflm-arena/--no-tflm-arena", default=True, show_default=True,
               help="Also find the smallest arena TFLite Micro's interpreter needs for the same model.")
@@ -241,7 +269,7 @@ def boards() -> None:
               help="Also draw memory per layer (per-layer vs the chosen schedule, against the SRAM limit): "
                    "FILE.png, or FILE.html with the table.")
 @schedule_options
-def report(model: Path, board: str, as_json: bool, tflm_arena: bool, plot_path: Path | None,
+def report(model: Path, board: BoardRef, as_json: bool, tflm_arena: bool, plot_path: Path | None,
            options: ScheduleOptions, verbose_plan: bool) -> None:
     """Memory report only (no toolchain needed; works even if the model does not fit)."""
     from dataclasses import replace
@@ -269,54 +297,85 @@ def report(model: Path, board: str, as_json: bool, tflm_arena: bool, plot_path: 
         _print_report(rep)
 
 
+def _c_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from tinyc.codegen.api import ModelNameError, validate_c_name
+    try:
+        return validate_c_name(value)
+    except ModelNameError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @cli.command(name="compile")
 @MODEL_ARG
-@BOARD_OPT
+@board_options
 @click.option("--output", "-o", type=click.Path(path_type=Path, file_okay=False), default=Path("build"),
               show_default=True, help="Folder for the C project and firmware.elf (must be new, empty, or tinyc's).")
+@click.option("--name", "c_name", default="tinyc", show_default=True, callback=_c_name,
+              help="C name of the model: prefixes every global symbol (NAME_invoke, NAME_input, ...) and macro "
+                   "(NAME_INPUT_BYTES, ...), so that several models link into one firmware.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the build description (the folder's tinyc.json) on stdout instead of the report.")
 @CMSIS_OPT
 @schedule_options
-def compile_cmd(model: Path, board: str, output: Path, cmsis_nn: Path | None, options: ScheduleOptions,
-                verbose_plan: bool) -> None:
+def compile_cmd(model: Path, board: BoardRef, output: Path, c_name: str, as_json: bool, cmsis_nn: Path | None,
+                options: ScheduleOptions, verbose_plan: bool) -> None:
     """Compile MODEL (.py with build(), .keras, or int8 .tflite) to a C project and firmware.elf.
 
     A .py MODEL is executed as Python code (like setup.py): only compile model files you trust.
 
-    OUTPUT/ holds the QEMU build; OUTPUT/board/ the firmware for the part itself (flash it; output on its USART)."""
+    OUTPUT/ holds the QEMU build, the model as a library (README.md, CMakeLists.txt, model.h) and tinyc.json;
+    OUTPUT/board/ the firmware for the part itself (flash it; output on its USART)."""
+    from tinyc.codegen.api import api_names, model_interface
+    from tinyc.codegen.library import BuildDescription, describe_build, library_files
     from tinyc.codegen.render import Harness
     from tinyc.plan.pipeline import input_samples, plan_model
     from tinyc.run.firmware import build_firmware
     from tinyc.errors import DoesNotFitError
-    from tinyc.run.output_folder import check_output_folder, staged_output
+    from tinyc.run.output_folder import add_files, check_output_folder, staged_output
     from tinyc.plan.report import memory_report
     check_output_folder(output)  # before the slow steps
     planned = plan_model(model, board, options=options)
     if verbose_plan:
         _print_candidates(planned.report)
-    _print_report(planned.report)
+    if not as_json:
+        _print_report(planned.report)
     samples = input_samples(planned, 1)
     if not planned.report.fits:  # before anything is written
         raise DoesNotFitError(f"{planned.loaded.source.name}: {planned.report.verdict()}")
     renode_files = None
+    say = console.print if as_json else out.print  # --json: stdout holds the JSON only
     with staged_output(output) as stage:  # the whole project is swapped in only when every step succeeded
-        result = build_firmware(planned, stage, samples, cmsis_nn=cmsis_nn)
-        part = (build_firmware(planned, stage / "board", samples, harness=Harness.BOARD_UART, cmsis_nn=cmsis_nn)
+        result = build_firmware(planned, stage, samples, cmsis_nn=cmsis_nn, c_name=c_name)
+        part = (build_firmware(planned, stage / "board", samples, harness=Harness.BOARD_UART, cmsis_nn=cmsis_nn,
+                               c_name=c_name)
                 if planned.board.part is not None else None)
         if part is not None and planned.board.renode is not None:
             renode_files = _write_renode_files(planned, part.folder, samples)
-    measured = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
-                             sizes=result.sizes, schedule_summary=planned.report.schedule_summary)
-    out.print(f"wrote {output}/ and {output / result.elf.name}: flash {measured.flash_bytes:,} B "
-              f"(code {measured.code_bytes:,}), peak SRAM {measured.peak_sram_bytes:,} B — {measured.verdict()}")
+        measured = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
+                                 sizes=result.sizes, schedule_summary=planned.report.schedule_summary)
+        description = BuildDescription(
+            model_name=planned.loaded.source.name, board=planned.board,
+            interface=model_interface(planned.schedule, planned.plan, api_names(c_name)), schedule=planned.schedule,
+            report=measured, cmsis_nn_dir=str(cmsis_nn.absolute()) if cmsis_nn is not None else None)
+        add_files(library_files(description), stage)
+    say(f"wrote {output}/ and {output / result.elf.name}: flash {measured.flash_bytes:,} B "
+        f"(code {measured.code_bytes:,}), peak SRAM {measured.peak_sram_bytes:,} B — {measured.verdict()}")
+    say(f"the model as a library: {output / 'README.md'} (CMakeLists.txt, model.h; C names {c_name}_*), "
+        f"description {output / 'tinyc.json'}")
+    if planned.board.part is None:
+        console.print(f"[yellow]note:[/yellow] board {planned.board.name} has no \\[part] table (the part's USART "
+                      "and vector table): no real-board firmware was written, only the emulator build")
     if part is not None and planned.board.part is not None:
-        out.print(f"wrote {output / 'board' / part.elf.name} for the {planned.board.name} part itself: flash "
-                  f"{part.sizes.flash_bytes:,} B, output on {planned.board.part.usart}")
+        say(f"wrote {output / 'board' / part.elf.name} for the {planned.board.name} part itself: flash "
+            f"{part.sizes.flash_bytes:,} B, output on {planned.board.part.usart}")
     if renode_files is not None:
         board_dir = output / "board"
-        out.print(f"wrote {board_dir / renode_files.resc.name} and {board_dir / renode_files.robot.name} (expected "
-                  f"checksum {renode_files.checksum:08x}, TFLite Micro's outputs for the embedded sample); run them "
-                  f"in Renode with: renode-test -r RESULTS_FOLDER {board_dir / renode_files.robot.name}, or "
-                  f"renode {board_dir / renode_files.resc.name} then `start` (see README.md, Renode)")
+        say(f"wrote {board_dir / renode_files.resc.name} and {board_dir / renode_files.robot.name} (expected "
+            f"checksum {renode_files.checksum:08x}, TFLite Micro's outputs for the embedded sample); run them "
+            f"in Renode with: renode-test -r RESULTS_FOLDER {board_dir / renode_files.robot.name}, or "
+            f"renode {board_dir / renode_files.resc.name} then `start` (see README.md, Renode)")
+    if as_json:
+        out.print_json(json.dumps(describe_build(description)))
 
 
 def _write_renode_files(planned: Planned, folder: Path, samples: list[np.ndarray]) -> RenodeFiles | None:
@@ -335,7 +394,7 @@ def _write_renode_files(planned: Planned, folder: Path, samples: list[np.ndarray
 
 @cli.command(name="verify")
 @MODEL_ARG
-@BOARD_OPT
+@board_options
 @click.option("--samples", "-n", type=click.IntRange(min=1), default=10, show_default=True,
               help="How many inputs to compare.")
 @click.option("--emulator", type=click.Choice(EMULATOR_CHOICES), default="auto", show_default=True,
@@ -353,7 +412,7 @@ def _write_renode_files(planned: Planned, folder: Path, samples: list[np.ndarray
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="--dataset: use only the first LIMIT samples.")
 @CMSIS_OPT
 @schedule_options
-def verify_cmd(model: Path, board: str, samples: int, emulator: str, as_json: bool, seed: int, outputs_only: bool,
+def verify_cmd(model: Path, board: BoardRef, samples: int, emulator: str, as_json: bool, seed: int, outputs_only: bool,
                use_dataset: bool,
                limit: int | None, cmsis_nn: Path | None, options: ScheduleOptions, verbose_plan: bool) -> None:
     """Run MODEL's firmware in the emulator and compare every output byte with TFLite Micro."""
@@ -403,7 +462,7 @@ def _choice_json(choice: EmulatorChoice) -> dict[str, Any]:
     return {"emulator_used": choice.emulator.value, "emulator_reason": choice.reason}
 
 
-def _verify_dataset(model: Path, board: str, *, limit: int | None, options: ScheduleOptions,
+def _verify_dataset(model: Path, board: BoardRef, *, limit: int | None, options: ScheduleOptions,
                     emulator: EmulatorChoice, cmsis_nn: Path | None, as_json: bool, started: float) -> None:
     """`verify --dataset`: top-1 of float Keras, the int8 reference and the firmware, with a progress bar."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -449,7 +508,7 @@ def _verify_dataset(model: Path, board: str, *, limit: int | None, options: Sche
 
 @cli.command("bench")
 @MODEL_ARG
-@BOARD_OPT
+@board_options
 @click.option("--portable", is_flag=True, help="Benchmark the portable reference kernels (-DTINYC_PORTABLE_KERNELS) "
                                                 "instead of the optimized DSP kernels.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -458,7 +517,7 @@ def _verify_dataset(model: Path, board: str, *, limit: int | None, options: Sche
               help="Build against this CMSIS-NN checkout (its int8 sources) instead of tinyc's own kernels, to "
                    "compare; tinyc's in-place kernels stay tinyc's (use --no-inplace for a like-for-like run).")
 @schedule_options
-def bench_cmd(model: Path, board: str, portable: bool, as_json: bool, seed: int, cmsis_nn: Path | None,
+def bench_cmd(model: Path, board: BoardRef, portable: bool, as_json: bool, seed: int, cmsis_nn: Path | None,
               options: ScheduleOptions, verbose_plan: bool) -> None:
     """Count MODEL's instructions per inference in QEMU (-icount shift=0), in total and per layer."""
     from tinyc.run.bench import bench

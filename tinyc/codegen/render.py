@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyc.boards import Board
+from tinyc.codegen.api import DEFAULT_C_NAME, ERROR_NO_ARENA, LIBRARY_SOURCES, api_names, model_interface
 from tinyc.codegen.board import board_harness_context
 from tinyc.codegen.kernels import step_code
 from tinyc.codegen.target import Target, emulator_target, part_target
@@ -100,9 +101,12 @@ def kernel_sources(*, include_cmsis_nn: bool) -> dict[str, str]:
 
 
 def render_firmware(schedule: Schedule, plan: MemoryPlan, board: Board, harness: Harness, *, model_name: str,
-                    samples: list[np.ndarray], cmsis_nn_dir: Path | None = None) -> dict[str, str]:
-    """All files of one firmware project, by relative path."""
+                    samples: list[np.ndarray], cmsis_nn_dir: Path | None = None,
+                    c_name: str = DEFAULT_C_NAME) -> dict[str, str]:
+    """All files of one firmware project, by relative path; `c_name` prefixes the model code's symbols."""
     spec = HARNESSES[harness]
+    api = api_names(c_name)
+    interface = model_interface(schedule, plan, api)
     target = spec.target(board)
     samples = [np.asarray(s).reshape(-1) for s in samples]
     graph = schedule.graph
@@ -129,6 +133,8 @@ def render_firmware(schedule: Schedule, plan: MemoryPlan, board: Board, harness:
                    for s, c in zip(schedule.steps, choices)],
     )
     context.update(spec.context(board, samples))
+    context.update(api=api, interface=interface, library_sources=LIBRARY_SOURCES, error_no_arena=ERROR_NO_ARENA,
+                   output_overlaps_input=interface.output_overlaps_input, input_preserved=interface.input_preserved)
     templates = {**COMMON_TEMPLATES, **spec.templates}
     files = {path: render(template, **context) for path, template in templates.items()}
     files.update(kernel_sources(include_cmsis_nn=cmsis_nn_dir is None))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyc.boards import Board, get_board
+from tinyc.boards import Board, BoardRef, get_board
 from tinyc.frontend.loader import LoadedModel, load_model
 from tinyc.ir.graph import Graph
 from tinyc.ir.lower import LoweredModel, lower
@@ -35,13 +35,13 @@ class Planned:
     report: MemoryReport
 
 
-def plan_model(model_path: Path, board_name: str, *, options: ScheduleOptions = ScheduleOptions()) -> Planned:
+def plan_model(model_path: Path, board_name: BoardRef, *, options: ScheduleOptions = ScheduleOptions()) -> Planned:
     """Front end, lowering, scheduling and planning, with every stage's check; no toolchain needed."""
     get_board(board_name)  # an unknown board is refused before the model is built
     return plan_loaded(load_model(model_path), board_name, options=options)
 
 
-def plan_loaded(loaded: LoadedModel, board_name: str, *, options: ScheduleOptions = ScheduleOptions()) -> Planned:
+def plan_loaded(loaded: LoadedModel, board_name: BoardRef, *, options: ScheduleOptions = ScheduleOptions()) -> Planned:
     """Lowering, scheduling and planning of an already loaded model."""
     board = get_board(board_name)
     graph = name_output(read_tflite(loaded.tflite), loaded.output_layer)

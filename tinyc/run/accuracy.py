@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyc.boards import BoardRef
 from tinyc.errors import ModelLoadError, TinycError
 from tinyc.frontend.loader import build_keras
 from tinyc.plan.pipeline import Planned, plan_model, quantize_input
@@ -159,7 +160,7 @@ def _argmax(outputs: list[np.ndarray] | tuple[np.ndarray, ...]) -> np.ndarray:
     return np.array([int(np.argmax(o)) for o in outputs], dtype=np.int64)
 
 
-def measure_accuracy(model_path: Path, board_name: str, *, limit: int | None = None,
+def measure_accuracy(model_path: Path, board_name: BoardRef, *, limit: int | None = None,
                      options: ScheduleOptions = ScheduleOptions(), emulator: Emulator = Emulator.QEMU,
                      cmsis_nn: Path | None = None, max_batch_samples: int | None = None,
                      progress: Progress = silent) -> AccuracyResult:

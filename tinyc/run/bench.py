@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyc.boards import BoardRef
 from tinyc.codegen.render import PORTABLE_FLAG, Harness
 from tinyc.errors import EmulatorError
 from tinyc.plan.pipeline import Planned, input_samples, plan_model
@@ -154,7 +155,7 @@ def bench_planned(planned: Planned, *, portable: bool = False, seed: int = 0, fo
                        kernel_code_bytes=code_bytes, output=raw.output)
 
 
-def bench(model_path: Path, board_name: str, *, portable: bool = False, seed: int = 0,
+def bench(model_path: Path, board_name: BoardRef, *, portable: bool = False, seed: int = 0,
           options: ScheduleOptions = ScheduleOptions(), folder: Path | None = None,
           cmsis_nn_dir: Path | None = None) -> BenchResult:
     """Instructions per inference of `model_path` on `board_name` in QEMU (icount), total and per layer."""

@@ -84,6 +84,20 @@ def record_files(folder: Path, paths: list[Path]) -> None:
     _write_manifest_of(folder, files)
 
 
+def add_files(files: dict[str, str], folder: Path) -> None:
+    """Write new files into `folder`, a folder tinyc owns (a stage), and add them to its manifest; a path that is
+    already there or that would leave the folder is refused."""
+    written = []
+    for rel, text in files.items():
+        path = folder / _relative(folder, rel)
+        if path.exists() or path.is_symlink():
+            raise OutputDirError(f"{path} exists already; tinyc does not write one file twice in a project")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        written.append(path)
+    record_files(folder, written)
+
+
 def check_ours(folder: Path) -> dict[str, str]:
     """Refuse, naming the path, unless `folder` is missing, empty, or holds only files tinyc wrote and left as
     they were. Returns the manifest."""

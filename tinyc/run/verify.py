@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyc.boards import BoardRef
 from tinyc.codegen.target import emulator_target
 from tinyc.errors import EmulatorError
 from tinyc.ir.lower import SoftmaxCall
@@ -125,7 +126,7 @@ class VerifyResult:
                 "report": self.report.as_json()}
 
 
-def verify(model_path: Path, board_name: str, *, samples: int, folder: Path | None = None,
+def verify(model_path: Path, board_name: BoardRef, *, samples: int, folder: Path | None = None,
            cmsis_nn: Path | None = None, seed: int = 0, options: ScheduleOptions = ScheduleOptions(),
            emulator: Emulator = Emulator.QEMU, every_op: bool = True) -> VerifyResult:
     """Build, run in the emulator and compare every output byte (and, with `every_op`, every op's output for the

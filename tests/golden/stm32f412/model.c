@@ -2,6 +2,7 @@
  * Schedule: patch-based: ops 0..1 in 4x2 patches (input patch 3x3, input: the full frame in the arena), then per-layer. Arena: 268 bytes. MACs: 1184. */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "arm_nnfunctions.h"
 #include "tinyc_fast_conv.h"
@@ -10,14 +11,54 @@
 #include "model.h"
 #include "model_weights.h"
 
-static int8_t tinyc_arena[TINYC_ARENA_BYTES] __attribute__((aligned(16)));
+/* The default static arena, left out with -DTINYC_NO_STATIC_ARENA; -DTINYC_ARENA_SECTION='"name"' places it
+ * in a linker section of the application (e.g. the H743's AXI SRAM or DTCM). */
+#ifndef TINYC_NO_STATIC_ARENA
+#ifdef TINYC_ARENA_SECTION
+#define TINYC_ARENA_PLACEMENT __attribute__((section(TINYC_ARENA_SECTION)))
+#else
+#define TINYC_ARENA_PLACEMENT
+#endif
+static int8_t tinyc_static_arena[TINYC_ARENA_BYTES]
+    __attribute__((aligned(TINYC_ARENA_ALIGNMENT))) TINYC_ARENA_PLACEMENT;
+#define TINYC_DEFAULT_ARENA tinyc_static_arena
+#else
+#define TINYC_DEFAULT_ARENA NULL
+#endif
+static int8_t *tinyc_arena; /* tinyc_init()'s arena, else the default one from the first use (.bss, not .data) */
+
+static int8_t *tinyc_current_arena(void)
+{
+    if (tinyc_arena == NULL) {
+        tinyc_arena = TINYC_DEFAULT_ARENA;
+    }
+    return tinyc_arena;
+}
 
 #ifdef TINYC_PROFILE
 /* Benchmark builds: called before step i runs and once more with TINYC_NUM_STEPS after the last one. */
 void tinyc_profile_step(int32_t step);
 #endif
-int8_t *tinyc_input(void) { return &tinyc_arena[112]; }
-const int8_t *tinyc_output(void) { return &tinyc_arena[12]; }
+
+int32_t tinyc_init(void *arena, size_t size_bytes)
+{
+    if (arena == NULL || size_bytes < (size_t)TINYC_ARENA_BYTES ||
+        ((uintptr_t)arena % TINYC_ARENA_ALIGNMENT) != 0u) {
+        return TINYC_ERROR_NO_ARENA;
+    }
+    tinyc_arena = (int8_t *)arena;
+    return 0;
+}
+
+int8_t *tinyc_input(void) { return tinyc_current_arena() == NULL ? NULL : &tinyc_arena[112]; }
+const int8_t *tinyc_output(void) { return tinyc_current_arena() == NULL ? NULL : &tinyc_arena[12]; }
+
+void tinyc_copy_output(int8_t *dst)
+{
+    if (tinyc_current_arena() != NULL) {
+        memcpy(dst, &tinyc_arena[12], TINYC_OUTPUT_BYTES);
+    }
+}
 
 
 /* step 0: op 0 copy — input patch p00 */
@@ -505,6 +546,9 @@ static arm_cmsis_nn_status tinyc_step34(void)
 
 int32_t tinyc_invoke(void)
 {
+    if (tinyc_current_arena() == NULL) {
+        return TINYC_ERROR_NO_ARENA;
+    }
 #ifdef TINYC_PROFILE
     tinyc_profile_step(0);
 #endif
