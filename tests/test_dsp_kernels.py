@@ -128,6 +128,21 @@ def test_bench_is_deterministic() -> None:
     assert first.instructions % first.instructions_per_tick == 0
 
 
+def test_cycle_estimate_follows_the_executed_instructions() -> None:
+    """The traced run sees the instructions icount counts; M4 cycles exceed instructions (multi-cycle loads,
+    taken branches); the M7 bound costs no more than the M4 estimate."""
+    model = ROOT / "models" / "tiny_dscnn.py"
+    m4 = bench(model, "stm32f412", cycles=True)
+    assert m4.cycles is not None and m4.cycles_per_mac is not None
+    assert abs(m4.cycles.instructions - m4.instructions) <= 0.02 * m4.instructions
+    assert m4.instructions < m4.cycles.cycles < 2 * m4.instructions
+    assert sum(layer.estimated_cycles or 0 for layer in m4.layers) == pytest.approx(m4.cycles.cycles)
+    m7 = bench(model, "stm32h743", cycles=True)
+    assert m7.cycles is not None and m7.cycles.cycles < m4.cycles.cycles
+    assert m4.as_json()["estimated_cycles"] == m4.cycles.cycles
+    assert m4.model_code_bytes > 0 and m4.kernel_code_bytes > 0
+
+
 CMSIS_NN = os.environ.get("TINYC_CMSIS_NN")  # a CMSIS-NN checkout (v7.0.0 or newer) to compare against
 
 

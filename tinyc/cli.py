@@ -516,31 +516,44 @@ def _verify_dataset(model: Path, board: BoardRef, *, limit: int | None, options:
 @click.option("--cmsis-nn", "cmsis_nn", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Build against this CMSIS-NN checkout (its int8 sources) instead of tinyc's own kernels, to "
                    "compare; tinyc's in-place kernels stay tinyc's (use --no-inplace for a like-for-like run).")
+@click.option("--cycles/--no-cycles", default=True, show_default=True,
+              help="Also estimate cycles: a second QEMU run logs the executed instructions, priced by the core's "
+                   "timing table (tinyc/run/cycles.py).")
 @schedule_options
 def bench_cmd(model: Path, board: BoardRef, portable: bool, as_json: bool, seed: int, cmsis_nn: Path | None,
-              options: ScheduleOptions, verbose_plan: bool) -> None:
-    """Count MODEL's instructions per inference in QEMU (-icount shift=0), in total and per layer."""
+              cycles: bool, options: ScheduleOptions, verbose_plan: bool) -> None:
+    """Count MODEL's instructions per inference in QEMU (-icount shift=0), in total and per layer, and estimate
+    its cycles."""
     from tinyc.run.bench import bench
     if portable and cmsis_nn is not None:
         raise click.UsageError("--portable and --cmsis-nn exclude each other")
     with console.status(f"building and benchmarking {model} on {board} in QEMU…"):
-        result = bench(model, board, portable=portable, seed=seed, options=options, cmsis_nn_dir=cmsis_nn)
+        result = bench(model, board, portable=portable, seed=seed, options=options, cmsis_nn_dir=cmsis_nn,
+                       cycles=cycles)
     if as_json:
         out.print_json(json.dumps(result.as_json()))
         return
     table = Table(title=f"{result.model} on {result.board}, {result.kernels} kernels")
-    for column in ("op", "layer", "kind", "instructions", "MACs", "instr/MAC"):
+    columns = ("op", "layer", "kind", "instructions", "MACs", "instr/MAC") + (("est. cycles",) if result.cycles else ())
+    for column in columns:
         table.add_column(column, justify="left" if column in ("layer", "kind") else "right")
     for layer in result.layers:
         per_mac = f"{layer.instructions_per_mac:.2f}" if layer.instructions_per_mac is not None else ""
-        table.add_row(str(layer.op_index), layer.name, layer.op, f"{layer.instructions:,}", f"{layer.macs:,}", per_mac)
+        row = [str(layer.op_index), layer.name, layer.op, f"{layer.instructions:,}", f"{layer.macs:,}", per_mac]
+        if layer.estimated_cycles is not None:
+            row.append(f"{layer.estimated_cycles:,.0f}")
+        table.add_row(*row)
     out.print(table)
     per_mac = f"{result.instructions_per_mac:.3f}" if result.instructions_per_mac is not None else "n/a"
     out.print(f"total: {result.instructions:,} instructions per inference, {result.macs:,} MACs, {per_mac} "
-              f"instructions/MAC; kernel code {result.kernel_code_bytes:,} B")
-    out.print(f"estimated latency at {result.clock_hz / 1e6:.0f} MHz: {result.latency_ms:.2f} ms, assuming one cycle "
-              f"per instruction (QEMU counts instructions, not cycles; resolution {result.instructions_per_tick} "
-              f"instructions)")
+              f"instructions/MAC; code linked: kernels {result.kernel_code_bytes:,} B, model (with its specialized "
+              f"kernels) {result.model_code_bytes:,} B")
+    if result.cycles is not None:
+        out.print(f"estimated cycles: {result.cycles.cycles:,.0f} ({result.cycles_per_mac:.3f} per MAC; "
+                  f"{result.cycles.core} timing table, an estimate: see tinyc/run/cycles.py), "
+                  f"{result.estimated_latency_ms():.2f} ms at {result.clock_hz / 1e6:.0f} MHz")
+    out.print(f"at one cycle per instruction: {result.latency_ms:.2f} ms (QEMU counts instructions, not cycles; "
+              f"resolution {result.instructions_per_tick} instructions)")
 
 
 def main() -> None:

@@ -41,6 +41,11 @@ class StepCode:
     def fast_conv(self) -> bool:
         return self.fast.variant is Variant.FAST_CONV
 
+    @property
+    def fast_macro(self) -> str | None:
+        """The steps.c.j2 macro of the specialized kernel, or None (the generic call only)."""
+        return FAST_MACROS.get(self.fast.variant)
+
 
 @dataclass(frozen=True)
 class StepContext:
@@ -88,6 +93,9 @@ KERNELS: dict[KernelKind, Callable[[StepContext], tuple[str, str]]] = {
 }
 
 
+FAST_MACROS = {Variant.FAST_CONV: "fast_conv", Variant.FAST_ADD: "fast_add"}
+
+
 def fast_conv_args(call: Call) -> tuple[int, ...]:
     """in_h, in_w, in_c, out_h, out_w, out_c, k_h, k_w, stride_h, stride_w, pad_h, pad_w, pad value (the input
     zero point), output offset, activation min and max. A fully connected layer is a 1x1 convolution over its
@@ -108,6 +116,8 @@ def step_code(step: Step, *, streamed_input: int | None, choice: KernelChoice = 
     code = StepCode(macro=macro, function=function, depthwise=step.call.kind is KernelKind.DEPTHWISE_CONV,
                     weights=symbols.get("weights"), bias=symbols.get("bias"), multiplier=symbols.get("multiplier"),
                     shift=symbols.get("shift"), fast=choice)
+    if choice.variant is Variant.FAST_ADD:
+        return replace(code, fast_weights=c_symbol(choice.consts[0]))
     if not choice.consts:
         return code
     return replace(code, fast_weights=c_symbol(choice.weights), fast_quant=c_symbol(choice.quant),

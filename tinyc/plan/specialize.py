@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinyc.boards import Board
-from tinyc.ir.lower import ConstArray, ConvCall, FullyConnectedCall, KernelKind
+from tinyc.ir.lower import AddCall, ConstArray, ConvCall, FullyConnectedCall, KernelKind
 from tinyc.plan.report import code_estimate_bytes
 from tinyc.plan.schedule import Schedule, Step
 
@@ -37,6 +37,7 @@ SPECIALIZED_KINDS = (KernelKind.CONV, KernelKind.FULLY_CONNECTED)  # run tinyc_f
 class Variant(enum.Enum):
     GENERIC = "generic"  # the CMSIS-NN API call
     FAST_CONV = "fast-conv"  # tinyc_fast_conv_s8, specialized per layer
+    FAST_ADD = "fast-add"  # tinyc_fast_add_s8: a table per input, one requantization
 
 
 class WeightFormat(enum.Enum):
@@ -60,6 +61,11 @@ class KernelChoice:
     weight_format: WeightFormat = WeightFormat.S16
     extra_flash_bytes: int = 0  # flash beyond the generic call's constants
     reason: str = ""
+    add: tuple[int, int, int] = (0, 0, 0)  # FAST_ADD: multiplier, folded constant, exponent
+
+    @property
+    def clamp(self) -> int:
+        return int(self.mode is RequantMode.FAST_CLAMP)
 
     @property
     def ws8(self) -> int:
@@ -187,6 +193,54 @@ def _fast_conv(call: ConvCall | FullyConnectedCall, fmt: WeightFormat) -> Kernel
     return KernelChoice(Variant.FAST_CONV, consts, mode, fmt, sum(a.size_bytes for a in consts) - generic)
 
 
+def _srdhm(a: np.ndarray, b: int) -> np.ndarray:
+    """TFLite's SaturatingRoundingDoublingHighMul, elementwise (int64 arrays; a * b never both INT32_MIN here)."""
+    ab = a * b
+    nudge = np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
+    total = ab + nudge
+    result: np.ndarray = np.sign(total) * (np.abs(total) // (1 << 31))  # C's division truncates toward zero
+    return result
+
+
+def _rdbpot(x: np.ndarray, exponent: int) -> np.ndarray:
+    """TFLite's RoundingDivideByPOT."""
+    mask = (1 << exponent) - 1
+    threshold = (mask >> 1) + (x < 0)
+    result: np.ndarray = (x >> exponent) + ((x & mask) > threshold)
+    return result
+
+
+def _requantize(v: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
+    """arm_nn_requantize / MultiplyByQuantizedMultiplier (shift < 0: right)."""
+    return _rdbpot(_srdhm(v * (1 << max(shift, 0)), multiplier), max(-shift, 0))
+
+
+def _fast_add(call: AddCall) -> KernelChoice:
+    """Tables of each input's rescaled value; the kernel's arithmetic checked on every input pair."""
+    p = call.params
+    if p.output_shift > -1 or p.input1_shift > 0 or p.input2_shift > 0:
+        return KernelChoice(Variant.GENERIC, reason="shifts outside the fast requantization")
+    x = np.arange(-128, 128, dtype=np.int64)
+    t1 = _requantize((x + p.input1_offset) << p.left_shift, p.input1_mult, p.input1_shift)
+    t2 = _requantize((x + p.input2_offset) << p.left_shift, p.input2_mult, p.input2_shift)
+    sums = (t1[:, None] + t2[None, :]).reshape(-1)
+    if np.abs(sums).max() >= ACC_LIMIT:
+        return KernelChoice(Variant.GENERIC, reason="sums may reach 2^30")
+    reference = np.clip(_requantize(sums, p.output_mult, p.output_shift) + p.output_offset, call.act_min, call.act_max)
+    e = -p.output_shift
+    folded = (1 << (e - 1)) + (p.output_offset << e)
+    if abs(folded) >= (1 << 31):
+        return KernelChoice(Variant.GENERIC, reason="the folded output zero point overflows")
+    high = (2 * sums * p.output_mult + (1 << 31)) >> 32  # SMMULR of the doubled sum
+    fast = np.clip(np.clip((high + folded + (high >> 63)) >> e, -128, 127), call.act_min, call.act_max)
+    if np.abs(high + folded).max() >= (1 << 31) or not np.array_equal(fast, reference):
+        return KernelChoice(Variant.GENERIC, reason="the fast requantization differs")
+    table = ConstArray(f"op{call.op_index}_fast_table", "int32_t", (2 * np.concatenate([t1, t2])).astype(np.int32))
+    clamp = int(call.act_min > -128 or call.act_max < 127)
+    return KernelChoice(Variant.FAST_ADD, (table,), RequantMode.FAST_CLAMP if clamp else RequantMode.FAST,
+                        extra_flash_bytes=table.size_bytes, add=(p.output_mult, folded, e))
+
+
 def choose_kernels(schedule: Schedule, board: Board) -> tuple[KernelChoice, ...]:
     """One choice per step; the steps of one op (its patches) share it and its constants."""
     reasons: dict[int, str] = {}
@@ -213,8 +267,15 @@ def choose_kernels(schedule: Schedule, board: Board) -> tuple[KernelChoice, ...]
                 by_op[op] = KernelChoice(Variant.GENERIC, reason=f"flash: its layout needs {extra:,} more bytes")
                 continue
         budget -= extra
-    return tuple(by_op.get(s.call.op_index, GENERIC) if s.call.kind in SPECIALIZED_KINDS else GENERIC
-                 for s in schedule.steps)
+    adds: dict[int, KernelChoice] = {}
+    for step in schedule.steps:
+        if isinstance(step.call, AddCall) and step.call.op_index not in adds:
+            adds[step.call.op_index] = _fast_add(step.call)
+            if adds[step.call.op_index].extra_flash_bytes > budget:
+                adds[step.call.op_index] = KernelChoice(Variant.GENERIC, reason="flash: no room for its tables")
+            budget -= adds[step.call.op_index].extra_flash_bytes
+    return tuple(by_op.get(s.call.op_index, GENERIC) if s.call.kind in SPECIALIZED_KINDS
+                 else adds.get(s.call.op_index, GENERIC) for s in schedule.steps)
 
 
 def extra_flash_bytes(choices: tuple[KernelChoice, ...]) -> int:

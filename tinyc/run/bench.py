@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +26,13 @@ from tinyc.errors import EmulatorError
 from tinyc.plan.pipeline import Planned, input_samples, plan_model
 from tinyc.plan.search import ScheduleOptions
 from tinyc.run.build import BuildResult
+from tinyc.run.cycles import CycleEstimate, estimate_cycles
 from tinyc.run.firmware import build_firmware
 from tinyc.run.qemu import bench_qemu
 
 KERNEL_OBJECT_DIR = "obj/kernels"
+MODEL_OBJECT = "obj/app/model.o"
+PROFILE_SYMBOL = "tinyc_profile_step"
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class LayerBench:
     steps: int
     instructions: int
     macs: int
+    estimated_cycles: float | None = None  # from the timing table (tinyc/run/cycles.py), when estimated
 
     @property
     def instructions_per_mac(self) -> float | None:
@@ -49,7 +54,7 @@ class LayerBench:
     def as_json(self) -> dict[str, Any]:
         return {"op_index": self.op_index, "name": self.name, "op": self.op, "steps": self.steps,
                 "instructions": self.instructions, "macs": self.macs,
-                "instructions_per_mac": self.instructions_per_mac}
+                "instructions_per_mac": self.instructions_per_mac, "estimated_cycles": self.estimated_cycles}
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,8 @@ class BenchResult:
     runs: tuple[int, ...]  # instructions of every inference in the firmware run (within one tick)
     kernel_code_bytes: int  # .text of the kernel objects linked into the ELF
     output: np.ndarray  # the model's output for the benchmarked input
+    cycles: CycleEstimate | None = None  # estimated cycles (a timing table on the executed instructions)
+    model_code_bytes: int = 0  # .text of the model's own code (model.o: the specialized kernels are inlined there)
 
     @property
     def instructions_per_mac(self) -> float | None:
@@ -75,8 +82,20 @@ class BenchResult:
         """At the board clock, assuming one cycle per instruction (QEMU's icount is not a cycle count)."""
         return self.instructions / self.clock_hz * 1e3
 
+    @property
+    def cycles_per_mac(self) -> float | None:
+        return self.cycles.cycles / self.macs if self.cycles and self.macs else None
+
+    def estimated_latency_ms(self, clock_hz: int | None = None) -> float | None:
+        """From the estimated cycles, at `clock_hz` (the board's clock by default)."""
+        return self.cycles.cycles / (clock_hz or self.clock_hz) * 1e3 if self.cycles else None
+
     def as_json(self) -> dict[str, Any]:
         return {"model": self.model, "board": self.board, "kernels": self.kernels,
+                "estimated_cycles": self.cycles.cycles if self.cycles else None,
+                "cycle_model": self.cycles.core if self.cycles else None,
+                "estimated_cycles_per_mac": self.cycles_per_mac,
+                "estimated_latency_ms": self.estimated_latency_ms(), "model_code_bytes": self.model_code_bytes,
                 "instructions": self.instructions, "macs": self.macs,
                 "instructions_per_mac": self.instructions_per_mac, "resolution_instructions": self.instructions_per_tick,
                 "clock_hz": self.clock_hz, "estimated_latency_ms_at_1_ipc": self.latency_ms,
@@ -95,8 +114,9 @@ def build_bench_firmware(planned: Planned, folder: Path, sample: np.ndarray, *, 
                           cflags=(PORTABLE_FLAG,) if portable else ())
 
 
-def kernel_code_bytes(folder: Path) -> int:
-    """Bytes of code the kernel objects contribute to the linked ELF (from the linker map)."""
+def kernel_code_bytes(folder: Path, objects: str = KERNEL_OBJECT_DIR) -> int:
+    """Bytes of code the kernel objects (or other objects by path prefix) contribute to the linked ELF (from the
+    linker map: sections the linker discarded are not counted)."""
     total = 0
     lines = (folder / "firmware.map").read_text().splitlines()
     for i, line in enumerate(lines):
@@ -104,41 +124,60 @@ def kernel_code_bytes(folder: Path) -> int:
         # ` .text.fn  0xADDR  0xSIZE obj/kernels/x.o`, the section name alone on the previous line when long
         if len(parts) == 3 and i > 0 and lines[i - 1].strip().startswith(".text") and len(lines[i - 1].split()) == 1:
             parts = [lines[i - 1].strip(), *parts]
-        if len(parts) == 4 and parts[0].startswith(".text") and parts[3].startswith(KERNEL_OBJECT_DIR):
+        if len(parts) == 4 and parts[0].startswith(".text") and parts[3].startswith(objects):
             total += int(parts[2], 16)
     return total
 
 
-def layer_table(planned: Planned, step_instructions: tuple[int, ...]) -> tuple[LayerBench, ...]:
+def layer_table(planned: Planned, step_instructions: tuple[int, ...],
+                step_cycles: tuple[float, ...] | None = None) -> tuple[LayerBench, ...]:
     """Steps grouped by op and kind, in order of each group's first step: a patch schedule's block copies
     (input patches, crops, output tiles) are rows of their own, so every instruction is charged to the
     kernel that spent it."""
     layers = {c.op_index: c.layer for c in planned.lowered.calls}
     order: list[tuple[int, str]] = []
     acc: dict[tuple[int, str], list[Any]] = {}
-    for step, instructions in zip(planned.schedule.steps, step_instructions, strict=True):
+    cycles = step_cycles or tuple(0.0 for _ in step_instructions)
+    for step, instructions, step_cyc in zip(planned.schedule.steps, step_instructions, cycles, strict=True):
         call = step.call
         key = (call.op_index, call.kind.value)
         if key not in acc:
             order.append(key)
             name = layers.get(call.op_index, call.layer)
-            acc[key] = [f"patch copies for {name}" if call.kind.value == "copy" else call.layer, 0, 0, 0]
+            acc[key] = [f"patch copies for {name}" if call.kind.value == "copy" else call.layer, 0, 0, 0, 0.0]
         entry = acc[key]
         entry[1] += 1
         entry[2] += instructions
         entry[3] += call.macs
+        entry[4] += step_cyc
     return tuple(LayerBench(op_index=k[0], name=acc[k][0], op=k[1], steps=acc[k][1], instructions=acc[k][2],
-                            macs=acc[k][3]) for k in order)
+                            macs=acc[k][3], estimated_cycles=acc[k][4] if step_cycles else None) for k in order)
+
+
+def profile_address(elf: Path) -> int:
+    """Where tinyc_profile_step starts (the bench harness's step hook), Thumb bit cleared."""
+    symbols = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True, check=True).stdout
+    for line in symbols.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2] == PROFILE_SYMBOL:
+            return int(parts[0], 16) & ~1
+    raise EmulatorError(f"{elf.name} has no {PROFILE_SYMBOL}: not a bench-harness build")
 
 
 def bench_planned(planned: Planned, *, portable: bool = False, seed: int = 0, folder: Path | None = None,
-                  cmsis_nn_dir: Path | None = None) -> BenchResult:
+                  cmsis_nn_dir: Path | None = None, cycles: bool = False) -> BenchResult:
+    """cycles: also estimate cycles (a second, traced QEMU run: tinyc/run/cycles.py)."""
     sample = input_samples(planned, 1, seed=seed)[0]
+    estimate: CycleEstimate | None = None
     with tempfile.TemporaryDirectory(prefix="tinyc-bench-") as tmp:
         work = folder or Path(tmp) / "firmware"
         built = build_bench_firmware(planned, work, sample, portable=portable, cmsis_nn_dir=cmsis_nn_dir)
         raw = bench_qemu(planned.board, built.elf)
         code_bytes = kernel_code_bytes(work)
+        model_bytes = kernel_code_bytes(work, MODEL_OBJECT)
+        if cycles:
+            estimate = estimate_cycles(planned.board, built.elf, profile_address(built.elf),
+                                       len(planned.schedule.steps))
     # The inferences of one firmware run start at slightly different phases of a tick (the wait for a
     # tick edge polls in a few-instruction loop), so their quantized counts may differ by one tick.
     totals = [run[0] for run in raw.runs]
@@ -151,13 +190,15 @@ def bench_planned(planned: Planned, *, portable: bool = False, seed: int = 0, fo
                        kernels="cmsis-nn" if cmsis_nn_dir is not None else "portable" if portable else "optimized",
                        instructions=first[0] * raw.instructions_per_tick,
                        instructions_per_tick=raw.instructions_per_tick, macs=planned.schedule.macs,
-                       layers=layer_table(planned, steps), runs=tuple(r[0] * raw.instructions_per_tick for r in raw.runs),
-                       kernel_code_bytes=code_bytes, output=raw.output)
+                       layers=layer_table(planned, steps, estimate.steps if estimate else None),
+                       runs=tuple(r[0] * raw.instructions_per_tick for r in raw.runs),
+                       kernel_code_bytes=code_bytes, output=raw.output, cycles=estimate, model_code_bytes=model_bytes)
 
 
 def bench(model_path: Path, board_name: BoardRef, *, portable: bool = False, seed: int = 0,
           options: ScheduleOptions = ScheduleOptions(), folder: Path | None = None,
-          cmsis_nn_dir: Path | None = None) -> BenchResult:
+          cmsis_nn_dir: Path | None = None, cycles: bool = False) -> BenchResult:
     """Instructions per inference of `model_path` on `board_name` in QEMU (icount), total and per layer."""
     planned = plan_model(model_path, board_name, options=options)
-    return bench_planned(planned, portable=portable, seed=seed, folder=folder, cmsis_nn_dir=cmsis_nn_dir)
+    return bench_planned(planned, portable=portable, seed=seed, folder=folder, cmsis_nn_dir=cmsis_nn_dir,
+                         cycles=cycles)

@@ -1,0 +1,207 @@
+"""Estimated cycles per inference: a per-instruction-class timing table applied to the executed instruction mix.
+
+QEMU counts instructions, not cycles. To estimate cycles, the bench firmware runs once more with QEMU's
+translation-block log (`-d in_asm,exec,nochain`, streamed through a pipe, never written to disk): every
+translated block's instructions (`in_asm`) and every block execution in order (`exec`). Each instruction's cost
+comes from the core's timing table below, and a block's last instruction counts as a taken branch when the next
+executed block does not start where it falls through. Cycles are charged to the schedule step running, delimited
+by the harness's calls of `tinyc_profile_step()`.
+
+The tables are from Arm's Technical Reference Manuals (Cortex-M4 r0p1 section 3.3 "Instruction set summary";
+Cortex-M7 r1p2 chapter 2 pipeline), reduced to what an estimate can use without a pipeline model:
+
+- Cortex-M4: data processing, multiplies (MUL, MLA, SMULL, SMLAL), DSP (SMLAD, SMMULR, SXTB16, SSAT) and IT: 1;
+  a load or store of one register: 2, or 1 right after another one (the TRM's address/data phase pipelining);
+  LDRD/STRD: 3; LDM/STM/PUSH/POP: 1 + registers; a taken branch: 1 + P with P = 2 (pipeline refill, "1 to 3");
+  a load of PC (POP {.., pc}, LDR pc): + P; SDIV/UDIV: 7 (the middle of "2 to 12"); VDIV/VSQRT: 14.
+  Flash wait states (the F412's ART accelerator hides most of them) and bus contention are not modelled.
+- Cortex-M7: single issue as an upper bound (the M7 dual-issues many pairs; not modelled): 1 per instruction,
+  loads and LDRD 1 (TCM or cache hits), LDM/STM 1 + registers / 2, taken branches 1 (predicted) + 1, divides 7.
+
+So the M4 figure is a plausible estimate of the core's cycles at zero wait states, and the M7 figure an upper
+bound; both are labelled estimates wherever they are printed.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tinyc.boards import Board
+from tinyc.errors import EmulatorError
+from tinyc.run.qemu import QEMU_HINT, qemu_command
+from tinyc.run.build import require_tool
+
+_INSN = re.compile(r"^0x([0-9a-f]+):\s+((?:[0-9a-f]{4}\s)+)\s*(\S+)\s*(.*)$")
+_TRACE = re.compile(r"^Trace \d+: (0x[0-9a-f]+) \[[0-9a-f]+/([0-9a-f]+)/")
+
+
+@dataclass(frozen=True)
+class TimingTable:
+    """Cycles per instruction class of one core (see the module docstring for the sources)."""
+    core: str
+    alu: float
+    load_store: float
+    load_store_pipelined: float
+    load_store_double: float
+    multiple_base: float  # LDM/STM/PUSH/POP: base + per_register * registers
+    multiple_per_register: float
+    branch_taken_extra: float  # beyond the branch's own cycle when taken (and for a load of PC)
+    divide: float
+    float_divide: float
+
+
+TIMING_TABLES: dict[str, TimingTable] = {
+    "cortex-m4": TimingTable("Cortex-M4", alu=1, load_store=2, load_store_pipelined=1, load_store_double=3,
+                             multiple_base=1, multiple_per_register=1, branch_taken_extra=2, divide=7,
+                             float_divide=14),
+    "cortex-m7": TimingTable("Cortex-M7 (single issue: an upper bound)", alu=1, load_store=1,
+                             load_store_pipelined=1, load_store_double=1, multiple_base=1,
+                             multiple_per_register=0.5, branch_taken_extra=1, divide=7, float_divide=14),
+}
+
+_BRANCHES = ("b", "bl", "blx", "bx", "cbz", "cbnz", "tbb", "tbh")
+_CONDITIONS = ("eq", "ne", "cs", "cc", "hs", "lo", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le", "al")
+
+
+def _base(mnemonic: str) -> str:
+    return mnemonic.split(".")[0]
+
+
+def _is_branch(mnemonic: str) -> bool:
+    m = _base(mnemonic)
+    return m in _BRANCHES or (m.startswith("b") and m[1:] in _CONDITIONS)
+
+
+def _registers(operands: str) -> int:
+    inside = operands[operands.find("{") + 1:operands.find("}")]
+    count = 0
+    for part in inside.split(","):
+        part = part.strip()
+        if "-" in part:
+            lo, hi = (int(r.strip()[1:]) for r in part.split("-"))
+            count += hi - lo + 1
+        elif part:
+            count += 1
+    return count
+
+
+@dataclass(frozen=True)
+class Insn:
+    cost: float  # cycles, not counting the load/store pipelining or a taken branch
+    load_store: bool = False  # a single-register load or store (can pipeline with the previous one)
+    taken_extra: float = 0.0  # more cycles when the block leaves here for a non-sequential address
+
+
+def classify(mnemonic: str, operands: str, table: TimingTable) -> Insn:
+    """One instruction's cycles by class (mnemonic and operands as QEMU's disassembler prints them)."""
+    m = _base(mnemonic)
+    loads_pc = "pc" in operands.split(",")[0] or ("{" in operands and "pc" in operands)
+    refill = table.branch_taken_extra if loads_pc else 0.0  # a load of PC always branches
+    if m.startswith(("ldrd", "strd")):
+        return Insn(table.load_store_double)
+    if m.startswith(("ldm", "stm", "push", "pop", "vldm", "vstm", "vpush", "vpop")):
+        return Insn(table.multiple_base + table.multiple_per_register * _registers(operands) + refill)
+    if m.startswith(("ldr", "str", "vldr", "vstr")):
+        return Insn(table.load_store + refill, load_store=not loads_pc)
+    if m in ("sdiv", "udiv"):
+        return Insn(table.divide)
+    if m in ("vdiv", "vsqrt"):
+        return Insn(table.float_divide)
+    if _is_branch(m):
+        return Insn(table.alu, taken_extra=table.branch_taken_extra)
+    return Insn(table.alu)
+
+
+@dataclass(frozen=True)
+class Block:
+    insns: tuple[Insn, ...]
+    end: int  # the address after its last instruction (the fall-through)
+    count: int  # guest instructions
+
+
+@dataclass(frozen=True)
+class CycleEstimate:
+    core: str
+    cycles: float  # one inference
+    steps: tuple[float, ...]  # per schedule step
+    instructions: int  # executed instructions the trace saw (a check against QEMU's icount)
+
+
+def _block_cycles(block: Block, table: TimingTable, taken: bool) -> float:
+    cycles, previous_ls = 0.0, False
+    for insn in block.insns:
+        cycles += table.load_store_pipelined if insn.load_store and previous_ls else insn.cost
+        previous_ls = insn.load_store
+    return cycles + (block.insns[-1].taken_extra if taken else 0.0)
+
+
+def _log_lines(board: Board, elf: Path, timeout_s: float) -> Iterator[str]:
+    require_tool("qemu-system-arm", QEMU_HINT)
+    cmd = qemu_command(board, elf, icount=True) + ["-d", "in_asm,exec,nochain"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    try:
+        yield from proc.stderr
+        proc.wait(timeout=timeout_s)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def estimate_cycles(board: Board, elf: Path, profile_address: int, steps: int, *,
+                    timeout_s: float = 600.0) -> CycleEstimate:
+    """Cycles of the first inference of a bench-harness ELF, per schedule step (the harness calls
+    tinyc_profile_step at `profile_address` before each step and once after the last)."""
+    table = TIMING_TABLES.get(board.cpu)
+    if table is None:
+        raise EmulatorError(f"no timing table for {board.cpu}: cycle estimates exist for {', '.join(TIMING_TABLES)}")
+    blocks: dict[str, Block] = {}
+    pending: list[tuple[int, int, str, str]] = []  # the instructions of the block being logged
+    translated: Block | None = None
+    per_step = [0.0] * steps
+    executed = 0
+    step = -1
+    previous: Block | None = None
+    done = False
+    for line in _log_lines(board, elf, timeout_s):
+        if done:
+            continue
+        if line.startswith("0x"):
+            match = _INSN.match(line)
+            if match:
+                size = len(match.group(2).split()) * 2
+                pending.append((int(match.group(1), 16), size, match.group(3), match.group(4)))
+            continue
+        if line.startswith(("IN:", "----")):
+            if line.startswith("IN:"):
+                pending = []
+            continue
+        if pending and not line.strip():
+            insns = tuple(classify(m, ops, table) for _, _, m, ops in pending)
+            translated = Block(insns, pending[-1][0] + pending[-1][1], len(pending))
+            pending = []
+            continue
+        trace = _TRACE.match(line)
+        if not trace:
+            continue
+        host, pc = trace.group(1), int(trace.group(2), 16)
+        if translated is not None:
+            blocks[host] = translated  # the first execution follows its translation
+            translated = None
+        block = blocks.get(host)
+        if previous is not None and 0 <= step < steps:
+            per_step[step] += _block_cycles(previous, table, taken=pc != previous.end)
+            executed += previous.count
+        previous = block
+        if pc == profile_address:
+            step += 1
+            if step >= steps:
+                done = True
+    if step < steps:
+        raise EmulatorError(f"the cycle trace of {elf.name} ended after {max(step, 0)} of {steps} steps")
+    return CycleEstimate(core=table.core, cycles=sum(per_step), steps=tuple(per_step), instructions=executed)
