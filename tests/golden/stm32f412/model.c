@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "arm_nnfunctions.h"
+#include "tinyc_fast_add.h"
 #include "tinyc_fast_conv.h"
 #include "tinyc_kernels.h"
 #include "tinyc_memory.h"
