@@ -20,6 +20,7 @@ from tinyc.ir.reader import name_output, read_tflite
 from tinyc.plan.placement import MemoryPlan
 from tinyc.plan.report import MemoryReport, memory_report
 from tinyc.plan.schedule import Schedule
+from tinyc.plan.specialize import choose_kernels, extra_flash_bytes
 from tinyc.plan.search import ScheduleOptions, choose_schedule
 from tinyc.plan.verify_plan import verify_plan
 
@@ -49,8 +50,11 @@ def plan_loaded(loaded: LoadedModel, board_name: BoardRef, *, options: ScheduleO
     choice = choose_schedule(lowered, board, options)
     schedule, plan = choice.schedule, choice.plan
     verify_plan(schedule, plan)
-    report = memory_report(schedule, plan, board, model_name=loaded.name, notes=loaded.notes,
-                           schedule_summary=choice.summary())
+    layouts = extra_flash_bytes(choose_kernels(schedule, board))
+    notes = loaded.notes + ((f"specialized kernels: their compile-time constant layouts add {layouts:,} B of flash "
+                             f"(counted in code)",) if layouts > 0 else ())
+    report = memory_report(schedule, plan, board, model_name=loaded.name, notes=notes,
+                           schedule_summary=choice.summary(), extra_code_bytes=layouts)
     return Planned(loaded=loaded, graph=graph, lowered=lowered, schedule=schedule, plan=plan, board=board,
                    report=report)
 

@@ -6,7 +6,8 @@ instruction, and SysTick (on the mps2 machines' 25 MHz processor clock) then cou
 SysTick's 24-bit wraps with its interrupt, times every schedule step through the ``TINYC_PROFILE``
 hook of ``model.c``, and calibrates instructions per tick with a loop of known length. Counts are
 instructions, not cycles: QEMU models no pipeline, caches, flash wait states or multi-cycle
-instructions, so a latency estimate at the board clock assumes one cycle per instruction.
+instructions. With ``cycles=True`` a second, traced run prices every executed instruction with the core's
+timing table (``tinyc/run/cycles.py``): an estimated cycle count per step and in total.
 """
 
 from __future__ import annotations
