@@ -337,16 +337,16 @@ def test_unsupported_op_names_its_keras_layer(monkeypatch, capsys, tmp_path) -> 
         "def build():\n"
         "    x = keras.Input((4, 4, 2))\n"
         "    y = keras.layers.Conv2D(2, 1, name='conv_a')(x)\n"
-        "    y = keras.layers.Multiply(name='gate')([x, y])\n"
+        "    y = keras.layers.Subtract(name='gate')([x, y])\n"
         "    return keras.Model(x, keras.layers.Conv2D(2, 1, name='head')(y))\n"))
     import re
     code, _, err = run_cli(monkeypatch, capsys, "report", str(model), "--board", "stm32f412")
     assert code == 2
     err = re.sub(r"functional_[0-9_]+/", "functional_1/", err)  # Keras numbers the models of a session
-    assert err == (f"error: {model}: unsupported model: op 1 (MUL), layer 'functional_1/gate_1/Mul' from Keras layer "
-                   "'gate' (Multiply): op MUL is not supported; supported ops: CONV_2D, DEPTHWISE_CONV_2D, "
+    assert err == (f"error: {model}: unsupported model: op 1 (SUB), layer 'functional_1/gate_1/Sub' from Keras layer "
+                   "'gate' (Subtract): op SUB is not supported; supported ops: CONV_2D, DEPTHWISE_CONV_2D, "
                    "FULLY_CONNECTED, ADD, AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, RESHAPE, PAD, CONCATENATION, RELU, "
-                   "RELU6, SOFTMAX")
+                   "RELU6, SOFTMAX, QUANTIZE, LEAKY_RELU, LOGISTIC, TANH, HARD_SWISH, MUL, MAXIMUM, MINIMUM")
 
 
 def test_model_file_writing_to_file_descriptor_1_keeps_json_clean(tmp_path) -> None:

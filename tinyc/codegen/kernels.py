@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from tinyc.ir.lower import ConstArray, KernelKind
 from tinyc.plan.schedule import Step
 
-CONST_ROLES = ("weights", "bias", "multiplier", "shift")  # the suffixes lowering gives a call's constant arrays
+CONST_ROLES = ("weights", "bias", "multiplier", "shift", "table")  # the suffixes lowering gives a call's constant arrays
 
 
 def c_symbol(array: ConstArray) -> str:
@@ -31,6 +31,7 @@ class StepCode:
     bias: str | None = None
     multiplier: str | None = None
     shift: str | None = None
+    table: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,10 @@ KERNELS: dict[KernelKind, Callable[[StepContext], tuple[str, str]]] = {
     KernelKind.RELU: _fixed("relu", "tinyc_relu_s8"),
     KernelKind.RESHAPE: _fixed("alias", ""),  # the output aliases the input: no call
     KernelKind.COPY: _copy,
+    KernelKind.LUT: _fixed("lut", "tinyc_lut_s8"),
+    KernelKind.MUL: _fixed("mul", "tinyc_mul_s8"),
+    KernelKind.MAXIMUM: _fixed("compare", "tinyc_maximum_s8"),
+    KernelKind.MINIMUM: _fixed("compare", "tinyc_minimum_s8"),
 }
 
 

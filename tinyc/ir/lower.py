@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tinyc.ir import requant
-from tinyc.ir.graph import Activation, ActivationOptions, ConvOptions, Graph, MeanOptions, Op, OpKind, Padding, PoolOptions, SoftmaxOptions, Tensor
+from tinyc.ir import lut, requant
+from tinyc.ir.graph import (Activation, ActivationOptions, ConvOptions, Graph, LeakyReluOptions, MeanOptions, Op, OpKind,
+                            Padding, PoolOptions, SoftmaxOptions, Tensor)
 from tinyc.kernels import buffer_sizes
-from tinyc.ir.support import check_graph, layer_name
+from tinyc.ir.support import check_graph, constant_scalar_index, layer_name
 
 
 class KernelKind(enum.Enum):
@@ -33,6 +34,10 @@ class KernelKind(enum.Enum):
     RELU = "relu"
     RESHAPE = "reshape"  # no code: the output aliases the input
     COPY = "copy"  # a block copy between buffers (patch-based schedules)
+    LUT = "lut"  # a 256-entry table: any int8 op whose output depends on the int8 input alone
+    MUL = "mul"
+    MAXIMUM = "maximum"
+    MINIMUM = "minimum"
 
 
 @dataclass(frozen=True)
@@ -167,6 +172,22 @@ class ConcatCall(Call):
 class ReluCall(Call):
     size: int
     params: requant.ReluParams
+
+
+@dataclass(frozen=True)
+class LutCall(Call):
+    """tinyc_lut_s8 over `size` elements: out[i] = table[in[i] + 128]; the table is the call's one constant."""
+    size: int
+
+
+@dataclass(frozen=True)
+class BinaryCall(Call):
+    """tinyc_mul_s8 / tinyc_maximum_s8 / tinyc_minimum_s8 with broadcasting: the output's NHWC dims and, per
+    operand, the element stride of each NHWC axis (0 where the operand broadcasts along it)."""
+    output_dims: Dims
+    input1_strides: Dims
+    input2_strides: Dims
+    params: requant.MulParams | None  # MUL only
 
 
 @dataclass(frozen=True)
@@ -313,6 +334,9 @@ def _fully_connected(graph: Graph, op: Op) -> Call:
 
 def _add(graph: Graph, op: Op) -> Call:
     assert isinstance(op.options, ActivationOptions)
+    position = constant_scalar_index(graph, op)
+    if position is not None:
+        return _lut_call(graph, op, _constant_scalar_table(graph, op, position), op.inputs[1 - position])
     a, b, y = (graph.tensor(i) for i in (*op.inputs[:2], op.outputs[0]))
     params = requant.add_params(a.scale, a.zero_point, b.scale, b.zero_point, y.scale, y.zero_point)
     act_min, act_max = _act(op.options.activation, y)
@@ -379,6 +403,80 @@ def _relu(graph: Graph, op: Op) -> Call:
     return ReluCall(**_base(graph, op, KernelKind.RELU), size=y.num_elements, params=params)
 
 
+def _table_const(op: Op, table: lut.Table) -> ConstArray:
+    return ConstArray(f"op{op.index}_table", "int8_t", np.asarray(table, dtype=np.int8))
+
+
+def _lut_call(graph: Graph, op: Op, table: lut.Table, data_input: int) -> Call:
+    return LutCall(**_base(graph, op, KernelKind.LUT, inputs=(data_input,), consts=(_table_const(op, table),)),
+                   size=graph.tensor(op.outputs[0]).num_elements)
+
+
+def _activation_table(graph: Graph, op: Op) -> lut.Table:
+    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    if op.kind is OpKind.LOGISTIC:
+        return lut.logistic_table(x.scale, x.zero_point)
+    if op.kind is OpKind.TANH:
+        return lut.tanh_table(x.scale, x.zero_point)
+    if op.kind is OpKind.HARD_SWISH:
+        return lut.hard_swish_table(x.scale, x.zero_point, y.scale, y.zero_point)
+    if op.kind is OpKind.QUANTIZE:
+        return lut.requantize_table(x.scale, x.zero_point, y.scale, y.zero_point)
+    assert isinstance(op.options, LeakyReluOptions)
+    return lut.leaky_relu_table(x.scale, x.zero_point, y.scale, y.zero_point, op.options.alpha)
+
+
+def _lut_activation(graph: Graph, op: Op) -> Call:
+    return _lut_call(graph, op, _activation_table(graph, op), op.inputs[0])
+
+
+def _constant_scalar_table(graph: Graph, op: Op, position: int) -> lut.Table:
+    """The table of a binary op whose operand at `position` is a constant scalar."""
+    c, x, y = graph.tensor(op.inputs[position]), graph.tensor(op.inputs[1 - position]), graph.tensor(op.outputs[0])
+    value = int(np.asarray(c.data).reshape(-1)[0])
+    activation = getattr(op.options, "activation", Activation.NONE).value
+    if op.kind is OpKind.ADD:
+        return lut.add_constant_table(x.scale, x.zero_point, value, c.scale, c.zero_point, y.scale, y.zero_point,
+                                      activation, constant_first=position == 0)
+    if op.kind is OpKind.MUL:
+        return lut.mul_constant_table(x.scale, x.zero_point, value, c.scale, c.zero_point, y.scale, y.zero_point,
+                                      activation)
+    pick = max if op.kind is OpKind.MAXIMUM else min
+    return tuple(pick(v, value) for v in lut.INT8_VALUES)  # TFLM compares raw int8 values
+
+
+def _strides(shape: tuple[int, ...], out: Dims) -> Dims:
+    """Element strides of each NHWC axis of an operand of `shape` broadcast to `out` (0 along broadcast axes)."""
+    padded = (1,) * (4 - len(shape)) + tuple(shape)
+    strides, step = [0, 0, 0, 0], 1
+    for axis in range(3, -1, -1):
+        strides[axis] = step if padded[axis] != 1 or (out.n, out.h, out.w, out.c)[axis] == 1 else 0
+        step *= padded[axis]
+    return Dims(*strides)
+
+
+_BINARY_KINDS = {OpKind.MUL: KernelKind.MUL, OpKind.MAXIMUM: KernelKind.MAXIMUM, OpKind.MINIMUM: KernelKind.MINIMUM}
+
+
+def _binary(graph: Graph, op: Op) -> Call:
+    """MUL, MAXIMUM, MINIMUM: a table when one operand is a constant scalar, else the broadcasting kernel."""
+    position = constant_scalar_index(graph, op)
+    if position is not None:
+        return _lut_call(graph, op, _constant_scalar_table(graph, op, position), op.inputs[1 - position])
+    a, b, y = (graph.tensor(i) for i in (*op.inputs[:2], op.outputs[0]))
+    padded = (1,) * (4 - len(y.shape)) + tuple(y.shape)
+    out_dims = Dims(*padded)
+    params = None
+    if op.kind is OpKind.MUL:
+        params = requant.mul_params(input1_scale=a.scale, input1_zero_point=a.zero_point, input2_scale=b.scale,
+                                    input2_zero_point=b.zero_point, output_scale=y.scale,
+                                    output_zero_point=y.zero_point,
+                                    activation=getattr(op.options, "activation", Activation.NONE).value)
+    return BinaryCall(**_base(graph, op, _BINARY_KINDS[op.kind], inputs=op.inputs[:2]), output_dims=out_dims,
+                      input1_strides=_strides(a.shape, out_dims), input2_strides=_strides(b.shape, out_dims),
+                      params=params)
+
+
 def _reshape(graph: Graph, op: Op) -> Call:
     return ReshapeCall(**_base(graph, op, KernelKind.RESHAPE))
 
@@ -387,7 +485,9 @@ _LOWERINGS = {
     OpKind.CONV_2D: _conv, OpKind.DEPTHWISE_CONV_2D: _conv, OpKind.FULLY_CONNECTED: _fully_connected,
     OpKind.ADD: _add, OpKind.AVERAGE_POOL_2D: _pool, OpKind.MAX_POOL_2D: _pool, OpKind.MEAN: _mean,
     OpKind.SOFTMAX: _softmax, OpKind.PAD: _pad_op, OpKind.CONCATENATION: _concat, OpKind.RELU: _relu,
-    OpKind.RELU6: _relu, OpKind.RESHAPE: _reshape,
+    OpKind.RELU6: _relu, OpKind.RESHAPE: _reshape, OpKind.LEAKY_RELU: _lut_activation,
+    OpKind.LOGISTIC: _lut_activation, OpKind.TANH: _lut_activation, OpKind.HARD_SWISH: _lut_activation,
+    OpKind.QUANTIZE: _lut_activation, OpKind.MUL: _binary, OpKind.MAXIMUM: _binary, OpKind.MINIMUM: _binary,
 }
 
 

@@ -125,6 +125,91 @@ def same_shape_operands(graph: Graph, op: Op) -> tuple[bool, str]:
     return True, ""
 
 
+def _is_constant_scalar(graph: Graph, index: int) -> bool:
+    t = graph.tensor(index)
+    return t.is_constant and t.num_elements == 1
+
+
+def constant_scalar_index(graph: Graph, op: Op) -> int | None:
+    """The position (0 or 1) of a binary op's constant scalar operand, or None when both are activations."""
+    for position in (1, 0):
+        if _is_constant_scalar(graph, op.inputs[position]) and not _is_constant_scalar(graph, op.inputs[1 - position]):
+            return position
+    return None
+
+
+def int8_operands(graph: Graph, op: Op) -> tuple[bool, str]:
+    """Both operands are int8 (a constant operand too)."""
+    for i in op.inputs[:2]:
+        t = graph.tensor(i)
+        if t.dtype is not DType.INT8:
+            return False, f"operand {t.name!r} is {t.dtype.value}"
+    return True, ""
+
+
+def same_shape_or_constant_scalar(graph: Graph, op: Op) -> tuple[bool, str]:
+    """Both operands have the output's shape, or one of them is a constant scalar (the op then runs as a
+    256-entry lookup table)."""
+    if constant_scalar_index(graph, op) is not None:
+        return True, ""
+    ok, detail = same_shape_operands(graph, op)
+    return ok, detail + ("" if ok else "; broadcasting ADD is not supported: a Multiply-style per-channel scale is")
+
+
+def activations_or_constant_scalar(graph: Graph, op: Op) -> tuple[bool, str]:
+    """Both operands are activations (computed by earlier ops or the model input), or one of them is a constant
+    scalar (the op then runs as a 256-entry lookup table)."""
+    if constant_scalar_index(graph, op) is not None:
+        return True, ""
+    for i in op.inputs[:2]:
+        if graph.tensor(i).is_constant:
+            return False, f"operand {_t(graph, i)} is a constant of shape {graph.tensor(i).shape}"
+    return True, ""
+
+
+def broadcast_up_to_4d(graph: Graph, op: Op) -> tuple[bool, str]:
+    """The operands have at most 4 dimensions (each broadcasts to the output's shape, e.g. [1,1,1,C] x [1,H,W,C])."""
+    for i in (*op.inputs[:2], op.outputs[0]):
+        if len(graph.tensor(i).shape) > 4:
+            return False, f"tensor {_t(graph, i)} has shape {graph.tensor(i).shape}"
+    return True, ""
+
+
+def same_operand_output_quant(graph: Graph, op: Op) -> tuple[bool, str]:
+    """Operands and output share scale and zero point (TFLite's int8 MAXIMUM / MINIMUM compare raw values)."""
+    out = graph.tensor(op.outputs[0])
+    for i in op.inputs[:2]:
+        t = graph.tensor(i)
+        if t.quant is None or out.quant is None or (t.scale, t.zero_point) != (out.scale, out.zero_point):
+            return False, f"tensor {_t(graph, i)} is quantized differently from the output"
+    return True, ""
+
+
+def logistic_output_quant(graph: Graph, op: Op) -> tuple[bool, str]:
+    """LOGISTIC output is quantized with scale 1/256 and zero point -128 (as TFLite requires)."""
+    q = graph.tensor(op.outputs[0])
+    return (q.scale, q.zero_point) == (1.0 / 256.0, -128), f"output scale {q.scale} zero point {q.zero_point}"
+
+
+def tanh_output_quant(graph: Graph, op: Op) -> tuple[bool, str]:
+    """TANH output is quantized with scale 1/128 and zero point 0 (as TFLite's converter gives it)."""
+    q = graph.tensor(op.outputs[0])
+    return (q.scale, q.zero_point) == (1.0 / 128.0, 0), f"output scale {q.scale} zero point {q.zero_point}"
+
+
+def hard_swish_scales(graph: Graph, op: Op) -> tuple[bool, str]:
+    """HARD_SWISH's input scale / 128 is below its output scale (TFLite's int8 HARD_SWISH requires it)."""
+    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    return x.scale / 128.0 < y.scale, f"input scale {x.scale}, output scale {y.scale}"
+
+
+def int8_requantization(graph: Graph, op: Op) -> tuple[bool, str]:
+    """QUANTIZE requantizes int8 to int8 (the converter inserts it where operands must share quantization); a float
+    input or output inside the graph is not supported: convert with inference_input_type=inference_output_type=tf.int8."""
+    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    return (x.dtype, y.dtype) == (DType.INT8, DType.INT8), f"{x.dtype.value} to {y.dtype.value}"
+
+
 def mean_over_height_width(graph: Graph, op: Op) -> tuple[bool, str]:
     """MEAN reduces over height and width of an NHWC tensor (global average pooling)."""
     axes_t = graph.tensor(op.inputs[1])
@@ -168,7 +253,9 @@ SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
               (*_COMMON, rank4_nhwc, constant_int8_weights, constant_int32_bias, no_dilation, depth_multiplier_one)),
     OpSupport(OpKind.FULLY_CONNECTED, "Dense", "arm_fully_connected_per_channel_s8 / arm_fully_connected_s8",
               (*_COMMON, constant_int8_weights, constant_int32_bias)),
-    OpSupport(OpKind.ADD, "Add", "arm_elementwise_add_s8", (*_COMMON, same_shape_operands)),
+    OpSupport(OpKind.ADD, "Add; the `+ 3` of hard_sigmoid (a constant scalar operand)",
+              "arm_elementwise_add_s8; tinyc_lut_s8 with a constant scalar",
+              (*_COMMON, int8_operands, same_shape_or_constant_scalar)),
     OpSupport(OpKind.AVERAGE_POOL_2D, "AveragePooling2D", "arm_avgpool_s8",
               (*_COMMON, rank4_nhwc, same_input_output_quant)),
     OpSupport(OpKind.MAX_POOL_2D, "MaxPooling2D", "arm_max_pool_s8",
@@ -182,6 +269,22 @@ SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
     OpSupport(OpKind.RELU, "ReLU (standalone)", "tinyc_relu_s8", _COMMON),
     OpSupport(OpKind.RELU6, "ReLU(max_value=6) (standalone)", "tinyc_relu_s8", _COMMON),
     OpSupport(OpKind.SOFTMAX, "Softmax", "arm_softmax_s8", (*_COMMON, softmax_output_quant)),
+    OpSupport(OpKind.QUANTIZE, "(inserted by the converter: int8 to int8 requantization)",
+              "tinyc_lut_s8 (a 256-entry table)", (int8_requantization, quantized_tensors, batch_one)),
+    OpSupport(OpKind.LEAKY_RELU, "LeakyReLU", "tinyc_lut_s8 (a 256-entry table)", _COMMON),
+    OpSupport(OpKind.LOGISTIC, "Activation('sigmoid')", "tinyc_lut_s8 (a 256-entry table)",
+              (*_COMMON, logistic_output_quant)),
+    OpSupport(OpKind.TANH, "Activation('tanh')", "tinyc_lut_s8 (a 256-entry table)", (*_COMMON, tanh_output_quant)),
+    OpSupport(OpKind.HARD_SWISH, "Activation('hard_swish')", "tinyc_lut_s8 (a 256-entry table)",
+              (*_COMMON, hard_swish_scales)),
+    OpSupport(OpKind.MUL, "Multiply (also broadcasting: the per-channel scale of a squeeze-and-excitation block); "
+              "the `/ 6` of hard_sigmoid (a constant scalar operand)",
+              "tinyc_mul_s8; tinyc_lut_s8 with a constant scalar",
+              (*_COMMON, int8_operands, activations_or_constant_scalar, broadcast_up_to_4d)),
+    OpSupport(OpKind.MAXIMUM, "Maximum", "tinyc_maximum_s8; tinyc_lut_s8 with a constant scalar",
+              (*_COMMON, int8_operands, activations_or_constant_scalar, broadcast_up_to_4d, same_operand_output_quant)),
+    OpSupport(OpKind.MINIMUM, "Minimum", "tinyc_minimum_s8; tinyc_lut_s8 with a constant scalar",
+              (*_COMMON, int8_operands, activations_or_constant_scalar, broadcast_up_to_4d, same_operand_output_quant)),
 )}
 
 
@@ -218,7 +321,7 @@ def op_problems(graph: Graph, op: Op, keras_layers: Mapping[str, str] | None = N
     support = SUPPORTED.get(op.kind)
     where = op_location(graph, op, keras_layers)
     if support is None:
-        if op.kind in (OpKind.QUANTIZE, OpKind.DEQUANTIZE):
+        if op.kind is OpKind.DEQUANTIZE:
             return [f"{where}: the model converts between float and int8 inside the graph; tinyc needs "
                     "int8 input and output (convert with inference_input_type=inference_output_type=tf.int8)"]
         return [f"{where}: op {op.opcode_name} is not supported; supported ops: "

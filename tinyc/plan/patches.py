@@ -16,7 +16,7 @@ from tinyc.ir.lower import Call, ConvCall, CopyCall, Dims, KernelKind, LoweredMo
 from tinyc.plan.schedule import (PatchInfo, Schedule, ScheduleKind, Step, graph_buffers, in_place_call, in_place_kind,
                             per_layer_steps)
 
-PATCH_KINDS = (KernelKind.CONV, KernelKind.DEPTHWISE_CONV, KernelKind.ADD, KernelKind.RELU, KernelKind.PAD)
+PATCH_KINDS = (KernelKind.CONV, KernelKind.DEPTHWISE_CONV, KernelKind.ADD, KernelKind.RELU, KernelKind.PAD, KernelKind.LUT)
 
 
 class PatchScheduleError(TinycError):
