@@ -143,7 +143,8 @@ def activations_256() -> keras.Model:
 
 def squeeze_excite() -> keras.Model:
     """A MobileNetV3 block: hard-swish, a squeeze-and-excitation gate (MEAN, 1x1 convs, hard-sigmoid as ADD / MUL
-    by constants, the broadcasting per-channel MUL), then a same-shape MUL, MAXIMUM and MINIMUM, and a sigmoid gate."""
+    by constants, the broadcasting per-channel MUL), then a same-shape MUL, MAXIMUM and MINIMUM, a broadcasting and a
+    same-shape SUB, and a sigmoid gate."""
     x = keras.Input((7, 6, 8))
     y = layers.Activation("hard_swish")(layers.Conv2D(12, 3, padding="same")(x))
     s = layers.GlobalAveragePooling2D(keepdims=True)(y)
@@ -152,6 +153,8 @@ def squeeze_excite() -> keras.Model:
     y = layers.Multiply()([y, s])
     z = layers.Conv2D(12, 1)(y)
     y = layers.Multiply()([layers.Maximum()([y, z]), layers.Minimum()([y, z])])
+    y = layers.Subtract()([y, layers.Conv2D(12, 1)(layers.GlobalAveragePooling2D(keepdims=True)(y))])
+    y = layers.Subtract()([layers.Conv2D(12, 1)(y), y])
     g = layers.Activation("sigmoid")(layers.Conv2D(12, 1)(layers.GlobalAveragePooling2D(keepdims=True)(y)))
     return keras.Model(x, layers.Multiply()([g, y]))
 

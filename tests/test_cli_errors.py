@@ -344,7 +344,8 @@ def test_unsupported_op_names_its_keras_layer(monkeypatch, capsys, tmp_path) -> 
     assert code == 2
     err = re.sub(r"functional_[0-9_]+/", "functional_1/", err)  # Keras numbers the models of a session
     assert err == (f"error: {model}: unsupported model: op 1 (SUB), layer 'functional_1/gate_1/Sub' from Keras layer "
-                   "'gate' (Subtract): op SUB is not supported; supported ops: CONV_2D, DEPTHWISE_CONV_2D, "
+                   "'gate' (Subtract): op SUB is not supported (use Add (fold the sign into the last Conv2D or Dense of "
+                   "the subtracted branch)); supported ops: CONV_2D, DEPTHWISE_CONV_2D, "
                    "FULLY_CONNECTED, ADD, AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, RESHAPE, PAD, CONCATENATION, RELU, "
                    "RELU6, SOFTMAX, QUANTIZE, LEAKY_RELU, LOGISTIC, TANH, HARD_SWISH, MUL, MAXIMUM, MINIMUM")
 

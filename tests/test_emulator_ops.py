@@ -65,9 +65,9 @@ def test_lookup_table_activations_on_all_256_inputs(board: str, tflite_of) -> No
 
 
 @pytest.mark.parametrize("board", BOARDS)
-def test_squeeze_excite_mul_maximum_minimum(board: str, tflite_of) -> None:
+def test_squeeze_excite_mul_sub_maximum_minimum(board: str, tflite_of) -> None:
     result = verify(tflite_of("squeeze_excite", m.squeeze_excite), board, samples=3)
     kinds = {c.kind for c in result.planned.lowered.calls}
-    assert {KernelKind.MUL, KernelKind.MAXIMUM, KernelKind.MINIMUM, KernelKind.LUT} <= kinds
+    assert {KernelKind.MUL, KernelKind.SUB, KernelKind.MAXIMUM, KernelKind.MINIMUM, KernelKind.LUT} <= kinds
     assert result.first_mismatch is None, result.first_mismatch.describe()
     assert result.mismatched_samples == 0

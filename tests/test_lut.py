@@ -65,6 +65,8 @@ LAYERS = {
     "tanh": lambda: __import__("keras").layers.Activation("tanh"),
     "hard_swish": lambda: __import__("keras").layers.Activation("hard_swish"),
     "hard_sigmoid": lambda: __import__("keras").layers.Activation("hard_sigmoid"),  # ADD and MUL by constants
+    "constant_minus_x": lambda: __import__("keras").layers.Lambda(lambda t: 0.75 - t),  # SUB, constant first
+    "max_with_constant": lambda: __import__("keras").layers.Lambda(lambda t: __import__("keras").ops.maximum(t, 0.3)),
 }
 
 

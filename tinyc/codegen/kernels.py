@@ -79,6 +79,7 @@ KERNELS: dict[KernelKind, Callable[[StepContext], tuple[str, str]]] = {
     KernelKind.COPY: _copy,
     KernelKind.LUT: _fixed("lut", "tinyc_lut_s8"),
     KernelKind.MUL: _fixed("mul", "tinyc_mul_s8"),
+    KernelKind.SUB: _fixed("sub", "tinyc_sub_s8"),
     KernelKind.MAXIMUM: _fixed("compare", "tinyc_maximum_s8"),
     KernelKind.MINIMUM: _fixed("compare", "tinyc_minimum_s8"),
 }

@@ -38,6 +38,7 @@ class KernelKind(enum.Enum):
     MUL = "mul"
     MAXIMUM = "maximum"
     MINIMUM = "minimum"
+    SUB = "sub"
 
 
 @dataclass(frozen=True)
@@ -182,12 +183,12 @@ class LutCall(Call):
 
 @dataclass(frozen=True)
 class BinaryCall(Call):
-    """tinyc_mul_s8 / tinyc_maximum_s8 / tinyc_minimum_s8 with broadcasting: the output's NHWC dims and, per
-    operand, the element stride of each NHWC axis (0 where the operand broadcasts along it)."""
+    """tinyc_mul_s8 / tinyc_sub_s8 / tinyc_maximum_s8 / tinyc_minimum_s8 with broadcasting: the output's NHWC dims
+    and, per operand, the element stride of each NHWC axis (0 where the operand broadcasts along it)."""
     output_dims: Dims
     input1_strides: Dims
     input2_strides: Dims
-    params: requant.MulParams | None  # MUL only
+    params: requant.MulParams | requant.SubParams | None  # MUL, SUB; None for MAXIMUM, MINIMUM
 
 
 @dataclass(frozen=True)
@@ -441,6 +442,9 @@ def _constant_scalar_table(graph: Graph, op: Op, position: int) -> lut.Table:
     if op.kind is OpKind.MUL:
         return lut.mul_constant_table(x.scale, x.zero_point, value, c.scale, c.zero_point, y.scale, y.zero_point,
                                       activation)
+    if op.kind is OpKind.SUB:
+        return lut.sub_constant_table(x.scale, x.zero_point, value, c.scale, c.zero_point, y.scale, y.zero_point,
+                                      activation, constant_first=position == 0)
     pick = max if op.kind is OpKind.MAXIMUM else min
     return tuple(pick(v, value) for v in lut.INT8_VALUES)  # TFLM compares raw int8 values
 
@@ -455,23 +459,26 @@ def _strides(shape: tuple[int, ...], out: Dims) -> Dims:
     return Dims(*strides)
 
 
-_BINARY_KINDS = {OpKind.MUL: KernelKind.MUL, OpKind.MAXIMUM: KernelKind.MAXIMUM, OpKind.MINIMUM: KernelKind.MINIMUM}
+_BINARY_KINDS = {OpKind.MUL: KernelKind.MUL, OpKind.SUB: KernelKind.SUB, OpKind.MAXIMUM: KernelKind.MAXIMUM,
+                 OpKind.MINIMUM: KernelKind.MINIMUM}
 
 
 def _binary(graph: Graph, op: Op) -> Call:
-    """MUL, MAXIMUM, MINIMUM: a table when one operand is a constant scalar, else the broadcasting kernel."""
+    """MUL, SUB, MAXIMUM, MINIMUM: a table when one operand is a constant scalar, else the broadcasting kernel."""
     position = constant_scalar_index(graph, op)
     if position is not None:
         return _lut_call(graph, op, _constant_scalar_table(graph, op, position), op.inputs[1 - position])
     a, b, y = (graph.tensor(i) for i in (*op.inputs[:2], op.outputs[0]))
     padded = (1,) * (4 - len(y.shape)) + tuple(y.shape)
     out_dims = Dims(*padded)
-    params = None
+    params: requant.MulParams | requant.SubParams | None = None
+    scales = dict(input1_scale=a.scale, input1_zero_point=a.zero_point, input2_scale=b.scale,
+                  input2_zero_point=b.zero_point, output_scale=y.scale, output_zero_point=y.zero_point,
+                  activation=getattr(op.options, "activation", Activation.NONE).value)
     if op.kind is OpKind.MUL:
-        params = requant.mul_params(input1_scale=a.scale, input1_zero_point=a.zero_point, input2_scale=b.scale,
-                                    input2_zero_point=b.zero_point, output_scale=y.scale,
-                                    output_zero_point=y.zero_point,
-                                    activation=getattr(op.options, "activation", Activation.NONE).value)
+        params = requant.mul_params(**scales)
+    if op.kind is OpKind.SUB:
+        params = requant.sub_params(**scales)
     return BinaryCall(**_base(graph, op, _BINARY_KINDS[op.kind], inputs=op.inputs[:2]), output_dims=out_dims,
                       input1_strides=_strides(a.shape, out_dims), input2_strides=_strides(b.shape, out_dims),
                       params=params)
@@ -487,7 +494,7 @@ _LOWERINGS = {
     OpKind.SOFTMAX: _softmax, OpKind.PAD: _pad_op, OpKind.CONCATENATION: _concat, OpKind.RELU: _relu,
     OpKind.RELU6: _relu, OpKind.RESHAPE: _reshape, OpKind.LEAKY_RELU: _lut_activation,
     OpKind.LOGISTIC: _lut_activation, OpKind.TANH: _lut_activation, OpKind.HARD_SWISH: _lut_activation,
-    OpKind.QUANTIZE: _lut_activation, OpKind.MUL: _binary, OpKind.MAXIMUM: _binary, OpKind.MINIMUM: _binary,
+    OpKind.QUANTIZE: _lut_activation, OpKind.MUL: _binary, OpKind.SUB: _binary, OpKind.MAXIMUM: _binary, OpKind.MINIMUM: _binary,
 }
 
 

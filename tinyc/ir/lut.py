@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 
 from tinyc.ir.requant import (ADD_LEFT_SHIFT_INT8, INT8_MAX, INT8_MIN, _f32, _round_half_away, activation_range,
-                              add_params, quantize_multiplier)
+                              add_params, quantize_multiplier, sub_params)
 
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 INT16_MIN, INT16_MAX = -(1 << 15), (1 << 15) - 1
@@ -318,6 +318,30 @@ def add_constant_table(input_scale: float, input_zero_point: int, constant: int,
                                               p.input2_shift)
         raw = multiply_by_quantized_multiplier(_wrap32(sa + sb), p.output_mult, p.output_shift) + p.output_offset
         return _clamp(raw, act_min, act_max)
+    return _table(one)
+
+
+def sub_constant_table(input_scale: float, input_zero_point: int, constant: int, constant_scale: float,
+                       constant_zero_point: int, output_scale: float, output_zero_point: int,
+                       activation: str, *, constant_first: bool = False) -> Table:
+    """TFLM int8 SUB of an activation and a constant scalar (either order, with its fused activation)."""
+    if constant_first:
+        p = sub_params(input1_scale=constant_scale, input1_zero_point=constant_zero_point, input2_scale=input_scale,
+                       input2_zero_point=input_zero_point, output_scale=output_scale,
+                       output_zero_point=output_zero_point, activation=activation)
+    else:
+        p = sub_params(input1_scale=input_scale, input1_zero_point=input_zero_point, input2_scale=constant_scale,
+                       input2_zero_point=constant_zero_point, output_scale=output_scale,
+                       output_zero_point=output_zero_point, activation=activation)
+
+    def one(x: int) -> int:
+        a, b = (constant, x) if constant_first else (x, constant)
+        sa = multiply_by_quantized_multiplier((a + p.input1_offset) * (1 << p.left_shift), p.input1_mult,
+                                              p.input1_shift)
+        sb = multiply_by_quantized_multiplier((b + p.input2_offset) * (1 << p.left_shift), p.input2_mult,
+                                              p.input2_shift)
+        raw = multiply_by_quantized_multiplier(_wrap32(sa - sb), p.output_mult, p.output_shift) + p.output_offset
+        return _clamp(raw, p.act_min, p.act_max)
     return _table(one)
 
 

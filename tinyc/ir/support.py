@@ -281,11 +281,39 @@ SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
               "the `/ 6` of hard_sigmoid (a constant scalar operand)",
               "tinyc_mul_s8; tinyc_lut_s8 with a constant scalar",
               (*_COMMON, int8_operands, activations_or_constant_scalar, broadcast_up_to_4d)),
+    OpSupport(OpKind.SUB, "Subtract (also broadcasting); a constant scalar operand", "tinyc_sub_s8; tinyc_lut_s8 with a "
+              "constant scalar", (*_COMMON, int8_operands, activations_or_constant_scalar, broadcast_up_to_4d)),
     OpSupport(OpKind.MAXIMUM, "Maximum", "tinyc_maximum_s8; tinyc_lut_s8 with a constant scalar",
               (*_COMMON, int8_operands, activations_or_constant_scalar, broadcast_up_to_4d, same_operand_output_quant)),
     OpSupport(OpKind.MINIMUM, "Minimum", "tinyc_minimum_s8; tinyc_lut_s8 with a constant scalar",
               (*_COMMON, int8_operands, activations_or_constant_scalar, broadcast_up_to_4d, same_operand_output_quant)),
 )}
+
+
+# The nearest supported alternative for TFLite ops tinyc does not lower (by builtin name, as the converter emits them
+# for common Keras layers); shown with the refusal, and by the Keras-level check before conversion.
+ALTERNATIVES: dict[str, str] = {
+    "PRELU": "use LeakyReLU (one slope for every channel) or ReLU",
+    "ELU": "use LeakyReLU, ReLU or Activation('hard_swish')",
+    "GELU": "use Activation('hard_swish') (MobileNetV3's approximation) or ReLU",
+    "DIV": "use Multiply by a constant (the reciprocal)",
+    "RESIZE_NEAREST_NEIGHBOR": "upsampling is not supported yet; keep the resolution with stride-1 convolutions",
+    "RESIZE_BILINEAR": "upsampling is not supported yet; resize the input before the model",
+    "TRANSPOSE_CONV": "upsampling is not supported yet; keep the resolution with stride-1 convolutions",
+    "TILE": "upsampling is not supported yet; keep the resolution with stride-1 convolutions",
+    "SPACE_TO_BATCH_ND": "a dilated convolution: use dilation_rate=1 (a larger kernel or stacked 3x3 convolutions see "
+                         "as far)",
+    "BATCH_TO_SPACE_ND": "a dilated convolution: use dilation_rate=1 (a larger kernel or stacked 3x3 convolutions see "
+                         "as far)",
+    "EXPAND_DIMS": "Conv1D: use Conv2D with a (k, 1) kernel on an (n, 1, channels) input",
+    "SQUEEZE": "Conv1D: use Conv2D with a (k, 1) kernel on an (n, 1, channels) input",
+    "REDUCE_MAX": "use GlobalAveragePooling2D, or MaxPooling2D with the whole map as its window",
+    "SUM": "use GlobalAveragePooling2D (MEAN over height and width)",
+    "STRIDED_SLICE": "crop the input before the model, or use padding='valid' convolutions",
+    "TRANSPOSE": "keep NHWC order (no Permute)",
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": "use convolutions over the time axis (e.g. a DS-CNN) or Dense layers",
+    "GATHER": "feed the embedded features as the model input",
+}
 
 
 def layer_name(graph: Graph, op: Op) -> str:
@@ -324,7 +352,8 @@ def op_problems(graph: Graph, op: Op, keras_layers: Mapping[str, str] | None = N
         if op.kind is OpKind.DEQUANTIZE:
             return [f"{where}: the model converts between float and int8 inside the graph; tinyc needs "
                     "int8 input and output (convert with inference_input_type=inference_output_type=tf.int8)"]
-        return [f"{where}: op {op.opcode_name} is not supported; supported ops: "
+        hint = f" ({ALTERNATIVES[op.opcode_name]})" if op.opcode_name in ALTERNATIVES else ""
+        return [f"{where}: op {op.opcode_name} is not supported{hint}; supported ops: "
                 + ", ".join(k.value for k in SUPPORTED)]
     problems = []
     for rule in support.rules:

@@ -90,13 +90,14 @@ class Schedule:
         return reads - ({self.input} if self.stream_input else set())
 
 
-ELEMENTWISE_KINDS = (KernelKind.ADD, KernelKind.LUT, KernelKind.MUL, KernelKind.MAXIMUM, KernelKind.MINIMUM)
+ELEMENTWISE_KINDS = (KernelKind.ADD, KernelKind.LUT, KernelKind.MUL, KernelKind.SUB, KernelKind.MAXIMUM,
+                     KernelKind.MINIMUM)
 
 
 def in_place_kind(call: Call) -> bool:
     """Depthwise convs, and 1x1 stride-1 convs with no more output than input channels, can write
     their output over their input (tinyc_depthwise_conv_inplace_s8, tinyc_conv1x1_inplace_s8);
-    an elementwise op (ADD, a lookup table, MUL, MAXIMUM, MINIMUM) can write over an operand of the
+    an elementwise op (ADD, a lookup table, MUL, SUB, MAXIMUM, MINIMUM) can write over an operand of the
     output's size (element i is read before it is written)."""
     if call.kind in ELEMENTWISE_KINDS:
         return True

@@ -5,8 +5,6 @@
  */
 #include "tinyc_kernels.h"
 
-#include <stddef.h>
-
 #define TINYC_INT8_MIN (-128)
 #define TINYC_INT8_MAX 127
 
@@ -94,58 +92,52 @@ void tinyc_lut_s8(const int8_t *input, const int32_t size, const int8_t *table, 
     }
 }
 
-typedef enum
-{
-    TINYC_BINARY_MUL,
-    TINYC_BINARY_MAXIMUM,
-    TINYC_BINARY_MINIMUM
-} tinyc_binary_kind;
+/*
+ * The output in NHWC order; operand k is read at its own strides (0 along broadcast axes). `ELEMENT(a, b)` is the
+ * int8 result for operand values a and b (int32).
+ */
+#define TINYC_BROADCAST_LOOP(ELEMENT)                                                                   \
+    do                                                                                                 \
+    {                                                                                                  \
+        const int32_t *d = shape->dims;                                                                \
+        const int32_t *s1 = shape->input1_strides;                                                     \
+        const int32_t *s2 = shape->input2_strides;                                                     \
+        int8_t *out = output;                                                                          \
+        for (int32_t n = 0; n < d[0]; n++)                                                             \
+        {                                                                                              \
+            for (int32_t h = 0; h < d[1]; h++)                                                         \
+            {                                                                                          \
+                for (int32_t w = 0; w < d[2]; w++)                                                     \
+                {                                                                                      \
+                    const int8_t *in1 = input1 + n * s1[0] + h * s1[1] + w * s1[2];                    \
+                    const int8_t *in2 = input2 + n * s2[0] + h * s2[1] + w * s2[2];                    \
+                    for (int32_t c = 0; c < d[3]; c++)                                                 \
+                    {                                                                                  \
+                        const int32_t a = in1[c * s1[3]];                                              \
+                        const int32_t b = in2[c * s2[3]];                                              \
+                        *out++ = (ELEMENT);                                                            \
+                    }                                                                                  \
+                }                                                                                      \
+            }                                                                                          \
+        }                                                                                              \
+    } while (0)
 
-static int8_t tinyc_binary_one(const tinyc_binary_kind kind,
-                               const int32_t a,
-                               const int32_t b,
-                               const tinyc_mul_params *params)
+static int8_t tinyc_mul_one(const int32_t a, const int32_t b, const tinyc_mul_params *params)
 {
-    if (kind == TINYC_BINARY_MAXIMUM)
-    {
-        return (int8_t)(a > b ? a : b);
-    }
-    if (kind == TINYC_BINARY_MINIMUM)
-    {
-        return (int8_t)(a < b ? a : b);
-    }
     const int32_t product = (a + params->input1_offset) * (b + params->input2_offset);
     const int32_t out = params->output_offset + tinyc_requantize(product, params->multiplier, params->shift);
     return (int8_t)tinyc_clamp(out, params->act_min, params->act_max);
 }
 
-/* The output in NHWC order; each operand read at its own strides (0 along broadcast axes). */
-static void tinyc_binary_s8(const tinyc_binary_kind kind,
-                            const int8_t *input1,
-                            const int8_t *input2,
-                            const tinyc_broadcast *shape,
-                            const tinyc_mul_params *params,
-                            int8_t *output)
+static int8_t tinyc_sub_one(const int32_t a, const int32_t b, const tinyc_sub_params *params)
 {
-    const int32_t *d = shape->dims;
-    const int32_t *s1 = shape->input1_strides;
-    const int32_t *s2 = shape->input2_strides;
-    int32_t out = 0;
-    for (int32_t n = 0; n < d[0]; n++)
-    {
-        for (int32_t h = 0; h < d[1]; h++)
-        {
-            for (int32_t w = 0; w < d[2]; w++)
-            {
-                const int8_t *a = input1 + n * s1[0] + h * s1[1] + w * s1[2];
-                const int8_t *b = input2 + n * s2[0] + h * s2[1] + w * s2[2];
-                for (int32_t c = 0; c < d[3]; c++)
-                {
-                    output[out++] = tinyc_binary_one(kind, a[c * s1[3]], b[c * s2[3]], params);
-                }
-            }
-        }
-    }
+    const int32_t scaled1 = tinyc_requantize((a + params->input1_offset) * (1 << params->left_shift),
+                                             params->input1_mult, params->input1_shift);
+    const int32_t scaled2 = tinyc_requantize((b + params->input2_offset) * (1 << params->left_shift),
+                                             params->input2_mult, params->input2_shift);
+    const int32_t out =
+        tinyc_requantize(scaled1 - scaled2, params->output_mult, params->output_shift) + params->output_offset;
+    return (int8_t)tinyc_clamp(out, params->act_min, params->act_max);
 }
 
 void tinyc_mul_s8(const int8_t *input1,
@@ -154,15 +146,24 @@ void tinyc_mul_s8(const int8_t *input1,
                   const tinyc_mul_params *params,
                   int8_t *output)
 {
-    tinyc_binary_s8(TINYC_BINARY_MUL, input1, input2, shape, params, output);
+    TINYC_BROADCAST_LOOP(tinyc_mul_one(a, b, params));
+}
+
+void tinyc_sub_s8(const int8_t *input1,
+                  const int8_t *input2,
+                  const tinyc_broadcast *shape,
+                  const tinyc_sub_params *params,
+                  int8_t *output)
+{
+    TINYC_BROADCAST_LOOP(tinyc_sub_one(a, b, params));
 }
 
 void tinyc_maximum_s8(const int8_t *input1, const int8_t *input2, const tinyc_broadcast *shape, int8_t *output)
 {
-    tinyc_binary_s8(TINYC_BINARY_MAXIMUM, input1, input2, shape, NULL, output);
+    TINYC_BROADCAST_LOOP((int8_t)(a > b ? a : b));
 }
 
 void tinyc_minimum_s8(const int8_t *input1, const int8_t *input2, const tinyc_broadcast *shape, int8_t *output)
 {
-    tinyc_binary_s8(TINYC_BINARY_MINIMUM, input1, input2, shape, NULL, output);
+    TINYC_BROADCAST_LOOP((int8_t)(a < b ? a : b));
 }

@@ -60,8 +60,8 @@ typedef struct
 void tinyc_relu_s8(const int8_t *input, int32_t size, const tinyc_relu_params *params, int8_t *output);
 
 /**
- * Any int8 op whose output is a function of the int8 input alone (LEAKY_RELU, LOGISTIC, TANH, HARD_SWISH, and
- * ADD / MUL / MAXIMUM / MINIMUM with a constant scalar operand), over size elements:
+ * Any int8 op whose output is a function of the int8 input alone (LEAKY_RELU, LOGISTIC, TANH, HARD_SWISH, int8
+ * QUANTIZE, and ADD / SUB / MUL / MAXIMUM / MINIMUM with a constant scalar operand), over size elements:
  *   out[i] = table[in[i] + 128].
  * The 256-entry table is computed at compile time from TFLM's reference arithmetic (tinyc.ir.lut).
  * May run in place (output == input).
@@ -99,6 +99,35 @@ void tinyc_mul_s8(const int8_t *input1,
                   const int8_t *input2,
                   const tinyc_broadcast *shape,
                   const tinyc_mul_params *params,
+                  int8_t *output);
+
+/** Arguments of tinyc_sub_s8 (tinyc.ir.requant.SubParams). */
+typedef struct
+{
+    int32_t input1_offset;
+    int32_t input1_mult;
+    int32_t input1_shift;
+    int32_t input2_offset;
+    int32_t input2_mult;
+    int32_t input2_shift;
+    int32_t left_shift;
+    int32_t output_offset;
+    int32_t output_mult;
+    int32_t output_shift;
+    int32_t act_min;
+    int32_t act_max;
+} tinyc_sub_params;
+
+/**
+ * int8 SUB with broadcasting, as TFLM's reference integer Sub:
+ *   s_k = requantize((in_k + input_k_offset) << left_shift, input_k_mult, input_k_shift),
+ *   out = clamp(requantize(s_1 - s_2, output_mult, output_shift) + output_offset, act_min, act_max).
+ * May run in place over an operand of the output's size.
+ */
+void tinyc_sub_s8(const int8_t *input1,
+                  const int8_t *input2,
+                  const tinyc_broadcast *shape,
+                  const tinyc_sub_params *params,
                   int8_t *output);
 
 /** int8 MAXIMUM / MINIMUM with broadcasting (raw int8 values, as TFLM; operands and output share quantization). */
