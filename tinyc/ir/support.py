@@ -96,14 +96,17 @@ def no_dilation(graph: Graph, op: Op) -> tuple[bool, str]:
     """Dilation is 1."""
     assert isinstance(op.options, ConvOptions)
     o = op.options
-    return (o.dilation_h, o.dilation_w) == (1, 1), f"dilation {o.dilation_h}x{o.dilation_w}"
+    return ((o.dilation_h, o.dilation_w) == (1, 1),
+            f"dilation {o.dilation_h}x{o.dilation_w}; use dilation_rate=1 (a larger kernel or stacked 3x3 convolutions "
+            "see as far)")
 
 
 def depth_multiplier_one(graph: Graph, op: Op) -> tuple[bool, str]:
     """Depthwise convolutions have depth multiplier 1 (as many output as input channels)."""
     w = graph.tensor(op.inputs[1])
     c_in = graph.tensor(op.inputs[0]).shape[3]
-    return w.shape[3] == c_in, f"depth multiplier {w.shape[3] // max(c_in, 1)}"
+    return (w.shape[3] == c_in, f"depth multiplier {w.shape[3] // max(c_in, 1)}; use depth_multiplier=1 and a 1x1 "
+                                "Conv2D after it for more channels")
 
 
 def same_input_output_quant(graph: Graph, op: Op) -> tuple[bool, str]:
@@ -153,7 +156,7 @@ def same_shape_or_constant_scalar(graph: Graph, op: Op) -> tuple[bool, str]:
     if constant_scalar_index(graph, op) is not None:
         return True, ""
     ok, detail = same_shape_operands(graph, op)
-    return ok, detail + ("" if ok else "; broadcasting ADD is not supported: a Multiply-style per-channel scale is")
+    return ok, detail + ("" if ok else "; ADD does not broadcast in tinyc (MUL, SUB, MAXIMUM and MINIMUM do)")
 
 
 def activations_or_constant_scalar(graph: Graph, op: Op) -> tuple[bool, str]:
