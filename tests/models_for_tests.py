@@ -160,12 +160,15 @@ def squeeze_excite() -> keras.Model:
 
 
 def patch_stage_hard_swish() -> keras.Model:
-    """A patchable early stage with hard-swish and LeakyReLU between the convolutions, then an SE gate the patch
-    stage must leave to the per-layer part (MEAN and the broadcasting MUL are not patchable)."""
+    """A patchable early stage with hard-swish, LeakyReLU, a same-shape MAXIMUM (with the converter's requantizing
+    QUANTIZE) and MUL between the convolutions, then an SE gate the patch stage must leave to the per-layer part
+    (MEAN and the broadcasting MUL are not patchable)."""
     x = keras.Input((20, 18, 3))
     y = layers.Activation("hard_swish")(layers.Conv2D(8, 3, strides=2, padding="same")(x))
     h = layers.LeakyReLU(0.1)(layers.DepthwiseConv2D(3, padding="same")(y))
     y = layers.Add()([y, layers.Conv2D(8, 1)(h)])
+    y = layers.Maximum()([y, layers.Conv2D(8, 1)(y)])
+    y = layers.Multiply()([y, layers.DepthwiseConv2D(3, padding="same")(y)])
     y = layers.Activation("hard_swish")(layers.DepthwiseConv2D(3, strides=2, padding="same")(y))
     s = layers.Activation("sigmoid")(layers.Conv2D(8, 1)(layers.GlobalAveragePooling2D(keepdims=True)(y)))
     y = layers.Multiply()([y, s])

@@ -6,6 +6,7 @@ activation clamps, padding, scratch sizes); the templates only print them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import enum
@@ -413,22 +414,40 @@ def _lut_call(graph: Graph, op: Op, table: lut.Table, data_input: int) -> Call:
                    size=graph.tensor(op.outputs[0]).num_elements)
 
 
-def _activation_table(graph: Graph, op: Op) -> lut.Table:
-    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
-    if op.kind is OpKind.LOGISTIC:
-        return lut.logistic_table(x.scale, x.zero_point)
-    if op.kind is OpKind.TANH:
-        return lut.tanh_table(x.scale, x.zero_point)
-    if op.kind is OpKind.HARD_SWISH:
-        return lut.hard_swish_table(x.scale, x.zero_point, y.scale, y.zero_point)
-    if op.kind is OpKind.QUANTIZE:
-        return lut.requantize_table(x.scale, x.zero_point, y.scale, y.zero_point)
+def _leaky_relu_table(x: Tensor, y: Tensor, op: Op) -> lut.Table:
     assert isinstance(op.options, LeakyReluOptions)
     return lut.leaky_relu_table(x.scale, x.zero_point, y.scale, y.zero_point, op.options.alpha)
 
 
+# One-input ops whose int8 output depends on the int8 input alone: (input, output, op) -> the op's table.
+_ACTIVATION_TABLES: dict[OpKind, Callable[[Tensor, Tensor, Op], lut.Table]] = {
+    OpKind.LOGISTIC: lambda x, y, op: lut.logistic_table(x.scale, x.zero_point),
+    OpKind.TANH: lambda x, y, op: lut.tanh_table(x.scale, x.zero_point),
+    OpKind.HARD_SWISH: lambda x, y, op: lut.hard_swish_table(x.scale, x.zero_point, y.scale, y.zero_point),
+    OpKind.QUANTIZE: lambda x, y, op: lut.requantize_table(x.scale, x.zero_point, y.scale, y.zero_point),
+    OpKind.LEAKY_RELU: _leaky_relu_table,
+}
+
+
 def _lut_activation(graph: Graph, op: Op) -> Call:
-    return _lut_call(graph, op, _activation_table(graph, op), op.inputs[0])
+    table = _ACTIVATION_TABLES[op.kind](graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0]), op)
+    return _lut_call(graph, op, table, op.inputs[0])
+
+
+def _raw_pick(pick: Callable[[int, int], int]) -> Callable[..., lut.Table]:
+    """MAXIMUM / MINIMUM with a constant: TFLM compares the raw int8 values."""
+    return lambda x_scale, x_zero_point, value, *rest, **flags: tuple(pick(v, value) for v in lut.INT8_VALUES)
+
+
+# Binary ops with a constant scalar operand -> the table builder of tinyc.ir.lut (input scale and zero point, the
+# constant's value, scale and zero point, output scale and zero point, fused activation, constant_first=...).
+_CONSTANT_SCALAR_TABLES: dict[OpKind, Callable[..., lut.Table]] = {
+    OpKind.ADD: lut.add_constant_table,
+    OpKind.SUB: lut.sub_constant_table,
+    OpKind.MUL: lambda *args, constant_first: lut.mul_constant_table(*args),  # commutative
+    OpKind.MAXIMUM: _raw_pick(max),
+    OpKind.MINIMUM: _raw_pick(min),
+}
 
 
 def _constant_scalar_table(graph: Graph, op: Op, position: int) -> lut.Table:
@@ -436,17 +455,8 @@ def _constant_scalar_table(graph: Graph, op: Op, position: int) -> lut.Table:
     c, x, y = graph.tensor(op.inputs[position]), graph.tensor(op.inputs[1 - position]), graph.tensor(op.outputs[0])
     value = int(np.asarray(c.data).reshape(-1)[0])
     activation = getattr(op.options, "activation", Activation.NONE).value
-    if op.kind is OpKind.ADD:
-        return lut.add_constant_table(x.scale, x.zero_point, value, c.scale, c.zero_point, y.scale, y.zero_point,
-                                      activation, constant_first=position == 0)
-    if op.kind is OpKind.MUL:
-        return lut.mul_constant_table(x.scale, x.zero_point, value, c.scale, c.zero_point, y.scale, y.zero_point,
-                                      activation)
-    if op.kind is OpKind.SUB:
-        return lut.sub_constant_table(x.scale, x.zero_point, value, c.scale, c.zero_point, y.scale, y.zero_point,
-                                      activation, constant_first=position == 0)
-    pick = max if op.kind is OpKind.MAXIMUM else min
-    return tuple(pick(v, value) for v in lut.INT8_VALUES)  # TFLM compares raw int8 values
+    return _CONSTANT_SCALAR_TABLES[op.kind](x.scale, x.zero_point, value, c.scale, c.zero_point, y.scale,
+                                            y.zero_point, activation, constant_first=position == 0)
 
 
 def _strides(shape: tuple[int, ...], out: Dims) -> Dims:
@@ -461,6 +471,9 @@ def _strides(shape: tuple[int, ...], out: Dims) -> Dims:
 
 _BINARY_KINDS = {OpKind.MUL: KernelKind.MUL, OpKind.SUB: KernelKind.SUB, OpKind.MAXIMUM: KernelKind.MAXIMUM,
                  OpKind.MINIMUM: KernelKind.MINIMUM}
+# The requantization parameters of the binary kernels that rescale (MAXIMUM and MINIMUM compare raw values).
+_BINARY_PARAMS: dict[OpKind, Callable[..., requant.MulParams | requant.SubParams]] = {
+    OpKind.MUL: requant.mul_params, OpKind.SUB: requant.sub_params}
 
 
 def _binary(graph: Graph, op: Op) -> Call:
@@ -471,14 +484,12 @@ def _binary(graph: Graph, op: Op) -> Call:
     a, b, y = (graph.tensor(i) for i in (*op.inputs[:2], op.outputs[0]))
     padded = (1,) * (4 - len(y.shape)) + tuple(y.shape)
     out_dims = Dims(*padded)
-    params: requant.MulParams | requant.SubParams | None = None
-    scales = dict(input1_scale=a.scale, input1_zero_point=a.zero_point, input2_scale=b.scale,
-                  input2_zero_point=b.zero_point, output_scale=y.scale, output_zero_point=y.zero_point,
-                  activation=getattr(op.options, "activation", Activation.NONE).value)
-    if op.kind is OpKind.MUL:
-        params = requant.mul_params(**scales)
-    if op.kind is OpKind.SUB:
-        params = requant.sub_params(**scales)
+    params = None
+    if op.kind in _BINARY_PARAMS:
+        params = _BINARY_PARAMS[op.kind](
+            input1_scale=a.scale, input1_zero_point=a.zero_point, input2_scale=b.scale, input2_zero_point=b.zero_point,
+            output_scale=y.scale, output_zero_point=y.zero_point,
+            activation=getattr(op.options, "activation", Activation.NONE).value)
     return BinaryCall(**_base(graph, op, _BINARY_KINDS[op.kind], inputs=op.inputs[:2]), output_dims=out_dims,
                       input1_strides=_strides(a.shape, out_dims), input2_strides=_strides(b.shape, out_dims),
                       params=params)
@@ -494,7 +505,8 @@ _LOWERINGS = {
     OpKind.SOFTMAX: _softmax, OpKind.PAD: _pad_op, OpKind.CONCATENATION: _concat, OpKind.RELU: _relu,
     OpKind.RELU6: _relu, OpKind.RESHAPE: _reshape, OpKind.LEAKY_RELU: _lut_activation,
     OpKind.LOGISTIC: _lut_activation, OpKind.TANH: _lut_activation, OpKind.HARD_SWISH: _lut_activation,
-    OpKind.QUANTIZE: _lut_activation, OpKind.MUL: _binary, OpKind.SUB: _binary, OpKind.MAXIMUM: _binary, OpKind.MINIMUM: _binary,
+    OpKind.QUANTIZE: _lut_activation, OpKind.MUL: _binary, OpKind.SUB: _binary, OpKind.MAXIMUM: _binary,
+    OpKind.MINIMUM: _binary,
 }
 
 
