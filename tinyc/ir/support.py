@@ -348,6 +348,11 @@ def op_location(graph: Graph, op: Op, keras_layers: Mapping[str, str] | None = N
     return where
 
 
+def rule_text(rule: Rule) -> str:
+    """A rule's docstring on one line: the sentence users see."""
+    return " ".join((rule.__doc__ or "").split())
+
+
 def op_problems(graph: Graph, op: Op, keras_layers: Mapping[str, str] | None = None) -> list[str]:
     support = SUPPORTED.get(op.kind)
     where = op_location(graph, op, keras_layers)
@@ -362,7 +367,7 @@ def op_problems(graph: Graph, op: Op, keras_layers: Mapping[str, str] | None = N
     for rule in support.rules:
         ok, detail = rule(graph, op)
         if not ok:
-            problems.append(f"{where}: {rule.__doc__} ({detail})")
+            problems.append(f"{where}: {rule_text(rule)} ({detail})")
     return problems
 
 
@@ -392,7 +397,7 @@ def supported_ops_markdown() -> str:
     for s in SUPPORTED.values():
         lines += [f"## {s.kind.value}", "", f"- Keras: {s.keras_layers}", f"- Kernel: `{s.cmsis_nn_call}`",
                   "- Rules:"]
-        lines += [f"  - {rule.__doc__}" for rule in s.rules]
+        lines += [f"  - {rule_text(rule)}" for rule in s.rules]
         lines.append("")
     return "\n".join(lines)
 
