@@ -258,7 +258,7 @@ SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
               (*_COMMON, constant_int8_weights, constant_int32_bias)),
     OpSupport(OpKind.ADD, "Add; the `+ 3` of hard_sigmoid (a constant scalar operand)",
               "arm_elementwise_add_s8; tinyc_lut_s8 with a constant scalar",
-              (*_COMMON, int8_operands, same_shape_or_constant_scalar)),
+              (*_COMMON, int8_operands, activations_or_constant_scalar, same_shape_or_constant_scalar)),
     OpSupport(OpKind.AVERAGE_POOL_2D, "AveragePooling2D", "arm_avgpool_s8",
               (*_COMMON, rank4_nhwc, same_input_output_quant)),
     OpSupport(OpKind.MAX_POOL_2D, "MaxPooling2D", "arm_max_pool_s8",

@@ -27,7 +27,8 @@ class Step:
 
     @property
     def in_place(self) -> bool:
-        """A kernel that writes over its own input (the in-place depthwise or 1x1 conv kernels)."""
+        """A kernel that writes over its own input (the in-place depthwise or 1x1 conv kernels; the elementwise
+        kernels other than ADD, which need no variant for it)."""
         return self.overwrites is not None and self.call.kind is not KernelKind.ADD
 
 
