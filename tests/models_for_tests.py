@@ -127,3 +127,49 @@ def pools_fused_relu6() -> keras.Model:
     a = layers.ReLU(6.0)(layers.MaxPooling2D(2, padding="same")(y))
     b = layers.ReLU(6.0)(layers.AveragePooling2D(3, strides=2, padding="same")(y))
     return keras.Model(x, layers.Concatenate()([a, b]))
+
+
+def activations_256() -> keras.Model:
+    """LeakyReLU, sigmoid, tanh and hard-swish, each on the model input (one int8 plane of 256 values), summed:
+    fed all 256 int8 values, every table entry is checked against TFLite Micro's own op output."""
+    x = keras.Input((16, 16, 1))
+    branches = [layers.LeakyReLU(0.15)(x), layers.Activation("sigmoid")(x), layers.Activation("tanh")(x),
+                layers.Activation("hard_swish")(x)]
+    y = branches[0]
+    for b in branches[1:]:
+        y = layers.Add()([y, b])
+    return keras.Model(x, y)
+
+
+def squeeze_excite() -> keras.Model:
+    """A MobileNetV3 block: hard-swish, a squeeze-and-excitation gate (MEAN, 1x1 convs, hard-sigmoid as ADD / MUL
+    by constants, the broadcasting per-channel MUL), then a same-shape MUL, MAXIMUM and MINIMUM, a broadcasting and a
+    same-shape SUB, and a sigmoid gate."""
+    x = keras.Input((7, 6, 8))
+    y = layers.Activation("hard_swish")(layers.Conv2D(12, 3, padding="same")(x))
+    s = layers.GlobalAveragePooling2D(keepdims=True)(y)
+    s = layers.Conv2D(4, 1, activation="relu")(s)
+    s = layers.Activation("hard_sigmoid")(layers.Conv2D(12, 1)(s))
+    y = layers.Multiply()([y, s])
+    z = layers.Conv2D(12, 1)(y)
+    y = layers.Multiply()([layers.Maximum()([y, z]), layers.Minimum()([y, z])])
+    y = layers.Subtract()([y, layers.Conv2D(12, 1)(layers.GlobalAveragePooling2D(keepdims=True)(y))])
+    y = layers.Subtract()([layers.Conv2D(12, 1)(y), y])
+    g = layers.Activation("sigmoid")(layers.Conv2D(12, 1)(layers.GlobalAveragePooling2D(keepdims=True)(y)))
+    return keras.Model(x, layers.Multiply()([g, y]))
+
+
+def patch_stage_hard_swish() -> keras.Model:
+    """A patchable early stage with hard-swish, LeakyReLU, a same-shape MAXIMUM (with the converter's requantizing
+    QUANTIZE) and MUL between the convolutions, then an SE gate the patch stage must leave to the per-layer part
+    (MEAN and the broadcasting MUL are not patchable)."""
+    x = keras.Input((20, 18, 3))
+    y = layers.Activation("hard_swish")(layers.Conv2D(8, 3, strides=2, padding="same")(x))
+    h = layers.LeakyReLU(0.1)(layers.DepthwiseConv2D(3, padding="same")(y))
+    y = layers.Add()([y, layers.Conv2D(8, 1)(h)])
+    y = layers.Maximum()([y, layers.Conv2D(8, 1)(y)])
+    y = layers.Multiply()([y, layers.DepthwiseConv2D(3, padding="same")(y)])
+    y = layers.Activation("hard_swish")(layers.DepthwiseConv2D(3, strides=2, padding="same")(y))
+    s = layers.Activation("sigmoid")(layers.Conv2D(8, 1)(layers.GlobalAveragePooling2D(keepdims=True)(y)))
+    y = layers.Multiply()([y, s])
+    return keras.Model(x, layers.Dense(4)(layers.GlobalAveragePooling2D()(y)))

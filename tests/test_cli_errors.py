@@ -36,15 +36,15 @@ def test_build_that_raises(monkeypatch, capsys, tmp_path) -> None:
 
 
 def test_unsupported_op_names_op_and_layer(monkeypatch, capsys, tmp_path) -> None:
-    model = write(tmp_path / "mul.py", (
+    model = write(tmp_path / "abs.py", (
         "import keras\n"
         "def build():\n"
         "    x = keras.Input((4, 4, 2))\n"
         "    y = keras.layers.Conv2D(2, 1, name='conv_a')(x)\n"
-        "    return keras.Model(x, keras.layers.Multiply(name='gate')([x, y]))\n"))
+        "    return keras.Model(x, keras.layers.Lambda(lambda t: keras.ops.abs(t), name='gate')(y))\n"))
     code, _, err = run_cli(monkeypatch, capsys, "report", str(model), "--board", "stm32f412")
     assert code == 2
-    assert "op MUL is not supported" in err
+    assert "op ABS is not supported" in err
     assert "gate" in err
 
 
@@ -326,9 +326,44 @@ def test_lstm_is_named(monkeypatch, capsys, tmp_path) -> None:
     code, _, err = run_cli(monkeypatch, capsys, "report", str(model), "--board", "stm32f412")
     assert code == 2
     assert err == (f"error: {model}: Keras layer 'encoder' (layer 1 of the model, LSTM): LSTM is not supported "
-                   "(tinyc lowers int8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, pooling, MEAN, PAD, "
-                   "CONCATENATION, RESHAPE, RELU/RELU6 and SOFTMAX); replace it with convolutions (e.g. a DS-CNN over "
-                   "the time axis) or Dense layers")
+                   "(tinyc lowers int8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, AVERAGE_POOL_2D, MAX_POOL_2D, "
+                   "MEAN, RESHAPE, PAD, CONCATENATION, RELU, RELU6, SOFTMAX, QUANTIZE, LEAKY_RELU, LOGISTIC, TANH, "
+                   "HARD_SWISH, MUL, SUB, MAXIMUM, MINIMUM); replace it with convolutions (e.g. a DS-CNN over the time "
+                   "axis) or Dense layers")
+
+
+@pytest.mark.parametrize(("layer", "kind", "problem"), [
+    ("keras.layers.PReLU(name='odd')", "PReLU",
+     "it converts to TFLite PRELU, which tinyc does not lower: use LeakyReLU (one slope for every channel) or ReLU"),
+    ("keras.layers.UpSampling2D(name='odd')", "UpSampling2D",
+     "it converts to TFLite TILE, which tinyc does not lower: upsampling is not supported yet; keep the resolution "
+     "with stride-1 convolutions"),
+    ("keras.layers.Conv2D(4, 3, dilation_rate=2, padding='same', name='odd')", "Conv2D",
+     "dilation_rate (2, 2) converts to TFLite SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND, which tinyc does not lower: a "
+     "dilated convolution: use dilation_rate=1 (a larger kernel or stacked 3x3 convolutions see as far)"),
+    ("keras.layers.DepthwiseConv2D(3, depth_multiplier=2, name='odd')", "DepthwiseConv2D",
+     "depth_multiplier 2 is not supported: use depth_multiplier=1 and a 1x1 Conv2D after it for more channels"),
+    ("keras.layers.Activation('gelu', name='odd')", "Activation",
+     "activation 'gelu' converts to TFLite GELU, which tinyc does not lower: use relu, relu6, leaky_relu, "
+     "hard_swish, sigmoid or tanh"),
+])
+def test_unsupported_keras_layer_refused_before_conversion(layer: str, kind: str, problem: str, monkeypatch, capsys,
+                                                            tmp_path) -> None:
+    """Named with the TFLite op it would become and the nearest supported alternative, without converting."""
+    import tinyc.frontend.loader
+    model = write(tmp_path / "odd.py", (
+        "import keras\n"
+        "def build():\n"
+        "    x = keras.Input((8, 8, 2))\n"
+        f"    y = {layer}(x)\n"
+        "    return keras.Model(x, keras.layers.Conv2D(2, 1, name='head')(y))\n"))
+
+    def no_conversion(*args, **kwargs):
+        raise AssertionError("converted a model the Keras check refuses")
+    monkeypatch.setattr(tinyc.frontend.loader, "keras_to_int8_tflite", no_conversion)
+    code, _, err = run_cli(monkeypatch, capsys, "report", str(model), "--board", "stm32f412")
+    assert code == 2
+    assert err == f"error: {model}: Keras layer 'odd' (layer 1 of the model, {kind}): {problem}"
 
 
 def test_unsupported_op_names_its_keras_layer(monkeypatch, capsys, tmp_path) -> None:
@@ -337,16 +372,16 @@ def test_unsupported_op_names_its_keras_layer(monkeypatch, capsys, tmp_path) -> 
         "def build():\n"
         "    x = keras.Input((4, 4, 2))\n"
         "    y = keras.layers.Conv2D(2, 1, name='conv_a')(x)\n"
-        "    y = keras.layers.Multiply(name='gate')([x, y])\n"
+        "    y = keras.layers.Lambda(lambda t: keras.ops.abs(t), name='gate')(y)\n"
         "    return keras.Model(x, keras.layers.Conv2D(2, 1, name='head')(y))\n"))
     import re
     code, _, err = run_cli(monkeypatch, capsys, "report", str(model), "--board", "stm32f412")
     assert code == 2
     err = re.sub(r"functional_[0-9_]+/", "functional_1/", err)  # Keras numbers the models of a session
-    assert err == (f"error: {model}: unsupported model: op 1 (MUL), layer 'functional_1/gate_1/Mul' from Keras layer "
-                   "'gate' (Multiply): op MUL is not supported; supported ops: CONV_2D, DEPTHWISE_CONV_2D, "
+    assert err == (f"error: {model}: unsupported model: op 1 (ABS), layer 'functional_1/gate_1/Abs' from Keras layer "
+                   "'gate' (Lambda): op ABS is not supported; supported ops: CONV_2D, DEPTHWISE_CONV_2D, "
                    "FULLY_CONNECTED, ADD, AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, RESHAPE, PAD, CONCATENATION, RELU, "
-                   "RELU6, SOFTMAX")
+                   "RELU6, SOFTMAX, QUANTIZE, LEAKY_RELU, LOGISTIC, TANH, HARD_SWISH, MUL, SUB, MAXIMUM, MINIMUM")
 
 
 def test_model_file_writing_to_file_descriptor_1_keeps_json_clean(tmp_path) -> None:

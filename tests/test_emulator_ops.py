@@ -3,11 +3,15 @@ every output byte of the firmware in QEMU equals TFLite Micro's."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import models_for_tests as m
 from conftest import BOARDS, needs_toolchain
-from tinyc.run.verify import verify
+from tinyc.ir.lower import KernelKind
+from tinyc.plan.pipeline import plan_model
+from tinyc.run.emulators import Emulator
+from tinyc.run.verify import verify, verify_planned
 
 pytestmark = [needs_toolchain, pytest.mark.emulator]
 
@@ -43,3 +47,27 @@ def test_single_op_bit_exact(case: str, board: str, tflite_of) -> None:
     assert result.first_mismatch is None, result.first_mismatch.describe()
     assert result.mismatched_samples == 0
     assert len(result.run.outputs) == 3
+
+
+@pytest.mark.parametrize("board", BOARDS)
+def test_lookup_table_activations_on_all_256_inputs(board: str, tflite_of) -> None:
+    """LEAKY_RELU, LOGISTIC, TANH and HARD_SWISH run as one generic table kernel: fed every int8 value, each op's
+    output equals TFLite Micro's (the first sample is traced op by op)."""
+    planned = plan_model(tflite_of("activations_256", m.activations_256), board)
+    kinds = [c.kind for c in planned.lowered.calls]
+    assert kinds.count(KernelKind.LUT) == 4
+    every_value = np.arange(-128, 128, dtype=np.int8).reshape(1, 16, 16, 1)
+    result = verify_planned(planned, [every_value, every_value[:, ::-1].copy()], folder=None, cmsis_nn=None,
+                            emulator=Emulator.QEMU)
+    assert result.ops_compared == len(planned.lowered.calls)
+    assert result.first_mismatch is None, result.first_mismatch.describe()
+    assert result.mismatched_samples == 0
+
+
+@pytest.mark.parametrize("board", BOARDS)
+def test_squeeze_excite_mul_sub_maximum_minimum(board: str, tflite_of) -> None:
+    result = verify(tflite_of("squeeze_excite", m.squeeze_excite), board, samples=3)
+    kinds = {c.kind for c in result.planned.lowered.calls}
+    assert {KernelKind.MUL, KernelKind.SUB, KernelKind.MAXIMUM, KernelKind.MINIMUM, KernelKind.LUT} <= kinds
+    assert result.first_mismatch is None, result.first_mismatch.describe()
+    assert result.mismatched_samples == 0

@@ -30,7 +30,7 @@ MODELS = REPO / "models"
 MODEL_NAMES = sorted(path.stem for path in MODELS.glob("*.py"))
 SLOW_TO_CONVERT = {"mbv2_224", "mbv2_224_rd", "mbv2_035_144"}
 CLASSES = {
-    "digits_mcunet": 10, "ic_resnet8": 10, "kws_dscnn": 12, "mbv2_035_144": 1000, "mbv2_224": 1000, "mbv2_224_rd": 1000, "mcunet_f412": 1000,
+    "digits_mcunet": 10, "ic_resnet8": 10, "kws_dscnn": 12, "mbv2_035_144": 1000, "mbv2_224": 1000, "mbv2_224_rd": 1000, "mbv3_small_96": 2, "mcunet_f412": 1000,
     "mcunet_f412_patch": 1000, "mcunet_h743": 1000, "tiny_dscnn": 12, "tiny_mbv2": 10,
     "tiny_resnet": 10, "vww_mbv1": 2,
 }
@@ -178,15 +178,12 @@ def test_digits_dataset_and_accuracy() -> None:
     assert (float_correct, int8_correct) == (444, 445)
 
 
-def test_builder_refuses_squeeze_excite() -> None:
-    network = Network("se_net", (8, 8, 3), (Conv(8, (3, 3)), InvertedResidual(8, squeeze_excite=True),
+def test_builder_builds_squeeze_excite() -> None:
+    """MobileNetV3's block (hard-swish, squeeze-excite) builds with the parameters the analytic count gives."""
+    network = Network("se_net", (8, 8, 3), (Conv(8, (3, 3), activation="hard_swish"),
+                                            InvertedResidual(8, squeeze_excite=True, activation="hard_swish"),
                                             GlobalAvgPool(), Dense(2)))
-    with pytest.raises(ValueError) as error:
-        build_model(network)
-    assert str(error.value) == (
-        "mb1: squeeze-excite is not supported: it needs Multiply and Logistic (sigmoid), which "
-        "tinyc does not lower to CMSIS-NN; set squeeze_excite=False"
-    )
+    assert folded_params(build_model(network)) == count(network).params
 
 
 @pytest.mark.parametrize(("alpha", "resolution"), [(1.0, 224), (0.35, 96), (1.4, 128)])

@@ -201,21 +201,22 @@ def test_inverted_residual_validation(kwargs: dict[str, Any], message: str) -> N
     assert str(error.value) == message
 
 
-SE_MESSAGE = (
-    "se_net layer 1 (InvertedResidual): squeeze-excite is not supported: it needs Multiply and "
-    "Logistic (sigmoid), which tinyc does not lower to CMSIS-NN; set squeeze_excite=False"
-)
-
-
-def se_network() -> Network:
-    return Network("se_net", (8, 8, 3), (Conv(8, (3, 3)), InvertedResidual(8, squeeze_excite=True),
-                                         GlobalAvgPool(), Dense(2)))
-
-
-def test_squeeze_excite_refused_by_count() -> None:
-    with pytest.raises(ValueError) as error:
-        count(se_network())
-    assert str(error.value) == SE_MESSAGE
+def test_squeeze_excite_ops() -> None:
+    """MobileNetV3's gate on 48 expanded channels: MEAN, 1x1 convs 48 -> 16 -> 48, MUL by 1/6 (hard-sigmoid; its
+    +3 and ReLU6 fold into the second conv), channel-wise MUL; hard-swish is an op of its own."""
+    network = Network("se_net", (8, 8, 3), (Conv(8, (3, 3), activation="hard_swish"),
+                                            InvertedResidual(8, squeeze_excite=True, activation="hard_swish"),
+                                            GlobalAvgPool(), Dense(2)))
+    ops = lower(network)
+    assert [(op.kind, op.output_shape, op.macs) for op in ops] == [
+        (OpKind.CONV_2D, (8, 8, 8), 64 * 8 * 27), (OpKind.HARD_SWISH, (8, 8, 8), 0),
+        (OpKind.CONV_2D, (8, 8, 48), 64 * 48 * 8), (OpKind.HARD_SWISH, (8, 8, 48), 0),
+        (OpKind.DEPTHWISE_CONV_2D, (8, 8, 48), 64 * 48 * 9), (OpKind.HARD_SWISH, (8, 8, 48), 0),
+        (OpKind.MEAN, (1, 1, 48), 0), (OpKind.CONV_2D, (1, 1, 16), 48 * 16), (OpKind.CONV_2D, (1, 1, 48), 16 * 48),
+        (OpKind.MUL, (1, 1, 48), 0), (OpKind.MUL, (8, 8, 48), 0),
+        (OpKind.CONV_2D, (8, 8, 8), 64 * 8 * 48), (OpKind.ADD, (8, 8, 8), 0),
+        (OpKind.MEAN, (8,), 0), (OpKind.FULLY_CONNECTED, (2,), 16),
+    ]
 
 
 def test_inverted_residual_ops_and_live_bytes() -> None:

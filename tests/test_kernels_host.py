@@ -633,3 +633,64 @@ def test_kernels_compile_for_cortex_m4(tmp_path) -> None:
                         "-mfpu=fpv4-sp-d16", *h.WARNING_FLAGS, f"-I{h.CMSIS_INCLUDE}", f"-I{h.TINYC_DIR}",
                         "-c", str(source), "-o", str(tmp_path / (source.stem + ".o"))],
                        check=True, capture_output=True, text=True)
+
+
+# --- broadcasting MUL / SUB and the lookup-table kernel -------------------------------------------
+
+def _binary_case(op_name: str, shapes: tuple[tuple[int, ...], tuple[int, ...]], seed: int) -> Case:
+    def layer():
+        import tensorflow as tf
+
+        return {"MUL": tf.keras.layers.Multiply, "SUB": tf.keras.layers.Subtract}[op_name]()
+
+    shape_id = "_".join("x".join(map(str, s)) for s in shapes)
+    return Case(id=f"{op_name.lower()}_{shape_id}_seed{seed}", op_name=op_name, input_shapes=shapes, layer=layer,
+                seed=seed)
+
+
+BINARY_CASES = [_binary_case("MUL", ((5, 7, 6), (1, 1, 6)), 1),   # the SE block's channel scale
+                _binary_case("MUL", ((1, 1, 6), (5, 7, 6)), 2),   # the broadcast operand first
+                _binary_case("MUL", ((4, 3, 8), (4, 3, 8)), 3),
+                _binary_case("MUL", ((4, 1, 5), (1, 6, 5)), 4),   # both operands broadcast
+                _binary_case("SUB", ((5, 7, 6), (1, 1, 6)), 5),
+                _binary_case("SUB", ((6, 4, 3), (6, 4, 3)), 6)]
+
+
+@pytest.mark.parametrize("case", BINARY_CASES, ids=lambda c: c.id)
+def test_broadcasting_binary(lib: ctypes.CDLL, case: Case) -> None:
+    """tinyc_mul_s8 / tinyc_sub_s8 with the strides and parameters lowering computes, against TFLM."""
+    from tinyc.ir.lower import BinaryCall, _binary
+    from tinyc.ir.reader import read_tflite
+
+    model, _ = _model(case)
+    graph = read_tflite(model)  # two model inputs: lowered op by op (tinyc's whole-model check wants one)
+    call = _binary(graph, graph.ops[0])
+    assert isinstance(call, BinaryCall)
+
+    def strides(d):  # type: ignore[no-untyped-def]
+        return (h.i32 * 4)(d.n, d.h, d.w, d.c)
+
+    def run(lib: ctypes.CDLL, op: OpInfo, inputs: list[np.ndarray]) -> np.ndarray:
+        first, second = (np.ascontiguousarray(op.input_array(k, inputs)) for k in (0, 1))  # the op's operand order
+        out = np.zeros(op.outputs[0].shape, np.int8)
+        shape = h.Broadcast(strides(call.output_dims), strides(call.input1_strides), strides(call.input2_strides))
+        p = call.params
+        if case.op_name == "MUL":
+            params = h.MulParams(*(getattr(p, f) for f, _ in h.MulParams._fields_))
+            lib.tinyc_mul_s8(h.i8p(first), h.i8p(second), ctypes.byref(shape), ctypes.byref(params), h.i8p(out))
+        else:
+            params = h.SubParams(*(getattr(p, f) for f, _ in h.SubParams._fields_))
+            lib.tinyc_sub_s8(h.i8p(first), h.i8p(second), ctypes.byref(shape), ctypes.byref(params), h.i8p(out))
+        return out
+
+    _check(case, lib, run)
+
+
+def test_lut_kernel_reads_the_table_at_input_plus_128(lib: ctypes.CDLL) -> None:
+    table = np.arange(256, dtype=np.int64).astype(np.uint8).astype(np.int8)[::-1].copy()
+    values = np.arange(-128, 128, dtype=np.int8)
+    out = np.zeros(256, np.int8)
+    lib.tinyc_lut_s8(h.i8p(values), 256, h.i8p(table), h.i8p(out))
+    assert out.tolist() == table.tolist()
+    lib.tinyc_lut_s8(h.i8p(values), 256, h.i8p(table), h.i8p(values))  # in place
+    assert values.tolist() == table.tolist()

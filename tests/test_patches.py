@@ -9,7 +9,8 @@ import models_for_tests as m
 from conftest import BOARDS, needs_toolchain
 from tinyc.plan.pipeline import plan_model
 from tinyc.run.verify import verify
-from tinyc.plan.patches import Region, _axis_input
+from tinyc.ir.lower import KernelKind
+from tinyc.plan.patches import Region, _axis_input, eligible_splits
 from tinyc.plan.search import ScheduleChoice, ScheduleOptions
 
 
@@ -68,3 +69,23 @@ def test_zero_padding_in_the_patch_stage(grid: tuple[int, int], board: str, tfli
     kinds = {s.call.kind.value for s in result.planned.schedule.steps[:20]}
     assert "pad" in kinds and result.planned.schedule.patch is not None
     assert result.first_mismatch is None, result.first_mismatch.describe()
+
+
+@needs_toolchain
+@pytest.mark.emulator
+@pytest.mark.parametrize("board", BOARDS)
+def test_lookup_tables_inside_the_patch_stage_and_se_gate_outside(board: str, tflite_of) -> None:
+    """Hard-swish, LeakyReLU (table kernels), same-shape MAXIMUM and MUL run patch by patch; the
+    squeeze-and-excitation gate's MEAN and broadcasting MUL cannot, so the deepest eligible split ends before them."""
+    model = tflite_of("patch_stage_hard_swish", m.patch_stage_hard_swish)
+    planned = plan_model(model, board)
+    kinds = [c.kind for c in planned.lowered.calls]
+    splits = eligible_splits(planned.lowered)
+    assert max(splits) == kinds.index(KernelKind.MEAN)
+    assert {KernelKind.LUT, KernelKind.MAXIMUM, KernelKind.MUL} <= set(kinds[:max(splits)])
+    assert KernelKind.MUL in kinds[max(splits):]  # the SE scale
+    options = ScheduleOptions(kind=ScheduleChoice.PATCH, split=max(splits), grid=(2, 2))
+    result = verify(model, board, samples=2, options=options)
+    assert result.planned.schedule.patch is not None
+    assert result.first_mismatch is None, result.first_mismatch.describe()
+    assert result.mismatched_samples == 0

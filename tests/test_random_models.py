@@ -2,7 +2,9 @@
 
 Each seed draws a small network: a stem, a few blocks chosen among conv (kernel 1/3/5/7, stride 1/2,
 SAME/VALID), depthwise, residual add, pooling, zero padding, channel concatenation, ReLU/ReLU6, then
-a head (global average pooling or Flatten) and Dense, optionally Softmax.
+a head (global average pooling or Flatten) and Dense, optionally Softmax. The seeds of `NEW_OPS_SEEDS` also draw
+the table activations (LeakyReLU, sigmoid, tanh, hard-swish, hard-sigmoid), squeeze-and-excitation gates (broadcasting
+MUL) and MUL / SUB / MAXIMUM / MINIMUM of two branches.
 """
 
 from __future__ import annotations
@@ -17,9 +19,29 @@ from tinyc.run.verify import verify
 pytestmark = [needs_toolchain, pytest.mark.emulator]
 
 SEEDS = (*range(6), 19, 29)  # 19 and 29 found pooling with a fused ReLU6
+NEW_OPS_SEEDS = (103, 110)  # LOGISTIC, MAXIMUM, MUL (SE gate), QUANTIZE; MINIMUM, SUB, MUL
 
 
-def random_model(seed: int):
+def _new_op_block(y, rng: random.Random):  # type: ignore[no-untyped-def]
+    from keras import layers
+
+    channels = y.shape[-1]
+    block = rng.choice(["act", "se", "binary"])
+    if block == "act":
+        return rng.choice([layers.LeakyReLU(rng.choice([0.05, 0.2])), layers.Activation("sigmoid"),
+                           layers.Activation("tanh"), layers.Activation("hard_swish"),
+                           layers.Activation("hard_sigmoid")])(y)
+    if block == "se":
+        s = layers.GlobalAveragePooling2D(keepdims=True)(y)
+        s = layers.Conv2D(max(2, channels // 4), 1, activation="relu")(s)
+        s = layers.Conv2D(channels, 1, activation=rng.choice(["sigmoid", "hard_sigmoid"]))(s)
+        return layers.Multiply()([y, s])
+    other = layers.Conv2D(channels, rng.choice([1, 3]), padding="same")(y)
+    merge = rng.choice([layers.Multiply, layers.Subtract, layers.Maximum, layers.Minimum])
+    return merge()([y, other] if rng.random() < 0.5 else [other, y])
+
+
+def random_model(seed: int, *, new_ops: bool = False):
     import keras
     from keras import layers
 
@@ -52,6 +74,8 @@ def random_model(seed: int):
             y = layers.Concatenate()([y, layers.Conv2D(rng.randint(2, 6), 3, padding="same")(y)])
         else:
             y = rng.choice([layers.ReLU(), layers.ReLU(6.0)])(y)
+        if new_ops:
+            y = _new_op_block(y, rng)
     y = layers.GlobalAveragePooling2D()(y) if rng.random() < 0.5 else layers.Flatten()(y)
     y = layers.Dense(rng.randint(2, 12))(y)
     return keras.Model(x, layers.Softmax()(y) if rng.random() < 0.5 else y)
@@ -60,6 +84,15 @@ def random_model(seed: int):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_random_architecture_bit_exact(seed: int, tflite_of) -> None:
     model = tflite_of(f"random_{seed}", lambda: random_model(seed))
+    for board in BOARDS:
+        result = verify(model, board, samples=3)
+        assert result.first_mismatch is None, f"seed {seed} on {board}: {result.first_mismatch.describe()}"
+        assert result.reference == "tflite-micro"
+
+
+@pytest.mark.parametrize("seed", NEW_OPS_SEEDS)
+def test_random_architecture_with_new_ops_bit_exact(seed: int, tflite_of) -> None:
+    model = tflite_of(f"random_new_ops_{seed}", lambda: random_model(seed, new_ops=True))
     for board in BOARDS:
         result = verify(model, board, samples=3)
         assert result.first_mismatch is None, f"seed {seed} on {board}: {result.first_mismatch.describe()}"

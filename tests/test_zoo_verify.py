@@ -14,7 +14,7 @@ from tinyc.plan.search import Objective, ScheduleChoice, ScheduleOptions
 
 pytestmark = [needs_toolchain, pytest.mark.emulator, pytest.mark.slow]
 
-ZOO = ("tiny_mbv2", "tiny_dscnn", "tiny_resnet", "digits_mcunet", "kws_dscnn", "ic_resnet8", "vww_mbv1")
+ZOO = ("tiny_mbv2", "tiny_dscnn", "tiny_resnet", "digits_mcunet", "kws_dscnn", "ic_resnet8", "vww_mbv1", "mbv3_small_96")
 SCHEDULES = {
     "per-layer": ScheduleOptions(kind=ScheduleChoice.PER_LAYER, in_place=False),
     "in-place": ScheduleOptions(kind=ScheduleChoice.PER_LAYER, in_place=True),

@@ -217,3 +217,18 @@ def same_padding(in_size: int, filter_size: int, stride: int, out_size: int) -> 
 
 def random_int8(shape: Sequence[int], seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(-128, 128, size=tuple(shape), dtype=np.int8)
+
+
+class Broadcast(ctypes.Structure):
+    _fields_ = [("dims", i32 * 4), ("input1_strides", i32 * 4), ("input2_strides", i32 * 4)]
+
+
+class MulParams(ctypes.Structure):
+    _fields_ = [(name, i32) for name in ("input1_offset", "input2_offset", "output_offset", "multiplier", "shift",
+                                         "act_min", "act_max")]
+
+
+class SubParams(ctypes.Structure):
+    _fields_ = [(name, i32) for name in ("input1_offset", "input1_mult", "input1_shift", "input2_offset",
+                                         "input2_mult", "input2_shift", "left_shift", "output_offset", "output_mult",
+                                         "output_shift", "act_min", "act_max")]

@@ -27,7 +27,8 @@ from tinyc.frontend.spec import (
     Pool,
     Softmax,
     Spec,
-    check_no_squeeze_excite,
+    expanded_channels,
+    squeeze_channels,
 )
 
 BN_MOMENTUM = 0.9
@@ -40,6 +41,9 @@ def _activation(x: keras.KerasTensor, activation: Activation, name: str) -> kera
         return keras.layers.ReLU(name=f"{name}_relu")(x)
     if activation == "relu6":
         return keras.layers.ReLU(max_value=6.0, name=f"{name}_relu6")(x)
+    if activation == "hard_swish":
+        result: keras.KerasTensor = keras.layers.Activation("hard_swish", name=f"{name}_hswish")(x)
+        return result
     return x
 
 
@@ -71,17 +75,28 @@ def depthwise_bn(x: keras.KerasTensor, kernel: tuple[int, int], *, name: str,
     return _activation(x, activation, name)
 
 
-def inverted_residual(x: keras.KerasTensor, block: InvertedResidual, *, name: str) -> keras.KerasTensor:
-    """MobileNetV2 inverted residual block with linear bottleneck and ReLU6.
+def squeeze_excite(x: keras.KerasTensor, *, name: str) -> keras.KerasTensor:
+    """MobileNetV3's gate: global average pool, 1x1 conv (ReLU), 1x1 conv (hard-sigmoid), channel-wise Multiply."""
+    channels = int(x.shape[-1])
+    s = keras.layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_squeeze")(x)
+    s = keras.layers.Conv2D(squeeze_channels(channels), 1, activation="relu", name=f"{name}_reduce")(s)
+    s = keras.layers.Conv2D(channels, 1, name=f"{name}_expand")(s)
+    s = keras.layers.Activation("hard_sigmoid", name=f"{name}_gate")(s)
+    result: keras.KerasTensor = keras.layers.Multiply(name=f"{name}_scale")([x, s])
+    return result
 
-    Raises ``ValueError`` for squeeze-excite (Multiply / sigmoid are not lowered by tinyc)."""
-    check_no_squeeze_excite(block, where=name)
+
+def inverted_residual(x: keras.KerasTensor, block: InvertedResidual, *, name: str) -> keras.KerasTensor:
+    """MobileNetV2 inverted residual block with linear bottleneck (MobileNetV3: its activation, squeeze-excite)."""
     in_channels = int(x.shape[-1])
+    expanded = expanded_channels(block, in_channels)
     y = x
-    if block.expansion != 1:
-        y = conv_bn(y, in_channels * block.expansion, (1, 1), name=f"{name}_expand", activation="relu6")
+    if expanded != in_channels:
+        y = conv_bn(y, expanded, (1, 1), name=f"{name}_expand", activation=block.activation)
     y = depthwise_bn(y, (block.kernel, block.kernel), stride=(block.stride, block.stride),
-                     name=f"{name}_dw", activation="relu6")
+                     name=f"{name}_dw", activation=block.activation)
+    if block.squeeze_excite:
+        y = squeeze_excite(y, name=f"{name}_se")
     y = conv_bn(y, block.out_channels, (1, 1), name=f"{name}_project", activation="none")
     if block.stride == 1 and in_channels == block.out_channels:
         y = keras.layers.Add(name=f"{name}_add")([x, y])

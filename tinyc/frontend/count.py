@@ -35,7 +35,8 @@ from tinyc.frontend.spec import (
     Pool,
     Softmax,
     Spec,
-    check_no_squeeze_excite,
+    expanded_channels,
+    squeeze_channels,
 )
 
 Shape = tuple[int, ...]
@@ -108,6 +109,22 @@ class _Lowering:
         k = kernel[0] * kernel[1]
         return self._emit(OpKind.DEPTHWISE_CONV_2D, (x,), (oh, ow, c), oh * ow * c * k, c * k, c)
 
+    def activation(self, x: int, activation: str) -> int:
+        """ReLU / ReLU6 fuse into the op before; hard-swish is an op of its own."""
+        if activation == "hard_swish":
+            return self._emit(OpKind.HARD_SWISH, (x,), self.shapes[x])
+        return x
+
+    def squeeze_excite(self, x: int) -> int:
+        """MEAN (keep dims), 1x1 conv (ReLU), 1x1 conv (ReLU6 with the +3 of hard-sigmoid in its bias), MUL by the
+        constant 1/6, then the channel-wise MUL."""
+        channels = self.shapes[x][2]
+        s = self._emit(OpKind.MEAN, (x,), (1, 1, channels))
+        s = self.conv(s, squeeze_channels(channels), (1, 1), (1, 1), "same")
+        s = self.conv(s, channels, (1, 1), (1, 1), "same")
+        s = self._emit(OpKind.MUL, (s,), self.shapes[s])
+        return self._emit(OpKind.MUL, (x, s), self.shapes[x])
+
     def add(self, a: int, b: int) -> int:
         if self.shapes[a] != self.shapes[b]:
             raise ValueError(f"Add of shapes {self.shapes[a]} and {self.shapes[b]}")
@@ -115,16 +132,20 @@ class _Lowering:
 
     def layer(self, x: int, layer: Layer, where: str) -> int:
         if isinstance(layer, Conv):
-            return self.conv(x, layer.filters, layer.kernel, layer.stride, layer.padding)
+            return self.activation(self.conv(x, layer.filters, layer.kernel, layer.stride, layer.padding),
+                                   layer.activation)
         if isinstance(layer, DepthwiseConv):
-            return self.depthwise(x, layer.kernel, layer.stride, layer.padding)
+            return self.activation(self.depthwise(x, layer.kernel, layer.stride, layer.padding), layer.activation)
         if isinstance(layer, InvertedResidual):
-            check_no_squeeze_excite(layer, where=where)
             in_channels = self.shapes[x][2]
+            expanded = expanded_channels(layer, in_channels)
             y = x
-            if layer.expansion != 1:
-                y = self.conv(y, in_channels * layer.expansion, (1, 1), (1, 1), "same")
-            y = self.depthwise(y, (layer.kernel, layer.kernel), (layer.stride, layer.stride), "same")
+            if expanded != in_channels:
+                y = self.activation(self.conv(y, expanded, (1, 1), (1, 1), "same"), layer.activation)
+            y = self.activation(self.depthwise(y, (layer.kernel, layer.kernel), (layer.stride, layer.stride), "same"),
+                                layer.activation)
+            if layer.squeeze_excite:
+                y = self.squeeze_excite(y)
             y = self.conv(y, layer.out_channels, (1, 1), (1, 1), "same")
             if layer.stride == 1 and in_channels == layer.out_channels:
                 y = self.add(x, y)
@@ -155,8 +176,8 @@ class _Lowering:
                 x = self.ops.pop().inputs[0]
                 self.shapes.pop()
             n = math.prod(self.shapes[x])
-            return self._emit(OpKind.FULLY_CONNECTED, (x,), (layer.units,), n * layer.units,
-                              n * layer.units, layer.units)
+            return self.activation(self._emit(OpKind.FULLY_CONNECTED, (x,), (layer.units,), n * layer.units,
+                                              n * layer.units, layer.units), layer.activation)
         if isinstance(layer, Softmax):
             return self._emit(OpKind.SOFTMAX, (x,), self.shapes[x])
         raise TypeError(f"{where}: unknown layer type {type(layer).__name__}")

@@ -20,11 +20,12 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias, Union
 
-Activation: TypeAlias = Literal["none", "relu", "relu6"]
+Activation: TypeAlias = Literal["none", "relu", "relu6", "hard_swish"]
 Padding: TypeAlias = Literal["same", "valid"]
 PoolKind: TypeAlias = Literal["avg", "max"]
 
-ACTIVATIONS: tuple[str, ...] = ("none", "relu", "relu6")
+ACTIVATIONS: tuple[str, ...] = ("none", "relu", "relu6", "hard_swish")
+SE_RATIO = 0.25  # squeeze channels = round_channels(SE_RATIO x expanded channels), as MobileNetV3
 PADDINGS: tuple[str, ...] = ("same", "valid")
 DEPTHWISE_KERNELS: tuple[int, ...] = (3, 5, 7)
 CHANNEL_DIVISOR = 8
@@ -90,17 +91,24 @@ class DepthwiseConv:
 class InvertedResidual:
     """MobileNetV2 block: 1x1 expand (ReLU6, skipped when expansion is 1), k x k depthwise
     (ReLU6), 1x1 linear projection; identity residual add when stride is 1 and the input
-    already has ``out_channels`` channels. ``squeeze_excite`` is representable but not buildable
-    (tinyc does not lower Multiply / sigmoid)."""
+    already has ``out_channels`` channels. MobileNetV3's variant: ``activation`` (e.g. hard_swish),
+    ``expanded_channels`` given directly (0: input channels x ``expansion``), and ``squeeze_excite``
+    after the depthwise: global average pool, 1x1 conv to round_channels(SE_RATIO x expanded) (ReLU),
+    1x1 conv back (hard-sigmoid), channel-wise Multiply."""
 
     out_channels: int
     kernel: int = 3
     expansion: int = 6
     stride: int = 1
     squeeze_excite: bool = False
+    activation: Activation = "relu6"
+    expanded_channels: int = 0
 
     def __post_init__(self) -> None:
         _check_positive("InvertedResidual out_channels/expansion", (self.out_channels, self.expansion))
+        _check_choice("InvertedResidual activation", self.activation, ACTIVATIONS)
+        if self.expanded_channels < 0:
+            raise ValueError(f"InvertedResidual expanded_channels must be >= 0, got {self.expanded_channels}")
         if self.kernel not in DEPTHWISE_KERNELS:
             raise ValueError(
                 f"InvertedResidual kernel must be one of {DEPTHWISE_KERNELS}, got {self.kernel}"
@@ -271,14 +279,14 @@ class MCUNetSpec:
 Spec: TypeAlias = Union[Network, MCUNetSpec]
 
 
-def check_no_squeeze_excite(block: InvertedResidual, *, where: str) -> None:
-    """Squeeze-excite lowers to Multiply and sigmoid, which tinyc does not support: refuse it
-    instead of silently dropping it."""
-    if block.squeeze_excite:
-        raise ValueError(
-            f"{where}: squeeze-excite is not supported: it needs Multiply and Logistic (sigmoid), "
-            "which tinyc does not lower to CMSIS-NN; set squeeze_excite=False"
-        )
+def expanded_channels(block: InvertedResidual, in_channels: int) -> int:
+    """The channels of a block's expanded (depthwise) tensor."""
+    return block.expanded_channels or in_channels * block.expansion
+
+
+def squeeze_channels(expanded: int) -> int:
+    """The squeeze-and-excitation bottleneck of a block with ``expanded`` channels."""
+    return round_channels(SE_RATIO * expanded)
 
 
 # ---------------------------------------------------------------- JSON

@@ -148,6 +148,18 @@ def check_representative_dataset(path: Path, representative: Callable[[], Iterab
 _RECURRENT = {"LSTM": "LSTM", "GRU": "GRU", "SimpleRNN": "SimpleRNN", "RNN": "RNN", "Bidirectional": "Bidirectional RNN",
               "ConvLSTM1D": "ConvLSTM", "ConvLSTM2D": "ConvLSTM", "ConvLSTM3D": "ConvLSTM", "LSTMCell": "LSTM",
               "GRUCell": "GRU"}
+# Keras layer class -> the TFLite op the converter emits for it that tinyc does not lower (its nearest supported
+# alternative: tinyc.ir.support.ALTERNATIVES).
+_UNSUPPORTED_LAYERS = {"PReLU": "PRELU", "ELU": "ELU", "UpSampling2D": "TILE", "Conv2DTranspose": "TRANSPOSE_CONV",
+                       "Resizing": "RESIZE_BILINEAR", "Conv1D": "EXPAND_DIMS", "SeparableConv1D": "EXPAND_DIMS",
+                       "DepthwiseConv1D": "EXPAND_DIMS", "MaxPooling1D": "EXPAND_DIMS",
+                       "AveragePooling1D": "EXPAND_DIMS", "GlobalMaxPooling2D": "REDUCE_MAX",
+                       "Cropping2D": "STRIDED_SLICE", "Permute": "TRANSPOSE", "Embedding": "GATHER"}
+# Keras activation functions (by name) -> the TFLite op they become, which tinyc does not lower.
+_UNSUPPORTED_ACTIVATIONS = {"elu": "ELU", "selu": "ELU", "gelu": "GELU", "softplus": "EXP / LOG", "softsign": "DIV",
+                            "exponential": "EXP", "mish": "EXP / LOG / TANH", "log_softmax": "LOG_SOFTMAX"}
+_ACTIVATION_ALTERNATIVE = "use relu, relu6, leaky_relu, hard_swish, sigmoid or tanh"
+_DILATED = ("Conv2D", "DepthwiseConv2D", "SeparableConv2D")
 
 
 def _all_layers(model: Any) -> list[Any]:
@@ -159,17 +171,42 @@ def _all_layers(model: Any) -> list[Any]:
     return layers
 
 
+def _layer_problem(layer: Any) -> str | None:
+    """Why tinyc cannot lower what the converter makes of this layer, and the nearest supported alternative."""
+    from tinyc.ir.support import ALTERNATIVES, SUPPORTED
+
+    kind = type(layer).__name__
+    if kind in _RECURRENT:
+        return (f"{_RECURRENT[kind]} is not supported (tinyc lowers int8 "
+                + ", ".join(k.value for k in SUPPORTED)
+                + "); replace it with convolutions (e.g. a DS-CNN over the time axis) or Dense layers")
+    if kind in _UNSUPPORTED_LAYERS:
+        op = _UNSUPPORTED_LAYERS[kind]
+        return f"it converts to TFLite {op}, which tinyc does not lower: {ALTERNATIVES[op]}"
+    activation = getattr(getattr(layer, "activation", None), "__name__", None)
+    if activation in _UNSUPPORTED_ACTIVATIONS:
+        return (f"activation {activation!r} converts to TFLite {_UNSUPPORTED_ACTIVATIONS[activation]}, which tinyc "
+                f"does not lower: {_ACTIVATION_ALTERNATIVE}")
+    dilation = tuple(getattr(layer, "dilation_rate", (1, 1)) or (1, 1))
+    if kind in _DILATED and any(d != 1 for d in dilation):
+        return (f"dilation_rate {dilation} converts to TFLite SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND, which tinyc does "
+                f"not lower: {ALTERNATIVES['SPACE_TO_BATCH_ND']}")
+    multiplier = getattr(layer, "depth_multiplier", 1)
+    if kind in ("DepthwiseConv2D", "SeparableConv2D") and multiplier != 1:
+        return (f"depth_multiplier {multiplier} is not supported: use depth_multiplier=1 and a 1x1 Conv2D after it "
+                "for more channels")
+    return None
+
+
 def check_keras_layers(path: Path, model: Any) -> None:
-    """Refuse recurrent layers before the converter prints pages about them."""
+    """Refuse layers tinyc cannot lower before the (slow) conversion, naming the layer, the TFLite op it would
+    become and the nearest supported alternative."""
     for index, layer in enumerate(getattr(model, "layers", [])):
         for inner in [layer, *_all_layers(layer)]:
-            kind = type(inner).__name__
-            if kind in _RECURRENT:
-                raise UnsupportedModelError(
-                    f"{path}: Keras layer {inner.name!r} (layer {index} of the model, {kind}): {_RECURRENT[kind]} is "
-                    "not supported (tinyc lowers int8 CONV_2D, DEPTHWISE_CONV_2D, "
-                    "FULLY_CONNECTED, ADD, pooling, MEAN, PAD, CONCATENATION, RESHAPE, RELU/RELU6 and SOFTMAX); "
-                    "replace it with convolutions (e.g. a DS-CNN over the time axis) or Dense layers")
+            problem = _layer_problem(inner)
+            if problem is not None:
+                raise UnsupportedModelError(f"{path}: Keras layer {inner.name!r} (layer {index} of the model, "
+                                            f"{type(inner).__name__}): {problem}")
 
 
 def keras_layer_names(model: Any) -> dict[str, str]:

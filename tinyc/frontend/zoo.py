@@ -8,6 +8,7 @@ Dropout and weight regularizers of the original training scripts are omitted (in
 from __future__ import annotations
 
 from tinyc.frontend.spec import (
+    Activation,
     BasicResidual,
     BlockChoice,
     Conv,
@@ -15,6 +16,7 @@ from tinyc.frontend.spec import (
     DepthwiseConv,
     Flatten,
     GlobalAvgPool,
+    InvertedResidual,
     Layer,
     MCUNetSpec,
     Network,
@@ -244,3 +246,35 @@ def tiny_resnet() -> Network:
         Softmax(),
     )
     return Network("tiny_resnet", (32, 32, 3), layers)
+
+
+# MobileNetV3-Small (Howard et al. 2019, table 2): (kernel, expanded channels, output channels, squeeze-excite,
+# activation, stride)
+_MBV3_SMALL_BLOCKS: tuple[tuple[int, int, int, bool, Activation, int], ...] = (
+    (3, 16, 16, True, "relu", 2),
+    (3, 72, 24, False, "relu", 2),
+    (3, 88, 24, False, "relu", 1),
+    (5, 96, 40, True, "hard_swish", 2),
+    (5, 240, 40, True, "hard_swish", 1),
+    (5, 240, 40, True, "hard_swish", 1),
+    (5, 120, 48, True, "hard_swish", 1),
+    (5, 144, 48, True, "hard_swish", 1),
+    (5, 288, 96, True, "hard_swish", 2),
+    (5, 576, 96, True, "hard_swish", 1),
+    (5, 576, 96, True, "hard_swish", 1),
+)
+
+
+def mobilenet_v3_small(alpha: float = 1.0, resolution: int = 224, *, num_classes: int = 1000,
+                       last_channels: int = 1024) -> Network:
+    """MobileNetV3-Small as in ``keras.applications`` (hard-swish, squeeze-excite with hard-sigmoid gates): a 16-channel
+    stride-2 stem, the 11 blocks above (channels x ``alpha``, rounded to multiples of 8), a 1x1 head conv to
+    576 x ``alpha`` channels, global average pool, Dense(``last_channels``, hard-swish), Dense(``num_classes``),
+    Softmax."""
+    layers: list[Layer] = [Conv(16, (3, 3), (2, 2), activation="hard_swish")]
+    for kernel, expanded, out, se, activation, stride in _MBV3_SMALL_BLOCKS:
+        layers.append(InvertedResidual(round_channels(out * alpha), kernel=kernel, stride=stride, squeeze_excite=se,
+                                       activation=activation, expanded_channels=round_channels(expanded * alpha)))
+    layers += [Conv(round_channels(576 * alpha), (1, 1), activation="hard_swish"), GlobalAvgPool(),
+               Dense(last_channels, activation="hard_swish"), Dense(num_classes), Softmax()]
+    return Network(f"mobilenet_v3_small_{alpha:g}_{resolution}", (resolution, resolution, 3), tuple(layers))

@@ -63,6 +63,14 @@ class OpKind(enum.Enum):
     SHAPE = "SHAPE"
     STRIDED_SLICE = "STRIDED_SLICE"
     PACK = "PACK"
+    LEAKY_RELU = "LEAKY_RELU"
+    LOGISTIC = "LOGISTIC"
+    TANH = "TANH"
+    HARD_SWISH = "HARD_SWISH"
+    MUL = "MUL"
+    SUB = "SUB"
+    MAXIMUM = "MAXIMUM"
+    MINIMUM = "MINIMUM"
     OTHER = "OTHER"
 
 
@@ -139,7 +147,7 @@ class FullyConnectedOptions:
 
 @dataclass(frozen=True)
 class ActivationOptions:
-    """ADD and CONCATENATION: a fused activation (and an axis for CONCATENATION)."""
+    """ADD, SUB, MUL and CONCATENATION: a fused activation (and an axis for CONCATENATION)."""
     activation: Activation
     axis: int = 0
 
@@ -155,11 +163,17 @@ class MeanOptions:
 
 
 @dataclass(frozen=True)
+class LeakyReluOptions:
+    alpha: float  # the float32 slope for negative inputs
+
+
+@dataclass(frozen=True)
 class NoOptions:
     pass
 
 
-Options = ConvOptions | PoolOptions | FullyConnectedOptions | ActivationOptions | SoftmaxOptions | MeanOptions | NoOptions
+Options = (ConvOptions | PoolOptions | FullyConnectedOptions | ActivationOptions | SoftmaxOptions | MeanOptions
+           | LeakyReluOptions | NoOptions)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ activation clamps, padding, scratch sizes); the templates only print them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import enum
@@ -13,10 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tinyc.ir import requant
-from tinyc.ir.graph import Activation, ActivationOptions, ConvOptions, Graph, MeanOptions, Op, OpKind, Padding, PoolOptions, SoftmaxOptions, Tensor
+from tinyc.ir import lut, requant
+from tinyc.ir.graph import (Activation, ActivationOptions, ConvOptions, Graph, LeakyReluOptions, MeanOptions, Op, OpKind,
+                            Padding, PoolOptions, SoftmaxOptions, Tensor)
 from tinyc.kernels import buffer_sizes
-from tinyc.ir.support import check_graph, layer_name
+from tinyc.ir.support import check_graph, constant_scalar_index, layer_name
 
 
 class KernelKind(enum.Enum):
@@ -33,6 +35,11 @@ class KernelKind(enum.Enum):
     RELU = "relu"
     RESHAPE = "reshape"  # no code: the output aliases the input
     COPY = "copy"  # a block copy between buffers (patch-based schedules)
+    LUT = "lut"  # a 256-entry table: any int8 op whose output depends on the int8 input alone
+    MUL = "mul"
+    MAXIMUM = "maximum"
+    MINIMUM = "minimum"
+    SUB = "sub"
 
 
 @dataclass(frozen=True)
@@ -170,6 +177,22 @@ class ConcatCall(Call):
 class ReluCall(Call):
     size: int
     params: requant.ReluParams
+
+
+@dataclass(frozen=True)
+class LutCall(Call):
+    """tinyc_lut_s8 over `size` elements: out[i] = table[in[i] + 128]; the table is the call's one constant."""
+    size: int
+
+
+@dataclass(frozen=True)
+class BinaryCall(Call):
+    """tinyc_mul_s8 / tinyc_sub_s8 / tinyc_maximum_s8 / tinyc_minimum_s8 with broadcasting: the output's NHWC dims
+    and, per operand, the element stride of each NHWC axis (0 where the operand broadcasts along it)."""
+    output_dims: Dims
+    input1_strides: Dims
+    input2_strides: Dims
+    params: requant.MulParams | requant.SubParams | None  # MUL, SUB; None for MAXIMUM, MINIMUM
 
 
 @dataclass(frozen=True)
@@ -316,6 +339,9 @@ def _fully_connected(graph: Graph, op: Op) -> Call:
 
 def _add(graph: Graph, op: Op) -> Call:
     assert isinstance(op.options, ActivationOptions)
+    position = constant_scalar_index(graph, op)
+    if position is not None:
+        return _lut_call(graph, op, _constant_scalar_table(graph, op, position), op.inputs[1 - position])
     a, b, y = (graph.tensor(i) for i in (*op.inputs[:2], op.outputs[0]))
     params = requant.add_params(a.scale, a.zero_point, b.scale, b.zero_point, y.scale, y.zero_point)
     act_min, act_max = _act(op.options.activation, y)
@@ -382,6 +408,96 @@ def _relu(graph: Graph, op: Op) -> Call:
     return ReluCall(**_base(graph, op, KernelKind.RELU), size=y.num_elements, params=params)
 
 
+def _table_const(op: Op, table: lut.Table) -> ConstArray:
+    return ConstArray(f"op{op.index}_table", "int8_t", np.asarray(table, dtype=np.int8))
+
+
+def _lut_call(graph: Graph, op: Op, table: lut.Table, data_input: int) -> Call:
+    return LutCall(**_base(graph, op, KernelKind.LUT, inputs=(data_input,), consts=(_table_const(op, table),)),
+                   size=graph.tensor(op.outputs[0]).num_elements)
+
+
+def _leaky_relu_table(x: Tensor, y: Tensor, op: Op) -> lut.Table:
+    assert isinstance(op.options, LeakyReluOptions)
+    return lut.leaky_relu_table(x.scale, x.zero_point, y.scale, y.zero_point, op.options.alpha)
+
+
+# One-input ops whose int8 output depends on the int8 input alone: (input, output, op) -> the op's table.
+_ACTIVATION_TABLES: dict[OpKind, Callable[[Tensor, Tensor, Op], lut.Table]] = {
+    OpKind.LOGISTIC: lambda x, y, op: lut.logistic_table(x.scale, x.zero_point),
+    OpKind.TANH: lambda x, y, op: lut.tanh_table(x.scale, x.zero_point),
+    OpKind.HARD_SWISH: lambda x, y, op: lut.hard_swish_table(x.scale, x.zero_point, y.scale, y.zero_point),
+    OpKind.QUANTIZE: lambda x, y, op: lut.requantize_table(x.scale, x.zero_point, y.scale, y.zero_point),
+    OpKind.LEAKY_RELU: _leaky_relu_table,
+}
+
+
+def _lut_activation(graph: Graph, op: Op) -> Call:
+    table = _ACTIVATION_TABLES[op.kind](graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0]), op)
+    return _lut_call(graph, op, table, op.inputs[0])
+
+
+def _raw_pick(pick: Callable[[int, int], int]) -> Callable[..., lut.Table]:
+    """MAXIMUM / MINIMUM with a constant: TFLM compares the raw int8 values."""
+    return lambda x_scale, x_zero_point, value, *rest, **flags: tuple(pick(v, value) for v in lut.INT8_VALUES)
+
+
+# Binary ops with a constant scalar operand -> the table builder of tinyc.ir.lut (input scale and zero point, the
+# constant's value, scale and zero point, output scale and zero point, fused activation, constant_first=...).
+_CONSTANT_SCALAR_TABLES: dict[OpKind, Callable[..., lut.Table]] = {
+    OpKind.ADD: lut.add_constant_table,
+    OpKind.SUB: lut.sub_constant_table,
+    OpKind.MUL: lambda *args, constant_first: lut.mul_constant_table(*args),  # commutative
+    OpKind.MAXIMUM: _raw_pick(max),
+    OpKind.MINIMUM: _raw_pick(min),
+}
+
+
+def _constant_scalar_table(graph: Graph, op: Op, position: int) -> lut.Table:
+    """The table of a binary op whose operand at `position` is a constant scalar."""
+    c, x, y = graph.tensor(op.inputs[position]), graph.tensor(op.inputs[1 - position]), graph.tensor(op.outputs[0])
+    value = int(np.asarray(c.data).reshape(-1)[0])
+    activation = getattr(op.options, "activation", Activation.NONE).value
+    return _CONSTANT_SCALAR_TABLES[op.kind](x.scale, x.zero_point, value, c.scale, c.zero_point, y.scale,
+                                            y.zero_point, activation, constant_first=position == 0)
+
+
+def _strides(shape: tuple[int, ...], out: Dims) -> Dims:
+    """Element strides of each NHWC axis of an operand of `shape` broadcast to `out` (0 along broadcast axes)."""
+    padded = (1,) * (4 - len(shape)) + tuple(shape)
+    strides, step = [0, 0, 0, 0], 1
+    for axis in range(3, -1, -1):
+        strides[axis] = step if padded[axis] != 1 or (out.n, out.h, out.w, out.c)[axis] == 1 else 0
+        step *= padded[axis]
+    return Dims(*strides)
+
+
+_BINARY_KINDS = {OpKind.MUL: KernelKind.MUL, OpKind.SUB: KernelKind.SUB, OpKind.MAXIMUM: KernelKind.MAXIMUM,
+                 OpKind.MINIMUM: KernelKind.MINIMUM}
+# The requantization parameters of the binary kernels that rescale (MAXIMUM and MINIMUM compare raw values).
+_BINARY_PARAMS: dict[OpKind, Callable[..., requant.MulParams | requant.SubParams]] = {
+    OpKind.MUL: requant.mul_params, OpKind.SUB: requant.sub_params}
+
+
+def _binary(graph: Graph, op: Op) -> Call:
+    """MUL, SUB, MAXIMUM, MINIMUM: a table when one operand is a constant scalar, else the broadcasting kernel."""
+    position = constant_scalar_index(graph, op)
+    if position is not None:
+        return _lut_call(graph, op, _constant_scalar_table(graph, op, position), op.inputs[1 - position])
+    a, b, y = (graph.tensor(i) for i in (*op.inputs[:2], op.outputs[0]))
+    padded = (1,) * (4 - len(y.shape)) + tuple(y.shape)
+    out_dims = Dims(*padded)
+    params = None
+    if op.kind in _BINARY_PARAMS:
+        params = _BINARY_PARAMS[op.kind](
+            input1_scale=a.scale, input1_zero_point=a.zero_point, input2_scale=b.scale, input2_zero_point=b.zero_point,
+            output_scale=y.scale, output_zero_point=y.zero_point,
+            activation=getattr(op.options, "activation", Activation.NONE).value)
+    return BinaryCall(**_base(graph, op, _BINARY_KINDS[op.kind], inputs=op.inputs[:2]), output_dims=out_dims,
+                      input1_strides=_strides(a.shape, out_dims), input2_strides=_strides(b.shape, out_dims),
+                      params=params)
+
+
 def _reshape(graph: Graph, op: Op) -> Call:
     return ReshapeCall(**_base(graph, op, KernelKind.RESHAPE))
 
@@ -390,7 +506,10 @@ _LOWERINGS = {
     OpKind.CONV_2D: _conv, OpKind.DEPTHWISE_CONV_2D: _conv, OpKind.FULLY_CONNECTED: _fully_connected,
     OpKind.ADD: _add, OpKind.AVERAGE_POOL_2D: _pool, OpKind.MAX_POOL_2D: _pool, OpKind.MEAN: _mean,
     OpKind.SOFTMAX: _softmax, OpKind.PAD: _pad_op, OpKind.CONCATENATION: _concat, OpKind.RELU: _relu,
-    OpKind.RELU6: _relu, OpKind.RESHAPE: _reshape,
+    OpKind.RELU6: _relu, OpKind.RESHAPE: _reshape, OpKind.LEAKY_RELU: _lut_activation,
+    OpKind.LOGISTIC: _lut_activation, OpKind.TANH: _lut_activation, OpKind.HARD_SWISH: _lut_activation,
+    OpKind.QUANTIZE: _lut_activation, OpKind.MUL: _binary, OpKind.SUB: _binary, OpKind.MAXIMUM: _binary,
+    OpKind.MINIMUM: _binary,
 }
 
 

@@ -23,7 +23,7 @@ import tflite
 
 from tinyc.errors import ModelFormatError, UnsupportedModelError
 from tinyc.ir.graph import (Activation, ActivationOptions, ConvOptions, DType, FullyConnectedOptions, Graph,
-                         MeanOptions, NoOptions, Op, OpKind, Options, Padding, PoolOptions, Quant,
+                         LeakyReluOptions, MeanOptions, NoOptions, Op, OpKind, Options, Padding, PoolOptions, Quant,
                          SoftmaxOptions, Tensor, validate)
 from tinyc.ir.tflite_flatbuffer import FbTable, buffer_bytes, parse_model
 
@@ -52,7 +52,8 @@ _OPTIONS_TABLE = {OpKind.CONV_2D: "Conv2DOptions", OpKind.DEPTHWISE_CONV_2D: "De
                   OpKind.AVERAGE_POOL_2D: "Pool2DOptions", OpKind.MAX_POOL_2D: "Pool2DOptions",
                   OpKind.FULLY_CONNECTED: "FullyConnectedOptions", OpKind.ADD: "AddOptions",
                   OpKind.CONCATENATION: "ConcatenationOptions", OpKind.SOFTMAX: "SoftmaxOptions",
-                  OpKind.MEAN: "ReducerOptions"}
+                  OpKind.MEAN: "ReducerOptions", OpKind.MUL: "MulOptions", OpKind.SUB: "SubOptions",
+                  OpKind.LEAKY_RELU: "LeakyReluOptions"}
 _OPTIONS_REQUIRED = {OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D,
                      OpKind.CONCATENATION, OpKind.SOFTMAX}
 
@@ -81,6 +82,9 @@ def _options(kind: OpKind, table: FbTable | None, where: str) -> Options:
             raise _bad(f"{where}: needs its {expected} table and {has}")
         defaults: dict[OpKind, Options] = {OpKind.FULLY_CONNECTED: FullyConnectedOptions(activation=Activation.NONE, keep_num_dims=False),
                     OpKind.ADD: ActivationOptions(activation=Activation.NONE),
+                    OpKind.MUL: ActivationOptions(activation=Activation.NONE),
+                    OpKind.SUB: ActivationOptions(activation=Activation.NONE),
+                    OpKind.LEAKY_RELU: LeakyReluOptions(alpha=0.0),
                     OpKind.MEAN: MeanOptions(keep_dims=False)}
         return defaults[kind]
     o = table.values
@@ -97,8 +101,10 @@ def _options(kind: OpKind, table: FbTable | None, where: str) -> Options:
     if kind is OpKind.FULLY_CONNECTED:
         return FullyConnectedOptions(activation=_activation(o["fused_activation_function"]),
                                      keep_num_dims=bool(o["keep_num_dims"]))
-    if kind is OpKind.ADD:
+    if kind in (OpKind.ADD, OpKind.MUL, OpKind.SUB):
         return ActivationOptions(activation=_activation(o["fused_activation_function"]))
+    if kind is OpKind.LEAKY_RELU:
+        return LeakyReluOptions(alpha=float(np.float32(o["alpha"])))
     if kind is OpKind.CONCATENATION:
         return ActivationOptions(activation=_activation(o["fused_activation_function"]), axis=o["axis"])
     if kind is OpKind.SOFTMAX:

@@ -247,3 +247,59 @@ def relu_params(*, activation: str, input_scale: float, input_zero_point: int,
                           multiplier=0, shift=0, act_min=max(INT8_MIN, min(INT8_MAX, input_zero_point)),
                           act_max=max(INT8_MIN, min(INT8_MAX, six)))
     raise ValueError(f"activation {activation!r} is not RELU or RELU6")
+
+
+@dataclass(frozen=True)
+class MulParams:
+    """Arguments of ``tinyc_mul_s8``: out = clamp(output_offset + MBQM((in1 + input1_offset) * (in2 +
+    input2_offset), multiplier, shift), act_min, act_max)."""
+    input1_offset: int  # negative of input 1's zero point
+    input2_offset: int  # negative of input 2's zero point
+    output_offset: int  # output zero point
+    multiplier: int
+    shift: int
+    act_min: int
+    act_max: int
+
+
+def mul_params(*, input1_scale: float, input1_zero_point: int, input2_scale: float, input2_zero_point: int,
+               output_scale: float, output_zero_point: int, activation: str) -> MulParams:
+    """TFLM int8 MUL's Prepare: QuantizeMultiplier(double(s1) * double(s2) / double(s_out)), the fused activation's
+    range."""
+    multiplier, shift = quantize_multiplier(input1_scale * input2_scale / output_scale)
+    act_min, act_max = activation_range(activation, output_scale, output_zero_point)
+    return MulParams(input1_offset=-input1_zero_point, input2_offset=-input2_zero_point,
+                     output_offset=output_zero_point, multiplier=multiplier, shift=shift, act_min=act_min,
+                     act_max=act_max)
+
+
+@dataclass(frozen=True)
+class SubParams:
+    """Arguments of ``tinyc_sub_s8``: TFLM's int8 SUB (ADD's arithmetic with the scaled second input subtracted)."""
+    input1_offset: int
+    input1_mult: int
+    input1_shift: int
+    input2_offset: int
+    input2_mult: int
+    input2_shift: int
+    left_shift: int
+    output_offset: int
+    output_mult: int
+    output_shift: int
+    act_min: int
+    act_max: int
+
+
+def sub_params(*, input1_scale: float, input1_zero_point: int, input2_scale: float, input2_zero_point: int,
+               output_scale: float, output_zero_point: int, activation: str) -> SubParams:
+    """TFLM int8 SUB's Prepare: unlike ADD's, the multipliers are computed in float32 and then widened."""
+    twice_max_input_scale = _f32(2.0 * max(input1_scale, input2_scale))
+    input1_mult, input1_shift = _quantize_multiplier_smaller_than_one(_f32(input1_scale / twice_max_input_scale))
+    input2_mult, input2_shift = _quantize_multiplier_smaller_than_one(_f32(input2_scale / twice_max_input_scale))
+    output_mult, output_shift = _quantize_multiplier_smaller_than_one(
+        _f32(twice_max_input_scale / _f32((1 << ADD_LEFT_SHIFT_INT8) * output_scale)))
+    act_min, act_max = activation_range(activation, output_scale, output_zero_point)
+    return SubParams(input1_offset=-input1_zero_point, input1_mult=input1_mult, input1_shift=input1_shift,
+                     input2_offset=-input2_zero_point, input2_mult=input2_mult, input2_shift=input2_shift,
+                     left_shift=ADD_LEFT_SHIFT_INT8, output_offset=output_zero_point, output_mult=output_mult,
+                     output_shift=output_shift, act_min=act_min, act_max=act_max)

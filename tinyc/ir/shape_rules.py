@@ -27,7 +27,10 @@ _ARITY: dict[OpKind, tuple[int, int, frozenset[int]]] = {
     OpKind.MEAN: (2, 2, frozenset()), OpKind.RESHAPE: (1, 2, frozenset()), OpKind.PAD: (2, 2, frozenset()),
     OpKind.CONCATENATION: (1, 1 << 16, frozenset()), OpKind.RELU: (1, 1, frozenset()),
     OpKind.RELU6: (1, 1, frozenset()), OpKind.SOFTMAX: (1, 1, frozenset()), OpKind.QUANTIZE: (1, 1, frozenset()),
-    OpKind.DEQUANTIZE: (1, 1, frozenset()),
+    OpKind.DEQUANTIZE: (1, 1, frozenset()), OpKind.LEAKY_RELU: (1, 1, frozenset()),
+    OpKind.LOGISTIC: (1, 1, frozenset()), OpKind.TANH: (1, 1, frozenset()), OpKind.HARD_SWISH: (1, 1, frozenset()),
+    OpKind.MUL: (2, 2, frozenset()), OpKind.SUB: (2, 2, frozenset()), OpKind.MAXIMUM: (2, 2, frozenset()),
+    OpKind.MINIMUM: (2, 2, frozenset()),
 }
 
 
@@ -241,6 +244,9 @@ RULES: dict[OpKind, tuple[Rule, ...]] = {
     OpKind.RESHAPE: (same_size,), OpKind.PAD: (pad_shapes,), OpKind.CONCATENATION: (concat_shapes,),
     OpKind.RELU: (same_shape,), OpKind.RELU6: (same_shape,), OpKind.SOFTMAX: (same_shape, softmax_beta),
     OpKind.QUANTIZE: (same_shape,), OpKind.DEQUANTIZE: (same_shape,),
+    OpKind.LEAKY_RELU: (same_shape,), OpKind.LOGISTIC: (same_shape,), OpKind.TANH: (same_shape,),
+    OpKind.HARD_SWISH: (same_shape,), OpKind.MUL: (broadcast_shapes,), OpKind.SUB: (broadcast_shapes, add_scales),
+    OpKind.MAXIMUM: (broadcast_shapes,), OpKind.MINIMUM: (broadcast_shapes,),
 }
 
 

@@ -96,14 +96,17 @@ def no_dilation(graph: Graph, op: Op) -> tuple[bool, str]:
     """Dilation is 1."""
     assert isinstance(op.options, ConvOptions)
     o = op.options
-    return (o.dilation_h, o.dilation_w) == (1, 1), f"dilation {o.dilation_h}x{o.dilation_w}"
+    return ((o.dilation_h, o.dilation_w) == (1, 1),
+            f"dilation {o.dilation_h}x{o.dilation_w}; use dilation_rate=1 (a larger kernel or stacked 3x3 convolutions "
+            "see as far)")
 
 
 def depth_multiplier_one(graph: Graph, op: Op) -> tuple[bool, str]:
     """Depthwise convolutions have depth multiplier 1 (as many output as input channels)."""
     w = graph.tensor(op.inputs[1])
     c_in = graph.tensor(op.inputs[0]).shape[3]
-    return w.shape[3] == c_in, f"depth multiplier {w.shape[3] // max(c_in, 1)}"
+    return (w.shape[3] == c_in, f"depth multiplier {w.shape[3] // max(c_in, 1)}; use depth_multiplier=1 and a 1x1 "
+                                "Conv2D after it for more channels")
 
 
 def same_input_output_quant(graph: Graph, op: Op) -> tuple[bool, str]:
@@ -123,6 +126,91 @@ def same_shape_operands(graph: Graph, op: Op) -> tuple[bool, str]:
         if graph.tensor(i).shape != out:
             return False, f"tensor {_t(graph, i)} has shape {graph.tensor(i).shape}, output {out}"
     return True, ""
+
+
+def _is_constant_scalar(graph: Graph, index: int) -> bool:
+    t = graph.tensor(index)
+    return t.is_constant and t.num_elements == 1
+
+
+def constant_scalar_index(graph: Graph, op: Op) -> int | None:
+    """The position (0 or 1) of a binary op's constant scalar operand, or None when both are activations."""
+    for position in (1, 0):
+        if _is_constant_scalar(graph, op.inputs[position]) and not _is_constant_scalar(graph, op.inputs[1 - position]):
+            return position
+    return None
+
+
+def int8_operands(graph: Graph, op: Op) -> tuple[bool, str]:
+    """Both operands are int8 (a constant operand too)."""
+    for i in op.inputs[:2]:
+        t = graph.tensor(i)
+        if t.dtype is not DType.INT8:
+            return False, f"operand {t.name!r} is {t.dtype.value}"
+    return True, ""
+
+
+def same_shape_or_constant_scalar(graph: Graph, op: Op) -> tuple[bool, str]:
+    """Both operands have the output's shape, or one of them is a constant scalar (the op then runs as a
+    256-entry lookup table)."""
+    if constant_scalar_index(graph, op) is not None:
+        return True, ""
+    ok, detail = same_shape_operands(graph, op)
+    return ok, detail + ("" if ok else "; ADD does not broadcast in tinyc (MUL, SUB, MAXIMUM and MINIMUM do)")
+
+
+def activations_or_constant_scalar(graph: Graph, op: Op) -> tuple[bool, str]:
+    """Both operands are activations (computed by earlier ops or the model input), or one of them is a constant
+    scalar (the op then runs as a 256-entry lookup table)."""
+    if constant_scalar_index(graph, op) is not None:
+        return True, ""
+    for i in op.inputs[:2]:
+        if graph.tensor(i).is_constant:
+            return False, f"operand {_t(graph, i)} is a constant of shape {graph.tensor(i).shape}"
+    return True, ""
+
+
+def broadcast_up_to_4d(graph: Graph, op: Op) -> tuple[bool, str]:
+    """The operands have at most 4 dimensions (each broadcasts to the output's shape, e.g. [1,1,1,C] x [1,H,W,C])."""
+    for i in (*op.inputs[:2], op.outputs[0]):
+        if len(graph.tensor(i).shape) > 4:
+            return False, f"tensor {_t(graph, i)} has shape {graph.tensor(i).shape}"
+    return True, ""
+
+
+def same_operand_output_quant(graph: Graph, op: Op) -> tuple[bool, str]:
+    """Operands and output share scale and zero point (TFLite's int8 MAXIMUM / MINIMUM compare raw values)."""
+    out = graph.tensor(op.outputs[0])
+    for i in op.inputs[:2]:
+        t = graph.tensor(i)
+        if t.quant is None or out.quant is None or (t.scale, t.zero_point) != (out.scale, out.zero_point):
+            return False, f"tensor {_t(graph, i)} is quantized differently from the output"
+    return True, ""
+
+
+def logistic_output_quant(graph: Graph, op: Op) -> tuple[bool, str]:
+    """LOGISTIC output is quantized with scale 1/256 and zero point -128 (as TFLite requires)."""
+    q = graph.tensor(op.outputs[0])
+    return (q.scale, q.zero_point) == (1.0 / 256.0, -128), f"output scale {q.scale} zero point {q.zero_point}"
+
+
+def tanh_output_quant(graph: Graph, op: Op) -> tuple[bool, str]:
+    """TANH output is quantized with scale 1/128 and zero point 0 (as TFLite's converter gives it)."""
+    q = graph.tensor(op.outputs[0])
+    return (q.scale, q.zero_point) == (1.0 / 128.0, 0), f"output scale {q.scale} zero point {q.zero_point}"
+
+
+def hard_swish_scales(graph: Graph, op: Op) -> tuple[bool, str]:
+    """HARD_SWISH's input scale / 128 is below its output scale (TFLite's int8 HARD_SWISH requires it)."""
+    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    return x.scale / 128.0 < y.scale, f"input scale {x.scale}, output scale {y.scale}"
+
+
+def int8_requantization(graph: Graph, op: Op) -> tuple[bool, str]:
+    """QUANTIZE requantizes int8 to int8 (the converter inserts it where operands must share quantization); a float
+    input or output inside the graph is not supported: convert with inference_input_type=inference_output_type=tf.int8."""
+    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    return (x.dtype, y.dtype) == (DType.INT8, DType.INT8), f"{x.dtype.value} to {y.dtype.value}"
 
 
 def mean_over_height_width(graph: Graph, op: Op) -> tuple[bool, str]:
@@ -168,7 +256,9 @@ SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
               (*_COMMON, rank4_nhwc, constant_int8_weights, constant_int32_bias, no_dilation, depth_multiplier_one)),
     OpSupport(OpKind.FULLY_CONNECTED, "Dense", "arm_fully_connected_per_channel_s8 / arm_fully_connected_s8",
               (*_COMMON, constant_int8_weights, constant_int32_bias)),
-    OpSupport(OpKind.ADD, "Add", "arm_elementwise_add_s8", (*_COMMON, same_shape_operands)),
+    OpSupport(OpKind.ADD, "Add; the `+ 3` of hard_sigmoid (a constant scalar operand)",
+              "arm_elementwise_add_s8; tinyc_lut_s8 with a constant scalar",
+              (*_COMMON, int8_operands, activations_or_constant_scalar, same_shape_or_constant_scalar)),
     OpSupport(OpKind.AVERAGE_POOL_2D, "AveragePooling2D", "arm_avgpool_s8",
               (*_COMMON, rank4_nhwc, same_input_output_quant)),
     OpSupport(OpKind.MAX_POOL_2D, "MaxPooling2D", "arm_max_pool_s8",
@@ -182,7 +272,51 @@ SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
     OpSupport(OpKind.RELU, "ReLU (standalone)", "tinyc_relu_s8", _COMMON),
     OpSupport(OpKind.RELU6, "ReLU(max_value=6) (standalone)", "tinyc_relu_s8", _COMMON),
     OpSupport(OpKind.SOFTMAX, "Softmax", "arm_softmax_s8", (*_COMMON, softmax_output_quant)),
+    OpSupport(OpKind.QUANTIZE, "(inserted by the converter: int8 to int8 requantization)",
+              "tinyc_lut_s8 (a 256-entry table)", (int8_requantization, quantized_tensors, batch_one)),
+    OpSupport(OpKind.LEAKY_RELU, "LeakyReLU", "tinyc_lut_s8 (a 256-entry table)", _COMMON),
+    OpSupport(OpKind.LOGISTIC, "Activation('sigmoid')", "tinyc_lut_s8 (a 256-entry table)",
+              (*_COMMON, logistic_output_quant)),
+    OpSupport(OpKind.TANH, "Activation('tanh')", "tinyc_lut_s8 (a 256-entry table)", (*_COMMON, tanh_output_quant)),
+    OpSupport(OpKind.HARD_SWISH, "Activation('hard_swish')", "tinyc_lut_s8 (a 256-entry table)",
+              (*_COMMON, hard_swish_scales)),
+    OpSupport(OpKind.MUL, "Multiply (also broadcasting: the per-channel scale of a squeeze-and-excitation block); "
+              "the `/ 6` of hard_sigmoid (a constant scalar operand)",
+              "tinyc_mul_s8; tinyc_lut_s8 with a constant scalar",
+              (*_COMMON, int8_operands, activations_or_constant_scalar, broadcast_up_to_4d)),
+    OpSupport(OpKind.SUB, "Subtract (also broadcasting); a constant scalar operand", "tinyc_sub_s8; tinyc_lut_s8 with a "
+              "constant scalar", (*_COMMON, int8_operands, activations_or_constant_scalar, broadcast_up_to_4d)),
+    OpSupport(OpKind.MAXIMUM, "Maximum", "tinyc_maximum_s8; tinyc_lut_s8 with a constant scalar",
+              (*_COMMON, int8_operands, activations_or_constant_scalar, broadcast_up_to_4d, same_operand_output_quant)),
+    OpSupport(OpKind.MINIMUM, "Minimum", "tinyc_minimum_s8; tinyc_lut_s8 with a constant scalar",
+              (*_COMMON, int8_operands, activations_or_constant_scalar, broadcast_up_to_4d, same_operand_output_quant)),
 )}
+
+
+# The nearest supported alternative for TFLite ops tinyc does not lower (by builtin name, as the converter emits them
+# for common Keras layers); shown with the refusal, and by the Keras-level check before conversion.
+ALTERNATIVES: dict[str, str] = {
+    "PRELU": "use LeakyReLU (one slope for every channel) or ReLU",
+    "ELU": "use LeakyReLU, ReLU or Activation('hard_swish')",
+    "GELU": "use Activation('hard_swish') (MobileNetV3's approximation) or ReLU",
+    "DIV": "use Multiply by a constant (the reciprocal)",
+    "RESIZE_NEAREST_NEIGHBOR": "upsampling is not supported yet; keep the resolution with stride-1 convolutions",
+    "RESIZE_BILINEAR": "upsampling is not supported yet; resize the input before the model",
+    "TRANSPOSE_CONV": "upsampling is not supported yet; keep the resolution with stride-1 convolutions",
+    "TILE": "upsampling is not supported yet; keep the resolution with stride-1 convolutions",
+    "SPACE_TO_BATCH_ND": "a dilated convolution: use dilation_rate=1 (a larger kernel or stacked 3x3 convolutions see "
+                         "as far)",
+    "BATCH_TO_SPACE_ND": "a dilated convolution: use dilation_rate=1 (a larger kernel or stacked 3x3 convolutions see "
+                         "as far)",
+    "EXPAND_DIMS": "Conv1D: use Conv2D with a (k, 1) kernel on an (n, 1, channels) input",
+    "SQUEEZE": "Conv1D: use Conv2D with a (k, 1) kernel on an (n, 1, channels) input",
+    "REDUCE_MAX": "use GlobalAveragePooling2D, or MaxPooling2D with the whole map as its window",
+    "SUM": "use GlobalAveragePooling2D (MEAN over height and width)",
+    "STRIDED_SLICE": "crop the input before the model, or use padding='valid' convolutions",
+    "TRANSPOSE": "keep NHWC order (no Permute)",
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": "use convolutions over the time axis (e.g. a DS-CNN) or Dense layers",
+    "GATHER": "feed the embedded features as the model input",
+}
 
 
 def layer_name(graph: Graph, op: Op) -> str:
@@ -214,20 +348,26 @@ def op_location(graph: Graph, op: Op, keras_layers: Mapping[str, str] | None = N
     return where
 
 
+def rule_text(rule: Rule) -> str:
+    """A rule's docstring on one line: the sentence users see."""
+    return " ".join((rule.__doc__ or "").split())
+
+
 def op_problems(graph: Graph, op: Op, keras_layers: Mapping[str, str] | None = None) -> list[str]:
     support = SUPPORTED.get(op.kind)
     where = op_location(graph, op, keras_layers)
     if support is None:
-        if op.kind in (OpKind.QUANTIZE, OpKind.DEQUANTIZE):
+        if op.kind is OpKind.DEQUANTIZE:
             return [f"{where}: the model converts between float and int8 inside the graph; tinyc needs "
                     "int8 input and output (convert with inference_input_type=inference_output_type=tf.int8)"]
-        return [f"{where}: op {op.opcode_name} is not supported; supported ops: "
+        hint = f" ({ALTERNATIVES[op.opcode_name]})" if op.opcode_name in ALTERNATIVES else ""
+        return [f"{where}: op {op.opcode_name} is not supported{hint}; supported ops: "
                 + ", ".join(k.value for k in SUPPORTED)]
     problems = []
     for rule in support.rules:
         ok, detail = rule(graph, op)
         if not ok:
-            problems.append(f"{where}: {rule.__doc__} ({detail})")
+            problems.append(f"{where}: {rule_text(rule)} ({detail})")
     return problems
 
 
@@ -257,7 +397,7 @@ def supported_ops_markdown() -> str:
     for s in SUPPORTED.values():
         lines += [f"## {s.kind.value}", "", f"- Keras: {s.keras_layers}", f"- Kernel: `{s.cmsis_nn_call}`",
                   "- Rules:"]
-        lines += [f"  - {rule.__doc__}" for rule in s.rules]
+        lines += [f"  - {rule_text(rule)}" for rule in s.rules]
         lines.append("")
     return "\n".join(lines)
 

@@ -70,11 +70,15 @@ SCHEMA: dict[str, tuple[F | None, ...]] = {
     "ConcatenationOptions": (F("axis", "i32"), F("fused_activation_function", "i8")),
     "AddOptions": (F("fused_activation_function", "i8"),),
     "ReducerOptions": (F("keep_dims", "bool"),),
+    "MulOptions": (F("fused_activation_function", "i8"),),
+    "SubOptions": (F("fused_activation_function", "i8"),),
+    "LeakyReluOptions": (F("alpha", "f32", 0.0),),
 }
 
 # BuiltinOptions union values (schema.fbs) of the option tables above.
 BUILTIN_OPTIONS = {1: "Conv2DOptions", 2: "DepthwiseConv2DOptions", 5: "Pool2DOptions", 8: "FullyConnectedOptions",
-                   9: "SoftmaxOptions", 10: "ConcatenationOptions", 11: "AddOptions", 27: "ReducerOptions"}
+                   9: "SoftmaxOptions", 10: "ConcatenationOptions", 11: "AddOptions", 27: "ReducerOptions",
+                   21: "MulOptions", 28: "SubOptions", 75: "LeakyReluOptions"}
 
 
 @dataclass

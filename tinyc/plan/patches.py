@@ -12,11 +12,21 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from tinyc.errors import TinycError
-from tinyc.ir.lower import Call, ConvCall, CopyCall, Dims, KernelKind, LoweredModel, PadCall, conv_scratch_bytes
+from tinyc.ir.lower import (BinaryCall, Call, ConvCall, CopyCall, Dims, KernelKind, LoweredModel, PadCall,
+                            conv_scratch_bytes)
 from tinyc.plan.schedule import (PatchInfo, Schedule, ScheduleKind, Step, graph_buffers, in_place_call, in_place_kind,
-                            per_layer_steps)
+                            overwritable_operands, per_layer_steps)
 
-PATCH_KINDS = (KernelKind.CONV, KernelKind.DEPTHWISE_CONV, KernelKind.ADD, KernelKind.RELU, KernelKind.PAD)
+PATCH_KINDS = (KernelKind.CONV, KernelKind.DEPTHWISE_CONV, KernelKind.ADD, KernelKind.RELU, KernelKind.PAD, KernelKind.LUT,
+               KernelKind.MUL, KernelKind.SUB, KernelKind.MAXIMUM, KernelKind.MINIMUM)
+
+
+def patchable(call: Call) -> bool:
+    """Ops that can run on one patch: the spatially local kinds; a binary op only where neither operand broadcasts
+    (a squeeze-and-excitation scale needs the whole map's mean first)."""
+    if isinstance(call, BinaryCall):
+        return overwritable_operands(call) == call.inputs
+    return call.kind in PATCH_KINDS
 
 
 class PatchScheduleError(TinycError):
@@ -72,7 +82,7 @@ def eligible_splits(lowered: LoweredModel) -> list[int]:
     splits = []
     for n in range(1, len(calls)):
         stage = calls[:n]
-        if any(c.kind not in PATCH_KINDS for c in stage):
+        if not all(patchable(c) for c in stage):
             break
         produced = {c.output for c in stage}
         leaving = {t for c in calls[n:] for t in c.inputs if t in produced} | ({lowered.output} & produced)
@@ -104,6 +114,11 @@ def _tile_call(call: Call, inputs: tuple[int, ...], output: int, in_region: Regi
         return replace(call, inputs=inputs, output=output, input_dims=in_dims, pre_pad=Dims(0, pad_h, pad_w, 0),
                        post_pad=Dims(0, out_region.h - pad_h - in_region.h, out_region.w - pad_w - in_region.w, 0))
     size = out_elems * out_channels
+    if isinstance(call, BinaryCall):
+        dims = Dims(1, out_region.h, out_region.w, out_channels)
+        contiguous = Dims(size, out_region.w * out_channels, out_channels, 1)
+        return replace(call, inputs=inputs, output=output, output_dims=dims, input1_strides=contiguous,
+                       input2_strides=contiguous)
     if call.kind is KernelKind.ADD:
         return replace(call, inputs=inputs, output=output, block_size=size)  # type: ignore[call-arg]
     return replace(call, inputs=inputs, output=output, size=size)  # type: ignore[call-arg]

@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass, field, replace
 
 from tinyc.ir.graph import Graph
-from tinyc.ir.lower import Call, ConvCall, KernelKind, LoweredModel
+from tinyc.ir.lower import BinaryCall, Call, ConvCall, KernelKind, LoweredModel
 
 
 class ScheduleKind(enum.Enum):
@@ -27,7 +27,8 @@ class Step:
 
     @property
     def in_place(self) -> bool:
-        """A kernel that writes over its own input (the in-place depthwise or 1x1 conv kernels)."""
+        """A kernel that writes over its own input (the in-place depthwise or 1x1 conv kernels; the elementwise
+        kernels other than ADD, which need no variant for it)."""
         return self.overwrites is not None and self.call.kind is not KernelKind.ADD
 
 
@@ -90,11 +91,16 @@ class Schedule:
         return reads - ({self.input} if self.stream_input else set())
 
 
+ELEMENTWISE_KINDS = (KernelKind.ADD, KernelKind.LUT, KernelKind.MUL, KernelKind.SUB, KernelKind.MAXIMUM,
+                     KernelKind.MINIMUM)
+
+
 def in_place_kind(call: Call) -> bool:
     """Depthwise convs, and 1x1 stride-1 convs with no more output than input channels, can write
     their output over their input (tinyc_depthwise_conv_inplace_s8, tinyc_conv1x1_inplace_s8);
-    an elementwise ADD can write over either operand (element i is read before it is written)."""
-    if call.kind is KernelKind.ADD:
+    an elementwise op (ADD, a lookup table, MUL, SUB, MAXIMUM, MINIMUM) can write over an operand of the
+    output's size (element i is read before it is written)."""
+    if call.kind in ELEMENTWISE_KINDS:
         return True
     if not isinstance(call, ConvCall):
         return False
@@ -112,12 +118,25 @@ def overwritable_input(calls: tuple[Call, ...], position: int, protected: set[in
     if not in_place_kind(call):
         return None
     later = {t for c in calls[position + 1:] for t in c.inputs}
-    candidates = [t for t in (call.inputs if call.kind is KernelKind.ADD else call.inputs[:1])
+    candidates = [t for t in overwritable_operands(call)
                   if t not in later and t not in protected and call.inputs.count(t) == 1]
     if not candidates:
         return None
     produced_at = {c.output: i for i, c in enumerate(calls)}
     return min(candidates, key=lambda t: produced_at.get(t, -1))
+
+
+def overwritable_operands(call: Call) -> tuple[int, ...]:
+    """The inputs an in-place call may write over: both ADD operands, the binary ops' operands that do not
+    broadcast (they have the output's size), else the first input."""
+    if call.kind is KernelKind.ADD:
+        return call.inputs
+    if isinstance(call, BinaryCall):
+        dims = (call.output_dims.n, call.output_dims.h, call.output_dims.w, call.output_dims.c)
+        full = [all(d == 1 or s != 0 for d, s in zip(dims, (st.n, st.h, st.w, st.c)))
+                for st in (call.input1_strides, call.input2_strides)]
+        return tuple(t for t, f in zip(call.inputs, full) if f)
+    return call.inputs[:1]
 
 
 def in_place_call(call: Call) -> Call:

@@ -83,3 +83,94 @@ void tinyc_relu_s8(const int8_t *input, const int32_t size, const tinyc_relu_par
         output[i] = (int8_t)tinyc_clamp(value, params->act_min, params->act_max);
     }
 }
+
+void tinyc_lut_s8(const int8_t *input, const int32_t size, const int8_t *table, int8_t *output)
+{
+    for (int32_t i = 0; i < size; i++)
+    {
+        output[i] = table[(int32_t)input[i] + 128];
+    }
+}
+
+/*
+ * The output in NHWC order; operand k is read at its own strides (0 along broadcast axes). `ELEMENT(a, b)` is the
+ * int8 result for operand values a and b (int32). Dims and strides are copied to locals first: the int8 stores
+ * may alias anything, and would otherwise force every one of them to be reloaded per element.
+ */
+#define TINYC_BROADCAST_LOOP(ELEMENT)                                                                   \
+    do                                                                                                 \
+    {                                                                                                  \
+        const int32_t d0 = shape->dims[0], d1 = shape->dims[1], d2 = shape->dims[2], d3 = shape->dims[3]; \
+        const int32_t a0 = shape->input1_strides[0], a1 = shape->input1_strides[1];                    \
+        const int32_t a2 = shape->input1_strides[2], a3 = shape->input1_strides[3];                    \
+        const int32_t b0 = shape->input2_strides[0], b1 = shape->input2_strides[1];                    \
+        const int32_t b2 = shape->input2_strides[2], b3 = shape->input2_strides[3];                    \
+        int8_t *out = output;                                                                          \
+        for (int32_t n = 0; n < d0; n++)                                                               \
+        {                                                                                              \
+            for (int32_t h = 0; h < d1; h++)                                                           \
+            {                                                                                          \
+                for (int32_t w = 0; w < d2; w++)                                                       \
+                {                                                                                      \
+                    const int8_t *in1 = input1 + n * a0 + h * a1 + w * a2;                             \
+                    const int8_t *in2 = input2 + n * b0 + h * b1 + w * b2;                             \
+                    for (int32_t c = 0; c < d3; c++)                                                   \
+                    {                                                                                  \
+                        const int32_t a = *in1;                                                        \
+                        const int32_t b = *in2;                                                        \
+                        in1 += a3;                                                                     \
+                        in2 += b3;                                                                     \
+                        *out++ = (ELEMENT);                                                            \
+                    }                                                                                  \
+                }                                                                                      \
+            }                                                                                          \
+        }                                                                                              \
+    } while (0)
+
+static int8_t tinyc_mul_one(const int32_t a, const int32_t b, const tinyc_mul_params params)
+{
+    const int32_t product = (a + params.input1_offset) * (b + params.input2_offset);
+    const int32_t out = params.output_offset + tinyc_requantize(product, params.multiplier, params.shift);
+    return (int8_t)tinyc_clamp(out, params.act_min, params.act_max);
+}
+
+static int8_t tinyc_sub_one(const int32_t a, const int32_t b, const tinyc_sub_params params)
+{
+    const int32_t scaled1 = tinyc_requantize((a + params.input1_offset) * (1 << params.left_shift),
+                                             params.input1_mult, params.input1_shift);
+    const int32_t scaled2 = tinyc_requantize((b + params.input2_offset) * (1 << params.left_shift),
+                                             params.input2_mult, params.input2_shift);
+    const int32_t out =
+        tinyc_requantize(scaled1 - scaled2, params.output_mult, params.output_shift) + params.output_offset;
+    return (int8_t)tinyc_clamp(out, params.act_min, params.act_max);
+}
+
+void tinyc_mul_s8(const int8_t *input1,
+                  const int8_t *input2,
+                  const tinyc_broadcast *shape,
+                  const tinyc_mul_params *params,
+                  int8_t *output)
+{
+    const tinyc_mul_params p = *params; /* by value: not reloaded after each int8 store */
+    TINYC_BROADCAST_LOOP(tinyc_mul_one(a, b, p));
+}
+
+void tinyc_sub_s8(const int8_t *input1,
+                  const int8_t *input2,
+                  const tinyc_broadcast *shape,
+                  const tinyc_sub_params *params,
+                  int8_t *output)
+{
+    const tinyc_sub_params p = *params; /* by value: not reloaded after each int8 store */
+    TINYC_BROADCAST_LOOP(tinyc_sub_one(a, b, p));
+}
+
+void tinyc_maximum_s8(const int8_t *input1, const int8_t *input2, const tinyc_broadcast *shape, int8_t *output)
+{
+    TINYC_BROADCAST_LOOP((int8_t)(a > b ? a : b));
+}
+
+void tinyc_minimum_s8(const int8_t *input1, const int8_t *input2, const tinyc_broadcast *shape, int8_t *output)
+{
+    TINYC_BROADCAST_LOOP((int8_t)(a < b ? a : b));
+}

@@ -59,6 +59,81 @@ typedef struct
  */
 void tinyc_relu_s8(const int8_t *input, int32_t size, const tinyc_relu_params *params, int8_t *output);
 
+/**
+ * Any int8 op whose output is a function of the int8 input alone (LEAKY_RELU, LOGISTIC, TANH, HARD_SWISH, int8
+ * QUANTIZE, and ADD / SUB / MUL / MAXIMUM / MINIMUM with a constant scalar operand), over size elements:
+ *   out[i] = table[in[i] + 128].
+ * The 256-entry table is computed at compile time from TFLM's reference arithmetic (tinyc.ir.lut).
+ * May run in place (output == input).
+ */
+void tinyc_lut_s8(const int8_t *input, int32_t size, const int8_t *table, int8_t *output);
+
+/** Broadcasting of a binary op over NHWC: the output's dims and each operand's element stride per axis (0 along
+ * an axis the operand broadcasts, e.g. the H and W of a [1, 1, 1, C] per-channel scale). */
+typedef struct
+{
+    int32_t dims[4];
+    int32_t input1_strides[4];
+    int32_t input2_strides[4];
+} tinyc_broadcast;
+
+/** Arguments of tinyc_mul_s8 (tinyc.ir.requant.MulParams). */
+typedef struct
+{
+    int32_t input1_offset; /* negative of input 1's zero point */
+    int32_t input2_offset; /* negative of input 2's zero point */
+    int32_t output_offset; /* output zero point */
+    int32_t multiplier;
+    int32_t shift; /* > 0: left */
+    int32_t act_min;
+    int32_t act_max;
+} tinyc_mul_params;
+
+/**
+ * int8 MUL with broadcasting, as TFLM's reference integer Mul / BroadcastMul:
+ *   out = clamp(output_offset + requantize((in1 + input1_offset) * (in2 + input2_offset), multiplier, shift),
+ *               act_min, act_max).
+ * May run in place over an operand of the output's size.
+ */
+void tinyc_mul_s8(const int8_t *input1,
+                  const int8_t *input2,
+                  const tinyc_broadcast *shape,
+                  const tinyc_mul_params *params,
+                  int8_t *output);
+
+/** Arguments of tinyc_sub_s8 (tinyc.ir.requant.SubParams). */
+typedef struct
+{
+    int32_t input1_offset;
+    int32_t input1_mult;
+    int32_t input1_shift;
+    int32_t input2_offset;
+    int32_t input2_mult;
+    int32_t input2_shift;
+    int32_t left_shift;
+    int32_t output_offset;
+    int32_t output_mult;
+    int32_t output_shift;
+    int32_t act_min;
+    int32_t act_max;
+} tinyc_sub_params;
+
+/**
+ * int8 SUB with broadcasting, as TFLM's reference integer Sub:
+ *   s_k = requantize((in_k + input_k_offset) << left_shift, input_k_mult, input_k_shift),
+ *   out = clamp(requantize(s_1 - s_2, output_mult, output_shift) + output_offset, act_min, act_max).
+ * May run in place over an operand of the output's size.
+ */
+void tinyc_sub_s8(const int8_t *input1,
+                  const int8_t *input2,
+                  const tinyc_broadcast *shape,
+                  const tinyc_sub_params *params,
+                  int8_t *output);
+
+/** int8 MAXIMUM / MINIMUM with broadcasting (raw int8 values, as TFLM; operands and output share quantization). */
+void tinyc_maximum_s8(const int8_t *input1, const int8_t *input2, const tinyc_broadcast *shape, int8_t *output);
+void tinyc_minimum_s8(const int8_t *input1, const int8_t *input2, const tinyc_broadcast *shape, int8_t *output);
+
 #ifdef __cplusplus
 }
 #endif
