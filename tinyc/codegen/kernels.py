@@ -32,13 +32,17 @@ class StepCode:
     bias: str | None = None
     multiplier: str | None = None
     shift: str | None = None
-    fast: KernelChoice = GENERIC  # a specialized kernel beside the generic call (FAST_CONV: the conv macro's)
+    fast: KernelChoice = GENERIC  # a specialized kernel beside the generic call (printed by the conv macro)
     fast_weights: str | None = None
     fast_quant: str | None = None
 
     @property
     def fast_conv(self) -> bool:
         return self.fast.variant is Variant.FAST_CONV
+
+    @property
+    def fast_depthwise(self) -> bool:
+        return self.fast.variant is Variant.FAST_DEPTHWISE
 
 
 @dataclass(frozen=True)

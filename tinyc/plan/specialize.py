@@ -2,10 +2,12 @@
 
 A compiler knows every shape, zero point and weight at compile time; a library does not. For each step this stage
 decides whether a specialized kernel applies and prepares what it reads from flash
-(`tinyc/kernels/tinyc/tinyc_fast_conv.h` documents the layouts): the weights re-laid out as doubled int16 in
-SXTB16 lane order, and one record per output channel with the input offset folded into the bias and the
-requantization constants of the fastest mode that is provably equal to TFLite Micro's arithmetic for every
-accumulator the layer can produce. Every proof is an integer bound computed here from the layer's own weights.
+(`tinyc/kernels/tinyc/tinyc_fast_conv.h` and `tinyc_fast_depthwise.h` document the layouts): the weights re-laid
+out as doubled int16 in SXTB16 lane order, and one record per output channel with the input offset folded into the
+bias and the requantization constants of the fastest mode that is provably equal to TFLite Micro's arithmetic for
+every accumulator the layer can produce. Every proof is an integer bound computed here from the layer's own weights.
+Convolutions run `tinyc_fast_conv_s8`, out-of-place depthwise convolutions `tinyc_fast_depthwise_s8` (no scratch:
+its zero-point padded band of input rows is on the stack, `DW_BAND_BYTES`, which must hold k_h rows).
 
 The generic call stays in the generated code beside the specialized one (portable builds and builds against Arm's
 CMSIS-NN run it); the linker keeps only the constants the build uses. The specialized layouts cost flash (int16
@@ -16,6 +18,7 @@ weights are twice the bytes): layers are specialized in order of MACs per extra 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,12 +31,15 @@ from tinyc.plan.schedule import Schedule, Step
 FLASH_HEADROOM_FRACTION = 0.10  # of the board's flash, kept free when choosing specialized layouts
 QUANT_WORDS = 4  # int32 per output channel in the specialized record
 INT8_MAX_ABS = 128  # |x| of a raw int8 input value
+DW_BAND_BYTES = 1536  # TINYC_FD_BAND_BYTES of tinyc_fast_depthwise.h: the zero-point padded rows on the stack
+DW_ROW_SLACK_BYTES = 4  # bytes after each band row that word loads may read
 ACC_LIMIT = 1 << 30  # |accumulator| below this: its double fits int32 and SMMULR is the doubling high multiply
 
 
 class Variant(enum.Enum):
     GENERIC = "generic"  # the CMSIS-NN API call
     FAST_CONV = "fast-conv"  # tinyc_fast_conv_s8, specialized per layer
+    FAST_DEPTHWISE = "fast-depthwise"  # tinyc_fast_depthwise_s8, specialized per layer
 
 
 class RequantMode(enum.IntEnum):
@@ -82,10 +88,30 @@ def conv_weights_layout(weights: np.ndarray, out_c: int, k: int, *, pointwise: b
     return lanes.transpose(0, 2, 1, 3).reshape(-1).astype(np.int16)
 
 
+def depthwise_weights_layout(weights: np.ndarray, channels: int, k_h: int, k_w: int) -> np.ndarray:
+    """Doubled int16 weights, per channel and kernel row: the row's taps in groups of 4 in SXTB16 lane order
+    [w0, w2, w1, w3] (k_w rounded up to 4 with zeros): a 3-wide row is [2*w0, 2*w2, 2*w1, 0]."""
+    groups = -(-k_w // 4)
+    w = np.asarray(weights, dtype=np.int32).reshape(k_h, k_w, channels).transpose(2, 0, 1)  # channel, row, tap
+    padded = np.zeros((channels, k_h, groups * 4), dtype=np.int32)
+    padded[:, :, :k_w] = 2 * w
+    lanes = padded.reshape(channels, k_h, groups, 4)[..., [0, 2, 1, 3]]
+    return lanes.reshape(-1).astype(np.int16)
+
+
+def _channel_weights(call: ConvCall) -> np.ndarray:
+    """The weights as one row per output channel (int64)."""
+    w = np.asarray(_const(call, "weights"), dtype=np.int64)
+    out_c = call.output_dims.c
+    if call.kind is KernelKind.DEPTHWISE_CONV:
+        return w.reshape(-1, out_c).T  # [1, k_h, k_w, C]: the channel is innermost
+    return w.reshape(out_c, -1)
+
+
 def _requant_records(call: ConvCall) -> tuple[np.ndarray, RequantMode] | None:
     """The per-channel records and the layer's mode, or None when an accumulator could reach 2^30."""
     out_c = call.output_dims.c
-    w = np.asarray(_const(call, "weights"), dtype=np.int64).reshape(out_c, -1)
+    w = _channel_weights(call)
     bias = np.asarray(_const(call, "bias"), dtype=np.int64)
     mults = [int(v) for v in _const(call, "multiplier")]
     shifts = [int(v) for v in _const(call, "shift")]
@@ -133,6 +159,38 @@ def _eligible(step: Step) -> str:
     return ""
 
 
+def dw_band_row_bytes(call: ConvCall) -> int:
+    """A band row of the specialized depthwise: the padded input row and the slack, rounded up to a word."""
+    pad_r = max(0, (call.output_dims.w - 1) * call.stride_w + call.filter_dims.w - call.input_dims.w - call.pad_w)
+    return (call.pad_w + call.input_dims.w + pad_r + DW_ROW_SLACK_BYTES + 3) // 4 * 4
+
+
+def _eligible_depthwise(step: Step) -> str:
+    """Why this step cannot run the specialized depthwise convolution ("" when it can)."""
+    call = step.call
+    assert isinstance(call, ConvCall)
+    if step.in_place:
+        return "in place: tinyc's in-place depthwise kernel"
+    if call.input_dims.n != 1 or call.ch_mult != 1 or call.output_dims.c != call.input_dims.c:
+        return "batches or a channel multiplier"
+    if call.filter_dims.h * dw_band_row_bytes(call) > DW_BAND_BYTES:
+        return f"rows too wide for the {DW_BAND_BYTES}-byte band on the stack"
+    return ""
+
+
+def _fast_depthwise(call: ConvCall) -> KernelChoice:
+    records = _requant_records(call)
+    if records is None:
+        return KernelChoice(Variant.GENERIC, reason="accumulators may reach 2^30")
+    quant, mode = records
+    name = f"op{call.op_index}_fast"
+    weights = depthwise_weights_layout(_const(call, "weights"), call.output_dims.c, call.filter_dims.h,
+                                       call.filter_dims.w)
+    consts = (ConstArray(f"{name}_weights", "int16_t", weights), ConstArray(f"{name}_quant", "int32_t", quant))
+    generic = sum(a.size_bytes for a in call.consts)
+    return KernelChoice(Variant.FAST_DEPTHWISE, consts, mode, sum(a.size_bytes for a in consts) - generic)
+
+
 def _fast_conv(call: ConvCall) -> KernelChoice:
     records = _requant_records(call)
     if records is None:
@@ -146,6 +204,13 @@ def _fast_conv(call: ConvCall) -> KernelChoice:
     return KernelChoice(Variant.FAST_CONV, consts, mode, sum(a.size_bytes for a in consts) - generic)
 
 
+# Per kind of call: why a step cannot run the specialized kernel, and the kernel's choice with its constants.
+SPECIALIZED: dict[KernelKind, tuple[Callable[[Step], str], Callable[[ConvCall], KernelChoice]]] = {
+    KernelKind.CONV: (_eligible, _fast_conv),
+    KernelKind.DEPTHWISE_CONV: (_eligible_depthwise, _fast_depthwise),
+}
+
+
 def choose_kernels(schedule: Schedule, board: Board) -> tuple[KernelChoice, ...]:
     """One choice per step; the steps of one op (its patches) share it and its constants."""
     reasons: dict[int, str] = {}
@@ -153,11 +218,12 @@ def choose_kernels(schedule: Schedule, board: Board) -> tuple[KernelChoice, ...]
     macs: dict[int, int] = {}
     for step in schedule.steps:
         call = step.call
-        if call.kind is KernelKind.CONV and isinstance(call, ConvCall):
+        if call.kind in SPECIALIZED and isinstance(call, ConvCall):
             calls.setdefault(call.op_index, call)
             macs[call.op_index] = macs.get(call.op_index, 0) + call.macs
-            reasons[call.op_index] = reasons.get(call.op_index) or _eligible(step)
-    by_op = {op: _fast_conv(call) if not reasons[op] else KernelChoice(Variant.GENERIC, reason=reasons[op])
+            reasons[call.op_index] = reasons.get(call.op_index) or SPECIALIZED[call.kind][0](step)
+    by_op = {op: SPECIALIZED[call.kind][1](call) if not reasons[op] else KernelChoice(Variant.GENERIC,
+                                                                                      reason=reasons[op])
              for op, call in calls.items()}
     budget = int((1 - FLASH_HEADROOM_FRACTION) * board.flash.size_bytes) - schedule.weights_bytes \
         - code_estimate_bytes(schedule)
@@ -169,7 +235,7 @@ def choose_kernels(schedule: Schedule, board: Board) -> tuple[KernelChoice, ...]
             by_op[op] = KernelChoice(Variant.GENERIC, reason=f"flash: its int16 weights need {extra:,} more bytes")
         else:
             budget -= extra
-    return tuple(by_op.get(s.call.op_index, GENERIC) if s.call.kind is KernelKind.CONV else GENERIC
+    return tuple(by_op.get(s.call.op_index, GENERIC) if s.call.kind in SPECIALIZED else GENERIC
                  for s in schedule.steps)
 
 

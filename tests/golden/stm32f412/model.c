@@ -4,6 +4,8 @@
 #include <stdint.h>
 
 #include "arm_nnfunctions.h"
+#include "tinyc_fast_conv.h"
+#include "tinyc_fast_depthwise.h"
 #include "tinyc_kernels.h"
 #include "tinyc_memory.h"
 #include "model.h"
@@ -40,6 +42,16 @@ static arm_cmsis_nn_status tinyc_step1(void)
 /* step 2: op 1 conv — functional_1/conv2d_1/convolution1 */
 static arm_cmsis_nn_status tinyc_step2(void)
 {
+#if TINYC_FAST_KERNELS
+    /* specialized: op1_fast_weights (doubled int16 weights), op1_fast_quant (bias with the
+     * input offset folded in, requantization: FAST) */
+    tinyc_fast_conv_s8(&tinyc_arena[204], &tinyc_arena[236], &tinyc_arena[0],
+                       tinyc_op1_fast_weights, tinyc_op1_fast_quant,
+                       3, 3, 3, 1, 1, 4,
+                       3, 3, 2, 2, 0, 0,
+                       -1, -5, -128, 127, 0);
+    return ARM_CMSIS_NN_SUCCESS;
+#else
     const cmsis_nn_context ctx = {.buf = &tinyc_arena[0], .size = 112};
     const cmsis_nn_conv_params params = {
         .input_offset = 1, .output_offset = -5,
@@ -54,6 +66,7 @@ static arm_cmsis_nn_status tinyc_step2(void)
     return arm_convolve_wrapper_s8(&ctx, &params, &quant, &input_dims, &tinyc_arena[204], &filter_dims,
                                    tinyc_op1_weights, &bias_dims, tinyc_op1_bias,
                                    &output_dims, &tinyc_arena[236]);
+#endif
 }
 
 /* step 3: op 1 copy — output tile p00 */
@@ -86,6 +99,16 @@ static arm_cmsis_nn_status tinyc_step5(void)
 /* step 6: op 1 conv — functional_1/conv2d_1/convolution1 */
 static arm_cmsis_nn_status tinyc_step6(void)
 {
+#if TINYC_FAST_KERNELS
+    /* specialized: op1_fast_weights (doubled int16 weights), op1_fast_quant (bias with the
+     * input offset folded in, requantization: FAST) */
+    tinyc_fast_conv_s8(&tinyc_arena[236], &tinyc_arena[264], &tinyc_arena[0],
+                       tinyc_op1_fast_weights, tinyc_op1_fast_quant,
+                       3, 3, 3, 1, 1, 4,
+                       3, 3, 2, 2, 0, 0,
+                       -1, -5, -128, 127, 0);
+    return ARM_CMSIS_NN_SUCCESS;
+#else
     const cmsis_nn_context ctx = {.buf = &tinyc_arena[0], .size = 112};
     const cmsis_nn_conv_params params = {
         .input_offset = 1, .output_offset = -5,
@@ -100,6 +123,7 @@ static arm_cmsis_nn_status tinyc_step6(void)
     return arm_convolve_wrapper_s8(&ctx, &params, &quant, &input_dims, &tinyc_arena[236], &filter_dims,
                                    tinyc_op1_weights, &bias_dims, tinyc_op1_bias,
                                    &output_dims, &tinyc_arena[264]);
+#endif
 }
 
 /* step 7: op 1 copy — output tile p01 */
@@ -132,6 +156,16 @@ static arm_cmsis_nn_status tinyc_step9(void)
 /* step 10: op 1 conv — functional_1/conv2d_1/convolution1 */
 static arm_cmsis_nn_status tinyc_step10(void)
 {
+#if TINYC_FAST_KERNELS
+    /* specialized: op1_fast_weights (doubled int16 weights), op1_fast_quant (bias with the
+     * input offset folded in, requantization: FAST) */
+    tinyc_fast_conv_s8(&tinyc_arena[236], &tinyc_arena[264], &tinyc_arena[0],
+                       tinyc_op1_fast_weights, tinyc_op1_fast_quant,
+                       3, 3, 3, 1, 1, 4,
+                       3, 3, 2, 2, 0, 0,
+                       -1, -5, -128, 127, 0);
+    return ARM_CMSIS_NN_SUCCESS;
+#else
     const cmsis_nn_context ctx = {.buf = &tinyc_arena[0], .size = 112};
     const cmsis_nn_conv_params params = {
         .input_offset = 1, .output_offset = -5,
@@ -146,6 +180,7 @@ static arm_cmsis_nn_status tinyc_step10(void)
     return arm_convolve_wrapper_s8(&ctx, &params, &quant, &input_dims, &tinyc_arena[236], &filter_dims,
                                    tinyc_op1_weights, &bias_dims, tinyc_op1_bias,
                                    &output_dims, &tinyc_arena[264]);
+#endif
 }
 
 /* step 11: op 1 copy — output tile p10 */
@@ -178,6 +213,16 @@ static arm_cmsis_nn_status tinyc_step13(void)
 /* step 14: op 1 conv — functional_1/conv2d_1/convolution1 */
 static arm_cmsis_nn_status tinyc_step14(void)
 {
+#if TINYC_FAST_KERNELS
+    /* specialized: op1_fast_weights (doubled int16 weights), op1_fast_quant (bias with the
+     * input offset folded in, requantization: FAST) */
+    tinyc_fast_conv_s8(&tinyc_arena[236], &tinyc_arena[264], &tinyc_arena[0],
+                       tinyc_op1_fast_weights, tinyc_op1_fast_quant,
+                       3, 3, 3, 1, 1, 4,
+                       3, 3, 2, 2, 0, 0,
+                       -1, -5, -128, 127, 0);
+    return ARM_CMSIS_NN_SUCCESS;
+#else
     const cmsis_nn_context ctx = {.buf = &tinyc_arena[0], .size = 112};
     const cmsis_nn_conv_params params = {
         .input_offset = 1, .output_offset = -5,
@@ -192,6 +237,7 @@ static arm_cmsis_nn_status tinyc_step14(void)
     return arm_convolve_wrapper_s8(&ctx, &params, &quant, &input_dims, &tinyc_arena[236], &filter_dims,
                                    tinyc_op1_weights, &bias_dims, tinyc_op1_bias,
                                    &output_dims, &tinyc_arena[264]);
+#endif
 }
 
 /* step 15: op 1 copy — output tile p11 */
@@ -224,6 +270,16 @@ static arm_cmsis_nn_status tinyc_step17(void)
 /* step 18: op 1 conv — functional_1/conv2d_1/convolution1 */
 static arm_cmsis_nn_status tinyc_step18(void)
 {
+#if TINYC_FAST_KERNELS
+    /* specialized: op1_fast_weights (doubled int16 weights), op1_fast_quant (bias with the
+     * input offset folded in, requantization: FAST) */
+    tinyc_fast_conv_s8(&tinyc_arena[236], &tinyc_arena[264], &tinyc_arena[0],
+                       tinyc_op1_fast_weights, tinyc_op1_fast_quant,
+                       3, 3, 3, 1, 1, 4,
+                       3, 3, 2, 2, 0, 0,
+                       -1, -5, -128, 127, 0);
+    return ARM_CMSIS_NN_SUCCESS;
+#else
     const cmsis_nn_context ctx = {.buf = &tinyc_arena[0], .size = 112};
     const cmsis_nn_conv_params params = {
         .input_offset = 1, .output_offset = -5,
@@ -238,6 +294,7 @@ static arm_cmsis_nn_status tinyc_step18(void)
     return arm_convolve_wrapper_s8(&ctx, &params, &quant, &input_dims, &tinyc_arena[236], &filter_dims,
                                    tinyc_op1_weights, &bias_dims, tinyc_op1_bias,
                                    &output_dims, &tinyc_arena[264]);
+#endif
 }
 
 /* step 19: op 1 copy — output tile p20 */
@@ -270,6 +327,16 @@ static arm_cmsis_nn_status tinyc_step21(void)
 /* step 22: op 1 conv — functional_1/conv2d_1/convolution1 */
 static arm_cmsis_nn_status tinyc_step22(void)
 {
+#if TINYC_FAST_KERNELS
+    /* specialized: op1_fast_weights (doubled int16 weights), op1_fast_quant (bias with the
+     * input offset folded in, requantization: FAST) */
+    tinyc_fast_conv_s8(&tinyc_arena[236], &tinyc_arena[264], &tinyc_arena[0],
+                       tinyc_op1_fast_weights, tinyc_op1_fast_quant,
+                       3, 3, 3, 1, 1, 4,
+                       3, 3, 2, 2, 0, 0,
+                       -1, -5, -128, 127, 0);
+    return ARM_CMSIS_NN_SUCCESS;
+#else
     const cmsis_nn_context ctx = {.buf = &tinyc_arena[0], .size = 112};
     const cmsis_nn_conv_params params = {
         .input_offset = 1, .output_offset = -5,
@@ -284,6 +351,7 @@ static arm_cmsis_nn_status tinyc_step22(void)
     return arm_convolve_wrapper_s8(&ctx, &params, &quant, &input_dims, &tinyc_arena[236], &filter_dims,
                                    tinyc_op1_weights, &bias_dims, tinyc_op1_bias,
                                    &output_dims, &tinyc_arena[264]);
+#endif
 }
 
 /* step 23: op 1 copy — output tile p21 */
@@ -316,6 +384,16 @@ static arm_cmsis_nn_status tinyc_step25(void)
 /* step 26: op 1 conv — functional_1/conv2d_1/convolution1 */
 static arm_cmsis_nn_status tinyc_step26(void)
 {
+#if TINYC_FAST_KERNELS
+    /* specialized: op1_fast_weights (doubled int16 weights), op1_fast_quant (bias with the
+     * input offset folded in, requantization: FAST) */
+    tinyc_fast_conv_s8(&tinyc_arena[236], &tinyc_arena[264], &tinyc_arena[0],
+                       tinyc_op1_fast_weights, tinyc_op1_fast_quant,
+                       3, 3, 3, 1, 1, 4,
+                       3, 3, 2, 2, 0, 0,
+                       -1, -5, -128, 127, 0);
+    return ARM_CMSIS_NN_SUCCESS;
+#else
     const cmsis_nn_context ctx = {.buf = &tinyc_arena[0], .size = 112};
     const cmsis_nn_conv_params params = {
         .input_offset = 1, .output_offset = -5,
@@ -330,6 +408,7 @@ static arm_cmsis_nn_status tinyc_step26(void)
     return arm_convolve_wrapper_s8(&ctx, &params, &quant, &input_dims, &tinyc_arena[236], &filter_dims,
                                    tinyc_op1_weights, &bias_dims, tinyc_op1_bias,
                                    &output_dims, &tinyc_arena[264]);
+#endif
 }
 
 /* step 27: op 1 copy — output tile p30 */
@@ -362,6 +441,16 @@ static arm_cmsis_nn_status tinyc_step29(void)
 /* step 30: op 1 conv — functional_1/conv2d_1/convolution1 */
 static arm_cmsis_nn_status tinyc_step30(void)
 {
+#if TINYC_FAST_KERNELS
+    /* specialized: op1_fast_weights (doubled int16 weights), op1_fast_quant (bias with the
+     * input offset folded in, requantization: FAST) */
+    tinyc_fast_conv_s8(&tinyc_arena[112], &tinyc_arena[140], &tinyc_arena[0],
+                       tinyc_op1_fast_weights, tinyc_op1_fast_quant,
+                       3, 3, 3, 1, 1, 4,
+                       3, 3, 2, 2, 0, 0,
+                       -1, -5, -128, 127, 0);
+    return ARM_CMSIS_NN_SUCCESS;
+#else
     const cmsis_nn_context ctx = {.buf = &tinyc_arena[0], .size = 112};
     const cmsis_nn_conv_params params = {
         .input_offset = 1, .output_offset = -5,
@@ -376,6 +465,7 @@ static arm_cmsis_nn_status tinyc_step30(void)
     return arm_convolve_wrapper_s8(&ctx, &params, &quant, &input_dims, &tinyc_arena[112], &filter_dims,
                                    tinyc_op1_weights, &bias_dims, tinyc_op1_bias,
                                    &output_dims, &tinyc_arena[140]);
+#endif
 }
 
 /* step 31: op 1 copy — output tile p31 */

@@ -8,6 +8,8 @@ extern const int8_t tinyc_op1_weights[108];
 extern const int32_t tinyc_op1_bias[4];
 extern const int32_t tinyc_op1_multiplier[4];
 extern const int32_t tinyc_op1_shift[4];
+extern const int16_t tinyc_op1_fast_weights[112];
+extern const int32_t tinyc_op1_fast_quant[16];
 extern const int8_t tinyc_op3_weights[320];
 extern const int32_t tinyc_op3_bias[10];
 extern const int32_t tinyc_op3_multiplier[10];
