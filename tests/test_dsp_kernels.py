@@ -62,6 +62,9 @@ CASES = {
     "dw3x3_s1_same_c2_chunks_40x100": lambda: m.depthwise(3, 1, "same", (40, 100), 2),
     "dw3x3_s2_same_c3_chunks_41x121": lambda: m.depthwise(3, 2, "same", (41, 121), 3),
     "dw5x5_s1_same_c3_chunks_30x90": lambda: m.depthwise(5, 1, "same", (30, 90), 3),
+    # Pairs of any width (groups of 4 taps): a full last group at stride 1 (the next group's word), 2 taps:
+    "dw4x4_s1_same_c3_8x9": lambda: m.depthwise(4, 1, "same", (8, 9), 3),
+    "dw2x2_s1_valid_c4_6x7": lambda: m.depthwise(2, 1, "valid", (6, 7), 4),
     "conv1x1_c16_to_10_relu6": lambda: m.conv(1, 1, "valid", (4, 5), 16, 10, "relu"),
     "dense_37_to_11": lambda: m.dense(37, 11, "relu"),
     # Elementwise add (tinyc_dsp_elementwise_add_s8): fused ReLU (narrow clamp), residual adds in place:

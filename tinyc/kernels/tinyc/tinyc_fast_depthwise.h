@@ -15,7 +15,9 @@
  * stride 1: LDR x0..x3, SXTB16 -> (x0, x2), (x1, x3); out0 += SMLAD((x0,x2), (w0,w2)) + SMLABB((x1,x3), w1);
  * out1 += SMLAD((x1,x3), (w0,w2)) + SMLATB((x0,x2), w1): 7 instructions per 6 MACs;
  * stride 2: the same word and x4: out1 += SMLATB((x0,x2), w0) + SMLATB((x1,x3), w1) + SMLABT(x4, w2).
- * Other sizes: one output pixel, one word per group of 4 taps (2 SMLAD). The padding taps hold the input zero
+ * Other sizes (C): 2 output pixels per group of 4 taps and one word, at stride 1 or 2 (tinyc_fd_row_pair: the
+ * second pixel's taps from SMLADX of the halves PKHBT packs from this word and the next), one pixel at the end of
+ * a row of odd width and at larger strides. The padding taps hold the input zero
  * point: they add nothing to accumulators that start from the bias with the input offset folded in. No scratch:
  * the band is the step's stack (at most TINYC_FD_BAND_BYTES; Python checks that k_h band rows fit).
  */
@@ -233,6 +235,88 @@ static inline __attribute__((always_inline)) void tinyc_fd_single_asm(const int8
                      : "memory");
 }
 
+/* The bottom half of a, the top half of b (PKHBT). */
+static inline __attribute__((always_inline)) int32_t tinyc_fd_pack(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("pkhbt %0, %1, %2" : "=r"(r) : "r"(a), "r"(b)); /* GCC: AND, UXTH, ORR */
+    return r;
+}
+
+/* One kernel row of any width (groups of 4 taps, words [w0|w2], [w1|w3]; taps past k_w zero) for 2 output pixels
+ * at stride 1 or 2: x0.. at r. Per group, out0: (x0,x2).(w0,w2) + (x1,x3).(w1,w3); out1 at stride 1:
+ * (x1,x3).(w0,w2) + SMLADX((x4,x2), (w1,w3)); at stride 2: SMLADX((x4,x2), (w0,w2)) + SMLADX((x5,x3), (w1,w3)),
+ * x4, x5 from the next group's word; terms of zero taps left out (k_w is a constant). */
+static inline __attribute__((always_inline)) void tinyc_fd_row_pair(const int8_t *r, const int32_t *wt,
+                                                                     const int32_t k_w, const int32_t stride,
+                                                                     int32_t *a0, int32_t *a1)
+{
+    const int32_t groups = (k_w + 3) >> 2;
+    int32_t v = tinyc_fc_load(r);
+    int32_t e = __sxtb16(v), o = tinyc_fc_sxtb16_ror8(v);
+#pragma GCC unroll 4
+    for (int32_t g = 0; g < groups; g++)
+    {
+        const int32_t tail = k_w - 4 * g; /* taps from this group on */
+        const int32_t we = wt[2 * g], wo = wt[2 * g + 1];
+        int32_t en = 0, on = 0;
+        if (stride == 1 ? tail >= 4 : tail >= 3)
+        {
+            v = tinyc_fc_load(r + 4 * g + 4);
+            en = __sxtb16(v);
+            on = tinyc_fc_sxtb16_ror8(v);
+        }
+        *a0 = __smlad(e, we, *a0);
+        if (tail >= 2)
+        {
+            *a0 = __smlad(o, wo, *a0);
+        }
+        if (stride == 1)
+        {
+            *a1 = __smlad(o, we, *a1);
+            if (tail >= 4)
+            {
+                *a1 = __smladx(tinyc_fd_pack(en, e), wo, *a1);
+            }
+            else if (tail >= 2)
+            {
+                *a1 = __smlatb(e, wo, *a1);
+            }
+        }
+        else
+        {
+            *a1 = tail >= 3 ? __smladx(tinyc_fd_pack(en, e), we, *a1) : __smlatb(e, we, *a1);
+            if (tail >= 4)
+            {
+                *a1 = __smladx(tinyc_fd_pack(on, o), wo, *a1);
+            }
+            else if (tail >= 2)
+            {
+                *a1 = __smlatb(o, wo, *a1);
+            }
+        }
+        e = en;
+        o = on;
+    }
+}
+
+/* One kernel row of any width for 1 output pixel. */
+static inline __attribute__((always_inline)) int32_t tinyc_fd_row_one(const int8_t *r, const int32_t *wt,
+                                                                       const int32_t k_w, int32_t a)
+{
+#pragma GCC unroll 4
+    for (int32_t g = 0; g < ((k_w + 3) >> 2); g++)
+    {
+        const int32_t v = tinyc_fc_load(r + 4 * g);
+        a = __smlad(__sxtb16(v), wt[2 * g], a);
+        if (k_w - 4 * g >= 2)
+        {
+            a = __smlad(tinyc_fc_sxtb16_ror8(v), wt[2 * g + 1], a);
+        }
+    }
+    return a;
+}
+
 /* The output rows [0, n) of one channel from its band (rows band_w bytes apart); out: the channel's first
  * output of the band's first row (pixels chans bytes apart); w: the channel's weights (words); q: its record. */
 static inline __attribute__((always_inline)) void tinyc_fd_channel(
@@ -293,24 +377,33 @@ static inline __attribute__((always_inline)) void tinyc_fd_channel(
         }
         return;
     }
-    const int32_t groups = (k_w + 3) >> 2;
+    const int32_t row_words = ((k_w + 3) >> 2) * 2;
     for (int32_t oy = 0; oy < n; oy++)
     {
         const int8_t *r = band + oy * stride_h * band_w;
         int8_t *o = out + oy * out_w * chans;
-        for (int32_t ox = 0; ox < out_w; ox++, r += stride_w, o += chans)
+        int32_t ox = 0;
+        if (stride_w <= 2)
+        {
+            for (; ox + 1 < out_w; ox += 2, r += 2 * stride_w, o += 2 * chans)
+            {
+                int32_t a0 = bias, a1 = bias;
+#pragma GCC unroll 7
+                for (int32_t ky = 0; ky < k_h; ky++)
+                {
+                    tinyc_fd_row_pair(r + ky * band_w, w + ky * row_words, k_w, stride_w, &a0, &a1);
+                }
+                o[0] = tinyc_fc_requant(a0, q, mode, out_offset, act_min, act_max);
+                o[chans] = tinyc_fc_requant(a1, q, mode, out_offset, act_min, act_max);
+            }
+        }
+        for (; ox < out_w; ox++, r += stride_w, o += chans)
         {
             int32_t a = bias;
-            const int32_t *wt = w;
+#pragma GCC unroll 7
             for (int32_t ky = 0; ky < k_h; ky++)
             {
-#pragma GCC unroll 2
-                for (int32_t g = 0; g < groups; g++, wt += 2)
-                {
-                    const int32_t v = tinyc_fc_load(r + ky * band_w + 4 * g);
-                    a = __smlad(__sxtb16(v), wt[0], a);
-                    a = __smlad(tinyc_fc_sxtb16_ror8(v), wt[1], a);
-                }
+                a = tinyc_fd_row_one(r + ky * band_w, w + ky * row_words, k_w, a);
             }
             o[0] = tinyc_fc_requant(a, q, mode, out_offset, act_min, act_max);
         }
