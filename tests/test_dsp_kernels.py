@@ -53,6 +53,20 @@ CASES = {
     "dw4x4_s2_same_c12": lambda: m.depthwise(4, 2, "same", (10, 9), 12),
     "dw3x3_s1_same_c10_wide": lambda: m.depthwise(3, 1, "same", (3, 131), 10),
     "dw3x3_s2_valid_c8_wide_relu6": lambda: m.depthwise(3, 2, "valid", (5, 263), 8, "relu6"),
+    # The specialized depthwise (tinyc_fast_depthwise.h): 1 pixel wide (no pair), odd widths at stride 2, rows
+    # of <= 4 pairs unrolled or looped, 2 * C > 255 (the store's offset) and C > 255 (the gather's), chunks of
+    # output rows when the padded plane does not fit the band on the stack, at stride 1 and 2:
+    "dw3x3_s1_same_c1_1px": lambda: m.depthwise(3, 1, "same", (5, 1), 1),
+    "dw3x3_s2_same_c3_7x7": lambda: m.depthwise(3, 2, "same", (7, 7), 3),
+    "dw3x3_s2_valid_c5_9x11": lambda: m.depthwise(3, 2, "valid", (9, 11), 5),
+    "dw3x3_s1_valid_c130_7x12_relu6": lambda: m.depthwise(3, 1, "valid", (7, 12), 130, "relu6"),
+    "dw3x3_s2_same_c260_6x6": lambda: m.depthwise(3, 2, "same", (6, 6), 260),
+    "dw3x3_s1_same_c2_chunks_40x100": lambda: m.depthwise(3, 1, "same", (40, 100), 2),
+    "dw3x3_s2_same_c3_chunks_41x121": lambda: m.depthwise(3, 2, "same", (41, 121), 3),
+    "dw5x5_s1_same_c3_chunks_30x90": lambda: m.depthwise(5, 1, "same", (30, 90), 3),
+    # Pairs of any width (groups of 4 taps): a full last group at stride 1 (the next group's word), 2 taps:
+    "dw4x4_s1_same_c3_8x9": lambda: m.depthwise(4, 1, "same", (8, 9), 3),
+    "dw2x2_s1_valid_c4_6x7": lambda: m.depthwise(2, 1, "valid", (6, 7), 4),
     "conv1x1_c16_to_10_relu6": lambda: m.conv(1, 1, "valid", (4, 5), 16, 10, "relu"),
     "dense_37_to_11": lambda: m.dense(37, 11, "relu"),
     # Elementwise add (tinyc_dsp_elementwise_add_s8): fused ReLU (narrow clamp), residual adds in place:

@@ -2,10 +2,13 @@
 
 A compiler knows every shape, zero point and weight at compile time; a library does not. For each step this stage
 decides whether a specialized kernel applies and prepares what it reads from flash
-(`tinyc/kernels/tinyc/tinyc_fast_conv.h` documents the layouts): the weights re-laid out as doubled int16 in
+(`tinyc/kernels/tinyc/tinyc_fast_conv.h` and `tinyc_fast_depthwise.h` document the layouts): the weights re-laid out as doubled int16 in
 SXTB16 lane order, and one record per output channel with the input offset folded into the bias and the
 requantization constants of the fastest mode that is provably equal to TFLite Micro's arithmetic for every
 accumulator the layer can produce. Every proof is an integer bound computed here from the layer's own weights.
+Convolutions and fully connected layers run `tinyc_fast_conv_s8`, out-of-place depthwise convolutions
+`tinyc_fast_depthwise_s8` (no scratch: its zero-point padded band of input rows is on the stack, `DW_BAND_BYTES`,
+which must hold k_h rows), ADD `tinyc_fast_add_s8`.
 
 The generic call stays in the generated code beside the specialized one (portable builds and builds against Arm's
 CMSIS-NN run it); the linker keeps only the constants the build uses. The specialized layouts cost flash (int16
@@ -16,6 +19,7 @@ weights are twice the bytes): layers are specialized in order of MACs per extra 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,15 +32,17 @@ from tinyc.plan.schedule import Schedule, Step
 FLASH_HEADROOM_FRACTION = 0.10  # of the board's flash, kept free when choosing specialized layouts
 QUANT_WORDS = 4  # int32 per output channel in the specialized record
 INT8_MAX_ABS = 128  # |x| of a raw int8 input value
+DW_BAND_BYTES = 1536  # TINYC_FD_BAND_BYTES of tinyc_fast_depthwise.h: the zero-point padded rows on the stack
+DW_ROW_SLACK_BYTES = 4  # bytes after each band row that word loads may read
 ACC_LIMIT = 1 << 30  # |accumulator| below this: its double fits int32 and SMMULR is the doubling high multiply
 
 
-SPECIALIZED_KINDS = (KernelKind.CONV, KernelKind.FULLY_CONNECTED)  # run tinyc_fast_conv_s8 (FC: a 1x1 conv)
 
 
 class Variant(enum.Enum):
     GENERIC = "generic"  # the CMSIS-NN API call
     FAST_CONV = "fast-conv"  # tinyc_fast_conv_s8, specialized per layer
+    FAST_DEPTHWISE = "fast-depthwise"  # tinyc_fast_depthwise_s8, specialized per layer
     FAST_ADD = "fast-add"  # tinyc_fast_add_s8: a table per input, one requantization
 
 
@@ -103,11 +109,23 @@ def conv_weights_layout(weights: np.ndarray, out_c: int, k: int, fmt: WeightForm
     return (2 * lanes[..., [0, 2, 1, 3]]).transpose(0, 2, 1, 3).reshape(-1).astype(np.int16)
 
 
+def depthwise_weights_layout(weights: np.ndarray, channels: int, k_h: int, k_w: int) -> np.ndarray:
+    """Doubled int16 weights, per channel and kernel row: the row's taps in groups of 4 in SXTB16 lane order
+    [w0, w2, w1, w3] (k_w rounded up to 4 with zeros): a 3-wide row is [2*w0, 2*w2, 2*w1, 0]."""
+    groups = -(-k_w // 4)
+    w = np.asarray(weights, dtype=np.int32).reshape(k_h, k_w, channels).transpose(2, 0, 1)  # channel, row, tap
+    padded = np.zeros((channels, k_h, groups * 4), dtype=np.int32)
+    padded[:, :, :k_w] = 2 * w
+    lanes = padded.reshape(channels, k_h, groups, 4)[..., [0, 2, 1, 3]]
+    return lanes.reshape(-1).astype(np.int16)
+
+
 @dataclass(frozen=True)
 class GemmLayer:
-    """What the specialized convolution computes, from a CONV_2D or a FULLY_CONNECTED call."""
+    """What a specialized kernel computes per output channel, from a CONV_2D, DEPTHWISE_CONV_2D or
+    FULLY_CONNECTED call."""
     op_index: int
-    weights: np.ndarray  # out_c x k, int8
+    weights: np.ndarray  # out_c x k, int8 (the taps of each output channel)
     bias: np.ndarray
     multipliers: list[int]
     shifts: list[int]
@@ -123,7 +141,9 @@ def _gemm_layer(call: ConvCall | FullyConnectedCall) -> GemmLayer:
         mults, shifts = [call.multiplier] * out_c, [call.shift] * out_c
     else:
         mults, shifts = [int(v) for v in _const(call, "multiplier")], [int(v) for v in _const(call, "shift")]
-    return GemmLayer(call.op_index, np.asarray(_const(call, "weights"), dtype=np.int64).reshape(out_c, -1),
+    w = np.asarray(_const(call, "weights"), dtype=np.int64)
+    per_channel = w.reshape(-1, out_c).T if call.kind is KernelKind.DEPTHWISE_CONV else w.reshape(out_c, -1)
+    return GemmLayer(call.op_index, per_channel,
                      np.asarray(_const(call, "bias"), dtype=np.int64), mults, shifts, call.input_offset,
                      call.output_offset, call.act_min, call.act_max)
 
@@ -176,6 +196,43 @@ def _eligible(step: Step) -> str:
     if not _pointwise(call) and call.scratch_bytes < 4 * k4:
         return "no room for two int16 columns"
     return ""
+
+
+def dw_band_row_bytes(call: ConvCall) -> int:
+    """A band row of the specialized depthwise: the padded input row and the slack, rounded up to a word."""
+    pad_r = max(0, (call.output_dims.w - 1) * call.stride_w + call.filter_dims.w - call.input_dims.w - call.pad_w)
+    return (call.pad_w + call.input_dims.w + pad_r + DW_ROW_SLACK_BYTES + 3) // 4 * 4
+
+
+def _eligible_depthwise(step: Step) -> str:
+    """Why this step cannot run the specialized depthwise convolution ("" when it can)."""
+    call = step.call
+    assert isinstance(call, ConvCall)
+    if step.in_place:
+        return "in place: tinyc's in-place depthwise kernel"
+    if call.input_dims.n != 1 or call.ch_mult != 1 or call.output_dims.c != call.input_dims.c:
+        return "batches or a channel multiplier"
+    if call.filter_dims.h * dw_band_row_bytes(call) > DW_BAND_BYTES:
+        return f"rows too wide for the {DW_BAND_BYTES}-byte band on the stack"
+    return ""
+
+
+def _fast_depthwise(call: ConvCall | FullyConnectedCall, fmt: WeightFormat) -> KernelChoice:
+    """Int16 weights only: where the flash has no room for them, the generic call."""
+    assert isinstance(call, ConvCall)
+    if fmt is not WeightFormat.S16:
+        return KernelChoice(Variant.GENERIC, reason="flash: no room for its int16 weights")
+    records = _requant_records(_gemm_layer(call), fmt)
+    if records is None:
+        return KernelChoice(Variant.GENERIC, reason="accumulators may reach 2^30")
+    quant, mode = records
+    name = f"op{call.op_index}_fast"
+    weights = depthwise_weights_layout(_const(call, "weights"), call.output_dims.c, call.filter_dims.h,
+                                       call.filter_dims.w)
+    consts = (ConstArray(f"{name}_weights", "int16_t", weights), ConstArray(f"{name}_quant", "int32_t", quant))
+    generic = sum(a.size_bytes for a in call.consts)
+    return KernelChoice(Variant.FAST_DEPTHWISE, consts, mode, WeightFormat.S16,
+                        sum(a.size_bytes for a in consts) - generic)
 
 
 def _fast_conv(call: ConvCall | FullyConnectedCall, fmt: WeightFormat) -> KernelChoice:
@@ -241,6 +298,14 @@ def _fast_add(call: AddCall) -> KernelChoice:
                         extra_flash_bytes=table.size_bytes, add=(p.output_mult, folded, e))
 
 
+SPECIALIZED: dict[KernelKind, tuple[Callable[[Step], str],
+                                    Callable[[ConvCall | FullyConnectedCall, WeightFormat], KernelChoice]]] = {
+    KernelKind.CONV: (_eligible, _fast_conv),
+    KernelKind.FULLY_CONNECTED: (_eligible, _fast_conv),  # a 1x1 convolution over the input rows
+    KernelKind.DEPTHWISE_CONV: (_eligible_depthwise, _fast_depthwise),
+}
+
+
 def choose_kernels(schedule: Schedule, board: Board) -> tuple[KernelChoice, ...]:
     """One choice per step; the steps of one op (its patches) share it and its constants."""
     reasons: dict[int, str] = {}
@@ -248,11 +313,11 @@ def choose_kernels(schedule: Schedule, board: Board) -> tuple[KernelChoice, ...]
     macs: dict[int, int] = {}
     for step in schedule.steps:
         call = step.call
-        if call.kind in SPECIALIZED_KINDS and isinstance(call, (ConvCall, FullyConnectedCall)):
+        if call.kind in SPECIALIZED and isinstance(call, (ConvCall, FullyConnectedCall)):
             calls.setdefault(call.op_index, call)
             macs[call.op_index] = macs.get(call.op_index, 0) + call.macs
-            reasons[call.op_index] = reasons.get(call.op_index) or _eligible(step)
-    by_op = {op: _fast_conv(call, WeightFormat.S16) if not reasons[op]
+            reasons[call.op_index] = reasons.get(call.op_index) or SPECIALIZED[call.kind][0](step)
+    by_op = {op: SPECIALIZED[call.kind][1](call, WeightFormat.S16) if not reasons[op]
              else KernelChoice(Variant.GENERIC, reason=reasons[op]) for op, call in calls.items()}
     budget = int((1 - FLASH_HEADROOM_FRACTION) * board.flash.size_bytes) - schedule.weights_bytes \
         - code_estimate_bytes(schedule)
@@ -261,7 +326,7 @@ def choose_kernels(schedule: Schedule, board: Board) -> tuple[KernelChoice, ...]
     for op in fast:
         extra = by_op[op].extra_flash_bytes
         if extra > budget:  # int8 weights: about the generic call's flash
-            by_op[op] = _fast_conv(calls[op], WeightFormat.S8)
+            by_op[op] = SPECIALIZED[calls[op].kind][1](calls[op], WeightFormat.S8)
             extra = by_op[op].extra_flash_bytes
             if extra > budget:
                 by_op[op] = KernelChoice(Variant.GENERIC, reason=f"flash: its layout needs {extra:,} more bytes")
@@ -274,7 +339,7 @@ def choose_kernels(schedule: Schedule, board: Board) -> tuple[KernelChoice, ...]
             if adds[step.call.op_index].extra_flash_bytes > budget:
                 adds[step.call.op_index] = KernelChoice(Variant.GENERIC, reason="flash: no room for its tables")
             budget -= adds[step.call.op_index].extra_flash_bytes
-    return tuple(by_op.get(s.call.op_index, GENERIC) if s.call.kind in SPECIALIZED_KINDS
+    return tuple(by_op.get(s.call.op_index, GENERIC) if s.call.kind in SPECIALIZED
                  else adds.get(s.call.op_index, GENERIC) for s in schedule.steps)
 
 

@@ -7,6 +7,7 @@
 #include "arm_nnfunctions.h"
 #include "tinyc_fast_add.h"
 #include "tinyc_fast_conv.h"
+#include "tinyc_fast_depthwise.h"
 #include "tinyc_kernels.h"
 #include "tinyc_memory.h"
 #include "model.h"
@@ -36,6 +37,10 @@ static int8_t *tinyc_current_arena(void)
     return tinyc_arena;
 }
 
+/* Each step a function of its own: the specialized kernels keep up to 1.5 KiB on the stack (tinyc_fast_conv.h's
+ * int16 columns, tinyc_fast_depthwise.h's band); inlined into tinyc_invoke, their frames would add up. */
+#define TINYC_STEP __attribute__((noinline))
+
 #ifdef TINYC_PROFILE
 /* Benchmark builds: called before step i runs and once more with TINYC_NUM_STEPS after the last one. */
 void tinyc_profile_step(int32_t step);
@@ -63,7 +68,7 @@ void tinyc_copy_output(int8_t *dst)
 
 
 /* step 0: op 0 copy — input patch p00 */
-static arm_cmsis_nn_status tinyc_step0(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step0(void)
 {
     tinyc_copy_block_s8(&tinyc_arena[112], 5, 0, 0,
                         &tinyc_arena[0], 3, 0, 0,
@@ -72,7 +77,7 @@ static arm_cmsis_nn_status tinyc_step0(void)
 }
 
 /* step 1: op 0 pad — functional_1/zero_padding2d_1/Pad */
-static arm_cmsis_nn_status tinyc_step1(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step1(void)
 {
     const cmsis_nn_dims input_dims = {.n = 1, .h = 2, .w = 3, .c = 3};
     const cmsis_nn_dims pre_pad = {.n = 0, .h = 1, .w = 0, .c = 0};
@@ -81,7 +86,7 @@ static arm_cmsis_nn_status tinyc_step1(void)
 }
 
 /* step 2: op 1 conv — functional_1/conv2d_1/convolution1 */
-static arm_cmsis_nn_status tinyc_step2(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step2(void)
 {
 #if TINYC_FAST_KERNELS
     /* specialized: op1_fast_weights (int16 weights), op1_fast_quant (bias with
@@ -109,7 +114,7 @@ static arm_cmsis_nn_status tinyc_step2(void)
 }
 
 /* step 3: op 1 copy — output tile p00 */
-static arm_cmsis_nn_status tinyc_step3(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step3(void)
 {
     tinyc_copy_block_s8(&tinyc_arena[236], 1, 0, 0,
                         &tinyc_arena[204], 2, 0, 0,
@@ -118,7 +123,7 @@ static arm_cmsis_nn_status tinyc_step3(void)
 }
 
 /* step 4: op 0 copy — input patch p01 */
-static arm_cmsis_nn_status tinyc_step4(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step4(void)
 {
     tinyc_copy_block_s8(&tinyc_arena[112], 5, 0, 2,
                         &tinyc_arena[0], 3, 0, 0,
@@ -127,7 +132,7 @@ static arm_cmsis_nn_status tinyc_step4(void)
 }
 
 /* step 5: op 0 pad — functional_1/zero_padding2d_1/Pad */
-static arm_cmsis_nn_status tinyc_step5(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step5(void)
 {
     const cmsis_nn_dims input_dims = {.n = 1, .h = 2, .w = 3, .c = 3};
     const cmsis_nn_dims pre_pad = {.n = 0, .h = 1, .w = 0, .c = 0};
@@ -136,7 +141,7 @@ static arm_cmsis_nn_status tinyc_step5(void)
 }
 
 /* step 6: op 1 conv — functional_1/conv2d_1/convolution1 */
-static arm_cmsis_nn_status tinyc_step6(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step6(void)
 {
 #if TINYC_FAST_KERNELS
     /* specialized: op1_fast_weights (int16 weights), op1_fast_quant (bias with
@@ -164,7 +169,7 @@ static arm_cmsis_nn_status tinyc_step6(void)
 }
 
 /* step 7: op 1 copy — output tile p01 */
-static arm_cmsis_nn_status tinyc_step7(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step7(void)
 {
     tinyc_copy_block_s8(&tinyc_arena[264], 1, 0, 0,
                         &tinyc_arena[204], 2, 0, 1,
@@ -173,7 +178,7 @@ static arm_cmsis_nn_status tinyc_step7(void)
 }
 
 /* step 8: op 0 copy — input patch p10 */
-static arm_cmsis_nn_status tinyc_step8(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step8(void)
 {
     tinyc_copy_block_s8(&tinyc_arena[112], 5, 1, 0,
                         &tinyc_arena[0], 3, 0, 0,
@@ -182,7 +187,7 @@ static arm_cmsis_nn_status tinyc_step8(void)
 }
 
 /* step 9: op 0 pad — functional_1/zero_padding2d_1/Pad */
-static arm_cmsis_nn_status tinyc_step9(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step9(void)
 {
     const cmsis_nn_dims input_dims = {.n = 1, .h = 3, .w = 3, .c = 3};
     const cmsis_nn_dims pre_pad = {.n = 0, .h = 0, .w = 0, .c = 0};
@@ -191,7 +196,7 @@ static arm_cmsis_nn_status tinyc_step9(void)
 }
 
 /* step 10: op 1 conv — functional_1/conv2d_1/convolution1 */
-static arm_cmsis_nn_status tinyc_step10(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step10(void)
 {
 #if TINYC_FAST_KERNELS
     /* specialized: op1_fast_weights (int16 weights), op1_fast_quant (bias with
@@ -219,7 +224,7 @@ static arm_cmsis_nn_status tinyc_step10(void)
 }
 
 /* step 11: op 1 copy — output tile p10 */
-static arm_cmsis_nn_status tinyc_step11(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step11(void)
 {
     tinyc_copy_block_s8(&tinyc_arena[264], 1, 0, 0,
                         &tinyc_arena[204], 2, 1, 0,
@@ -228,7 +233,7 @@ static arm_cmsis_nn_status tinyc_step11(void)
 }
 
 /* step 12: op 0 copy — input patch p11 */
-static arm_cmsis_nn_status tinyc_step12(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step12(void)
 {
     tinyc_copy_block_s8(&tinyc_arena[112], 5, 1, 2,
                         &tinyc_arena[0], 3, 0, 0,
@@ -237,7 +242,7 @@ static arm_cmsis_nn_status tinyc_step12(void)
 }
 
 /* step 13: op 0 pad — functional_1/zero_padding2d_1/Pad */
-static arm_cmsis_nn_status tinyc_step13(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step13(void)
 {
     const cmsis_nn_dims input_dims = {.n = 1, .h = 3, .w = 3, .c = 3};
     const cmsis_nn_dims pre_pad = {.n = 0, .h = 0, .w = 0, .c = 0};
@@ -246,7 +251,7 @@ static arm_cmsis_nn_status tinyc_step13(void)
 }
 
 /* step 14: op 1 conv — functional_1/conv2d_1/convolution1 */
-static arm_cmsis_nn_status tinyc_step14(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step14(void)
 {
 #if TINYC_FAST_KERNELS
     /* specialized: op1_fast_weights (int16 weights), op1_fast_quant (bias with
@@ -274,7 +279,7 @@ static arm_cmsis_nn_status tinyc_step14(void)
 }
 
 /* step 15: op 1 copy — output tile p11 */
-static arm_cmsis_nn_status tinyc_step15(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step15(void)
 {
     tinyc_copy_block_s8(&tinyc_arena[264], 1, 0, 0,
                         &tinyc_arena[204], 2, 1, 1,
@@ -283,7 +288,7 @@ static arm_cmsis_nn_status tinyc_step15(void)
 }
 
 /* step 16: op 0 copy — input patch p20 */
-static arm_cmsis_nn_status tinyc_step16(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step16(void)
 {
     tinyc_copy_block_s8(&tinyc_arena[112], 5, 3, 0,
                         &tinyc_arena[0], 3, 0, 0,
@@ -292,7 +297,7 @@ static arm_cmsis_nn_status tinyc_step16(void)
 }
 
 /* step 17: op 0 pad — functional_1/zero_padding2d_1/Pad */
-static arm_cmsis_nn_status tinyc_step17(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step17(void)
 {
     const cmsis_nn_dims input_dims = {.n = 1, .h = 3, .w = 3, .c = 3};
     const cmsis_nn_dims pre_pad = {.n = 0, .h = 0, .w = 0, .c = 0};
@@ -301,7 +306,7 @@ static arm_cmsis_nn_status tinyc_step17(void)
 }
 
 /* step 18: op 1 conv — functional_1/conv2d_1/convolution1 */
-static arm_cmsis_nn_status tinyc_step18(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step18(void)
 {
 #if TINYC_FAST_KERNELS
     /* specialized: op1_fast_weights (int16 weights), op1_fast_quant (bias with
@@ -329,7 +334,7 @@ static arm_cmsis_nn_status tinyc_step18(void)
 }
 
 /* step 19: op 1 copy — output tile p20 */
-static arm_cmsis_nn_status tinyc_step19(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step19(void)
 {
     tinyc_copy_block_s8(&tinyc_arena[264], 1, 0, 0,
                         &tinyc_arena[204], 2, 2, 0,
@@ -338,7 +343,7 @@ static arm_cmsis_nn_status tinyc_step19(void)
 }
 
 /* step 20: op 0 copy — input patch p21 */
-static arm_cmsis_nn_status tinyc_step20(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step20(void)
 {
     tinyc_copy_block_s8(&tinyc_arena[112], 5, 3, 2,
                         &tinyc_arena[0], 3, 0, 0,
@@ -347,7 +352,7 @@ static arm_cmsis_nn_status tinyc_step20(void)
 }
 
 /* step 21: op 0 pad — functional_1/zero_padding2d_1/Pad */
-static arm_cmsis_nn_status tinyc_step21(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step21(void)
 {
     const cmsis_nn_dims input_dims = {.n = 1, .h = 3, .w = 3, .c = 3};
     const cmsis_nn_dims pre_pad = {.n = 0, .h = 0, .w = 0, .c = 0};
@@ -356,7 +361,7 @@ static arm_cmsis_nn_status tinyc_step21(void)
 }
 
 /* step 22: op 1 conv — functional_1/conv2d_1/convolution1 */
-static arm_cmsis_nn_status tinyc_step22(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step22(void)
 {
 #if TINYC_FAST_KERNELS
     /* specialized: op1_fast_weights (int16 weights), op1_fast_quant (bias with
@@ -384,7 +389,7 @@ static arm_cmsis_nn_status tinyc_step22(void)
 }
 
 /* step 23: op 1 copy — output tile p21 */
-static arm_cmsis_nn_status tinyc_step23(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step23(void)
 {
     tinyc_copy_block_s8(&tinyc_arena[264], 1, 0, 0,
                         &tinyc_arena[204], 2, 2, 1,
@@ -393,7 +398,7 @@ static arm_cmsis_nn_status tinyc_step23(void)
 }
 
 /* step 24: op 0 copy — input patch p30 */
-static arm_cmsis_nn_status tinyc_step24(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step24(void)
 {
     tinyc_copy_block_s8(&tinyc_arena[112], 5, 5, 0,
                         &tinyc_arena[0], 3, 0, 0,
@@ -402,7 +407,7 @@ static arm_cmsis_nn_status tinyc_step24(void)
 }
 
 /* step 25: op 0 pad — functional_1/zero_padding2d_1/Pad */
-static arm_cmsis_nn_status tinyc_step25(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step25(void)
 {
     const cmsis_nn_dims input_dims = {.n = 1, .h = 1, .w = 3, .c = 3};
     const cmsis_nn_dims pre_pad = {.n = 0, .h = 0, .w = 0, .c = 0};
@@ -411,7 +416,7 @@ static arm_cmsis_nn_status tinyc_step25(void)
 }
 
 /* step 26: op 1 conv — functional_1/conv2d_1/convolution1 */
-static arm_cmsis_nn_status tinyc_step26(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step26(void)
 {
 #if TINYC_FAST_KERNELS
     /* specialized: op1_fast_weights (int16 weights), op1_fast_quant (bias with
@@ -439,7 +444,7 @@ static arm_cmsis_nn_status tinyc_step26(void)
 }
 
 /* step 27: op 1 copy — output tile p30 */
-static arm_cmsis_nn_status tinyc_step27(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step27(void)
 {
     tinyc_copy_block_s8(&tinyc_arena[264], 1, 0, 0,
                         &tinyc_arena[204], 2, 3, 0,
@@ -448,7 +453,7 @@ static arm_cmsis_nn_status tinyc_step27(void)
 }
 
 /* step 28: op 0 copy — input patch p31 */
-static arm_cmsis_nn_status tinyc_step28(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step28(void)
 {
     tinyc_copy_block_s8(&tinyc_arena[112], 5, 5, 2,
                         &tinyc_arena[0], 3, 0, 0,
@@ -457,7 +462,7 @@ static arm_cmsis_nn_status tinyc_step28(void)
 }
 
 /* step 29: op 0 pad — functional_1/zero_padding2d_1/Pad */
-static arm_cmsis_nn_status tinyc_step29(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step29(void)
 {
     const cmsis_nn_dims input_dims = {.n = 1, .h = 1, .w = 3, .c = 3};
     const cmsis_nn_dims pre_pad = {.n = 0, .h = 0, .w = 0, .c = 0};
@@ -466,7 +471,7 @@ static arm_cmsis_nn_status tinyc_step29(void)
 }
 
 /* step 30: op 1 conv — functional_1/conv2d_1/convolution1 */
-static arm_cmsis_nn_status tinyc_step30(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step30(void)
 {
 #if TINYC_FAST_KERNELS
     /* specialized: op1_fast_weights (int16 weights), op1_fast_quant (bias with
@@ -494,7 +499,7 @@ static arm_cmsis_nn_status tinyc_step30(void)
 }
 
 /* step 31: op 1 copy — output tile p31 */
-static arm_cmsis_nn_status tinyc_step31(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step31(void)
 {
     tinyc_copy_block_s8(&tinyc_arena[140], 1, 0, 0,
                         &tinyc_arena[204], 2, 3, 1,
@@ -503,14 +508,14 @@ static arm_cmsis_nn_status tinyc_step31(void)
 }
 
 /* step 32: op 2 reshape — functional_1/flatten_1/Reshape */
-static arm_cmsis_nn_status tinyc_step32(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step32(void)
 {
     /* The output aliases the input: nothing to do. */
     return ARM_CMSIS_NN_SUCCESS;
 }
 
 /* step 33: op 3 fully_connected — functional_1/dense_1/MatMul2 */
-static arm_cmsis_nn_status tinyc_step33(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step33(void)
 {
 #if TINYC_FAST_KERNELS
     /* specialized: op3_fast_weights (int16 weights), op3_fast_quant (bias with
@@ -537,7 +542,7 @@ static arm_cmsis_nn_status tinyc_step33(void)
 }
 
 /* step 34: op 4 softmax — StatefulPartitionedCall_1:0 */
-static arm_cmsis_nn_status tinyc_step34(void)
+static TINYC_STEP arm_cmsis_nn_status tinyc_step34(void)
 {
     arm_softmax_s8(&tinyc_arena[0], 1, 10, 1819245696,
                    20, -1984, &tinyc_arena[12]);
