@@ -148,14 +148,15 @@ static inline __attribute__((always_inline)) int32_t tinyc_fd_row3(const int8_t 
 #define TINYC_FD_LOOP_HEAD "1:\n\t"
 #define TINYC_FD_LOOP_TAIL "ldr %[t2], %[end]\n\t" "cmp %[r], %[t2]\n\t" "bne 1b\n\t"
 
-#define TINYC_FD_ASM(BODY)                                                                                        \
-    __asm__ volatile(BODY                                                                                         \
-                     : [r] "+r"(r), [o] "+r"(o), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),  \
-                       [t5] "=&r"(t5)                                                                             \
-                     : [end] "m"(end), [q] "r"(q), [w0] "r"(w0), [w1] "r"(w1), [w2] "r"(w2), [wb] "r"(wb),        \
-                       [w2b] "r"(w2b), [row1] "n"(band_w - 2 * stride), [row2] "n"(2 * band_w - 2 * stride),      \
-                       [row1x4] "n"(band_w), [row2x4] "n"(2 * band_w), [c] "n"(chans), [c2] "n"(2 * chans)        \
-                     : "cc", "memory")
+#define TINYC_FD_ASM_OPERANDS                                                                                     \
+    : [r] "+r"(r), [o] "+r"(o), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "=&r"(t5)     \
+    : [q] "r"(q), [w0] "r"(w0), [w1] "r"(w1), [w2] "r"(w2), [wb] "r"(wb), [w2b] "r"(w2b),                          \
+      [row1] "n"(band_w - 2 * stride), [row2] "n"(2 * band_w - 2 * stride), [row1x4] "n"(band_w),                  \
+      [row2x4] "n"(2 * band_w), [c] "n"(chans), [c2] "n"(2 * chans)
+
+/* One pair (no loop: no end operand to keep in memory), or the loop over the row's pairs. */
+#define TINYC_FD_ASM(BODY) __asm__ volatile(BODY TINYC_FD_ASM_OPERANDS : "cc", "memory")
+#define TINYC_FD_ASM_LOOP(BODY) __asm__ volatile(BODY TINYC_FD_ASM_OPERANDS, [end] "m"(end) : "cc", "memory")
 
 /* Rows of few pairs (a constant count) unrolled without a loop; longer rows loop in the assembly. */
 #define TINYC_FD_UNROLL_PAIRS 4
@@ -169,7 +170,7 @@ static inline __attribute__((always_inline)) int32_t tinyc_fd_row3(const int8_t 
     }                                                                                                             \
     else                                                                                                          \
     {                                                                                                             \
-        TINYC_FD_ASM(TINYC_FD_LOOP_HEAD ROWS TINYC_FD_REQUANT STORE TINYC_FD_LOOP_TAIL);                                   \
+        TINYC_FD_ASM_LOOP(TINYC_FD_LOOP_HEAD ROWS TINYC_FD_REQUANT STORE TINYC_FD_LOOP_TAIL);                                   \
     }
 
 /* `pairs` (> 0) pairs of output pixels of one row of a 3x3 kernel at stride 1 or 2 (FAST mode) from
