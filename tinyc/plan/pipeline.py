@@ -51,8 +51,8 @@ def plan_loaded(loaded: LoadedModel, board_name: BoardRef, *, options: ScheduleO
     schedule, plan = choice.schedule, choice.plan
     verify_plan(schedule, plan)
     layouts = extra_flash_bytes(choose_kernels(schedule, board))
-    notes = loaded.notes + ((f"specialized kernels: their compile-time constant layouts add {layouts:,} B of flash "
-                             f"(counted in code)",) if layouts > 0 else ())
+    notes = loaded.notes + ((f"specialized kernels: their code and compile-time constant layouts add about "
+                             f"{layouts:,} B of flash (counted in code)",) if layouts > 0 else ())
     report = memory_report(schedule, plan, board, model_name=loaded.name, notes=notes,
                            schedule_summary=choice.summary(), extra_code_bytes=layouts)
     return Planned(loaded=loaded, graph=graph, lowered=lowered, schedule=schedule, plan=plan, board=board,

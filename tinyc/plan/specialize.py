@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -34,6 +34,7 @@ QUANT_WORDS = 4  # int32 per output channel in the specialized record
 INT8_MAX_ABS = 128  # |x| of a raw int8 input value
 DW_BAND_BYTES = 1536  # TINYC_FD_BAND_BYTES of tinyc_fast_depthwise.h: the zero-point padded rows on the stack
 DW_ROW_SLACK_BYTES = 4  # bytes after each band row that word loads may read
+STEP_CODE_BYTES = 1024  # code of one step's inlined specialized kernel (measured 0.5-0.7 KiB per step on the zoo)
 ACC_LIMIT = 1 << 30  # |accumulator| below this: its double fits int32 and SMMULR is the doubling high multiply
 
 
@@ -65,7 +66,7 @@ class KernelChoice:
     consts: tuple[ConstArray, ...] = ()  # the specialized layouts (weights, quant)
     mode: RequantMode = RequantMode.EXACT
     weight_format: WeightFormat = WeightFormat.S16
-    extra_flash_bytes: int = 0  # flash beyond the generic call's constants
+    extra_flash_bytes: int = 0  # flash beyond the generic call's: constant layouts, and code (STEP_CODE_BYTES a step)
     reason: str = ""
     add: tuple[int, int, int] = (0, 0, 0)  # FAST_ADD: multiplier, folded constant, exponent
 
@@ -319,6 +320,9 @@ def choose_kernels(schedule: Schedule, board: Board) -> tuple[KernelChoice, ...]
             reasons[call.op_index] = reasons.get(call.op_index) or SPECIALIZED[call.kind][0](step)
     by_op = {op: SPECIALIZED[call.kind][1](call, WeightFormat.S16) if not reasons[op]
              else KernelChoice(Variant.GENERIC, reason=reasons[op]) for op, call in calls.items()}
+    steps = {op: sum(1 for s in schedule.steps if s.call.op_index == op) for op in calls}
+    by_op = {op: replace(c, extra_flash_bytes=c.extra_flash_bytes + STEP_CODE_BYTES * steps[op])
+             if c.variant is not Variant.GENERIC else c for op, c in by_op.items()}
     budget = int((1 - FLASH_HEADROOM_FRACTION) * board.flash.size_bytes) - schedule.weights_bytes \
         - code_estimate_bytes(schedule)
     fast = sorted((op for op, c in by_op.items() if c.variant is not Variant.GENERIC),
@@ -327,6 +331,9 @@ def choose_kernels(schedule: Schedule, board: Board) -> tuple[KernelChoice, ...]
         extra = by_op[op].extra_flash_bytes
         if extra > budget:  # int8 weights: about the generic call's flash
             by_op[op] = SPECIALIZED[calls[op].kind][1](calls[op], WeightFormat.S8)
+            if by_op[op].variant is not Variant.GENERIC:
+                code = STEP_CODE_BYTES * steps[op]
+                by_op[op] = replace(by_op[op], extra_flash_bytes=by_op[op].extra_flash_bytes + code)
             extra = by_op[op].extra_flash_bytes
             if extra > budget:
                 by_op[op] = KernelChoice(Variant.GENERIC, reason=f"flash: its layout needs {extra:,} more bytes")
@@ -335,7 +342,11 @@ def choose_kernels(schedule: Schedule, board: Board) -> tuple[KernelChoice, ...]
     adds: dict[int, KernelChoice] = {}
     for step in schedule.steps:
         if isinstance(step.call, AddCall) and step.call.op_index not in adds:
-            adds[step.call.op_index] = _fast_add(step.call)
+            choice = _fast_add(step.call)
+            if choice.variant is not Variant.GENERIC:
+                count = sum(1 for s in schedule.steps if s.call.op_index == step.call.op_index)
+                choice = replace(choice, extra_flash_bytes=choice.extra_flash_bytes + STEP_CODE_BYTES * count)
+            adds[step.call.op_index] = choice
             if adds[step.call.op_index].extra_flash_bytes > budget:
                 adds[step.call.op_index] = KernelChoice(Variant.GENERIC, reason="flash: no room for its tables")
             budget -= adds[step.call.op_index].extra_flash_bytes
