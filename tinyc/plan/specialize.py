@@ -351,7 +351,8 @@ def choose_kernels(schedule: Schedule, board: Board) -> tuple[KernelChoice, ...]
                 adds[step.call.op_index] = KernelChoice(Variant.GENERIC, reason="flash: no room for its tables")
             budget -= adds[step.call.op_index].extra_flash_bytes
     return tuple(by_op.get(s.call.op_index, GENERIC) if s.call.kind in SPECIALIZED
-                 else adds.get(s.call.op_index, GENERIC) for s in schedule.steps)
+                 else adds.get(s.call.op_index, GENERIC) if s.call.kind is KernelKind.ADD
+                 else GENERIC for s in schedule.steps)  # a patch's block copies carry their op's index
 
 
 def extra_flash_bytes(choices: tuple[KernelChoice, ...]) -> int:

@@ -38,7 +38,7 @@ static int8_t *tinyc_current_arena(void)
 }
 
 /* Each step a function of its own: the specialized kernels keep up to 1.5 KiB on the stack (tinyc_fast_conv.h's
- * int16 columns, tinyc_fast_depthwise.h's band); inlined into tinyc_invoke, their frames would add up. */
+ * int16 columns, tinyc_fast_depthwise.h's band); inlined into the invoke function, their frames would add up. */
 #define TINYC_STEP __attribute__((noinline))
 
 #ifdef TINYC_PROFILE
