@@ -16,6 +16,7 @@ import pytest
 from conftest import REPO, needs_toolchain
 from test_random_models import random_model
 from tinyc.plan.pipeline import Planned, input_samples, plan_model
+from tinyc.plan.specialize import Variant, choose_kernels
 from tinyc.run.build import build
 from tinyc.run.compare import compare_ops
 from tinyc.run.firmware import build_firmware
@@ -30,14 +31,21 @@ DELTAS = (1 << 20, -(1 << 20))
 
 
 def bias_array(planned: Planned, op_index: int) -> str | None:
+    """The array holding the op's bias in the build: the generic call's, or for a specialized kernel its per-channel
+    records (tinyc/plan/specialize.py), whose first word is channel 0's bias with the input offset folded in."""
     call = next(c for c in planned.lowered.calls if c.op_index == op_index)
     names = [a.name for a in call.consts if a.ctype == "int32_t" and a.name.endswith("_bias")]
-    return names[0] if names else None
+    if not names:
+        return None
+    for step, choice in zip(planned.schedule.steps, choose_kernels(planned.schedule, planned.board)):
+        if step.call.op_index == op_index and choice.variant in (Variant.FAST_CONV, Variant.FAST_DEPTHWISE):
+            return choice.quant.name
+    return names[0]
 
 
 def mutate(text: str, array: str, delta: int) -> str:
     """The weights source with the first value of `tinyc_<array>` changed by `delta`."""
-    pattern = re.compile(rf"(tinyc_{re.escape(array)}\[\d+\] = \{{\s*)(-?\d+)")
+    pattern = re.compile(rf"(tinyc_{re.escape(array)}\[\d+\][^=]*= \{{\s*)(-?\d+)")
     mutated, count = pattern.subn(lambda m: f"{m.group(1)}{int(m.group(2)) + delta}", text, count=1)
     assert count == 1, f"array tinyc_{array} not found in model_weights.c"
     return mutated
