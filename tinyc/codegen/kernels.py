@@ -39,10 +39,6 @@ class StepCode:
     fast_args: tuple[int, ...] = ()  # tinyc_fast_conv_s8's shape and quantization arguments, in order
 
     @property
-    def fast_conv(self) -> bool:
-        return self.fast.variant is Variant.FAST_CONV
-
-    @property
     def fast_macro(self) -> str | None:
         """The steps.c.j2 macro of the specialized kernel, or None (the generic call only)."""
         return FAST_MACROS.get(self.fast.variant)

@@ -19,6 +19,7 @@ weights are twice the bytes): layers are specialized in order of MACs per extra 
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -320,7 +321,7 @@ def choose_kernels(schedule: Schedule, board: Board) -> tuple[KernelChoice, ...]
             reasons[call.op_index] = reasons.get(call.op_index) or SPECIALIZED[call.kind][0](step)
     by_op = {op: SPECIALIZED[call.kind][1](call, WeightFormat.S16) if not reasons[op]
              else KernelChoice(Variant.GENERIC, reason=reasons[op]) for op, call in calls.items()}
-    steps = {op: sum(1 for s in schedule.steps if s.call.op_index == op) for op in calls}
+    steps = Counter(s.call.op_index for s in schedule.steps)  # an op's steps: one inlined kernel each
     by_op = {op: replace(c, extra_flash_bytes=c.extra_flash_bytes + STEP_CODE_BYTES * steps[op])
              if c.variant is not Variant.GENERIC else c for op, c in by_op.items()}
     budget = int((1 - FLASH_HEADROOM_FRACTION) * board.flash.size_bytes) - schedule.weights_bytes \
@@ -344,8 +345,8 @@ def choose_kernels(schedule: Schedule, board: Board) -> tuple[KernelChoice, ...]
         if isinstance(step.call, AddCall) and step.call.op_index not in adds:
             choice = _fast_add(step.call)
             if choice.variant is not Variant.GENERIC:
-                count = sum(1 for s in schedule.steps if s.call.op_index == step.call.op_index)
-                choice = replace(choice, extra_flash_bytes=choice.extra_flash_bytes + STEP_CODE_BYTES * count)
+                code = STEP_CODE_BYTES * steps[step.call.op_index]
+                choice = replace(choice, extra_flash_bytes=choice.extra_flash_bytes + code)
             adds[step.call.op_index] = choice
             if adds[step.call.op_index].extra_flash_bytes > budget:
                 adds[step.call.op_index] = KernelChoice(Variant.GENERIC, reason="flash: no room for its tables")
