@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from tinyc.errors import TinycError
 from tinyc.ir.lower import (BinaryCall, Call, ConvCall, CopyCall, Dims, KernelKind, LoweredModel, PadCall,
                             conv_scratch_bytes)
-from tinyc.plan.schedule import (PatchInfo, Schedule, ScheduleKind, Step, graph_buffers, in_place_call, in_place_kind,
+from tinyc.plan.schedule import (BufferBook, PatchInfo, Schedule, ScheduleKind, Step, graph_buffers, in_place_call, in_place_kind,
                             overwritable_operands, per_layer_steps)
 
 PATCH_KINDS = (KernelKind.CONV, KernelKind.DEPTHWISE_CONV, KernelKind.ADD, KernelKind.RELU, KernelKind.PAD, KernelKind.LUT,
@@ -134,11 +134,24 @@ def _copy(call_like: Call, src: int, src_w: int, src_yx: tuple[int, int], dst: i
 def patch_schedule(lowered: LoweredModel, split: int, grid: tuple[int, int], *, in_place: bool = True,
                    stream_input: bool = False) -> Schedule:
     """Ops [0, split) per patch on a rows x cols grid over the stage output; the rest per layer."""
+    graph = lowered.graph
+    sizes, names, shapes = graph_buffers(graph)
+    book = BufferBook(sizes, names, shapes, next_id=len(graph.tensors))
+    steps, aliases, info = patch_stage(lowered, split, grid, book, in_place=in_place)
+    rest_steps, rest_aliases = per_layer_steps(lowered, split, in_place=in_place)
+    return Schedule(kind=ScheduleKind.PATCH, graph=graph, steps=tuple(steps + rest_steps), buffer_bytes=sizes,
+                    buffer_names=names, buffer_shapes=shapes, aliases=aliases | rest_aliases, input=lowered.input,
+                    output=lowered.output, stages=(info,), stream_input=stream_input)
+
+
+def patch_stage(lowered: LoweredModel, split: int, grid: tuple[int, int], book: BufferBook, *,
+                in_place: bool) -> tuple[list[Step], dict[int, int], PatchInfo]:
+    """The steps of ops [0, split) per patch on a rows x cols grid over the stage output (halos recomputed)."""
     if split not in eligible_splits(lowered):
         raise PatchScheduleError(f"ops 0..{split - 1} cannot form a patch stage (eligible splits: "
                                  f"{eligible_splits(lowered)})")
     graph = lowered.graph
-    sizes, names, shapes = graph_buffers(graph)
+    names = book.names
     stage = lowered.calls[:split]
     stage_out = stage[-1].output
     out_h, out_w = graph.tensor(stage_out).shape[1:3]
@@ -150,18 +163,13 @@ def patch_schedule(lowered: LoweredModel, split: int, grid: tuple[int, int], *, 
     for c in stage:
         for t in c.inputs:
             readers[t] = readers.get(t, 0) + 1
-    next_id = len(graph.tensors)
     steps: list[Step] = []
     aliases: dict[int, int] = {}
     largest_input = (0, 0)
     stage_patch_macs = 0
 
     def new_buffer(name: str, region: Region, channels: int) -> int:
-        nonlocal next_id
-        b = next_id
-        next_id += 1
-        sizes[b], names[b], shapes[b] = region.h * region.w * channels, name, (1, region.h, region.w, channels)
-        return b
+        return book.new(name, region.h, region.w, channels)
 
     for pi, (ty0, ty1) in enumerate(_grid_bounds(out_h, rows)):
         for pj, (tx0, tx1) in enumerate(_grid_bounds(out_w, cols)):
@@ -214,11 +222,6 @@ def patch_schedule(lowered: LoweredModel, split: int, grid: tuple[int, int], *, 
             steps.append(Step(call=_copy(stage[-1], tile[stage_out], tx1 - tx0, (0, 0), stage_out, out_w, (ty0, tx0),
                                          ty1 - ty0, tx1 - tx0, channels[stage_out], f"output tile {tag}"),
                               trace_tensor=stage_out if last_patch else None))
-    rest_steps, rest_aliases = per_layer_steps(lowered, split, in_place=in_place)
-    steps += rest_steps
-    aliases.update(rest_aliases)
     info = PatchInfo(split_op=split, grid=grid, stage_output=stage_out, input_patch_hw=largest_input,
                      stage_macs=sum(c.macs for c in stage), stage_patch_macs=stage_patch_macs)
-    return Schedule(kind=ScheduleKind.PATCH, graph=graph, steps=tuple(steps), buffer_bytes=sizes, buffer_names=names,
-                    buffer_shapes=shapes, aliases=aliases, input=lowered.input, output=lowered.output, patch=info,
-                    stream_input=stream_input)
+    return steps, aliases, info

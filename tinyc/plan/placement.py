@@ -7,7 +7,7 @@ steps; `last_step` is inclusive. The graph input is live from step 0; the graph 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tinyc.plan.schedule import Schedule
 
@@ -28,6 +28,7 @@ class Buffer:
     last_step: int  # inclusive
     offset_bytes: int = -1
     segments: tuple[Segment, ...] = ()
+    views: tuple[tuple[int, int], ...] = ()  # (schedule buffer, byte offset) that lie inside this one's bytes
 
     def spans(self) -> tuple[Segment, ...]:
         return self.segments or ((self.size_bytes, self.first_step, self.last_step),)
@@ -56,7 +57,9 @@ class MemoryPlan:
         raise KeyError(f"buffer {tensor} has no place in the arena")
 
     def offsets(self) -> dict[int, int]:
-        return {t: b.offset_bytes for b in self.buffers for t in b.tensors}
+        """Every schedule buffer's offset in the arena, views included."""
+        return {**{t: b.offset_bytes for b in self.buffers for t in b.tensors},
+                **{v: b.offset_bytes + delta for b in self.buffers for v, delta in b.views}}
 
     def scratch(self, step: int) -> Buffer | None:
         return next((b for b in self.buffers if not b.tensors and b.first_step == step), None)
@@ -74,8 +77,12 @@ def lifetimes(schedule: Schedule) -> tuple[Buffer, ...]:
     root = schedule.root
     in_arena = schedule.arena_buffers()
     uses: dict[int, list[int]] = {schedule.input: [0]} if schedule.input in in_arena else {}
+    views: dict[int, list[tuple[int, int]]] = {}
+    for view, (parent, delta) in schedule.views.items():
+        views.setdefault(root(parent), []).append((view, delta))
     for step, s in enumerate(schedule.steps):
         for b in (*s.call.inputs, s.call.output):
+            b = schedule.views.get(b, (b, 0))[0]  # a view keeps its parent live
             if b in in_arena:
                 uses.setdefault(b, []).append(step)
     uses.setdefault(schedule.output, []).append(len(schedule.steps) - 1)
@@ -89,7 +96,7 @@ def lifetimes(schedule: Schedule) -> tuple[Buffer, ...]:
                               size_bytes=max(size for size, _, _ in segments),
                               first_step=min(first for _, first, _ in segments),
                               last_step=max(last for _, _, last in segments),
-                              segments=segments if len(segments) > 1 else ()))
+                              segments=segments if len(segments) > 1 else (), views=tuple(views.get(r, ()))))
     buffers += [Buffer(name=f"scratch of step {step} (op {s.call.op_index})", tensors=(),
                        size_bytes=_align(s.call.scratch_bytes), first_step=step, last_step=step)
                 for step, s in enumerate(schedule.steps) if s.call.scratch_bytes > 0]
@@ -133,7 +140,7 @@ def place_in_order(buffers: tuple[Buffer, ...], order: list[int]) -> tuple[Buffe
         def free(offset: int) -> bool:
             return all(offset + spans[mine][0] <= start or end <= offset for start, end, mine in taken)
         offset = next(o for o in sorted({0} | {end for _, end, _ in taken}) if free(o))
-        placed[i] = Buffer(b.name, b.tensors, b.size_bytes, b.first_step, b.last_step, offset, b.segments)
+        placed[i] = replace(b, offset_bytes=offset)
     return tuple(placed[i] for i in range(len(buffers)))
 
 

@@ -3,6 +3,8 @@
 A step is a kernel call whose `inputs` / `output` name *buffers*: a graph tensor's index for a whole
 tensor, or a virtual id (≥ the graph's tensor count) for a patch tile. `aliases` maps a buffer to the
 buffer whose bytes it shares (RESHAPE output on its input; in-place depthwise output on its input).
+`views` maps a buffer to a byte range of another one (parent, byte offset): the rows of a row buffer that a
+cached patch stage's step reads or writes; a view takes no bytes of its own and keeps its parent live.
 """
 
 from __future__ import annotations
@@ -34,12 +36,21 @@ class Step:
 
 @dataclass(frozen=True)
 class PatchInfo:
-    split_op: int  # ops [0, split_op) run patch by patch
+    """One patch stage: ops [start_op, split_op) run patch by patch over the stage output."""
+    split_op: int  # ops [start_op, split_op) run patch by patch
     grid: tuple[int, int]  # rows, columns of patches over the stage output
     stage_output: int  # the graph tensor the patch stage assembles
     input_patch_hw: tuple[int, int]  # the largest input patch (with halo)
     stage_macs: int  # MACs of the patch stage run per-layer
     stage_patch_macs: int  # MACs of the patch stage run per patch (with halo recomputation)
+    start_op: int = 0
+    cached: bool = False  # rows computed once per column of patches, the halo rows kept (no vertical recompute)
+
+    def describe(self) -> str:
+        how = ("row by row, halo rows cached" if self.grid[1] == 1 else
+               f"in {self.grid[1]} columns of {self.grid[0]} row bands, halo rows cached") if self.cached else \
+            f"in {self.grid[0]}x{self.grid[1]} patches"
+        return f"ops {self.start_op}..{self.split_op - 1} {how}"
 
 
 @dataclass(frozen=True)
@@ -53,8 +64,14 @@ class Schedule:
     aliases: dict[int, int] = field(compare=False)  # buffer → buffer whose bytes it shares
     input: int = 0
     output: int = 0
-    patch: PatchInfo | None = None
+    stages: tuple[PatchInfo, ...] = ()  # the patch stages, in op order; every other op runs per layer
     stream_input: bool = False  # patch input read block by block through tinyc_read_input_block(), not from the arena
+    views: dict[int, tuple[int, int]] = field(compare=False, default_factory=dict)  # buffer → (parent, byte offset)
+
+    @property
+    def patch(self) -> PatchInfo | None:
+        """The first patch stage, or None (per layer)."""
+        return self.stages[0] if self.stages else None
 
     @property
     def macs(self) -> int:
@@ -77,18 +94,46 @@ class Schedule:
         return buffer
 
     def describe(self) -> str:
-        if self.patch is None:
+        if not self.stages:
             inplace = sum(1 for s in self.steps if s.overwrites is not None)
             return f"{self.kind.value}" + (f", {inplace} ops in place" if inplace else "")
-        p = self.patch
+        p = self.stages[0]
         source = "streamed through tinyc_read_input_block()" if self.stream_input else "the full frame in the arena"
-        return (f"patch-based: ops 0..{p.split_op - 1} in {p.grid[0]}x{p.grid[1]} patches "
-                f"(input patch {p.input_patch_hw[0]}x{p.input_patch_hw[1]}, input: {source}), then per-layer")
+        if len(self.stages) == 1 and not p.cached and p.start_op == 0:
+            return (f"patch-based: ops 0..{p.split_op - 1} in {p.grid[0]}x{p.grid[1]} patches "
+                    f"(input patch {p.input_patch_hw[0]}x{p.input_patch_hw[1]}, input: {source}), then per-layer")
+        return f"patch-based: {'; '.join(s.describe() for s in self.stages)} (input: {source}); the rest per layer"
 
     def arena_buffers(self) -> set[int]:
-        """Buffers that live in the arena (all but a streamed input)."""
-        reads = {b for s in self.steps for b in (*s.call.inputs, s.call.output)} | {self.input, self.output}
+        """Buffers that live in the arena (all but a streamed input); a view's parent stands for the view."""
+        reads = {self.views.get(b, (b, 0))[0] for s in self.steps for b in (*s.call.inputs, s.call.output)}
+        reads |= {self.input, self.output}
         return reads - ({self.input} if self.stream_input else set())
+
+
+@dataclass
+class BufferBook:
+    """The schedule's buffers while a schedule is built: graph tensors first, then tiles, row buffers and views."""
+    sizes: dict[int, int]
+    names: dict[int, str]
+    shapes: dict[int, tuple[int, ...]]
+    next_id: int
+    views: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+    def new(self, name: str, rows: int, cols: int, channels: int) -> int:
+        b = self.next_id
+        self.next_id += 1
+        self.sizes[b], self.names[b], self.shapes[b] = rows * cols * channels, name, (1, rows, cols, channels)
+        return b
+
+    def view(self, parent: int, name: str, row: int, rows: int, cols: int, channels: int) -> int:
+        """Rows [row, row + rows) of a buffer `cols` wide (the parent itself when that is all of it)."""
+        delta = row * cols * channels
+        if delta == 0 and rows * cols * channels == self.sizes[parent]:
+            return parent
+        v = self.new(name, rows, cols, channels)
+        self.views[v] = (parent, delta)
+        return v
 
 
 ELEMENTWISE_KINDS = (KernelKind.ADD, KernelKind.LUT, KernelKind.MUL, KernelKind.SUB, KernelKind.MAXIMUM,
@@ -154,11 +199,12 @@ def graph_buffers(graph: Graph) -> tuple[dict[int, int], dict[int, str], dict[in
             {t.index: t.shape for t in activations})
 
 
-def per_layer_steps(lowered: LoweredModel, start: int, *, in_place: bool) -> tuple[list[Step], dict[int, int]]:
-    """Calls from `start` on, one step each, with the aliases of RESHAPE and in-place outputs."""
+def per_layer_steps(lowered: LoweredModel, start: int, *, in_place: bool,
+                    end: int | None = None) -> tuple[list[Step], dict[int, int]]:
+    """Calls [start, end) (to the last by default), one step each, with the aliases of RESHAPE and in-place outputs."""
     steps, aliases = [], {}
     protected = {lowered.input, lowered.output}
-    for position, call in enumerate(lowered.calls[start:], start=start):
+    for position, call in enumerate(lowered.calls[start:end], start=start):
         over = overwritable_input(lowered.calls, position, protected) if in_place else None
         if call.kind is KernelKind.RESHAPE:
             aliases[call.output] = call.inputs[0]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from tinyc.boards import Board
 from tinyc.errors import TinycError
 from tinyc.ir.lower import LoweredModel
+from tinyc.plan.fused import StageSpec, staged_schedule
 from tinyc.plan.patches import eligible_splits, patch_schedule
 from tinyc.plan.optimal import arena_of, place_optimal
 from tinyc.plan.placement import MemoryPlan, lifetimes, plan_memory
@@ -54,6 +55,7 @@ class ScheduleOptions:
     stream_input: bool = False  # patch schedules read the input block by block through a callback
     objective: Objective = Objective.FASTEST
     placement: Placement = Placement.OPTIMAL
+    stages: tuple[StageSpec, ...] | None = None  # these stages exactly (fused row-by-row / patch), not searched
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,14 @@ def _choose(lowered: LoweredModel, board: Board, options: ScheduleOptions) -> Ch
     per_layer = Candidate(ScheduleKind.PER_LAYER, None, None, base_plan.arena_bytes, base.macs, 0.0)
     if options.kind is ScheduleChoice.PER_LAYER:
         return Choice(base, base_plan, base_plan.arena_bytes, (per_layer,), reason="per layer, as asked")
+    if options.stages is not None:
+        staged = staged_schedule(lowered, options.stages, in_place=options.in_place, stream_input=options.stream_input)
+        plan = plan_memory(staged)
+        label = ", ".join(s.label() for s in options.stages)
+        return Choice(staged, plan, base_plan.arena_bytes,
+                      (per_layer, Candidate(ScheduleKind.PATCH, None, None, plan.arena_bytes, staged.macs,
+                                            staged.macs / base.macs - 1.0)),
+                      reason=f"the stages asked for ({label})")
     roomy = roomy_arena_bytes(board)
     if options.kind is not ScheduleChoice.PATCH and options.objective is Objective.FASTEST and options.in_place:
         # in-place kernels save SRAM but run slower than the specialized out-of-place ones: not where SRAM is roomy

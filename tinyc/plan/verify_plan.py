@@ -4,8 +4,9 @@ From the schedule's steps alone it re-derives when each buffer must be intact (f
 graph input, to last read or the end for the graph output), then checks that every buffer and every
 step's scratch lies inside the arena and that no two live at the same step overlap in bytes, except
 buffers that share bytes by design (RESHAPE, in-place depthwise), which must then sit at the same
-offset and an in-place input must not be read after it was overwritten. Failures name both buffers
-and their byte ranges.
+offset and an in-place input must not be read after it was overwritten. A view (rows of a row buffer) must lie
+at its parent's offset plus its own, inside the parent's bytes; it keeps the parent live. Failures name both
+buffers and their byte ranges.
 """
 
 from __future__ import annotations
@@ -21,8 +22,19 @@ def verify_plan(schedule: Schedule, plan: MemoryPlan) -> None:
     offset = plan.offsets()
     streamed = {schedule.input} if schedule.stream_input else set()
     uses: dict[int, list[int]] = {schedule.output: [n - 1]} | ({} if streamed else {schedule.input: [0]})
+    for view, (parent, delta) in schedule.views.items():
+        if view in offset and offset[view] != offset.get(parent, -1) + delta:
+            raise PlanError(f"view {schedule.buffer_names[view]!r} should lie {delta} bytes into "
+                            f"{schedule.buffer_names[parent]!r}, but is at {offset[view]} (parent at {offset.get(parent)})")
+        if delta < 0 or delta + schedule.buffer_bytes[view] > schedule.buffer_bytes[parent]:
+            raise PlanError(f"view {schedule.buffer_names[view]!r} [{delta}, {delta + schedule.buffer_bytes[view]}) "
+                            f"does not lie inside {schedule.buffer_names[parent]!r} of {schedule.buffer_bytes[parent]} bytes")
     for step, s in enumerate(schedule.steps):
         for b in (*s.call.inputs, s.call.output):
+            if b in schedule.views:
+                if schedule.views[b][0] in streamed:
+                    raise PlanError(f"step {step} (op {s.call.op_index}) reads the streamed input through a view")
+                b = schedule.views[b][0]
             if b in streamed:
                 if s.call.kind is not KernelKind.COPY:
                     raise PlanError(f"step {step} (op {s.call.op_index}) reads the streamed input directly")
