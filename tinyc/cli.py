@@ -154,16 +154,19 @@ def _print_json(data: dict[str, Any], *, wall_seconds: float) -> None:
 
 def _print_candidates(report: MemoryReport) -> None:
     table = Table(title="schedule candidates (arena bytes, MAC overhead)")
-    for column in ("kind", "split", "grid", "arena B", "MAC overhead"):
+    for column in ("kind", "split", "grid", "stages (ops:bands x columns, rows cached)", "arena B", "MAC overhead"):
         table.add_column(column)
     for c in report.schedule_summary.candidates:
-        table.add_row(c.kind.value, str(c.split or ""), "x".join(map(str, c.grid or ())), f"{c.arena_bytes:,}",
+        table.add_row(c.kind.value, "" if c.stages else str(c.split or ""),
+                      "" if c.stages else "x".join(map(str, c.grid or ())), c.stages, f"{c.arena_bytes:,}",
                       f"{100 * c.mac_overhead:+.1f}%")
     out.print(table)
 
 
 def _describe_candidate(c: Candidate) -> str:
     where = "" if c.split is None or c.grid is None else f"ops 0..{c.split - 1} in {c.grid[0]}x{c.grid[1]} patches, "
+    if c.stages:
+        where = f"fused stages {c.stages}, "
     return f"{where}arena {c.arena_bytes:,} B, MACs {100 * c.mac_overhead:+.1f}%"
 
 

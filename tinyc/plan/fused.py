@@ -47,6 +47,8 @@ def eligible_segments(lowered: LoweredModel) -> list[tuple[int, int]]:
             (e,) = entering
             if (start == 0) != (e == lowered.input) or len(lowered.graph.tensor(e).shape) != 4:
                 continue
+            if start == 0 and lowered.input in later:  # a streamed input is read by the stage only
+                continue
             segments.append((start, end))
     return segments
 
@@ -73,9 +75,10 @@ class _Band:
 
 
 def cached_stage(lowered: LoweredModel, start: int, end: int, grid: tuple[int, int], book: BufferBook, *,
-                 stream_input: bool) -> tuple[list[Step], PatchInfo]:
-    """The steps of ops [start, end) run band by band (grid: bands x columns over the stage output), rows cached."""
-    if (start, end) not in eligible_segments(lowered):
+                 stream_input: bool, checked: bool = False) -> tuple[list[Step], PatchInfo]:
+    """The steps of ops [start, end) run band by band (grid: bands x columns over the stage output), rows cached
+    (`checked`: the segment is known eligible)."""
+    if not checked and (start, end) not in eligible_segments(lowered):
         raise PatchScheduleError(f"ops {start}..{end - 1} cannot form a stage (more than one tensor enters or leaves, "
                                  "or an op is not spatially local)")
     graph = lowered.graph
@@ -230,8 +233,24 @@ class StageSpec:
     cached: bool = True
 
     def label(self) -> str:
-        how = "cached" if self.cached else "patches"
-        return f"{self.start}-{self.end - 1}:{self.grid[0]}x{self.grid[1]}{'' if self.cached else ' ' + how}"
+        """FIRST-LAST:BANDSxCOLUMNS (ops FIRST..LAST, halo rows cached), with " patches" when halos are recomputed."""
+        return f"{self.start}-{self.end - 1}:{self.grid[0]}x{self.grid[1]}{'' if self.cached else ' patches'}"
+
+    @classmethod
+    def parse(cls, label: str) -> StageSpec:
+        """The stage a label names (`label()`'s format); ValueError with the expected format otherwise."""
+        text = label.strip()
+        cached = not text.endswith(" patches")
+        try:
+            ops, grid = text.removesuffix(" patches").split(":")
+            first, last = (int(v) for v in ops.split("-"))
+            bands, cols = (int(v) for v in grid.lower().split("x"))
+        except ValueError:
+            raise ValueError(f"{label!r} is not a stage: expected FIRST-LAST:BANDSxCOLUMNS, e.g. 0-12:28x4 (ops 0..12, "
+                             "28 bands of rows in 4 columns, halo rows cached) or 0-12:4x4 patches") from None
+        if not (0 <= first <= last and bands > 0 and cols > 0):
+            raise ValueError(f"{label!r}: ops FIRST..LAST need 0 <= FIRST <= LAST, and BANDS, COLUMNS positive")
+        return cls(first, last + 1, (bands, cols), cached)
 
 
 def staged_schedule(lowered: LoweredModel, stages: tuple[StageSpec, ...], *, in_place: bool = True,
@@ -267,3 +286,103 @@ def staged_schedule(lowered: LoweredModel, stages: tuple[StageSpec, ...], *, in_
                     steps=tuple(steps + more), buffer_bytes=sizes, buffer_names=names, buffer_shapes=shapes,
                     aliases=aliases | more_aliases, input=lowered.input, output=lowered.output, stages=tuple(infos),
                     stream_input=stream_input, views=book.views)
+
+
+# The search's candidate stages: segments of at most this many ops (an inverted residual block is 3-4), or any
+# segment that starts at op 0 up to FIRST_STAGE_MAX_OPS (the memory-heavy early stage).
+MAX_STAGE_OPS = 8
+FIRST_STAGE_MAX_OPS = 24
+FIRST_STAGE_MAX_COLUMNS = 8
+
+
+def candidate_stages(lowered: LoweredModel, patch_grids: tuple[tuple[int, int], ...],
+                     first_ends: set[int]) -> list[StageSpec]:
+    """Stages worth trying: cached ones, bands one or two output rows high, over full rows or two columns; at op 0,
+    ending at one of `first_ends`, also narrower columns (the early stage's wide maps) and patch stages on each of
+    `patch_grids`."""
+    specs = []
+    for start, end in eligible_segments(lowered):
+        if end - start > (FIRST_STAGE_MAX_OPS if start == 0 else MAX_STAGE_OPS):
+            continue
+        h, w = lowered.graph.tensor(lowered.calls[end - 1].output).shape[1:3]
+        columns = range(1, FIRST_STAGE_MAX_COLUMNS + 1) if start == 0 and end in first_ends else (1, 2)
+        grids = {(bands, cols) for bands in (h, (h + 1) // 2) for cols in columns if cols <= w // 4 or cols == 1}
+        specs += [StageSpec(start, end, g) for g in sorted(grids) if g != (1, 1)]
+        if start == 0 and end in first_ends:
+            specs += [StageSpec(0, end, g, cached=False) for g in patch_grids if g[0] <= h and g[1] <= w]
+    return specs
+
+
+@dataclass(frozen=True)
+class StageCost:
+    spec: StageSpec
+    peak_bytes: int  # live bytes at the stage's worst step, with the tensors live across it
+    extra_macs: int  # recomputed halo MACs
+
+
+def stage_cost(lowered: LoweredModel, spec: StageSpec, *, stream_input: bool) -> StageCost | None:
+    """What one stage costs, alone: its own schedule's live peak plus the bytes of tensors live across it."""
+    from tinyc.plan.optimal import peak_live_bytes
+    from tinyc.plan.placement import lifetimes
+
+    graph = lowered.graph
+    sizes, names, shapes = graph_buffers(graph)
+    book = BufferBook(sizes, names, shapes, next_id=len(graph.tensors))
+    try:
+        if spec.cached:
+            steps, info = cached_stage(lowered, spec.start, spec.end, spec.grid, book,
+                                       stream_input=stream_input and spec.start == 0, checked=True)
+        else:
+            steps, _, info = patch_stage(lowered, spec.end, spec.grid, book, in_place=True, checked=True)
+    except PatchScheduleError:
+        return None
+    stage = lowered.calls[spec.start:spec.end]
+    produced = {c.output for c in stage}
+    (entering,) = {t for c in stage for t in c.inputs if t not in produced}
+    alone = Schedule(kind=ScheduleKind.PATCH, graph=graph, steps=tuple(steps), buffer_bytes=sizes, buffer_names=names,
+                     buffer_shapes=shapes, aliases={}, input=entering, output=info.stage_output,
+                     stream_input=stream_input and spec.start == 0, views=book.views)
+    before = {c.output for c in lowered.calls[:spec.start]} | {lowered.input}
+    after = {t for c in lowered.calls[spec.end:] for t in c.inputs} | {lowered.output}
+    across = sum(graph.tensor(t).size_bytes for t in (before & after) - {entering}
+                 if not (stream_input and t == lowered.input))
+    return StageCost(spec, peak_live_bytes(lifetimes(alone)) + across, info.stage_patch_macs - info.stage_macs)
+
+
+@dataclass(frozen=True)
+class Cover:
+    """A way to run ops [0, n): stages and per-layer ops, its estimated peak and its recomputed MACs."""
+    peak_bytes: int
+    extra_macs: int
+    stages: tuple[StageSpec, ...]
+
+
+def best_covers(lowered: LoweredModel, per_layer_live: list[int], costs: list[StageCost], *, stream_input: bool,
+                extra_macs_budget: int) -> list[Cover]:
+    """The Pareto front (estimated peak, recomputed MACs) of every way to cover the ops with per-layer steps and
+    non-overlapping stages, within the MAC budget, smallest peak first (dynamic programming over op positions: the
+    peak of a cover is the largest of its stages' and its per-layer ops' peaks)."""
+    n = len(lowered.calls)
+    by_start: dict[int, list[StageCost]] = {}
+    for c in costs:
+        by_start.setdefault(c.spec.start, []).append(c)
+    fronts: list[list[Cover]] = [[] for _ in range(n + 1)]
+    fronts[0] = [Cover(0, 0, ())]
+
+    def add(i: int, cover: Cover) -> None:
+        if cover.extra_macs > extra_macs_budget:
+            return
+        front = fronts[i]
+        if any(f.peak_bytes <= cover.peak_bytes and f.extra_macs <= cover.extra_macs for f in front):
+            return
+        front[:] = [f for f in front if not (cover.peak_bytes <= f.peak_bytes and cover.extra_macs <= f.extra_macs)]
+        front.append(cover)
+
+    for i in range(n):
+        for cover in fronts[i]:
+            if i > 0 or not stream_input:
+                add(i + 1, Cover(max(cover.peak_bytes, per_layer_live[i]), cover.extra_macs, cover.stages))
+            for c in by_start.get(i, ()):
+                add(c.spec.end, Cover(max(cover.peak_bytes, c.peak_bytes), cover.extra_macs + c.extra_macs,
+                                      cover.stages + (c.spec,)))
+    return sorted(fronts[n], key=lambda f: (f.peak_bytes, f.extra_macs))

@@ -23,9 +23,22 @@ WALL_TIME_LIMIT_S = 120.0
 
 
 def peak_live_bytes(buffers: tuple[Buffer, ...]) -> int:
-    """The lower bound of any placement: the most bytes live at one step."""
+    """The lower bound of any placement: the most bytes live at one step (a sweep over the buffers' segments; a
+    buffer whose segments overlap in time counts its largest live segment, as `Buffer.size_at` does)."""
     last = max((b.last_step for b in buffers), default=-1)
-    return max((sum(b.size_at(step) for b in buffers) for step in range(last + 1)), default=0)
+    delta = [0] * (last + 2)
+    shared = []
+    for b in buffers:
+        if b.segments:
+            shared.append(b)
+            continue
+        delta[b.first_step] += b.size_bytes
+        delta[b.last_step + 1] -= b.size_bytes
+    live, peak = 0, 0
+    for step in range(last + 1):
+        live += delta[step]
+        peak = max(peak, live + sum(b.size_at(step) for b in shared if b.first_step <= step <= b.last_step))
+    return peak
 
 
 def arena_of(buffers: tuple[Buffer, ...]) -> int:

@@ -145,9 +145,10 @@ def patch_schedule(lowered: LoweredModel, split: int, grid: tuple[int, int], *, 
 
 
 def patch_stage(lowered: LoweredModel, split: int, grid: tuple[int, int], book: BufferBook, *,
-                in_place: bool) -> tuple[list[Step], dict[int, int], PatchInfo]:
-    """The steps of ops [0, split) per patch on a rows x cols grid over the stage output (halos recomputed)."""
-    if split not in eligible_splits(lowered):
+                in_place: bool, checked: bool = False) -> tuple[list[Step], dict[int, int], PatchInfo]:
+    """The steps of ops [0, split) per patch on a rows x cols grid over the stage output (halos recomputed;
+    `checked`: the split is known eligible)."""
+    if not checked and split not in eligible_splits(lowered):
         raise PatchScheduleError(f"ops 0..{split - 1} cannot form a patch stage (eligible splits: "
                                  f"{eligible_splits(lowered)})")
     graph = lowered.graph

@@ -53,10 +53,12 @@ class Candidate:
     arena_bytes: int
     macs: int
     mac_overhead: float
+    stages: str = ""  # fused / staged schedules: each stage as START-END:BANDSxCOLUMNS (halo rows cached)
 
     def as_json(self) -> dict[str, Any]:
         return {"kind": self.kind.value, "split": self.split, "grid": list(self.grid) if self.grid else None,
-                "arena_bytes": self.arena_bytes, "mac_overhead": round(self.mac_overhead, 4)}
+                "stages": self.stages or None, "arena_bytes": self.arena_bytes,
+                "mac_overhead": round(self.mac_overhead, 4)}
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from tinyc.boards import Board
 from tinyc.errors import TinycError
 from tinyc.ir.lower import LoweredModel
-from tinyc.plan.fused import StageSpec, staged_schedule
+from tinyc.plan.fused import StageSpec, best_covers, candidate_stages, stage_cost, staged_schedule
 from tinyc.plan.patches import eligible_splits, patch_schedule
 from tinyc.plan.optimal import arena_of, place_optimal
 from tinyc.plan.placement import MemoryPlan, lifetimes, plan_memory
@@ -160,13 +160,22 @@ def _choose(lowered: LoweredModel, board: Board, options: ScheduleOptions) -> Ch
             within = cand.mac_overhead <= options.mac_budget or options.kind is ScheduleChoice.PATCH
             if within and (best is None or (plan.arena_bytes, schedule.macs) < (best[1].arena_bytes, best[0].macs)):
                 best = (schedule, plan)
+    fused: dict[str, tuple[Schedule, MemoryPlan]] = {}
+    if options.kind is ScheduleChoice.AUTO and (options.objective is Objective.MIN_SRAM or not any(
+            c.arena_bytes <= arena_limit_bytes(board) for c in candidates)):
+        for cand, schedule, plan in fused_candidates(lowered, base, options):
+            candidates.append(cand)
+            fused[cand.stages] = (schedule, plan)
+            if cand.mac_overhead <= options.mac_budget and (
+                    best is None or (plan.arena_bytes, schedule.macs) < (best[1].arena_bytes, best[0].macs)):
+                best = (schedule, plan)
     if options.kind is ScheduleChoice.PATCH and best is None:
         raise TinycError("no patch schedule is possible for this model (its first op cannot run per patch)")
     if options.objective is Objective.FASTEST:
         for limit, room in ((roomy, f"leaves {SRAM_HEADROOM_FRACTION:.0%} of the board's SRAM free"),
                             (arena_limit_bytes(board), f"fits the board (less than {SRAM_HEADROOM_FRACTION:.0%} "
                                                        "of its SRAM to spare)")):
-            fastest = _least_macs_that_fit(lowered, base, base_plan, candidates, limit, options)
+            fastest = _least_macs_that_fit(lowered, base, base_plan, candidates, limit, options, fused)
             if fastest is not None:
                 return replace(fastest, reason=f"the fastest schedule whose arena {room}")
     reason = (f"the smallest arena within the MAC budget (+{options.mac_budget:.0%} MACs)"
@@ -177,13 +186,41 @@ def _choose(lowered: LoweredModel, board: Board, options: ScheduleOptions) -> Ch
     return Choice(best[0], best[1], base_plan.arena_bytes, tuple(candidates), reason=reason)
 
 
+# How many of the fused search's estimated Pareto points are built, placed and measured.
+FUSED_COVERS_MEASURED = 6
+
+
+def fused_candidates(lowered: LoweredModel, base: Schedule,
+                     options: ScheduleOptions) -> list[tuple[Candidate, Schedule, MemoryPlan]]:
+    """Fused schedules: every stage candidate costed alone, the Pareto front of their combinations found by dynamic
+    programming (estimated peak against recomputed MACs, within the MAC budget), its best points built and placed."""
+    base_buffers = lifetimes(base)
+    live = [sum(b.size_at(i) for b in base_buffers) for i in range(len(base.steps))]
+    specs = candidate_stages(lowered, GRIDS, set(candidate_splits(lowered)))
+    costs = [c for c in (stage_cost(lowered, s, stream_input=options.stream_input) for s in specs) if c is not None]
+    covers = best_covers(lowered, live, costs, stream_input=options.stream_input,
+                         extra_macs_budget=int(options.mac_budget * base.macs))
+    measured = []
+    for cover in covers[:FUSED_COVERS_MEASURED]:
+        if not cover.stages:
+            continue
+        schedule = staged_schedule(lowered, cover.stages, in_place=options.in_place, stream_input=options.stream_input)
+        plan = plan_memory(schedule)
+        first = cover.stages[0]
+        measured.append((Candidate(ScheduleKind.PATCH, first.end, first.grid, plan.arena_bytes, schedule.macs,
+                                   schedule.macs / base.macs - 1.0, stages=", ".join(s.label() for s in cover.stages)),
+                         schedule, plan))
+    return measured
+
+
 def roomy_arena_bytes(board: Board) -> int:
     """The arena the default objective aims under: the board's arena limit less the SRAM headroom."""
     return arena_limit_bytes(board) - int(SRAM_HEADROOM_FRACTION * board.sram.size_bytes)
 
 
 def _least_macs_that_fit(lowered: LoweredModel, base: Schedule, base_plan: MemoryPlan, candidates: list[Candidate],
-                         limit_bytes: int, options: ScheduleOptions) -> Choice | None:
+                         limit_bytes: int, options: ScheduleOptions,
+                         fused: dict[str, tuple[Schedule, MemoryPlan]]) -> Choice | None:
     """The candidate with the fewest MACs whose arena fits under `limit_bytes` (per-layer first), or None."""
     fitting = [c for c in candidates if c.arena_bytes <= limit_bytes and (options.kind is not ScheduleChoice.PATCH or c.kind is ScheduleKind.PATCH)]
     if not fitting:
@@ -191,6 +228,8 @@ def _least_macs_that_fit(lowered: LoweredModel, base: Schedule, base_plan: Memor
     pick = min(fitting, key=lambda c: (c.macs, c.arena_bytes))
     if pick.kind is ScheduleKind.PER_LAYER:
         return Choice(base, base_plan, base_plan.arena_bytes, tuple(candidates))
+    if pick.stages:
+        return Choice(*fused[pick.stages], base_plan.arena_bytes, tuple(candidates))
     assert pick.split is not None and pick.grid is not None
     schedule = patch_schedule(lowered, pick.split, pick.grid, in_place=options.in_place,
                               stream_input=options.stream_input)
