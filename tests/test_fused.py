@@ -12,6 +12,7 @@ import pytest
 
 import models_for_tests as m
 from conftest import needs_toolchain
+from tinyc.boards import get_board
 from tinyc.errors import PlanError
 from tinyc.ir.lower import lower
 from tinyc.ir.reader import read_tflite
@@ -100,7 +101,7 @@ def test_fused_search_bit_exact(seed: int, board: str, tflite_of) -> None:
     lowered = lower(read_tflite(model.read_bytes()))
     options = ScheduleOptions(objective=Objective.MIN_SRAM, mac_budget=0.5, stream_input=True)
     per_layer = per_layer_schedule(lowered)
-    fused = min(fused_candidates(lowered, per_layer, options), key=lambda f: f[0].arena_bytes)[0]
+    fused = min(fused_candidates(lowered, per_layer, options, get_board(board)), key=lambda f: f[0].arena_bytes)[0]
     assert fused.arena_bytes < plan_memory(per_layer).arena_bytes
     stages = tuple(StageSpec.parse(label) for label in fused.stages.split(", "))
     result = verify(model, board, samples=2, options=replace(options, stages=stages))

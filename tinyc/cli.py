@@ -130,17 +130,27 @@ def schedule_options(func: Callable[..., None]) -> Callable[..., None]:
         click.option("--stream-input", is_flag=True,
                      help="patch: do not keep the input frame in SRAM; the application serves input patches "
                           "through tinyc_read_input_block()."),
+        click.option("--stages", "stage_labels", default=None, metavar="FIRST-LAST:BANDSxCOLS,...",
+                     help="Run exactly these stages, the other ops per layer: FIRST-LAST:BANDSxCOLS runs ops FIRST..LAST "
+                          "band by band (halo rows cached, no recompute), e.g. 0-12:28x4,13-16:28x1; add ' patches' "
+                          "to a stage at op 0 to recompute halos instead (MCUNetV2). --verbose-plan lists the "
+                          "fused candidates in this form."),
         click.option("--verbose-plan", is_flag=True, help="Show every schedule candidate considered."),
     ]
 
     @functools.wraps(func)
     def command(*args: Any, schedule_kind: str, split: int | None, grid: tuple[int, int] | None,
                 mac_budget: float, objective: str, placement: str, no_inplace: bool, stream_input: bool,
-                **kwargs: Any) -> None:
+                stage_labels: str | None, **kwargs: Any) -> None:
+        from tinyc.plan.fused import StageSpec
         from tinyc.plan.search import Objective, Placement, ScheduleChoice, ScheduleOptions
+        try:
+            stages = None if stage_labels is None else tuple(StageSpec.parse(s) for s in stage_labels.split(","))
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--stages") from None
         options = ScheduleOptions(kind=ScheduleChoice(schedule_kind), split=split, grid=grid, mac_budget=mac_budget,
                                   in_place=not no_inplace, stream_input=stream_input, objective=Objective(objective),
-                                  placement=Placement(placement))
+                                  placement=Placement(placement), stages=stages)
         func(*args, options=options, **kwargs)
 
     for option in reversed(options):
@@ -271,9 +281,14 @@ def boards() -> None:
               callback=_new_file_in_existing_folder,
               help="Also draw memory per layer (per-layer vs the chosen schedule, against the SRAM limit): "
                    "FILE.png, or FILE.html with the table.")
+@click.option("--pareto", "pareto_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              callback=_new_file_in_existing_folder,
+              help="Also measure every candidate schedule (per layer, patches at each split and grid, fused "
+                   "row-by-row stages and their combinations) and write peak SRAM against MAC overhead, the Pareto "
+                   "front and the chosen point: FILE.json, FILE.png, or FILE.html (plot and table).")
 @schedule_options
 def report(model: Path, board: BoardRef, as_json: bool, tflm_arena: bool, plot_path: Path | None,
-           options: ScheduleOptions, verbose_plan: bool) -> None:
+           pareto_path: Path | None, options: ScheduleOptions, verbose_plan: bool) -> None:
     """Memory report only (no toolchain needed; works even if the model does not fit)."""
     from dataclasses import replace
 
@@ -292,6 +307,21 @@ def report(model: Path, board: BoardRef, as_json: bool, tflm_arena: bool, plot_p
             raise click.ClickException(f"{plot_path} exists; tinyc does not overwrite files (remove it or pick another name)")
         write_memory_plot(replace(planned, report=rep), plot_path)
         console.print(f"memory plot written to {plot_path}")
+    if pareto_path is not None:
+        from tinyc.plan.pareto import pareto, pareto_html, pareto_png
+        if pareto_path.exists():
+            raise click.ClickException(f"{pareto_path} exists; tinyc does not overwrite files (remove it or pick another "
+                                       "name)")
+        front = pareto(planned)
+        suffix = pareto_path.suffix.lower()
+        if suffix == ".json":
+            pareto_path.write_text(json.dumps(front.as_json(), indent=1) + "\n")
+        elif suffix == ".png":
+            pareto_path.write_bytes(pareto_png(front))
+        else:
+            pareto_path.write_text(pareto_html(front, pareto_png(front)))
+        console.print(f"Pareto front written to {pareto_path} ({len(front.points)} schedules, "
+                      f"{len(front.front)} on the front)")
     if as_json:
         out.print_json(json.dumps(rep.as_json()))
     else:

@@ -292,7 +292,7 @@ def staged_schedule(lowered: LoweredModel, stages: tuple[StageSpec, ...], *, in_
 # segment that starts at op 0 up to FIRST_STAGE_MAX_OPS (the memory-heavy early stage).
 MAX_STAGE_OPS = 8
 FIRST_STAGE_MAX_OPS = 24
-FIRST_STAGE_MAX_COLUMNS = 8
+FIRST_STAGE_COLUMNS = (1, 2, 3, 4, 5, 6, 8)  # narrower row buffers for the early stage's wide maps
 
 
 def candidate_stages(lowered: LoweredModel, patch_grids: tuple[tuple[int, int], ...],
@@ -305,8 +305,9 @@ def candidate_stages(lowered: LoweredModel, patch_grids: tuple[tuple[int, int], 
         if end - start > (FIRST_STAGE_MAX_OPS if start == 0 else MAX_STAGE_OPS):
             continue
         h, w = lowered.graph.tensor(lowered.calls[end - 1].output).shape[1:3]
-        columns = range(1, FIRST_STAGE_MAX_COLUMNS + 1) if start == 0 and end in first_ends else (1, 2)
-        grids = {(bands, cols) for bands in (h, (h + 1) // 2) for cols in columns if cols <= w // 4 or cols == 1}
+        columns = FIRST_STAGE_COLUMNS if start == 0 and end in first_ends else (1, 2)
+        grids = {(bands, cols) for bands in (h, (h + 1) // 2) for cols in columns
+                 if (cols <= w // 4 or cols == 1) and (cols == 1 or bands == h)}
         specs += [StageSpec(start, end, g) for g in sorted(grids) if g != (1, 1)]
         if start == 0 and end in first_ends:
             specs += [StageSpec(0, end, g, cached=False) for g in patch_grids if g[0] <= h and g[1] <= w]
@@ -318,6 +319,7 @@ class StageCost:
     spec: StageSpec
     peak_bytes: int  # live bytes at the stage's worst step, with the tensors live across it
     extra_macs: int  # recomputed halo MACs
+    steps: int  # kernel calls (each one a step function in flash)
 
 
 def stage_cost(lowered: LoweredModel, spec: StageSpec, *, stream_input: bool) -> StageCost | None:
@@ -346,22 +348,25 @@ def stage_cost(lowered: LoweredModel, spec: StageSpec, *, stream_input: bool) ->
     after = {t for c in lowered.calls[spec.end:] for t in c.inputs} | {lowered.output}
     across = sum(graph.tensor(t).size_bytes for t in (before & after) - {entering}
                  if not (stream_input and t == lowered.input))
-    return StageCost(spec, peak_live_bytes(lifetimes(alone)) + across, info.stage_patch_macs - info.stage_macs)
+    return StageCost(spec, peak_live_bytes(lifetimes(alone)) + across, info.stage_patch_macs - info.stage_macs,
+                     len(steps))
 
 
 @dataclass(frozen=True)
 class Cover:
-    """A way to run ops [0, n): stages and per-layer ops, its estimated peak and its recomputed MACs."""
+    """A way to run ops [0, n): stages and per-layer ops, its estimated peak, recomputed MACs and steps."""
     peak_bytes: int
     extra_macs: int
     stages: tuple[StageSpec, ...]
+    steps: int = 0
 
 
 def best_covers(lowered: LoweredModel, per_layer_live: list[int], costs: list[StageCost], *, stream_input: bool,
-                extra_macs_budget: int) -> list[Cover]:
-    """The Pareto front (estimated peak, recomputed MACs) of every way to cover the ops with per-layer steps and
-    non-overlapping stages, within the MAC budget, smallest peak first (dynamic programming over op positions: the
-    peak of a cover is the largest of its stages' and its per-layer ops' peaks)."""
+                extra_macs_budget: int, steps_budget: int) -> list[Cover]:
+    """The Pareto front (estimated peak, recomputed MACs, steps) of every way to cover the ops with per-layer steps
+    and non-overlapping stages, within the MAC and step budgets (every step is a function in flash), smallest peak
+    first (dynamic programming over op positions: the peak of a cover is the largest of its stages' and its
+    per-layer ops' peaks)."""
     n = len(lowered.calls)
     by_start: dict[int, list[StageCost]] = {}
     for c in costs:
@@ -369,20 +374,24 @@ def best_covers(lowered: LoweredModel, per_layer_live: list[int], costs: list[St
     fronts: list[list[Cover]] = [[] for _ in range(n + 1)]
     fronts[0] = [Cover(0, 0, ())]
 
+    def key(c: Cover) -> tuple[int, int, int]:
+        return c.peak_bytes, c.extra_macs, c.steps
+
     def add(i: int, cover: Cover) -> None:
-        if cover.extra_macs > extra_macs_budget:
+        if cover.extra_macs > extra_macs_budget or cover.steps > steps_budget:
             return
         front = fronts[i]
-        if any(f.peak_bytes <= cover.peak_bytes and f.extra_macs <= cover.extra_macs for f in front):
+        if any(all(a <= b for a, b in zip(key(f), key(cover))) for f in front):
             return
-        front[:] = [f for f in front if not (cover.peak_bytes <= f.peak_bytes and cover.extra_macs <= f.extra_macs)]
+        front[:] = [f for f in front if not all(a <= b for a, b in zip(key(cover), key(f)))]
         front.append(cover)
 
     for i in range(n):
         for cover in fronts[i]:
             if i > 0 or not stream_input:
-                add(i + 1, Cover(max(cover.peak_bytes, per_layer_live[i]), cover.extra_macs, cover.stages))
+                add(i + 1, Cover(max(cover.peak_bytes, per_layer_live[i]), cover.extra_macs, cover.stages,
+                                 cover.steps + 1))
             for c in by_start.get(i, ()):
                 add(c.spec.end, Cover(max(cover.peak_bytes, c.peak_bytes), cover.extra_macs + c.extra_macs,
-                                      cover.stages + (c.spec,)))
+                                      cover.stages + (c.spec,), cover.steps + c.steps))
     return sorted(fronts[n], key=lambda f: (f.peak_bytes, f.extra_macs))

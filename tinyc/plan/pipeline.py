@@ -34,6 +34,7 @@ class Planned:
     plan: MemoryPlan
     board: Board
     report: MemoryReport
+    options: ScheduleOptions = ScheduleOptions()  # what the schedule search was asked
 
 
 def plan_model(model_path: Path, board_name: BoardRef, *, options: ScheduleOptions = ScheduleOptions()) -> Planned:
@@ -56,7 +57,7 @@ def plan_loaded(loaded: LoadedModel, board_name: BoardRef, *, options: ScheduleO
     report = memory_report(schedule, plan, board, model_name=loaded.name, notes=notes,
                            schedule_summary=choice.summary(), extra_code_bytes=layouts)
     return Planned(loaded=loaded, graph=graph, lowered=lowered, schedule=schedule, plan=plan, board=board,
-                   report=report)
+                   report=report, options=options)
 
 
 def input_samples(planned: Planned, count: int, *, seed: int = 0) -> list[np.ndarray]:
