@@ -394,4 +394,7 @@ def best_covers(lowered: LoweredModel, per_layer_live: list[int], costs: list[St
             for c in by_start.get(i, ()):
                 add(c.spec.end, Cover(max(cover.peak_bytes, c.peak_bytes), cover.extra_macs + c.extra_macs,
                                       cover.stages + (c.spec,), cover.steps + c.steps))
-    return sorted(fronts[n], key=lambda f: (f.peak_bytes, f.extra_macs))
+    best: dict[tuple[int, int], Cover] = {}  # of covers equal in peak and MACs, the one with the fewest steps
+    for f in sorted(fronts[n], key=key):
+        best.setdefault((f.peak_bytes, f.extra_macs), f)
+    return sorted(best.values(), key=key)
