@@ -100,10 +100,8 @@ def test_fused_search_bit_exact(seed: int, board: str, tflite_of) -> None:
     model = tflite_of(f"mcunet_like_{seed}", lambda: mcunet_like(seed))
     lowered = lower(read_tflite(model.read_bytes()))
     options = ScheduleOptions(objective=Objective.MIN_SRAM, mac_budget=0.5, stream_input=True)
-    per_layer = per_layer_schedule(lowered)
-    fused = min(fused_candidates(lowered, per_layer, options, get_board(board)), key=lambda f: f[0].arena_bytes)[0]
-    assert fused.arena_bytes < plan_memory(per_layer).arena_bytes
-    stages = tuple(StageSpec.parse(label) for label in fused.stages.split(", "))
+    fused, stages = _smallest_fused(lowered, board, options)
+    assert fused.arena_bytes < plan_memory(per_layer_schedule(lowered)).arena_bytes
     result = verify(model, board, samples=2, options=replace(options, stages=stages))
     assert any(s.cached for s in result.planned.schedule.stages)
     assert result.first_mismatch is None, result.first_mismatch.describe()
@@ -129,5 +127,71 @@ def test_one_long_cached_stage_bit_exact(board: str, seed: int, grid_of, tflite_
     stages = (StageSpec(0, end, grid_of(h)),)
     result = verify(model, board, samples=2, options=ScheduleOptions(stages=stages, stream_input=seed != 2))
     assert result.planned.schedule.stages[0].cached
+    assert result.first_mismatch is None, result.first_mismatch.describe()
+    assert result.mismatched_samples == 0
+
+
+def test_report_pareto_json_png_html(monkeypatch, capsys, tmp_path, tflite_of) -> None:
+    from conftest import run_cli
+
+    model = tflite_of("patch_stage_k7_s1", lambda: m.patch_stage(7, 1))
+    common = ("report", str(model), "--board", "stm32f412", "--no-tflm-arena", "--stream-input")
+    code, out, err = run_cli(monkeypatch, capsys, *common, "--pareto", str(tmp_path / "front.json"))
+    assert code == 0 and "Pareto front written" in out + err
+    import json
+    data = json.loads((tmp_path / "front.json").read_text())
+    families = {p["family"] for p in data["points"]}
+    assert {"per layer", "patches", "fused", "chosen"} <= families
+    assert sum(p["chosen"] for p in data["points"]) == 1
+    front = [p for p in data["points"] if p["pareto"]]
+    smallest = min(p["arena_bytes"] for p in data["points"])
+    assert any(p["arena_bytes"] == smallest for p in front)  # the smallest arena is always on the front
+    assert any(p["family"] == "fused" for p in front)
+    assert data["arena_limit_bytes"] < data["sram_bytes"] == 256 * 1024
+    code, _, _ = run_cli(monkeypatch, capsys, *common, "--pareto", str(tmp_path / "front.png"))
+    assert code == 0 and (tmp_path / "front.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    code, _, _ = run_cli(monkeypatch, capsys, *common, "--pareto", str(tmp_path / "front.html"))
+    assert code == 0 and "data:image/png;base64," in (tmp_path / "front.html").read_text()
+    code, _, err = run_cli(monkeypatch, capsys, *common, "--pareto", str(tmp_path / "front.json"))
+    assert code == 1 and "does not overwrite" in err
+
+
+def test_cli_stages_option_runs_the_given_stages(monkeypatch, capsys, tflite_of) -> None:
+    from conftest import run_cli
+
+    model = tflite_of("patch_stage_k3_s1", lambda: m.patch_stage(3, 1))
+    code, out, _ = run_cli(monkeypatch, capsys, "report", str(model), "--board", "stm32f412", "--no-tflm-arena",
+                           "--stages", "1-4:19x1")
+    assert code == 0 and "ops 1..4 row by row, halo rows cached" in " ".join(out.split())
+    code, _, err = run_cli(monkeypatch, capsys, "report", str(model), "--board", "stm32f412", "--no-tflm-arena",
+                           "--stages", "1-4")
+    assert code != 0 and "FIRST-LAST:BANDSxCOLUMNS" in " ".join(err.split())
+
+
+def _smallest_fused(lowered, board: str, options: ScheduleOptions):  # type: ignore[no-untyped-def]
+    """The fused search's smallest measured schedule that has a cached stage, and its stages."""
+    per_layer = per_layer_schedule(lowered)
+    measured = [(c, tuple(StageSpec.parse(label) for label in c.stages.split(", ")))
+                for c, _, _ in fused_candidates(lowered, per_layer, options, get_board(board))]
+    return min(((c, stages) for c, stages in measured if any(s.cached for s in stages)),
+               key=lambda f: f[0].arena_bytes)
+
+
+@needs_toolchain
+@pytest.mark.emulator
+@pytest.mark.parametrize("board", ["stm32f412", "stm32h743"])
+@pytest.mark.parametrize("model", ["tiny_mbv2", "tiny_dscnn"])  # tiny_resnet: no measured fused point has a cached stage
+def test_small_zoo_models_fused_bit_exact(model: str, board: str) -> None:
+    from conftest import REPO
+    from tinyc.plan.pipeline import plan_model
+    from tinyc.plan.search import ScheduleChoice
+
+    path = REPO / "models" / f"{model}.py"
+    lowered = plan_model(path, board, options=ScheduleOptions(kind=ScheduleChoice.PER_LAYER)).lowered
+    options = ScheduleOptions(objective=Objective.MIN_SRAM, mac_budget=0.3, stream_input=True)
+    fused, stages = _smallest_fused(lowered, board, options)
+    result = verify(path, board, samples=2, options=replace(options, stages=stages))
+    assert result.planned.plan.arena_bytes <= fused.arena_bytes
+    assert any(s.cached for s in result.planned.schedule.stages)
     assert result.first_mismatch is None, result.first_mismatch.describe()
     assert result.mismatched_samples == 0

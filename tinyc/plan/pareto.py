@@ -11,7 +11,7 @@ from tinyc.plan.pipeline import Planned
 from tinyc.plan.placement import plan_memory
 from tinyc.plan.report import Candidate, arena_limit_bytes
 from tinyc.plan.schedule import ScheduleKind, per_layer_schedule
-from tinyc.plan.search import Objective, ScheduleChoice, _choose
+from tinyc.plan.search import Objective, ScheduleChoice, choose_greedy
 
 # Every candidate is wanted here, not only those within the search's MAC budget.
 PARETO_MAC_BUDGET = 1.0
@@ -60,15 +60,9 @@ def _label(c: Candidate) -> tuple[str, str]:
 
 def pareto(planned: Planned) -> Pareto:
     """Every candidate of the planned model's search space, measured (greedy placement, as the search compares)."""
-    import tinyc.plan.search as search
-
     options = replace(planned.options, kind=ScheduleChoice.AUTO, objective=Objective.MIN_SRAM,
-                      mac_budget=PARETO_MAC_BUDGET, stages=None, split=None, grid=None)
-    measured, search.FUSED_COVERS_MEASURED = search.FUSED_COVERS_MEASURED, PARETO_FUSED_POINTS
-    try:
-        choice = _choose(planned.lowered, planned.board, options)
-    finally:
-        search.FUSED_COVERS_MEASURED = measured
+                      mac_budget=PARETO_MAC_BUDGET, stages=None, split=None, grid=None, fused_points=PARETO_FUSED_POINTS)
+    choice = choose_greedy(planned.lowered, planned.board, options)
     candidates = list(choice.candidates)
     spacious = per_layer_schedule(planned.lowered, in_place=False)
     base_macs = candidates[0].macs

@@ -60,6 +60,7 @@ class ScheduleOptions:
     objective: Objective = Objective.FASTEST
     placement: Placement = Placement.OPTIMAL
     stages: tuple[StageSpec, ...] | None = None  # these stages exactly (fused row-by-row / patch), not searched
+    fused_points: int = 6  # how many of the fused search's estimated Pareto points are built, placed and measured
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def candidate_splits(lowered: LoweredModel) -> list[int]:
 def choose_schedule(lowered: LoweredModel, board: Board, options: ScheduleOptions) -> Choice:
     """The schedule the options ask for, compared by greedy placements; the chosen one then placed by the solver
     (`Placement.OPTIMAL`), which only ever shrinks its arena."""
-    choice = _choose(lowered, board, options)
+    choice = choose_greedy(lowered, board, options)
     if options.placement is Placement.GREEDY:
         return choice
     unplaced = lifetimes(choice.schedule)
@@ -116,7 +117,8 @@ def choose_schedule(lowered: LoweredModel, board: Board, options: ScheduleOption
     return replace(choice, plan=plan, per_layer_arena_bytes=per_layer)
 
 
-def _choose(lowered: LoweredModel, board: Board, options: ScheduleOptions) -> Choice:
+def choose_greedy(lowered: LoweredModel, board: Board, options: ScheduleOptions) -> Choice:
+    """The schedule the options ask for and every candidate considered, each placed by the greedy orders."""
     base = per_layer_schedule(lowered, in_place=options.in_place)
     base_plan = plan_memory(base)
     per_layer = Candidate(ScheduleKind.PER_LAYER, None, None, base_plan.arena_bytes, base.macs, 0.0)
@@ -189,8 +191,6 @@ def _choose(lowered: LoweredModel, board: Board, options: ScheduleOptions) -> Ch
     return Choice(best[0], best[1], base_plan.arena_bytes, tuple(candidates), reason=reason)
 
 
-# How many of the fused search's estimated Pareto points are built, placed and measured.
-FUSED_COVERS_MEASURED = 6
 # The share of flash a fused schedule's extra step functions leave free (for the specialized kernels' layouts).
 FLASH_HEADROOM_FRACTION = 0.10
 
@@ -209,7 +209,7 @@ def fused_candidates(lowered: LoweredModel, base: Schedule, options: ScheduleOpt
                          extra_macs_budget=int(options.mac_budget * base.macs),
                          steps_budget=len(base.steps) + max(0, int(code_room)) // CODE_PER_STEP_BYTES)
     measured = []
-    for cover in covers[:FUSED_COVERS_MEASURED]:
+    for cover in covers[:options.fused_points]:
         if not cover.stages:
             continue
         schedule = staged_schedule(lowered, cover.stages, in_place=options.in_place, stream_input=options.stream_input)
