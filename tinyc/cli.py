@@ -80,6 +80,7 @@ MAX_GRID_SIDE = 64
 SCHEDULE_CHOICES = ("auto", "per-layer", "patch")
 OBJECTIVES = ("fastest", "min-sram")
 PLACEMENTS = ("optimal", "greedy")
+KERNEL_CHOICES = ("tinyc", "cmsis-nn")  # tinyc.codegen.render.Kernels' values (a test keeps them equal)
 EMULATOR_CHOICES = ("auto", "qemu", "renode")  # tinyc.run.emulators.EMULATOR_CHOICES (a test keeps them equal)
 
 
@@ -315,10 +316,14 @@ def _c_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
                    "(NAME_INPUT_BYTES, ...), so that several models link into one firmware.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the build description (the folder's tinyc.json) on stdout instead of the report.")
+@click.option("--kernels", type=click.Choice(KERNEL_CHOICES), default=None,
+              help="tinyc (default): tinyc's own CMSIS-NN-API kernels, compiled under tinyc_nn_* names (no arm_* "
+                   "symbol, so the library links beside Arm's CMSIS-NN); cmsis-nn: the model calls Arm's CMSIS-NN, "
+                   "the checkout --cmsis-nn names, and the output holds none of tinyc's copy.")
 @CMSIS_OPT
 @schedule_options
-def compile_cmd(model: Path, board: BoardRef, output: Path, c_name: str, as_json: bool, cmsis_nn: Path | None,
-                options: ScheduleOptions, verbose_plan: bool) -> None:
+def compile_cmd(model: Path, board: BoardRef, output: Path, c_name: str, as_json: bool, kernels: str | None,
+                cmsis_nn: Path | None, options: ScheduleOptions, verbose_plan: bool) -> None:
     """Compile MODEL (.py with build(), .keras, or int8 .tflite) to a C project and firmware.elf.
 
     A .py MODEL is executed as Python code (like setup.py): only compile model files you trust.
@@ -333,6 +338,7 @@ def compile_cmd(model: Path, board: BoardRef, output: Path, c_name: str, as_json
     from tinyc.errors import DoesNotFitError
     from tinyc.run.output_folder import add_files, check_output_folder, staged_output
     from tinyc.plan.report import memory_report
+    _check_kernels(kernels, cmsis_nn)
     check_output_folder(output)  # before the slow steps
     planned = plan_model(model, board, options=options)
     if verbose_plan:
@@ -376,6 +382,16 @@ def compile_cmd(model: Path, board: BoardRef, output: Path, c_name: str, as_json
             f"renode {board_dir / renode_files.resc.name} then `start` (see README.md, Renode)")
     if as_json:
         out.print_json(json.dumps(describe_build(description)))
+
+
+def _check_kernels(kernels: str | None, cmsis_nn: Path | None) -> None:
+    """--kernels cmsis-nn needs the checkout to build and measure against; --cmsis-nn alone means cmsis-nn."""
+    if kernels == "cmsis-nn" and cmsis_nn is None:
+        raise click.UsageError("--kernels cmsis-nn needs Arm's CMSIS-NN checkout: give --cmsis-nn PATH (or "
+                               "TINYC_CMSIS_NN); the self-test firmware and the memory report are built against it")
+    if kernels == "tinyc" and cmsis_nn is not None:
+        raise click.UsageError(f"--kernels tinyc and --cmsis-nn {cmsis_nn} exclude each other (--cmsis-nn builds "
+                               "against Arm's CMSIS-NN: --kernels cmsis-nn)")
 
 
 def _write_renode_files(planned: Planned, folder: Path, samples: list[np.ndarray]) -> RenodeFiles | None:

@@ -15,7 +15,7 @@ from typing import Any
 from tinyc import __version__
 from tinyc.boards import Board
 from tinyc.codegen.api import LIBRARY_SOURCES, ModelInterface
-from tinyc.codegen.render import CMSIS_NN_FOLDER, TINYC_KERNELS_FOLDER
+from tinyc.codegen.render import CMSIS_NN_FOLDER, TINYC_KERNELS_FOLDER, Kernels, kernels_of
 from tinyc.codegen.templates import render
 from tinyc.plan.report import MemoryReport
 from tinyc.plan.schedule import Schedule
@@ -39,8 +39,12 @@ class BuildDescription:
     cmsis_nn_dir: str | None = None  # the user's CMSIS-NN checkout (--cmsis-nn), else the bundled cmsis_nn/
 
     @property
+    def kernels(self) -> Kernels:
+        return kernels_of(self.cmsis_nn_dir)
+
+    @property
     def external_cmsis_nn(self) -> bool:
-        return self.cmsis_nn_dir is not None
+        return self.kernels is Kernels.CMSIS_NN
 
     @property
     def include_dirs(self) -> tuple[str, ...]:
@@ -70,7 +74,7 @@ def describe_build(d: BuildDescription) -> dict[str, Any]:
         "library": {"target": d.interface.names.library, "header": d.interface.names.header,
                     "sources": list(MODEL_SOURCES), "headers": list(MODEL_HEADERS),
                     "include_dirs": list(d.include_dirs),
-                    "kernels": "external CMSIS-NN checkout" if d.external_cmsis_nn else "bundled"},
+                    "kernels": d.kernels.value},
     }
 
 
