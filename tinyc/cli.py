@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tinyc.errors import TinycError
@@ -252,7 +253,9 @@ def boards() -> None:
     for column in ("name", "cpu", "clock", "SRAM", "flash", "emulator", "real-board firmware"):
         table.add_column(column)
     for b in known_boards().values():
-        table.add_row(b.name, b.cpu, f"{b.clock_hz // 1_000_000} MHz", f"{b.sram.size_bytes // 1024} KB",
+        regions = " + ".join(f"{r.name} {r.size_bytes // 1024}" for r in b.sram_regions)
+        table.add_row(b.name, b.cpu, f"{b.clock_hz // 1_000_000} MHz",
+                      f"{b.sram.size_bytes // 1024} KB" + (f" ({regions})" if regions else ""),
                       f"{b.flash.size_bytes // 1024} KB", f"qemu {b.qemu.machine}",
                       f"output on {b.part.usart}" if b.part is not None else "none (no \\[part] table)")
     out.print(table)
@@ -453,7 +456,7 @@ def verify_cmd(model: Path, board: BoardRef, samples: int, emulator: str, as_jso
         so = result.second_opinion
         if verbose_plan:
             _print_candidates(result.report)
-        out.print(f"emulator: {choice.emulator.value} ({choice.reason})")
+        out.print(f"emulator: {choice.emulator.value} ({escape(choice.reason)})")
         out.print(f"schedule: {result.report.schedule}")
         out.print(f"{result.run.emulator}: {result.samples} samples, {result.mismatched_samples} mismatching "
                   f"(TFLite Micro reference), stack used {result.run.stack_used_bytes:,} B, {elapsed:.1f} s")
@@ -499,7 +502,7 @@ def _verify_dataset(model: Path, board: BoardRef, *, limit: int | None, options:
     if as_json:
         _print_json({**result.as_json(), **_choice_json(emulator)}, wall_seconds=elapsed)
     else:
-        out.print(f"emulator: {emulator.emulator.value} ({emulator.reason})")
+        out.print(f"emulator: {emulator.emulator.value} ({escape(emulator.reason)})")
         table = Table(title=f"{result.model_name} on {result.board}: top-1 on {result.samples} labelled samples")
         for column in ("", "correct", "top-1"):
             table.add_column(column, justify="left" if not column else "right")

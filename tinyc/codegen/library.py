@@ -61,6 +61,8 @@ def describe_build(d: BuildDescription) -> dict[str, Any]:
         "name": d.interface.names.prefix,
         "board": {"name": d.board.name, "cpu": d.board.cpu, "clock_hz": d.board.clock_hz,
                   "cflags": list(d.board.cflags), "sram_bytes": d.board.sram.size_bytes,
+                  "sram_regions": [{"name": r.name, "origin": r.origin, "size_bytes": r.size_bytes}
+                                   for r in d.board.sram_regions],
                   "flash_bytes": d.board.flash.size_bytes},
         "input": d.interface.input.as_json(),
         "output": d.interface.output.as_json(),
