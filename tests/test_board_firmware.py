@@ -81,7 +81,7 @@ def vector_words(elf: Path, count: int) -> list[int]:
                           text=True, check=True).stdout
     words: list[int] = []
     for line in text.splitlines():
-        m = re.match(r"^\s*[0-9a-f]{7,8}\s+((?:[0-9a-f]{8}\s?){1,4})", line)
+        m = re.match(r"^\s*[0-9a-f]{4,8}\s+((?:[0-9a-f]{8}\s?){1,4})", line)  # objdump pads addresses to 4 digits
         if m:
             words += [int.from_bytes(bytes.fromhex(w), "little") for w in m.group(1).split()]
     return words[:count]

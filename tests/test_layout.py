@@ -157,4 +157,9 @@ def test_wheel_installs_and_reports(tmp_path: Path) -> None:
                             cwd=tmp_path, capture_output=True, text=True)
     assert report.returncode == 0, report.stderr[-2000:]
     assert json.loads(report.stdout)["model"] == "tiny_dscnn"
+    # Templates in nested folders ship too (the real-board UART drivers: board/uart/*.j2).
+    nested = subprocess.run([str(python), "-c", "import tinyc.resources as r; "
+                             "print((r.templates_dir() / 'board' / 'uart' / 'nrf_uarte.h.j2').is_file())"],
+                            cwd=tmp_path, check=True, capture_output=True, text=True).stdout.strip()
+    assert nested == "True"
 

@@ -30,6 +30,10 @@ MODEL = REPO / "tests" / "data" / "golden_tiny.tflite"
     ("arm_kws", "would clash with the kernels' CMSIS-NN names"),
     ("kws_", "ends in '_'"),
     ("k" * 25, "has 25 characters; at most 24"),
+    ("Tinyc", "differs from the default name 'tinyc' only in case"),
+    ("TINYC", "both would define TINYC_* macros"),
+    ("tinyc_nn", "would clash with tinyc's kernels (tinyc_* symbols, TINYC_* macros)"),
+    ("TinyC_kws", "would clash with tinyc's kernels"),
 ])
 def test_bad_c_names_are_refused_with_the_reason(name: str, message: str) -> None:
     with pytest.raises(ModelNameError, match=re.escape(message)):
@@ -210,3 +214,27 @@ def test_streamed_input_callback_is_named() -> None:
     assert "#define tinyc_read_input_block cam_read_input_block" in files["model.c"]
     assert "void cam_read_input_block(" in files["harness.c"] and "#ifdef CAM_STREAM_INPUT" in files["harness.c"]
     assert model_interface(planned.schedule, planned.plan, api_names("cam")).input_streamed
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="a host C compiler (cc) is needed")
+def test_names_differing_only_in_case_stop_the_compiler_and_cmake(tmp_path: Path) -> None:
+    """--name kws and --name KWS: different symbols (kws_invoke, KWS_invoke) but the same KWS_* macros. model.h
+    stops with #error where both are included; including one model's header twice is fine; CMake refuses the
+    second add_subdirectory."""
+    planned = _planned(Objective.MIN_SRAM)
+    for name in ("kws", "KWS"):
+        files = render_firmware(planned.schedule, planned.plan, planned.board, Harness.SEMIHOSTING,
+                                model_name=MODEL.name, samples=input_samples(planned, 1), c_name=name)
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model.h").write_text(files["model.h"])
+        cmake = library_files(_description(planned, name))["CMakeLists.txt"]
+        assert f'set_property(GLOBAL PROPERTY TINYC_MODEL_MACRO_KWS "{name}")' in cmake
+        assert "share the macro prefix KWS_" in cmake
+    def compile_includes(*headers: str) -> subprocess.CompletedProcess[str]:
+        source = tmp_path / "app.c"
+        source.write_text("".join(f'#include "{h}/model.h"\n' for h in headers) + "int main(void) { return 0; }\n")
+        return subprocess.run(["cc", "-fsyntax-only", f"-I{tmp_path}", str(source)], capture_output=True, text=True)
+    assert compile_includes("kws", "kws").returncode == 0
+    clash = compile_includes("kws", "KWS")
+    assert clash.returncode != 0
+    assert "two tinyc models share the macro prefix KWS_ (--name KWS and a name differing only in case)" in clash.stderr

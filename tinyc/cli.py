@@ -59,6 +59,27 @@ def board_options(func: Callable[..., None]) -> Callable[..., None]:
         command = option(command)
     return command
 
+def progress_options(func: Callable[..., None]) -> Callable[..., None]:
+    """--quiet; otherwise progress on stderr for every step over a second (convert, plan, render, build, emulate):
+    a Rich spinner on a terminal, plain `tinyc: STEP: ...` lines in logs (tinyc.progress)."""
+
+    @click.option("--quiet", "-q", is_flag=True,
+                  help="No progress lines (by default every step over a second is shown on stderr: convert, plan, "
+                       "render, build, emulate).")
+    @functools.wraps(func)
+    def command(*args: Any, quiet: bool, **kwargs: Any) -> None:
+        from tinyc.progress import PlainLines, Reporter, RichSpinner, Silent, set_reporter
+        reporter: Reporter = (Silent() if quiet else RichSpinner(console) if console.is_terminal
+                              else PlainLines(console.file))
+        previous = set_reporter(reporter)
+        try:
+            func(*args, **kwargs)
+        finally:
+            set_reporter(previous)
+
+    return command
+
+
 class GridType(click.ParamType):  # type: ignore[type-arg]
     """ROWSxCOLS, both at least 1 and at most MAX_GRID_SIDE."""
     name = "ROWSxCOLS"
@@ -272,6 +293,7 @@ def boards() -> None:
               callback=_new_file_in_existing_folder,
               help="Also draw memory per layer (per-layer vs the chosen schedule, against the SRAM limit): "
                    "FILE.png, or FILE.html with the table.")
+@progress_options
 @schedule_options
 def report(model: Path, board: BoardRef, as_json: bool, tflm_arena: bool, plot_path: Path | None,
            options: ScheduleOptions, verbose_plan: bool) -> None:
@@ -324,6 +346,7 @@ def _c_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
                    "symbol, so the library links beside Arm's CMSIS-NN); cmsis-nn: the model calls Arm's CMSIS-NN, "
                    "the checkout --cmsis-nn names, and the output holds none of tinyc's copy.")
 @CMSIS_OPT
+@progress_options
 @schedule_options
 def compile_cmd(model: Path, board: BoardRef, output: Path, c_name: str, as_json: bool, kernels: str | None,
                 cmsis_nn: Path | None, options: ScheduleOptions, verbose_plan: bool) -> None:
@@ -430,6 +453,7 @@ def _write_renode_files(planned: Planned, folder: Path, samples: list[np.ndarray
                    "Keras, TFLite Micro and the firmware.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="--dataset: use only the first LIMIT samples.")
 @CMSIS_OPT
+@progress_options
 @schedule_options
 def verify_cmd(model: Path, board: BoardRef, samples: int, emulator: str, as_json: bool, seed: int, outputs_only: bool,
                use_dataset: bool,
@@ -487,7 +511,9 @@ def _verify_dataset(model: Path, board: BoardRef, *, limit: int | None, options:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     from tinyc.run.accuracy import measure_accuracy
+    from tinyc.progress import Silent, set_reporter
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    previous = set_reporter(Silent())  # the bar is the progress here (Rich shows one live display at a time)
     with Progress(*columns, console=console, transient=True) as bar:
         tasks: dict[str, TaskID] = {}
 
@@ -496,8 +522,11 @@ def _verify_dataset(model: Path, board: BoardRef, *, limit: int | None, options:
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done)
 
-        result = measure_accuracy(model, board, limit=limit, options=options, emulator=emulator.emulator,
-                                  cmsis_nn=cmsis_nn, progress=progress)
+        try:
+            result = measure_accuracy(model, board, limit=limit, options=options, emulator=emulator.emulator,
+                                      cmsis_nn=cmsis_nn, progress=progress)
+        finally:
+            set_reporter(previous)
     elapsed = time.monotonic() - started
     if as_json:
         _print_json({**result.as_json(), **_choice_json(emulator)}, wall_seconds=elapsed)
@@ -538,6 +567,7 @@ def _verify_dataset(model: Path, board: BoardRef, *, limit: int | None, options:
 @click.option("--cycles/--no-cycles", default=True, show_default=True,
               help="Also estimate cycles: a second QEMU run logs the executed instructions, priced by the core's "
                    "timing table (tinyc/run/cycles.py).")
+@progress_options
 @schedule_options
 def bench_cmd(model: Path, board: BoardRef, portable: bool, as_json: bool, seed: int, cmsis_nn: Path | None,
               cycles: bool, options: ScheduleOptions, verbose_plan: bool) -> None:

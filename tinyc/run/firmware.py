@@ -12,6 +12,7 @@ from tinyc.errors import DoesNotFitError
 from tinyc.plan.pipeline import Planned
 from tinyc.run.build import BuildResult, build
 from tinyc.run.output_folder import write_files
+from tinyc.progress import Step, step
 
 
 def build_firmware(planned: Planned, folder: Path, samples: list[np.ndarray], *,
@@ -23,8 +24,11 @@ def build_firmware(planned: Planned, folder: Path, samples: list[np.ndarray], *,
     `-DTINYC_PORTABLE_KERNELS`; `c_name` prefixes the model code's global symbols (`--name`)."""
     if not planned.report.fits:
         raise DoesNotFitError(f"{planned.loaded.source.name}: {planned.report.verdict()}")
-    files = render_firmware(planned.schedule, planned.plan, planned.board, harness,
-                            model_name=planned.loaded.source.name, samples=samples, cmsis_nn_dir=cmsis_nn, c_name=c_name)
-    write_files(files, folder)
+    with step(Step.RENDER, f"{planned.loaded.name} ({harness.value}) into {folder.name}/"):
+        files = render_firmware(planned.schedule, planned.plan, planned.board, harness,
+                                model_name=planned.loaded.source.name, samples=samples, cmsis_nn_dir=cmsis_nn,
+                                c_name=c_name)
+        write_files(files, folder)
     flags = (*HARNESSES[harness].cflags, *((TRACE_FLAG,) if trace else ()), *cflags)
-    return build(folder, make_args=(f"EXTRA_CFLAGS={' '.join(flags)}",) if flags else ())
+    with step(Step.BUILD, f"{folder.name}/firmware.elf for {planned.board.name} (make)"):
+        return build(folder, make_args=(f"EXTRA_CFLAGS={' '.join(flags)}",) if flags else ())
