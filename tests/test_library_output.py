@@ -91,7 +91,8 @@ def _description(planned: Planned, name: str = "kws") -> BuildDescription:
 def test_description_json_holds_report_schedule_quantization_version_board() -> None:
     planned = _planned(Objective.MIN_SRAM)
     files = library_files(_description(planned))
-    assert sorted(files) == ["CMakeLists.txt", "README.md", "kws.h", "tinyc.json"]
+    assert sorted(files) == ["CMakeLists.txt", "README.md", "kws.h", "tinyc.json", "zephyr/CMakeLists.txt",
+                            "zephyr/module.yml"]
     data = json.loads(files["tinyc.json"])
     assert data == json.loads(json.dumps(describe_build(_description(planned))))
     import tinyc
@@ -149,7 +150,7 @@ def test_compile_json_equals_the_folders_tinyc_json_and_symbols_are_prefixed(mon
     for name in ("README.md", "CMakeLists.txt", "kws.h", "model.h", "firmware.elf"):
         assert (out / name).is_file(), name
     manifest = json.loads((out / ".tinyc-manifest").read_text())["files"]
-    assert {"README.md", "CMakeLists.txt", "kws.h", "tinyc.json"} <= set(manifest)
+    assert {"README.md", "CMakeLists.txt", "kws.h", "tinyc.json", "zephyr/module.yml", "zephyr/CMakeLists.txt"} <= set(manifest)
     nm = shutil.which("arm-none-eabi-nm")
     if nm is not None:
         text = subprocess.run([nm, "-g", "--defined-only", str(out / "obj/app/model.o"),
@@ -238,3 +239,54 @@ def test_names_differing_only_in_case_stop_the_compiler_and_cmake(tmp_path: Path
     clash = compile_includes("kws", "KWS")
     assert clash.returncode != 0
     assert "two tinyc models share the macro prefix KWS_ (--name KWS and a name differing only in case)" in clash.stderr
+
+
+def test_zephyr_module_files() -> None:
+    planned = _planned(Objective.MIN_SRAM)
+    files = library_files(_description(planned))
+    assert files["zephyr/module.yml"].endswith("name: tinyc_model_kws\nbuild:\n  cmake: zephyr\n")
+    cmake = files["zephyr/CMakeLists.txt"]
+    assert 'zephyr_library_sources("${TINYC_MODEL_DIR}/model.c" "${TINYC_MODEL_DIR}/model_weights.c")' in cmake
+    assert "if(NOT TARGET tinyc_kernels)" in cmake and 'zephyr_include_directories("${TINYC_MODEL_DIR}")' in cmake
+    assert "ZEPHYR_EXTRA_MODULES" in files["README.md"] and "module `tinyc_model_kws`" in files["README.md"]
+
+
+def _write(folder: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+
+
+@pytest.mark.skipif(shutil.which("cmake") is None or shutil.which("arm-none-eabi-gcc") is None,
+                    reason="cmake and arm-none-eabi-gcc are needed")
+def test_zephyr_modules_of_two_models_build_where_zephyr_would(tmp_path: Path) -> None:
+    """Two models' zephyr/ folders, added the way Zephyr adds modules (tests/data/zephyr_stub stands in for
+    Zephyr's CMake functions): one shared tinyc_kernels library, each model's library, the application compiles
+    against both NAME.h, and no library defines an arm_* symbol."""
+    planned = _planned(Objective.MIN_SRAM)
+    folders = []
+    for name in ("kws", "vww"):
+        folder = tmp_path / name
+        _write(folder, render_firmware(planned.schedule, planned.plan, planned.board, Harness.SEMIHOSTING,
+                                       model_name=MODEL.name, samples=input_samples(planned, 1), c_name=name))
+        _write(folder, library_files(_description(planned, name)))
+        folders.append(folder)
+    app = tmp_path / "app.c"
+    app.write_text('#include "kws.h"\n#include "vww.h"\n'
+                   "int app_run(void) { return kws_invoke() + vww_invoke() + KWS_INPUT_BYTES + VWW_OUTPUT_BYTES; }\n")
+    build = tmp_path / "build"
+    stub = REPO / "tests" / "data" / "zephyr_stub"
+    proc = subprocess.run(["cmake", "-S", str(stub), "-B", str(build),
+                           f"-DCMAKE_TOOLCHAIN_FILE={REPO / 'tests' / 'data' / 'app' / 'toolchain.cmake'}",
+                           f"-DZEPHYR_EXTRA_MODULES={';'.join(map(str, folders))}", f"-DZEPHYR_STUB_APP={app}",
+                           f"-DZEPHYR_STUB_CPU_FLAGS={' '.join(planned.board.cflags)}"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    proc = subprocess.run(["nice", "cmake", "--build", str(build), "--parallel", "2"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    archives = {p.name: p for p in build.rglob("*.a")}
+    assert {"libtinyc_kernels.a", "libkws.a", "libvww.a", "libapp.a"} <= set(archives)
+    text = subprocess.run(["arm-none-eabi-nm", "-g", "--defined-only", *map(str, archives.values())],
+                          capture_output=True, text=True, check=True).stdout
+    defined = [line.split()[-1] for line in text.splitlines() if re.match(r"^[0-9a-f]+ [A-Z] ", line)]
+    assert "kws_invoke" in defined and "vww_invoke" in defined and "tinyc_nn_softmax_s8" in defined
+    assert [s for s in defined if s.startswith("arm_")] == []

@@ -24,7 +24,10 @@ DESCRIPTION_FILE = "tinyc.json"
 DESCRIPTION_FORMAT = 1
 MODEL_SOURCES = LIBRARY_SOURCES
 MODEL_HEADERS = ("model.h", "model_weights.h")
-LIBRARY_TEMPLATES = {"README.md": "library/README.md.j2", "CMakeLists.txt": "library/CMakeLists.txt.j2"}
+LIBRARY_TEMPLATES = {"README.md": "library/README.md.j2", "CMakeLists.txt": "library/CMakeLists.txt.j2",
+                     "zephyr/module.yml": "library/zephyr/module.yml.j2",
+                     "zephyr/CMakeLists.txt": "library/zephyr/CMakeLists.txt.j2"}
+ZEPHYR_MODULE_PREFIX = "tinyc_model_"  # + the model's --name: unique among the application's modules
 FORWARDING_HEADER_TEMPLATE = "library/forward.h.j2"
 
 
@@ -85,13 +88,14 @@ def description_json(d: BuildDescription) -> str:
 
 
 def library_files(d: BuildDescription) -> dict[str, str]:
-    """README.md, CMakeLists.txt, NAME.h and tinyc.json, by relative path."""
+    """README.md, CMakeLists.txt, zephyr/ (module.yml, CMakeLists.txt), NAME.h and tinyc.json, by relative path."""
     names = d.interface.names
     context: dict[str, object] = dict(
         d=d, api=names, interface=d.interface, board=d.board, report=d.report, model_name=d.model_name,
         schedule_note=d.schedule.describe(), sources=MODEL_SOURCES, headers=MODEL_HEADERS,
         include_dirs=d.include_dirs, kernels_folder=TINYC_KERNELS_FOLDER, cmsis_nn_folder=CMSIS_NN_FOLDER,
         description_file=DESCRIPTION_FILE, cpu_flags=" ".join(d.board.cflags),
+        zephyr_module=ZEPHYR_MODULE_PREFIX + names.prefix,
         input_shape="x".join(map(str, d.interface.input.shape)),
         output_shape="x".join(map(str, d.interface.output.shape)))
     files = {path: render(template, **context) for path, template in LIBRARY_TEMPLATES.items()}
