@@ -290,3 +290,22 @@ def test_zephyr_modules_of_two_models_build_where_zephyr_would(tmp_path: Path) -
     defined = [line.split()[-1] for line in text.splitlines() if re.match(r"^[0-9a-f]+ [A-Z] ", line)]
     assert "kws_invoke" in defined and "vww_invoke" in defined and "tinyc_nn_softmax_s8" in defined
     assert [s for s in defined if s.startswith("arm_")] == []
+
+
+# What a firmware developer must learn from both the README's "Use it in your firmware" section and the output
+# folder's README.md ({name}: the model's --name, {NAME}: its macro prefix; the README writes NAME for both).
+README_FACTS = ("add_subdirectory", "target_link_libraries(your_firmware PRIVATE {name})", "{NAME}_SET_CPU_FLAGS",
+                "lib{name}.a", "{NAME}_ARENA_SECTION", "{NAME}_NO_STATIC_ARENA", "{name}_init(", "{name}_copy_output(",
+                "{NAME}_OUTPUT_BYTES", "tinyc_kernels", "ZEPHYR_EXTRA_MODULES", "tinyc_nn_names.h", "--kernels cmsis-nn",
+                "`kws`, `KWS`", "#error", "tinyc.json", "`{NAME}_OUTPUT_OVERLAPS_INPUT`")
+
+
+def test_readme_section_and_output_readme_say_the_same() -> None:
+    text = (REPO / "README.md").read_text()
+    section = text[text.index("## Use it in your firmware"):]
+    section = section[:section.index("\n## ", 1)]
+    planned = _planned(Objective.MIN_SRAM)
+    output = library_files(_description(planned))["README.md"]
+    for fact in README_FACTS:
+        assert fact.format(name="NAME", NAME="NAME") in section, f"README.md's section lacks {fact!r}"
+        assert fact.format(name="kws", NAME="KWS") in output, f"the output README.md lacks {fact!r}"
