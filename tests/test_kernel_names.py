@@ -4,6 +4,7 @@ compiled as tinyc_nn_*, cmsis_nn/Include/tinyc_nn_names.h), so the library links
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -163,3 +164,15 @@ def test_cmsis_nn_library_calls_arms_functions(tmp_path: Path) -> None:
     text = subprocess.run(["arm-none-eabi-nm", str(archive)], capture_output=True, text=True, check=True).stdout
     assert re.search(r"^\s+U arm_convolve_wrapper_s8$", text, re.MULTILINE), "the model calls Arm's function"
     assert not [s for s in _defined(archive) if s.startswith(("arm_", "tinyc_nn_"))]
+
+
+@needs_gcc
+@pytest.mark.skipif(not ARM_CMSIS_NN, reason="set TINYC_CMSIS_NN to Arm's CMSIS-NN checkout to build against it")
+def test_compile_with_cmsis_nn_kernels(monkeypatch, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "out"
+    code, _, err = run_cli(monkeypatch, capsys, "compile", str(MODEL), "--board", "stm32f412", "-o", str(out),
+                           "--kernels", "cmsis-nn", "--cmsis-nn", str(ARM_CMSIS_NN), "--name", "kws", "--quiet")
+    assert code == 0, err
+    assert not (out / CMSIS_NN_FOLDER).exists() and (out / "firmware.elf").is_file()
+    assert json.loads((out / "tinyc.json").read_text())["library"]["kernels"] == "cmsis-nn"
+    assert "## Kernels: cmsis-nn" in (out / "README.md").read_text()
