@@ -67,3 +67,21 @@ def test_compile_shows_its_steps_and_quiet_silences_them(monkeypatch, capsys, tm
     code, out, err = run_cli(monkeypatch, capsys, "compile", str(MODEL), "--board", "stm32f412", "-o",
                              str(tmp_path / "b"), "--json", "--quiet")
     assert code == 0 and "tinyc: " not in err, err
+
+
+def test_rich_spinner_on_a_terminal_prints_each_finished_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.console import Console
+
+    from tinyc.progress import RichSpinner
+    monkeypatch.setattr(progress, "SHOW_AFTER_SECONDS", 0.0)
+    stream = io.StringIO()
+    spinner = RichSpinner(Console(file=stream, force_terminal=True, width=100, color_system=None))
+    previous = set_reporter(spinner)
+    try:
+        with step(Step.PLAN, "tiny for [stm32f412]"), step(Step.RENDER, "inner"):
+            assert spinner.labels == ["plan: tiny for \\[stm32f412]", "render: inner"]
+    finally:
+        set_reporter(previous)
+    assert spinner.status is None and spinner.labels == []
+    text = stream.getvalue()
+    assert "✓ render: inner (" in text and "✓ plan: tiny for [stm32f412] (" in text

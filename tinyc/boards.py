@@ -183,12 +183,12 @@ def _sram_regions(data: dict[str, Any], sram: MemoryRegion, path: Path) -> tuple
     entries = data["sram"].get("regions", [])
     if not isinstance(entries, list):
         raise BoardError(f"{path.name}: [sram] regions must be an array of tables [[sram.regions]]")
-    regions = []
+    regions: list[NamedRegion] = []
     for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             raise BoardError(f"{path.name}: every [[sram.regions]] needs a 'name' string, got {entry!r}")
-        r = _region({"sram.regions": entry}, "sram.regions", path)
-        regions.append(NamedRegion(name=entry["name"], origin=r.origin, size_bytes=r.size_bytes))
+        block = _region({"sram.regions": entry}, "sram.regions", path)
+        regions.append(NamedRegion(name=entry["name"], origin=block.origin, size_bytes=block.size_bytes))
     at = sram.origin
     for r in regions:
         if r.origin != at:

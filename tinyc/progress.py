@@ -13,7 +13,10 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Protocol, TextIO
+from typing import IO, TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from rich.status import Status
 
 SHOW_AFTER_SECONDS = 1.0  # a step that ends sooner prints nothing
 
@@ -59,7 +62,7 @@ class _PlainStep:
 class PlainLines:
     """For logs: `STEP: DETAIL ...` once the step has run for SHOW_AFTER_SECONDS, then `STEP: DETAIL done in N s`."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
 
     def line(self, text: str) -> None:
@@ -94,7 +97,7 @@ class RichSpinner:
         assert isinstance(console, Console)
         self.console = console
         self.labels: list[str] = []
-        self.status = None
+        self.status: Status | None = None
 
     def started(self, step: Step, detail: str) -> object:
         from rich.markup import escape
