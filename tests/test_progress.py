@@ -61,8 +61,10 @@ def test_compile_shows_its_steps_and_quiet_silences_them(monkeypatch, capsys, tm
                              str(tmp_path / "a"), "--json")
     assert code == 0, err
     json.loads(out)  # stdout holds the JSON only
-    for line in ("tinyc: plan: golden_tiny for stm32f412 ...", "tinyc: render: golden_tiny (semihosting) into",
-                 "tinyc: build: ", "tinyc: render: golden_tiny (board-uart) into board/"):
+    for line in ("tinyc: plan: golden_tiny for stm32f412 ...",
+                 "tinyc: render: golden_tiny's semihosting firmware for stm32f412 ...",
+                 "tinyc: build: golden_tiny's semihosting firmware for stm32f412 (make) done in ",
+                 "tinyc: build: golden_tiny's board-uart firmware for stm32f412 (make) done in "):
         assert line in err, line
     code, out, err = run_cli(monkeypatch, capsys, "compile", str(MODEL), "--board", "stm32f412", "-o",
                              str(tmp_path / "b"), "--json", "--quiet")

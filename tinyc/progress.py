@@ -1,4 +1,4 @@
-"""Progress lines for the steps a user waits on: convert, plan, render, build, emulate.
+"""Progress lines for the steps a user waits on: load, convert, plan, render, build, emulate.
 
 The library reports each step through `step(Step.X, detail)`; what is shown is the CLI's choice (`set_reporter`):
 nothing (the default, for library users and tests), a Rich spinner with a line per finished step on a terminal, or
@@ -22,6 +22,7 @@ SHOW_AFTER_SECONDS = 1.0  # a step that ends sooner prints nothing
 
 
 class Step(enum.Enum):
+    LOAD = "load"  # running a .py model file (its imports: TensorFlow, typically)
     CONVERT = "convert"  # Keras model -> int8 TFLite (TensorFlow), when the conversion cache misses
     PLAN = "plan"  # lowering, schedule search, memory placement
     RENDER = "render"  # C sources from the templates

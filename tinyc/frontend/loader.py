@@ -153,7 +153,8 @@ def load_model(path: Path) -> LoadedModel:
         with step(Step.CONVERT, f"{path.name} to int8 TFLite"):
             return _store(key, _from_keras(path, _load_keras_file(path), None, None))
     if suffix == ".py":
-        module = _import_model_file(path)
+        with step(Step.LOAD, f"{path.name} (running the model file and its imports)"):
+            module = _import_model_file(path)
         build = getattr(module, "build", None)
         if not callable(build):
             raise ModelLoadError(f"{path}: defines no build() function; a model file must define "
