@@ -166,7 +166,8 @@ def test_bad_l4r5_files_name_the_problem(tmp_path: Path, replace: tuple[tuple[st
     ((("tx_pin = { port = 0, pin = 6 }", "tx_pin = { port = 2, pin = 6 }"),),
      "nrf52840.toml: [part] tx_pin of an nRF UARTE: port 0..1 and pin 0..31"),
     ((("baud = 115_200", "baud = 115_200\nusart_clock_hz = 16_000_000"),),
-     "nrf52840.toml: [part] usart_kind 'nrf-uarte' has no usart_clock_hz (an nRF UARTE needs no clock enables"),
+     "nrf52840.toml: [part] usart_kind 'nrf-uarte' has no usart_clock_hz (an nRF UARTE needs no clock enables; its TX pin "
+     "is tx_pin = { port = 0, pin = 6 })"),
     ((("tx_pin = { port = 0, pin = 6 }", "tx_pin = { port = 0, pin = 6, af = 7 }"),),
      "nrf52840.toml: [part] usart_kind 'nrf-uarte' has no tx_pin.af"),
     ((('usart_kind = "nrf-uarte"', 'usart_kind = "nrf-uart"'),),

@@ -150,7 +150,7 @@ def _part(data: dict[str, Any], path: Path) -> PartTarget | None:
                        | {f"tx_pin.{k}" for k in ("gpio_base", "af")} & {f"tx_pin.{k}" for k in pin})
         if extra:
             raise BoardError(f"{path.name}: [part] usart_kind {kind.value!r} has no {', '.join(extra)} (an nRF UARTE "
-                             "needs no clock enables; its TX pin is tx_pin = {{ port = 0, pin = 6 }})")
+                             "needs no clock enables; its TX pin is tx_pin = { port = 0, pin = 6 })")
     target = PartTarget(
         irq_count=int(part["irq_count"]), usart=str(part["usart"]), usart_kind=kind,
         usart_base=int(part["usart_base"]), baud=int(part["baud"]),
