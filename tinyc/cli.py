@@ -277,7 +277,8 @@ def boards() -> None:
         regions = " + ".join(f"{r.name} {r.size_bytes // 1024}" for r in b.sram_regions)
         table.add_row(b.name, b.cpu, f"{b.clock_hz // 1_000_000} MHz",
                       f"{b.sram.size_bytes // 1024} KB" + (f" ({regions})" if regions else ""),
-                      f"{b.flash.size_bytes // 1024} KB", f"qemu {b.qemu.machine}",
+                      f"{b.flash.size_bytes // 1024} KB",
+                      f"qemu {b.qemu.machine}" + (f", renode {Path(b.renode.platform).stem}" if b.renode is not None else ""),
                       f"output on {b.part.usart}" if b.part is not None else "none (no \\[part] table)")
     out.print(table)
     out.print(f"from {boards_dir()}/*.toml; your own board: --board-file PATH.toml in the same format")
