@@ -67,3 +67,13 @@ def test_zoo_model_bit_exact_on_the_new_boards(name: str, board: str, zoo_tflite
     result = verify(zoo_tflite(name), board, samples=2, emulator=emulator)
     assert result.first_mismatch is None, result.first_mismatch.describe()
     assert result.mismatched_samples == 0 and len(result.run.outputs) == 2
+
+
+def test_an_arena_across_the_l4r5_sram_blocks(zoo_tflite) -> None:
+    """mcunet_f412_patch per layer needs a 294,912 B arena: more than the F412's whole SRAM, and on the L4R5 it runs
+    from SRAM1 through SRAM2 into SRAM3 (contiguous on the bus); bit-exact in QEMU all the same."""
+    result = verify(zoo_tflite("mcunet_f412_patch"), "stm32l4r5", samples=2,
+                    options=ScheduleOptions(kind=ScheduleChoice.PER_LAYER))
+    sram1, sram2, _ = result.planned.board.sram_regions
+    assert result.planned.plan.arena_bytes == 294_912 > sram1.size_bytes + sram2.size_bytes
+    assert result.first_mismatch is None and result.mismatched_samples == 0
