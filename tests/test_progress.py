@@ -87,3 +87,17 @@ def test_rich_spinner_on_a_terminal_prints_each_finished_step(monkeypatch: pytes
     assert spinner.status is None and spinner.labels == []
     text = stream.getvalue()
     assert "✓ render: inner (" in text and "✓ plan: tiny for [stm32f412] (" in text
+
+
+@needs_toolchain
+@pytest.mark.emulator
+def test_verify_shows_emulate_and_reference_steps(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(progress, "SHOW_AFTER_SECONDS", 0.0)
+    code, out, err = run_cli(monkeypatch, capsys, "verify", str(MODEL), "--board", "stm32f412", "--samples", "2",
+                             "--emulator", "qemu", "--json")
+    assert code == 0, err
+    assert json.loads(out)["mismatches"] == 0
+    for line in ("tinyc: emulate: qemu: 2 samples of golden_tiny on stm32f412 ...",
+                 "tinyc: reference: TFLite Micro on 2 samples of golden_tiny done in ",
+                 "tinyc: reference: LiteRT's BUILTIN_REF kernels on golden_tiny (second opinion) done in "):
+        assert line in err, line

@@ -60,12 +60,12 @@ def board_options(func: Callable[..., None]) -> Callable[..., None]:
     return command
 
 def progress_options(func: Callable[..., None]) -> Callable[..., None]:
-    """--quiet; otherwise progress on stderr for every step over a second (load, convert, plan, render, build, emulate):
-    a Rich spinner on a terminal, plain `tinyc: STEP: ...` lines in logs (tinyc.progress)."""
+    """--quiet; otherwise progress on stderr for every step over a second (load, convert, plan, render, build, emulate,
+    reference): a Rich spinner on a terminal, plain `tinyc: STEP: ...` lines in logs (tinyc.progress)."""
 
     @click.option("--quiet", "-q", is_flag=True,
                   help="No progress lines (by default every step over a second is shown on stderr: load, convert, "
-                       "plan, render, build, emulate).")
+                       "plan, render, build, emulate, reference).")
     @functools.wraps(func)
     def command(*args: Any, quiet: bool, **kwargs: Any) -> None:
         from tinyc.progress import PlainLines, Reporter, RichSpinner, Silent, set_reporter

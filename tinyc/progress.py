@@ -1,4 +1,4 @@
-"""Progress lines for the steps a user waits on: load, convert, plan, render, build, emulate.
+"""Progress lines for the steps a user waits on: load, convert, plan, render, build, emulate, reference.
 
 The library reports each step through `step(Step.X, detail)`; what is shown is the CLI's choice (`set_reporter`):
 nothing (the default, for library users and tests), a Rich spinner with a line per finished step on a terminal, or
@@ -28,6 +28,7 @@ class Step(enum.Enum):
     RENDER = "render"  # C sources from the templates
     BUILD = "build"  # arm-none-eabi-gcc through make
     EMULATE = "emulate"  # QEMU or Renode runs the firmware
+    REFERENCE = "reference"  # TFLite Micro's interpreter (and LiteRT's second opinion) on the same inputs
 
 
 class Reporter(Protocol):
