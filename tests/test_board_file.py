@@ -95,6 +95,7 @@ def test_boards_lists_the_folder(monkeypatch, capsys) -> None:
     assert code == 0
     for path in sorted((REPO / "boards").glob("*.toml")):
         assert path.stem in out
+    assert "640 KB (SRAM1 192 + SRAM2 64 + SRAM3 384)" in " ".join(out.split())
     assert "--board-file" in out
 
 
@@ -114,3 +115,64 @@ def test_custom_board_verifies_end_to_end_and_compile_says_there_is_no_part_firm
     assert "board my_board has no [part] table" in err and "no real-board firmware was written" in err
     assert json.loads((tmp_path / "out" / "tinyc.json").read_text())["board"]["name"] == "my_board"
     assert not (tmp_path / "out" / "board").exists()
+
+
+L4R5 = (REPO / "boards" / "stm32l4r5.toml").read_text()
+NRF = (REPO / "boards" / "nrf52840.toml").read_text()
+
+
+def test_new_boards_load_with_their_regions_and_uart_families() -> None:
+    from tinyc.boards import NamedRegion, UsartKind
+    l4 = get_board("stm32l4r5")
+    assert l4.sram.size_bytes == 640 * 1024 and l4.flash.size_bytes == 2 * 1024 * 1024
+    assert l4.sram_regions == (NamedRegion("SRAM1", 0x20000000, 192 * 1024), NamedRegion("SRAM2", 0x20030000, 64 * 1024),
+                               NamedRegion("SRAM3", 0x20040000, 384 * 1024))
+    assert l4.part is not None and l4.part.usart_kind is UsartKind.STM32_LPUART and len(l4.part.power_enable) == 2
+    assert l4.renode is None  # Renode 1.15 has no STM32L4
+    nrf = get_board("nrf52840")
+    assert (nrf.sram.size_bytes, nrf.flash.origin, nrf.flash.size_bytes) == (256 * 1024, 0, 1024 * 1024)
+    assert nrf.part is not None and nrf.part.usart_kind is UsartKind.NRF_UARTE and nrf.part.usart_enable is None
+    assert nrf.renode is not None and nrf.renode.platform == "platforms/cpus/nrf52840.repl"
+
+
+def _edited(tmp_path: Path, text: str, name: str, replace: tuple[tuple[str, str], ...]) -> Path:
+    for old, new in replace:
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("replace, message", [
+    ((("origin = 0x20030000", "origin = 0x20031000"),),
+     "stm32l4r5.toml: [[sram.regions]] SRAM2 starts at 0x20031000, expected 0x20030000: the regions must tile [sram]"),
+    ((("size_bytes = 393_216", "size_bytes = 131_072"),),
+     "stm32l4r5.toml: [[sram.regions]] add up to 393,216 B, but [sram] size_bytes is 655,360"),
+    ((('name = "SRAM1"\n', ""),), "stm32l4r5.toml: every [[sram.regions]] needs a 'name' string"),
+    ((("usart_clock_hz = 4_000_000", "usart_clock_hz = 100_000"),),
+     "stm32l4r5.toml: [part] an LPUART needs 3 x baud <= usart_clock_hz <= 4096 x baud, got 100000 Hz for 115200 baud"),
+    ((("gpio_enable = ", "# "),), "stm32l4r5.toml: [part] usart_kind 'stm32-lpuart' needs 'gpio_enable'"),
+    ((("pin = 7, af = 8", "pin = 7"),), "stm32l4r5.toml: [part] tx_pin needs 'af' for usart_kind 'stm32-lpuart'"),
+    ((("bit = 28", "bit = 32"),), "stm32l4r5.toml: a value of [part] or [renode] has the wrong type (bit must be 0..31, got 32)"),
+])
+def test_bad_l4r5_files_name_the_problem(tmp_path: Path, replace: tuple[tuple[str, str], ...], message: str) -> None:
+    with pytest.raises(BoardError, match=re.escape(message)):
+        load_board_file(_edited(tmp_path, L4R5, "stm32l4r5", replace))
+
+
+@pytest.mark.parametrize("replace, message", [
+    ((("baud = 115_200", "baud = 100_000"),), "nrf52840.toml: [part] baud 100000 is not a rate of the nRF UARTE; one of 9600,"),
+    ((("tx_pin = { port = 0, pin = 6 }", "tx_pin = { port = 2, pin = 6 }"),),
+     "nrf52840.toml: [part] tx_pin of an nRF UARTE: port 0..1 and pin 0..31"),
+    ((("baud = 115_200", "baud = 115_200\nusart_clock_hz = 16_000_000"),),
+     "nrf52840.toml: [part] usart_kind 'nrf-uarte' has no usart_clock_hz (an nRF UARTE needs no clock enables; its TX pin "
+     "is tx_pin = { port = 0, pin = 6 })"),
+    ((("tx_pin = { port = 0, pin = 6 }", "tx_pin = { port = 0, pin = 6, af = 7 }"),),
+     "nrf52840.toml: [part] usart_kind 'nrf-uarte' has no tx_pin.af"),
+    ((('usart_kind = "nrf-uarte"', 'usart_kind = "nrf-uart"'),),
+     "nrf52840.toml: [part] usart_kind must be one of stm32f4, stm32h7, stm32-lpuart, nrf-uarte, got 'nrf-uart'"),
+])
+def test_bad_nrf_files_name_the_problem(tmp_path: Path, replace: tuple[tuple[str, str], ...], message: str) -> None:
+    with pytest.raises(BoardError, match=re.escape(message)):
+        load_board_file(_edited(tmp_path, NRF, "nrf52840", replace))

@@ -107,13 +107,15 @@ def test_the_checks_can_fail() -> None:
 
 
 def test_cli_choices_are_the_enum_values() -> None:
-    from tinyc.cli import EMULATOR_CHOICES, OBJECTIVES, PLACEMENTS, SCHEDULE_CHOICES
+    from tinyc.cli import EMULATOR_CHOICES, KERNEL_CHOICES, OBJECTIVES, PLACEMENTS, SCHEDULE_CHOICES
     from tinyc.plan.search import Objective, Placement, ScheduleChoice
     from tinyc.run import emulators
     assert SCHEDULE_CHOICES == tuple(c.value for c in ScheduleChoice)
     assert OBJECTIVES == tuple(o.value for o in Objective)
     assert PLACEMENTS == tuple(p.value for p in Placement)
     assert EMULATOR_CHOICES == emulators.EMULATOR_CHOICES
+    from tinyc.codegen.render import Kernels
+    assert KERNEL_CHOICES == tuple(k.value for k in Kernels)
 
 
 def test_every_harness_renders_its_files() -> None:
@@ -155,4 +157,9 @@ def test_wheel_installs_and_reports(tmp_path: Path) -> None:
                             cwd=tmp_path, capture_output=True, text=True)
     assert report.returncode == 0, report.stderr[-2000:]
     assert json.loads(report.stdout)["model"] == "tiny_dscnn"
+    # Templates in nested folders ship too (the real-board UART drivers: board/uart/*.j2).
+    nested = subprocess.run([str(python), "-c", "import tinyc.resources as r; "
+                             "print((r.templates_dir() / 'board' / 'uart' / 'nrf_uarte.h.j2').is_file())"],
+                            cwd=tmp_path, check=True, capture_output=True, text=True).stdout.strip()
+    assert nested == "True"
 

@@ -30,6 +30,10 @@ MODEL = REPO / "tests" / "data" / "golden_tiny.tflite"
     ("arm_kws", "would clash with the kernels' CMSIS-NN names"),
     ("kws_", "ends in '_'"),
     ("k" * 25, "has 25 characters; at most 24"),
+    ("Tinyc", "differs from the default name 'tinyc' only in case"),
+    ("TINYC", "both would define TINYC_* macros"),
+    ("tinyc_nn", "would clash with tinyc's kernels (tinyc_* symbols, TINYC_* macros)"),
+    ("TinyC_kws", "would clash with tinyc's kernels"),
 ])
 def test_bad_c_names_are_refused_with_the_reason(name: str, message: str) -> None:
     with pytest.raises(ModelNameError, match=re.escape(message)):
@@ -87,7 +91,8 @@ def _description(planned: Planned, name: str = "kws") -> BuildDescription:
 def test_description_json_holds_report_schedule_quantization_version_board() -> None:
     planned = _planned(Objective.MIN_SRAM)
     files = library_files(_description(planned))
-    assert sorted(files) == ["CMakeLists.txt", "README.md", "kws.h", "tinyc.json"]
+    assert sorted(files) == ["CMakeLists.txt", "README.md", "kws.h", "tinyc.json", "zephyr/CMakeLists.txt",
+                            "zephyr/module.yml"]
     data = json.loads(files["tinyc.json"])
     assert data == json.loads(json.dumps(describe_build(_description(planned))))
     import tinyc
@@ -145,7 +150,7 @@ def test_compile_json_equals_the_folders_tinyc_json_and_symbols_are_prefixed(mon
     for name in ("README.md", "CMakeLists.txt", "kws.h", "model.h", "firmware.elf"):
         assert (out / name).is_file(), name
     manifest = json.loads((out / ".tinyc-manifest").read_text())["files"]
-    assert {"README.md", "CMakeLists.txt", "kws.h", "tinyc.json"} <= set(manifest)
+    assert {"README.md", "CMakeLists.txt", "kws.h", "tinyc.json", "zephyr/module.yml", "zephyr/CMakeLists.txt"} <= set(manifest)
     nm = shutil.which("arm-none-eabi-nm")
     if nm is not None:
         text = subprocess.run([nm, "-g", "--defined-only", str(out / "obj/app/model.o"),
@@ -210,3 +215,97 @@ def test_streamed_input_callback_is_named() -> None:
     assert "#define tinyc_read_input_block cam_read_input_block" in files["model.c"]
     assert "void cam_read_input_block(" in files["harness.c"] and "#ifdef CAM_STREAM_INPUT" in files["harness.c"]
     assert model_interface(planned.schedule, planned.plan, api_names("cam")).input_streamed
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="a host C compiler (cc) is needed")
+def test_names_differing_only_in_case_stop_the_compiler_and_cmake(tmp_path: Path) -> None:
+    """--name kws and --name KWS: different symbols (kws_invoke, KWS_invoke) but the same KWS_* macros. model.h
+    stops with #error where both are included; including one model's header twice is fine; CMake refuses the
+    second add_subdirectory."""
+    planned = _planned(Objective.MIN_SRAM)
+    for name in ("kws", "KWS"):
+        files = render_firmware(planned.schedule, planned.plan, planned.board, Harness.SEMIHOSTING,
+                                model_name=MODEL.name, samples=input_samples(planned, 1), c_name=name)
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model.h").write_text(files["model.h"])
+        cmake = library_files(_description(planned, name))["CMakeLists.txt"]
+        assert f'set_property(GLOBAL PROPERTY TINYC_MODEL_MACRO_KWS "{name}")' in cmake
+        assert "share the macro prefix KWS_" in cmake
+    def compile_includes(*headers: str) -> subprocess.CompletedProcess[str]:
+        source = tmp_path / "app.c"
+        source.write_text("".join(f'#include "{h}/model.h"\n' for h in headers) + "int main(void) { return 0; }\n")
+        return subprocess.run(["cc", "-fsyntax-only", f"-I{tmp_path}", str(source)], capture_output=True, text=True)
+    assert compile_includes("kws", "kws").returncode == 0
+    clash = compile_includes("kws", "KWS")
+    assert clash.returncode != 0
+    assert "two tinyc models share the macro prefix KWS_ (--name KWS and a name differing only in case)" in clash.stderr
+
+
+def test_zephyr_module_files() -> None:
+    planned = _planned(Objective.MIN_SRAM)
+    files = library_files(_description(planned))
+    assert files["zephyr/module.yml"].endswith("name: tinyc_model_kws\nbuild:\n  cmake: zephyr\n")
+    cmake = files["zephyr/CMakeLists.txt"]
+    assert 'zephyr_library_sources("${TINYC_MODEL_DIR}/model.c" "${TINYC_MODEL_DIR}/model_weights.c")' in cmake
+    assert "if(NOT TARGET tinyc_kernels)" in cmake and 'zephyr_include_directories("${TINYC_MODEL_DIR}")' in cmake
+    assert "ZEPHYR_EXTRA_MODULES" in files["README.md"] and "module `tinyc_model_kws`" in files["README.md"]
+
+
+def _write(folder: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+
+
+@pytest.mark.skipif(shutil.which("cmake") is None or shutil.which("arm-none-eabi-gcc") is None,
+                    reason="cmake and arm-none-eabi-gcc are needed")
+def test_zephyr_modules_of_two_models_build_where_zephyr_would(tmp_path: Path) -> None:
+    """Two models' zephyr/ folders, added the way Zephyr adds modules (tests/data/zephyr_stub stands in for
+    Zephyr's CMake functions): one shared tinyc_kernels library, each model's library, the application compiles
+    against both NAME.h, and no library defines an arm_* symbol."""
+    planned = _planned(Objective.MIN_SRAM)
+    folders = []
+    for name in ("kws", "vww"):
+        folder = tmp_path / name
+        _write(folder, render_firmware(planned.schedule, planned.plan, planned.board, Harness.SEMIHOSTING,
+                                       model_name=MODEL.name, samples=input_samples(planned, 1), c_name=name))
+        _write(folder, library_files(_description(planned, name)))
+        folders.append(folder)
+    app = tmp_path / "app.c"
+    app.write_text('#include "kws.h"\n#include "vww.h"\n'
+                   "int app_run(void) { return kws_invoke() + vww_invoke() + KWS_INPUT_BYTES + VWW_OUTPUT_BYTES; }\n")
+    build = tmp_path / "build"
+    stub = REPO / "tests" / "data" / "zephyr_stub"
+    proc = subprocess.run(["cmake", "-S", str(stub), "-B", str(build),
+                           f"-DCMAKE_TOOLCHAIN_FILE={REPO / 'tests' / 'data' / 'app' / 'toolchain.cmake'}",
+                           f"-DZEPHYR_EXTRA_MODULES={';'.join(map(str, folders))}", f"-DZEPHYR_STUB_APP={app}",
+                           f"-DZEPHYR_STUB_CPU_FLAGS={' '.join(planned.board.cflags)}"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    proc = subprocess.run(["nice", "cmake", "--build", str(build), "--parallel", "2"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    archives = {p.name: p for p in build.rglob("*.a")}
+    assert {"libtinyc_kernels.a", "libkws.a", "libvww.a", "libapp.a"} <= set(archives)
+    text = subprocess.run(["arm-none-eabi-nm", "-g", "--defined-only", *map(str, archives.values())],
+                          capture_output=True, text=True, check=True).stdout
+    defined = [line.split()[-1] for line in text.splitlines() if re.match(r"^[0-9a-f]+ [A-Z] ", line)]
+    assert "kws_invoke" in defined and "vww_invoke" in defined and "tinyc_nn_softmax_s8" in defined
+    assert [s for s in defined if s.startswith("arm_")] == []
+
+
+# What a firmware developer must learn from both the README's "Use it in your firmware" section and the output
+# folder's README.md ({name}: the model's --name, {NAME}: its macro prefix; the README writes NAME for both).
+README_FACTS = ("add_subdirectory", "target_link_libraries(your_firmware PRIVATE {name})", "{NAME}_SET_CPU_FLAGS",
+                "lib{name}.a", "{NAME}_ARENA_SECTION", "{NAME}_NO_STATIC_ARENA", "{name}_init(", "{name}_copy_output(",
+                "{NAME}_OUTPUT_BYTES", "tinyc_kernels", "ZEPHYR_EXTRA_MODULES", "tinyc_nn_names.h", "--kernels cmsis-nn",
+                "`kws`, `KWS`", "#error", "tinyc.json", "`{NAME}_OUTPUT_OVERLAPS_INPUT`")
+
+
+def test_readme_section_and_output_readme_say_the_same() -> None:
+    text = (REPO / "README.md").read_text()
+    section = text[text.index("## Use it in your firmware"):]
+    section = section[:section.index("\n## ", 1)]
+    planned = _planned(Objective.MIN_SRAM)
+    output = library_files(_description(planned))["README.md"]
+    for fact in README_FACTS:
+        assert fact.format(name="NAME", NAME="NAME") in section, f"README.md's section lacks {fact!r}"
+        assert fact.format(name="kws", NAME="KWS") in output, f"the output README.md lacks {fact!r}"

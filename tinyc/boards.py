@@ -27,9 +27,19 @@ class QemuTarget:
 
 
 class UsartKind(enum.Enum):
-    """The USART register layout of a part family."""
+    """The UART register layout of a part family (tinyc.codegen.board has one driver per kind)."""
     STM32F4 = "stm32f4"  # SR 0x00, DR 0x04, BRR 0x08, CR1 0x0C (UE = bit 13)
-    STM32H7 = "stm32h7"  # CR1 0x00 (UE = bit 0), BRR 0x0C, ISR 0x1C, TDR 0x28
+    STM32H7 = "stm32h7"  # CR1 0x00 (UE = bit 0), BRR 0x0C, ISR 0x1C, TDR 0x28 (also the STM32L4's USARTs)
+    STM32_LPUART = "stm32-lpuart"  # the STM32L4/L4+/H7 LPUART: the stm32h7 layout, BRR = 256 * clock / baud
+    NRF_UARTE = "nrf-uarte"  # Nordic nRF52 UARTE (EasyDMA): no clock enables, pins by PSEL, a BAUDRATE code
+
+
+# The STM32 families: RCC clock-enable bits, a GPIO alternate function for the TX pin, BRR from the kernel clock.
+STM32_KINDS = frozenset({UsartKind.STM32F4, UsartKind.STM32H7, UsartKind.STM32_LPUART})
+# nRF52 UARTE BAUDRATE register values (nRF52840 product specification, UARTE BAUDRATE), by baud.
+NRF_UARTE_BAUD_CODES = {9_600: 0x00275000, 19_200: 0x004EA000, 38_400: 0x009D0000, 57_600: 0x00EB0000,
+                        115_200: 0x01D60000, 230_400: 0x03B00000, 460_800: 0x07400000, 921_600: 0x0F000000,
+                        1_000_000: 0x10000000}
 
 
 @dataclass(frozen=True)
@@ -40,24 +50,29 @@ class RegisterBit:
 
 @dataclass(frozen=True)
 class TxPin:
-    gpio_base: int
     pin: int
-    af: int  # alternate function number
+    gpio_base: int | None = None  # STM32: the GPIO port's base address (nRF: None, pins are routed by PSEL)
+    af: int | None = None  # STM32: alternate function number
+    port: int = 0  # nRF: P0 or P1
 
 
 @dataclass(frozen=True)
 class PartTarget:
-    """What the real-board firmware needs of the part: vectors, the output USART, an optional stack RAM."""
+    """What the real-board firmware needs of the part: vectors, the output UART, an optional stack RAM.
+
+    STM32 kinds need the kernel clock, the RCC enable bits and the TX pin's GPIO port and alternate function; an nRF
+    UARTE needs the TX pin (port, pin) only."""
     irq_count: int
     usart: str
     usart_kind: UsartKind
     usart_base: int
-    usart_clock_hz: int
     baud: int
-    usart_enable: RegisterBit
-    gpio_enable: RegisterBit
     tx_pin: TxPin
     stack_ram: MemoryRegion | None  # None: the stack sits in [sram] after .bss
+    usart_clock_hz: int | None = None
+    usart_enable: RegisterBit | None = None
+    gpio_enable: RegisterBit | None = None
+    power_enable: tuple[RegisterBit, ...] = ()  # bits set first, in order (e.g. a power domain for the TX pin's port)
 
 
 @dataclass(frozen=True)
@@ -65,6 +80,13 @@ class RenodeTarget:
     platform: str  # a platform file shipped with Renode
     uart: str  # the output USART's name in that platform
     cpu: str
+
+
+@dataclass(frozen=True)
+class NamedRegion:
+    name: str
+    origin: int
+    size_bytes: int
 
 
 @dataclass(frozen=True)
@@ -80,6 +102,7 @@ class Board:
     qemu: QemuTarget
     part: PartTarget | None = None  # [part]: the real part's peripherals (real-board firmware)
     renode: RenodeTarget | None = None  # [renode]
+    sram_regions: tuple[NamedRegion, ...] = ()  # [[sram.regions]]: the part's SRAM blocks that tile [sram], in order
 
 
 _CPUS = ("cortex-m4", "cortex-m7")
@@ -96,6 +119,13 @@ def _region(data: dict[str, Any], key: str, path: Path) -> MemoryRegion:
     return MemoryRegion(origin=origin, size_bytes=size)
 
 
+def _bit(data: dict[str, Any]) -> RegisterBit:
+    bit = RegisterBit(int(data["register"]), int(data["bit"]))
+    if not 0 <= bit.bit <= 31:
+        raise ValueError(f"bit must be 0..31, got {bit.bit}")
+    return bit
+
+
 def _part(data: dict[str, Any], path: Path) -> PartTarget | None:
     if "part" not in data:
         return None
@@ -105,18 +135,71 @@ def _part(data: dict[str, Any], path: Path) -> PartTarget | None:
         kind = UsartKind(part["usart_kind"])
     except ValueError:
         raise BoardError(f"{path.name}: [part] usart_kind must be one of {kinds}, got {part['usart_kind']!r}") from None
+    pin = part["tx_pin"]
+    stm32 = kind in STM32_KINDS
+    if stm32:
+        for key in ("usart_clock_hz", "usart_enable", "gpio_enable"):
+            if key not in part:
+                raise BoardError(f"{path.name}: [part] usart_kind {kind.value!r} needs {key!r} (the RCC bits and "
+                                 "kernel clock of an STM32 USART)")
+        for key in ("gpio_base", "af"):
+            if key not in pin:
+                raise BoardError(f"{path.name}: [part] tx_pin needs {key!r} for usart_kind {kind.value!r}")
+    else:
+        extra = sorted({"usart_clock_hz", "usart_enable", "gpio_enable", "power_enable"} & set(part)
+                       | {f"tx_pin.{k}" for k in ("gpio_base", "af")} & {f"tx_pin.{k}" for k in pin})
+        if extra:
+            raise BoardError(f"{path.name}: [part] usart_kind {kind.value!r} has no {', '.join(extra)} (an nRF UARTE "
+                             "needs no clock enables; its TX pin is tx_pin = { port = 0, pin = 6 })")
     target = PartTarget(
         irq_count=int(part["irq_count"]), usart=str(part["usart"]), usart_kind=kind,
-        usart_base=int(part["usart_base"]), usart_clock_hz=int(part["usart_clock_hz"]), baud=int(part["baud"]),
-        usart_enable=RegisterBit(int(part["usart_enable"]["register"]), int(part["usart_enable"]["bit"])),
-        gpio_enable=RegisterBit(int(part["gpio_enable"]["register"]), int(part["gpio_enable"]["bit"])),
-        tx_pin=TxPin(int(part["tx_pin"]["gpio_base"]), int(part["tx_pin"]["pin"]), int(part["tx_pin"]["af"])),
-        stack_ram=_region(part, "stack_ram", path) if "stack_ram" in part else None)
+        usart_base=int(part["usart_base"]), baud=int(part["baud"]),
+        tx_pin=TxPin(pin=int(pin["pin"]), gpio_base=int(pin["gpio_base"]) if stm32 else None,
+                     af=int(pin["af"]) if stm32 else None, port=int(pin.get("port", 0))),
+        stack_ram=_region(part, "stack_ram", path) if "stack_ram" in part else None,
+        usart_clock_hz=int(part["usart_clock_hz"]) if stm32 else None,
+        usart_enable=_bit(part["usart_enable"]) if stm32 else None,
+        gpio_enable=_bit(part["gpio_enable"]) if stm32 else None,
+        power_enable=tuple(_bit(b) for b in part.get("power_enable", ())))
     if not 0 < target.irq_count <= 496:
         raise BoardError(f"{path.name}: [part] irq_count must be 1..496, got {target.irq_count}")
-    if not 0 <= target.tx_pin.pin <= 15 or not 0 <= target.tx_pin.af <= 15:
+    if stm32 and (not 0 <= target.tx_pin.pin <= 15 or not 0 <= (target.tx_pin.af or 0) <= 15):
         raise BoardError(f"{path.name}: [part] tx_pin pin and af must be 0..15, got {target.tx_pin}")
+    if not stm32 and (not 0 <= target.tx_pin.pin <= 31 or not 0 <= target.tx_pin.port <= 1):
+        raise BoardError(f"{path.name}: [part] tx_pin of an nRF UARTE: port 0..1 and pin 0..31, got {target.tx_pin}")
+    if kind is UsartKind.NRF_UARTE and target.baud not in NRF_UARTE_BAUD_CODES:
+        raise BoardError(f"{path.name}: [part] baud {target.baud} is not a rate of the nRF UARTE; one of "
+                         f"{', '.join(map(str, NRF_UARTE_BAUD_CODES))}")
+    if kind is UsartKind.STM32_LPUART and target.usart_clock_hz is not None and not (
+            3 * target.baud <= target.usart_clock_hz <= 4096 * target.baud):
+        raise BoardError(f"{path.name}: [part] an LPUART needs 3 x baud <= usart_clock_hz <= 4096 x baud, got "
+                         f"{target.usart_clock_hz} Hz for {target.baud} baud")
     return target
+
+
+def _sram_regions(data: dict[str, Any], sram: MemoryRegion, path: Path) -> tuple[NamedRegion, ...]:
+    """[[sram.regions]]: the part's SRAM blocks, which must tile [sram] without gap or overlap (the arena may span
+    them, so they must be contiguous; a separate block, such as a DTCM, belongs in [part.stack_ram])."""
+    entries = data["sram"].get("regions", [])
+    if not isinstance(entries, list):
+        raise BoardError(f"{path.name}: [sram] regions must be an array of tables [[sram.regions]]")
+    regions: list[NamedRegion] = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise BoardError(f"{path.name}: every [[sram.regions]] needs a 'name' string, got {entry!r}")
+        block = _region({"sram.regions": entry}, "sram.regions", path)
+        regions.append(NamedRegion(name=entry["name"], origin=block.origin, size_bytes=block.size_bytes))
+    at = sram.origin
+    for r in regions:
+        if r.origin != at:
+            raise BoardError(f"{path.name}: [[sram.regions]] {r.name} starts at {r.origin:#010x}, expected {at:#010x}: "
+                             "the regions must tile [sram] in address order, without gaps (put a separate RAM in "
+                             "[part.stack_ram])")
+        at += r.size_bytes
+    if regions and at != sram.origin + sram.size_bytes:
+        raise BoardError(f"{path.name}: [[sram.regions]] add up to {at - sram.origin:,} B, but [sram] size_bytes is "
+                         f"{sram.size_bytes:,}")
+    return tuple(regions)
 
 
 def _renode(data: dict[str, Any]) -> RenodeTarget | None:
@@ -213,7 +296,8 @@ def load_board_file(path: Path) -> Board:
     except (TypeError, ValueError) as exc:
         raise BoardError(f"{path.name}: a value of [part] or [renode] has the wrong type ({exc})") from None
     return Board(name=name, description=description, cpu=cpu, clock_hz=clock_hz, cflags=tuple(cflags),
-                 flash=flash, sram=sram, stack_bytes=stack_bytes, qemu=target, part=part, renode=renode)
+                 flash=flash, sram=sram, stack_bytes=stack_bytes, qemu=target, part=part, renode=renode,
+                 sram_regions=_sram_regions(data, sram, path))
 
 
 def known_boards() -> dict[str, Board]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tinyc.errors import TinycError
@@ -58,6 +59,27 @@ def board_options(func: Callable[..., None]) -> Callable[..., None]:
         command = option(command)
     return command
 
+def progress_options(func: Callable[..., None]) -> Callable[..., None]:
+    """--quiet; otherwise progress on stderr for every step over a second (load, convert, plan, render, build, emulate,
+    reference): a Rich spinner on a terminal, plain `tinyc: STEP: ...` lines in logs (tinyc.progress)."""
+
+    @click.option("--quiet", "-q", is_flag=True,
+                  help="No progress lines (by default every step over a second is shown on stderr: load, convert, "
+                       "plan, render, build, emulate, reference).")
+    @functools.wraps(func)
+    def command(*args: Any, quiet: bool, **kwargs: Any) -> None:
+        from tinyc.progress import PlainLines, Reporter, RichSpinner, Silent, set_reporter
+        reporter: Reporter = (Silent() if quiet else RichSpinner(console) if console.is_terminal
+                              else PlainLines(console.file))
+        previous = set_reporter(reporter)
+        try:
+            func(*args, **kwargs)
+        finally:
+            set_reporter(previous)
+
+    return command
+
+
 class GridType(click.ParamType):  # type: ignore[type-arg]
     """ROWSxCOLS, both at least 1 and at most MAX_GRID_SIDE."""
     name = "ROWSxCOLS"
@@ -80,6 +102,7 @@ MAX_GRID_SIDE = 64
 SCHEDULE_CHOICES = ("auto", "per-layer", "patch")
 OBJECTIVES = ("fastest", "min-sram")
 PLACEMENTS = ("optimal", "greedy")
+KERNEL_CHOICES = ("tinyc", "cmsis-nn")  # tinyc.codegen.render.Kernels' values (a test keeps them equal)
 EMULATOR_CHOICES = ("auto", "qemu", "renode")  # tinyc.run.emulators.EMULATOR_CHOICES (a test keeps them equal)
 
 
@@ -264,8 +287,11 @@ def boards() -> None:
     for column in ("name", "cpu", "clock", "SRAM", "flash", "emulator", "real-board firmware"):
         table.add_column(column)
     for b in known_boards().values():
-        table.add_row(b.name, b.cpu, f"{b.clock_hz // 1_000_000} MHz", f"{b.sram.size_bytes // 1024} KB",
-                      f"{b.flash.size_bytes // 1024} KB", f"qemu {b.qemu.machine}",
+        regions = " + ".join(f"{r.name} {r.size_bytes // 1024}" for r in b.sram_regions)
+        table.add_row(b.name, b.cpu, f"{b.clock_hz // 1_000_000} MHz",
+                      f"{b.sram.size_bytes // 1024} KB" + (f" ({regions})" if regions else ""),
+                      f"{b.flash.size_bytes // 1024} KB",
+                      f"qemu {b.qemu.machine}" + (f", renode {Path(b.renode.platform).stem}" if b.renode is not None else ""),
                       f"output on {b.part.usart}" if b.part is not None else "none (no \\[part] table)")
     out.print(table)
     out.print(f"from {boards_dir()}/*.toml; your own board: --board-file PATH.toml in the same format")
@@ -286,6 +312,7 @@ def boards() -> None:
               help="Also measure every candidate schedule (per layer, patches at each split and grid, fused "
                    "row-by-row stages and their combinations) and write peak SRAM against MAC overhead, the Pareto "
                    "front and the chosen point: FILE.json, FILE.png, or FILE.html (plot and table).")
+@progress_options
 @schedule_options
 def report(model: Path, board: BoardRef, as_json: bool, tflm_arena: bool, plot_path: Path | None,
            pareto_path: Path | None, options: ScheduleOptions, verbose_plan: bool) -> None:
@@ -348,10 +375,15 @@ def _c_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
                    "(NAME_INPUT_BYTES, ...), so that several models link into one firmware.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the build description (the folder's tinyc.json) on stdout instead of the report.")
+@click.option("--kernels", type=click.Choice(KERNEL_CHOICES), default=None,
+              help="tinyc (default): tinyc's own CMSIS-NN-API kernels, compiled under tinyc_nn_* names (no arm_* "
+                   "symbol, so the library links beside Arm's CMSIS-NN); cmsis-nn: the model calls Arm's CMSIS-NN, "
+                   "the checkout --cmsis-nn names, and the output holds none of tinyc's copy.")
 @CMSIS_OPT
+@progress_options
 @schedule_options
-def compile_cmd(model: Path, board: BoardRef, output: Path, c_name: str, as_json: bool, cmsis_nn: Path | None,
-                options: ScheduleOptions, verbose_plan: bool) -> None:
+def compile_cmd(model: Path, board: BoardRef, output: Path, c_name: str, as_json: bool, kernels: str | None,
+                cmsis_nn: Path | None, options: ScheduleOptions, verbose_plan: bool) -> None:
     """Compile MODEL (.py with build(), .keras, or int8 .tflite) to a C project and firmware.elf.
 
     A .py MODEL is executed as Python code (like setup.py): only compile model files you trust.
@@ -366,6 +398,7 @@ def compile_cmd(model: Path, board: BoardRef, output: Path, c_name: str, as_json
     from tinyc.errors import DoesNotFitError
     from tinyc.run.output_folder import add_files, check_output_folder, staged_output
     from tinyc.plan.report import memory_report
+    _check_kernels(kernels, cmsis_nn)
     check_output_folder(output)  # before the slow steps
     planned = plan_model(model, board, options=options)
     if verbose_plan:
@@ -411,6 +444,16 @@ def compile_cmd(model: Path, board: BoardRef, output: Path, c_name: str, as_json
         out.print_json(json.dumps(describe_build(description)))
 
 
+def _check_kernels(kernels: str | None, cmsis_nn: Path | None) -> None:
+    """--kernels cmsis-nn needs the checkout to build and measure against; --cmsis-nn alone means cmsis-nn."""
+    if kernels == "cmsis-nn" and cmsis_nn is None:
+        raise click.UsageError("--kernels cmsis-nn needs Arm's CMSIS-NN checkout: give --cmsis-nn PATH (or "
+                               "TINYC_CMSIS_NN); the self-test firmware and the memory report are built against it")
+    if kernels == "tinyc" and cmsis_nn is not None:
+        raise click.UsageError(f"--kernels tinyc and --cmsis-nn {cmsis_nn} exclude each other (--cmsis-nn builds "
+                               "against Arm's CMSIS-NN: --kernels cmsis-nn)")
+
+
 def _write_renode_files(planned: Planned, folder: Path, samples: list[np.ndarray]) -> RenodeFiles | None:
     """The `.resc` and `.robot` beside the real-board ELF, the suite expecting the checksum of TFLite Micro's
     outputs for the embedded samples; none when TFLite Micro's interpreter crashes on the model."""
@@ -444,6 +487,7 @@ def _write_renode_files(planned: Planned, folder: Path, samples: list[np.ndarray
                    "Keras, TFLite Micro and the firmware.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="--dataset: use only the first LIMIT samples.")
 @CMSIS_OPT
+@progress_options
 @schedule_options
 def verify_cmd(model: Path, board: BoardRef, samples: int, emulator: str, as_json: bool, seed: int, outputs_only: bool,
                use_dataset: bool,
@@ -470,7 +514,7 @@ def verify_cmd(model: Path, board: BoardRef, samples: int, emulator: str, as_jso
         so = result.second_opinion
         if verbose_plan:
             _print_candidates(result.report)
-        out.print(f"emulator: {choice.emulator.value} ({choice.reason})")
+        out.print(f"emulator: {choice.emulator.value} ({escape(choice.reason)})")
         out.print(f"schedule: {result.report.schedule}")
         out.print(f"{result.run.emulator}: {result.samples} samples, {result.mismatched_samples} mismatching "
                   f"(TFLite Micro reference), stack used {result.run.stack_used_bytes:,} B, {elapsed:.1f} s")
@@ -501,7 +545,9 @@ def _verify_dataset(model: Path, board: BoardRef, *, limit: int | None, options:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     from tinyc.run.accuracy import measure_accuracy
+    from tinyc.progress import Silent, set_reporter
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    previous = set_reporter(Silent())  # the bar is the progress here (Rich shows one live display at a time)
     with Progress(*columns, console=console, transient=True) as bar:
         tasks: dict[str, TaskID] = {}
 
@@ -510,13 +556,16 @@ def _verify_dataset(model: Path, board: BoardRef, *, limit: int | None, options:
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done)
 
-        result = measure_accuracy(model, board, limit=limit, options=options, emulator=emulator.emulator,
-                                  cmsis_nn=cmsis_nn, progress=progress)
+        try:
+            result = measure_accuracy(model, board, limit=limit, options=options, emulator=emulator.emulator,
+                                      cmsis_nn=cmsis_nn, progress=progress)
+        finally:
+            set_reporter(previous)
     elapsed = time.monotonic() - started
     if as_json:
         _print_json({**result.as_json(), **_choice_json(emulator)}, wall_seconds=elapsed)
     else:
-        out.print(f"emulator: {emulator.emulator.value} ({emulator.reason})")
+        out.print(f"emulator: {emulator.emulator.value} ({escape(emulator.reason)})")
         table = Table(title=f"{result.model_name} on {result.board}: top-1 on {result.samples} labelled samples")
         for column in ("", "correct", "top-1"):
             table.add_column(column, justify="left" if not column else "right")
@@ -552,6 +601,7 @@ def _verify_dataset(model: Path, board: BoardRef, *, limit: int | None, options:
 @click.option("--cycles/--no-cycles", default=True, show_default=True,
               help="Also estimate cycles: a second QEMU run logs the executed instructions, priced by the core's "
                    "timing table (tinyc/run/cycles.py).")
+@progress_options
 @schedule_options
 def bench_cmd(model: Path, board: BoardRef, portable: bool, as_json: bool, seed: int, cmsis_nn: Path | None,
               cycles: bool, options: ScheduleOptions, verbose_plan: bool) -> None:

@@ -32,7 +32,17 @@ def build_library(out_dir: Path, compiler: str = "gcc") -> ctypes.CDLL:
     cmd = [compiler, "-std=c99", "-O2", "-fPIC", "-shared", *WARNING_FLAGS,
            f"-I{CMSIS_INCLUDE}", f"-I{TINYC_DIR}", *map(str, SOURCES), "-o", str(lib_path)]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
-    return ctypes.CDLL(str(lib_path))
+    return KernelLibrary(str(lib_path))
+
+
+class KernelLibrary(ctypes.CDLL):
+    """The kernels by their CMSIS-NN names: `lib.arm_softmax_s8` is the symbol tinyc_nn_softmax_s8 (tinyc's kernels
+    are compiled under tinyc names, see cmsis_nn/Include/tinyc_nn_names.h)."""
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        if name.startswith("arm_"):
+            name = "tinyc_nn_" + name.removeprefix("arm_")
+        return super().__getattr__(name)
 
 
 # --- ctypes mirrors of arm_nn_types.h and tinyc_kernels.h ------------------------------------

@@ -27,6 +27,7 @@ C_KEYWORDS = frozenset(
     "register restrict return short signed sizeof static struct switch typedef union unsigned void volatile while "
     "_Bool _Complex _Imaginary asm bool true false".split())
 RESERVED_PREFIXES = ("arm_", "arm", "cmsis_nn")  # the kernels' own names (CMSIS-NN's API)
+TINYC_PREFIX = "tinyc_"  # tinyc's kernels (tinyc_nn_*, tinyc_dsp_*, ...) and their TINYC_* macros
 
 
 class ModelNameError(TinycError):
@@ -48,6 +49,12 @@ def validate_c_name(name: str) -> str:
         raise ModelNameError(f"{name!r} would clash with the kernels' CMSIS-NN names (arm_*); choose another")
     if name.endswith("_"):
         raise ModelNameError(f"{name!r} ends in '_'; the symbols already add one (NAME_invoke)")
+    if name.lower().startswith(TINYC_PREFIX):
+        raise ModelNameError(f"{name!r} would clash with tinyc's kernels ({TINYC_PREFIX}* symbols, "
+                             f"{TINYC_PREFIX.upper()}* macros); choose a name without that prefix")
+    if name != DEFAULT_C_NAME and name.upper() == DEFAULT_C_NAME.upper():
+        raise ModelNameError(f"{name!r} differs from the default name {DEFAULT_C_NAME!r} only in case, and the macros "
+                             f"upper-case it: both would define {DEFAULT_C_NAME.upper()}_* macros; choose another name")
     return name
 
 
@@ -66,6 +73,7 @@ class ApiNames:
     read_input_block: str
     header: str  # the forwarding header NAME.h: #include "model.h" from its own folder
     guard: str
+    owner: str  # defined beside the guard: a second model whose macros would collide (kws and KWS) is an #error
     library: str  # the CMake / static library target
 
     @property
@@ -79,7 +87,7 @@ def api_names(name: str = DEFAULT_C_NAME) -> ApiNames:
                     input=f"{name}_input", output=f"{name}_output", copy_output=f"{name}_copy_output",
                     quantize_input=f"{name}_quantize_input", dequantize_output=f"{name}_dequantize_output",
                     read_input_block=f"{name}_read_input_block", header=f"{name}.h",
-                    guard=f"{name.upper()}_MODEL_H", library=name)
+                    guard=f"{name.upper()}_MODEL_H", owner=f"{name.upper()}_MODEL_NAME_IS_{name}", library=name)
 
 
 @dataclass(frozen=True)

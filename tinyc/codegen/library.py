@@ -15,7 +15,7 @@ from typing import Any
 from tinyc import __version__
 from tinyc.boards import Board
 from tinyc.codegen.api import LIBRARY_SOURCES, ModelInterface
-from tinyc.codegen.render import CMSIS_NN_FOLDER, TINYC_KERNELS_FOLDER
+from tinyc.codegen.render import CMSIS_NN_FOLDER, TINYC_KERNELS_FOLDER, Kernels, kernels_of
 from tinyc.codegen.templates import render
 from tinyc.plan.report import MemoryReport
 from tinyc.plan.schedule import Schedule
@@ -24,7 +24,10 @@ DESCRIPTION_FILE = "tinyc.json"
 DESCRIPTION_FORMAT = 1
 MODEL_SOURCES = LIBRARY_SOURCES
 MODEL_HEADERS = ("model.h", "model_weights.h")
-LIBRARY_TEMPLATES = {"README.md": "library/README.md.j2", "CMakeLists.txt": "library/CMakeLists.txt.j2"}
+LIBRARY_TEMPLATES = {"README.md": "library/README.md.j2", "CMakeLists.txt": "library/CMakeLists.txt.j2",
+                     "zephyr/module.yml": "library/zephyr/module.yml.j2",
+                     "zephyr/CMakeLists.txt": "library/zephyr/CMakeLists.txt.j2"}
+ZEPHYR_MODULE_PREFIX = "tinyc_model_"  # + the model's --name: unique among the application's modules
 FORWARDING_HEADER_TEMPLATE = "library/forward.h.j2"
 
 
@@ -39,8 +42,12 @@ class BuildDescription:
     cmsis_nn_dir: str | None = None  # the user's CMSIS-NN checkout (--cmsis-nn), else the bundled cmsis_nn/
 
     @property
+    def kernels(self) -> Kernels:
+        return kernels_of(self.cmsis_nn_dir)
+
+    @property
     def external_cmsis_nn(self) -> bool:
-        return self.cmsis_nn_dir is not None
+        return self.kernels is Kernels.CMSIS_NN
 
     @property
     def include_dirs(self) -> tuple[str, ...]:
@@ -57,6 +64,8 @@ def describe_build(d: BuildDescription) -> dict[str, Any]:
         "name": d.interface.names.prefix,
         "board": {"name": d.board.name, "cpu": d.board.cpu, "clock_hz": d.board.clock_hz,
                   "cflags": list(d.board.cflags), "sram_bytes": d.board.sram.size_bytes,
+                  "sram_regions": [{"name": r.name, "origin": r.origin, "size_bytes": r.size_bytes}
+                                   for r in d.board.sram_regions],
                   "flash_bytes": d.board.flash.size_bytes},
         "input": d.interface.input.as_json(),
         "output": d.interface.output.as_json(),
@@ -70,7 +79,7 @@ def describe_build(d: BuildDescription) -> dict[str, Any]:
         "library": {"target": d.interface.names.library, "header": d.interface.names.header,
                     "sources": list(MODEL_SOURCES), "headers": list(MODEL_HEADERS),
                     "include_dirs": list(d.include_dirs),
-                    "kernels": "external CMSIS-NN checkout" if d.external_cmsis_nn else "bundled"},
+                    "kernels": d.kernels.value},
     }
 
 
@@ -79,13 +88,14 @@ def description_json(d: BuildDescription) -> str:
 
 
 def library_files(d: BuildDescription) -> dict[str, str]:
-    """README.md, CMakeLists.txt, NAME.h and tinyc.json, by relative path."""
+    """README.md, CMakeLists.txt, zephyr/ (module.yml, CMakeLists.txt), NAME.h and tinyc.json, by relative path."""
     names = d.interface.names
     context: dict[str, object] = dict(
         d=d, api=names, interface=d.interface, board=d.board, report=d.report, model_name=d.model_name,
         schedule_note=d.schedule.describe(), sources=MODEL_SOURCES, headers=MODEL_HEADERS,
         include_dirs=d.include_dirs, kernels_folder=TINYC_KERNELS_FOLDER, cmsis_nn_folder=CMSIS_NN_FOLDER,
         description_file=DESCRIPTION_FILE, cpu_flags=" ".join(d.board.cflags),
+        zephyr_module=ZEPHYR_MODULE_PREFIX + names.prefix,
         input_shape="x".join(map(str, d.interface.input.shape)),
         output_shape="x".join(map(str, d.interface.output.shape)))
     files = {path: render(template, **context) for path, template in LIBRARY_TEMPLATES.items()}

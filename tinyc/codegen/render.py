@@ -42,6 +42,17 @@ TRACE_FLAG = "-DTINYC_TRACE"
 PORTABLE_FLAG = "-DTINYC_PORTABLE_KERNELS"
 
 
+class Kernels(enum.Enum):
+    """Which implementation of the CMSIS-NN int8 API the model code calls (`tinyc compile --kernels`)."""
+    TINYC = "tinyc"  # tinyc's own, bundled in cmsis_nn/ and compiled under tinyc_nn_* names (no arm_* symbol)
+    CMSIS_NN = "cmsis-nn"  # Arm's CMSIS-NN, the application's checkout: the output holds no cmsis_nn/
+
+
+def kernels_of(cmsis_nn_dir: Path | str | None) -> Kernels:
+    """A project built against a CMSIS-NN checkout runs Arm's kernels; without one, tinyc's."""
+    return Kernels.TINYC if cmsis_nn_dir is None else Kernels.CMSIS_NN
+
+
 class Harness(enum.Enum):
     SEMIHOSTING = "semihosting"  # emulator build: samples after the board's flash, output over semihosting (QEMU)
     BOARD_UART = "board-uart"  # the part itself: vector table in flash, framed output on its USART (Renode, a board)
@@ -129,6 +140,7 @@ def render_firmware(schedule: Schedule, plan: MemoryPlan, board: Board, harness:
         schedule_note=schedule.describe(), samples=samples, flash_origin=target.flash_origin,
         sram_origin=target.sram_origin, testdata_origin=target.testdata_origin, testdata_bytes=target.testdata_bytes,
         app_sources=APP_SOURCES, tinyc_cmsis_nn_dir=CMSIS_NN_FOLDER, cmsis_nn_dir=str(cmsis_nn_dir) if cmsis_nn_dir else CMSIS_NN_FOLDER,
+        external_cmsis_nn=kernels_of(cmsis_nn_dir) is Kernels.CMSIS_NN,
         step_code=[step_code(s, streamed_input=schedule.input if schedule.stream_input else None, choice=c)
                    for s, c in zip(schedule.steps, choices)],
     )
@@ -137,5 +149,5 @@ def render_firmware(schedule: Schedule, plan: MemoryPlan, board: Board, harness:
                    output_overlaps_input=interface.output_overlaps_input, input_preserved=interface.input_preserved)
     templates = {**COMMON_TEMPLATES, **spec.templates}
     files = {path: render(template, **context) for path, template in templates.items()}
-    files.update(kernel_sources(include_cmsis_nn=cmsis_nn_dir is None))
+    files.update(kernel_sources(include_cmsis_nn=kernels_of(cmsis_nn_dir) is Kernels.TINYC))
     return dict(sorted(files.items()))

@@ -17,6 +17,7 @@ import numpy as np
 from tinyc.errors import ModelFormatError, ModelLoadError, TinycError, UnsupportedModelError
 from tinyc.frontend.user_code import (check_keras_layers, check_representative_dataset, guard_module, guarded,
                                        keras_layer_names, stdout_to_stderr)
+from tinyc.progress import Step, step
 from tinyc.frontend.cache import CachedConversion, conversion_key, load_cached, store
 from tinyc.frontend.convert import RepresentativeDataset, keras_to_int8_tflite, quiet_tensorflow, random_representative_dataset
 
@@ -146,9 +147,14 @@ def load_model(path: Path) -> LoadedModel:
         return LoadedModel(name=_c_name(path), source=path, tflite=data)
     if suffix == ".keras":
         key = conversion_key(path.read_bytes(), None)
-        return _cached(path, key, None) or _store(key, _from_keras(path, _load_keras_file(path), None, None))
+        cached = _cached(path, key, None)
+        if cached is not None:
+            return cached
+        with step(Step.CONVERT, f"{path.name} to int8 TFLite"):
+            return _store(key, _from_keras(path, _load_keras_file(path), None, None))
     if suffix == ".py":
-        module = _import_model_file(path)
+        with step(Step.LOAD, f"{path.name} (running the model file and its imports)"):
+            module = _import_model_file(path)
         build = getattr(module, "build", None)
         if not callable(build):
             raise ModelLoadError(f"{path}: defines no build() function; a model file must define "
@@ -159,7 +165,8 @@ def load_model(path: Path) -> LoadedModel:
         cached = _cached(path, key, module)
         if cached is not None:
             return cached
-        return _store(key, _build_and_convert(path, module, build, samples))
+        with step(Step.CONVERT, f"{path.name} to int8 TFLite (build(), TensorFlow)"):
+            return _store(key, _build_and_convert(path, module, build, samples))
     raise ModelLoadError(f"{path}: unknown model file type {suffix!r}; give a .py with build(), a .keras or an int8 .tflite")
 
 

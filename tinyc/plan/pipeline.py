@@ -23,6 +23,7 @@ from tinyc.plan.schedule import Schedule
 from tinyc.plan.specialize import choose_kernels, extra_flash_bytes
 from tinyc.plan.search import ScheduleOptions, choose_schedule
 from tinyc.plan.verify_plan import verify_plan
+from tinyc.progress import Step, step
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,11 @@ def plan_model(model_path: Path, board_name: BoardRef, *, options: ScheduleOptio
 def plan_loaded(loaded: LoadedModel, board_name: BoardRef, *, options: ScheduleOptions = ScheduleOptions()) -> Planned:
     """Lowering, scheduling and planning of an already loaded model."""
     board = get_board(board_name)
+    with step(Step.PLAN, f"{loaded.name} for {board.name}"):
+        return _plan(loaded, board, options)
+
+
+def _plan(loaded: LoadedModel, board: Board, options: ScheduleOptions) -> Planned:
     graph = name_output(read_tflite(loaded.tflite), loaded.output_layer)
     lowered = lower(graph)
     choice = choose_schedule(lowered, board, options)

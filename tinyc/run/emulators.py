@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyc.progress import Step, step
 from tinyc.boards import Board
 from tinyc.codegen.render import Harness
 from tinyc.codegen.renode import require_renode_target
@@ -101,4 +102,6 @@ def build_and_run(emulator: Emulator, planned: Planned, folder: Path, inputs: li
     backend = EMULATORS[emulator]
     backend.check_board(planned.board)
     result = build_firmware(planned, folder, inputs, harness=backend.harness, cmsis_nn=cmsis_nn, trace=trace)
-    return result, backend.run(planned.board, result.elf, planned.loaded.source.name)
+    with step(Step.EMULATE, f"{emulator.value}: {len(inputs)} sample{'s' if len(inputs) != 1 else ''} of "
+                            f"{planned.loaded.name} on {planned.board.name}"):
+        return result, backend.run(planned.board, result.elf, planned.loaded.source.name)

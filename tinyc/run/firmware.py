@@ -12,6 +12,7 @@ from tinyc.errors import DoesNotFitError
 from tinyc.plan.pipeline import Planned
 from tinyc.run.build import BuildResult, build
 from tinyc.run.output_folder import write_files
+from tinyc.progress import Step, step
 
 
 def build_firmware(planned: Planned, folder: Path, samples: list[np.ndarray], *,
@@ -23,8 +24,12 @@ def build_firmware(planned: Planned, folder: Path, samples: list[np.ndarray], *,
     `-DTINYC_PORTABLE_KERNELS`; `c_name` prefixes the model code's global symbols (`--name`)."""
     if not planned.report.fits:
         raise DoesNotFitError(f"{planned.loaded.source.name}: {planned.report.verdict()}")
-    files = render_firmware(planned.schedule, planned.plan, planned.board, harness,
-                            model_name=planned.loaded.source.name, samples=samples, cmsis_nn_dir=cmsis_nn, c_name=c_name)
-    write_files(files, folder)
+    what = f"{planned.loaded.name}'s {harness.value} firmware for {planned.board.name}"
+    with step(Step.RENDER, what):
+        files = render_firmware(planned.schedule, planned.plan, planned.board, harness,
+                                model_name=planned.loaded.source.name, samples=samples, cmsis_nn_dir=cmsis_nn,
+                                c_name=c_name)
+        write_files(files, folder)
     flags = (*HARNESSES[harness].cflags, *((TRACE_FLAG,) if trace else ()), *cflags)
-    return build(folder, make_args=(f"EXTRA_CFLAGS={' '.join(flags)}",) if flags else ())
+    with step(Step.BUILD, f"{what} (make)"):
+        return build(folder, make_args=(f"EXTRA_CFLAGS={' '.join(flags)}",) if flags else ())

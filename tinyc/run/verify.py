@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyc.progress import Step, step
 from tinyc.boards import BoardRef
 from tinyc.codegen.target import emulator_target
 from tinyc.errors import EmulatorError
@@ -154,10 +155,13 @@ def verify_planned(planned: Planned, inputs: list[np.ndarray], *, folder: Path |
     with tempfile.TemporaryDirectory(prefix="tinyc-verify-") as tmp:
         work = folder or Path(tmp) / "firmware"
         runs = run_firmware(planned, inputs, work, emulator=emulator, cmsis_nn=cmsis_nn, trace_first=every_op)
-        reference: Reference = reference_outputs(planned, inputs)
-        outputs = compare_outputs(runs.run.outputs, reference.outputs)
-        # TFLite Micro's intermediate tensors are the per-op reference; where it aborts, outputs only (noted).
-        op_check = compare_ops(planned, inputs[0], runs.run.traces) if every_op and reference.name == TFLM else None
+        with step(Step.REFERENCE, f"TFLite Micro on {len(inputs)} sample{'s' if len(inputs) != 1 else ''} of "
+                                  f"{planned.loaded.name}"):
+            reference: Reference = reference_outputs(planned, inputs)
+            outputs = compare_outputs(runs.run.outputs, reference.outputs)
+            # TFLite Micro's intermediate tensors are the per-op reference; where it aborts, outputs only (noted).
+            op_check = (compare_ops(planned, inputs[0], runs.run.traces) if every_op and reference.name == TFLM
+                        else None)
         first = localize(planned, inputs, runs, outputs, op_check, Path(tmp) / "trace", emulator=emulator,
                          cmsis_nn=cmsis_nn)
     softmax = bool(planned.lowered.calls) and isinstance(planned.lowered.calls[-1], SoftmaxCall)
@@ -169,4 +173,9 @@ def verify_planned(planned: Planned, inputs: list[np.ndarray], *, folder: Path |
                         samples=len(inputs), mismatched_samples=outputs.mismatched_samples,
                         mismatched_bytes=outputs.mismatched_bytes, first_mismatch=first,
                         ops_compared=op_check.ops_compared if op_check else None,
-                        second_opinion=second_opinion(planned.loaded.tflite, inputs, reference.outputs), report=report)
+                        second_opinion=_second_opinion(planned, inputs, reference), report=report)
+
+
+def _second_opinion(planned: Planned, inputs: list[np.ndarray], reference: Reference) -> SecondOpinion | None:
+    with step(Step.REFERENCE, f"LiteRT's BUILTIN_REF kernels on {planned.loaded.name} (second opinion)"):
+        return second_opinion(planned.loaded.tflite, inputs, reference.outputs)

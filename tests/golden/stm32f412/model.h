@@ -25,8 +25,12 @@
  * preempt it, nor from two threads. One arena per instance: tinyc_init() switches the model to another arena
  * (the input must be written again there).
  */
+#if defined(TINYC_MODEL_H) && !defined(TINYC_MODEL_NAME_IS_tinyc)
+#error "two tinyc models share the macro prefix TINYC_ (--name tinyc and a name differing only in case): compile one with another --name"
+#endif
 #ifndef TINYC_MODEL_H
 #define TINYC_MODEL_H
+#define TINYC_MODEL_NAME_IS_tinyc 1
 
 #include <stddef.h>
 #include <stdint.h>

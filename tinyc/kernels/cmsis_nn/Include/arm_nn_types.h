@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "tinyc_nn_names.h" /* tinyc_nn_* symbols, not arm_* (see there) */
+
 /** Status returned by most API functions. */
 typedef enum
 {
