@@ -27,8 +27,9 @@ needs_toolchain = pytest.mark.skipif(
            "libnewlib-arm-none-eabi qemu-system-arm)")
 
 
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    """Run `tinyc ARGS` in this process: exit status, stdout, and stderr with white space folded."""
+def run_cli(monkeypatch, capsys, *args: str, progress: bool = False) -> tuple[int, str, str]:
+    """Run `tinyc ARGS` in this process: exit status, stdout, and stderr with white space folded (without the progress
+    lines of slow steps, whose presence depends on the machine's load, unless `progress`)."""
     import sys
 
     from tinyc.cli import main
@@ -39,7 +40,10 @@ def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
     except SystemExit as exc:
         code = int(exc.code or 0)
     captured = capsys.readouterr()
-    return code, captured.out, " ".join(captured.err.split())
+    from tinyc.progress import Step
+    progress_lines = tuple(f"tinyc: {s.value}:" for s in Step)
+    err = "\n".join(line for line in captured.err.splitlines() if progress or not line.startswith(progress_lines))
+    return code, captured.out, " ".join(err.split())
 
 
 def representative_for(model, count: int = 16, seed: int = 7):

@@ -58,7 +58,7 @@ def test_the_library_is_silent_by_default() -> None:
 def test_compile_shows_its_steps_and_quiet_silences_them(monkeypatch, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(progress, "SHOW_AFTER_SECONDS", 0.0)  # every step, however quick
     code, out, err = run_cli(monkeypatch, capsys, "compile", str(MODEL), "--board", "stm32f412", "-o",
-                             str(tmp_path / "a"), "--json")
+                             str(tmp_path / "a"), "--json", progress=True)
     assert code == 0, err
     json.loads(out)  # stdout holds the JSON only
     for line in ("tinyc: plan: golden_tiny for stm32f412 ...",
@@ -67,7 +67,7 @@ def test_compile_shows_its_steps_and_quiet_silences_them(monkeypatch, capsys, tm
                  "tinyc: build: golden_tiny's board-uart firmware for stm32f412 (make) done in "):
         assert line in err, line
     code, out, err = run_cli(monkeypatch, capsys, "compile", str(MODEL), "--board", "stm32f412", "-o",
-                             str(tmp_path / "b"), "--json", "--quiet")
+                             str(tmp_path / "b"), "--json", "--quiet", progress=True)
     assert code == 0 and "tinyc: " not in err, err
 
 
@@ -94,7 +94,7 @@ def test_rich_spinner_on_a_terminal_prints_each_finished_step(monkeypatch: pytes
 def test_verify_shows_emulate_and_reference_steps(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(progress, "SHOW_AFTER_SECONDS", 0.0)
     code, out, err = run_cli(monkeypatch, capsys, "verify", str(MODEL), "--board", "stm32f412", "--samples", "2",
-                             "--emulator", "qemu", "--json")
+                             "--emulator", "qemu", "--json", progress=True)
     assert code == 0, err
     assert json.loads(out)["mismatches"] == 0
     for line in ("tinyc: emulate: qemu: 2 samples of golden_tiny on stm32f412 ...",
