@@ -173,3 +173,45 @@ def patch_stage_hard_swish() -> keras.Model:
     s = layers.Activation("sigmoid")(layers.Conv2D(8, 1)(layers.GlobalAveragePooling2D(keepdims=True)(y)))
     y = layers.Multiply()([y, s])
     return keras.Model(x, layers.Dense(4)(layers.GlobalAveragePooling2D()(y)))
+
+
+def dilated(depthwise: bool, dilation: int | tuple[int, int], padding: str, hw: tuple[int, int], cin: int,
+            cout: int = 0, k: int = 3, activation: str | None = None, depth_multiplier: int = 1) -> keras.Model:
+    """A dilated Conv2D or DepthwiseConv2D: the converter emits SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND,
+    which tinyc folds into one dilated convolution."""
+    x = keras.Input((*hw, cin))
+    if depthwise:
+        y = layers.DepthwiseConv2D(k, dilation_rate=dilation, padding=padding, activation=activation,
+                                   depth_multiplier=depth_multiplier)(x)
+    else:
+        y = layers.Conv2D(cout, k, dilation_rate=dilation, padding=padding, activation=activation)(x)
+    return keras.Model(x, y)
+
+
+def depthwise_multiplier(k: int, stride: int, padding: str, hw: tuple[int, int], c: int, m: int) -> keras.Model:
+    x = keras.Input((*hw, c))
+    return keras.Model(x, layers.DepthwiseConv2D(k, strides=stride, padding=padding, depth_multiplier=m,
+                                                 activation="relu")(x))
+
+
+def upsample_concat() -> keras.Model:
+    """A U-Net decoder step: UpSampling2D (the converter's EXPAND_DIMS/TILE/RESHAPE chains, folded into one resize),
+    a skip connection concatenated on channels, and a 3x3 conv; then a (1, 3) upsample of another branch."""
+    x = keras.Input((12, 10, 3))
+    skip = layers.Conv2D(4, 3, padding="same", activation="relu")(x)
+    y = layers.Conv2D(6, 3, strides=2, padding="same", activation="relu")(skip)
+    y = layers.UpSampling2D(2)(y)
+    y = layers.Concatenate()([y, skip])
+    y = layers.Conv2D(5, 3, padding="same")(y)
+    z = layers.UpSampling2D((1, 2))(layers.Conv2D(5, 1, strides=(1, 2))(x))
+    return keras.Model(x, layers.Add()([y, z]))
+
+
+def conv1d() -> keras.Model:
+    """Conv1D layers (EXPAND_DIMS -> CONV_2D -> RESHAPE per layer), strided and dilated, then pooling and Dense."""
+    x = keras.Input((40, 3))
+    y = layers.Conv1D(8, 5, padding="same", activation="relu")(x)
+    y = layers.Conv1D(8, 3, strides=2, padding="valid", activation="relu")(y)
+    y = layers.Conv1D(6, 3, dilation_rate=2, padding="same")(y)
+    y = layers.GlobalAveragePooling1D()(y)
+    return keras.Model(x, layers.Dense(4)(y))

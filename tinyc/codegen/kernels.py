@@ -92,6 +92,7 @@ KERNELS: dict[KernelKind, Callable[[StepContext], tuple[str, str]]] = {
     KernelKind.SUB: _fixed("sub", "tinyc_sub_s8"),
     KernelKind.MAXIMUM: _fixed("compare", "tinyc_maximum_s8"),
     KernelKind.MINIMUM: _fixed("compare", "tinyc_minimum_s8"),
+    KernelKind.RESIZE_NEAREST: _fixed("resize_nearest", "tinyc_resize_nearest_s8"),
 }
 
 

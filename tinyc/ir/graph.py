@@ -71,6 +71,12 @@ class OpKind(enum.Enum):
     SUB = "SUB"
     MAXIMUM = "MAXIMUM"
     MINIMUM = "MINIMUM"
+    SPACE_TO_BATCH_ND = "SPACE_TO_BATCH_ND"
+    BATCH_TO_SPACE_ND = "BATCH_TO_SPACE_ND"
+    EXPAND_DIMS = "EXPAND_DIMS"
+    SQUEEZE = "SQUEEZE"
+    TILE = "TILE"
+    RESIZE_NEAREST_NEIGHBOR = "RESIZE_NEAREST_NEIGHBOR"
     OTHER = "OTHER"
 
 
@@ -168,12 +174,20 @@ class LeakyReluOptions:
 
 
 @dataclass(frozen=True)
+class ResizeOptions:
+    """RESIZE_NEAREST_NEIGHBOR: TFLite's two coordinate conventions (both False for Keras' UpSampling2D)."""
+    align_corners: bool
+    half_pixel_centers: bool
+    repeat: bool = False  # folded from UpSampling2D's EXPAND_DIMS/TILE/RESHAPE: out[y] = in[y // factor] exactly
+
+
+@dataclass(frozen=True)
 class NoOptions:
     pass
 
 
 Options = (ConvOptions | PoolOptions | FullyConnectedOptions | ActivationOptions | SoftmaxOptions | MeanOptions
-           | LeakyReluOptions | NoOptions)
+           | LeakyReluOptions | ResizeOptions | NoOptions)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import numpy as np
 
 from tinyc.ir import lut, requant
 from tinyc.ir.graph import (Activation, ActivationOptions, ConvOptions, Graph, LeakyReluOptions, MeanOptions, Op, OpKind,
-                            Padding, PoolOptions, SoftmaxOptions, Tensor)
+                            Padding, PoolOptions, ResizeOptions, SoftmaxOptions, Tensor)
 from tinyc.kernels import buffer_sizes
 from tinyc.ir.support import check_graph, constant_scalar_index, layer_name
 
@@ -40,6 +40,7 @@ class KernelKind(enum.Enum):
     MAXIMUM = "maximum"
     MINIMUM = "minimum"
     SUB = "sub"
+    RESIZE_NEAREST = "resize_nearest"  # an index table per axis: copies of channel vectors
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,8 @@ class ConvCall(Call):
     act_min: int
     act_max: int
     ch_mult: int
+    dilation_h: int = 1
+    dilation_w: int = 1
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,13 @@ class BinaryCall(Call):
 
 
 @dataclass(frozen=True)
+class ResizeCall(Call):
+    """tinyc_resize_nearest_s8: the call's one constant holds output_dims.h row then output_dims.w column indices."""
+    input_dims: Dims
+    output_dims: Dims
+
+
+@dataclass(frozen=True)
 class ReshapeCall(Call):
     pass
 
@@ -242,11 +252,11 @@ def _nhwc(t: Tensor) -> Dims:
     return Dims(1, 1, 1, flat)
 
 
-def _pad(padding: Padding, stride: int, in_size: int, filter_size: int, out_size: int) -> int:
-    """TFLite's ComputePadding (dilation 1): the top / left padding; bottom / right follows from sizes."""
+def _pad(padding: Padding, stride: int, in_size: int, filter_size: int, out_size: int, dilation: int = 1) -> int:
+    """TFLite's ComputePadding: the top / left padding; bottom / right follows from sizes."""
     if padding is Padding.VALID:
         return 0
-    return max(0, ((out_size - 1) * stride + filter_size - in_size) // 2)
+    return max(0, ((out_size - 1) * stride + (filter_size - 1) * dilation + 1 - in_size) // 2)
 
 
 def _act(activation: Activation, out: Tensor) -> tuple[int, int]:
@@ -254,12 +264,13 @@ def _act(activation: Activation, out: Tensor) -> tuple[int, int]:
 
 
 def conv_scratch_bytes(*, depthwise: bool, input_dims: Dims, filter_hw: tuple[int, int], output_dims: Dims,
-                       stride_hw: tuple[int, int], padding_hw: tuple[int, int]) -> int:
+                       stride_hw: tuple[int, int], padding_hw: tuple[int, int],
+                       dilation_hw: tuple[int, int] = (1, 1)) -> int:
     """The scratch CMSIS-NN's conv / depthwise wrapper asks for (what the planner reserves)."""
     scratch = buffer_sizes.depthwise_scratch_bytes if depthwise else buffer_sizes.conv_scratch_bytes
     return scratch(input_nhwc=(input_dims.n, input_dims.h, input_dims.w, input_dims.c), filter_hw=filter_hw,
                    output_nhwc=(output_dims.n, output_dims.h, output_dims.w, output_dims.c), stride_hw=stride_hw,
-                   padding_hw=padding_hw)
+                   padding_hw=padding_hw, dilation_hw=dilation_hw)
 
 
 def _bias(graph: Graph, op: Op, channels: int, name: str) -> ConstArray:
@@ -300,10 +311,11 @@ def _conv(graph: Graph, op: Op) -> Call:
     filter_dims = Dims(1, kh, kw, out_dims.c) if depthwise else Dims(out_dims.c, kh, kw, in_dims.c)
     weights = ConstArray(f"{name}_weights", "int8_t", np.asarray(w.data, dtype=np.int8).reshape(-1))
     mults, shifts = _requant_arrays(graph, op, name, out_dims.c)
-    pad_h = _pad(o.padding, o.stride_h, in_dims.h, kh, out_dims.h)
-    pad_w = _pad(o.padding, o.stride_w, in_dims.w, kw, out_dims.w)
+    pad_h = _pad(o.padding, o.stride_h, in_dims.h, kh, out_dims.h, o.dilation_h)
+    pad_w = _pad(o.padding, o.stride_w, in_dims.w, kw, out_dims.w, o.dilation_w)
     scratch = conv_scratch_bytes(depthwise=depthwise, input_dims=in_dims, filter_hw=(kh, kw), output_dims=out_dims,
-                                 stride_hw=(o.stride_h, o.stride_w), padding_hw=(pad_h, pad_w))
+                                 stride_hw=(o.stride_h, o.stride_w), padding_hw=(pad_h, pad_w),
+                                 dilation_hw=(o.dilation_h, o.dilation_w))
     act_min, act_max = _act(o.activation, y)
     kind = KernelKind.DEPTHWISE_CONV if depthwise else KernelKind.CONV
     return ConvCall(**_base(graph, op, kind, scratch_bytes=scratch,
@@ -311,7 +323,8 @@ def _conv(graph: Graph, op: Op) -> Call:
                     input_dims=in_dims, filter_dims=filter_dims, bias_dims=Dims(1, 1, 1, out_dims.c),
                     output_dims=out_dims, input_offset=-x.zero_point, output_offset=y.zero_point,
                     stride_h=o.stride_h, stride_w=o.stride_w, pad_h=pad_h, pad_w=pad_w,
-                    act_min=act_min, act_max=act_max, ch_mult=out_dims.c // in_dims.c if depthwise else 1)
+                    act_min=act_min, act_max=act_max, ch_mult=out_dims.c // in_dims.c if depthwise else 1,
+                    dilation_h=o.dilation_h, dilation_w=o.dilation_w)
 
 
 def _fully_connected(graph: Graph, op: Op) -> Call:
@@ -498,6 +511,37 @@ def _binary(graph: Graph, op: Op) -> Call:
                       params=params)
 
 
+def nearest_indices(in_size: int, out_size: int, options: ResizeOptions) -> list[int]:
+    """The input row (or column) each output row reads: exact repetition for a folded UpSampling2D, else TFLite's
+    GetNearestNeighbor in float32 (scale = in / out, or (in - 1) / (out - 1) with align_corners; + 0.5 with
+    half_pixel_centers; floor, or round half away from zero with align_corners; clamped to the input)."""
+    if options.repeat:
+        return [y * in_size // out_size for y in range(out_size)]
+    f32 = np.float32
+    if options.align_corners and out_size > 1:
+        scale = f32(in_size - 1) / f32(out_size - 1)
+    else:
+        scale = f32(in_size) / f32(out_size)
+    offset = f32(0.5) if options.half_pixel_centers else f32(0.0)
+    indices = []
+    for y in range(out_size):
+        value = f32(f32(y) + offset) * scale
+        index = int(np.sign(value) * np.floor(abs(value) + 0.5)) if options.align_corners else int(np.floor(value))
+        index = min(index, in_size - 1)
+        indices.append(max(0, index) if options.half_pixel_centers else index)
+    return indices
+
+
+def _resize_nearest(graph: Graph, op: Op) -> Call:
+    assert isinstance(op.options, ResizeOptions)
+    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    in_dims, out_dims = _nhwc(x), _nhwc(y)
+    index = (nearest_indices(in_dims.h, out_dims.h, op.options) + nearest_indices(in_dims.w, out_dims.w, op.options))
+    table = ConstArray(f"op{op.index}_table", "int16_t", np.asarray(index, dtype=np.int16))
+    return ResizeCall(**_base(graph, op, KernelKind.RESIZE_NEAREST, consts=(table,)), input_dims=in_dims,
+                      output_dims=out_dims)
+
+
 def _reshape(graph: Graph, op: Op) -> Call:
     return ReshapeCall(**_base(graph, op, KernelKind.RESHAPE))
 
@@ -509,7 +553,8 @@ _LOWERINGS = {
     OpKind.RELU6: _relu, OpKind.RESHAPE: _reshape, OpKind.LEAKY_RELU: _lut_activation,
     OpKind.LOGISTIC: _lut_activation, OpKind.TANH: _lut_activation, OpKind.HARD_SWISH: _lut_activation,
     OpKind.QUANTIZE: _lut_activation, OpKind.MUL: _binary, OpKind.SUB: _binary, OpKind.MAXIMUM: _binary,
-    OpKind.MINIMUM: _binary,
+    OpKind.MINIMUM: _binary, OpKind.EXPAND_DIMS: _reshape, OpKind.SQUEEZE: _reshape,
+    OpKind.RESIZE_NEAREST_NEIGHBOR: _resize_nearest,
 }
 
 

@@ -9,7 +9,8 @@ index). TensorFlow is not imported.
 
 Shape-only subgraphs (Keras 3's Flatten computes its target shape with SHAPE / STRIDED_SLICE /
 PACK) are removed: RESHAPE takes its static output shape from the flatbuffer, so the ops that only
-compute that shape become dead and are dropped.
+compute that shape become dead and are dropped. The converter's chains for dilated convolutions and UpSampling2D
+are folded into one op each (`tinyc.ir.patterns`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import tflite
 
 from tinyc.errors import ModelFormatError, UnsupportedModelError
 from tinyc.ir.graph import (Activation, ActivationOptions, ConvOptions, DType, FullyConnectedOptions, Graph,
-                         LeakyReluOptions, MeanOptions, NoOptions, Op, OpKind, Options, Padding, PoolOptions, Quant,
+                         LeakyReluOptions, MeanOptions, NoOptions, Op, OpKind, Options, Padding, PoolOptions, Quant, ResizeOptions,
                          SoftmaxOptions, Tensor, validate)
 from tinyc.ir.tflite_flatbuffer import FbTable, buffer_bytes, parse_model
 
@@ -53,7 +54,8 @@ _OPTIONS_TABLE = {OpKind.CONV_2D: "Conv2DOptions", OpKind.DEPTHWISE_CONV_2D: "De
                   OpKind.FULLY_CONNECTED: "FullyConnectedOptions", OpKind.ADD: "AddOptions",
                   OpKind.CONCATENATION: "ConcatenationOptions", OpKind.SOFTMAX: "SoftmaxOptions",
                   OpKind.MEAN: "ReducerOptions", OpKind.MUL: "MulOptions", OpKind.SUB: "SubOptions",
-                  OpKind.LEAKY_RELU: "LeakyReluOptions"}
+                  OpKind.LEAKY_RELU: "LeakyReluOptions",
+                  OpKind.RESIZE_NEAREST_NEIGHBOR: "ResizeNearestNeighborOptions"}
 _OPTIONS_REQUIRED = {OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D,
                      OpKind.CONCATENATION, OpKind.SOFTMAX}
 
@@ -85,6 +87,7 @@ def _options(kind: OpKind, table: FbTable | None, where: str) -> Options:
                     OpKind.MUL: ActivationOptions(activation=Activation.NONE),
                     OpKind.SUB: ActivationOptions(activation=Activation.NONE),
                     OpKind.LEAKY_RELU: LeakyReluOptions(alpha=0.0),
+                    OpKind.RESIZE_NEAREST_NEIGHBOR: ResizeOptions(align_corners=False, half_pixel_centers=False),
                     OpKind.MEAN: MeanOptions(keep_dims=False)}
         return defaults[kind]
     o = table.values
@@ -107,6 +110,8 @@ def _options(kind: OpKind, table: FbTable | None, where: str) -> Options:
         return LeakyReluOptions(alpha=float(np.float32(o["alpha"])))
     if kind is OpKind.CONCATENATION:
         return ActivationOptions(activation=_activation(o["fused_activation_function"]), axis=o["axis"])
+    if kind is OpKind.RESIZE_NEAREST_NEIGHBOR:
+        return ResizeOptions(align_corners=bool(o["align_corners"]), half_pixel_centers=bool(o["half_pixel_centers"]))
     if kind is OpKind.SOFTMAX:
         return SoftmaxOptions(beta=float(np.float32(o["beta"])))
     return MeanOptions(keep_dims=bool(o["keep_dims"]))
@@ -248,6 +253,7 @@ def _drop_dead_ops(ops: list[Op], outputs: tuple[int, ...]) -> tuple[Op, ...]:
 
 def read_tflite(model_bytes: bytes) -> Graph:
     """Parse and validate a TFLite flatbuffer (one subgraph) into a `Graph`; `ModelFormatError` if malformed."""
+    from tinyc.ir.patterns import fold_patterns
     from tinyc.ir.shape_rules import check_shapes
 
     model_bytes = bytes(model_bytes)
@@ -264,7 +270,8 @@ def read_tflite(model_bytes: bytes) -> Graph:
     inputs = tuple(int(x) for x in sub["inputs"])
     outputs = tuple(int(x) for x in sub["outputs"])
     _check_dataflow(ops, tensors, inputs, outputs)
-    graph = Graph(tensors=tensors, ops=_drop_dead_ops(ops, outputs), inputs=inputs, outputs=outputs)
+    folded_ops, tensors = fold_patterns(_drop_dead_ops(ops, outputs), tensors, outputs)
+    graph = Graph(tensors=tensors, ops=folded_ops, inputs=inputs, outputs=outputs)
     validate(graph)  # after this, every shape is static and positive
     check_shapes(graph)
     return graph

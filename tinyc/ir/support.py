@@ -92,21 +92,12 @@ def constant_int32_bias(graph: Graph, op: Op) -> tuple[bool, str]:
     return b.is_constant and b.dtype is DType.INT32, f"bias {b.name!r} is {b.dtype.value}"
 
 
-def no_dilation(graph: Graph, op: Op) -> tuple[bool, str]:
-    """Dilation is 1."""
-    assert isinstance(op.options, ConvOptions)
-    o = op.options
-    return ((o.dilation_h, o.dilation_w) == (1, 1),
-            f"dilation {o.dilation_h}x{o.dilation_w}; use dilation_rate=1 (a larger kernel or stacked 3x3 convolutions "
-            "see as far)")
-
-
-def depth_multiplier_one(graph: Graph, op: Op) -> tuple[bool, str]:
-    """Depthwise convolutions have depth multiplier 1 (as many output as input channels)."""
+def depthwise_channels_multiple(graph: Graph, op: Op) -> tuple[bool, str]:
+    """Depthwise convolutions have a whole depth multiplier (output channels a multiple of the input's; each input
+    channel feeds `depth_multiplier` consecutive output channels)."""
     w = graph.tensor(op.inputs[1])
     c_in = graph.tensor(op.inputs[0]).shape[3]
-    return (w.shape[3] == c_in, f"depth multiplier {w.shape[3] // max(c_in, 1)}; use depth_multiplier=1 and a 1x1 "
-                                "Conv2D after it for more channels")
+    return (c_in > 0 and w.shape[3] % c_in == 0, f"{w.shape[3]} output channels for {c_in} input channels")
 
 
 def same_input_output_quant(graph: Graph, op: Op) -> tuple[bool, str]:
@@ -250,10 +241,13 @@ def softmax_output_quant(graph: Graph, op: Op) -> tuple[bool, str]:
 _COMMON: tuple[Rule, ...] = (int8_activations, quantized_tensors, batch_one, fused_activation_known)
 
 SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
-    OpSupport(OpKind.CONV_2D, "Conv2D (+BatchNormalization, ReLU/ReLU6 fused)", "arm_convolve_wrapper_s8",
-              (*_COMMON, rank4_nhwc, constant_int8_weights, constant_int32_bias, no_dilation)),
-    OpSupport(OpKind.DEPTHWISE_CONV_2D, "DepthwiseConv2D", "arm_depthwise_conv_wrapper_s8",
-              (*_COMMON, rank4_nhwc, constant_int8_weights, constant_int32_bias, no_dilation, depth_multiplier_one)),
+    OpSupport(OpKind.CONV_2D, "Conv2D (+BatchNormalization, ReLU/ReLU6 fused; any dilation_rate: the converter's "
+              "SPACE_TO_BATCH_ND -> CONV_2D -> BATCH_TO_SPACE_ND becomes one dilated convolution); Conv1D (with "
+              "EXPAND_DIMS and RESHAPE around it)", "arm_convolve_wrapper_s8",
+              (*_COMMON, rank4_nhwc, constant_int8_weights, constant_int32_bias)),
+    OpSupport(OpKind.DEPTHWISE_CONV_2D, "DepthwiseConv2D (any depth_multiplier and dilation_rate)",
+              "arm_depthwise_conv_wrapper_s8",
+              (*_COMMON, rank4_nhwc, constant_int8_weights, constant_int32_bias, depthwise_channels_multiple)),
     OpSupport(OpKind.FULLY_CONNECTED, "Dense", "arm_fully_connected_per_channel_s8 / arm_fully_connected_s8",
               (*_COMMON, constant_int8_weights, constant_int32_bias)),
     OpSupport(OpKind.ADD, "Add; the `+ 3` of hard_sigmoid (a constant scalar operand)",
@@ -266,6 +260,13 @@ SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
     OpSupport(OpKind.MEAN, "GlobalAveragePooling2D", "tinyc_mean_s8", (*_COMMON, mean_over_height_width)),
     OpSupport(OpKind.RESHAPE, "Flatten, Reshape", "(none: the output aliases the input)",
               (*_COMMON, same_input_output_quant)),
+    OpSupport(OpKind.EXPAND_DIMS, "(Conv1D's input: the converter adds a unit axis)",
+              "(none: the output aliases the input)", (*_COMMON, same_input_output_quant)),
+    OpSupport(OpKind.SQUEEZE, "(Conv1D's output: the converter drops a unit axis)",
+              "(none: the output aliases the input)", (*_COMMON, same_input_output_quant)),
+    OpSupport(OpKind.RESIZE_NEAREST_NEIGHBOR, "UpSampling2D (interpolation='nearest': the converter's EXPAND_DIMS -> "
+              "TILE -> RESHAPE per axis becomes one resize); Resizing(interpolation='nearest')",
+              "tinyc_resize_nearest_s8 (an index table per axis)", (*_COMMON, rank4_nhwc, same_input_output_quant)),
     OpSupport(OpKind.PAD, "ZeroPadding2D", "arm_pad_s8", (*_COMMON, rank4_nhwc, constant_spatial_padding)),
     OpSupport(OpKind.CONCATENATION, "Concatenate (channels)", "arm_concatenation_s8_x",
               (*_COMMON, channel_concatenation, same_input_output_quant)),
@@ -300,16 +301,15 @@ ALTERNATIVES: dict[str, str] = {
     "ELU": "use LeakyReLU, ReLU or Activation('hard_swish')",
     "GELU": "use Activation('hard_swish') (MobileNetV3's approximation) or ReLU",
     "DIV": "use Multiply by a constant (the reciprocal)",
-    "RESIZE_NEAREST_NEIGHBOR": "upsampling is not supported yet; keep the resolution with stride-1 convolutions",
-    "RESIZE_BILINEAR": "upsampling is not supported yet; resize the input before the model",
-    "TRANSPOSE_CONV": "upsampling is not supported yet; keep the resolution with stride-1 convolutions",
-    "TILE": "upsampling is not supported yet; keep the resolution with stride-1 convolutions",
-    "SPACE_TO_BATCH_ND": "a dilated convolution: use dilation_rate=1 (a larger kernel or stacked 3x3 convolutions see "
-                         "as far)",
-    "BATCH_TO_SPACE_ND": "a dilated convolution: use dilation_rate=1 (a larger kernel or stacked 3x3 convolutions see "
-                         "as far)",
-    "EXPAND_DIMS": "Conv1D: use Conv2D with a (k, 1) kernel on an (n, 1, channels) input",
-    "SQUEEZE": "Conv1D: use Conv2D with a (k, 1) kernel on an (n, 1, channels) input",
+    "RESIZE_BILINEAR": "use UpSampling2D with interpolation='nearest'",
+    "TILE": "UpSampling2D is folded into one resize when the converter's EXPAND_DIMS -> TILE -> RESHAPE chain is "
+            "intact; use UpSampling2D(interpolation='nearest')",
+    "SPACE_TO_BATCH_ND": "a dilated convolution is folded into one op when the converter's chain is intact (a "
+                         "stride-1 VALID convolution between SPACE_TO_BATCH_ND and BATCH_TO_SPACE_ND, SAME or VALID "
+                         "overall); use Conv2D(dilation_rate=...) with strides=1",
+    "BATCH_TO_SPACE_ND": "a dilated convolution is folded into one op when the converter's chain is intact; use "
+                         "Conv2D(dilation_rate=...) with strides=1",
+    "TRANSPOSE_CONV": "use UpSampling2D (nearest) followed by a Conv2D",
     "REDUCE_MAX": "use GlobalAveragePooling2D, or MaxPooling2D with the whole map as its window",
     "SUM": "use GlobalAveragePooling2D (MEAN over height and width)",
     "STRIDED_SLICE": "crop the input before the model, or use padding='valid' convolutions",

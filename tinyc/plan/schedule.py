@@ -105,7 +105,7 @@ def in_place_kind(call: Call) -> bool:
     if not isinstance(call, ConvCall):
         return False
     if call.kind is KernelKind.DEPTHWISE_CONV:
-        return call.ch_mult == 1
+        return call.ch_mult == 1 and (call.dilation_h, call.dilation_w) == (1, 1)
     return (call.kind is KernelKind.CONV and (call.filter_dims.h, call.filter_dims.w) == (1, 1)
             and (call.stride_h, call.stride_w, call.pad_h, call.pad_w) == (1, 1, 0, 0)
             and call.output_dims.c <= call.input_dims.c)

@@ -143,3 +143,43 @@ def second_opinion(model_bytes: bytes, samples: list[np.ndarray], reference: lis
     return SecondOpinion(differing_bytes=int(sum(int((d > 0).sum()) for d in diffs)),
                          max_abs_diff=int(max((int(d.max()) for d in diffs if d.size), default=0)),
                          total_bytes=int(sum(d.size for d in diffs)))
+
+
+def with_native_dilated_convs(model_bytes: bytes) -> bytes | None:
+    """The model with each SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND chain (the converter's dilated
+    convolution) replaced by the one native dilated CONV_2D / DEPTHWISE_CONV_2D tinyc folds it into, or None when
+    the model has none. TFLite Micro cannot run the chain as converted: the flatbuffer records batch 1 for the
+    dilation^2 sub-images, and TFLM sizes tensors from the recorded shapes (its output differs from LiteRT's
+    reference and optimized kernels, which agree with each other and with the native dilated convolution)."""
+    from tinyc.ir.graph import ConvOptions, OpKind, Padding
+    from tinyc.ir.reader import read_tflite
+
+    graph = read_tflite(model_bytes)
+    folded = {op.outputs[0]: op for op in graph.ops if isinstance(op.options, ConvOptions)
+              and op.kind in (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D)
+              and (op.options.dilation_h, op.options.dilation_w) != (1, 1)}
+    if not folded:
+        return None
+    from tensorflow.lite.tools import flatbuffer_utils  # type: ignore[import-untyped]
+
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(model_bytes))
+    operators = model.subgraphs[0].operators
+    by_output = {int(o.outputs[0]): o for o in operators}
+    dropped = set()
+    for output, op in folded.items():
+        b2s = by_output.get(output)
+        if b2s is None or int(b2s.inputs[0]) not in by_output:
+            continue
+        conv = by_output[int(b2s.inputs[0])]
+        s2b = by_output.get(int(conv.inputs[0]))
+        if s2b is None or s2b is conv:
+            continue
+        assert isinstance(op.options, ConvOptions)
+        conv.inputs[0] = op.inputs[0]
+        conv.outputs[0] = output
+        conv.builtinOptions.padding = 0 if op.options.padding is Padding.SAME else 1
+        conv.builtinOptions.dilationHFactor = op.options.dilation_h
+        conv.builtinOptions.dilationWFactor = op.options.dilation_w
+        dropped.update((id(s2b), id(b2s)))
+    model.subgraphs[0].operators = [o for o in operators if id(o) not in dropped]
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))

@@ -134,6 +134,19 @@ void tinyc_sub_s8(const int8_t *input1,
 void tinyc_maximum_s8(const int8_t *input1, const int8_t *input2, const tinyc_broadcast *shape, int8_t *output);
 void tinyc_minimum_s8(const int8_t *input1, const int8_t *input2, const tinyc_broadcast *shape, int8_t *output);
 
+/**
+ * Nearest-neighbour resize of one NHWC image (batch 1): output row y, column x is input row index[y], column
+ * index[out_h + x]. `index` holds out_h row indices then out_w column indices, computed by tinyc (TFLite's
+ * coordinate rule, or exact repetition for UpSampling2D), so the kernel only copies channel vectors.
+ */
+void tinyc_resize_nearest_s8(const int8_t *input,
+                             int32_t input_w,
+                             int32_t channels,
+                             int32_t output_h,
+                             int32_t output_w,
+                             const int16_t *index,
+                             int8_t *output);
+
 #ifdef __cplusplus
 }
 #endif
