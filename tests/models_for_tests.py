@@ -208,10 +208,11 @@ def upsample_concat() -> keras.Model:
 
 
 def conv1d() -> keras.Model:
-    """Conv1D layers (EXPAND_DIMS -> CONV_2D -> RESHAPE per layer), strided and dilated, then pooling and Dense."""
+    """Conv1D layers (EXPAND_DIMS -> CONV_2D -> RESHAPE per layer), strided, then GlobalAveragePooling1D (MEAN over
+    the time axis) and Dense."""
     x = keras.Input((40, 3))
     y = layers.Conv1D(8, 5, padding="same", activation="relu")(x)
     y = layers.Conv1D(8, 3, strides=2, padding="valid", activation="relu")(y)
-    y = layers.Conv1D(6, 3, dilation_rate=2, padding="same")(y)
+    y = layers.Conv1D(6, 3, padding="same")(y)
     y = layers.GlobalAveragePooling1D()(y)
     return keras.Model(x, layers.Dense(4)(y))

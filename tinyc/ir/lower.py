@@ -381,7 +381,7 @@ def _pool(graph: Graph, op: Op) -> Call:
 def _mean(graph: Graph, op: Op) -> Call:
     assert isinstance(op.options, MeanOptions)
     x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
-    in_dims = _nhwc(x)
+    in_dims = Dims(x.shape[0], x.shape[1], 1, x.shape[2]) if len(x.shape) == 3 else _nhwc(x)  # NWC: W as H
     params = requant.mean_params(input_scale=x.scale, input_zero_point=x.zero_point, output_scale=y.scale,
                                output_zero_point=y.zero_point, num_elements=in_dims.h * in_dims.w)
     return MeanCall(**_base(graph, op, KernelKind.MEAN), input_dims=in_dims,

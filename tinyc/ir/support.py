@@ -205,12 +205,14 @@ def int8_requantization(graph: Graph, op: Op) -> tuple[bool, str]:
 
 
 def mean_over_height_width(graph: Graph, op: Op) -> tuple[bool, str]:
-    """MEAN reduces over height and width of an NHWC tensor (global average pooling)."""
+    """MEAN reduces over height and width of an NHWC tensor (global average pooling), or over the time axis of an
+    NWC tensor (GlobalAveragePooling1D)."""
     axes_t = graph.tensor(op.inputs[1])
     if not axes_t.is_constant:
         return False, "the axes are not constant"
-    axes = sorted(int(a) % 4 for a in axes_t.data.reshape(-1))  # type: ignore[union-attr]
-    return axes == [1, 2], f"axes {axes}"
+    rank = len(graph.tensor(op.inputs[0]).shape)
+    axes = sorted(int(a) % max(rank, 1) for a in axes_t.data.reshape(-1))  # type: ignore[union-attr]
+    return (rank, axes) in ((4, [1, 2]), (3, [1])), f"axes {axes} of a rank-{rank} tensor"
 
 
 def channel_concatenation(graph: Graph, op: Op) -> tuple[bool, str]:

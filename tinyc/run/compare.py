@@ -13,7 +13,7 @@ import numpy as np
 
 from tinyc.ir.lower import LoweredModel, SoftmaxCall
 from tinyc.plan.pipeline import Planned
-from tinyc.run.oracle import OracleCrash, litert_ref_outputs, tflm_outputs, tflm_tensors, with_native_dilated_convs
+from tinyc.run.oracle import OracleCrash, litert_ref_outputs, tflm_outputs, tflm_tensors, with_native_ops
 
 # TFLite's reference int8 SOFTMAX checks that a row's exponentials, in units of the row maximum's,
 # sum to less than 2**9, and aborts otherwise (measured: 512 equal logits pass, 513 abort).
@@ -41,13 +41,9 @@ class Reference:
 
 def tflm_model(planned: Planned) -> tuple[bytes, tuple[str, ...]]:
     """The flatbuffer TFLite Micro runs as the reference, and a note when it is not the model file itself: the
-    converter's dilated-convolution chains become native dilated convolutions (TFLM misruns the chain's sub-image
-    batch, which the file records as 1)."""
-    native = with_native_dilated_convs(planned.loaded.tflite)
-    if native is None:
-        return planned.loaded.tflite, ()
-    return native, ("TFLite Micro ran the model with each SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND chain as "
-                    "one native dilated convolution (it misruns the chain as converted)",)
+    converter's chains that tinyc folds become the native ops they stand for (`tinyc.run.oracle.with_native_ops`)."""
+    native = with_native_ops(planned.loaded.tflite)
+    return native if native is not None else (planned.loaded.tflite, ())
 
 
 def reference_outputs(planned: Planned, inputs: list[np.ndarray]) -> Reference:
