@@ -177,14 +177,17 @@ def patch_stage_hard_swish() -> keras.Model:
 
 def dilated(depthwise: bool, dilation: int | tuple[int, int], padding: str, hw: tuple[int, int], cin: int,
             cout: int = 0, k: int = 3, activation: str | None = None, depth_multiplier: int = 1) -> keras.Model:
-    """A dilated Conv2D or DepthwiseConv2D: the converter emits SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND,
-    which tinyc folds into one dilated convolution."""
+    """A dilated Conv2D or DepthwiseConv2D with a random bias: the converter emits SPACE_TO_BATCH_ND -> conv ->
+    BATCH_TO_SPACE_ND -> ADD (the bias, a constant operand), which tinyc folds into one dilated convolution and a
+    broadcasting ADD."""
     x = keras.Input((*hw, cin))
+    bias = keras.initializers.RandomUniform(-0.5, 0.5)
     if depthwise:
         y = layers.DepthwiseConv2D(k, dilation_rate=dilation, padding=padding, activation=activation,
-                                   depth_multiplier=depth_multiplier)(x)
+                                   depth_multiplier=depth_multiplier, bias_initializer=bias)(x)
     else:
-        y = layers.Conv2D(cout, k, dilation_rate=dilation, padding=padding, activation=activation)(x)
+        y = layers.Conv2D(cout, k, dilation_rate=dilation, padding=padding, activation=activation,
+                          bias_initializer=bias)(x)
     return keras.Model(x, y)
 
 

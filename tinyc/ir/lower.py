@@ -40,6 +40,7 @@ class KernelKind(enum.Enum):
     MAXIMUM = "maximum"
     MINIMUM = "minimum"
     SUB = "sub"
+    ADD_BROADCAST = "add_broadcast"  # tinyc_add_s8: ADD with broadcasting or a constant operand
     RESIZE_NEAREST = "resize_nearest"  # an index table per axis: copies of channel vectors
 
 
@@ -190,12 +191,22 @@ class LutCall(Call):
 
 @dataclass(frozen=True)
 class BinaryCall(Call):
-    """tinyc_mul_s8 / tinyc_sub_s8 / tinyc_maximum_s8 / tinyc_minimum_s8 with broadcasting: the output's NHWC dims
-    and, per operand, the element stride of each NHWC axis (0 where the operand broadcasts along it)."""
+    """tinyc_add_s8 / tinyc_mul_s8 / tinyc_sub_s8 / tinyc_maximum_s8 / tinyc_minimum_s8 with broadcasting: the
+    output's NHWC dims and, per operand, the element stride of each NHWC axis (0 where the operand broadcasts along
+    it). A constant operand (a per-channel bias, a normalization) is the call's `_operand` constant, at position
+    `constant_position` (0 or 1; -1: both operands are activations, in `inputs`)."""
     output_dims: Dims
     input1_strides: Dims
     input2_strides: Dims
-    params: requant.MulParams | requant.SubParams | None  # MUL, SUB; None for MAXIMUM, MINIMUM
+    params: requant.MulParams | requant.SubParams | None  # MUL, SUB and ADD (SUB's fields); None for MAXIMUM, MINIMUM
+    constant_position: int = -1
+
+    @property
+    def operands(self) -> tuple[int | None, int | None]:
+        """The activation tensor of each operand position, None for the constant one."""
+        if self.constant_position < 0:
+            return self.inputs[0], self.inputs[1]
+        return (None, self.inputs[0]) if self.constant_position == 0 else (self.inputs[0], None)
 
 
 @dataclass(frozen=True)
@@ -356,6 +367,8 @@ def _add(graph: Graph, op: Op) -> Call:
     if position is not None:
         return _lut_call(graph, op, _constant_scalar_table(graph, op, position), op.inputs[1 - position])
     a, b, y = (graph.tensor(i) for i in (*op.inputs[:2], op.outputs[0]))
+    if a.shape != y.shape or b.shape != y.shape or a.is_constant or b.is_constant:
+        return _binary(graph, op)
     params = requant.add_params(a.scale, a.zero_point, b.scale, b.zero_point, y.scale, y.zero_point)
     act_min, act_max = _act(op.options.activation, y)
     return AddCall(**_base(graph, op, KernelKind.ADD, inputs=op.inputs[:2]), params=params,
@@ -485,15 +498,16 @@ def _strides(shape: tuple[int, ...], out: Dims) -> Dims:
     return Dims(*strides)
 
 
-_BINARY_KINDS = {OpKind.MUL: KernelKind.MUL, OpKind.SUB: KernelKind.SUB, OpKind.MAXIMUM: KernelKind.MAXIMUM,
+_BINARY_KINDS = {OpKind.ADD: KernelKind.ADD_BROADCAST, OpKind.MUL: KernelKind.MUL, OpKind.SUB: KernelKind.SUB, OpKind.MAXIMUM: KernelKind.MAXIMUM,
                  OpKind.MINIMUM: KernelKind.MINIMUM}
 # The requantization parameters of the binary kernels that rescale (MAXIMUM and MINIMUM compare raw values).
 _BINARY_PARAMS: dict[OpKind, Callable[..., requant.MulParams | requant.SubParams]] = {
-    OpKind.MUL: requant.mul_params, OpKind.SUB: requant.sub_params}
+    OpKind.MUL: requant.mul_params, OpKind.SUB: requant.sub_params, OpKind.ADD: requant.broadcast_add_params}
 
 
 def _binary(graph: Graph, op: Op) -> Call:
-    """MUL, SUB, MAXIMUM, MINIMUM: a table when one operand is a constant scalar, else the broadcasting kernel."""
+    """ADD, MUL, SUB, MAXIMUM, MINIMUM: a table when one operand is a constant scalar, else the broadcasting kernel
+    (an operand may be a constant tensor: it is placed in flash)."""
     position = constant_scalar_index(graph, op)
     if position is not None:
         return _lut_call(graph, op, _constant_scalar_table(graph, op, position), op.inputs[1 - position])
@@ -506,9 +520,15 @@ def _binary(graph: Graph, op: Op) -> Call:
             input1_scale=a.scale, input1_zero_point=a.zero_point, input2_scale=b.scale, input2_zero_point=b.zero_point,
             output_scale=y.scale, output_zero_point=y.zero_point,
             activation=getattr(op.options, "activation", Activation.NONE).value)
-    return BinaryCall(**_base(graph, op, _BINARY_KINDS[op.kind], inputs=op.inputs[:2]), output_dims=out_dims,
-                      input1_strides=_strides(a.shape, out_dims), input2_strides=_strides(b.shape, out_dims),
-                      params=params)
+    constant = 0 if a.is_constant else 1 if b.is_constant else -1
+    consts: tuple[ConstArray, ...] = ()
+    if constant >= 0:
+        values = np.asarray(graph.tensor(op.inputs[constant]).data, dtype=np.int8).reshape(-1)
+        consts = (ConstArray(f"op{op.index}_operand", "int8_t", values),)
+    activations = tuple(i for k, i in enumerate(op.inputs[:2]) if k != constant)
+    return BinaryCall(**_base(graph, op, _BINARY_KINDS[op.kind], inputs=activations, consts=consts),
+                      output_dims=out_dims, input1_strides=_strides(a.shape, out_dims),
+                      input2_strides=_strides(b.shape, out_dims), params=params, constant_position=constant)
 
 
 def nearest_indices(in_size: int, out_size: int, options: ResizeOptions) -> list[int]:

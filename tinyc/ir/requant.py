@@ -159,6 +159,18 @@ def add_params(input1_scale: float, input1_zp: int, input2_scale: float, input2_
                      output_mult=output_mult, output_shift=output_shift)
 
 
+def broadcast_add_params(*, input1_scale: float, input1_zero_point: int, input2_scale: float, input2_zero_point: int,
+                         output_scale: float, output_zero_point: int, activation: str) -> "SubParams":
+    """TFLM int8 ADD's Prepare (in double, as `add_params`) with the activation range: tinyc_add_s8's arguments,
+    which have SUB's fields."""
+    p = add_params(input1_scale, input1_zero_point, input2_scale, input2_zero_point, output_scale, output_zero_point)
+    act_min, act_max = activation_range(activation, output_scale, output_zero_point)
+    return SubParams(input1_offset=p.input1_offset, input1_mult=p.input1_mult, input1_shift=p.input1_shift,
+                     input2_offset=p.input2_offset, input2_mult=p.input2_mult, input2_shift=p.input2_shift,
+                     left_shift=p.left_shift, output_offset=p.output_offset, output_mult=p.output_mult,
+                     output_shift=p.output_shift, act_min=act_min, act_max=act_max)
+
+
 @dataclass(frozen=True)
 class SoftmaxParams:
     """The ``mult``, ``shift`` (left shift) and ``diff_min`` arguments of ``arm_softmax_s8``."""

@@ -141,26 +141,6 @@ def int8_operands(graph: Graph, op: Op) -> tuple[bool, str]:
     return True, ""
 
 
-def same_shape_or_constant_scalar(graph: Graph, op: Op) -> tuple[bool, str]:
-    """Both operands have the output's shape, or one of them is a constant scalar (the op then runs as a
-    256-entry lookup table)."""
-    if constant_scalar_index(graph, op) is not None:
-        return True, ""
-    ok, detail = same_shape_operands(graph, op)
-    return ok, detail + ("" if ok else "; ADD does not broadcast in tinyc (MUL, SUB, MAXIMUM and MINIMUM do)")
-
-
-def activations_or_constant_scalar(graph: Graph, op: Op) -> tuple[bool, str]:
-    """Both operands are activations (computed by earlier ops or the model input), or one of them is a constant
-    scalar (the op then runs as a 256-entry lookup table)."""
-    if constant_scalar_index(graph, op) is not None:
-        return True, ""
-    for i in op.inputs[:2]:
-        if graph.tensor(i).is_constant:
-            return False, f"operand {_t(graph, i)} is a constant of shape {graph.tensor(i).shape}"
-    return True, ""
-
-
 def broadcast_up_to_4d(graph: Graph, op: Op) -> tuple[bool, str]:
     """The operands have at most 4 dimensions (each broadcasts to the output's shape, e.g. [1,1,1,C] x [1,H,W,C])."""
     for i in (*op.inputs[:2], op.outputs[0]):
@@ -252,9 +232,10 @@ SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
               (*_COMMON, rank4_nhwc, constant_int8_weights, constant_int32_bias, depthwise_channels_multiple)),
     OpSupport(OpKind.FULLY_CONNECTED, "Dense", "arm_fully_connected_per_channel_s8 / arm_fully_connected_s8",
               (*_COMMON, constant_int8_weights, constant_int32_bias)),
-    OpSupport(OpKind.ADD, "Add; the `+ 3` of hard_sigmoid (a constant scalar operand)",
-              "arm_elementwise_add_s8; tinyc_lut_s8 with a constant scalar",
-              (*_COMMON, int8_operands, activations_or_constant_scalar, same_shape_or_constant_scalar)),
+    OpSupport(OpKind.ADD, "Add (also broadcasting); the `+ 3` of hard_sigmoid (a constant scalar operand); the bias "
+              "the converter leaves after a dilated convolution (a constant operand)",
+              "arm_elementwise_add_s8 (same shapes); tinyc_add_s8 (broadcasting or a constant operand); tinyc_lut_s8 "
+              "with a constant scalar", (*_COMMON, int8_operands, broadcast_up_to_4d)),
     OpSupport(OpKind.AVERAGE_POOL_2D, "AveragePooling2D", "arm_avgpool_s8",
               (*_COMMON, rank4_nhwc, same_input_output_quant)),
     OpSupport(OpKind.MAX_POOL_2D, "MaxPooling2D", "arm_max_pool_s8",
@@ -286,13 +267,13 @@ SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
     OpSupport(OpKind.MUL, "Multiply (also broadcasting: the per-channel scale of a squeeze-and-excitation block); "
               "the `/ 6` of hard_sigmoid (a constant scalar operand)",
               "tinyc_mul_s8; tinyc_lut_s8 with a constant scalar",
-              (*_COMMON, int8_operands, activations_or_constant_scalar, broadcast_up_to_4d)),
+              (*_COMMON, int8_operands, broadcast_up_to_4d)),
     OpSupport(OpKind.SUB, "Subtract (also broadcasting); a constant scalar operand", "tinyc_sub_s8; tinyc_lut_s8 with a "
-              "constant scalar", (*_COMMON, int8_operands, activations_or_constant_scalar, broadcast_up_to_4d)),
+              "constant scalar", (*_COMMON, int8_operands, broadcast_up_to_4d)),
     OpSupport(OpKind.MAXIMUM, "Maximum", "tinyc_maximum_s8; tinyc_lut_s8 with a constant scalar",
-              (*_COMMON, int8_operands, activations_or_constant_scalar, broadcast_up_to_4d, same_operand_output_quant)),
+              (*_COMMON, int8_operands, broadcast_up_to_4d, same_operand_output_quant)),
     OpSupport(OpKind.MINIMUM, "Minimum", "tinyc_minimum_s8; tinyc_lut_s8 with a constant scalar",
-              (*_COMMON, int8_operands, activations_or_constant_scalar, broadcast_up_to_4d, same_operand_output_quant)),
+              (*_COMMON, int8_operands, broadcast_up_to_4d, same_operand_output_quant)),
 )}
 
 

@@ -92,7 +92,7 @@ class Schedule:
 
 
 ELEMENTWISE_KINDS = (KernelKind.ADD, KernelKind.LUT, KernelKind.MUL, KernelKind.SUB, KernelKind.MAXIMUM,
-                     KernelKind.MINIMUM)
+                     KernelKind.MINIMUM, KernelKind.ADD_BROADCAST)
 
 
 def in_place_kind(call: Call) -> bool:
@@ -135,7 +135,7 @@ def overwritable_operands(call: Call) -> tuple[int, ...]:
         dims = (call.output_dims.n, call.output_dims.h, call.output_dims.w, call.output_dims.c)
         full = [all(d == 1 or s != 0 for d, s in zip(dims, (st.n, st.h, st.w, st.c)))
                 for st in (call.input1_strides, call.input2_strides)]
-        return tuple(t for t, f in zip(call.inputs, full) if f)
+        return tuple(t for t, f in zip(call.operands, full) if f and t is not None)
     return call.inputs[:1]
 
 

@@ -172,7 +172,7 @@ def with_native_ops(model_bytes: bytes) -> tuple[bytes, tuple[str, ...]] | None:
     model = flatbuffer_utils.read_model_from_bytearray(bytearray(model_bytes))
     sub = model.subgraphs[0]
     by_output = {int(o.outputs[0]): o for o in sub.operators}
-    replaced: dict[int, object] = {}  # id of the op a native op replaces -> the native op
+    replaced: dict[int, object] = {}  # id of the op a native op replaces -> the native op (None: dropped)
     notes = []
     for output, op in dilated.items():
         b2s = by_output.get(output)
@@ -186,6 +186,7 @@ def with_native_ops(model_bytes: bytes) -> tuple[bytes, tuple[str, ...]] | None:
         conv.builtinOptions.dilationHFactor = op.options.dilation_h
         conv.builtinOptions.dilationWFactor = op.options.dilation_w
         replaced[id(b2s)] = conv
+        replaced[id(conv)] = None  # moved to where BATCH_TO_SPACE_ND was
         notes.append("dilated convolutions as native dilated CONV_2D / DEPTHWISE_CONV_2D")
     if resizes:
         code = schema.OperatorCodeT()
@@ -210,6 +211,7 @@ def with_native_ops(model_bytes: bytes) -> tuple[bytes, tuple[str, ...]] | None:
             replaced[id(by_output[output])] = resize
         notes.append("UpSampling2D as native RESIZE_NEAREST_NEIGHBOR")
     operators = [replaced.get(id(o), o) for o in sub.operators]
+    operators = [o for o in operators if o is not None]
     needed = {int(i) for i in sub.outputs}
     kept = []
     for o in reversed(operators):  # drop the chains' ops nothing reads any more

@@ -130,6 +130,18 @@ void tinyc_sub_s8(const int8_t *input1,
                   const tinyc_sub_params *params,
                   int8_t *output);
 
+/**
+ * int8 ADD with broadcasting (or a constant operand, e.g. the bias the converter leaves after a dilated
+ * convolution), as TFLM's reference integer Add: the fields of tinyc_sub_params (computed as TFLM's ADD Prepare),
+ *   out = clamp(requantize(s_1 + s_2, output_mult, output_shift) + output_offset, act_min, act_max).
+ * May run in place over an operand of the output's size.
+ */
+void tinyc_add_s8(const int8_t *input1,
+                  const int8_t *input2,
+                  const tinyc_broadcast *shape,
+                  const tinyc_sub_params *params,
+                  int8_t *output);
+
 /** int8 MAXIMUM / MINIMUM with broadcasting (raw int8 values, as TFLM; operands and output share quantization). */
 void tinyc_maximum_s8(const int8_t *input1, const int8_t *input2, const tinyc_broadcast *shape, int8_t *output);
 void tinyc_minimum_s8(const int8_t *input1, const int8_t *input2, const tinyc_broadcast *shape, int8_t *output);
