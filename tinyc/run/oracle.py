@@ -80,8 +80,11 @@ def tflm_tensors(model_bytes: bytes, sample: np.ndarray, tensor_indices: list[in
 
 
 def tflm_arena_bytes(model_bytes: bytes) -> int:
-    """The smallest arena with which TFLM allocates the model (bisection, to 16 bytes), in a child process."""
-    return int(_in_child("TFLite Micro's interpreter", _tflm_arena_bytes_here, model_bytes))
+    """The smallest arena with which TFLM allocates the model (bisection, to 16 bytes), in a child process; for a
+    model with chains tinyc folds, TFLM's arena for the native ops they stand for (`with_native_ops`)."""
+    native = with_native_ops(model_bytes)
+    return int(_in_child("TFLite Micro's interpreter", _tflm_arena_bytes_here,
+                         native[0] if native is not None else model_bytes))
 
 
 def _tflm_arena_bytes_here(model_bytes: bytes) -> int:
@@ -95,6 +98,8 @@ def _tflm_arena_bytes_here(model_bytes: bytes) -> int:
             return False
     low, high = 0, _arena_for(model_bytes)
     while not allocates(high):
+        if high > 1 << 30:
+            raise RuntimeError("TFLM does not allocate the model with any arena (an op without a kernel?)")
         low, high = high, high * 2
     while high - low > 16:
         mid = (low + high) // 2
