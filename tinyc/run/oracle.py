@@ -171,18 +171,20 @@ def with_native_ops(model_bytes: bytes) -> tuple[bytes, tuple[str, ...]] | None:
     if not dilated and not resizes:
         return None
     quiet_tensorflow()
-    from tensorflow.lite.python import schema_py_generated as schema  # type: ignore[import-untyped]
-    from tensorflow.lite.tools import flatbuffer_utils  # type: ignore[import-untyped]
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
 
     model = flatbuffer_utils.read_model_from_bytearray(bytearray(model_bytes))
     sub = model.subgraphs[0]
     by_output = {int(o.outputs[0]): o for o in sub.operators}
-    replaced: dict[int, object] = {}  # id of the op a native op replaces -> the native op (None: dropped)
+    replaced: dict[int, Any] = {}  # id of the op a native op replaces -> the native op (None: dropped)
     notes = []
     for output, op in dilated.items():
         b2s = by_output.get(output)
-        conv = by_output.get(int(b2s.inputs[0])) if b2s is not None else None
-        if conv is None or int(model.operatorCodes[b2s.opcodeIndex].builtinCode) != schema.BuiltinOperator.BATCH_TO_SPACE_ND:
+        if b2s is None or int(model.operatorCodes[b2s.opcodeIndex].builtinCode) != schema.BuiltinOperator.BATCH_TO_SPACE_ND:
+            continue
+        conv = by_output.get(int(b2s.inputs[0]))
+        if conv is None:
             continue
         assert isinstance(op.options, ConvOptions)
         conv.inputs[0] = op.inputs[0]
