@@ -219,3 +219,14 @@ def conv1d() -> keras.Model:
     y = layers.Conv1D(6, 3, padding="same")(y)
     y = layers.GlobalAveragePooling1D()(y)
     return keras.Model(x, layers.Dense(4)(y))
+
+
+def prelu_broadcast_add() -> keras.Model:
+    """PReLU with one slope per channel and one per element (alpha a constant operand broadcast over the map), and
+    a broadcasting ADD of two activations (a per-channel summary added back to the map)."""
+    x = keras.Input((8, 7, 5))
+    alpha = keras.initializers.RandomUniform(-0.5, 1.5)
+    y = layers.PReLU(alpha_initializer=alpha, shared_axes=[1, 2])(layers.Conv2D(6, 3, padding="same")(x))
+    s = layers.Conv2D(6, 1)(layers.GlobalAveragePooling2D(keepdims=True)(y))
+    y = layers.Add()([y, s])
+    return keras.Model(x, layers.PReLU(alpha_initializer=alpha)(layers.Conv2D(4, 1)(y)))

@@ -328,13 +328,13 @@ def test_lstm_is_named(monkeypatch, capsys, tmp_path) -> None:
     assert err == (f"error: {model}: Keras layer 'encoder' (layer 1 of the model, LSTM): LSTM is not supported "
                    "(tinyc lowers int8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, AVERAGE_POOL_2D, MAX_POOL_2D, "
                    "MEAN, RESHAPE, EXPAND_DIMS, SQUEEZE, RESIZE_NEAREST_NEIGHBOR, PAD, CONCATENATION, RELU, RELU6, "
-                   "SOFTMAX, QUANTIZE, LEAKY_RELU, LOGISTIC, TANH, HARD_SWISH, MUL, SUB, MAXIMUM, MINIMUM); replace it with convolutions (e.g. a DS-CNN over the time "
+                   "SOFTMAX, QUANTIZE, LEAKY_RELU, LOGISTIC, TANH, HARD_SWISH, MUL, SUB, MAXIMUM, MINIMUM, PRELU); replace it with convolutions (e.g. a DS-CNN over the time "
                    "axis) or Dense layers")
 
 
 @pytest.mark.parametrize(("layer", "kind", "problem"), [
-    ("keras.layers.PReLU(name='odd')", "PReLU",
-     "it converts to TFLite PRELU, which tinyc does not lower: use LeakyReLU (one slope for every channel) or ReLU"),
+    ("keras.layers.ELU(name='odd')", "ELU",
+     "it converts to TFLite ELU, which tinyc does not lower: use LeakyReLU, ReLU or Activation('hard_swish')"),
     ("keras.layers.UpSampling2D(interpolation='bilinear', name='odd')", "UpSampling2D",
      "interpolation 'bilinear' converts to TFLite RESIZE_BILINEAR, which tinyc does not lower: use UpSampling2D with "
      "interpolation='nearest'"),
@@ -380,7 +380,7 @@ def test_unsupported_op_names_its_keras_layer(monkeypatch, capsys, tmp_path) -> 
                    "'gate' (Lambda): op ABS is not supported; supported ops: CONV_2D, DEPTHWISE_CONV_2D, "
                    "FULLY_CONNECTED, ADD, AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, RESHAPE, EXPAND_DIMS, SQUEEZE, "
                    "RESIZE_NEAREST_NEIGHBOR, PAD, CONCATENATION, RELU, RELU6, SOFTMAX, QUANTIZE, LEAKY_RELU, LOGISTIC, "
-                   "TANH, HARD_SWISH, MUL, SUB, MAXIMUM, MINIMUM")
+                   "TANH, HARD_SWISH, MUL, SUB, MAXIMUM, MINIMUM, PRELU")
 
 
 def test_model_file_writing_to_file_descriptor_1_keeps_json_clean(tmp_path) -> None:

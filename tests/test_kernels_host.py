@@ -641,7 +641,7 @@ def _binary_case(op_name: str, shapes: tuple[tuple[int, ...], tuple[int, ...]], 
     def layer():
         import tensorflow as tf
 
-        return {"MUL": tf.keras.layers.Multiply, "SUB": tf.keras.layers.Subtract}[op_name]()
+        return {"MUL": tf.keras.layers.Multiply, "SUB": tf.keras.layers.Subtract, "ADD": tf.keras.layers.Add}[op_name]()
 
     shape_id = "_".join("x".join(map(str, s)) for s in shapes)
     return Case(id=f"{op_name.lower()}_{shape_id}_seed{seed}", op_name=op_name, input_shapes=shapes, layer=layer,
@@ -653,7 +653,9 @@ BINARY_CASES = [_binary_case("MUL", ((5, 7, 6), (1, 1, 6)), 1),   # the SE block
                 _binary_case("MUL", ((4, 3, 8), (4, 3, 8)), 3),
                 _binary_case("MUL", ((4, 1, 5), (1, 6, 5)), 4),   # both operands broadcast
                 _binary_case("SUB", ((5, 7, 6), (1, 1, 6)), 5),
-                _binary_case("SUB", ((6, 4, 3), (6, 4, 3)), 6)]
+                _binary_case("SUB", ((6, 4, 3), (6, 4, 3)), 6),
+                _binary_case("ADD", ((5, 7, 6), (1, 1, 6)), 7),   # broadcasting ADD: tinyc_add_s8
+                _binary_case("ADD", ((1, 6, 5), (4, 1, 5)), 8)]
 
 
 @pytest.mark.parametrize("case", BINARY_CASES, ids=lambda c: c.id)
@@ -678,6 +680,9 @@ def test_broadcasting_binary(lib: ctypes.CDLL, case: Case) -> None:
         if case.op_name == "MUL":
             params = h.MulParams(*(getattr(p, f) for f, _ in h.MulParams._fields_))
             lib.tinyc_mul_s8(h.i8p(first), h.i8p(second), ctypes.byref(shape), ctypes.byref(params), h.i8p(out))
+        elif case.op_name == "ADD":
+            params = h.SubParams(*(getattr(p, f) for f, _ in h.SubParams._fields_))
+            lib.tinyc_add_s8(h.i8p(first), h.i8p(second), ctypes.byref(shape), ctypes.byref(params), h.i8p(out))
         else:
             params = h.SubParams(*(getattr(p, f) for f, _ in h.SubParams._fields_))
             lib.tinyc_sub_s8(h.i8p(first), h.i8p(second), ctypes.byref(shape), ctypes.byref(params), h.i8p(out))
@@ -851,6 +856,54 @@ def test_resize_nearest(lib: ctypes.CDLL, name: str) -> None:
         out = np.zeros((o.n, o.h, o.w, o.c), np.int8)
         lib.tinyc_resize_nearest_s8(h.i8p(np.ascontiguousarray(x)), call.input_dims.w, call.input_dims.c, o.h, o.w,
                                     index.ctypes.data_as(ctypes.POINTER(ctypes.c_int16)), h.i8p(out))
+        return out
+
+    _check_lowered(reference, run)
+
+
+class PreluParams(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_int32) for name in ("input_offset", "alpha_offset", "output_offset", "multiplier_1",
+                                                    "shift_1", "multiplier_2", "shift_2")]
+
+
+PRELU_CASES = {
+    "per_channel_7x6x5": ((7, 6, 5), [1, 2]),
+    "per_channel_4x9x8": ((4, 9, 8), [1, 2]),
+    "per_element_5x4x3": ((5, 4, 3), None),
+    "shared_rows_6x5x4": ((6, 5, 4), [1]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PRELU_CASES))
+def test_prelu(lib: ctypes.CDLL, name: str) -> None:
+    """tinyc_prelu_s8 with alpha as lowering places it (a constant operand broadcast over the input), against TFLM."""
+    import tensorflow as tf
+
+    from tinyc.ir.lower import BinaryCall, KernelKind
+
+    hwc, shared = PRELU_CASES[name]
+
+    def build():  # type: ignore[no-untyped-def]
+        x = tf.keras.Input(hwc, name="in0")
+        prelu = tf.keras.layers.PReLU(alpha_initializer=tf.keras.initializers.RandomUniform(-0.5, 1.5),
+                                      shared_axes=shared)
+        return tf.keras.Model(x, prelu(x))
+
+    reference, calls = _lowered_case(build, hwc, len(name))
+    assert len(calls) == 1
+    call = calls[0]
+    assert isinstance(call, BinaryCall) and call.kind is KernelKind.PRELU and call.constant_position == 1
+    alpha = np.ascontiguousarray(call.consts[0].values.astype(np.int8))
+
+    def strides(d):  # type: ignore[no-untyped-def]
+        return (h.i32 * 4)(d.n, d.h, d.w, d.c)
+
+    def run(x: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(x)
+        shape = h.Broadcast(strides(call.output_dims), strides(call.input1_strides), strides(call.input2_strides))
+        params = PreluParams(*(getattr(call.params, f) for f, _ in PreluParams._fields_))
+        lib.tinyc_prelu_s8(h.i8p(np.ascontiguousarray(x)), h.i8p(alpha), ctypes.byref(shape), ctypes.byref(params),
+                           h.i8p(out))
         return out
 
     _check_lowered(reference, run)

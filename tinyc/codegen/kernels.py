@@ -95,6 +95,7 @@ KERNELS: dict[KernelKind, Callable[[StepContext], tuple[str, str]]] = {
     KernelKind.MAXIMUM: _fixed("compare", "tinyc_maximum_s8"),
     KernelKind.MINIMUM: _fixed("compare", "tinyc_minimum_s8"),
     KernelKind.RESIZE_NEAREST: _fixed("resize_nearest", "tinyc_resize_nearest_s8"),
+    KernelKind.PRELU: _fixed("prelu", "tinyc_prelu_s8"),
 }
 
 

@@ -77,6 +77,7 @@ class OpKind(enum.Enum):
     SQUEEZE = "SQUEEZE"
     TILE = "TILE"
     RESIZE_NEAREST_NEIGHBOR = "RESIZE_NEAREST_NEIGHBOR"
+    PRELU = "PRELU"
     OTHER = "OTHER"
 
 

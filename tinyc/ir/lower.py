@@ -41,7 +41,8 @@ class KernelKind(enum.Enum):
     MINIMUM = "minimum"
     SUB = "sub"
     ADD_BROADCAST = "add_broadcast"  # tinyc_add_s8: ADD with broadcasting or a constant operand
-    RESIZE_NEAREST = "resize_nearest"  # an index table per axis: copies of channel vectors
+    RESIZE_NEAREST = "resize_nearest"
+    PRELU = "prelu"  # tinyc_prelu_s8: alpha broadcast over the input (per channel)  # an index table per axis: copies of channel vectors
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,7 @@ class BinaryCall(Call):
     output_dims: Dims
     input1_strides: Dims
     input2_strides: Dims
-    params: requant.MulParams | requant.SubParams | None  # MUL, SUB and ADD (SUB's fields); None for MAXIMUM, MINIMUM
+    params: requant.MulParams | requant.SubParams | requant.PreluParams | None  # None for MAXIMUM, MINIMUM
     constant_position: int = -1
 
     @property
@@ -498,7 +499,7 @@ def _strides(shape: tuple[int, ...], out: Dims) -> Dims:
     return Dims(*strides)
 
 
-_BINARY_KINDS = {OpKind.ADD: KernelKind.ADD_BROADCAST, OpKind.MUL: KernelKind.MUL, OpKind.SUB: KernelKind.SUB, OpKind.MAXIMUM: KernelKind.MAXIMUM,
+_BINARY_KINDS = {OpKind.PRELU: KernelKind.PRELU, OpKind.ADD: KernelKind.ADD_BROADCAST, OpKind.MUL: KernelKind.MUL, OpKind.SUB: KernelKind.SUB, OpKind.MAXIMUM: KernelKind.MAXIMUM,
                  OpKind.MINIMUM: KernelKind.MINIMUM}
 # The requantization parameters of the binary kernels that rescale (MAXIMUM and MINIMUM compare raw values).
 _BINARY_PARAMS: dict[OpKind, Callable[..., requant.MulParams | requant.SubParams]] = {
@@ -509,13 +510,17 @@ def _binary(graph: Graph, op: Op) -> Call:
     """ADD, MUL, SUB, MAXIMUM, MINIMUM: a table when one operand is a constant scalar, else the broadcasting kernel
     (an operand may be a constant tensor: it is placed in flash)."""
     position = constant_scalar_index(graph, op)
-    if position is not None:
+    if position is not None and op.kind in _CONSTANT_SCALAR_TABLES:
         return _lut_call(graph, op, _constant_scalar_table(graph, op, position), op.inputs[1 - position])
     a, b, y = (graph.tensor(i) for i in (*op.inputs[:2], op.outputs[0]))
     padded = (1,) * (4 - len(y.shape)) + tuple(y.shape)
     out_dims = Dims(*padded)
-    params = None
-    if op.kind in _BINARY_PARAMS:
+    params: requant.MulParams | requant.SubParams | requant.PreluParams | None = None
+    if op.kind is OpKind.PRELU:
+        params = requant.prelu_params(input_scale=a.scale, input_zero_point=a.zero_point, alpha_scale=b.scale,
+                                      alpha_zero_point=b.zero_point, output_scale=y.scale,
+                                      output_zero_point=y.zero_point)
+    elif op.kind in _BINARY_PARAMS:
         params = _BINARY_PARAMS[op.kind](
             input1_scale=a.scale, input1_zero_point=a.zero_point, input2_scale=b.scale, input2_zero_point=b.zero_point,
             output_scale=y.scale, output_zero_point=y.zero_point,
@@ -574,7 +579,7 @@ _LOWERINGS = {
     OpKind.LOGISTIC: _lut_activation, OpKind.TANH: _lut_activation, OpKind.HARD_SWISH: _lut_activation,
     OpKind.QUANTIZE: _lut_activation, OpKind.MUL: _binary, OpKind.SUB: _binary, OpKind.MAXIMUM: _binary,
     OpKind.MINIMUM: _binary, OpKind.EXPAND_DIMS: _reshape, OpKind.SQUEEZE: _reshape,
-    OpKind.RESIZE_NEAREST_NEIGHBOR: _resize_nearest,
+    OpKind.RESIZE_NEAREST_NEIGHBOR: _resize_nearest, OpKind.PRELU: _binary,
 }
 
 

@@ -274,13 +274,14 @@ SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
               (*_COMMON, int8_operands, broadcast_up_to_4d, same_operand_output_quant)),
     OpSupport(OpKind.MINIMUM, "Minimum", "tinyc_minimum_s8; tinyc_lut_s8 with a constant scalar",
               (*_COMMON, int8_operands, broadcast_up_to_4d, same_operand_output_quant)),
+    OpSupport(OpKind.PRELU, "PReLU (alpha per channel with shared_axes=[1, 2], or per element)",
+              "tinyc_prelu_s8 (alpha broadcast over the input)", (*_COMMON, int8_operands, broadcast_up_to_4d)),
 )}
 
 
 # The nearest supported alternative for TFLite ops tinyc does not lower (by builtin name, as the converter emits them
 # for common Keras layers); shown with the refusal, and by the Keras-level check before conversion.
 ALTERNATIVES: dict[str, str] = {
-    "PRELU": "use LeakyReLU (one slope for every channel) or ReLU",
     "ELU": "use LeakyReLU, ReLU or Activation('hard_swish')",
     "GELU": "use Activation('hard_swish') (MobileNetV3's approximation) or ReLU",
     "DIV": "use Multiply by a constant (the reciprocal)",

@@ -92,7 +92,7 @@ class Schedule:
 
 
 ELEMENTWISE_KINDS = (KernelKind.ADD, KernelKind.LUT, KernelKind.MUL, KernelKind.SUB, KernelKind.MAXIMUM,
-                     KernelKind.MINIMUM, KernelKind.ADD_BROADCAST)
+                     KernelKind.MINIMUM, KernelKind.ADD_BROADCAST, KernelKind.PRELU)
 
 
 def in_place_kind(call: Call) -> bool:

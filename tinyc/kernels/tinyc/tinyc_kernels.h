@@ -142,6 +142,31 @@ void tinyc_add_s8(const int8_t *input1,
                   const tinyc_sub_params *params,
                   int8_t *output);
 
+/** Arguments of tinyc_prelu_s8 (tinyc.ir.requant.PreluParams). */
+typedef struct
+{
+    int32_t input_offset; /* negative of the input's zero point */
+    int32_t alpha_offset; /* negative of alpha's zero point */
+    int32_t output_offset;
+    int32_t multiplier_1; /* input scale / output scale */
+    int32_t shift_1;
+    int32_t multiplier_2; /* input scale * alpha scale / output scale */
+    int32_t shift_2;
+} tinyc_prelu_params;
+
+/**
+ * int8 PRELU as TFLM's reference (alpha broadcast over the input, e.g. one slope per channel):
+ *   x = in + input_offset;
+ *   out = clamp(output_offset + (x >= 0 ? requantize(x, multiplier_1, shift_1)
+ *                                       : requantize(x * (alpha + alpha_offset), multiplier_2, shift_2)), -128, 127).
+ * May run in place over the input.
+ */
+void tinyc_prelu_s8(const int8_t *input,
+                    const int8_t *alpha,
+                    const tinyc_broadcast *shape,
+                    const tinyc_prelu_params *params,
+                    int8_t *output);
+
 /** int8 MAXIMUM / MINIMUM with broadcasting (raw int8 values, as TFLM; operands and output share quantization). */
 void tinyc_maximum_s8(const int8_t *input1, const int8_t *input2, const tinyc_broadcast *shape, int8_t *output);
 void tinyc_minimum_s8(const int8_t *input1, const int8_t *input2, const tinyc_broadcast *shape, int8_t *output);
