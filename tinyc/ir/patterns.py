@@ -18,7 +18,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from tinyc.ir.graph import ConvOptions, Op, OpKind, Padding, ResizeOptions, Tensor
+from tinyc.ir.graph import ActivationOptions, ConvOptions, Op, OpKind, Padding, PoolOptions, ResizeOptions, Tensor
 
 
 def _const(tensors: tuple[Tensor, ...], index: int) -> list[int] | None:
@@ -93,13 +93,21 @@ def _repeat(ops: list[Op | None], position: int, tensors: tuple[Tensor, ...],
     a = axis[0] % 5
     t = _sole_consumer(ops, expand.outputs[0], outputs)
     tile = ops[t] if t is not None else None
-    if tile is None or tile.kind is not OpKind.TILE or tile.inputs[0] != expand.outputs[0]:
-        return None
-    multiples = _const(tensors, tile.inputs[1])
-    r = _sole_consumer(ops, tile.outputs[0], outputs)
-    reshape = ops[r] if r is not None else None
-    if (multiples is None or len(multiples) != 5 or a not in (2, 3) or reshape is None
-            or reshape.kind is not OpKind.RESHAPE or reshape.inputs[0] != tile.outputs[0]
+    source = expand
+    if tile is not None and tile.kind is OpKind.RESHAPE and a in (2, 3):  # UpSampling2D's factor 1: no TILE
+        r, reshape, multiples = t, tile, [1] * 5
+        stored = tensors[reshape.outputs[0]].shape
+        if len(stored) != 4 or stored[3] != x.shape[3]:
+            return None  # some other reshape
+    else:
+        if tile is None or tile.kind is not OpKind.TILE or tile.inputs[0] != expand.outputs[0]:
+            return None
+        source = tile
+        multiples = _const(tensors, tile.inputs[1])  # type: ignore[assignment]
+        r = _sole_consumer(ops, tile.outputs[0], outputs)
+        reshape = ops[r] if r is not None else None  # type: ignore[assignment]
+    if (multiples is None or len(multiples) != 5 or a not in (2, 3) or reshape is None or t is None or r is None
+            or reshape.kind is not OpKind.RESHAPE or reshape.inputs[0] != source.outputs[0]
             or any(m != 1 for k, m in enumerate(multiples) if k != a) or multiples[a] < 1
             or not _same_quant(tensors, expand.inputs[0], reshape.outputs[0])):
         return None
@@ -108,7 +116,7 @@ def _repeat(ops: list[Op | None], position: int, tensors: tuple[Tensor, ...],
     op = Op(index=expand.index, kind=OpKind.RESIZE_NEAREST_NEIGHBOR, opcode_name="RESIZE_NEAREST_NEIGHBOR",
             inputs=(expand.inputs[0],), outputs=reshape.outputs,
             options=ResizeOptions(align_corners=False, half_pixel_centers=False, repeat=True))
-    return t, r, op, tuple(shape)  # type: ignore[return-value]
+    return t, r, op, tuple(shape)
 
 
 def fold_patterns(ops: tuple[Op, ...], tensors: tuple[Tensor, ...],
@@ -131,12 +139,65 @@ def fold_patterns(ops: tuple[Op, ...], tensors: tuple[Tensor, ...],
             if repeat is not None:
                 t, r, resize, shape = repeat
                 work[position], work[t] = None, None
-                work[r] = resize
+                work[r] = resize  # t == r when there is no TILE
                 shapes[resize.outputs[0]] = shape
     folded = [op for op in work if op is not None]
     folded = _merge_repeats(folded, outputs)
     new_tensors = tuple(replace(t, shape=shapes[t.index]) if t.index in shapes else t for t in tensors)
+    if shapes:
+        new_tensors = _reinfer_shapes(folded, new_tensors, set(shapes))
     return tuple(replace(op, index=i) for i, op in enumerate(folded)), new_tensors
+
+
+_SAME_SHAPE = (OpKind.RELU, OpKind.RELU6, OpKind.LOGISTIC, OpKind.TANH, OpKind.HARD_SWISH, OpKind.LEAKY_RELU,
+               OpKind.QUANTIZE, OpKind.SOFTMAX, OpKind.PRELU)
+_BROADCAST = (OpKind.ADD, OpKind.MUL, OpKind.SUB, OpKind.MAXIMUM, OpKind.MINIMUM)
+
+
+def _out_size(padding: Padding, size: int, kernel: int, stride: int, dilation: int) -> int:
+    effective = (kernel - 1) * dilation + 1
+    return (size + stride - 1) // stride if padding is Padding.SAME else (size + stride - effective) // stride
+
+
+def _inferred_shape(op: Op, shape: dict[int, tuple[int, ...]], tensors: tuple[Tensor, ...]) -> tuple[int, ...] | None:
+    """The output shape that follows from the inputs' shapes, for the ops where it does (else None)."""
+    x = shape[op.inputs[0]]
+    o = op.options
+    if op.kind in (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D) and isinstance(o, ConvOptions) and len(x) == 4:
+        w = shape[op.inputs[1]]
+        return (x[0], _out_size(o.padding, x[1], w[1], o.stride_h, o.dilation_h),
+                _out_size(o.padding, x[2], w[2], o.stride_w, o.dilation_w),
+                w[3] if op.kind is OpKind.DEPTHWISE_CONV_2D else w[0])
+    if op.kind in (OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D) and isinstance(o, PoolOptions) and len(x) == 4:
+        return (x[0], _out_size(o.padding, x[1], o.filter_h, o.stride_h, 1),
+                _out_size(o.padding, x[2], o.filter_w, o.stride_w, 1), x[3])
+    if op.kind in _SAME_SHAPE:
+        return x
+    if op.kind in _BROADCAST and len(op.inputs) == 2:
+        return tuple(int(d) for d in np.broadcast_shapes(x, shape[op.inputs[1]]))
+    if op.kind is OpKind.CONCATENATION and isinstance(o, ActivationOptions):
+        axis = o.axis % len(x)
+        return tuple(sum(shape[i][axis] for i in op.inputs) if k == axis else d for k, d in enumerate(x))
+    if op.kind is OpKind.PAD:
+        pads = _const(tensors, op.inputs[1])
+        if pads is not None and len(pads) == 2 * len(x):
+            return tuple(d + pads[2 * k] + pads[2 * k + 1] for k, d in enumerate(x))
+    return None
+
+
+def _reinfer_shapes(ops: list[Op], tensors: tuple[Tensor, ...], changed: set[int]) -> tuple[Tensor, ...]:
+    """The converter derives the static shapes after an UpSampling2D chain from the wrong shape it stores for the
+    chain's last RESHAPE (height 1): below a folded resize, each op whose output shape follows from its inputs gets
+    that shape (the others keep the stored one; `check_shapes` judges them)."""
+    shape = {t.index: t.shape for t in tensors}
+    for op in ops:
+        if not changed.intersection(op.inputs) or any(i < 0 for i in op.inputs[:1]):
+            continue
+        inferred = _inferred_shape(op, shape, tensors)
+        if inferred is not None and inferred != shape[op.outputs[0]]:
+            shape[op.outputs[0]] = inferred
+            changed.add(op.outputs[0])
+    return tuple(replace(t, shape=shape[t.index]) if shape[t.index] != t.shape else t for t in tensors)
 
 
 def _merge_repeats(ops: list[Op], outputs: tuple[int, ...]) -> list[Op]:

@@ -208,8 +208,6 @@ def with_native_ops(model_bytes: bytes) -> tuple[bytes, tuple[str, ...]] | None:
             size_tensor.shape, size_tensor.type, size_tensor.buffer = [2], schema.TensorType.INT32, len(model.buffers) - 1
             size_tensor.name = f"tinyc_resize_size_{output}".encode()
             sub.tensors.append(size_tensor)
-            sub.tensors[output].shape = list(graph.tensor(output).shape)
-            sub.tensors[output].shapeSignature = None
             resize = schema.OperatorT()
             resize.opcodeIndex = len(model.operatorCodes) - 1
             resize.inputs, resize.outputs = [op.inputs[0], len(sub.tensors) - 1], [output]
@@ -217,6 +215,10 @@ def with_native_ops(model_bytes: bytes) -> tuple[bytes, tuple[str, ...]] | None:
             resize.builtinOptions = schema.ResizeNearestNeighborOptionsT()
             replaced[id(by_output[output])] = resize
         notes.append("UpSampling2D as native RESIZE_NEAREST_NEIGHBOR")
+    for tensor in graph.tensors:  # shapes tinyc set (a folded resize's output, and the shapes derived from it)
+        if list(tensor.shape) != [int(d) for d in sub.tensors[tensor.index].shape]:
+            sub.tensors[tensor.index].shape = list(tensor.shape)
+            sub.tensors[tensor.index].shapeSignature = None
     operators = [replaced.get(id(o), o) for o in sub.operators]
     operators = [o for o in operators if o is not None]
     needed = {int(i) for i in sub.outputs}
