@@ -230,3 +230,11 @@ def prelu_broadcast_add() -> keras.Model:
     s = layers.Conv2D(6, 1)(layers.GlobalAveragePooling2D(keepdims=True)(y))
     y = layers.Add()([y, s])
     return keras.Model(x, layers.PReLU(alpha_initializer=alpha)(layers.Conv2D(4, 1)(y)))
+
+
+def upsample_bilinear() -> keras.Model:
+    """Bilinear UpSampling2D (RESIZE_BILINEAR, half-pixel centres) and a bilinear Resizing to an odd size."""
+    x = keras.Input((6, 5, 3))
+    y = layers.UpSampling2D(2, interpolation="bilinear")(layers.Conv2D(4, 3, padding="same")(x))
+    y = layers.Resizing(9, 7, interpolation="bilinear")(layers.Conv2D(4, 1, activation="relu")(y))
+    return keras.Model(x, layers.Conv2D(3, 3, padding="same")(y))

@@ -335,9 +335,9 @@ def test_lstm_is_named(monkeypatch, capsys, tmp_path) -> None:
 @pytest.mark.parametrize(("layer", "kind", "problem"), [
     ("keras.layers.ELU(name='odd')", "ELU",
      "it converts to TFLite ELU, which tinyc does not lower: use LeakyReLU, ReLU or Activation('hard_swish')"),
-    ("keras.layers.UpSampling2D(interpolation='bilinear', name='odd')", "UpSampling2D",
-     "interpolation 'bilinear' converts to TFLite RESIZE_BILINEAR, which tinyc does not lower: use UpSampling2D with "
-     "interpolation='nearest'"),
+    ("keras.layers.UpSampling2D(interpolation='bicubic', name='odd')", "UpSampling2D",
+     "interpolation 'bicubic' is not supported: use 'nearest' (RESIZE_NEAREST_NEIGHBOR) or 'bilinear' "
+     "(RESIZE_BILINEAR)"),
     ("keras.layers.Conv2DTranspose(4, 3, strides=2, name='odd')", "Conv2DTranspose",
      "it converts to TFLite TRANSPOSE_CONV, which tinyc does not lower: use UpSampling2D (nearest) followed by a "
      "Conv2D"),

@@ -42,6 +42,7 @@ CONV_CASES = {
     "upsample_concat": m.upsample_concat,
     "conv1d": m.conv1d,
     "prelu_broadcast_add": m.prelu_broadcast_add,
+    "upsample_bilinear": m.upsample_bilinear,
     "dense_relu": lambda: m.dense(37, 11, "relu"),
     "add_relu": m.add_relu,
     "pools_concat_mean": m.pools,

@@ -831,6 +831,44 @@ RESIZE_CASES = {
 }
 
 
+BILINEAR_CASES = {
+    "upsampling_bilinear_2x2": ((5, 6, 3), lambda tf: tf.keras.layers.UpSampling2D(2, interpolation="bilinear")),
+    "upsampling_bilinear_3x2": ((4, 5, 2), lambda tf: tf.keras.layers.UpSampling2D((3, 2), interpolation="bilinear")),
+    "resizing_bilinear_5x7_to_8x12": ((5, 7, 3), lambda tf: tf.keras.layers.Resizing(8, 12, interpolation="bilinear")),
+    "resizing_bilinear_9x8_to_4x5": ((9, 8, 2), lambda tf: tf.keras.layers.Resizing(4, 5, interpolation="bilinear")),
+    "resizing_bilinear_3x3_to_7x10": ((3, 3, 5), lambda tf: tf.keras.layers.Resizing(7, 10, interpolation="bilinear")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BILINEAR_CASES))
+def test_resize_bilinear(lib: ctypes.CDLL, name: str) -> None:
+    """tinyc_resize_bilinear_s8 with lowering's taps (TFLite's 10-bit integer ResizeBilinear), against TFLM."""
+    import tensorflow as tf
+
+    from tinyc.ir.lower import KernelKind, ResizeCall
+
+    hwc, layer = BILINEAR_CASES[name]
+
+    def build():  # type: ignore[no-untyped-def]
+        x = tf.keras.Input(hwc, name="in0")
+        return tf.keras.Model(x, layer(tf)(x))
+
+    reference, calls = _lowered_case(build, hwc, len(name))
+    assert len(calls) == 1
+    call = calls[0]
+    assert isinstance(call, ResizeCall) and call.kind is KernelKind.RESIZE_BILINEAR
+    taps = np.ascontiguousarray(call.consts[0].values.astype(np.int16))
+
+    def run(x: np.ndarray) -> np.ndarray:
+        o = call.output_dims
+        out = np.zeros((o.n, o.h, o.w, o.c), np.int8)
+        lib.tinyc_resize_bilinear_s8(h.i8p(np.ascontiguousarray(x)), call.input_dims.w, call.input_dims.c, o.h, o.w,
+                                     taps.ctypes.data_as(ctypes.POINTER(ctypes.c_int16)), h.i8p(out))
+        return out
+
+    _check_lowered(reference, run)
+
+
 @pytest.mark.parametrize("name", sorted(RESIZE_CASES))
 def test_resize_nearest(lib: ctypes.CDLL, name: str) -> None:
     """tinyc_resize_nearest_s8 with lowering's index table: UpSampling2D's folded chain (exact repetition) and

@@ -94,7 +94,8 @@ KERNELS: dict[KernelKind, Callable[[StepContext], tuple[str, str]]] = {
     KernelKind.ADD_BROADCAST: _fixed("sub", "tinyc_add_s8"),  # SUB's parameter fields
     KernelKind.MAXIMUM: _fixed("compare", "tinyc_maximum_s8"),
     KernelKind.MINIMUM: _fixed("compare", "tinyc_minimum_s8"),
-    KernelKind.RESIZE_NEAREST: _fixed("resize_nearest", "tinyc_resize_nearest_s8"),
+    KernelKind.RESIZE_NEAREST: _fixed("resize", "tinyc_resize_nearest_s8"),
+    KernelKind.RESIZE_BILINEAR: _fixed("resize", "tinyc_resize_bilinear_s8"),
     KernelKind.PRELU: _fixed("prelu", "tinyc_prelu_s8"),
 }
 

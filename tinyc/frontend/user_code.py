@@ -187,9 +187,9 @@ def _layer_problem(layer: Any) -> str | None:
     if activation in _UNSUPPORTED_ACTIVATIONS:
         return (f"activation {activation!r} converts to TFLite {_UNSUPPORTED_ACTIVATIONS[activation]}, which tinyc "
                 f"does not lower: {_ACTIVATION_ALTERNATIVE}")
-    if kind in _RESIZING and getattr(layer, "interpolation", "nearest") != "nearest":
-        return (f"interpolation {layer.interpolation!r} converts to TFLite RESIZE_BILINEAR, which tinyc does not "
-                f"lower: {ALTERNATIVES['RESIZE_BILINEAR']}")
+    if kind in _RESIZING and getattr(layer, "interpolation", "nearest") not in ("nearest", "bilinear"):
+        return (f"interpolation {layer.interpolation!r} is not supported: use 'nearest' (RESIZE_NEAREST_NEIGHBOR) or "
+                "'bilinear' (RESIZE_BILINEAR)")
     dilation = tuple(getattr(layer, "dilation_rate", (1,)) or (1,))
     if kind in _DILATED_1D and any(d != 1 for d in dilation):
         return (f"dilation_rate {dilation} converts to TFLite SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around "

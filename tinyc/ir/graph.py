@@ -78,6 +78,7 @@ class OpKind(enum.Enum):
     TILE = "TILE"
     RESIZE_NEAREST_NEIGHBOR = "RESIZE_NEAREST_NEIGHBOR"
     PRELU = "PRELU"
+    RESIZE_BILINEAR = "RESIZE_BILINEAR"
     OTHER = "OTHER"
 
 
@@ -176,7 +177,8 @@ class LeakyReluOptions:
 
 @dataclass(frozen=True)
 class ResizeOptions:
-    """RESIZE_NEAREST_NEIGHBOR: TFLite's two coordinate conventions (both False for Keras' UpSampling2D)."""
+    """RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR: TFLite's two coordinate conventions (both False for Keras'
+    nearest UpSampling2D; half_pixel_centers for its bilinear one)."""
     align_corners: bool
     half_pixel_centers: bool
     repeat: bool = False  # folded from UpSampling2D's EXPAND_DIMS/TILE/RESHAPE: out[y] = in[y // factor] exactly

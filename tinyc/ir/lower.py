@@ -42,6 +42,7 @@ class KernelKind(enum.Enum):
     SUB = "sub"
     ADD_BROADCAST = "add_broadcast"  # tinyc_add_s8: ADD with broadcasting or a constant operand
     RESIZE_NEAREST = "resize_nearest"
+    RESIZE_BILINEAR = "resize_bilinear"  # per axis: two indices and a 10-bit weight; 4-tap interpolation
     PRELU = "prelu"  # tinyc_prelu_s8: alpha broadcast over the input (per channel)  # an index table per axis: copies of channel vectors
 
 
@@ -212,7 +213,8 @@ class BinaryCall(Call):
 
 @dataclass(frozen=True)
 class ResizeCall(Call):
-    """tinyc_resize_nearest_s8: the call's one constant holds output_dims.h row then output_dims.w column indices."""
+    """tinyc_resize_nearest_s8: the call's one constant holds output_dims.h row then output_dims.w column indices;
+    tinyc_resize_bilinear_s8: output_dims.h (y0, y1, wy) then output_dims.w (x0, x1, wx) triples (`bilinear_taps`)."""
     input_dims: Dims
     output_dims: Dims
 
@@ -567,6 +569,39 @@ def _resize_nearest(graph: Graph, op: Op) -> Call:
                       output_dims=out_dims)
 
 
+def _trunc_div(a: int, b: int) -> int:
+    """C's integer division (toward zero)."""
+    q = abs(a) // b
+    return q if a >= 0 else -q
+
+
+def bilinear_taps(in_size: int, out_size: int, options: ResizeOptions) -> list[tuple[int, int, int]]:
+    """Per output row (or column): the two input rows read and the weight of the second in 1/1024 (TFLite's
+    ResizeBilinearInteger: a 10-bit fixed-point scale, rounded to nearest; half_pixel_centers shifts by half a pixel;
+    the lower index clamped at 0, the upper at the last row)."""
+    if options.align_corners and out_size > 1:
+        scale_10 = ((1 << 10) * (in_size - 1) + (out_size - 1) // 2) // (out_size - 1)
+    else:
+        scale_10 = ((1 << 10) * in_size + out_size // 2) // out_size
+    taps = []
+    for y in range(out_size):
+        scaled = y * scale_10 + (scale_10 // 2 - (1 << 9) if options.half_pixel_centers else 0)
+        low = max(_trunc_div(scaled, 1 << 10), 0)
+        high = min(_trunc_div(scaled + (1 << 10) - 1, 1 << 10), in_size - 1)
+        taps.append((low, high, scaled - (1 << 10) * low))
+    return taps
+
+
+def _resize_bilinear(graph: Graph, op: Op) -> Call:
+    assert isinstance(op.options, ResizeOptions)
+    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    in_dims, out_dims = _nhwc(x), _nhwc(y)
+    taps = bilinear_taps(in_dims.h, out_dims.h, op.options) + bilinear_taps(in_dims.w, out_dims.w, op.options)
+    table = ConstArray(f"op{op.index}_table", "int16_t", np.asarray(taps, dtype=np.int16).reshape(-1))
+    return ResizeCall(**_base(graph, op, KernelKind.RESIZE_BILINEAR, consts=(table,)), input_dims=in_dims,
+                      output_dims=out_dims)
+
+
 def _reshape(graph: Graph, op: Op) -> Call:
     return ReshapeCall(**_base(graph, op, KernelKind.RESHAPE))
 
@@ -580,6 +615,7 @@ _LOWERINGS = {
     OpKind.QUANTIZE: _lut_activation, OpKind.MUL: _binary, OpKind.SUB: _binary, OpKind.MAXIMUM: _binary,
     OpKind.MINIMUM: _binary, OpKind.EXPAND_DIMS: _reshape, OpKind.SQUEEZE: _reshape,
     OpKind.RESIZE_NEAREST_NEIGHBOR: _resize_nearest, OpKind.PRELU: _binary,
+    OpKind.RESIZE_BILINEAR: _resize_bilinear,
 }
 
 

@@ -55,7 +55,8 @@ _OPTIONS_TABLE = {OpKind.CONV_2D: "Conv2DOptions", OpKind.DEPTHWISE_CONV_2D: "De
                   OpKind.CONCATENATION: "ConcatenationOptions", OpKind.SOFTMAX: "SoftmaxOptions",
                   OpKind.MEAN: "ReducerOptions", OpKind.MUL: "MulOptions", OpKind.SUB: "SubOptions",
                   OpKind.LEAKY_RELU: "LeakyReluOptions",
-                  OpKind.RESIZE_NEAREST_NEIGHBOR: "ResizeNearestNeighborOptions"}
+                  OpKind.RESIZE_NEAREST_NEIGHBOR: "ResizeNearestNeighborOptions",
+                  OpKind.RESIZE_BILINEAR: "ResizeBilinearOptions"}
 _OPTIONS_REQUIRED = {OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D,
                      OpKind.CONCATENATION, OpKind.SOFTMAX}
 
@@ -88,6 +89,7 @@ def _options(kind: OpKind, table: FbTable | None, where: str) -> Options:
                     OpKind.SUB: ActivationOptions(activation=Activation.NONE),
                     OpKind.LEAKY_RELU: LeakyReluOptions(alpha=0.0),
                     OpKind.RESIZE_NEAREST_NEIGHBOR: ResizeOptions(align_corners=False, half_pixel_centers=False),
+                    OpKind.RESIZE_BILINEAR: ResizeOptions(align_corners=False, half_pixel_centers=False),
                     OpKind.MEAN: MeanOptions(keep_dims=False)}
         return defaults[kind]
     o = table.values
@@ -110,7 +112,7 @@ def _options(kind: OpKind, table: FbTable | None, where: str) -> Options:
         return LeakyReluOptions(alpha=float(np.float32(o["alpha"])))
     if kind is OpKind.CONCATENATION:
         return ActivationOptions(activation=_activation(o["fused_activation_function"]), axis=o["axis"])
-    if kind is OpKind.RESIZE_NEAREST_NEIGHBOR:
+    if kind in (OpKind.RESIZE_NEAREST_NEIGHBOR, OpKind.RESIZE_BILINEAR):
         return ResizeOptions(align_corners=bool(o["align_corners"]), half_pixel_centers=bool(o["half_pixel_centers"]))
     if kind is OpKind.SOFTMAX:
         return SoftmaxOptions(beta=float(np.float32(o["beta"])))

@@ -32,6 +32,7 @@ _ARITY: dict[OpKind, tuple[int, int, frozenset[int]]] = {
     OpKind.MUL: (2, 2, frozenset()), OpKind.SUB: (2, 2, frozenset()), OpKind.MAXIMUM: (2, 2, frozenset()),
     OpKind.MINIMUM: (2, 2, frozenset()), OpKind.EXPAND_DIMS: (2, 2, frozenset()), OpKind.SQUEEZE: (1, 1, frozenset()),
     OpKind.RESIZE_NEAREST_NEIGHBOR: (1, 2, frozenset()), OpKind.PRELU: (2, 2, frozenset()),
+    OpKind.RESIZE_BILINEAR: (2, 2, frozenset()),
 }
 
 
@@ -262,7 +263,7 @@ RULES: dict[OpKind, tuple[Rule, ...]] = {
     OpKind.HARD_SWISH: (same_shape,), OpKind.MUL: (broadcast_shapes,), OpKind.SUB: (broadcast_shapes, add_scales),
     OpKind.MAXIMUM: (broadcast_shapes,), OpKind.MINIMUM: (broadcast_shapes,), OpKind.EXPAND_DIMS: (same_size,),
     OpKind.SQUEEZE: (same_size,), OpKind.RESIZE_NEAREST_NEIGHBOR: (resize_shapes,),
-    OpKind.PRELU: (broadcast_shapes,),
+    OpKind.PRELU: (broadcast_shapes,), OpKind.RESIZE_BILINEAR: (resize_shapes,),
 }
 
 

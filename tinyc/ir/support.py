@@ -250,6 +250,9 @@ SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
     OpSupport(OpKind.RESIZE_NEAREST_NEIGHBOR, "UpSampling2D (interpolation='nearest': the converter's EXPAND_DIMS -> "
               "TILE -> RESHAPE per axis becomes one resize); Resizing(interpolation='nearest')",
               "tinyc_resize_nearest_s8 (an index table per axis)", (*_COMMON, rank4_nhwc, same_input_output_quant)),
+    OpSupport(OpKind.RESIZE_BILINEAR, "UpSampling2D(interpolation='bilinear'), Resizing(interpolation='bilinear')",
+              "tinyc_resize_bilinear_s8 (two rows, two columns and 10-bit weights per output pixel, tabled)",
+              (*_COMMON, rank4_nhwc, same_input_output_quant)),
     OpSupport(OpKind.PAD, "ZeroPadding2D", "arm_pad_s8", (*_COMMON, rank4_nhwc, constant_spatial_padding)),
     OpSupport(OpKind.CONCATENATION, "Concatenate (channels)", "arm_concatenation_s8_x",
               (*_COMMON, channel_concatenation, same_input_output_quant)),
@@ -285,7 +288,6 @@ ALTERNATIVES: dict[str, str] = {
     "ELU": "use LeakyReLU, ReLU or Activation('hard_swish')",
     "GELU": "use Activation('hard_swish') (MobileNetV3's approximation) or ReLU",
     "DIV": "use Multiply by a constant (the reciprocal)",
-    "RESIZE_BILINEAR": "use UpSampling2D with interpolation='nearest'",
     "TILE": "UpSampling2D is folded into one resize when the converter's EXPAND_DIMS -> TILE -> RESHAPE chain is "
             "intact; use UpSampling2D(interpolation='nearest')",
     "SPACE_TO_BATCH_ND": "a dilated convolution is folded into one op when the converter's chain is intact (a "

@@ -142,6 +142,20 @@ void tinyc_add_s8(const int8_t *input1,
                   const tinyc_sub_params *params,
                   int8_t *output);
 
+/**
+ * Bilinear resize of one NHWC image (batch 1), as TFLite's integer ResizeBilinear: `taps` holds, per output row,
+ * (y0, y1, wy) and then, per output column, (x0, x1, wx), computed by tinyc; with the weights in 1/1024,
+ *   s = in[y0][x0] (1024 - wy)(1024 - wx) + in[y1][x0] wy (1024 - wx) + in[y0][x1] (1024 - wy) wx + in[y1][x1] wy wx,
+ *   out = s / 2^20 rounded half away from zero.
+ */
+void tinyc_resize_bilinear_s8(const int8_t *input,
+                              int32_t input_w,
+                              int32_t channels,
+                              int32_t output_h,
+                              int32_t output_w,
+                              const int16_t *taps,
+                              int8_t *output);
+
 /** Arguments of tinyc_prelu_s8 (tinyc.ir.requant.PreluParams). */
 typedef struct
 {
