@@ -238,3 +238,15 @@ def upsample_bilinear() -> keras.Model:
     y = layers.UpSampling2D(2, interpolation="bilinear")(layers.Conv2D(4, 3, padding="same")(x))
     y = layers.Resizing(9, 7, interpolation="bilinear")(layers.Conv2D(4, 1, activation="relu")(y))
     return keras.Model(x, layers.Conv2D(3, 3, padding="same")(y))
+
+
+def transpose_conv_concat() -> keras.Model:
+    """A U-Net decoder step with Conv2DTranspose (TRANSPOSE_CONV, its output shape computed by SHAPE / STRIDED_SLICE /
+    PACK) and a skip connection concatenated on channels; then a VALID (3, 2)-kernel transpose with stride (2, 3)."""
+    x = keras.Input((10, 8, 3))
+    skip = layers.Conv2D(4, 3, padding="same", activation="relu")(x)
+    y = layers.Conv2D(6, 3, strides=2, padding="same", activation="relu")(skip)
+    y = layers.Conv2DTranspose(5, 3, strides=2, padding="same", activation="relu",
+                               bias_initializer=keras.initializers.RandomUniform(-0.5, 0.5))(y)
+    y = layers.Concatenate()([y, skip])
+    return keras.Model(x, layers.Conv2DTranspose(3, (3, 2), strides=(2, 3), padding="valid")(y))

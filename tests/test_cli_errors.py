@@ -327,7 +327,8 @@ def test_lstm_is_named(monkeypatch, capsys, tmp_path) -> None:
     assert code == 2
     assert err == (f"error: {model}: Keras layer 'encoder' (layer 1 of the model, LSTM): LSTM is not supported "
                    "(tinyc lowers int8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, AVERAGE_POOL_2D, MAX_POOL_2D, "
-                   "MEAN, RESHAPE, EXPAND_DIMS, SQUEEZE, RESIZE_NEAREST_NEIGHBOR, PAD, CONCATENATION, RELU, RELU6, "
+                   "MEAN, RESHAPE, EXPAND_DIMS, SQUEEZE, RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR, TRANSPOSE_CONV, PAD, "
+                   "CONCATENATION, RELU, RELU6, "
                    "SOFTMAX, QUANTIZE, LEAKY_RELU, LOGISTIC, TANH, HARD_SWISH, MUL, SUB, MAXIMUM, MINIMUM, PRELU); replace it with convolutions (e.g. a DS-CNN over the time "
                    "axis) or Dense layers")
 
@@ -338,9 +339,9 @@ def test_lstm_is_named(monkeypatch, capsys, tmp_path) -> None:
     ("keras.layers.UpSampling2D(interpolation='bicubic', name='odd')", "UpSampling2D",
      "interpolation 'bicubic' is not supported: use 'nearest' (RESIZE_NEAREST_NEIGHBOR) or 'bilinear' "
      "(RESIZE_BILINEAR)"),
-    ("keras.layers.Conv2DTranspose(4, 3, strides=2, name='odd')", "Conv2DTranspose",
-     "it converts to TFLite TRANSPOSE_CONV, which tinyc does not lower: use UpSampling2D (nearest) followed by a "
-     "Conv2D"),
+    ("keras.layers.GlobalMaxPooling2D(keepdims=True, name='odd')", "GlobalMaxPooling2D",
+     "it converts to TFLite REDUCE_MAX, which tinyc does not lower: use GlobalAveragePooling2D, or MaxPooling2D with "
+     "the whole map as its window"),
     ("keras.layers.Activation('gelu', name='odd')", "Activation",
      "activation 'gelu' converts to TFLite GELU, which tinyc does not lower: use relu, relu6, leaky_relu, "
      "hard_swish, sigmoid or tanh"),
@@ -379,7 +380,8 @@ def test_unsupported_op_names_its_keras_layer(monkeypatch, capsys, tmp_path) -> 
     assert err == (f"error: {model}: unsupported model: op 1 (ABS), layer 'functional_1/gate_1/Abs' from Keras layer "
                    "'gate' (Lambda): op ABS is not supported; supported ops: CONV_2D, DEPTHWISE_CONV_2D, "
                    "FULLY_CONNECTED, ADD, AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, RESHAPE, EXPAND_DIMS, SQUEEZE, "
-                   "RESIZE_NEAREST_NEIGHBOR, PAD, CONCATENATION, RELU, RELU6, SOFTMAX, QUANTIZE, LEAKY_RELU, LOGISTIC, "
+                   "RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR, TRANSPOSE_CONV, PAD, CONCATENATION, RELU, RELU6, SOFTMAX, "
+                   "QUANTIZE, LEAKY_RELU, LOGISTIC, "
                    "TANH, HARD_SWISH, MUL, SUB, MAXIMUM, MINIMUM, PRELU")
 
 

@@ -945,3 +945,53 @@ def test_prelu(lib: ctypes.CDLL, name: str) -> None:
         return out
 
     _check_lowered(reference, run)
+
+
+class TransposeConvParams(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_int32) for name in (
+        "input_h", "input_w", "input_c", "output_h", "output_w", "output_c", "filter_h", "filter_w", "stride_h",
+        "stride_w", "pad_h", "pad_w", "input_offset", "output_offset", "act_min", "act_max")]
+
+
+TRANSPOSE_CONV_CASES = {
+    "k3_s2_same_relu": ((5, 6, 3), 4, 3, 2, "same", "relu"),
+    "k3x2_s2x3_valid": ((5, 6, 3), 4, (3, 2), (2, 3), "valid", None),
+    "k4_s2_same": ((4, 4, 5), 3, 4, 2, "same", None),
+    "k2_s2_valid": ((6, 5, 2), 6, 2, 2, "valid", None),
+    "k5_s1_same": ((5, 5, 3), 2, 5, 1, "same", None),
+    "k3_s3_same": ((3, 4, 4), 3, 3, 3, "same", "relu"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRANSPOSE_CONV_CASES))
+def test_transpose_conv(lib: ctypes.CDLL, name: str) -> None:
+    """tinyc_transpose_conv_s8 with the parameters lowering computes (TFLM's padding rule), against TFLM."""
+    import tensorflow as tf
+
+    from tinyc.ir.lower import KernelKind, TransposeConvCall
+
+    hwc, filters, k, stride, padding, activation = TRANSPOSE_CONV_CASES[name]
+
+    def build():  # type: ignore[no-untyped-def]
+        x = tf.keras.Input(hwc, name="in0")
+        return tf.keras.Model(x, tf.keras.layers.Conv2DTranspose(filters, k, strides=stride, padding=padding,
+                                                                 activation=activation,
+                                                                 bias_initializer=_bias_initializer())(x))
+
+    reference, calls = _lowered_case(build, hwc, len(name))
+    assert len(calls) == 1
+    call = calls[0]
+    assert isinstance(call, TransposeConvCall) and call.kind is KernelKind.TRANSPOSE_CONV
+    consts = {a.name.rsplit("_", 1)[1]: np.ascontiguousarray(a.values) for a in call.consts}
+    i, o, f = call.input_dims, call.output_dims, call.filter_dims
+    params = TransposeConvParams(i.h, i.w, i.c, o.h, o.w, o.c, f.h, f.w, call.stride_h, call.stride_w, call.pad_h,
+                                 call.pad_w, call.input_offset, call.output_offset, call.act_min, call.act_max)
+
+    def run(x: np.ndarray) -> np.ndarray:
+        out = np.zeros((o.n, o.h, o.w, o.c), np.int8)
+        lib.tinyc_transpose_conv_s8(h.i8p(np.ascontiguousarray(x)), h.i8p(consts["weights"].astype(np.int8)),
+                                    h.i32p(consts["bias"]), h.i32p(consts["multiplier"]), h.i32p(consts["shift"]),
+                                    ctypes.byref(params), h.i8p(out))
+        return out
+
+    _check_lowered(reference, run)

@@ -97,6 +97,7 @@ KERNELS: dict[KernelKind, Callable[[StepContext], tuple[str, str]]] = {
     KernelKind.RESIZE_NEAREST: _fixed("resize", "tinyc_resize_nearest_s8"),
     KernelKind.RESIZE_BILINEAR: _fixed("resize", "tinyc_resize_bilinear_s8"),
     KernelKind.PRELU: _fixed("prelu", "tinyc_prelu_s8"),
+    KernelKind.TRANSPOSE_CONV: _fixed("transpose_conv", "tinyc_transpose_conv_s8"),
 }
 
 

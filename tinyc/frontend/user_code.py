@@ -150,7 +150,7 @@ _RECURRENT = {"LSTM": "LSTM", "GRU": "GRU", "SimpleRNN": "SimpleRNN", "RNN": "RN
               "GRUCell": "GRU"}
 # Keras layer class -> the TFLite op the converter emits for it that tinyc does not lower (its nearest supported
 # alternative: tinyc.ir.support.ALTERNATIVES).
-_UNSUPPORTED_LAYERS = {"ELU": "ELU", "Conv2DTranspose": "TRANSPOSE_CONV",
+_UNSUPPORTED_LAYERS = {"ELU": "ELU",
                        "GlobalMaxPooling2D": "REDUCE_MAX", "Cropping2D": "STRIDED_SLICE", "Permute": "TRANSPOSE",
                        "Embedding": "GATHER"}
 # Layers that resize: supported with nearest-neighbour interpolation (RESIZE_NEAREST_NEIGHBOR), else RESIZE_BILINEAR.

@@ -79,6 +79,7 @@ class OpKind(enum.Enum):
     RESIZE_NEAREST_NEIGHBOR = "RESIZE_NEAREST_NEIGHBOR"
     PRELU = "PRELU"
     RESIZE_BILINEAR = "RESIZE_BILINEAR"
+    TRANSPOSE_CONV = "TRANSPOSE_CONV"
     OTHER = "OTHER"
 
 
@@ -231,6 +232,9 @@ class Graph:
         if op.kind is OpKind.DEPTHWISE_CONV_2D:
             w = self.tensor(op.inputs[1]).shape  # (1, kh, kw, c)
             return self.tensor(op.outputs[0]).num_elements * w[1] * w[2]
+        if op.kind is OpKind.TRANSPOSE_CONV:
+            w = self.tensor(op.inputs[1]).shape  # (out_c, kh, kw, in_c): every input value meets the whole filter
+            return self.tensor(op.inputs[0]).num_elements * w[0] * w[1] * w[2]
         if op.kind is OpKind.FULLY_CONNECTED:
             w = self.tensor(op.inputs[1]).shape  # (out, in)
             return self.tensor(op.outputs[0]).num_elements * w[1]

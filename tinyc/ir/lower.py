@@ -43,6 +43,7 @@ class KernelKind(enum.Enum):
     ADD_BROADCAST = "add_broadcast"  # tinyc_add_s8: ADD with broadcasting or a constant operand
     RESIZE_NEAREST = "resize_nearest"
     RESIZE_BILINEAR = "resize_bilinear"  # per axis: two indices and a 10-bit weight; 4-tap interpolation
+    TRANSPOSE_CONV = "transpose_conv"  # tinyc_transpose_conv_s8: each output gathers the inputs that reach it
     PRELU = "prelu"  # tinyc_prelu_s8: alpha broadcast over the input (per channel)  # an index table per axis: copies of channel vectors
 
 
@@ -105,6 +106,22 @@ class ConvCall(Call):
     ch_mult: int
     dilation_h: int = 1
     dilation_w: int = 1
+
+
+@dataclass(frozen=True)
+class TransposeConvCall(Call):
+    """tinyc_transpose_conv_s8 (TFLM's TRANSPOSE_CONV): consts weights (out_c, kh, kw, in_c), bias, multiplier, shift."""
+    input_dims: Dims
+    filter_dims: Dims
+    output_dims: Dims
+    input_offset: int
+    output_offset: int
+    stride_h: int
+    stride_w: int
+    pad_h: int
+    pad_w: int
+    act_min: int
+    act_max: int
 
 
 @dataclass(frozen=True)
@@ -339,6 +356,32 @@ def _conv(graph: Graph, op: Op) -> Call:
                     stride_h=o.stride_h, stride_w=o.stride_w, pad_h=pad_h, pad_w=pad_w,
                     act_min=act_min, act_max=act_max, ch_mult=out_dims.c // in_dims.c if depthwise else 1,
                     dilation_h=o.dilation_h, dilation_w=o.dilation_w)
+
+
+def _transpose_pad(padding: Padding, stride: int, in_size: int, filter_size: int, out_size: int) -> int:
+    """TFLM's TRANSPOSE_CONV padding: ComputePaddingHeightWidth run from the output (the larger map) back to the
+    size a convolution of it would have."""
+    conv_size = (out_size + stride - 1) // stride if padding is Padding.SAME else (out_size - filter_size + stride) // stride
+    return max(0, (conv_size - 1) * stride + filter_size - out_size) // 2
+
+
+def _transpose_conv(graph: Graph, op: Op) -> Call:
+    assert isinstance(op.options, ConvOptions)
+    o = op.options
+    x, w, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
+    name = f"op{op.index}"
+    in_dims, out_dims = _nhwc(x), _nhwc(y)
+    out_c, kh, kw, _ = w.shape
+    weights = ConstArray(f"{name}_weights", "int8_t", np.asarray(w.data, dtype=np.int8).reshape(-1))
+    mults, shifts = _requant_arrays(graph, op, name, out_c)
+    act_min, act_max = _act(o.activation, y)
+    return TransposeConvCall(**_base(graph, op, KernelKind.TRANSPOSE_CONV,
+                                     consts=(weights, _bias(graph, op, out_c, name), mults, shifts)),
+                             input_dims=in_dims, filter_dims=Dims(out_c, kh, kw, in_dims.c), output_dims=out_dims,
+                             input_offset=-x.zero_point, output_offset=y.zero_point, stride_h=o.stride_h,
+                             stride_w=o.stride_w, pad_h=_transpose_pad(o.padding, o.stride_h, in_dims.h, kh, out_dims.h),
+                             pad_w=_transpose_pad(o.padding, o.stride_w, in_dims.w, kw, out_dims.w), act_min=act_min,
+                             act_max=act_max)
 
 
 def _fully_connected(graph: Graph, op: Op) -> Call:
@@ -615,7 +658,7 @@ _LOWERINGS = {
     OpKind.QUANTIZE: _lut_activation, OpKind.MUL: _binary, OpKind.SUB: _binary, OpKind.MAXIMUM: _binary,
     OpKind.MINIMUM: _binary, OpKind.EXPAND_DIMS: _reshape, OpKind.SQUEEZE: _reshape,
     OpKind.RESIZE_NEAREST_NEIGHBOR: _resize_nearest, OpKind.PRELU: _binary,
-    OpKind.RESIZE_BILINEAR: _resize_bilinear,
+    OpKind.RESIZE_BILINEAR: _resize_bilinear, OpKind.TRANSPOSE_CONV: _transpose_conv,
 }
 
 

@@ -56,8 +56,8 @@ _OPTIONS_TABLE = {OpKind.CONV_2D: "Conv2DOptions", OpKind.DEPTHWISE_CONV_2D: "De
                   OpKind.MEAN: "ReducerOptions", OpKind.MUL: "MulOptions", OpKind.SUB: "SubOptions",
                   OpKind.LEAKY_RELU: "LeakyReluOptions",
                   OpKind.RESIZE_NEAREST_NEIGHBOR: "ResizeNearestNeighborOptions",
-                  OpKind.RESIZE_BILINEAR: "ResizeBilinearOptions"}
-_OPTIONS_REQUIRED = {OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D,
+                  OpKind.RESIZE_BILINEAR: "ResizeBilinearOptions", OpKind.TRANSPOSE_CONV: "TransposeConvOptions"}
+_OPTIONS_REQUIRED = {OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.TRANSPOSE_CONV, OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D,
                      OpKind.CONCATENATION, OpKind.SOFTMAX}
 
 
@@ -99,6 +99,9 @@ def _options(kind: OpKind, table: FbTable | None, where: str) -> Options:
                            dilation_h=o["dilation_h_factor"], dilation_w=o["dilation_w_factor"],
                            activation=_activation(o["fused_activation_function"]),
                            depth_multiplier=o["depth_multiplier"] if depthwise else 1)
+    if kind is OpKind.TRANSPOSE_CONV:
+        return ConvOptions(padding=_padding(o["padding"], where), stride_h=o["stride_h"], stride_w=o["stride_w"],
+                           dilation_h=1, dilation_w=1, activation=_activation(o["fused_activation_function"]))
     if kind in (OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D):
         return PoolOptions(padding=_padding(o["padding"], where), stride_h=o["stride_h"], stride_w=o["stride_w"],
                            filter_h=o["filter_height"], filter_w=o["filter_width"],
@@ -245,12 +248,21 @@ def _drop_dead_ops(ops: list[Op], outputs: tuple[int, ...]) -> tuple[Op, ...]:
         if not needed.intersection(op.outputs):
             continue
         kept.append(op)
-        data_inputs = op.inputs[:1] if op.kind is OpKind.RESHAPE else op.inputs
-        needed.update(i for i in data_inputs if i >= 0)
+        needed.update(i for i in _data_inputs(op) if i >= 0)
     kept.reverse()
-    return tuple(Op(index=i, kind=op.kind, opcode_name=op.opcode_name,
-                    inputs=op.inputs[:1] if op.kind is OpKind.RESHAPE else op.inputs,
-                    outputs=op.outputs, options=op.options) for i, op in enumerate(kept))
+    return tuple(Op(index=i, kind=op.kind, opcode_name=op.opcode_name, inputs=_data_inputs(op), outputs=op.outputs,
+                    options=op.options) for i, op in enumerate(kept))
+
+
+def _data_inputs(op: Op) -> tuple[int, ...]:
+    """The inputs an op reads data from, in tinyc's order: RESHAPE without its shape input; TRANSPOSE_CONV (output
+    shape, weights, input[, bias]) as a convolution's (input, weights, bias or -1), its output shape computed by
+    SHAPE / STRIDED_SLICE / PACK being static in the flatbuffer."""
+    if op.kind is OpKind.RESHAPE:
+        return op.inputs[:1]
+    if op.kind is OpKind.TRANSPOSE_CONV and len(op.inputs) >= 3:
+        return (op.inputs[2], op.inputs[1], op.inputs[3] if len(op.inputs) > 3 else -1)
+    return op.inputs
 
 
 def read_tflite(model_bytes: bytes) -> Graph:

@@ -32,7 +32,7 @@ _ARITY: dict[OpKind, tuple[int, int, frozenset[int]]] = {
     OpKind.MUL: (2, 2, frozenset()), OpKind.SUB: (2, 2, frozenset()), OpKind.MAXIMUM: (2, 2, frozenset()),
     OpKind.MINIMUM: (2, 2, frozenset()), OpKind.EXPAND_DIMS: (2, 2, frozenset()), OpKind.SQUEEZE: (1, 1, frozenset()),
     OpKind.RESIZE_NEAREST_NEIGHBOR: (1, 2, frozenset()), OpKind.PRELU: (2, 2, frozenset()),
-    OpKind.RESIZE_BILINEAR: (2, 2, frozenset()),
+    OpKind.RESIZE_BILINEAR: (2, 2, frozenset()), OpKind.TRANSPOSE_CONV: (2, 3, frozenset({2})),
 }
 
 
@@ -197,6 +197,20 @@ def resize_shapes(graph: Graph, op: Op) -> str | None:
     return None
 
 
+def transpose_conv_shapes(graph: Graph, op: Op) -> str | None:
+    """Input, filter and output are 4-D; the filter's input channels match the input's and its output channels the
+    output's; the output has the input's batch and is at least as large as the strided input."""
+    assert isinstance(op.options, ConvOptions)
+    o = op.options
+    x, w, y = (_shape(graph, i) for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
+    if len(x) != 4 or len(w) != 4 or len(y) != 4 or min(o.stride_h, o.stride_w) < 1:
+        return f"input {x}, filter {w}, output {y}, stride {o.stride_h}x{o.stride_w}"
+    if w[3] != x[3] or w[0] != y[3] or x[0] != y[0] or y[1] < (x[1] - 1) * o.stride_h + 1 or \
+            y[2] < (x[2] - 1) * o.stride_w + 1:
+        return f"input {x}, filter {w}, output {y}"
+    return _bias_problem(graph, op, w[0])
+
+
 def pad_shapes(graph: Graph, op: Op) -> str | None:
     """Constant paddings are a (rank, 2) tensor of non-negative integers, and the output is the input padded by
     them."""
@@ -264,6 +278,7 @@ RULES: dict[OpKind, tuple[Rule, ...]] = {
     OpKind.MAXIMUM: (broadcast_shapes,), OpKind.MINIMUM: (broadcast_shapes,), OpKind.EXPAND_DIMS: (same_size,),
     OpKind.SQUEEZE: (same_size,), OpKind.RESIZE_NEAREST_NEIGHBOR: (resize_shapes,),
     OpKind.PRELU: (broadcast_shapes,), OpKind.RESIZE_BILINEAR: (resize_shapes,),
+    OpKind.TRANSPOSE_CONV: (transpose_conv_shapes, weights_channel_axis),
 }
 
 

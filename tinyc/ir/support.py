@@ -253,6 +253,9 @@ SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
     OpSupport(OpKind.RESIZE_BILINEAR, "UpSampling2D(interpolation='bilinear'), Resizing(interpolation='bilinear')",
               "tinyc_resize_bilinear_s8 (two rows, two columns and 10-bit weights per output pixel, tabled)",
               (*_COMMON, rank4_nhwc, same_input_output_quant)),
+    OpSupport(OpKind.TRANSPOSE_CONV, "Conv2DTranspose (its output shape, computed by SHAPE / STRIDED_SLICE / PACK, is "
+              "static in the file)", "tinyc_transpose_conv_s8",
+              (*_COMMON, rank4_nhwc, constant_int8_weights, constant_int32_bias)),
     OpSupport(OpKind.PAD, "ZeroPadding2D", "arm_pad_s8", (*_COMMON, rank4_nhwc, constant_spatial_padding)),
     OpSupport(OpKind.CONCATENATION, "Concatenate (channels)", "arm_concatenation_s8_x",
               (*_COMMON, channel_concatenation, same_input_output_quant)),
@@ -295,7 +298,6 @@ ALTERNATIVES: dict[str, str] = {
                          "overall); use Conv2D(dilation_rate=...) with strides=1",
     "BATCH_TO_SPACE_ND": "a dilated convolution is folded into one op when the converter's chain is intact; use "
                          "Conv2D(dilation_rate=...) with strides=1",
-    "TRANSPOSE_CONV": "use UpSampling2D (nearest) followed by a Conv2D",
     "REDUCE_MAX": "use GlobalAveragePooling2D, or MaxPooling2D with the whole map as its window",
     "SUM": "use GlobalAveragePooling2D (MEAN over height and width)",
     "STRIDED_SLICE": "crop the input before the model, or use padding='valid' convolutions",

@@ -156,6 +156,33 @@ void tinyc_resize_bilinear_s8(const int8_t *input,
                               const int16_t *taps,
                               int8_t *output);
 
+/** Arguments of tinyc_transpose_conv_s8 (tinyc.ir.lower.TransposeConvCall). */
+typedef struct
+{
+    int32_t input_h, input_w, input_c;
+    int32_t output_h, output_w, output_c;
+    int32_t filter_h, filter_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_h, pad_w; /* TFLM's: input pixel (y, x) lands on output (y * stride_h - pad_h + ky, ...) */
+    int32_t input_offset; /* negative of the input's zero point */
+    int32_t output_offset;
+    int32_t act_min, act_max;
+} tinyc_transpose_conv_params;
+
+/**
+ * int8 TRANSPOSE_CONV of one NHWC image, as TFLM's reference: input pixel (y, x) times filter tap (ky, kx) adds to
+ * output (y * stride_h - pad_h + ky, x * stride_w - pad_w + kx). Computed per output (no int32 scratch map): the taps
+ * whose input row and column are whole and inside the input, summed in int32, plus bias, requantized per channel.
+ * Filter layout (output_c, filter_h, filter_w, input_c).
+ */
+void tinyc_transpose_conv_s8(const int8_t *input,
+                             const int8_t *filter,
+                             const int32_t *bias,
+                             const int32_t *multiplier,
+                             const int32_t *shift,
+                             const tinyc_transpose_conv_params *params,
+                             int8_t *output);
+
 /** Arguments of tinyc_prelu_s8 (tinyc.ir.requant.PreluParams). */
 typedef struct
 {
