@@ -250,3 +250,11 @@ def transpose_conv_concat() -> keras.Model:
                                bias_initializer=keras.initializers.RandomUniform(-0.5, 0.5))(y)
     y = layers.Concatenate()([y, skip])
     return keras.Model(x, layers.Conv2DTranspose(3, (3, 2), strides=(2, 3), padding="valid")(y))
+
+
+def cropping() -> keras.Model:
+    """Cropping2D (STRIDED_SLICE: one block copy) on the model input and inside the network."""
+    x = keras.Input((11, 10, 3))
+    y = layers.Conv2D(5, 3, padding="same", activation="relu")(layers.Cropping2D(((1, 2), (0, 3)))(x))
+    y = layers.Cropping2D(((2, 0), (1, 1)))(y)
+    return keras.Model(x, layers.Conv2D(4, 3)(y))

@@ -44,6 +44,7 @@ CONV_CASES = {
     "prelu_broadcast_add": m.prelu_broadcast_add,
     "upsample_bilinear": m.upsample_bilinear,
     "transpose_conv_concat": m.transpose_conv_concat,
+    "cropping": m.cropping,
     "dense_relu": lambda: m.dense(37, 11, "relu"),
     "add_relu": m.add_relu,
     "pools_concat_mean": m.pools,

@@ -186,12 +186,22 @@ class ResizeOptions:
 
 
 @dataclass(frozen=True)
+class SliceOptions:
+    """STRIDED_SLICE's masks (bit k: axis k) and its offset flag."""
+    begin_mask: int
+    ellipsis_mask: int
+    new_axis_mask: int
+    shrink_axis_mask: int
+    offset: bool
+
+
+@dataclass(frozen=True)
 class NoOptions:
     pass
 
 
 Options = (ConvOptions | PoolOptions | FullyConnectedOptions | ActivationOptions | SoftmaxOptions | MeanOptions
-           | LeakyReluOptions | ResizeOptions | NoOptions)
+           | LeakyReluOptions | ResizeOptions | SliceOptions | NoOptions)
 
 
 @dataclass(frozen=True)

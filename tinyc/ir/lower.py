@@ -18,7 +18,7 @@ from tinyc.ir import lut, requant
 from tinyc.ir.graph import (Activation, ActivationOptions, ConvOptions, Graph, LeakyReluOptions, MeanOptions, Op, OpKind,
                             Padding, PoolOptions, ResizeOptions, SoftmaxOptions, Tensor)
 from tinyc.kernels import buffer_sizes
-from tinyc.ir.support import check_graph, constant_scalar_index, layer_name
+from tinyc.ir.support import check_graph, constant_scalar_index, layer_name, slice_start
 
 
 class KernelKind(enum.Enum):
@@ -645,6 +645,15 @@ def _resize_bilinear(graph: Graph, op: Op) -> Call:
                       output_dims=out_dims)
 
 
+def _crop(graph: Graph, op: Op) -> Call:
+    """Cropping2D's STRIDED_SLICE: one block copy from where the slice starts."""
+    x, y = _nhwc(graph.tensor(op.inputs[0])), _nhwc(graph.tensor(op.outputs[0]))
+    start = slice_start(graph, op)
+    assert start is not None
+    return CopyCall(**_base(graph, op, KernelKind.COPY), src_w=x.w, src_y=start[1], src_x=start[2], dst_w=y.w,
+                    dst_y=0, dst_x=0, rows=y.h, cols=y.w, channels=y.c)
+
+
 def _reshape(graph: Graph, op: Op) -> Call:
     return ReshapeCall(**_base(graph, op, KernelKind.RESHAPE))
 
@@ -659,6 +668,7 @@ _LOWERINGS = {
     OpKind.MINIMUM: _binary, OpKind.EXPAND_DIMS: _reshape, OpKind.SQUEEZE: _reshape,
     OpKind.RESIZE_NEAREST_NEIGHBOR: _resize_nearest, OpKind.PRELU: _binary,
     OpKind.RESIZE_BILINEAR: _resize_bilinear, OpKind.TRANSPOSE_CONV: _transpose_conv,
+    OpKind.STRIDED_SLICE: _crop,
 }
 
 

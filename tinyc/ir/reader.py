@@ -24,7 +24,7 @@ import tflite
 
 from tinyc.errors import ModelFormatError, UnsupportedModelError
 from tinyc.ir.graph import (Activation, ActivationOptions, ConvOptions, DType, FullyConnectedOptions, Graph,
-                         LeakyReluOptions, MeanOptions, NoOptions, Op, OpKind, Options, Padding, PoolOptions, Quant, ResizeOptions,
+                         LeakyReluOptions, MeanOptions, NoOptions, Op, OpKind, Options, Padding, PoolOptions, Quant, ResizeOptions, SliceOptions,
                          SoftmaxOptions, Tensor, validate)
 from tinyc.ir.tflite_flatbuffer import FbTable, buffer_bytes, parse_model
 
@@ -56,7 +56,8 @@ _OPTIONS_TABLE = {OpKind.CONV_2D: "Conv2DOptions", OpKind.DEPTHWISE_CONV_2D: "De
                   OpKind.MEAN: "ReducerOptions", OpKind.MUL: "MulOptions", OpKind.SUB: "SubOptions",
                   OpKind.LEAKY_RELU: "LeakyReluOptions",
                   OpKind.RESIZE_NEAREST_NEIGHBOR: "ResizeNearestNeighborOptions",
-                  OpKind.RESIZE_BILINEAR: "ResizeBilinearOptions", OpKind.TRANSPOSE_CONV: "TransposeConvOptions"}
+                  OpKind.RESIZE_BILINEAR: "ResizeBilinearOptions", OpKind.TRANSPOSE_CONV: "TransposeConvOptions",
+                  OpKind.STRIDED_SLICE: "StridedSliceOptions"}
 _OPTIONS_REQUIRED = {OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.TRANSPOSE_CONV, OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D,
                      OpKind.CONCATENATION, OpKind.SOFTMAX}
 
@@ -90,6 +91,7 @@ def _options(kind: OpKind, table: FbTable | None, where: str) -> Options:
                     OpKind.LEAKY_RELU: LeakyReluOptions(alpha=0.0),
                     OpKind.RESIZE_NEAREST_NEIGHBOR: ResizeOptions(align_corners=False, half_pixel_centers=False),
                     OpKind.RESIZE_BILINEAR: ResizeOptions(align_corners=False, half_pixel_centers=False),
+                    OpKind.STRIDED_SLICE: SliceOptions(0, 0, 0, 0, False),
                     OpKind.MEAN: MeanOptions(keep_dims=False)}
         return defaults[kind]
     o = table.values
@@ -99,6 +101,10 @@ def _options(kind: OpKind, table: FbTable | None, where: str) -> Options:
                            dilation_h=o["dilation_h_factor"], dilation_w=o["dilation_w_factor"],
                            activation=_activation(o["fused_activation_function"]),
                            depth_multiplier=o["depth_multiplier"] if depthwise else 1)
+    if kind is OpKind.STRIDED_SLICE:
+        return SliceOptions(begin_mask=o["begin_mask"], ellipsis_mask=o["ellipsis_mask"],
+                            new_axis_mask=o["new_axis_mask"], shrink_axis_mask=o["shrink_axis_mask"],
+                            offset=bool(o["offset"]))
     if kind is OpKind.TRANSPOSE_CONV:
         return ConvOptions(padding=_padding(o["padding"], where), stride_h=o["stride_h"], stride_w=o["stride_w"],
                            dilation_h=1, dilation_w=1, activation=_activation(o["fused_activation_function"]))

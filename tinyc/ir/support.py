@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from tinyc.errors import UnsupportedModelError
-from tinyc.ir.graph import Activation, ActivationOptions, ConvOptions, DType, Graph, Op, OpKind
+from tinyc.ir.graph import Activation, ActivationOptions, ConvOptions, DType, Graph, Op, OpKind, SliceOptions
 
 Rule = Callable[[Graph, Op], tuple[bool, str]]
 
@@ -195,6 +195,38 @@ def mean_over_height_width(graph: Graph, op: Op) -> tuple[bool, str]:
     return (rank, axes) in ((4, [1, 2]), (3, [1])), f"axes {axes} of a rank-{rank} tensor"
 
 
+def slice_start(graph: Graph, op: Op) -> tuple[int, ...] | None:
+    """Where a STRIDED_SLICE starts on each axis (begin, 0 under the begin mask, negative from the end), or None
+    when its begin and strides are not constant."""
+    begin, strides = graph.tensor(op.inputs[1]), graph.tensor(op.inputs[3])
+    if begin.data is None or strides.data is None or not isinstance(op.options, SliceOptions):
+        return None
+    shape = graph.tensor(op.inputs[0]).shape
+    values = [int(v) for v in begin.data.reshape(-1)]
+    if len(values) != len(shape):
+        return None
+    return tuple(0 if op.options.begin_mask >> k & 1 else v + shape[k] if v < 0 else v for k, v in enumerate(values))
+
+
+def spatial_crop(graph: Graph, op: Op) -> tuple[bool, str]:
+    """STRIDED_SLICE crops height and width of a 4-D tensor with stride 1 (Cropping2D): constant begin and strides,
+    no ellipsis, new-axis or shrink masks, batch and channels whole."""
+    o = op.options
+    assert isinstance(o, SliceOptions)
+    if (o.ellipsis_mask, o.new_axis_mask, o.shrink_axis_mask, o.offset) != (0, 0, 0, False):
+        return False, "ellipsis, new-axis or shrink masks, or offset"
+    x, y = graph.tensor(op.inputs[0]).shape, graph.tensor(op.outputs[0]).shape
+    start = slice_start(graph, op)
+    strides = graph.tensor(op.inputs[3]).data
+    if start is None or strides is None or len(x) != 4 or len(y) != 4:
+        return False, "begin and strides are not constant, or the tensor is not 4-D"
+    if any(int(s) != 1 for s in strides.reshape(-1)):
+        return False, f"strides {strides.reshape(-1).tolist()}"
+    ok = start[0] == 0 and start[3] == 0 and (y[0], y[3]) == (x[0], x[3]) and all(
+        0 <= start[k] and start[k] + y[k] <= x[k] for k in (1, 2))
+    return ok, f"begin {list(start)}, input {x}, output {y}"
+
+
 def channel_concatenation(graph: Graph, op: Op) -> tuple[bool, str]:
     """CONCATENATION joins 4-D tensors along channels, without fused activation."""
     assert isinstance(op.options, ActivationOptions)
@@ -256,6 +288,8 @@ SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
     OpSupport(OpKind.TRANSPOSE_CONV, "Conv2DTranspose (its output shape, computed by SHAPE / STRIDED_SLICE / PACK, is "
               "static in the file)", "tinyc_transpose_conv_s8",
               (*_COMMON, rank4_nhwc, constant_int8_weights, constant_int32_bias)),
+    OpSupport(OpKind.STRIDED_SLICE, "Cropping2D", "tinyc_copy_block_s8 (the cropped block)",
+              (*_COMMON, spatial_crop, same_input_output_quant)),
     OpSupport(OpKind.PAD, "ZeroPadding2D", "arm_pad_s8", (*_COMMON, rank4_nhwc, constant_spatial_padding)),
     OpSupport(OpKind.CONCATENATION, "Concatenate (channels)", "arm_concatenation_s8_x",
               (*_COMMON, channel_concatenation, same_input_output_quant)),
@@ -300,7 +334,6 @@ ALTERNATIVES: dict[str, str] = {
                          "Conv2D(dilation_rate=...) with strides=1",
     "REDUCE_MAX": "use GlobalAveragePooling2D, or MaxPooling2D with the whole map as its window",
     "SUM": "use GlobalAveragePooling2D (MEAN over height and width)",
-    "STRIDED_SLICE": "crop the input before the model, or use padding='valid' convolutions",
     "TRANSPOSE": "keep NHWC order (no Permute)",
     "UNIDIRECTIONAL_SEQUENCE_LSTM": "use convolutions over the time axis (e.g. a DS-CNN) or Dense layers",
     "GATHER": "feed the embedded features as the model input",
