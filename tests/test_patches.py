@@ -96,6 +96,10 @@ def test_lookup_tables_inside_the_patch_stage_and_se_gate_outside(board: str, tf
     ("dilated_dw_patch", lambda: m.dilated(True, 2, "same", (9, 7), 5), KernelKind.DEPTHWISE_CONV),
     ("dw_multiplier_patch", lambda: m.depthwise_multiplier(3, 1, "same", (7, 6), 3, 2), KernelKind.DEPTHWISE_CONV),
     ("upsample_patch", m.upsample_concat, KernelKind.RESIZE_NEAREST),
+    ("bilinear_patch", m.upsample_bilinear, KernelKind.RESIZE_BILINEAR),
+    ("transpose_patch", m.transpose_conv_concat, KernelKind.TRANSPOSE_CONV),
+    ("prelu_patch", m.prelu_broadcast_add, KernelKind.PRELU),
+    ("crop_patch", m.cropping, KernelKind.COPY),
 ])
 def test_dilation_multiplier_resize_and_constant_operands_stay_out_of_patches(name, build, kind, tflite_of) -> None:
     """Dilated convolutions, depth multipliers, resizes and binary ops with a constant operand (a dilated conv's bias
