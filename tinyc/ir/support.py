@@ -272,7 +272,7 @@ SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
               (*_COMMON, rank4_nhwc, same_input_output_quant)),
     OpSupport(OpKind.MAX_POOL_2D, "MaxPooling2D", "arm_max_pool_s8",
               (*_COMMON, rank4_nhwc, same_input_output_quant)),
-    OpSupport(OpKind.MEAN, "GlobalAveragePooling2D", "tinyc_mean_s8", (*_COMMON, mean_over_height_width)),
+    OpSupport(OpKind.MEAN, "GlobalAveragePooling2D, GlobalAveragePooling1D", "tinyc_mean_s8", (*_COMMON, mean_over_height_width)),
     OpSupport(OpKind.RESHAPE, "Flatten, Reshape", "(none: the output aliases the input)",
               (*_COMMON, same_input_output_quant)),
     OpSupport(OpKind.EXPAND_DIMS, "(Conv1D's input: the converter adds a unit axis)",
