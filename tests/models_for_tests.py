@@ -173,3 +173,88 @@ def patch_stage_hard_swish() -> keras.Model:
     s = layers.Activation("sigmoid")(layers.Conv2D(8, 1)(layers.GlobalAveragePooling2D(keepdims=True)(y)))
     y = layers.Multiply()([y, s])
     return keras.Model(x, layers.Dense(4)(layers.GlobalAveragePooling2D()(y)))
+
+
+def dilated(depthwise: bool, dilation: int | tuple[int, int], padding: str, hw: tuple[int, int], cin: int,
+            cout: int = 0, k: int = 3, activation: str | None = None, depth_multiplier: int = 1) -> keras.Model:
+    """A dilated Conv2D or DepthwiseConv2D with a random bias: the converter emits SPACE_TO_BATCH_ND -> conv ->
+    BATCH_TO_SPACE_ND -> ADD (the bias, a constant operand), which tinyc folds into one dilated convolution and a
+    broadcasting ADD."""
+    x = keras.Input((*hw, cin))
+    bias = keras.initializers.RandomUniform(-0.5, 0.5)
+    if depthwise:
+        y = layers.DepthwiseConv2D(k, dilation_rate=dilation, padding=padding, activation=activation,
+                                   depth_multiplier=depth_multiplier, bias_initializer=bias)(x)
+    else:
+        y = layers.Conv2D(cout, k, dilation_rate=dilation, padding=padding, activation=activation,
+                          bias_initializer=bias)(x)
+    return keras.Model(x, y)
+
+
+def depthwise_multiplier(k: int, stride: int, padding: str, hw: tuple[int, int], c: int, m: int) -> keras.Model:
+    x = keras.Input((*hw, c))
+    return keras.Model(x, layers.DepthwiseConv2D(k, strides=stride, padding=padding, depth_multiplier=m,
+                                                 activation="relu")(x))
+
+
+def upsample_concat() -> keras.Model:
+    """A U-Net decoder step: UpSampling2D (the converter's EXPAND_DIMS/TILE/RESHAPE chains, folded into one resize),
+    a skip connection concatenated on channels, and a 3x3 conv; then a (1, 3) upsample of another branch."""
+    x = keras.Input((12, 10, 3))
+    skip = layers.Conv2D(4, 3, padding="same", activation="relu")(x)
+    y = layers.Conv2D(6, 3, strides=2, padding="same", activation="relu")(skip)
+    y = layers.UpSampling2D(2)(y)
+    y = layers.Concatenate()([y, skip])
+    y = layers.Conv2D(5, 3, padding="same")(y)
+    z = layers.UpSampling2D((1, 2))(layers.Conv2D(5, 1, strides=(1, 2))(x))
+    return keras.Model(x, layers.Add()([y, z]))
+
+
+def conv1d() -> keras.Model:
+    """Conv1D layers (EXPAND_DIMS -> CONV_2D -> RESHAPE per layer), strided, then GlobalAveragePooling1D (MEAN over
+    the time axis) and Dense."""
+    x = keras.Input((40, 3))
+    y = layers.Conv1D(8, 5, padding="same", activation="relu")(x)
+    y = layers.Conv1D(8, 3, strides=2, padding="valid", activation="relu")(y)
+    y = layers.Conv1D(6, 3, padding="same")(y)
+    y = layers.GlobalAveragePooling1D()(y)
+    return keras.Model(x, layers.Dense(4)(y))
+
+
+def prelu_broadcast_add() -> keras.Model:
+    """PReLU with one slope per channel and one per element (alpha a constant operand broadcast over the map), and
+    a broadcasting ADD of two activations (a per-channel summary added back to the map)."""
+    x = keras.Input((8, 7, 5))
+    alpha = keras.initializers.RandomUniform(-0.5, 1.5)
+    y = layers.PReLU(alpha_initializer=alpha, shared_axes=[1, 2])(layers.Conv2D(6, 3, padding="same")(x))
+    s = layers.Conv2D(6, 1)(layers.GlobalAveragePooling2D(keepdims=True)(y))
+    y = layers.Add()([y, s])
+    return keras.Model(x, layers.PReLU(alpha_initializer=alpha)(layers.Conv2D(4, 1)(y)))
+
+
+def upsample_bilinear() -> keras.Model:
+    """Bilinear UpSampling2D (RESIZE_BILINEAR, half-pixel centres) and a bilinear Resizing to an odd size."""
+    x = keras.Input((6, 5, 3))
+    y = layers.UpSampling2D(2, interpolation="bilinear")(layers.Conv2D(4, 3, padding="same")(x))
+    y = layers.Resizing(9, 7, interpolation="bilinear")(layers.Conv2D(4, 1, activation="relu")(y))
+    return keras.Model(x, layers.Conv2D(3, 3, padding="same")(y))
+
+
+def transpose_conv_concat() -> keras.Model:
+    """A U-Net decoder step with Conv2DTranspose (TRANSPOSE_CONV, its output shape computed by SHAPE / STRIDED_SLICE /
+    PACK) and a skip connection concatenated on channels; then a VALID (3, 2)-kernel transpose with stride (2, 3)."""
+    x = keras.Input((10, 8, 3))
+    skip = layers.Conv2D(4, 3, padding="same", activation="relu")(x)
+    y = layers.Conv2D(6, 3, strides=2, padding="same", activation="relu")(skip)
+    y = layers.Conv2DTranspose(5, 3, strides=2, padding="same", activation="relu",
+                               bias_initializer=keras.initializers.RandomUniform(-0.5, 0.5))(y)
+    y = layers.Concatenate()([y, skip])
+    return keras.Model(x, layers.Conv2DTranspose(3, (3, 2), strides=(2, 3), padding="valid")(y))
+
+
+def cropping() -> keras.Model:
+    """Cropping2D (STRIDED_SLICE: one block copy) on the model input and inside the network."""
+    x = keras.Input((11, 10, 3))
+    y = layers.Conv2D(5, 3, padding="same", activation="relu")(layers.Cropping2D(((1, 2), (0, 3)))(x))
+    y = layers.Cropping2D(((2, 0), (1, 1)))(y)
+    return keras.Model(x, layers.Conv2D(4, 3)(y))

@@ -327,22 +327,22 @@ def test_lstm_is_named(monkeypatch, capsys, tmp_path) -> None:
     assert code == 2
     assert err == (f"error: {model}: Keras layer 'encoder' (layer 1 of the model, LSTM): LSTM is not supported "
                    "(tinyc lowers int8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, AVERAGE_POOL_2D, MAX_POOL_2D, "
-                   "MEAN, RESHAPE, PAD, CONCATENATION, RELU, RELU6, SOFTMAX, QUANTIZE, LEAKY_RELU, LOGISTIC, TANH, "
-                   "HARD_SWISH, MUL, SUB, MAXIMUM, MINIMUM); replace it with convolutions (e.g. a DS-CNN over the time "
+                   "MEAN, RESHAPE, EXPAND_DIMS, SQUEEZE, RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR, TRANSPOSE_CONV, "
+                   "STRIDED_SLICE, PAD, "
+                   "CONCATENATION, RELU, RELU6, "
+                   "SOFTMAX, QUANTIZE, LEAKY_RELU, LOGISTIC, TANH, HARD_SWISH, MUL, SUB, MAXIMUM, MINIMUM, PRELU); replace it with convolutions (e.g. a DS-CNN over the time "
                    "axis) or Dense layers")
 
 
 @pytest.mark.parametrize(("layer", "kind", "problem"), [
-    ("keras.layers.PReLU(name='odd')", "PReLU",
-     "it converts to TFLite PRELU, which tinyc does not lower: use LeakyReLU (one slope for every channel) or ReLU"),
-    ("keras.layers.UpSampling2D(name='odd')", "UpSampling2D",
-     "it converts to TFLite TILE, which tinyc does not lower: upsampling is not supported yet; keep the resolution "
-     "with stride-1 convolutions"),
-    ("keras.layers.Conv2D(4, 3, dilation_rate=2, padding='same', name='odd')", "Conv2D",
-     "dilation_rate (2, 2) converts to TFLite SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND, which tinyc does not lower: a "
-     "dilated convolution: use dilation_rate=1 (a larger kernel or stacked 3x3 convolutions see as far)"),
-    ("keras.layers.DepthwiseConv2D(3, depth_multiplier=2, name='odd')", "DepthwiseConv2D",
-     "depth_multiplier 2 is not supported: use depth_multiplier=1 and a 1x1 Conv2D after it for more channels"),
+    ("keras.layers.ELU(name='odd')", "ELU",
+     "it converts to TFLite ELU, which tinyc does not lower: use LeakyReLU, ReLU or Activation('hard_swish')"),
+    ("keras.layers.UpSampling2D(interpolation='bicubic', name='odd')", "UpSampling2D",
+     "interpolation 'bicubic' is not supported: use 'nearest' (RESIZE_NEAREST_NEIGHBOR) or 'bilinear' "
+     "(RESIZE_BILINEAR)"),
+    ("keras.layers.GlobalMaxPooling2D(keepdims=True, name='odd')", "GlobalMaxPooling2D",
+     "it converts to TFLite REDUCE_MAX, which tinyc does not lower: use GlobalAveragePooling2D, or MaxPooling2D with "
+     "the whole map as its window"),
     ("keras.layers.Activation('gelu', name='odd')", "Activation",
      "activation 'gelu' converts to TFLite GELU, which tinyc does not lower: use relu, relu6, leaky_relu, "
      "hard_swish, sigmoid or tanh"),
@@ -380,8 +380,11 @@ def test_unsupported_op_names_its_keras_layer(monkeypatch, capsys, tmp_path) -> 
     err = re.sub(r"functional_[0-9_]+/", "functional_1/", err)  # Keras numbers the models of a session
     assert err == (f"error: {model}: unsupported model: op 1 (ABS), layer 'functional_1/gate_1/Abs' from Keras layer "
                    "'gate' (Lambda): op ABS is not supported; supported ops: CONV_2D, DEPTHWISE_CONV_2D, "
-                   "FULLY_CONNECTED, ADD, AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, RESHAPE, PAD, CONCATENATION, RELU, "
-                   "RELU6, SOFTMAX, QUANTIZE, LEAKY_RELU, LOGISTIC, TANH, HARD_SWISH, MUL, SUB, MAXIMUM, MINIMUM")
+                   "FULLY_CONNECTED, ADD, AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, RESHAPE, EXPAND_DIMS, SQUEEZE, "
+                   "RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR, TRANSPOSE_CONV, STRIDED_SLICE, PAD, CONCATENATION, RELU, "
+                   "RELU6, SOFTMAX, "
+                   "QUANTIZE, LEAKY_RELU, LOGISTIC, "
+                   "TANH, HARD_SWISH, MUL, SUB, MAXIMUM, MINIMUM, PRELU")
 
 
 def test_model_file_writing_to_file_descriptor_1_keeps_json_clean(tmp_path) -> None:

@@ -31,6 +31,20 @@ CONV_CASES = {
     "dw_k5_s2_same": lambda: m.depthwise(5, 2, "same", (10, 11), 7),
     "dw_k7_s1_same": lambda: m.depthwise(7, 1, "same", (8, 8), 4),
     "dw_k7_s2_valid": lambda: m.depthwise(7, 2, "valid", (13, 11), 2),
+    "dw_k3_s1_same_m2": lambda: m.depthwise_multiplier(3, 1, "same", (7, 6), 3, 2),
+    "dw_k5_s2_valid_m3": lambda: m.depthwise_multiplier(5, 2, "valid", (11, 9), 2, 3),
+    "dilated_conv_k3_d2_same": lambda: m.dilated(False, 2, "same", (9, 10), 3, 5),
+    "dilated_conv_k3_d3x2_valid_relu": lambda: m.dilated(False, (3, 2), "valid", (12, 9), 4, 6, activation="relu"),
+    "dilated_conv_k5_d2_same": lambda: m.dilated(False, 2, "same", (11, 8), 2, 4, k=5),
+    "dilated_dw_k3_d2_same": lambda: m.dilated(True, 2, "same", (9, 7), 5),
+    "dilated_dw_k3_d4_same_m2": lambda: m.dilated(True, 4, "same", (13, 12), 3, depth_multiplier=2),
+    "dilated_dw_k3_d2_valid": lambda: m.dilated(True, 2, "valid", (10, 9), 4),
+    "upsample_concat": m.upsample_concat,
+    "conv1d": m.conv1d,
+    "prelu_broadcast_add": m.prelu_broadcast_add,
+    "upsample_bilinear": m.upsample_bilinear,
+    "transpose_conv_concat": m.transpose_conv_concat,
+    "cropping": m.cropping,
     "dense_relu": lambda: m.dense(37, 11, "relu"),
     "add_relu": m.add_relu,
     "pools_concat_mean": m.pools,
@@ -71,3 +85,22 @@ def test_squeeze_excite_mul_sub_maximum_minimum(board: str, tflite_of) -> None:
     assert {KernelKind.MUL, KernelKind.SUB, KernelKind.MAXIMUM, KernelKind.MINIMUM, KernelKind.LUT} <= kinds
     assert result.first_mismatch is None, result.first_mismatch.describe()
     assert result.mismatched_samples == 0
+
+
+@pytest.mark.parametrize("board", BOARDS)
+def test_folded_chains_prelu_and_broadcast_add(board: str, tflite_of) -> None:
+    """A dilated conv with a bias (the converter's chain and its bias ADD, a constant operand) and an upsampling path
+    lower to their kernels, with TFLite Micro (running the native ops) as the reference; PRELU and a broadcasting ADD
+    of two activations too."""
+    dilated = verify(tflite_of("dilated_conv_k3_d2_same", CONV_CASES["dilated_conv_k3_d2_same"]), board, samples=2)
+    kinds = [c.kind for c in dilated.planned.lowered.calls]
+    assert kinds == [KernelKind.CONV, KernelKind.ADD_BROADCAST]
+    assert dilated.reference == "tflite-micro" and dilated.first_mismatch is None
+    assert any("native" in note for note in dilated.report.notes)
+    upsample = verify(tflite_of("upsample_concat", CONV_CASES["upsample_concat"]), board, samples=2)
+    assert [c.kind for c in upsample.planned.lowered.calls].count(KernelKind.RESIZE_NEAREST) == 2
+    assert upsample.reference == "tflite-micro" and upsample.first_mismatch is None
+    prelu = verify(tflite_of("prelu_broadcast_add", CONV_CASES["prelu_broadcast_add"]), board, samples=2)
+    kinds = [c.kind for c in prelu.planned.lowered.calls]
+    assert kinds.count(KernelKind.PRELU) == 2 and KernelKind.ADD_BROADCAST in kinds
+    assert prelu.reference == "tflite-micro" and prelu.first_mismatch is None

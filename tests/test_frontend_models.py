@@ -34,6 +34,10 @@ CLASSES = {
     "mcunet_f412_patch": 1000, "mcunet_h743": 1000, "tiny_dscnn": 12, "tiny_mbv2": 10,
     "tiny_resnet": 10, "vww_mbv1": 2,
 }
+# Model files written directly in Keras (no SPEC): the layers the spec language does not describe (upsampling,
+# dilation, Conv1D, a detector's per-cell head). Their output shapes, without the batch.
+KERAS_OUTPUTS = {"fomo_96": (12, 12, 3), "unet_small": (48, 48, 2), "ad_autoencoder": (640,), "har_conv1d": (6,)}
+SPEC_MODEL_NAMES = [n for n in MODEL_NAMES if n not in KERAS_OUTPUTS]
 
 GraphOp = tuple[str, tuple[int, ...], int, int]  # (builtin name, output shape w/o batch, MACs, params)
 
@@ -123,7 +127,21 @@ def test_model_files_import_without_tensorflow() -> None:
     assert [name for name, (weights, _) in out.items() if weights == "trained"] == ["digits_mcunet"]
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", sorted(KERAS_OUTPUTS))
+def test_keras_model_file_builds(name: str) -> None:
+    module = load_model_file(name)
+    assert not hasattr(module, "SPEC")
+    model = built(name)
+    assert tuple(model.output.shape)[1:] == KERAS_OUTPUTS[name]
+    samples = list(module.representative_dataset())
+    assert 16 <= len(samples) <= 50
+    for sample in samples:
+        assert isinstance(sample, list) and len(sample) == 1
+        assert sample[0].dtype == np.float32 and sample[0].shape == (1, *module.INPUT_SHAPE)
+    assert tuple(model.input.shape)[1:] == module.INPUT_SHAPE
+
+
+@pytest.mark.parametrize("name", SPEC_MODEL_NAMES)
 def test_model_file_builds(name: str) -> None:
     module = load_model_file(name)
     model = built(name)
@@ -138,7 +156,7 @@ def test_model_file_builds(name: str) -> None:
         assert sample[0].dtype == np.float32 and sample[0].shape == (1, *shape)
 
 
-@pytest.mark.parametrize("name", [n for n in MODEL_NAMES if n not in SLOW_TO_CONVERT])
+@pytest.mark.parametrize("name", [n for n in SPEC_MODEL_NAMES if n not in SLOW_TO_CONVERT])
 def test_analytic_equals_int8_graph(name: str) -> None:
     """Same ops in the same order with the same output shapes, MACs and params."""
     assert graph_ops(converted(name)) == analytic_ops(load_model_file(name).SPEC)

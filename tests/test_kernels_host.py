@@ -641,7 +641,7 @@ def _binary_case(op_name: str, shapes: tuple[tuple[int, ...], tuple[int, ...]], 
     def layer():
         import tensorflow as tf
 
-        return {"MUL": tf.keras.layers.Multiply, "SUB": tf.keras.layers.Subtract}[op_name]()
+        return {"MUL": tf.keras.layers.Multiply, "SUB": tf.keras.layers.Subtract, "ADD": tf.keras.layers.Add}[op_name]()
 
     shape_id = "_".join("x".join(map(str, s)) for s in shapes)
     return Case(id=f"{op_name.lower()}_{shape_id}_seed{seed}", op_name=op_name, input_shapes=shapes, layer=layer,
@@ -653,7 +653,9 @@ BINARY_CASES = [_binary_case("MUL", ((5, 7, 6), (1, 1, 6)), 1),   # the SE block
                 _binary_case("MUL", ((4, 3, 8), (4, 3, 8)), 3),
                 _binary_case("MUL", ((4, 1, 5), (1, 6, 5)), 4),   # both operands broadcast
                 _binary_case("SUB", ((5, 7, 6), (1, 1, 6)), 5),
-                _binary_case("SUB", ((6, 4, 3), (6, 4, 3)), 6)]
+                _binary_case("SUB", ((6, 4, 3), (6, 4, 3)), 6),
+                _binary_case("ADD", ((5, 7, 6), (1, 1, 6)), 7),   # broadcasting ADD: tinyc_add_s8
+                _binary_case("ADD", ((1, 6, 5), (4, 1, 5)), 8)]
 
 
 @pytest.mark.parametrize("case", BINARY_CASES, ids=lambda c: c.id)
@@ -678,6 +680,9 @@ def test_broadcasting_binary(lib: ctypes.CDLL, case: Case) -> None:
         if case.op_name == "MUL":
             params = h.MulParams(*(getattr(p, f) for f, _ in h.MulParams._fields_))
             lib.tinyc_mul_s8(h.i8p(first), h.i8p(second), ctypes.byref(shape), ctypes.byref(params), h.i8p(out))
+        elif case.op_name == "ADD":
+            params = h.SubParams(*(getattr(p, f) for f, _ in h.SubParams._fields_))
+            lib.tinyc_add_s8(h.i8p(first), h.i8p(second), ctypes.byref(shape), ctypes.byref(params), h.i8p(out))
         else:
             params = h.SubParams(*(getattr(p, f) for f, _ in h.SubParams._fields_))
             lib.tinyc_sub_s8(h.i8p(first), h.i8p(second), ctypes.byref(shape), ctypes.byref(params), h.i8p(out))
@@ -694,3 +699,299 @@ def test_lut_kernel_reads_the_table_at_input_plus_128(lib: ctypes.CDLL) -> None:
     assert out.tolist() == table.tolist()
     lib.tinyc_lut_s8(h.i8p(values), 256, h.i8p(table), h.i8p(values))  # in place
     assert values.tolist() == table.tolist()
+
+
+# --- dilated convolutions, depth multipliers, nearest-neighbour resize ----------------------------
+# The converter's chains (SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND; EXPAND_DIMS -> TILE -> RESHAPE) are folded by
+# tinyc's reader into one op; TFLM runs the one native op they stand for (tinyc.run.oracle.with_native_ops), and the
+# kernel, called with the parameters lowering computes, must give its exact bytes.
+
+def _lowered_case(build: Callable[[], object], input_shape: tuple[int, ...], seed: int):  # type: ignore[no-untyped-def]
+    from tinyc.ir.lower import KernelKind, lower
+    from tinyc.ir.reader import read_tflite
+    from tinyc.run.oracle import with_native_ops
+
+    model = h.convert(build, (input_shape,), seed)
+    native = with_native_ops(model)
+    reference = native[0] if native is not None else model
+    calls = [c for c in lower(read_tflite(model)).calls if c.kind is not KernelKind.RESHAPE]  # aliases: no code
+    return reference, calls
+
+
+def _check_lowered(reference: bytes, run, then=None) -> None:  # type: ignore[no-untyped-def]
+    """`run` maps the model input to the kernel's output; `then`, when given, maps that to the model output (the
+    bias ADD the converter leaves after a dilated convolution)."""
+    from tinyc.ir.reader import read_tflite
+
+    graph = read_tflite(reference)
+    shape = graph.tensor(graph.inputs[0]).shape
+    for seed in INPUT_SEEDS:
+        x = h.random_int8(shape, seed)
+        expected = h.run_tflm(reference, [x])
+        got = run(x)
+        got = (then(got) if then is not None else got).reshape(expected.shape)
+        bad = np.argwhere(got != expected)
+        assert not bad.size, f"input seed {seed}: {len(bad)} of {got.size} values differ; first at {tuple(bad[0])}"
+
+
+DILATED_CASES = {
+    "conv_k3_d2_same": (False, 2, "same", (9, 10, 3), 5, 3, None, 1),
+    "conv_k3_d3x2_valid_relu": (False, (3, 2), "valid", (12, 9, 4), 6, 3, "relu", 1),
+    "conv_k5_d2_same": (False, 2, "same", (11, 8, 2), 4, 5, None, 1),
+    "conv_k2_d3_same": (False, 3, "same", (8, 9, 3), 4, 2, None, 1),
+    "conv_k3x1_d4_same": (False, 4, "same", (13, 5, 2), 3, (3, 1), "relu", 1),
+    "dw_k3_d2_same": (True, 2, "same", (9, 7, 5), 0, 3, None, 1),
+    "dw_k3_d4_same_m2": (True, 4, "same", (13, 12, 3), 0, 3, None, 2),
+    "dw_k3_d2_valid_relu": (True, 2, "valid", (10, 9, 4), 0, 3, "relu", 1),
+    "dw_k5_d3_same_m3": (True, 3, "same", (12, 11, 2), 0, 5, None, 3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DILATED_CASES))
+def test_dilated_convolution(lib: ctypes.CDLL, name: str) -> None:
+    """Folded dilated conv / depthwise: one call with the dilation, against TFLM's native dilated op."""
+    import tensorflow as tf
+
+    from tinyc.ir.lower import ConvCall, KernelKind
+
+    depthwise, dilation, padding, hwc, cout, k, activation, multiplier = DILATED_CASES[name]
+
+    def build():  # type: ignore[no-untyped-def]
+        x = tf.keras.Input(hwc, name="in0")
+        if depthwise:
+            layer = tf.keras.layers.DepthwiseConv2D(k, dilation_rate=dilation, padding=padding, activation=activation,
+                                                    depth_multiplier=multiplier, bias_initializer=_bias_initializer())
+        else:
+            layer = tf.keras.layers.Conv2D(cout, k, dilation_rate=dilation, padding=padding, activation=activation,
+                                           bias_initializer=_bias_initializer())
+        return tf.keras.Model(x, layer(x))
+
+    reference, calls = _lowered_case(build, hwc, len(name))
+    call = calls[0]
+    assert isinstance(call, ConvCall) and max(call.dilation_h, call.dilation_w) > 1
+    assert call.kind is (KernelKind.DEPTHWISE_CONV if depthwise else KernelKind.CONV)
+    consts = {a.name.rsplit("_", 1)[1]: a.values for a in call.consts}
+    mults, shifts = np.ascontiguousarray(consts["multiplier"]), np.ascontiguousarray(consts["shift"])
+    weights, bias = np.ascontiguousarray(consts["weights"]), np.ascontiguousarray(consts["bias"])
+    quant = h.PerChannelQuant(h.i32p(mults), h.i32p(shifts))
+    common = dict(input_offset=call.input_offset, output_offset=call.output_offset,
+                  stride=h.Tile(call.stride_w, call.stride_h), padding=h.Tile(call.pad_w, call.pad_h),
+                  dilation=h.Tile(call.dilation_w, call.dilation_h), activation=h.Activation(call.act_min, call.act_max))
+
+    def dims(d):  # type: ignore[no-untyped-def]
+        return h.dims((d.n, d.h, d.w, d.c))
+
+    def run(x: np.ndarray) -> np.ndarray:
+        o = call.output_dims
+        out = np.zeros((o.n, o.h, o.w, o.c), np.int8)
+        entry = lib.arm_depthwise_conv_wrapper_s8 if depthwise else lib.arm_convolve_wrapper_s8
+        params = h.DwConvParams(ch_mult=call.ch_mult, **common) if depthwise else h.ConvParams(**common)
+        status = entry(ctypes.byref(h.Context(None, 0)), ctypes.byref(params), ctypes.byref(quant),
+                       ctypes.byref(dims(call.input_dims)), h.i8p(np.ascontiguousarray(x)),
+                       ctypes.byref(dims(call.filter_dims)), h.i8p(weights), ctypes.byref(dims(call.bias_dims)),
+                       h.i32p(bias), ctypes.byref(dims(call.output_dims)), h.i8p(out))
+        assert status == 0
+        return out
+
+    _check_lowered(reference, run, then=None if len(calls) == 1 else _bias_add(lib, calls))
+
+
+def _bias_add(lib: ctypes.CDLL, calls):  # type: ignore[no-untyped-def]
+    """tinyc_add_s8 with a constant per-channel operand: the second call of a dilated convolution with a bias."""
+    from tinyc.ir.lower import BinaryCall, KernelKind
+
+    assert len(calls) == 2
+    add = calls[1]
+    assert isinstance(add, BinaryCall) and add.kind is KernelKind.ADD_BROADCAST and add.constant_position >= 0
+    constant = np.ascontiguousarray(add.consts[0].values.astype(np.int8))
+
+    def strides(d):  # type: ignore[no-untyped-def]
+        return (h.i32 * 4)(d.n, d.h, d.w, d.c)
+
+    def apply(y: np.ndarray) -> np.ndarray:
+        y = np.ascontiguousarray(y)
+        operands = [y, y]
+        operands[add.constant_position] = constant
+        out = np.zeros_like(y)
+        shape = h.Broadcast(strides(add.output_dims), strides(add.input1_strides), strides(add.input2_strides))
+        params = h.SubParams(*(getattr(add.params, f) for f, _ in h.SubParams._fields_))
+        lib.tinyc_add_s8(h.i8p(operands[0]), h.i8p(operands[1]), ctypes.byref(shape), ctypes.byref(params), h.i8p(out))
+        return out
+
+    return apply
+
+
+RESIZE_CASES = {
+    "upsampling_2x2": ((5, 6, 3), lambda tf: tf.keras.layers.UpSampling2D(2)),
+    "upsampling_3x2": ((4, 5, 2), lambda tf: tf.keras.layers.UpSampling2D((3, 2))),
+    "upsampling_1x3": ((6, 3, 4), lambda tf: tf.keras.layers.UpSampling2D((1, 3))),
+    "resizing_5x7_to_8x12": ((5, 7, 3), lambda tf: tf.keras.layers.Resizing(8, 12, interpolation="nearest")),
+    "resizing_9x8_to_4x5": ((9, 8, 2), lambda tf: tf.keras.layers.Resizing(4, 5, interpolation="nearest")),
+    "resizing_3x3_to_7x10": ((3, 3, 5), lambda tf: tf.keras.layers.Resizing(7, 10, interpolation="nearest")),
+}
+
+
+BILINEAR_CASES = {
+    "upsampling_bilinear_2x2": ((5, 6, 3), lambda tf: tf.keras.layers.UpSampling2D(2, interpolation="bilinear")),
+    "upsampling_bilinear_3x2": ((4, 5, 2), lambda tf: tf.keras.layers.UpSampling2D((3, 2), interpolation="bilinear")),
+    "resizing_bilinear_5x7_to_8x12": ((5, 7, 3), lambda tf: tf.keras.layers.Resizing(8, 12, interpolation="bilinear")),
+    "resizing_bilinear_9x8_to_4x5": ((9, 8, 2), lambda tf: tf.keras.layers.Resizing(4, 5, interpolation="bilinear")),
+    "resizing_bilinear_3x3_to_7x10": ((3, 3, 5), lambda tf: tf.keras.layers.Resizing(7, 10, interpolation="bilinear")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BILINEAR_CASES))
+def test_resize_bilinear(lib: ctypes.CDLL, name: str) -> None:
+    """tinyc_resize_bilinear_s8 with lowering's taps (TFLite's 10-bit integer ResizeBilinear), against TFLM."""
+    import tensorflow as tf
+
+    from tinyc.ir.lower import KernelKind, ResizeCall
+
+    hwc, layer = BILINEAR_CASES[name]
+
+    def build():  # type: ignore[no-untyped-def]
+        x = tf.keras.Input(hwc, name="in0")
+        return tf.keras.Model(x, layer(tf)(x))
+
+    reference, calls = _lowered_case(build, hwc, len(name))
+    assert len(calls) == 1
+    call = calls[0]
+    assert isinstance(call, ResizeCall) and call.kind is KernelKind.RESIZE_BILINEAR
+    taps = np.ascontiguousarray(call.consts[0].values.astype(np.int16))
+
+    def run(x: np.ndarray) -> np.ndarray:
+        o = call.output_dims
+        out = np.zeros((o.n, o.h, o.w, o.c), np.int8)
+        lib.tinyc_resize_bilinear_s8(h.i8p(np.ascontiguousarray(x)), call.input_dims.w, call.input_dims.c, o.h, o.w,
+                                     taps.ctypes.data_as(ctypes.POINTER(ctypes.c_int16)), h.i8p(out))
+        return out
+
+    _check_lowered(reference, run)
+
+
+@pytest.mark.parametrize("name", sorted(RESIZE_CASES))
+def test_resize_nearest(lib: ctypes.CDLL, name: str) -> None:
+    """tinyc_resize_nearest_s8 with lowering's index table: UpSampling2D's folded chain (exact repetition) and
+    Resizing's native RESIZE_NEAREST_NEIGHBOR (TFLite's float32 coordinate rule), against TFLM."""
+    import tensorflow as tf
+
+    from tinyc.ir.lower import KernelKind, ResizeCall
+
+    hwc, layer = RESIZE_CASES[name]
+
+    def build():  # type: ignore[no-untyped-def]
+        x = tf.keras.Input(hwc, name="in0")
+        return tf.keras.Model(x, layer(tf)(x))
+
+    reference, calls = _lowered_case(build, hwc, len(name))
+    assert len(calls) == 1
+    call = calls[0]
+    assert isinstance(call, ResizeCall) and call.kind is KernelKind.RESIZE_NEAREST
+    index = np.ascontiguousarray(call.consts[0].values.astype(np.int16))
+
+    def run(x: np.ndarray) -> np.ndarray:
+        o = call.output_dims
+        out = np.zeros((o.n, o.h, o.w, o.c), np.int8)
+        lib.tinyc_resize_nearest_s8(h.i8p(np.ascontiguousarray(x)), call.input_dims.w, call.input_dims.c, o.h, o.w,
+                                    index.ctypes.data_as(ctypes.POINTER(ctypes.c_int16)), h.i8p(out))
+        return out
+
+    _check_lowered(reference, run)
+
+
+class PreluParams(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_int32) for name in ("input_offset", "alpha_offset", "output_offset", "multiplier_1",
+                                                    "shift_1", "multiplier_2", "shift_2")]
+
+
+PRELU_CASES = {
+    "per_channel_7x6x5": ((7, 6, 5), [1, 2]),
+    "per_channel_4x9x8": ((4, 9, 8), [1, 2]),
+    "per_element_5x4x3": ((5, 4, 3), None),
+    "shared_rows_6x5x4": ((6, 5, 4), [1]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PRELU_CASES))
+def test_prelu(lib: ctypes.CDLL, name: str) -> None:
+    """tinyc_prelu_s8 with alpha as lowering places it (a constant operand broadcast over the input), against TFLM."""
+    import tensorflow as tf
+
+    from tinyc.ir.lower import BinaryCall, KernelKind
+
+    hwc, shared = PRELU_CASES[name]
+
+    def build():  # type: ignore[no-untyped-def]
+        x = tf.keras.Input(hwc, name="in0")
+        prelu = tf.keras.layers.PReLU(alpha_initializer=tf.keras.initializers.RandomUniform(-0.5, 1.5),
+                                      shared_axes=shared)
+        return tf.keras.Model(x, prelu(x))
+
+    reference, calls = _lowered_case(build, hwc, len(name))
+    assert len(calls) == 1
+    call = calls[0]
+    assert isinstance(call, BinaryCall) and call.kind is KernelKind.PRELU and call.constant_position == 1
+    alpha = np.ascontiguousarray(call.consts[0].values.astype(np.int8))
+
+    def strides(d):  # type: ignore[no-untyped-def]
+        return (h.i32 * 4)(d.n, d.h, d.w, d.c)
+
+    def run(x: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(x)
+        shape = h.Broadcast(strides(call.output_dims), strides(call.input1_strides), strides(call.input2_strides))
+        params = PreluParams(*(getattr(call.params, f) for f, _ in PreluParams._fields_))
+        lib.tinyc_prelu_s8(h.i8p(np.ascontiguousarray(x)), h.i8p(alpha), ctypes.byref(shape), ctypes.byref(params),
+                           h.i8p(out))
+        return out
+
+    _check_lowered(reference, run)
+
+
+class TransposeConvParams(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_int32) for name in (
+        "input_h", "input_w", "input_c", "output_h", "output_w", "output_c", "filter_h", "filter_w", "stride_h",
+        "stride_w", "pad_h", "pad_w", "input_offset", "output_offset", "act_min", "act_max")]
+
+
+TRANSPOSE_CONV_CASES = {
+    "k3_s2_same_relu": ((5, 6, 3), 4, 3, 2, "same", "relu"),
+    "k3x2_s2x3_valid": ((5, 6, 3), 4, (3, 2), (2, 3), "valid", None),
+    "k4_s2_same": ((4, 4, 5), 3, 4, 2, "same", None),
+    "k2_s2_valid": ((6, 5, 2), 6, 2, 2, "valid", None),
+    "k5_s1_same": ((5, 5, 3), 2, 5, 1, "same", None),
+    "k3_s3_same": ((3, 4, 4), 3, 3, 3, "same", "relu"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRANSPOSE_CONV_CASES))
+def test_transpose_conv(lib: ctypes.CDLL, name: str) -> None:
+    """tinyc_transpose_conv_s8 with the parameters lowering computes (TFLM's padding rule), against TFLM."""
+    import tensorflow as tf
+
+    from tinyc.ir.lower import KernelKind, TransposeConvCall
+
+    hwc, filters, k, stride, padding, activation = TRANSPOSE_CONV_CASES[name]
+
+    def build():  # type: ignore[no-untyped-def]
+        x = tf.keras.Input(hwc, name="in0")
+        return tf.keras.Model(x, tf.keras.layers.Conv2DTranspose(filters, k, strides=stride, padding=padding,
+                                                                 activation=activation,
+                                                                 bias_initializer=_bias_initializer())(x))
+
+    reference, calls = _lowered_case(build, hwc, len(name))
+    assert len(calls) == 1
+    call = calls[0]
+    assert isinstance(call, TransposeConvCall) and call.kind is KernelKind.TRANSPOSE_CONV
+    consts = {a.name.rsplit("_", 1)[1]: np.ascontiguousarray(a.values) for a in call.consts}
+    i, o, f = call.input_dims, call.output_dims, call.filter_dims
+    params = TransposeConvParams(i.h, i.w, i.c, o.h, o.w, o.c, f.h, f.w, call.stride_h, call.stride_w, call.pad_h,
+                                 call.pad_w, call.input_offset, call.output_offset, call.act_min, call.act_max)
+
+    def run(x: np.ndarray) -> np.ndarray:
+        out = np.zeros((o.n, o.h, o.w, o.c), np.int8)
+        lib.tinyc_transpose_conv_s8(h.i8p(np.ascontiguousarray(x)), h.i8p(consts["weights"].astype(np.int8)),
+                                    h.i32p(consts["bias"]), h.i32p(consts["multiplier"]), h.i32p(consts["shift"]),
+                                    ctypes.byref(params), h.i8p(out))
+        return out
+
+    _check_lowered(reference, run)

@@ -89,3 +89,34 @@ def test_lookup_tables_inside_the_patch_stage_and_se_gate_outside(board: str, tf
     assert result.planned.schedule.patch is not None
     assert result.first_mismatch is None, result.first_mismatch.describe()
     assert result.mismatched_samples == 0
+
+
+@pytest.mark.parametrize(("name", "build", "kind"), [
+    ("dilated_conv_patch", lambda: m.dilated(False, 2, "same", (9, 10), 3, 5), KernelKind.CONV),
+    ("dilated_dw_patch", lambda: m.dilated(True, 2, "same", (9, 7), 5), KernelKind.DEPTHWISE_CONV),
+    ("dw_multiplier_patch", lambda: m.depthwise_multiplier(3, 1, "same", (7, 6), 3, 2), KernelKind.DEPTHWISE_CONV),
+    ("upsample_patch", m.upsample_concat, KernelKind.RESIZE_NEAREST),
+    ("bilinear_patch", m.upsample_bilinear, KernelKind.RESIZE_BILINEAR),
+    ("transpose_patch", m.transpose_conv_concat, KernelKind.TRANSPOSE_CONV),
+    ("prelu_patch", m.prelu_broadcast_add, KernelKind.PRELU),
+    ("crop_patch", m.cropping, KernelKind.COPY),
+])
+def test_dilation_multiplier_resize_and_constant_operands_stay_out_of_patches(name, build, kind, tflite_of) -> None:
+    """Dilated convolutions, depth multipliers, resizes and binary ops with a constant operand (a dilated conv's bias
+    ADD) run per layer: no patch stage contains them, and no in-place step runs a dilated or multiplied depthwise."""
+    from tinyc.ir.lower import BinaryCall, ConvCall, lower
+    from tinyc.ir.reader import read_tflite
+    from tinyc.plan.patches import patchable
+    from tinyc.plan.schedule import in_place_kind
+
+    lowered = lower(read_tflite(tflite_of(name, build).read_bytes()))
+    calls = lowered.calls
+    special = [c for c in calls if c.kind is kind and not (isinstance(c, ConvCall) and (c.dilation_h, c.dilation_w,
+                                                                                         c.ch_mult) == (1, 1, 1))]
+    special += [c for c in calls if isinstance(c, BinaryCall) and c.constant_position >= 0]
+    assert special
+    assert not any(patchable(c) for c in special)
+    assert not any(in_place_kind(c) for c in special if isinstance(c, ConvCall))
+    splits = eligible_splits(lowered)
+    stage = {id(c) for c in calls[:max(splits)]} if splits else set()
+    assert not stage & {id(c) for c in special}

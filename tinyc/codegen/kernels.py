@@ -14,7 +14,7 @@ from tinyc.ir.lower import Call, ConstArray, ConvCall, FullyConnectedCall, Kerne
 from tinyc.plan.schedule import Step
 from tinyc.plan.specialize import GENERIC, KernelChoice, Variant
 
-CONST_ROLES = ("weights", "bias", "multiplier", "shift", "table")  # the suffixes lowering gives a call's constant arrays
+CONST_ROLES = ("weights", "bias", "multiplier", "shift", "table", "operand")  # the suffixes lowering gives a call's constant arrays
 
 
 def c_symbol(array: ConstArray) -> str:
@@ -33,6 +33,7 @@ class StepCode:
     multiplier: str | None = None
     shift: str | None = None
     table: str | None = None
+    operand: str | None = None  # a binary op's constant operand
     fast: KernelChoice = GENERIC  # a specialized kernel beside the generic call (FAST_CONV: the conv macro's)
     fast_weights: str | None = None
     fast_quant: str | None = None
@@ -90,8 +91,13 @@ KERNELS: dict[KernelKind, Callable[[StepContext], tuple[str, str]]] = {
     KernelKind.LUT: _fixed("lut", "tinyc_lut_s8"),
     KernelKind.MUL: _fixed("mul", "tinyc_mul_s8"),
     KernelKind.SUB: _fixed("sub", "tinyc_sub_s8"),
+    KernelKind.ADD_BROADCAST: _fixed("sub", "tinyc_add_s8"),  # SUB's parameter fields
     KernelKind.MAXIMUM: _fixed("compare", "tinyc_maximum_s8"),
     KernelKind.MINIMUM: _fixed("compare", "tinyc_minimum_s8"),
+    KernelKind.RESIZE_NEAREST: _fixed("resize", "tinyc_resize_nearest_s8"),
+    KernelKind.RESIZE_BILINEAR: _fixed("resize", "tinyc_resize_bilinear_s8"),
+    KernelKind.PRELU: _fixed("prelu", "tinyc_prelu_s8"),
+    KernelKind.TRANSPOSE_CONV: _fixed("transpose_conv", "tinyc_transpose_conv_s8"),
 }
 
 
@@ -117,7 +123,8 @@ def step_code(step: Step, *, streamed_input: int | None, choice: KernelChoice = 
     symbols = {role: c_symbol(a) for a in step.call.consts for role in CONST_ROLES if a.name.endswith(f"_{role}")}
     code = StepCode(macro=macro, function=function, depthwise=step.call.kind is KernelKind.DEPTHWISE_CONV,
                     weights=symbols.get("weights"), bias=symbols.get("bias"), multiplier=symbols.get("multiplier"),
-                    shift=symbols.get("shift"), table=symbols.get("table"), fast=choice)
+                    shift=symbols.get("shift"), table=symbols.get("table"), operand=symbols.get("operand"),
+                    fast=choice)
     if choice.variant is Variant.FAST_ADD:
         return replace(code, fast_weights=c_symbol(choice.consts[0]))
     if not choice.consts:

@@ -150,16 +150,16 @@ _RECURRENT = {"LSTM": "LSTM", "GRU": "GRU", "SimpleRNN": "SimpleRNN", "RNN": "RN
               "GRUCell": "GRU"}
 # Keras layer class -> the TFLite op the converter emits for it that tinyc does not lower (its nearest supported
 # alternative: tinyc.ir.support.ALTERNATIVES).
-_UNSUPPORTED_LAYERS = {"PReLU": "PRELU", "ELU": "ELU", "UpSampling2D": "TILE", "Conv2DTranspose": "TRANSPOSE_CONV",
-                       "Resizing": "RESIZE_BILINEAR", "Conv1D": "EXPAND_DIMS", "SeparableConv1D": "EXPAND_DIMS",
-                       "DepthwiseConv1D": "EXPAND_DIMS", "MaxPooling1D": "EXPAND_DIMS",
-                       "AveragePooling1D": "EXPAND_DIMS", "GlobalMaxPooling2D": "REDUCE_MAX",
-                       "Cropping2D": "STRIDED_SLICE", "Permute": "TRANSPOSE", "Embedding": "GATHER"}
+_UNSUPPORTED_LAYERS = {"ELU": "ELU",
+                       "GlobalMaxPooling2D": "REDUCE_MAX", "Permute": "TRANSPOSE",
+                       "Embedding": "GATHER"}
+# Layers that resize: supported with nearest-neighbour interpolation (RESIZE_NEAREST_NEIGHBOR), else RESIZE_BILINEAR.
+_RESIZING = ("UpSampling2D", "Resizing")
 # Keras activation functions (by name) -> the TFLite op they become, which tinyc does not lower.
 _UNSUPPORTED_ACTIVATIONS = {"elu": "ELU", "selu": "ELU", "gelu": "GELU", "softplus": "EXP / LOG", "softsign": "DIV",
                             "exponential": "EXP", "mish": "EXP / LOG / TANH", "log_softmax": "LOG_SOFTMAX"}
 _ACTIVATION_ALTERNATIVE = "use relu, relu6, leaky_relu, hard_swish, sigmoid or tanh"
-_DILATED = ("Conv2D", "DepthwiseConv2D", "SeparableConv2D")
+_DILATED_1D = ("Conv1D", "SeparableConv1D", "DepthwiseConv1D")
 
 
 def _all_layers(model: Any) -> list[Any]:
@@ -187,14 +187,14 @@ def _layer_problem(layer: Any) -> str | None:
     if activation in _UNSUPPORTED_ACTIVATIONS:
         return (f"activation {activation!r} converts to TFLite {_UNSUPPORTED_ACTIVATIONS[activation]}, which tinyc "
                 f"does not lower: {_ACTIVATION_ALTERNATIVE}")
-    dilation = tuple(getattr(layer, "dilation_rate", (1, 1)) or (1, 1))
-    if kind in _DILATED and any(d != 1 for d in dilation):
-        return (f"dilation_rate {dilation} converts to TFLite SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND, which tinyc does "
-                f"not lower: {ALTERNATIVES['SPACE_TO_BATCH_ND']}")
-    multiplier = getattr(layer, "depth_multiplier", 1)
-    if kind in ("DepthwiseConv2D", "SeparableConv2D") and multiplier != 1:
-        return (f"depth_multiplier {multiplier} is not supported: use depth_multiplier=1 and a 1x1 Conv2D after it "
-                "for more channels")
+    if kind in _RESIZING and getattr(layer, "interpolation", "nearest") not in ("nearest", "bilinear"):
+        return (f"interpolation {layer.interpolation!r} is not supported: use 'nearest' (RESIZE_NEAREST_NEIGHBOR) or "
+                "'bilinear' (RESIZE_BILINEAR)")
+    dilation = tuple(getattr(layer, "dilation_rate", (1,)) or (1,))
+    if kind in _DILATED_1D and any(d != 1 for d in dilation):
+        return (f"dilation_rate {dilation} converts to TFLite SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around "
+                "EXPAND_DIMS, which tinyc does not fold for 1-D convolutions: use Conv2D with a (1, k) kernel and "
+                "dilation_rate (1, d) on a (1, n, channels) input")
     return None
 
 

@@ -71,6 +71,15 @@ class OpKind(enum.Enum):
     SUB = "SUB"
     MAXIMUM = "MAXIMUM"
     MINIMUM = "MINIMUM"
+    SPACE_TO_BATCH_ND = "SPACE_TO_BATCH_ND"
+    BATCH_TO_SPACE_ND = "BATCH_TO_SPACE_ND"
+    EXPAND_DIMS = "EXPAND_DIMS"
+    SQUEEZE = "SQUEEZE"
+    TILE = "TILE"
+    RESIZE_NEAREST_NEIGHBOR = "RESIZE_NEAREST_NEIGHBOR"
+    PRELU = "PRELU"
+    RESIZE_BILINEAR = "RESIZE_BILINEAR"
+    TRANSPOSE_CONV = "TRANSPOSE_CONV"
     OTHER = "OTHER"
 
 
@@ -168,12 +177,31 @@ class LeakyReluOptions:
 
 
 @dataclass(frozen=True)
+class ResizeOptions:
+    """RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR: TFLite's two coordinate conventions (both False for Keras'
+    nearest UpSampling2D; half_pixel_centers for its bilinear one)."""
+    align_corners: bool
+    half_pixel_centers: bool
+    repeat: bool = False  # folded from UpSampling2D's EXPAND_DIMS/TILE/RESHAPE: out[y] = in[y // factor] exactly
+
+
+@dataclass(frozen=True)
+class SliceOptions:
+    """STRIDED_SLICE's masks (bit k: axis k) and its offset flag."""
+    begin_mask: int
+    ellipsis_mask: int
+    new_axis_mask: int
+    shrink_axis_mask: int
+    offset: bool
+
+
+@dataclass(frozen=True)
 class NoOptions:
     pass
 
 
 Options = (ConvOptions | PoolOptions | FullyConnectedOptions | ActivationOptions | SoftmaxOptions | MeanOptions
-           | LeakyReluOptions | NoOptions)
+           | LeakyReluOptions | ResizeOptions | SliceOptions | NoOptions)
 
 
 @dataclass(frozen=True)
@@ -214,6 +242,9 @@ class Graph:
         if op.kind is OpKind.DEPTHWISE_CONV_2D:
             w = self.tensor(op.inputs[1]).shape  # (1, kh, kw, c)
             return self.tensor(op.outputs[0]).num_elements * w[1] * w[2]
+        if op.kind is OpKind.TRANSPOSE_CONV:
+            w = self.tensor(op.inputs[1]).shape  # (out_c, kh, kw, in_c): every input value meets the whole filter
+            return self.tensor(op.inputs[0]).num_elements * w[0] * w[1] * w[2]
         if op.kind is OpKind.FULLY_CONNECTED:
             w = self.tensor(op.inputs[1]).shape  # (out, in)
             return self.tensor(op.outputs[0]).num_elements * w[1]

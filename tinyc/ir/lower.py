@@ -16,9 +16,9 @@ import numpy as np
 
 from tinyc.ir import lut, requant
 from tinyc.ir.graph import (Activation, ActivationOptions, ConvOptions, Graph, LeakyReluOptions, MeanOptions, Op, OpKind,
-                            Padding, PoolOptions, SoftmaxOptions, Tensor)
+                            Padding, PoolOptions, ResizeOptions, SoftmaxOptions, Tensor)
 from tinyc.kernels import buffer_sizes
-from tinyc.ir.support import check_graph, constant_scalar_index, layer_name
+from tinyc.ir.support import check_graph, constant_scalar_index, layer_name, slice_start
 
 
 class KernelKind(enum.Enum):
@@ -40,6 +40,11 @@ class KernelKind(enum.Enum):
     MAXIMUM = "maximum"
     MINIMUM = "minimum"
     SUB = "sub"
+    ADD_BROADCAST = "add_broadcast"  # tinyc_add_s8: ADD with broadcasting or a constant operand
+    RESIZE_NEAREST = "resize_nearest"
+    RESIZE_BILINEAR = "resize_bilinear"  # per axis: two indices and a 10-bit weight; 4-tap interpolation
+    TRANSPOSE_CONV = "transpose_conv"  # tinyc_transpose_conv_s8: each output gathers the inputs that reach it
+    PRELU = "prelu"  # tinyc_prelu_s8: alpha broadcast over the input (per channel)  # an index table per axis: copies of channel vectors
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,24 @@ class ConvCall(Call):
     act_min: int
     act_max: int
     ch_mult: int
+    dilation_h: int = 1
+    dilation_w: int = 1
+
+
+@dataclass(frozen=True)
+class TransposeConvCall(Call):
+    """tinyc_transpose_conv_s8 (TFLM's TRANSPOSE_CONV): consts weights (out_c, kh, kw, in_c), bias, multiplier, shift."""
+    input_dims: Dims
+    filter_dims: Dims
+    output_dims: Dims
+    input_offset: int
+    output_offset: int
+    stride_h: int
+    stride_w: int
+    pad_h: int
+    pad_w: int
+    act_min: int
+    act_max: int
 
 
 @dataclass(frozen=True)
@@ -187,12 +210,30 @@ class LutCall(Call):
 
 @dataclass(frozen=True)
 class BinaryCall(Call):
-    """tinyc_mul_s8 / tinyc_sub_s8 / tinyc_maximum_s8 / tinyc_minimum_s8 with broadcasting: the output's NHWC dims
-    and, per operand, the element stride of each NHWC axis (0 where the operand broadcasts along it)."""
+    """tinyc_add_s8 / tinyc_mul_s8 / tinyc_sub_s8 / tinyc_maximum_s8 / tinyc_minimum_s8 with broadcasting: the
+    output's NHWC dims and, per operand, the element stride of each NHWC axis (0 where the operand broadcasts along
+    it). A constant operand (a per-channel bias, a normalization) is the call's `_operand` constant, at position
+    `constant_position` (0 or 1; -1: both operands are activations, in `inputs`)."""
     output_dims: Dims
     input1_strides: Dims
     input2_strides: Dims
-    params: requant.MulParams | requant.SubParams | None  # MUL, SUB; None for MAXIMUM, MINIMUM
+    params: requant.MulParams | requant.SubParams | requant.PreluParams | None  # None for MAXIMUM, MINIMUM
+    constant_position: int = -1
+
+    @property
+    def operands(self) -> tuple[int | None, int | None]:
+        """The activation tensor of each operand position, None for the constant one."""
+        if self.constant_position < 0:
+            return self.inputs[0], self.inputs[1]
+        return (None, self.inputs[0]) if self.constant_position == 0 else (self.inputs[0], None)
+
+
+@dataclass(frozen=True)
+class ResizeCall(Call):
+    """tinyc_resize_nearest_s8: the call's one constant holds output_dims.h row then output_dims.w column indices;
+    tinyc_resize_bilinear_s8: output_dims.h (y0, y1, wy) then output_dims.w (x0, x1, wx) triples (`bilinear_taps`)."""
+    input_dims: Dims
+    output_dims: Dims
 
 
 @dataclass(frozen=True)
@@ -242,11 +283,11 @@ def _nhwc(t: Tensor) -> Dims:
     return Dims(1, 1, 1, flat)
 
 
-def _pad(padding: Padding, stride: int, in_size: int, filter_size: int, out_size: int) -> int:
-    """TFLite's ComputePadding (dilation 1): the top / left padding; bottom / right follows from sizes."""
+def _pad(padding: Padding, stride: int, in_size: int, filter_size: int, out_size: int, dilation: int = 1) -> int:
+    """TFLite's ComputePadding: the top / left padding; bottom / right follows from sizes."""
     if padding is Padding.VALID:
         return 0
-    return max(0, ((out_size - 1) * stride + filter_size - in_size) // 2)
+    return max(0, ((out_size - 1) * stride + (filter_size - 1) * dilation + 1 - in_size) // 2)
 
 
 def _act(activation: Activation, out: Tensor) -> tuple[int, int]:
@@ -254,12 +295,13 @@ def _act(activation: Activation, out: Tensor) -> tuple[int, int]:
 
 
 def conv_scratch_bytes(*, depthwise: bool, input_dims: Dims, filter_hw: tuple[int, int], output_dims: Dims,
-                       stride_hw: tuple[int, int], padding_hw: tuple[int, int]) -> int:
+                       stride_hw: tuple[int, int], padding_hw: tuple[int, int],
+                       dilation_hw: tuple[int, int] = (1, 1)) -> int:
     """The scratch CMSIS-NN's conv / depthwise wrapper asks for (what the planner reserves)."""
     scratch = buffer_sizes.depthwise_scratch_bytes if depthwise else buffer_sizes.conv_scratch_bytes
     return scratch(input_nhwc=(input_dims.n, input_dims.h, input_dims.w, input_dims.c), filter_hw=filter_hw,
                    output_nhwc=(output_dims.n, output_dims.h, output_dims.w, output_dims.c), stride_hw=stride_hw,
-                   padding_hw=padding_hw)
+                   padding_hw=padding_hw, dilation_hw=dilation_hw)
 
 
 def _bias(graph: Graph, op: Op, channels: int, name: str) -> ConstArray:
@@ -300,10 +342,11 @@ def _conv(graph: Graph, op: Op) -> Call:
     filter_dims = Dims(1, kh, kw, out_dims.c) if depthwise else Dims(out_dims.c, kh, kw, in_dims.c)
     weights = ConstArray(f"{name}_weights", "int8_t", np.asarray(w.data, dtype=np.int8).reshape(-1))
     mults, shifts = _requant_arrays(graph, op, name, out_dims.c)
-    pad_h = _pad(o.padding, o.stride_h, in_dims.h, kh, out_dims.h)
-    pad_w = _pad(o.padding, o.stride_w, in_dims.w, kw, out_dims.w)
+    pad_h = _pad(o.padding, o.stride_h, in_dims.h, kh, out_dims.h, o.dilation_h)
+    pad_w = _pad(o.padding, o.stride_w, in_dims.w, kw, out_dims.w, o.dilation_w)
     scratch = conv_scratch_bytes(depthwise=depthwise, input_dims=in_dims, filter_hw=(kh, kw), output_dims=out_dims,
-                                 stride_hw=(o.stride_h, o.stride_w), padding_hw=(pad_h, pad_w))
+                                 stride_hw=(o.stride_h, o.stride_w), padding_hw=(pad_h, pad_w),
+                                 dilation_hw=(o.dilation_h, o.dilation_w))
     act_min, act_max = _act(o.activation, y)
     kind = KernelKind.DEPTHWISE_CONV if depthwise else KernelKind.CONV
     return ConvCall(**_base(graph, op, kind, scratch_bytes=scratch,
@@ -311,7 +354,34 @@ def _conv(graph: Graph, op: Op) -> Call:
                     input_dims=in_dims, filter_dims=filter_dims, bias_dims=Dims(1, 1, 1, out_dims.c),
                     output_dims=out_dims, input_offset=-x.zero_point, output_offset=y.zero_point,
                     stride_h=o.stride_h, stride_w=o.stride_w, pad_h=pad_h, pad_w=pad_w,
-                    act_min=act_min, act_max=act_max, ch_mult=out_dims.c // in_dims.c if depthwise else 1)
+                    act_min=act_min, act_max=act_max, ch_mult=out_dims.c // in_dims.c if depthwise else 1,
+                    dilation_h=o.dilation_h, dilation_w=o.dilation_w)
+
+
+def _transpose_pad(padding: Padding, stride: int, in_size: int, filter_size: int, out_size: int) -> int:
+    """TFLM's TRANSPOSE_CONV padding: ComputePaddingHeightWidth run from the output (the larger map) back to the
+    size a convolution of it would have."""
+    conv_size = (out_size + stride - 1) // stride if padding is Padding.SAME else (out_size - filter_size + stride) // stride
+    return max(0, (conv_size - 1) * stride + filter_size - out_size) // 2
+
+
+def _transpose_conv(graph: Graph, op: Op) -> Call:
+    assert isinstance(op.options, ConvOptions)
+    o = op.options
+    x, w, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
+    name = f"op{op.index}"
+    in_dims, out_dims = _nhwc(x), _nhwc(y)
+    out_c, kh, kw, _ = w.shape
+    weights = ConstArray(f"{name}_weights", "int8_t", np.asarray(w.data, dtype=np.int8).reshape(-1))
+    mults, shifts = _requant_arrays(graph, op, name, out_c)
+    act_min, act_max = _act(o.activation, y)
+    return TransposeConvCall(**_base(graph, op, KernelKind.TRANSPOSE_CONV,
+                                     consts=(weights, _bias(graph, op, out_c, name), mults, shifts)),
+                             input_dims=in_dims, filter_dims=Dims(out_c, kh, kw, in_dims.c), output_dims=out_dims,
+                             input_offset=-x.zero_point, output_offset=y.zero_point, stride_h=o.stride_h,
+                             stride_w=o.stride_w, pad_h=_transpose_pad(o.padding, o.stride_h, in_dims.h, kh, out_dims.h),
+                             pad_w=_transpose_pad(o.padding, o.stride_w, in_dims.w, kw, out_dims.w), act_min=act_min,
+                             act_max=act_max)
 
 
 def _fully_connected(graph: Graph, op: Op) -> Call:
@@ -343,6 +413,8 @@ def _add(graph: Graph, op: Op) -> Call:
     if position is not None:
         return _lut_call(graph, op, _constant_scalar_table(graph, op, position), op.inputs[1 - position])
     a, b, y = (graph.tensor(i) for i in (*op.inputs[:2], op.outputs[0]))
+    if a.shape != y.shape or b.shape != y.shape or a.is_constant or b.is_constant:
+        return _binary(graph, op)
     params = requant.add_params(a.scale, a.zero_point, b.scale, b.zero_point, y.scale, y.zero_point)
     act_min, act_max = _act(op.options.activation, y)
     return AddCall(**_base(graph, op, KernelKind.ADD, inputs=op.inputs[:2]), params=params,
@@ -368,7 +440,7 @@ def _pool(graph: Graph, op: Op) -> Call:
 def _mean(graph: Graph, op: Op) -> Call:
     assert isinstance(op.options, MeanOptions)
     x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
-    in_dims = _nhwc(x)
+    in_dims = Dims(x.shape[0], x.shape[1], 1, x.shape[2]) if len(x.shape) == 3 else _nhwc(x)  # NWC: W as H
     params = requant.mean_params(input_scale=x.scale, input_zero_point=x.zero_point, output_scale=y.scale,
                                output_zero_point=y.zero_point, num_elements=in_dims.h * in_dims.w)
     return MeanCall(**_base(graph, op, KernelKind.MEAN), input_dims=in_dims,
@@ -472,30 +544,114 @@ def _strides(shape: tuple[int, ...], out: Dims) -> Dims:
     return Dims(*strides)
 
 
-_BINARY_KINDS = {OpKind.MUL: KernelKind.MUL, OpKind.SUB: KernelKind.SUB, OpKind.MAXIMUM: KernelKind.MAXIMUM,
+_BINARY_KINDS = {OpKind.PRELU: KernelKind.PRELU, OpKind.ADD: KernelKind.ADD_BROADCAST, OpKind.MUL: KernelKind.MUL, OpKind.SUB: KernelKind.SUB, OpKind.MAXIMUM: KernelKind.MAXIMUM,
                  OpKind.MINIMUM: KernelKind.MINIMUM}
 # The requantization parameters of the binary kernels that rescale (MAXIMUM and MINIMUM compare raw values).
 _BINARY_PARAMS: dict[OpKind, Callable[..., requant.MulParams | requant.SubParams]] = {
-    OpKind.MUL: requant.mul_params, OpKind.SUB: requant.sub_params}
+    OpKind.MUL: requant.mul_params, OpKind.SUB: requant.sub_params, OpKind.ADD: requant.broadcast_add_params}
 
 
 def _binary(graph: Graph, op: Op) -> Call:
-    """MUL, SUB, MAXIMUM, MINIMUM: a table when one operand is a constant scalar, else the broadcasting kernel."""
+    """ADD, MUL, SUB, MAXIMUM, MINIMUM: a table when one operand is a constant scalar, else the broadcasting kernel
+    (an operand may be a constant tensor: it is placed in flash)."""
     position = constant_scalar_index(graph, op)
-    if position is not None:
+    if position is not None and op.kind in _CONSTANT_SCALAR_TABLES:
         return _lut_call(graph, op, _constant_scalar_table(graph, op, position), op.inputs[1 - position])
     a, b, y = (graph.tensor(i) for i in (*op.inputs[:2], op.outputs[0]))
     padded = (1,) * (4 - len(y.shape)) + tuple(y.shape)
     out_dims = Dims(*padded)
-    params = None
-    if op.kind in _BINARY_PARAMS:
+    params: requant.MulParams | requant.SubParams | requant.PreluParams | None = None
+    if op.kind is OpKind.PRELU:
+        params = requant.prelu_params(input_scale=a.scale, input_zero_point=a.zero_point, alpha_scale=b.scale,
+                                      alpha_zero_point=b.zero_point, output_scale=y.scale,
+                                      output_zero_point=y.zero_point)
+    elif op.kind in _BINARY_PARAMS:
         params = _BINARY_PARAMS[op.kind](
             input1_scale=a.scale, input1_zero_point=a.zero_point, input2_scale=b.scale, input2_zero_point=b.zero_point,
             output_scale=y.scale, output_zero_point=y.zero_point,
             activation=getattr(op.options, "activation", Activation.NONE).value)
-    return BinaryCall(**_base(graph, op, _BINARY_KINDS[op.kind], inputs=op.inputs[:2]), output_dims=out_dims,
-                      input1_strides=_strides(a.shape, out_dims), input2_strides=_strides(b.shape, out_dims),
-                      params=params)
+    constant = 0 if a.is_constant else 1 if b.is_constant else -1
+    consts: tuple[ConstArray, ...] = ()
+    if constant >= 0:
+        values = np.asarray(graph.tensor(op.inputs[constant]).data, dtype=np.int8).reshape(-1)
+        consts = (ConstArray(f"op{op.index}_operand", "int8_t", values),)
+    activations = tuple(i for k, i in enumerate(op.inputs[:2]) if k != constant)
+    return BinaryCall(**_base(graph, op, _BINARY_KINDS[op.kind], inputs=activations, consts=consts),
+                      output_dims=out_dims, input1_strides=_strides(a.shape, out_dims),
+                      input2_strides=_strides(b.shape, out_dims), params=params, constant_position=constant)
+
+
+def nearest_indices(in_size: int, out_size: int, options: ResizeOptions) -> list[int]:
+    """The input row (or column) each output row reads: exact repetition for a folded UpSampling2D, else TFLite's
+    GetNearestNeighbor in float32 (scale = in / out, or (in - 1) / (out - 1) with align_corners; + 0.5 with
+    half_pixel_centers; floor, or round half away from zero with align_corners; clamped to the input)."""
+    if options.repeat:
+        return [y * in_size // out_size for y in range(out_size)]
+    f32 = np.float32
+    if options.align_corners and out_size > 1:
+        scale = f32(in_size - 1) / f32(out_size - 1)
+    else:
+        scale = f32(in_size) / f32(out_size)
+    offset = f32(0.5) if options.half_pixel_centers else f32(0.0)
+    indices = []
+    for y in range(out_size):
+        value = f32(f32(y) + offset) * scale
+        index = int(np.sign(value) * np.floor(abs(value) + 0.5)) if options.align_corners else int(np.floor(value))
+        index = min(index, in_size - 1)
+        indices.append(max(0, index) if options.half_pixel_centers else index)
+    return indices
+
+
+def _resize_nearest(graph: Graph, op: Op) -> Call:
+    assert isinstance(op.options, ResizeOptions)
+    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    in_dims, out_dims = _nhwc(x), _nhwc(y)
+    index = (nearest_indices(in_dims.h, out_dims.h, op.options) + nearest_indices(in_dims.w, out_dims.w, op.options))
+    table = ConstArray(f"op{op.index}_table", "int16_t", np.asarray(index, dtype=np.int16))
+    return ResizeCall(**_base(graph, op, KernelKind.RESIZE_NEAREST, consts=(table,)), input_dims=in_dims,
+                      output_dims=out_dims)
+
+
+def _trunc_div(a: int, b: int) -> int:
+    """C's integer division (toward zero)."""
+    q = abs(a) // b
+    return q if a >= 0 else -q
+
+
+def bilinear_taps(in_size: int, out_size: int, options: ResizeOptions) -> list[tuple[int, int, int]]:
+    """Per output row (or column): the two input rows read and the weight of the second in 1/1024 (TFLite's
+    ResizeBilinearInteger: a 10-bit fixed-point scale, rounded to nearest; half_pixel_centers shifts by half a pixel;
+    the lower index clamped at 0, the upper at the last row)."""
+    if options.align_corners and out_size > 1:
+        scale_10 = ((1 << 10) * (in_size - 1) + (out_size - 1) // 2) // (out_size - 1)
+    else:
+        scale_10 = ((1 << 10) * in_size + out_size // 2) // out_size
+    taps = []
+    for y in range(out_size):
+        scaled = y * scale_10 + (scale_10 // 2 - (1 << 9) if options.half_pixel_centers else 0)
+        low = max(_trunc_div(scaled, 1 << 10), 0)
+        high = min(_trunc_div(scaled + (1 << 10) - 1, 1 << 10), in_size - 1)
+        taps.append((low, high, scaled - (1 << 10) * low))
+    return taps
+
+
+def _resize_bilinear(graph: Graph, op: Op) -> Call:
+    assert isinstance(op.options, ResizeOptions)
+    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    in_dims, out_dims = _nhwc(x), _nhwc(y)
+    taps = bilinear_taps(in_dims.h, out_dims.h, op.options) + bilinear_taps(in_dims.w, out_dims.w, op.options)
+    table = ConstArray(f"op{op.index}_table", "int16_t", np.asarray(taps, dtype=np.int16).reshape(-1))
+    return ResizeCall(**_base(graph, op, KernelKind.RESIZE_BILINEAR, consts=(table,)), input_dims=in_dims,
+                      output_dims=out_dims)
+
+
+def _crop(graph: Graph, op: Op) -> Call:
+    """Cropping2D's STRIDED_SLICE: one block copy from where the slice starts."""
+    x, y = _nhwc(graph.tensor(op.inputs[0])), _nhwc(graph.tensor(op.outputs[0]))
+    start = slice_start(graph, op)
+    assert start is not None
+    return CopyCall(**_base(graph, op, KernelKind.COPY), src_w=x.w, src_y=start[1], src_x=start[2], dst_w=y.w,
+                    dst_y=0, dst_x=0, rows=y.h, cols=y.w, channels=y.c)
 
 
 def _reshape(graph: Graph, op: Op) -> Call:
@@ -509,7 +665,10 @@ _LOWERINGS = {
     OpKind.RELU6: _relu, OpKind.RESHAPE: _reshape, OpKind.LEAKY_RELU: _lut_activation,
     OpKind.LOGISTIC: _lut_activation, OpKind.TANH: _lut_activation, OpKind.HARD_SWISH: _lut_activation,
     OpKind.QUANTIZE: _lut_activation, OpKind.MUL: _binary, OpKind.SUB: _binary, OpKind.MAXIMUM: _binary,
-    OpKind.MINIMUM: _binary,
+    OpKind.MINIMUM: _binary, OpKind.EXPAND_DIMS: _reshape, OpKind.SQUEEZE: _reshape,
+    OpKind.RESIZE_NEAREST_NEIGHBOR: _resize_nearest, OpKind.PRELU: _binary,
+    OpKind.RESIZE_BILINEAR: _resize_bilinear, OpKind.TRANSPOSE_CONV: _transpose_conv,
+    OpKind.STRIDED_SLICE: _crop,
 }
 
 

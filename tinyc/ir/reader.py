@@ -9,7 +9,8 @@ index). TensorFlow is not imported.
 
 Shape-only subgraphs (Keras 3's Flatten computes its target shape with SHAPE / STRIDED_SLICE /
 PACK) are removed: RESHAPE takes its static output shape from the flatbuffer, so the ops that only
-compute that shape become dead and are dropped.
+compute that shape become dead and are dropped. The converter's chains for dilated convolutions and UpSampling2D
+are folded into one op each (`tinyc.ir.patterns`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import tflite
 
 from tinyc.errors import ModelFormatError, UnsupportedModelError
 from tinyc.ir.graph import (Activation, ActivationOptions, ConvOptions, DType, FullyConnectedOptions, Graph,
-                         LeakyReluOptions, MeanOptions, NoOptions, Op, OpKind, Options, Padding, PoolOptions, Quant,
+                         LeakyReluOptions, MeanOptions, NoOptions, Op, OpKind, Options, Padding, PoolOptions, Quant, ResizeOptions, SliceOptions,
                          SoftmaxOptions, Tensor, validate)
 from tinyc.ir.tflite_flatbuffer import FbTable, buffer_bytes, parse_model
 
@@ -53,8 +54,11 @@ _OPTIONS_TABLE = {OpKind.CONV_2D: "Conv2DOptions", OpKind.DEPTHWISE_CONV_2D: "De
                   OpKind.FULLY_CONNECTED: "FullyConnectedOptions", OpKind.ADD: "AddOptions",
                   OpKind.CONCATENATION: "ConcatenationOptions", OpKind.SOFTMAX: "SoftmaxOptions",
                   OpKind.MEAN: "ReducerOptions", OpKind.MUL: "MulOptions", OpKind.SUB: "SubOptions",
-                  OpKind.LEAKY_RELU: "LeakyReluOptions"}
-_OPTIONS_REQUIRED = {OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D,
+                  OpKind.LEAKY_RELU: "LeakyReluOptions",
+                  OpKind.RESIZE_NEAREST_NEIGHBOR: "ResizeNearestNeighborOptions",
+                  OpKind.RESIZE_BILINEAR: "ResizeBilinearOptions", OpKind.TRANSPOSE_CONV: "TransposeConvOptions",
+                  OpKind.STRIDED_SLICE: "StridedSliceOptions"}
+_OPTIONS_REQUIRED = {OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.TRANSPOSE_CONV, OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D,
                      OpKind.CONCATENATION, OpKind.SOFTMAX}
 
 
@@ -85,6 +89,9 @@ def _options(kind: OpKind, table: FbTable | None, where: str) -> Options:
                     OpKind.MUL: ActivationOptions(activation=Activation.NONE),
                     OpKind.SUB: ActivationOptions(activation=Activation.NONE),
                     OpKind.LEAKY_RELU: LeakyReluOptions(alpha=0.0),
+                    OpKind.RESIZE_NEAREST_NEIGHBOR: ResizeOptions(align_corners=False, half_pixel_centers=False),
+                    OpKind.RESIZE_BILINEAR: ResizeOptions(align_corners=False, half_pixel_centers=False),
+                    OpKind.STRIDED_SLICE: SliceOptions(0, 0, 0, 0, False),
                     OpKind.MEAN: MeanOptions(keep_dims=False)}
         return defaults[kind]
     o = table.values
@@ -94,6 +101,13 @@ def _options(kind: OpKind, table: FbTable | None, where: str) -> Options:
                            dilation_h=o["dilation_h_factor"], dilation_w=o["dilation_w_factor"],
                            activation=_activation(o["fused_activation_function"]),
                            depth_multiplier=o["depth_multiplier"] if depthwise else 1)
+    if kind is OpKind.STRIDED_SLICE:
+        return SliceOptions(begin_mask=o["begin_mask"], ellipsis_mask=o["ellipsis_mask"],
+                            new_axis_mask=o["new_axis_mask"], shrink_axis_mask=o["shrink_axis_mask"],
+                            offset=bool(o["offset"]))
+    if kind is OpKind.TRANSPOSE_CONV:
+        return ConvOptions(padding=_padding(o["padding"], where), stride_h=o["stride_h"], stride_w=o["stride_w"],
+                           dilation_h=1, dilation_w=1, activation=_activation(o["fused_activation_function"]))
     if kind in (OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D):
         return PoolOptions(padding=_padding(o["padding"], where), stride_h=o["stride_h"], stride_w=o["stride_w"],
                            filter_h=o["filter_height"], filter_w=o["filter_width"],
@@ -107,6 +121,8 @@ def _options(kind: OpKind, table: FbTable | None, where: str) -> Options:
         return LeakyReluOptions(alpha=float(np.float32(o["alpha"])))
     if kind is OpKind.CONCATENATION:
         return ActivationOptions(activation=_activation(o["fused_activation_function"]), axis=o["axis"])
+    if kind in (OpKind.RESIZE_NEAREST_NEIGHBOR, OpKind.RESIZE_BILINEAR):
+        return ResizeOptions(align_corners=bool(o["align_corners"]), half_pixel_centers=bool(o["half_pixel_centers"]))
     if kind is OpKind.SOFTMAX:
         return SoftmaxOptions(beta=float(np.float32(o["beta"])))
     return MeanOptions(keep_dims=bool(o["keep_dims"]))
@@ -238,16 +254,26 @@ def _drop_dead_ops(ops: list[Op], outputs: tuple[int, ...]) -> tuple[Op, ...]:
         if not needed.intersection(op.outputs):
             continue
         kept.append(op)
-        data_inputs = op.inputs[:1] if op.kind is OpKind.RESHAPE else op.inputs
-        needed.update(i for i in data_inputs if i >= 0)
+        needed.update(i for i in _data_inputs(op) if i >= 0)
     kept.reverse()
-    return tuple(Op(index=i, kind=op.kind, opcode_name=op.opcode_name,
-                    inputs=op.inputs[:1] if op.kind is OpKind.RESHAPE else op.inputs,
-                    outputs=op.outputs, options=op.options) for i, op in enumerate(kept))
+    return tuple(Op(index=i, kind=op.kind, opcode_name=op.opcode_name, inputs=_data_inputs(op), outputs=op.outputs,
+                    options=op.options) for i, op in enumerate(kept))
+
+
+def _data_inputs(op: Op) -> tuple[int, ...]:
+    """The inputs an op reads data from, in tinyc's order: RESHAPE without its shape input; TRANSPOSE_CONV (output
+    shape, weights, input[, bias]) as a convolution's (input, weights, bias or -1), its output shape computed by
+    SHAPE / STRIDED_SLICE / PACK being static in the flatbuffer."""
+    if op.kind is OpKind.RESHAPE:
+        return op.inputs[:1]
+    if op.kind is OpKind.TRANSPOSE_CONV and len(op.inputs) >= 3:
+        return (op.inputs[2], op.inputs[1], op.inputs[3] if len(op.inputs) > 3 else -1)
+    return op.inputs
 
 
 def read_tflite(model_bytes: bytes) -> Graph:
     """Parse and validate a TFLite flatbuffer (one subgraph) into a `Graph`; `ModelFormatError` if malformed."""
+    from tinyc.ir.patterns import fold_patterns
     from tinyc.ir.shape_rules import check_shapes
 
     model_bytes = bytes(model_bytes)
@@ -264,7 +290,8 @@ def read_tflite(model_bytes: bytes) -> Graph:
     inputs = tuple(int(x) for x in sub["inputs"])
     outputs = tuple(int(x) for x in sub["outputs"])
     _check_dataflow(ops, tensors, inputs, outputs)
-    graph = Graph(tensors=tensors, ops=_drop_dead_ops(ops, outputs), inputs=inputs, outputs=outputs)
+    folded_ops, tensors = fold_patterns(_drop_dead_ops(ops, outputs), tensors, outputs)
+    graph = Graph(tensors=tensors, ops=folded_ops, inputs=inputs, outputs=outputs)
     validate(graph)  # after this, every shape is static and positive
     check_shapes(graph)
     return graph

@@ -160,6 +160,41 @@ def add_params(input1_scale: float, input1_zp: int, input2_scale: float, input2_
 
 
 @dataclass(frozen=True)
+class PreluParams:
+    """Arguments of ``tinyc_prelu_s8`` (TFLM int8 PRELU): x = in + input_offset; out = output_offset +
+    (x >= 0 ? MBQM(x, multiplier_1, shift_1) : MBQM(x * (alpha + alpha_offset), multiplier_2, shift_2)), clamped to
+    int8."""
+    input_offset: int
+    alpha_offset: int
+    output_offset: int
+    multiplier_1: int
+    shift_1: int
+    multiplier_2: int
+    shift_2: int
+
+
+def prelu_params(*, input_scale: float, input_zero_point: int, alpha_scale: float, alpha_zero_point: int,
+                 output_scale: float, output_zero_point: int) -> PreluParams:
+    """TFLM PRELU's Prepare: input / output and input * alpha / output scales, in double."""
+    m1, s1 = quantize_multiplier(float(input_scale) / float(output_scale))
+    m2, s2 = quantize_multiplier(float(input_scale) * float(alpha_scale) / float(output_scale))
+    return PreluParams(input_offset=-input_zero_point, alpha_offset=-alpha_zero_point,
+                       output_offset=output_zero_point, multiplier_1=m1, shift_1=s1, multiplier_2=m2, shift_2=s2)
+
+
+def broadcast_add_params(*, input1_scale: float, input1_zero_point: int, input2_scale: float, input2_zero_point: int,
+                         output_scale: float, output_zero_point: int, activation: str) -> "SubParams":
+    """TFLM int8 ADD's Prepare (in double, as `add_params`) with the activation range: tinyc_add_s8's arguments,
+    which have SUB's fields."""
+    p = add_params(input1_scale, input1_zero_point, input2_scale, input2_zero_point, output_scale, output_zero_point)
+    act_min, act_max = activation_range(activation, output_scale, output_zero_point)
+    return SubParams(input1_offset=p.input1_offset, input1_mult=p.input1_mult, input1_shift=p.input1_shift,
+                     input2_offset=p.input2_offset, input2_mult=p.input2_mult, input2_shift=p.input2_shift,
+                     left_shift=p.left_shift, output_offset=p.output_offset, output_mult=p.output_mult,
+                     output_shift=p.output_shift, act_min=act_min, act_max=act_max)
+
+
+@dataclass(frozen=True)
 class SoftmaxParams:
     """The ``mult``, ``shift`` (left shift) and ``diff_min`` arguments of ``arm_softmax_s8``."""
     mult: int

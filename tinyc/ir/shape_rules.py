@@ -30,7 +30,9 @@ _ARITY: dict[OpKind, tuple[int, int, frozenset[int]]] = {
     OpKind.DEQUANTIZE: (1, 1, frozenset()), OpKind.LEAKY_RELU: (1, 1, frozenset()),
     OpKind.LOGISTIC: (1, 1, frozenset()), OpKind.TANH: (1, 1, frozenset()), OpKind.HARD_SWISH: (1, 1, frozenset()),
     OpKind.MUL: (2, 2, frozenset()), OpKind.SUB: (2, 2, frozenset()), OpKind.MAXIMUM: (2, 2, frozenset()),
-    OpKind.MINIMUM: (2, 2, frozenset()),
+    OpKind.MINIMUM: (2, 2, frozenset()), OpKind.EXPAND_DIMS: (2, 2, frozenset()), OpKind.SQUEEZE: (1, 1, frozenset()),
+    OpKind.RESIZE_NEAREST_NEIGHBOR: (1, 2, frozenset()), OpKind.PRELU: (2, 2, frozenset()),
+    OpKind.RESIZE_BILINEAR: (2, 2, frozenset()), OpKind.TRANSPOSE_CONV: (2, 3, frozenset({2})),
 }
 
 
@@ -182,6 +184,33 @@ def same_shape(graph: Graph, op: Op) -> str | None:
     return None if x == y else f"input {x} and output {y} differ"
 
 
+def resize_shapes(graph: Graph, op: Op) -> str | None:
+    """Input and output are 4-D with the same batch and channels; a size input, when given, is the output's
+    height and width."""
+    x, y = _shape(graph, op.inputs[0]), _shape(graph, op.outputs[0])
+    if len(x) != 4 or len(y) != 4 or (x[0], x[3]) != (y[0], y[3]):
+        return f"input {x} and output {y}"
+    if len(op.inputs) == 2:
+        size = graph.tensor(op.inputs[1])
+        if size.data is None or [int(v) for v in np.asarray(size.data).reshape(-1)] != list(y[1:3]):
+            return f"size {_name(graph, op.inputs[1])} is not the constant {list(y[1:3])}"
+    return None
+
+
+def transpose_conv_shapes(graph: Graph, op: Op) -> str | None:
+    """Input, filter and output are 4-D; the filter's input channels match the input's and its output channels the
+    output's; the output has the input's batch and is at least as large as the strided input."""
+    assert isinstance(op.options, ConvOptions)
+    o = op.options
+    x, w, y = (_shape(graph, i) for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
+    if len(x) != 4 or len(w) != 4 or len(y) != 4 or min(o.stride_h, o.stride_w) < 1:
+        return f"input {x}, filter {w}, output {y}, stride {o.stride_h}x{o.stride_w}"
+    if w[3] != x[3] or w[0] != y[3] or x[0] != y[0] or y[1] < (x[1] - 1) * o.stride_h + 1 or \
+            y[2] < (x[2] - 1) * o.stride_w + 1:
+        return f"input {x}, filter {w}, output {y}"
+    return _bias_problem(graph, op, w[0])
+
+
 def pad_shapes(graph: Graph, op: Op) -> str | None:
     """Constant paddings are a (rank, 2) tensor of non-negative integers, and the output is the input padded by
     them."""
@@ -246,7 +275,10 @@ RULES: dict[OpKind, tuple[Rule, ...]] = {
     OpKind.QUANTIZE: (same_shape,), OpKind.DEQUANTIZE: (same_shape,),
     OpKind.LEAKY_RELU: (same_shape,), OpKind.LOGISTIC: (same_shape,), OpKind.TANH: (same_shape,),
     OpKind.HARD_SWISH: (same_shape,), OpKind.MUL: (broadcast_shapes,), OpKind.SUB: (broadcast_shapes, add_scales),
-    OpKind.MAXIMUM: (broadcast_shapes,), OpKind.MINIMUM: (broadcast_shapes,),
+    OpKind.MAXIMUM: (broadcast_shapes,), OpKind.MINIMUM: (broadcast_shapes,), OpKind.EXPAND_DIMS: (same_size,),
+    OpKind.SQUEEZE: (same_size,), OpKind.RESIZE_NEAREST_NEIGHBOR: (resize_shapes,),
+    OpKind.PRELU: (broadcast_shapes,), OpKind.RESIZE_BILINEAR: (resize_shapes,),
+    OpKind.TRANSPOSE_CONV: (transpose_conv_shapes, weights_channel_axis),
 }
 
 

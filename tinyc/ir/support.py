@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from tinyc.errors import UnsupportedModelError
-from tinyc.ir.graph import Activation, ActivationOptions, ConvOptions, DType, Graph, Op, OpKind
+from tinyc.ir.graph import Activation, ActivationOptions, ConvOptions, DType, Graph, Op, OpKind, SliceOptions
 
 Rule = Callable[[Graph, Op], tuple[bool, str]]
 
@@ -92,21 +92,12 @@ def constant_int32_bias(graph: Graph, op: Op) -> tuple[bool, str]:
     return b.is_constant and b.dtype is DType.INT32, f"bias {b.name!r} is {b.dtype.value}"
 
 
-def no_dilation(graph: Graph, op: Op) -> tuple[bool, str]:
-    """Dilation is 1."""
-    assert isinstance(op.options, ConvOptions)
-    o = op.options
-    return ((o.dilation_h, o.dilation_w) == (1, 1),
-            f"dilation {o.dilation_h}x{o.dilation_w}; use dilation_rate=1 (a larger kernel or stacked 3x3 convolutions "
-            "see as far)")
-
-
-def depth_multiplier_one(graph: Graph, op: Op) -> tuple[bool, str]:
-    """Depthwise convolutions have depth multiplier 1 (as many output as input channels)."""
+def depthwise_channels_multiple(graph: Graph, op: Op) -> tuple[bool, str]:
+    """Depthwise convolutions have a whole depth multiplier (output channels a multiple of the input's; each input
+    channel feeds `depth_multiplier` consecutive output channels)."""
     w = graph.tensor(op.inputs[1])
     c_in = graph.tensor(op.inputs[0]).shape[3]
-    return (w.shape[3] == c_in, f"depth multiplier {w.shape[3] // max(c_in, 1)}; use depth_multiplier=1 and a 1x1 "
-                                "Conv2D after it for more channels")
+    return (c_in > 0 and w.shape[3] % c_in == 0, f"{w.shape[3]} output channels for {c_in} input channels")
 
 
 def same_input_output_quant(graph: Graph, op: Op) -> tuple[bool, str]:
@@ -147,26 +138,6 @@ def int8_operands(graph: Graph, op: Op) -> tuple[bool, str]:
         t = graph.tensor(i)
         if t.dtype is not DType.INT8:
             return False, f"operand {t.name!r} is {t.dtype.value}"
-    return True, ""
-
-
-def same_shape_or_constant_scalar(graph: Graph, op: Op) -> tuple[bool, str]:
-    """Both operands have the output's shape, or one of them is a constant scalar (the op then runs as a
-    256-entry lookup table)."""
-    if constant_scalar_index(graph, op) is not None:
-        return True, ""
-    ok, detail = same_shape_operands(graph, op)
-    return ok, detail + ("" if ok else "; ADD does not broadcast in tinyc (MUL, SUB, MAXIMUM and MINIMUM do)")
-
-
-def activations_or_constant_scalar(graph: Graph, op: Op) -> tuple[bool, str]:
-    """Both operands are activations (computed by earlier ops or the model input), or one of them is a constant
-    scalar (the op then runs as a 256-entry lookup table)."""
-    if constant_scalar_index(graph, op) is not None:
-        return True, ""
-    for i in op.inputs[:2]:
-        if graph.tensor(i).is_constant:
-            return False, f"operand {_t(graph, i)} is a constant of shape {graph.tensor(i).shape}"
     return True, ""
 
 
@@ -214,12 +185,46 @@ def int8_requantization(graph: Graph, op: Op) -> tuple[bool, str]:
 
 
 def mean_over_height_width(graph: Graph, op: Op) -> tuple[bool, str]:
-    """MEAN reduces over height and width of an NHWC tensor (global average pooling)."""
+    """MEAN reduces over height and width of an NHWC tensor (global average pooling), or over the time axis of an
+    NWC tensor (GlobalAveragePooling1D)."""
     axes_t = graph.tensor(op.inputs[1])
     if not axes_t.is_constant:
         return False, "the axes are not constant"
-    axes = sorted(int(a) % 4 for a in axes_t.data.reshape(-1))  # type: ignore[union-attr]
-    return axes == [1, 2], f"axes {axes}"
+    rank = len(graph.tensor(op.inputs[0]).shape)
+    axes = sorted(int(a) % max(rank, 1) for a in axes_t.data.reshape(-1))  # type: ignore[union-attr]
+    return (rank, axes) in ((4, [1, 2]), (3, [1])), f"axes {axes} of a rank-{rank} tensor"
+
+
+def slice_start(graph: Graph, op: Op) -> tuple[int, ...] | None:
+    """Where a STRIDED_SLICE starts on each axis (begin, 0 under the begin mask, negative from the end), or None
+    when its begin and strides are not constant."""
+    begin, strides = graph.tensor(op.inputs[1]), graph.tensor(op.inputs[3])
+    if begin.data is None or strides.data is None or not isinstance(op.options, SliceOptions):
+        return None
+    shape = graph.tensor(op.inputs[0]).shape
+    values = [int(v) for v in begin.data.reshape(-1)]
+    if len(values) != len(shape):
+        return None
+    return tuple(0 if op.options.begin_mask >> k & 1 else v + shape[k] if v < 0 else v for k, v in enumerate(values))
+
+
+def spatial_crop(graph: Graph, op: Op) -> tuple[bool, str]:
+    """STRIDED_SLICE crops height and width of a 4-D tensor with stride 1 (Cropping2D): constant begin and strides,
+    no ellipsis, new-axis or shrink masks, batch and channels whole."""
+    o = op.options
+    assert isinstance(o, SliceOptions)
+    if (o.ellipsis_mask, o.new_axis_mask, o.shrink_axis_mask, o.offset) != (0, 0, 0, False):
+        return False, "ellipsis, new-axis or shrink masks, or offset"
+    x, y = graph.tensor(op.inputs[0]).shape, graph.tensor(op.outputs[0]).shape
+    start = slice_start(graph, op)
+    strides = graph.tensor(op.inputs[3]).data
+    if start is None or strides is None or len(x) != 4 or len(y) != 4:
+        return False, "begin and strides are not constant, or the tensor is not 4-D"
+    if any(int(s) != 1 for s in strides.reshape(-1)):
+        return False, f"strides {strides.reshape(-1).tolist()}"
+    ok = start[0] == 0 and start[3] == 0 and (y[0], y[3]) == (x[0], x[3]) and all(
+        0 <= start[k] and start[k] + y[k] <= x[k] for k in (1, 2))
+    return ok, f"begin {list(start)}, input {x}, output {y}"
 
 
 def channel_concatenation(graph: Graph, op: Op) -> tuple[bool, str]:
@@ -250,22 +255,41 @@ def softmax_output_quant(graph: Graph, op: Op) -> tuple[bool, str]:
 _COMMON: tuple[Rule, ...] = (int8_activations, quantized_tensors, batch_one, fused_activation_known)
 
 SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
-    OpSupport(OpKind.CONV_2D, "Conv2D (+BatchNormalization, ReLU/ReLU6 fused)", "arm_convolve_wrapper_s8",
-              (*_COMMON, rank4_nhwc, constant_int8_weights, constant_int32_bias, no_dilation)),
-    OpSupport(OpKind.DEPTHWISE_CONV_2D, "DepthwiseConv2D", "arm_depthwise_conv_wrapper_s8",
-              (*_COMMON, rank4_nhwc, constant_int8_weights, constant_int32_bias, no_dilation, depth_multiplier_one)),
+    OpSupport(OpKind.CONV_2D, "Conv2D (+BatchNormalization, ReLU/ReLU6 fused; any dilation_rate: the converter's "
+              "SPACE_TO_BATCH_ND -> CONV_2D -> BATCH_TO_SPACE_ND becomes one dilated convolution); Conv1D (with "
+              "EXPAND_DIMS and RESHAPE around it)", "arm_convolve_wrapper_s8",
+              (*_COMMON, rank4_nhwc, constant_int8_weights, constant_int32_bias)),
+    OpSupport(OpKind.DEPTHWISE_CONV_2D, "DepthwiseConv2D (any depth_multiplier and dilation_rate)",
+              "arm_depthwise_conv_wrapper_s8",
+              (*_COMMON, rank4_nhwc, constant_int8_weights, constant_int32_bias, depthwise_channels_multiple)),
     OpSupport(OpKind.FULLY_CONNECTED, "Dense", "arm_fully_connected_per_channel_s8 / arm_fully_connected_s8",
               (*_COMMON, constant_int8_weights, constant_int32_bias)),
-    OpSupport(OpKind.ADD, "Add; the `+ 3` of hard_sigmoid (a constant scalar operand)",
-              "arm_elementwise_add_s8; tinyc_lut_s8 with a constant scalar",
-              (*_COMMON, int8_operands, activations_or_constant_scalar, same_shape_or_constant_scalar)),
+    OpSupport(OpKind.ADD, "Add (also broadcasting); the `+ 3` of hard_sigmoid (a constant scalar operand); the bias "
+              "the converter leaves after a dilated convolution (a constant operand)",
+              "arm_elementwise_add_s8 (same shapes); tinyc_add_s8 (broadcasting or a constant operand); tinyc_lut_s8 "
+              "with a constant scalar", (*_COMMON, int8_operands, broadcast_up_to_4d)),
     OpSupport(OpKind.AVERAGE_POOL_2D, "AveragePooling2D", "arm_avgpool_s8",
               (*_COMMON, rank4_nhwc, same_input_output_quant)),
     OpSupport(OpKind.MAX_POOL_2D, "MaxPooling2D", "arm_max_pool_s8",
               (*_COMMON, rank4_nhwc, same_input_output_quant)),
-    OpSupport(OpKind.MEAN, "GlobalAveragePooling2D", "tinyc_mean_s8", (*_COMMON, mean_over_height_width)),
+    OpSupport(OpKind.MEAN, "GlobalAveragePooling2D, GlobalAveragePooling1D", "tinyc_mean_s8", (*_COMMON, mean_over_height_width)),
     OpSupport(OpKind.RESHAPE, "Flatten, Reshape", "(none: the output aliases the input)",
               (*_COMMON, same_input_output_quant)),
+    OpSupport(OpKind.EXPAND_DIMS, "(Conv1D's input: the converter adds a unit axis)",
+              "(none: the output aliases the input)", (*_COMMON, same_input_output_quant)),
+    OpSupport(OpKind.SQUEEZE, "(Conv1D's output: the converter drops a unit axis)",
+              "(none: the output aliases the input)", (*_COMMON, same_input_output_quant)),
+    OpSupport(OpKind.RESIZE_NEAREST_NEIGHBOR, "UpSampling2D (interpolation='nearest': the converter's EXPAND_DIMS -> "
+              "TILE -> RESHAPE per axis becomes one resize); Resizing(interpolation='nearest')",
+              "tinyc_resize_nearest_s8 (an index table per axis)", (*_COMMON, rank4_nhwc, same_input_output_quant)),
+    OpSupport(OpKind.RESIZE_BILINEAR, "UpSampling2D(interpolation='bilinear'), Resizing(interpolation='bilinear')",
+              "tinyc_resize_bilinear_s8 (two rows, two columns and 10-bit weights per output pixel, tabled)",
+              (*_COMMON, rank4_nhwc, same_input_output_quant)),
+    OpSupport(OpKind.TRANSPOSE_CONV, "Conv2DTranspose (its output shape, computed by SHAPE / STRIDED_SLICE / PACK, is "
+              "static in the file)", "tinyc_transpose_conv_s8",
+              (*_COMMON, rank4_nhwc, constant_int8_weights, constant_int32_bias)),
+    OpSupport(OpKind.STRIDED_SLICE, "Cropping2D", "tinyc_copy_block_s8 (the cropped block)",
+              (*_COMMON, spatial_crop, same_input_output_quant)),
     OpSupport(OpKind.PAD, "ZeroPadding2D", "arm_pad_s8", (*_COMMON, rank4_nhwc, constant_spatial_padding)),
     OpSupport(OpKind.CONCATENATION, "Concatenate (channels)", "arm_concatenation_s8_x",
               (*_COMMON, channel_concatenation, same_input_output_quant)),
@@ -283,36 +307,33 @@ SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
     OpSupport(OpKind.MUL, "Multiply (also broadcasting: the per-channel scale of a squeeze-and-excitation block); "
               "the `/ 6` of hard_sigmoid (a constant scalar operand)",
               "tinyc_mul_s8; tinyc_lut_s8 with a constant scalar",
-              (*_COMMON, int8_operands, activations_or_constant_scalar, broadcast_up_to_4d)),
+              (*_COMMON, int8_operands, broadcast_up_to_4d)),
     OpSupport(OpKind.SUB, "Subtract (also broadcasting); a constant scalar operand", "tinyc_sub_s8; tinyc_lut_s8 with a "
-              "constant scalar", (*_COMMON, int8_operands, activations_or_constant_scalar, broadcast_up_to_4d)),
+              "constant scalar", (*_COMMON, int8_operands, broadcast_up_to_4d)),
     OpSupport(OpKind.MAXIMUM, "Maximum", "tinyc_maximum_s8; tinyc_lut_s8 with a constant scalar",
-              (*_COMMON, int8_operands, activations_or_constant_scalar, broadcast_up_to_4d, same_operand_output_quant)),
+              (*_COMMON, int8_operands, broadcast_up_to_4d, same_operand_output_quant)),
     OpSupport(OpKind.MINIMUM, "Minimum", "tinyc_minimum_s8; tinyc_lut_s8 with a constant scalar",
-              (*_COMMON, int8_operands, activations_or_constant_scalar, broadcast_up_to_4d, same_operand_output_quant)),
+              (*_COMMON, int8_operands, broadcast_up_to_4d, same_operand_output_quant)),
+    OpSupport(OpKind.PRELU, "PReLU (alpha per channel with shared_axes=[1, 2], or per element)",
+              "tinyc_prelu_s8 (alpha broadcast over the input)", (*_COMMON, int8_operands, broadcast_up_to_4d)),
 )}
 
 
 # The nearest supported alternative for TFLite ops tinyc does not lower (by builtin name, as the converter emits them
 # for common Keras layers); shown with the refusal, and by the Keras-level check before conversion.
 ALTERNATIVES: dict[str, str] = {
-    "PRELU": "use LeakyReLU (one slope for every channel) or ReLU",
     "ELU": "use LeakyReLU, ReLU or Activation('hard_swish')",
     "GELU": "use Activation('hard_swish') (MobileNetV3's approximation) or ReLU",
     "DIV": "use Multiply by a constant (the reciprocal)",
-    "RESIZE_NEAREST_NEIGHBOR": "upsampling is not supported yet; keep the resolution with stride-1 convolutions",
-    "RESIZE_BILINEAR": "upsampling is not supported yet; resize the input before the model",
-    "TRANSPOSE_CONV": "upsampling is not supported yet; keep the resolution with stride-1 convolutions",
-    "TILE": "upsampling is not supported yet; keep the resolution with stride-1 convolutions",
-    "SPACE_TO_BATCH_ND": "a dilated convolution: use dilation_rate=1 (a larger kernel or stacked 3x3 convolutions see "
-                         "as far)",
-    "BATCH_TO_SPACE_ND": "a dilated convolution: use dilation_rate=1 (a larger kernel or stacked 3x3 convolutions see "
-                         "as far)",
-    "EXPAND_DIMS": "Conv1D: use Conv2D with a (k, 1) kernel on an (n, 1, channels) input",
-    "SQUEEZE": "Conv1D: use Conv2D with a (k, 1) kernel on an (n, 1, channels) input",
+    "TILE": "UpSampling2D is folded into one resize when the converter's EXPAND_DIMS -> TILE -> RESHAPE chain is "
+            "intact; use UpSampling2D(interpolation='nearest')",
+    "SPACE_TO_BATCH_ND": "a dilated convolution is folded into one op when the converter's chain is intact (a "
+                         "stride-1 VALID convolution between SPACE_TO_BATCH_ND and BATCH_TO_SPACE_ND, SAME or VALID "
+                         "overall); use Conv2D(dilation_rate=...) with strides=1",
+    "BATCH_TO_SPACE_ND": "a dilated convolution is folded into one op when the converter's chain is intact; use "
+                         "Conv2D(dilation_rate=...) with strides=1",
     "REDUCE_MAX": "use GlobalAveragePooling2D, or MaxPooling2D with the whole map as its window",
     "SUM": "use GlobalAveragePooling2D (MEAN over height and width)",
-    "STRIDED_SLICE": "crop the input before the model, or use padding='valid' convolutions",
     "TRANSPOSE": "keep NHWC order (no Permute)",
     "UNIDIRECTIONAL_SEQUENCE_LSTM": "use convolutions over the time axis (e.g. a DS-CNN) or Dense layers",
     "GATHER": "feed the embedded features as the model input",

@@ -73,12 +73,20 @@ SCHEMA: dict[str, tuple[F | None, ...]] = {
     "MulOptions": (F("fused_activation_function", "i8"),),
     "SubOptions": (F("fused_activation_function", "i8"),),
     "LeakyReluOptions": (F("alpha", "f32", 0.0),),
+    "ResizeNearestNeighborOptions": (F("align_corners", "bool"), F("half_pixel_centers", "bool")),
+    "ResizeBilinearOptions": (None, None, F("align_corners", "bool"), F("half_pixel_centers", "bool")),
+    "StridedSliceOptions": (F("begin_mask", "i32"), F("end_mask", "i32"), F("ellipsis_mask", "i32"),
+                            F("new_axis_mask", "i32"), F("shrink_axis_mask", "i32"), F("offset", "bool")),
+    "TransposeConvOptions": (F("padding", "i8"), F("stride_w", "i32"), F("stride_h", "i32"),
+                             F("fused_activation_function", "i8")),
 }
 
 # BuiltinOptions union values (schema.fbs) of the option tables above.
 BUILTIN_OPTIONS = {1: "Conv2DOptions", 2: "DepthwiseConv2DOptions", 5: "Pool2DOptions", 8: "FullyConnectedOptions",
                    9: "SoftmaxOptions", 10: "ConcatenationOptions", 11: "AddOptions", 27: "ReducerOptions",
-                   21: "MulOptions", 28: "SubOptions", 75: "LeakyReluOptions"}
+                   21: "MulOptions", 28: "SubOptions", 75: "LeakyReluOptions",
+                   74: "ResizeNearestNeighborOptions", 15: "ResizeBilinearOptions",
+                   49: "TransposeConvOptions", 32: "StridedSliceOptions"}
 
 
 @dataclass

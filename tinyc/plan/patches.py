@@ -23,9 +23,12 @@ PATCH_KINDS = (KernelKind.CONV, KernelKind.DEPTHWISE_CONV, KernelKind.ADD, Kerne
 
 def patchable(call: Call) -> bool:
     """Ops that can run on one patch: the spatially local kinds; a binary op only where neither operand broadcasts
-    (a squeeze-and-excitation scale needs the whole map's mean first)."""
+    (a squeeze-and-excitation scale needs the whole map's mean first) and has no constant operand; a convolution only without dilation and
+    channel multiplier (their halos and tiles are left to the per-layer part)."""
+    if isinstance(call, ConvCall) and (call.dilation_h, call.dilation_w, call.ch_mult) != (1, 1, 1):
+        return False
     if isinstance(call, BinaryCall):
-        return overwritable_operands(call) == call.inputs
+        return call.constant_position < 0 and overwritable_operands(call) == call.inputs
     return call.kind in PATCH_KINDS
 
 

@@ -137,7 +137,7 @@ class BufferBook:
 
 
 ELEMENTWISE_KINDS = (KernelKind.ADD, KernelKind.LUT, KernelKind.MUL, KernelKind.SUB, KernelKind.MAXIMUM,
-                     KernelKind.MINIMUM)
+                     KernelKind.MINIMUM, KernelKind.ADD_BROADCAST, KernelKind.PRELU)
 
 
 def in_place_kind(call: Call) -> bool:
@@ -150,7 +150,7 @@ def in_place_kind(call: Call) -> bool:
     if not isinstance(call, ConvCall):
         return False
     if call.kind is KernelKind.DEPTHWISE_CONV:
-        return call.ch_mult == 1
+        return call.ch_mult == 1 and (call.dilation_h, call.dilation_w) == (1, 1)
     return (call.kind is KernelKind.CONV and (call.filter_dims.h, call.filter_dims.w) == (1, 1)
             and (call.stride_h, call.stride_w, call.pad_h, call.pad_w) == (1, 1, 0, 0)
             and call.output_dims.c <= call.input_dims.c)
@@ -180,7 +180,7 @@ def overwritable_operands(call: Call) -> tuple[int, ...]:
         dims = (call.output_dims.n, call.output_dims.h, call.output_dims.w, call.output_dims.c)
         full = [all(d == 1 or s != 0 for d, s in zip(dims, (st.n, st.h, st.w, st.c)))
                 for st in (call.input1_strides, call.input2_strides)]
-        return tuple(t for t, f in zip(call.inputs, full) if f)
+        return tuple(t for t, f in zip(call.operands, full) if f and t is not None)
     return call.inputs[:1]
 
 

@@ -194,6 +194,8 @@ def _eligible(step: Step) -> str:
         return "in place: tinyc's in-place 1x1 kernel"
     if call.input_dims.n != 1 or call.filter_dims.c != call.input_dims.c:
         return "batches or grouped convolution"
+    if (call.dilation_h, call.dilation_w) != (1, 1):
+        return "dilation"
     k4 = -(-call.filter_dims.h * call.filter_dims.w * call.filter_dims.c // 4) * 4
     if not _pointwise(call) and call.scratch_bytes < 4 * k4:
         return "no room for two int16 columns"
@@ -214,6 +216,8 @@ def _eligible_depthwise(step: Step) -> str:
         return "in place: tinyc's in-place depthwise kernel"
     if call.input_dims.n != 1 or call.ch_mult != 1 or call.output_dims.c != call.input_dims.c:
         return "batches or a channel multiplier"
+    if (call.dilation_h, call.dilation_w) != (1, 1):
+        return "dilation"
     if call.filter_dims.h * dw_band_row_bytes(call) > DW_BAND_BYTES:
         return f"rows too wide for the {DW_BAND_BYTES}-byte band on the stack"
     return ""

@@ -13,7 +13,7 @@ import numpy as np
 
 from tinyc.ir.lower import LoweredModel, SoftmaxCall
 from tinyc.plan.pipeline import Planned
-from tinyc.run.oracle import OracleCrash, litert_ref_outputs, tflm_outputs, tflm_tensors
+from tinyc.run.oracle import OracleCrash, litert_ref_outputs, tflm_outputs, tflm_tensors, with_native_ops
 
 # TFLite's reference int8 SOFTMAX checks that a row's exponentials, in units of the row maximum's,
 # sum to less than 2**9, and aborts otherwise (measured: 512 equal logits pass, 513 abort).
@@ -39,10 +39,18 @@ class Reference:
     notes: tuple[str, ...] = ()
 
 
+def tflm_model(planned: Planned) -> tuple[bytes, tuple[str, ...]]:
+    """The flatbuffer TFLite Micro runs as the reference, and a note when it is not the model file itself: the
+    converter's chains that tinyc folds become the native ops they stand for (`tinyc.run.oracle.with_native_ops`)."""
+    native = with_native_ops(planned.loaded.tflite)
+    return native if native is not None else (planned.loaded.tflite, ())
+
+
 def reference_outputs(planned: Planned, inputs: list[np.ndarray]) -> Reference:
     """TFLite Micro's outputs; LiteRT's BUILTIN_REF where TFLM aborts (with a note); `OracleCrash` if both abort."""
+    model, notes = tflm_model(planned)
     try:
-        return Reference(tflm_outputs(planned.loaded.tflite, inputs), TFLM)
+        return Reference(tflm_outputs(model, inputs), TFLM, notes)
     except OracleCrash as crash:
         try:
             outputs = litert_ref_outputs(planned.loaded.tflite, inputs)
@@ -78,7 +86,7 @@ class OpCheck:
 def compare_ops(planned: Planned, sample: np.ndarray, traces: tuple[tuple[int, np.ndarray], ...]) -> OpCheck:
     """Each traced op output (per-layer ops, and each patch stage's output) against TFLite Micro's tensor."""
     calls = {c.op_index: c for c in planned.lowered.calls}
-    expected = tflm_tensors(planned.loaded.tflite, sample, [calls[i].output for i, _ in traces])
+    expected = tflm_tensors(tflm_model(planned)[0], sample, [calls[i].output for i, _ in traces])
     for op_index, got in traces:
         call = calls[op_index]
         want = expected[call.output][:got.size]

@@ -42,6 +42,9 @@ def _in_child(name: str, function, *args):  # type: ignore[no-untyped-def]
         except concurrent.futures.process.BrokenProcessPool:
             raise OracleCrash(f"{name} aborted while running this model (a crash inside {name}, "
                               "not a comparison result)") from None
+        except (RuntimeError, ValueError) as error:  # no kernel for an op of the model (TILE): it cannot allocate
+            first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise OracleCrash(f"{name} could not run this model ({first_line})") from None
 
 
 def tflm_outputs(model_bytes: bytes, samples: list[np.ndarray]) -> list[np.ndarray]:
@@ -77,8 +80,11 @@ def tflm_tensors(model_bytes: bytes, sample: np.ndarray, tensor_indices: list[in
 
 
 def tflm_arena_bytes(model_bytes: bytes) -> int:
-    """The smallest arena with which TFLM allocates the model (bisection, to 16 bytes), in a child process."""
-    return int(_in_child("TFLite Micro's interpreter", _tflm_arena_bytes_here, model_bytes))
+    """The smallest arena with which TFLM allocates the model (bisection, to 16 bytes), in a child process; for a
+    model with chains tinyc folds, TFLM's arena for the native ops they stand for (`with_native_ops`)."""
+    native = with_native_ops(model_bytes)
+    return int(_in_child("TFLite Micro's interpreter", _tflm_arena_bytes_here,
+                         native[0] if native is not None else model_bytes))
 
 
 def _tflm_arena_bytes_here(model_bytes: bytes) -> int:
@@ -92,6 +98,8 @@ def _tflm_arena_bytes_here(model_bytes: bytes) -> int:
             return False
     low, high = 0, _arena_for(model_bytes)
     while not allocates(high):
+        if high > 1 << 30:
+            raise RuntimeError("TFLM does not allocate the model with any arena (an op without a kernel?)")
         low, high = high, high * 2
     while high - low > 16:
         mid = (low + high) // 2
@@ -143,3 +151,83 @@ def second_opinion(model_bytes: bytes, samples: list[np.ndarray], reference: lis
     return SecondOpinion(differing_bytes=int(sum(int((d > 0).sum()) for d in diffs)),
                          max_abs_diff=int(max((int(d.max()) for d in diffs if d.size), default=0)),
                          total_bytes=int(sum(d.size for d in diffs)))
+
+
+def with_native_ops(model_bytes: bytes) -> tuple[bytes, tuple[str, ...]] | None:
+    """The model with the converter's chains that tinyc folds (`tinyc.ir.patterns`) replaced by the one native op
+    each stands for, and a note per kind of chain; None when the model has none. TFLite Micro cannot run these
+    chains as converted: for a dilated convolution (SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND) the file records
+    batch 1 for the dilation^2 sub-images and TFLM sizes tensors from it (its output differs from LiteRT's, whose
+    kernels agree with the native dilated convolution); UpSampling2D's EXPAND_DIMS -> TILE -> RESHAPE needs TILE,
+    which neither TFLM nor LiteRT's BUILTIN_REF resolver has for int8. The native ops: a dilated CONV_2D /
+    DEPTHWISE_CONV_2D and RESIZE_NEAREST_NEIGHBOR (an integer factor repeats rows and columns exactly, as TILE)."""
+    from tinyc.ir.graph import ConvOptions, OpKind, Padding, ResizeOptions
+    from tinyc.ir.reader import read_tflite
+
+    graph = read_tflite(model_bytes)
+    dilated = {op.outputs[0]: op for op in graph.ops if isinstance(op.options, ConvOptions)
+               and (op.options.dilation_h, op.options.dilation_w) != (1, 1)}
+    resizes = {op.outputs[0]: op for op in graph.ops if isinstance(op.options, ResizeOptions) and op.options.repeat}
+    if not dilated and not resizes:
+        return None
+    quiet_tensorflow()
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(model_bytes))
+    sub = model.subgraphs[0]
+    by_output = {int(o.outputs[0]): o for o in sub.operators}
+    replaced: dict[int, Any] = {}  # id of the op a native op replaces -> the native op (None: dropped)
+    notes = []
+    for output, op in dilated.items():
+        b2s = by_output.get(output)
+        if b2s is None or int(model.operatorCodes[b2s.opcodeIndex].builtinCode) != schema.BuiltinOperator.BATCH_TO_SPACE_ND:
+            continue
+        conv = by_output.get(int(b2s.inputs[0]))
+        if conv is None:
+            continue
+        assert isinstance(op.options, ConvOptions)
+        conv.inputs[0] = op.inputs[0]
+        conv.outputs[0] = output
+        conv.builtinOptions.padding = schema.Padding.SAME if op.options.padding is Padding.SAME else schema.Padding.VALID
+        conv.builtinOptions.dilationHFactor = op.options.dilation_h
+        conv.builtinOptions.dilationWFactor = op.options.dilation_w
+        replaced[id(b2s)] = conv
+        replaced[id(conv)] = None  # moved to where BATCH_TO_SPACE_ND was
+        notes.append("dilated convolutions as native dilated CONV_2D / DEPTHWISE_CONV_2D")
+    if resizes:
+        code = schema.OperatorCodeT()
+        code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.RESIZE_NEAREST_NEIGHBOR
+        code.version = 3
+        model.operatorCodes.append(code)
+        for output, op in resizes.items():
+            size = schema.BufferT()
+            size.data = np.asarray(graph.tensor(output).shape[1:3], dtype="<i4").view(np.uint8)
+            model.buffers.append(size)
+            size_tensor = schema.TensorT()
+            size_tensor.shape, size_tensor.type, size_tensor.buffer = [2], schema.TensorType.INT32, len(model.buffers) - 1
+            size_tensor.name = f"tinyc_resize_size_{output}".encode()
+            sub.tensors.append(size_tensor)
+            resize = schema.OperatorT()
+            resize.opcodeIndex = len(model.operatorCodes) - 1
+            resize.inputs, resize.outputs = [op.inputs[0], len(sub.tensors) - 1], [output]
+            resize.builtinOptionsType = schema.BuiltinOptions.ResizeNearestNeighborOptions
+            resize.builtinOptions = schema.ResizeNearestNeighborOptionsT()
+            replaced[id(by_output[output])] = resize
+        notes.append("UpSampling2D as native RESIZE_NEAREST_NEIGHBOR")
+    for tensor in graph.tensors:  # shapes tinyc set (a folded resize's output, and the shapes derived from it)
+        if list(tensor.shape) != [int(d) for d in sub.tensors[tensor.index].shape]:
+            sub.tensors[tensor.index].shape = list(tensor.shape)
+            sub.tensors[tensor.index].shapeSignature = None
+    operators = [replaced.get(id(o), o) for o in sub.operators]
+    operators = [o for o in operators if o is not None]
+    needed = {int(i) for i in sub.outputs}
+    kept = []
+    for o in reversed(operators):  # drop the chains' ops nothing reads any more
+        if needed.intersection(int(i) for i in o.outputs):
+            kept.append(o)
+            needed.update(int(i) for i in o.inputs if int(i) >= 0)
+    sub.operators = kept[::-1]
+    note = ("TFLite Micro ran the model with the converter's chains as native ops (it cannot run them as converted): "
+            + "; ".join(sorted(set(notes))))
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model)), (note,)

@@ -165,6 +165,47 @@ void tinyc_sub_s8(const int8_t *input1,
     TINYC_BROADCAST_LOOP(tinyc_sub_one(a, b, p));
 }
 
+static int8_t tinyc_add_one(const int32_t a, const int32_t b, const tinyc_sub_params params)
+{
+    const int32_t scaled1 = tinyc_requantize((a + params.input1_offset) * (1 << params.left_shift),
+                                             params.input1_mult, params.input1_shift);
+    const int32_t scaled2 = tinyc_requantize((b + params.input2_offset) * (1 << params.left_shift),
+                                             params.input2_mult, params.input2_shift);
+    const int32_t out =
+        tinyc_requantize(scaled1 + scaled2, params.output_mult, params.output_shift) + params.output_offset;
+    return (int8_t)tinyc_clamp(out, params.act_min, params.act_max);
+}
+
+void tinyc_add_s8(const int8_t *input1,
+                  const int8_t *input2,
+                  const tinyc_broadcast *shape,
+                  const tinyc_sub_params *params,
+                  int8_t *output)
+{
+    const tinyc_sub_params p = *params; /* by value: not reloaded after each int8 store */
+    TINYC_BROADCAST_LOOP(tinyc_add_one(a, b, p));
+}
+
+static int8_t tinyc_prelu_one(const int32_t a, const int32_t b, const tinyc_prelu_params params)
+{
+    const int32_t x = a + params.input_offset;
+    const int32_t scaled = x >= 0 ? tinyc_requantize(x, params.multiplier_1, params.shift_1)
+                                  : tinyc_requantize(x * (b + params.alpha_offset), params.multiplier_2, params.shift_2);
+    return (int8_t)tinyc_clamp(scaled + params.output_offset, TINYC_INT8_MIN, TINYC_INT8_MAX);
+}
+
+void tinyc_prelu_s8(const int8_t *input,
+                    const int8_t *alpha,
+                    const tinyc_broadcast *shape,
+                    const tinyc_prelu_params *params,
+                    int8_t *output)
+{
+    const int8_t *input1 = input;
+    const int8_t *input2 = alpha;
+    const tinyc_prelu_params p = *params; /* by value: not reloaded after each int8 store */
+    TINYC_BROADCAST_LOOP(tinyc_prelu_one(a, b, p));
+}
+
 void tinyc_maximum_s8(const int8_t *input1, const int8_t *input2, const tinyc_broadcast *shape, int8_t *output)
 {
     TINYC_BROADCAST_LOOP((int8_t)(a > b ? a : b));
@@ -173,4 +214,108 @@ void tinyc_maximum_s8(const int8_t *input1, const int8_t *input2, const tinyc_br
 void tinyc_minimum_s8(const int8_t *input1, const int8_t *input2, const tinyc_broadcast *shape, int8_t *output)
 {
     TINYC_BROADCAST_LOOP((int8_t)(a < b ? a : b));
+}
+
+void tinyc_resize_nearest_s8(const int8_t *input,
+                             const int32_t input_w,
+                             const int32_t channels,
+                             const int32_t output_h,
+                             const int32_t output_w,
+                             const int16_t *index,
+                             int8_t *output)
+{
+    const int16_t *column = index + output_h;
+    for (int32_t y = 0; y < output_h; y++)
+    {
+        const int8_t *row = input + (int32_t)index[y] * input_w * channels;
+        for (int32_t x = 0; x < output_w; x++)
+        {
+            const int8_t *pixel = row + (int32_t)column[x] * channels;
+            for (int32_t c = 0; c < channels; c++)
+            {
+                *output++ = pixel[c];
+            }
+        }
+    }
+}
+
+void tinyc_resize_bilinear_s8(const int8_t *input,
+                              const int32_t input_w,
+                              const int32_t channels,
+                              const int32_t output_h,
+                              const int32_t output_w,
+                              const int16_t *taps,
+                              int8_t *output)
+{
+    const int16_t *column_taps = taps + 3 * output_h;
+    const int32_t one = 1 << 10;
+    for (int32_t y = 0; y < output_h; y++)
+    {
+        const int8_t *top = input + (int32_t)taps[3 * y] * input_w * channels;
+        const int8_t *bottom = input + (int32_t)taps[3 * y + 1] * input_w * channels;
+        const int32_t wy = taps[3 * y + 2];
+        for (int32_t x = 0; x < output_w; x++)
+        {
+            const int32_t left = (int32_t)column_taps[3 * x] * channels;
+            const int32_t right = (int32_t)column_taps[3 * x + 1] * channels;
+            const int32_t wx = column_taps[3 * x + 2];
+            /* in 64 bits: with half_pixel_centers an edge weight can lie outside [0, 1024] */
+            const int32_t w_tl = (one - wy) * (one - wx);
+            const int32_t w_bl = wy * (one - wx);
+            const int32_t w_tr = (one - wy) * wx;
+            const int32_t w_br = wy * wx;
+            for (int32_t c = 0; c < channels; c++)
+            {
+                const int64_t sum = (int64_t)top[left + c] * w_tl + (int64_t)bottom[left + c] * w_bl +
+                                    (int64_t)top[right + c] * w_tr + (int64_t)bottom[right + c] * w_br;
+                const int64_t round = sum > 0 ? (1 << 19) : -(1 << 19);
+                *output++ = (int8_t)((sum + round) / (1 << 20));
+            }
+        }
+    }
+}
+
+void tinyc_transpose_conv_s8(const int8_t *input,
+                             const int8_t *filter,
+                             const int32_t *bias,
+                             const int32_t *multiplier,
+                             const int32_t *shift,
+                             const tinyc_transpose_conv_params *params,
+                             int8_t *output)
+{
+    const tinyc_transpose_conv_params p = *params;
+    for (int32_t oy = 0; oy < p.output_h; oy++)
+    {
+        for (int32_t ox = 0; ox < p.output_w; ox++)
+        {
+            for (int32_t oc = 0; oc < p.output_c; oc++)
+            {
+                int32_t acc = bias[oc]; /* lowering gives zeros where the model has no bias */
+                for (int32_t ky = 0; ky < p.filter_h; ky++)
+                {
+                    const int32_t ty = oy + p.pad_h - ky; /* = input row * stride_h */
+                    if (ty < 0 || ty % p.stride_h != 0 || ty / p.stride_h >= p.input_h)
+                    {
+                        continue;
+                    }
+                    for (int32_t kx = 0; kx < p.filter_w; kx++)
+                    {
+                        const int32_t tx = ox + p.pad_w - kx;
+                        if (tx < 0 || tx % p.stride_w != 0 || tx / p.stride_w >= p.input_w)
+                        {
+                            continue;
+                        }
+                        const int8_t *in = input + ((ty / p.stride_h) * p.input_w + tx / p.stride_w) * p.input_c;
+                        const int8_t *w = filter + ((oc * p.filter_h + ky) * p.filter_w + kx) * p.input_c;
+                        for (int32_t ic = 0; ic < p.input_c; ic++)
+                        {
+                            acc += ((int32_t)in[ic] + p.input_offset) * (int32_t)w[ic];
+                        }
+                    }
+                }
+                const int32_t out = tinyc_requantize(acc, multiplier[oc], shift[oc]) + p.output_offset;
+                *output++ = (int8_t)tinyc_clamp(out, p.act_min, p.act_max);
+            }
+        }
+    }
 }

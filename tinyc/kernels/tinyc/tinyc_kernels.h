@@ -130,9 +130,100 @@ void tinyc_sub_s8(const int8_t *input1,
                   const tinyc_sub_params *params,
                   int8_t *output);
 
+/**
+ * int8 ADD with broadcasting (or a constant operand, e.g. the bias the converter leaves after a dilated
+ * convolution), as TFLM's reference integer Add: the fields of tinyc_sub_params (computed as TFLM's ADD Prepare),
+ *   out = clamp(requantize(s_1 + s_2, output_mult, output_shift) + output_offset, act_min, act_max).
+ * May run in place over an operand of the output's size.
+ */
+void tinyc_add_s8(const int8_t *input1,
+                  const int8_t *input2,
+                  const tinyc_broadcast *shape,
+                  const tinyc_sub_params *params,
+                  int8_t *output);
+
+/**
+ * Bilinear resize of one NHWC image (batch 1), as TFLite's integer ResizeBilinear: `taps` holds, per output row,
+ * (y0, y1, wy) and then, per output column, (x0, x1, wx), computed by tinyc; with the weights in 1/1024,
+ *   s = in[y0][x0] (1024 - wy)(1024 - wx) + in[y1][x0] wy (1024 - wx) + in[y0][x1] (1024 - wy) wx + in[y1][x1] wy wx,
+ *   out = s / 2^20 rounded half away from zero.
+ */
+void tinyc_resize_bilinear_s8(const int8_t *input,
+                              int32_t input_w,
+                              int32_t channels,
+                              int32_t output_h,
+                              int32_t output_w,
+                              const int16_t *taps,
+                              int8_t *output);
+
+/** Arguments of tinyc_transpose_conv_s8 (tinyc.ir.lower.TransposeConvCall). */
+typedef struct
+{
+    int32_t input_h, input_w, input_c;
+    int32_t output_h, output_w, output_c;
+    int32_t filter_h, filter_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_h, pad_w; /* TFLM's: input pixel (y, x) lands on output (y * stride_h - pad_h + ky, ...) */
+    int32_t input_offset; /* negative of the input's zero point */
+    int32_t output_offset;
+    int32_t act_min, act_max;
+} tinyc_transpose_conv_params;
+
+/**
+ * int8 TRANSPOSE_CONV of one NHWC image, as TFLM's reference: input pixel (y, x) times filter tap (ky, kx) adds to
+ * output (y * stride_h - pad_h + ky, x * stride_w - pad_w + kx). Computed per output (no int32 scratch map): the taps
+ * whose input row and column are whole and inside the input, summed in int32, plus bias, requantized per channel.
+ * Filter layout (output_c, filter_h, filter_w, input_c).
+ */
+void tinyc_transpose_conv_s8(const int8_t *input,
+                             const int8_t *filter,
+                             const int32_t *bias,
+                             const int32_t *multiplier,
+                             const int32_t *shift,
+                             const tinyc_transpose_conv_params *params,
+                             int8_t *output);
+
+/** Arguments of tinyc_prelu_s8 (tinyc.ir.requant.PreluParams). */
+typedef struct
+{
+    int32_t input_offset; /* negative of the input's zero point */
+    int32_t alpha_offset; /* negative of alpha's zero point */
+    int32_t output_offset;
+    int32_t multiplier_1; /* input scale / output scale */
+    int32_t shift_1;
+    int32_t multiplier_2; /* input scale * alpha scale / output scale */
+    int32_t shift_2;
+} tinyc_prelu_params;
+
+/**
+ * int8 PRELU as TFLM's reference (alpha broadcast over the input, e.g. one slope per channel):
+ *   x = in + input_offset;
+ *   out = clamp(output_offset + (x >= 0 ? requantize(x, multiplier_1, shift_1)
+ *                                       : requantize(x * (alpha + alpha_offset), multiplier_2, shift_2)), -128, 127).
+ * May run in place over the input.
+ */
+void tinyc_prelu_s8(const int8_t *input,
+                    const int8_t *alpha,
+                    const tinyc_broadcast *shape,
+                    const tinyc_prelu_params *params,
+                    int8_t *output);
+
 /** int8 MAXIMUM / MINIMUM with broadcasting (raw int8 values, as TFLM; operands and output share quantization). */
 void tinyc_maximum_s8(const int8_t *input1, const int8_t *input2, const tinyc_broadcast *shape, int8_t *output);
 void tinyc_minimum_s8(const int8_t *input1, const int8_t *input2, const tinyc_broadcast *shape, int8_t *output);
+
+/**
+ * Nearest-neighbour resize of one NHWC image (batch 1): output row y, column x is input row index[y], column
+ * index[out_h + x]. `index` holds out_h row indices then out_w column indices, computed by tinyc (TFLite's
+ * coordinate rule, or exact repetition for UpSampling2D), so the kernel only copies channel vectors.
+ */
+void tinyc_resize_nearest_s8(const int8_t *input,
+                             int32_t input_w,
+                             int32_t channels,
+                             int32_t output_h,
+                             int32_t output_w,
+                             const int16_t *index,
+                             int8_t *output);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,218 @@
+"""Converter patterns folded into the one op they stand for, before the graph is validated.
+
+TensorFlow's converter rewrites two common Keras layers into chains of shape ops:
+- a dilated `Conv2D` / `DepthwiseConv2D` becomes SPACE_TO_BATCH_ND -> CONV_2D -> BATCH_TO_SPACE_ND (the convolution
+  runs on dilation^2 interleaved sub-images); folded into one CONV_2D / DEPTHWISE_CONV_2D with its dilation factors,
+  SAME or VALID padding, reading the original input (no sub-image buffers);
+- `UpSampling2D` becomes EXPAND_DIMS -> TILE -> RESHAPE per axis (the static shape the converter stores for the last
+  RESHAPE can be wrong); each triple is folded into a RESIZE_NEAREST_NEIGHBOR that repeats rows (or columns), and a
+  row repeat feeding only a column repeat is merged into one.
+
+The tensors keep their indices (the reference interpreter's intermediate tensors are still found by index); only the
+ops change. A chain that does not match exactly is left alone (and later refused with its op named).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from tinyc.ir.graph import ActivationOptions, ConvOptions, Op, OpKind, Padding, PoolOptions, ResizeOptions, Tensor
+
+
+def _const(tensors: tuple[Tensor, ...], index: int) -> list[int] | None:
+    if index < 0 or tensors[index].data is None:
+        return None
+    return [int(v) for v in np.asarray(tensors[index].data).reshape(-1)]
+
+
+def _sole_consumer(ops: list[Op | None], tensor: int, outputs: tuple[int, ...]) -> int | None:
+    """The position of the one op reading `tensor` (None when several or none do, or it is a graph output)."""
+    if tensor in outputs:
+        return None
+    users = [k for k, op in enumerate(ops) if op is not None and tensor in op.inputs]
+    return users[0] if len(users) == 1 else None
+
+
+def _same_quant(tensors: tuple[Tensor, ...], a: int, b: int) -> bool:
+    return tensors[a].quant == tensors[b].quant and tensors[a].dtype == tensors[b].dtype
+
+
+def _dilated(ops: list[Op | None], position: int, tensors: tuple[Tensor, ...],
+             outputs: tuple[int, ...]) -> tuple[int, int, Op] | None:
+    """SPACE_TO_BATCH_ND at `position` -> VALID stride-1 conv -> BATCH_TO_SPACE_ND: (conv position, batch-to-space
+    position, the dilated conv), or None."""
+    s2b = ops[position]
+    assert s2b is not None and len(s2b.inputs) == 3
+    c = _sole_consumer(ops, s2b.outputs[0], outputs)
+    conv = ops[c] if c is not None else None
+    if conv is None or conv.kind not in (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D) or conv.inputs[0] != s2b.outputs[0]:
+        return None
+    o = conv.options
+    assert isinstance(o, ConvOptions)
+    if (o.padding, o.stride_h, o.stride_w, o.dilation_h, o.dilation_w) != (Padding.VALID, 1, 1, 1, 1):
+        return None
+    b = _sole_consumer(ops, conv.outputs[0], outputs)
+    b2s = ops[b] if b is not None else None
+    if b2s is None or b2s.kind is not OpKind.BATCH_TO_SPACE_ND or b2s.inputs[0] != conv.outputs[0] or len(b2s.inputs) != 3:
+        return None
+    block, pads = _const(tensors, s2b.inputs[1]), _const(tensors, s2b.inputs[2])
+    block2, crops = _const(tensors, b2s.inputs[1]), _const(tensors, b2s.inputs[2])
+    x, y = tensors[s2b.inputs[0]], tensors[b2s.outputs[0]]
+    if (block is None or block != block2 or len(block) != 2 or pads is None or crops is None or len(pads) != 4
+            or len(crops) != 4 or len(x.shape) != 4 or len(y.shape) != 4 or min(block) < 1
+            or not _same_quant(tensors, s2b.inputs[0], s2b.outputs[0])
+            or not _same_quant(tensors, conv.outputs[0], b2s.outputs[0])):
+        return None
+    dh, dw = block
+    kh, kw = tensors[conv.inputs[1]].shape[1:3]
+    eff_h, eff_w = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+    top, left = pads[0] - crops[0], pads[2] - crops[2]
+    if (top, left) == ((eff_h - 1) // 2, (eff_w - 1) // 2) and y.shape[1:3] == x.shape[1:3]:
+        padding = Padding.SAME
+    elif (top, left) == (0, 0) and y.shape[1:3] == (x.shape[1] - eff_h + 1, x.shape[2] - eff_w + 1):
+        padding = Padding.VALID
+    else:
+        return None
+    fused = replace(conv, inputs=(s2b.inputs[0], *conv.inputs[1:]), outputs=b2s.outputs,
+                    options=replace(o, padding=padding, dilation_h=dh, dilation_w=dw))
+    return c, b, fused  # type: ignore[return-value]
+
+
+def _repeat(ops: list[Op | None], position: int, tensors: tuple[Tensor, ...],
+            outputs: tuple[int, ...]) -> tuple[int, int, Op, tuple[int, ...]] | None:
+    """EXPAND_DIMS at `position` -> TILE -> RESHAPE repeating one axis of a 4-D map: (TILE position, RESHAPE
+    position, the RESIZE_NEAREST_NEIGHBOR op, its output shape), or None."""
+    expand = ops[position]
+    assert expand is not None
+    x = tensors[expand.inputs[0]]
+    axis = _const(tensors, expand.inputs[1]) if len(expand.inputs) == 2 else None
+    if axis is None or len(axis) != 1 or len(x.shape) != 4:
+        return None
+    a = axis[0] % 5
+    t = _sole_consumer(ops, expand.outputs[0], outputs)
+    tile = ops[t] if t is not None else None
+    source = expand
+    if tile is not None and tile.kind is OpKind.RESHAPE and a in (2, 3):  # UpSampling2D's factor 1: no TILE
+        r, reshape, multiples = t, tile, [1] * 5
+        stored = tensors[reshape.outputs[0]].shape
+        if len(stored) != 4 or stored[3] != x.shape[3]:
+            return None  # some other reshape
+    else:
+        if tile is None or tile.kind is not OpKind.TILE or tile.inputs[0] != expand.outputs[0]:
+            return None
+        source = tile
+        multiples = _const(tensors, tile.inputs[1])  # type: ignore[assignment]
+        r = _sole_consumer(ops, tile.outputs[0], outputs)
+        reshape = ops[r] if r is not None else None  # type: ignore[assignment]
+    if (multiples is None or len(multiples) != 5 or a not in (2, 3) or reshape is None or t is None or r is None
+            or reshape.kind is not OpKind.RESHAPE or reshape.inputs[0] != source.outputs[0]
+            or any(m != 1 for k, m in enumerate(multiples) if k != a) or multiples[a] < 1
+            or not _same_quant(tensors, expand.inputs[0], reshape.outputs[0])):
+        return None
+    shape = list(x.shape)
+    shape[a - 1] *= multiples[a]
+    op = Op(index=expand.index, kind=OpKind.RESIZE_NEAREST_NEIGHBOR, opcode_name="RESIZE_NEAREST_NEIGHBOR",
+            inputs=(expand.inputs[0],), outputs=reshape.outputs,
+            options=ResizeOptions(align_corners=False, half_pixel_centers=False, repeat=True))
+    return t, r, op, tuple(shape)
+
+
+def fold_patterns(ops: tuple[Op, ...], tensors: tuple[Tensor, ...],
+                  outputs: tuple[int, ...]) -> tuple[tuple[Op, ...], tuple[Tensor, ...]]:
+    """The ops with every dilated-convolution and UpSampling2D chain folded (renumbered in order), and the tensors
+    with the folded upsamples' output shapes set."""
+    work: list[Op | None] = list(ops)
+    shapes: dict[int, tuple[int, ...]] = {}
+    for position, op in enumerate(ops):
+        if work[position] is None:
+            continue
+        if op.kind is OpKind.SPACE_TO_BATCH_ND and len(op.inputs) == 3:
+            found = _dilated(work, position, tensors, outputs)
+            if found is not None:
+                c, b, fused = found
+                work[position], work[c], work[b] = None, None, fused
+        elif op.kind is OpKind.EXPAND_DIMS:
+            view = tuple(replace(t, shape=shapes[t.index]) if t.index in shapes else t for t in tensors)
+            repeat = _repeat(work, position, view, outputs)
+            if repeat is not None:
+                t, r, resize, shape = repeat
+                work[position], work[t] = None, None
+                work[r] = resize  # t == r when there is no TILE
+                shapes[resize.outputs[0]] = shape
+    folded = [op for op in work if op is not None]
+    folded = _merge_repeats(folded, outputs)
+    new_tensors = tuple(replace(t, shape=shapes[t.index]) if t.index in shapes else t for t in tensors)
+    if shapes:
+        new_tensors = _reinfer_shapes(folded, new_tensors, set(shapes))
+    return tuple(replace(op, index=i) for i, op in enumerate(folded)), new_tensors
+
+
+_SAME_SHAPE = (OpKind.RELU, OpKind.RELU6, OpKind.LOGISTIC, OpKind.TANH, OpKind.HARD_SWISH, OpKind.LEAKY_RELU,
+               OpKind.QUANTIZE, OpKind.SOFTMAX, OpKind.PRELU)
+_BROADCAST = (OpKind.ADD, OpKind.MUL, OpKind.SUB, OpKind.MAXIMUM, OpKind.MINIMUM)
+
+
+def _out_size(padding: Padding, size: int, kernel: int, stride: int, dilation: int) -> int:
+    effective = (kernel - 1) * dilation + 1
+    return (size + stride - 1) // stride if padding is Padding.SAME else (size + stride - effective) // stride
+
+
+def _inferred_shape(op: Op, shape: dict[int, tuple[int, ...]], tensors: tuple[Tensor, ...]) -> tuple[int, ...] | None:
+    """The output shape that follows from the inputs' shapes, for the ops where it does (else None)."""
+    x = shape[op.inputs[0]]
+    o = op.options
+    if op.kind in (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D) and isinstance(o, ConvOptions) and len(x) == 4:
+        w = shape[op.inputs[1]]
+        return (x[0], _out_size(o.padding, x[1], w[1], o.stride_h, o.dilation_h),
+                _out_size(o.padding, x[2], w[2], o.stride_w, o.dilation_w),
+                w[3] if op.kind is OpKind.DEPTHWISE_CONV_2D else w[0])
+    if op.kind in (OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D) and isinstance(o, PoolOptions) and len(x) == 4:
+        return (x[0], _out_size(o.padding, x[1], o.filter_h, o.stride_h, 1),
+                _out_size(o.padding, x[2], o.filter_w, o.stride_w, 1), x[3])
+    if op.kind in _SAME_SHAPE:
+        return x
+    if op.kind in _BROADCAST and len(op.inputs) == 2:
+        return tuple(int(d) for d in np.broadcast_shapes(x, shape[op.inputs[1]]))
+    if op.kind is OpKind.CONCATENATION and isinstance(o, ActivationOptions):
+        axis = o.axis % len(x)
+        return tuple(sum(shape[i][axis] for i in op.inputs) if k == axis else d for k, d in enumerate(x))
+    if op.kind is OpKind.PAD:
+        pads = _const(tensors, op.inputs[1])
+        if pads is not None and len(pads) == 2 * len(x):
+            return tuple(d + pads[2 * k] + pads[2 * k + 1] for k, d in enumerate(x))
+    return None
+
+
+def _reinfer_shapes(ops: list[Op], tensors: tuple[Tensor, ...], changed: set[int]) -> tuple[Tensor, ...]:
+    """The converter derives the static shapes after an UpSampling2D chain from the wrong shape it stores for the
+    chain's last RESHAPE (height 1): below a folded resize, each op whose output shape follows from its inputs gets
+    that shape (the others keep the stored one; `check_shapes` judges them)."""
+    shape = {t.index: t.shape for t in tensors}
+    for op in ops:
+        if not changed.intersection(op.inputs) or any(i < 0 for i in op.inputs[:1]):
+            continue
+        inferred = _inferred_shape(op, shape, tensors)
+        if inferred is not None and inferred != shape[op.outputs[0]]:
+            shape[op.outputs[0]] = inferred
+            changed.add(op.outputs[0])
+    return tuple(replace(t, shape=shape[t.index]) if shape[t.index] != t.shape else t for t in tensors)
+
+
+def _merge_repeats(ops: list[Op], outputs: tuple[int, ...]) -> list[Op]:
+    """A folded row repeat whose output only a folded column repeat reads becomes one resize."""
+    work: list[Op | None] = list(ops)
+    for position, op in enumerate(ops):
+        if work[position] is None or not _is_repeat(op):
+            continue
+        n = _sole_consumer(work, op.outputs[0], outputs)
+        nxt = work[n] if n is not None else None
+        if nxt is not None and _is_repeat(nxt):
+            work[position] = None
+            work[n] = replace(nxt, inputs=op.inputs)  # type: ignore[index]
+    return [op for op in work if op is not None]
+
+
+def _is_repeat(op: Op) -> bool:
+    return isinstance(op.options, ResizeOptions) and op.options.repeat
