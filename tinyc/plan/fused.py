@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from tinyc.ir.lower import Call, LoweredModel
 from tinyc.plan.patches import (PatchScheduleError, Region, _copy, _grid_bounds, _tile_call, input_region, patch_stage,
                                  patchable)
+from tinyc.plan.optimal import peak_live_bytes
+from tinyc.plan.placement import lifetimes
 from tinyc.plan.schedule import (BufferBook, PatchInfo, Schedule, ScheduleKind, Step, graph_buffers,
                                   per_layer_steps)
 
@@ -324,9 +326,6 @@ class StageCost:
 
 def stage_cost(lowered: LoweredModel, spec: StageSpec, *, stream_input: bool) -> StageCost | None:
     """What one stage costs, alone: its own schedule's live peak plus the bytes of tensors live across it."""
-    from tinyc.plan.optimal import peak_live_bytes
-    from tinyc.plan.placement import lifetimes
-
     graph = lowered.graph
     sizes, names, shapes = graph_buffers(graph)
     book = BufferBook(sizes, names, shapes, next_id=len(graph.tensors))
