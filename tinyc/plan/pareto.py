@@ -9,6 +9,7 @@ from typing import Any
 
 from tinyc.plan.pipeline import Planned
 from tinyc.plan.placement import plan_memory
+from tinyc.plan.plot import figure_png
 from tinyc.plan.report import Candidate, arena_limit_bytes
 from tinyc.plan.schedule import ScheduleKind, per_layer_schedule
 from tinyc.plan.search import Objective, ScheduleChoice, choose_greedy
@@ -90,8 +91,6 @@ def pareto(planned: Planned) -> Pareto:
 
 
 def pareto_png(p: Pareto) -> bytes:
-    import io
-
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -116,11 +115,7 @@ def pareto_png(p: Pareto) -> bytes:
     ax.set_title(f"{p.model_name} on {p.board_name}: peak SRAM against MAC overhead", fontsize=9)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return buffer.getvalue()
+    return figure_png(fig)
 
 
 def pareto_html(p: Pareto, png: bytes) -> str:

@@ -40,9 +40,16 @@ def _png(planned: Planned) -> bytes:
     ax.set_title(f"{chosen.model_name} on {chosen.board.name}: {chosen.verdict().split(';')[0]}", fontsize=9)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
+    return figure_png(fig)
+
+
+def figure_png(fig) -> bytes:  # type: ignore[no-untyped-def]
+    """A finished matplotlib figure as PNG bytes, closed; no version or date in the file: same bytes each time."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", metadata={"Software": None})  # no version or date: same bytes each time
+    fig.savefig(buffer, format="png", metadata={"Software": None})
     plt.close(fig)
     return buffer.getvalue()
 
