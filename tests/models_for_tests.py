@@ -258,3 +258,16 @@ def cropping() -> keras.Model:
     y = layers.Conv2D(5, 3, padding="same", activation="relu")(layers.Cropping2D(((1, 2), (0, 3)))(x))
     y = layers.Cropping2D(((2, 0), (1, 1)))(y)
     return keras.Model(x, layers.Conv2D(4, 3)(y))
+
+
+def shape_ops() -> keras.Model:
+    """tf.split into halves (SPLIT), a Permute (TRANSPOSE), a strided slice running backwards, tf.split with sizes
+    (SPLIT_V, one part used: the others are dead), a slice dropping an axis and a rank-3 transpose; two Dense heads
+    added."""
+    x = keras.Input((12, 10, 8))
+    y = layers.Conv2D(8, 1, activation="relu")(x)
+    a, b = keras.ops.split(y, 2, axis=-1)
+    d = layers.Permute((2, 1, 3))(a)[:, 1:9:2, ::-1, :]
+    e = keras.ops.split(b, [2, 8], axis=1)[1][:, 2, :, 1:]
+    e = keras.ops.transpose(e, (0, 2, 1))
+    return keras.Model(x, layers.Add()([layers.Dense(12)(layers.Flatten()(d)), layers.Dense(12)(layers.Flatten()(e))]))

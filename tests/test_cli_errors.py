@@ -328,7 +328,7 @@ def test_lstm_is_named(monkeypatch, capsys, tmp_path) -> None:
     assert err == (f"error: {model}: Keras layer 'encoder' (layer 1 of the model, LSTM): LSTM is not supported "
                    "(tinyc lowers int8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, AVERAGE_POOL_2D, MAX_POOL_2D, "
                    "MEAN, RESHAPE, EXPAND_DIMS, SQUEEZE, RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR, TRANSPOSE_CONV, "
-                   "STRIDED_SLICE, PAD, "
+                   "STRIDED_SLICE, SPLIT, SPLIT_V, TRANSPOSE, PAD, "
                    "CONCATENATION, RELU, RELU6, "
                    "SOFTMAX, QUANTIZE, LEAKY_RELU, LOGISTIC, TANH, HARD_SWISH, MUL, SUB, MAXIMUM, MINIMUM, PRELU); replace it with convolutions (e.g. a DS-CNN over the time "
                    "axis) or Dense layers")
@@ -381,7 +381,8 @@ def test_unsupported_op_names_its_keras_layer(monkeypatch, capsys, tmp_path) -> 
     assert err == (f"error: {model}: unsupported model: op 1 (ABS), layer 'functional_1/gate_1/Abs' from Keras layer "
                    "'gate' (Lambda): op ABS is not supported; supported ops: CONV_2D, DEPTHWISE_CONV_2D, "
                    "FULLY_CONNECTED, ADD, AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, RESHAPE, EXPAND_DIMS, SQUEEZE, "
-                   "RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR, TRANSPOSE_CONV, STRIDED_SLICE, PAD, CONCATENATION, RELU, "
+                   "RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR, TRANSPOSE_CONV, STRIDED_SLICE, SPLIT, SPLIT_V, TRANSPOSE, PAD, "
+                   "CONCATENATION, RELU, "
                    "RELU6, SOFTMAX, "
                    "QUANTIZE, LEAKY_RELU, LOGISTIC, "
                    "TANH, HARD_SWISH, MUL, SUB, MAXIMUM, MINIMUM, PRELU")

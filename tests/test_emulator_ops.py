@@ -45,6 +45,7 @@ CONV_CASES = {
     "upsample_bilinear": m.upsample_bilinear,
     "transpose_conv_concat": m.transpose_conv_concat,
     "cropping": m.cropping,
+    "shape_ops": m.shape_ops,
     "dense_relu": lambda: m.dense(37, 11, "relu"),
     "add_relu": m.add_relu,
     "pools_concat_mean": m.pools,
@@ -104,3 +105,14 @@ def test_folded_chains_prelu_and_broadcast_add(board: str, tflite_of) -> None:
     kinds = [c.kind for c in prelu.planned.lowered.calls]
     assert kinds.count(KernelKind.PRELU) == 2 and KernelKind.ADD_BROADCAST in kinds
     assert prelu.reference == "tflite-micro" and prelu.first_mismatch is None
+
+
+def test_shape_ops_lower_to_strided_copies(tflite_of) -> None:
+    """Each used split part, the permute, both slices and the transpose are one strided copy (the SPLIT_V's dead parts
+    cost nothing; the converter leaves that SPLIT_V in float between DEQUANTIZE and QUANTIZE: folded to int8)."""
+    planned = plan_model(tflite_of("shape_ops", m.shape_ops), "stm32f412")
+    kinds = [c.kind for c in planned.lowered.calls]
+    assert kinds.count(KernelKind.STRIDED_COPY) == 7, kinds
+    opcodes = [op.opcode_name for op in planned.lowered.graph.ops]
+    assert {"SPLIT", "SPLIT_V", "TRANSPOSE", "STRIDED_SLICE"} <= set(opcodes), opcodes
+    assert "DEQUANTIZE" not in opcodes and "QUANTIZE" not in opcodes

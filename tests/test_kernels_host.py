@@ -995,3 +995,72 @@ def test_transpose_conv(lib: ctypes.CDLL, name: str) -> None:
         return out
 
     _check_lowered(reference, run)
+
+
+class StridedCopyShape(ctypes.Structure):
+    _fields_ = [("dims", h.i32 * 4), ("steps", h.i32 * 4)]
+
+
+def _keras_ops():  # type: ignore[no-untyped-def]
+    import keras
+
+    return keras.ops
+
+
+# Models made of shape ops only: SPLIT / SPLIT_V parts (joined by a channel concatenation), TRANSPOSE and
+# STRIDED_SLICE. (input shape, the layers applied to the Keras input)
+SHAPE_OP_CASES = {
+    "split3_channels_concat": ((6, 5, 9), lambda tf, x: tf.keras.layers.Concatenate()(
+        [p for p in reversed(_keras_ops().split(x, 3, axis=-1))])),
+    "split_v_height_concat": ((7, 5, 4), lambda tf, x: tf.keras.layers.Concatenate()(
+        [_keras_ops().split(x, [3, 4], axis=1)[k] for k in (2, 0)])),
+    "permute_swap_hw": ((6, 5, 4), lambda tf, x: tf.keras.layers.Permute((2, 1, 3))(x)),
+    "permute_channels_first": ((6, 5, 4), lambda tf, x: tf.keras.layers.Permute((3, 1, 2))(x)),
+    "transpose_rank3": ((10, 3), lambda tf, x: _keras_ops().transpose(x, (0, 2, 1))),
+    "slice_strided_reversed": ((8, 7, 6), lambda tf, x: x[:, 1:7:2, ::-1, 2:5]),
+    "slice_shrink_axis": ((8, 7, 6), lambda tf, x: x[:, 3, :, 1:]),
+    "slice_negative_bounds": ((9, 8, 5), lambda tf, x: x[:, -4:, 1:-1:3, ::-2]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPE_OP_CASES))
+def test_shape_ops_strided_copy(lib: ctypes.CDLL, name: str) -> None:
+    """SPLIT / SPLIT_V parts, TRANSPOSE and STRIDED_SLICE run as tinyc_strided_copy_s8 with the walk lowering computes
+    (TFLite's begin/end/mask rules), against TFLM; a concatenation of split parts is joined here byte by byte."""
+    import tensorflow as tf
+
+    from tinyc.ir.lower import ConcatCall, KernelKind, StridedCopyCall, lower
+    from tinyc.ir.reader import read_tflite
+
+    shape, layers = SHAPE_OP_CASES[name]
+
+    def build():  # type: ignore[no-untyped-def]
+        x = tf.keras.Input(shape, name="in0")
+        return tf.keras.Model(x, layers(tf, x))
+
+    model = h.convert(build, (shape,), len(name))
+    lowered = lower(read_tflite(model))
+    kinds = {c.kind for c in lowered.calls}
+    assert KernelKind.STRIDED_COPY in kinds and kinds <= {KernelKind.STRIDED_COPY, KernelKind.CONCAT,
+                                                          KernelKind.RESHAPE}, kinds
+    graph = lowered.graph
+
+    def run(x: np.ndarray) -> np.ndarray:
+        values = {lowered.input: x.reshape(-1)}
+        for call in lowered.calls:
+            if isinstance(call, StridedCopyCall):
+                d, s = call.output_dims, call.steps
+                out = np.zeros(d.n * d.h * d.w * d.c, np.int8)
+                walk = StridedCopyShape((h.i32 * 4)(d.n, d.h, d.w, d.c), (h.i32 * 4)(s.n, s.h, s.w, s.c))
+                source = np.ascontiguousarray(values[call.inputs[0]])
+                start = ctypes.cast(source.ctypes.data + call.base, h.I8P)
+                lib.tinyc_strided_copy_s8(start, ctypes.byref(walk), h.i8p(out))
+            elif isinstance(call, ConcatCall):
+                parts = [values[p.tensor].reshape(p.dims.n * p.dims.h * p.dims.w, p.dims.c) for p in call.parts]
+                out = np.concatenate(parts, axis=1).reshape(-1)
+            else:
+                out = values[call.inputs[0]]  # RESHAPE: the same bytes
+            values[call.output] = out
+        return values[lowered.output].reshape(graph.tensor(lowered.output).shape)
+
+    _check_lowered(model, run)

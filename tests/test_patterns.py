@@ -65,3 +65,20 @@ def test_upsampling_chain_folds_into_one_resize_and_shapes_below_are_rederived(s
 
 def test_models_without_chains_are_their_own_reference(tflite_of) -> None:
     assert with_native_ops(tflite_of("fold_none", lambda: m.conv(3, 1, "same", (6, 5), 2, 3)).read_bytes()) is None
+
+
+def test_split_outputs_become_one_op_each(tflite_of) -> None:
+    """Each used output of a SPLIT / SPLIT_V is its own op reading the split's input, with the axis and where the part
+    starts; the SPLIT_V the converter leaves in float (one output used) is an int8 part writing the QUANTIZE's tensor."""
+    from tinyc.ir.graph import SplitPartOptions
+
+    graph = read_tflite(tflite_of("shape_ops", m.shape_ops).read_bytes())
+    parts = [op for op in graph.ops if op.kind in (OpKind.SPLIT, OpKind.SPLIT_V)]
+    assert [(op.opcode_name, op.options) for op in parts] == [
+        ("SPLIT", SplitPartOptions(axis=3, offset=0)), ("SPLIT", SplitPartOptions(axis=3, offset=4)),
+        ("SPLIT_V", SplitPartOptions(axis=1, offset=2))]
+    conv_output = graph.ops[0].outputs[0]
+    assert [op.inputs for op in parts] == [(conv_output,), (conv_output,), parts[1].outputs]  # SPLIT_V splits b
+    assert all(len(op.outputs) == 1 and graph.tensor(op.outputs[0]).quant == graph.tensor(conv_output).quant
+               for op in parts)
+    assert not {OpKind.DEQUANTIZE, OpKind.QUANTIZE} & {op.kind for op in graph.ops}

@@ -151,7 +151,7 @@ _RECURRENT = {"LSTM": "LSTM", "GRU": "GRU", "SimpleRNN": "SimpleRNN", "RNN": "RN
 # Keras layer class -> the TFLite op the converter emits for it that tinyc does not lower (its nearest supported
 # alternative: tinyc.ir.support.ALTERNATIVES).
 _UNSUPPORTED_LAYERS = {"ELU": "ELU",
-                       "GlobalMaxPooling2D": "REDUCE_MAX", "Permute": "TRANSPOSE",
+                       "GlobalMaxPooling2D": "REDUCE_MAX",
                        "Embedding": "GATHER"}
 # Layers that resize: supported with nearest-neighbour interpolation (RESIZE_NEAREST_NEIGHBOR), else RESIZE_BILINEAR.
 _RESIZING = ("UpSampling2D", "Resizing")

@@ -80,6 +80,9 @@ class OpKind(enum.Enum):
     PRELU = "PRELU"
     RESIZE_BILINEAR = "RESIZE_BILINEAR"
     TRANSPOSE_CONV = "TRANSPOSE_CONV"
+    SPLIT = "SPLIT"
+    SPLIT_V = "SPLIT_V"
+    TRANSPOSE = "TRANSPOSE"
     OTHER = "OTHER"
 
 
@@ -187,12 +190,21 @@ class ResizeOptions:
 
 @dataclass(frozen=True)
 class SliceOptions:
-    """STRIDED_SLICE's masks (bit k: axis k) and its offset flag."""
+    """STRIDED_SLICE's masks (bit k: axis k) and its offset flag (end = begin + end)."""
     begin_mask: int
     ellipsis_mask: int
     new_axis_mask: int
     shrink_axis_mask: int
     offset: bool
+    end_mask: int = 0
+
+
+@dataclass(frozen=True)
+class SplitPartOptions:
+    """One output of a SPLIT / SPLIT_V: the block of the input from `offset` along `axis`, as long as the output is
+    there (`tinyc.ir.patterns` gives each output of a split its own op)."""
+    axis: int
+    offset: int
 
 
 @dataclass(frozen=True)
@@ -201,7 +213,7 @@ class NoOptions:
 
 
 Options = (ConvOptions | PoolOptions | FullyConnectedOptions | ActivationOptions | SoftmaxOptions | MeanOptions
-           | LeakyReluOptions | ResizeOptions | SliceOptions | NoOptions)
+           | LeakyReluOptions | ResizeOptions | SliceOptions | SplitPartOptions | NoOptions)
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,10 @@ import numpy as np
 
 from tinyc.ir import lut, requant
 from tinyc.ir.graph import (Activation, ActivationOptions, ConvOptions, Graph, LeakyReluOptions, MeanOptions, Op, OpKind,
-                            Padding, PoolOptions, ResizeOptions, SoftmaxOptions, Tensor)
+                            Padding, PoolOptions, ResizeOptions, SliceOptions, SoftmaxOptions, SplitPartOptions, Tensor)
 from tinyc.kernels import buffer_sizes
-from tinyc.ir.support import check_graph, constant_scalar_index, layer_name, slice_start
+from tinyc.ir.support import (MAX_COPY_RANK, check_graph, constant_scalar_index, layer_name, slice_start, spatial_crop,
+                              strided_slice_axes)
 
 
 class KernelKind(enum.Enum):
@@ -44,7 +45,8 @@ class KernelKind(enum.Enum):
     RESIZE_NEAREST = "resize_nearest"
     RESIZE_BILINEAR = "resize_bilinear"  # per axis: two indices and a 10-bit weight; 4-tap interpolation
     TRANSPOSE_CONV = "transpose_conv"  # tinyc_transpose_conv_s8: each output gathers the inputs that reach it
-    PRELU = "prelu"  # tinyc_prelu_s8: alpha broadcast over the input (per channel)  # an index table per axis: copies of channel vectors
+    PRELU = "prelu"  # tinyc_prelu_s8: alpha broadcast over the input (per channel)
+    STRIDED_COPY = "strided_copy"  # tinyc_strided_copy_s8: SPLIT parts, TRANSPOSE, STRIDED_SLICE
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,15 @@ class ResizeCall(Call):
     tinyc_resize_bilinear_s8: output_dims.h (y0, y1, wy) then output_dims.w (x0, x1, wx) triples (`bilinear_taps`)."""
     input_dims: Dims
     output_dims: Dims
+
+
+@dataclass(frozen=True)
+class StridedCopyCall(Call):
+    """tinyc_strided_copy_s8: output element (a, b, c, d) of `output_dims` (dense) is input element
+    base + a*steps.n + b*steps.h + c*steps.w + d*steps.c (steps in elements, negative for a reversed axis)."""
+    output_dims: Dims
+    base: int
+    steps: Dims
 
 
 @dataclass(frozen=True)
@@ -654,6 +665,49 @@ def _crop(graph: Graph, op: Op) -> Call:
                     dst_y=0, dst_x=0, rows=y.h, cols=y.w, channels=y.c)
 
 
+def _element_strides(shape: tuple[int, ...]) -> list[int]:
+    """Row-major element strides of `shape`, with leading unit axes up to four dimensions."""
+    padded = [1] * (MAX_COPY_RANK - len(shape)) + list(shape)
+    strides, step = [0] * MAX_COPY_RANK, 1
+    for k in range(MAX_COPY_RANK - 1, -1, -1):
+        strides[k], step = step, step * padded[k]
+    return strides
+
+
+def _strided_copy(graph: Graph, op: Op, counts: list[int], base: int, steps: list[int]) -> Call:
+    lead = MAX_COPY_RANK - len(counts)
+    return StridedCopyCall(**_base(graph, op, KernelKind.STRIDED_COPY), output_dims=Dims(*([1] * lead + counts)),
+                           base=base, steps=Dims(*([0] * lead + steps)))
+
+
+def _split_part(graph: Graph, op: Op) -> Call:
+    """One output of a split: the input block from the part's offset along its axis."""
+    assert isinstance(op.options, SplitPartOptions)
+    x = graph.tensor(op.inputs[0]).shape
+    strides = _element_strides(x)[MAX_COPY_RANK - len(x):]
+    return _strided_copy(graph, op, list(graph.tensor(op.outputs[0]).shape),
+                         op.options.offset * strides[op.options.axis], strides)
+
+
+def _transpose(graph: Graph, op: Op) -> Call:
+    """Output axis k walks input axis perm[k]."""
+    x = graph.tensor(op.inputs[0]).shape
+    perm = [int(v) for v in np.asarray(graph.tensor(op.inputs[1]).data).reshape(-1)]
+    strides = _element_strides(x)[MAX_COPY_RANK - len(x):]
+    return _strided_copy(graph, op, [x[k] for k in perm], 0, [strides[k] for k in perm])
+
+
+def _strided_slice(graph: Graph, op: Op) -> Call:
+    """A crop of height and width: one block copy; any other slice: a strided copy (shrink axes count 1)."""
+    if spatial_crop(graph, op)[0]:
+        return _crop(graph, op)
+    axes = strided_slice_axes(graph, op)
+    assert axes is not None and isinstance(op.options, SliceOptions)
+    strides = _element_strides(graph.tensor(op.inputs[0]).shape)[MAX_COPY_RANK - len(axes):]
+    return _strided_copy(graph, op, [a.count for a in axes], sum(a.start * s for a, s in zip(axes, strides)),
+                         [a.stride * s for a, s in zip(axes, strides)])
+
+
 def _reshape(graph: Graph, op: Op) -> Call:
     return ReshapeCall(**_base(graph, op, KernelKind.RESHAPE))
 
@@ -668,7 +722,8 @@ _LOWERINGS = {
     OpKind.MINIMUM: _binary, OpKind.EXPAND_DIMS: _reshape, OpKind.SQUEEZE: _reshape,
     OpKind.RESIZE_NEAREST_NEIGHBOR: _resize_nearest, OpKind.PRELU: _binary,
     OpKind.RESIZE_BILINEAR: _resize_bilinear, OpKind.TRANSPOSE_CONV: _transpose_conv,
-    OpKind.STRIDED_SLICE: _crop,
+    OpKind.STRIDED_SLICE: _strided_slice, OpKind.SPLIT: _split_part, OpKind.SPLIT_V: _split_part,
+    OpKind.TRANSPOSE: _transpose,
 }
 
 

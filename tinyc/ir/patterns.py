@@ -8,6 +8,12 @@ TensorFlow's converter rewrites two common Keras layers into chains of shape ops
   RESHAPE can be wrong); each triple is folded into a RESIZE_NEAREST_NEIGHBOR that repeats rows (or columns), and a
   row repeat feeding only a column repeat is merged into one.
 
+The converter leaves a split with an unused output in float (DEQUANTIZE -> SPLIT_V -> QUANTIZE to the same scale):
+folded into the int8 split.
+
+A SPLIT / SPLIT_V writes several tensors; the IR's ops write one each, so every used output of a split becomes
+its own op (same kind, `SplitPartOptions`: the axis and where the part starts along it).
+
 The tensors keep their indices (the reference interpreter's intermediate tensors are still found by index); only the
 ops change. A chain that does not match exactly is left alone (and later refused with its op named).
 """
@@ -18,7 +24,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from tinyc.ir.graph import ActivationOptions, ConvOptions, Op, OpKind, Padding, PoolOptions, ResizeOptions, Tensor
+from tinyc.errors import ModelFormatError, UnsupportedModelError
+from tinyc.ir.graph import (ActivationOptions, ConvOptions, Op, OpKind, Padding, PoolOptions, ResizeOptions,
+                            SplitPartOptions, Tensor)
 
 
 def _const(tensors: tuple[Tensor, ...], index: int) -> list[int] | None:
@@ -119,14 +127,86 @@ def _repeat(ops: list[Op | None], position: int, tensors: tuple[Tensor, ...],
     return t, r, op, tuple(shape)
 
 
+_SPLITS = {OpKind.SPLIT: (1, 0), OpKind.SPLIT_V: (0, 2)}  # (data input position, axis input position)
+
+
+def _split_parts(op: Op, tensors: tuple[Tensor, ...], used: set[int]) -> list[Op]:
+    """A SPLIT / SPLIT_V as one op per output that something reads (the others are dead)."""
+    data_at, axis_at = _SPLITS[op.kind]
+    if len(op.inputs) <= max(data_at, axis_at):
+        raise ModelFormatError(f"invalid .tflite model: {op.label} has {len(op.inputs)} inputs")
+    x = tensors[op.inputs[data_at]]
+    axis = _const(tensors, op.inputs[axis_at])
+    if axis is None or len(axis) != 1:
+        raise UnsupportedModelError(f"{op.label}: the split axis is not one constant value; tinyc splits along a "
+                                    "constant axis (tf.split with a Python int axis)")
+    if not x.shape or not -len(x.shape) <= axis[0] < len(x.shape):
+        raise ModelFormatError(f"invalid .tflite model: {op.label}: axis {axis[0]} of a rank-{len(x.shape)} input")
+    a = axis[0] % len(x.shape)
+    parts, offset = [], 0
+    for t in op.outputs:
+        y = tensors[t].shape
+        if len(y) != len(x.shape) or any(d != e for k, (d, e) in enumerate(zip(y, x.shape)) if k != a):
+            raise ModelFormatError(f"invalid .tflite model: {op.label}: output {tensors[t].name!r} of shape {y} is no "
+                                   f"part of input {x.shape} along axis {a}")
+        if t in used:
+            parts.append(replace(op, inputs=(x.index,), outputs=(t,), options=SplitPartOptions(axis=a, offset=offset)))
+        offset += y[a]
+    if offset != x.shape[a]:
+        raise ModelFormatError(f"invalid .tflite model: {op.label}: the outputs add up to {offset} along axis {a}, "
+                               f"the input has {x.shape[a]}")
+    return parts
+
+
+def split_outputs(ops: tuple[Op, ...], tensors: tuple[Tensor, ...], outputs: tuple[int, ...]) -> tuple[Op, ...]:
+    """Every SPLIT / SPLIT_V replaced by one op per used output (positions renumbered later)."""
+    used = set(outputs) | {i for op in ops for i in op.inputs}
+    result: list[Op] = []
+    for op in ops:
+        split = op.kind in _SPLITS and not isinstance(op.options, SplitPartOptions)
+        result.extend(_split_parts(op, tensors, used) if split else [op])
+    return tuple(result)
+
+
+_MOVES = (OpKind.SPLIT, OpKind.SPLIT_V, OpKind.TRANSPOSE, OpKind.STRIDED_SLICE, OpKind.RESHAPE)
+
+
+def _float_moves(ops: tuple[Op, ...], tensors: tuple[Tensor, ...], outputs: tuple[int, ...]) -> tuple[Op, ...]:
+    """DEQUANTIZE -> ops that only move values (split parts, transposes, slices, reshapes) -> QUANTIZE back to the
+    same scale and zero point, as int8 moves: the converter leaves a split with an unused output in float this way.
+    quantize(dequantize(q)) is q exactly (|q - zero point| <= 255 stays an integer to well within float32's rounding),
+    so the values are the same; the folded move writes the QUANTIZE's tensor."""
+    work: list[Op | None] = list(ops)
+    for position, op in enumerate(ops):
+        if op.kind is not OpKind.DEQUANTIZE or op.outputs[0] in outputs or len(op.inputs) != 1:
+            continue
+        q = tensors[op.inputs[0]]
+        moves = [k for k, m in enumerate(work) if m is not None and op.outputs[0] in m.inputs]
+        folds = []
+        for k in moves:
+            m = work[k]
+            assert m is not None
+            z = _sole_consumer(work, m.outputs[0], outputs) if m.kind in _MOVES and m.inputs[0] == op.outputs[0] else None
+            back = work[z] if z is not None else None
+            if back is None or back.kind is not OpKind.QUANTIZE or not _same_quant(tensors, q.index, back.outputs[0]):
+                break
+            folds.append((k, z, replace(m, inputs=(q.index, *m.inputs[1:]), outputs=back.outputs)))
+        else:
+            if folds:
+                work[position] = None
+                for k, z, folded in folds:
+                    work[k], work[z] = folded, None
+    return tuple(op for op in work if op is not None)
+
+
 def fold_patterns(ops: tuple[Op, ...], tensors: tuple[Tensor, ...],
                   outputs: tuple[int, ...]) -> tuple[tuple[Op, ...], tuple[Tensor, ...]]:
-    """The ops with every dilated-convolution and UpSampling2D chain folded (renumbered in order), and the tensors
-    with the folded upsamples' output shapes set."""
-    work: list[Op | None] = list(ops)
+    """The ops with every dilated-convolution and UpSampling2D chain folded and every split given one op per output
+    (renumbered in order), and the tensors with the folded upsamples' output shapes set."""
+    work: list[Op | None] = list(_float_moves(split_outputs(ops, tensors, outputs), tensors, outputs))
     shapes: dict[int, tuple[int, ...]] = {}
-    for position, op in enumerate(ops):
-        if work[position] is None:
+    for position, op in enumerate(list(work)):
+        if op is None or work[position] is None:
             continue
         if op.kind is OpKind.SPACE_TO_BATCH_ND and len(op.inputs) == 3:
             found = _dilated(work, position, tensors, outputs)

@@ -104,7 +104,7 @@ def _options(kind: OpKind, table: FbTable | None, where: str) -> Options:
     if kind is OpKind.STRIDED_SLICE:
         return SliceOptions(begin_mask=o["begin_mask"], ellipsis_mask=o["ellipsis_mask"],
                             new_axis_mask=o["new_axis_mask"], shrink_axis_mask=o["shrink_axis_mask"],
-                            offset=bool(o["offset"]))
+                            offset=bool(o["offset"]), end_mask=o["end_mask"])
     if kind is OpKind.TRANSPOSE_CONV:
         return ConvOptions(padding=_padding(o["padding"], where), stride_h=o["stride_h"], stride_w=o["stride_w"],
                            dilation_h=1, dilation_w=1, activation=_activation(o["fused_activation_function"]))

@@ -15,7 +15,8 @@ from collections.abc import Callable
 import numpy as np
 
 from tinyc.errors import ModelFormatError, UnsupportedModelError
-from tinyc.ir.graph import ActivationOptions, ConvOptions, DType, Graph, MeanOptions, Op, OpKind, Padding, PoolOptions, SoftmaxOptions
+from tinyc.ir.graph import (ActivationOptions, ConvOptions, DType, Graph, MeanOptions, Op, OpKind, Padding, PoolOptions,
+                            SoftmaxOptions, SplitPartOptions)
 
 Rule = Callable[[Graph, Op], "str | None"]
 
@@ -33,6 +34,8 @@ _ARITY: dict[OpKind, tuple[int, int, frozenset[int]]] = {
     OpKind.MINIMUM: (2, 2, frozenset()), OpKind.EXPAND_DIMS: (2, 2, frozenset()), OpKind.SQUEEZE: (1, 1, frozenset()),
     OpKind.RESIZE_NEAREST_NEIGHBOR: (1, 2, frozenset()), OpKind.PRELU: (2, 2, frozenset()),
     OpKind.RESIZE_BILINEAR: (2, 2, frozenset()), OpKind.TRANSPOSE_CONV: (2, 3, frozenset({2})),
+    OpKind.SPLIT: (1, 1, frozenset()), OpKind.SPLIT_V: (1, 1, frozenset()),  # one op per part (tinyc.ir.patterns)
+    OpKind.TRANSPOSE: (2, 2, frozenset()),
 }
 
 
@@ -243,6 +246,28 @@ def concat_shapes(graph: Graph, op: Op) -> str | None:
     return None if total == y[axis] else f"inputs add up to {total} along axis {axis}, output has {y[axis]}"
 
 
+def split_part_shapes(graph: Graph, op: Op) -> str | None:
+    """A split's output has the input's dimensions except along the split axis, where it fits inside the input from
+    where it starts."""
+    assert isinstance(op.options, SplitPartOptions)
+    x, y, a = _shape(graph, op.inputs[0]), _shape(graph, op.outputs[0]), op.options.axis
+    if len(x) != len(y) or not 0 <= a < len(x) or any(d != e for k, (d, e) in enumerate(zip(x, y)) if k != a):
+        return f"input {x}, output {y}, axis {a}"
+    return None if 0 <= op.options.offset and op.options.offset + y[a] <= x[a] else f"part {op.options.offset}+{y[a]} of {x[a]}"
+
+
+def transpose_shapes(graph: Graph, op: Op) -> str | None:
+    """A constant permutation holds each input axis once, and the output is the input's shape permuted by it."""
+    x, y, perm = _shape(graph, op.inputs[0]), _shape(graph, op.outputs[0]), graph.tensor(op.inputs[1])
+    if perm.data is None:
+        return None  # tinyc.ir.support refuses a permutation computed at run time
+    order = [int(v) for v in np.asarray(perm.data).reshape(-1)]
+    if sorted(order) != list(range(len(x))):
+        return f"permutation {order} of a rank-{len(x)} input"
+    expected = tuple(x[k] for k in order)
+    return None if y == expected else f"output {_name(graph, op.outputs[0])} has shape {y}, the permutation gives {expected}"
+
+
 def add_scales(graph: Graph, op: Op) -> str | None:
     """2 x the larger input scale < 2^20 x the output scale (TFLite's int8 ADD requires it)."""
     a, b, y = (graph.tensor(i) for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
@@ -279,6 +304,7 @@ RULES: dict[OpKind, tuple[Rule, ...]] = {
     OpKind.SQUEEZE: (same_size,), OpKind.RESIZE_NEAREST_NEIGHBOR: (resize_shapes,),
     OpKind.PRELU: (broadcast_shapes,), OpKind.RESIZE_BILINEAR: (resize_shapes,),
     OpKind.TRANSPOSE_CONV: (transpose_conv_shapes, weights_channel_axis),
+    OpKind.SPLIT: (split_part_shapes,), OpKind.SPLIT_V: (split_part_shapes,), OpKind.TRANSPOSE: (transpose_shapes,),
 }
 
 

@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from tinyc.errors import UnsupportedModelError
-from tinyc.ir.graph import Activation, ActivationOptions, ConvOptions, DType, Graph, Op, OpKind, SliceOptions
+from tinyc.ir.graph import (Activation, ActivationOptions, ConvOptions, DType, Graph, Op, OpKind, SliceOptions,
+                            SplitPartOptions)
 
 Rule = Callable[[Graph, Op], tuple[bool, str]]
 
@@ -227,6 +228,87 @@ def spatial_crop(graph: Graph, op: Op) -> tuple[bool, str]:
     return ok, f"begin {list(start)}, input {x}, output {y}"
 
 
+MAX_COPY_RANK = 4  # the strided copy kernel walks at most four axes
+
+
+@dataclass(frozen=True)
+class SliceAxis:
+    """What a STRIDED_SLICE takes along one input axis: `count` elements from `start`, `stride` apart."""
+    start: int
+    stride: int
+    count: int
+
+
+def _clamp(value: int, low: int, high: int) -> int:
+    return max(low, min(high, value))
+
+
+def strided_slice_axes(graph: Graph, op: Op) -> tuple[SliceAxis, ...] | None:
+    """TFLite's strided-slice rule per input axis (negative begin and end count from the end, then clamp to the axis
+    (to -1 .. size - 1 for a negative stride); the begin and end masks take the whole axis in the stride's direction;
+    `offset` makes end relative to begin; a shrink axis takes one element), or None when begin, end or strides are
+    not constant or do not have one value per axis."""
+    o = op.options
+    begin_t, end_t, strides_t = (graph.tensor(i) for i in op.inputs[1:4])
+    shape = graph.tensor(op.inputs[0]).shape
+    if not isinstance(o, SliceOptions) or begin_t.data is None or end_t.data is None or strides_t.data is None:
+        return None
+    begin, end, strides = ([int(v) for v in t.data.reshape(-1)] for t in (begin_t, end_t, strides_t))
+    if not len(begin) == len(end) == len(strides) == len(shape) or 0 in strides:
+        return None
+    axes = []
+    for k, size in enumerate(shape):
+        stride = strides[k]
+        start = begin[k] + size if begin[k] < 0 else begin[k]
+        start = _clamp(start, 0, size) if stride > 0 else _clamp(start, -1, size - 1)
+        if o.begin_mask >> k & 1:
+            start = 0 if stride > 0 else size - 1
+        if o.shrink_axis_mask >> k & 1:
+            stop = start if start >= size else start + 1
+        else:
+            stop = end[k] + start if o.offset else end[k]
+            stop = stop + size if stop < 0 else stop
+            stop = _clamp(stop, 0, size) if stride > 0 else _clamp(stop, -1, size - 1)
+            if o.end_mask >> k & 1:
+                stop = size if stride > 0 else -1
+        span = stop - start if stride > 0 else start - stop
+        axes.append(SliceAxis(start=start, stride=stride, count=max(0, -(-span // abs(stride)))))
+    return tuple(axes)
+
+
+def constant_slice(graph: Graph, op: Op) -> tuple[bool, str]:
+    """STRIDED_SLICE has constant begin, end and strides (one per axis, strides not 0), no ellipsis or new-axis
+    mask, at most 4 dimensions, and the output shape its slice gives."""
+    o = op.options
+    assert isinstance(o, SliceOptions)
+    if o.ellipsis_mask or o.new_axis_mask:
+        return False, f"ellipsis mask {o.ellipsis_mask}, new-axis mask {o.new_axis_mask}"
+    x, y = graph.tensor(op.inputs[0]).shape, graph.tensor(op.outputs[0]).shape
+    if len(x) > MAX_COPY_RANK:
+        return False, f"input {_t(graph, op.inputs[0])} has {len(x)} dimensions"
+    axes = strided_slice_axes(graph, op)
+    if axes is None:
+        return False, "begin, end or strides are not constant, or a stride is 0"
+    kept = tuple(a.count for k, a in enumerate(axes) if not o.shrink_axis_mask >> k & 1)
+    return kept == y, f"the slice gives {kept}, the output is {y}"
+
+
+def transpose_permutation(graph: Graph, op: Op) -> tuple[bool, str]:
+    """TRANSPOSE has a constant permutation of at most 4 axes."""
+    perm = graph.tensor(op.inputs[1])
+    rank = len(graph.tensor(op.inputs[0]).shape)
+    if perm.data is None:
+        return False, f"the permutation {_t(graph, op.inputs[1])} is not constant"
+    return rank <= MAX_COPY_RANK, f"input {_t(graph, op.inputs[0])} has {rank} dimensions"
+
+
+def split_rank(graph: Graph, op: Op) -> tuple[bool, str]:
+    """SPLIT / SPLIT_V splits a tensor of at most 4 dimensions along a constant axis."""
+    assert isinstance(op.options, SplitPartOptions)
+    rank = len(graph.tensor(op.inputs[0]).shape)
+    return rank <= MAX_COPY_RANK, f"input {_t(graph, op.inputs[0])} has {rank} dimensions"
+
+
 def channel_concatenation(graph: Graph, op: Op) -> tuple[bool, str]:
     """CONCATENATION joins 4-D tensors along channels, without fused activation."""
     assert isinstance(op.options, ActivationOptions)
@@ -288,8 +370,15 @@ SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
     OpSupport(OpKind.TRANSPOSE_CONV, "Conv2DTranspose (its output shape, computed by SHAPE / STRIDED_SLICE / PACK, is "
               "static in the file)", "tinyc_transpose_conv_s8",
               (*_COMMON, rank4_nhwc, constant_int8_weights, constant_int32_bias)),
-    OpSupport(OpKind.STRIDED_SLICE, "Cropping2D", "tinyc_copy_block_s8 (the cropped block)",
-              (*_COMMON, spatial_crop, same_input_output_quant)),
+    OpSupport(OpKind.STRIDED_SLICE, "Cropping2D, Cropping1D; slicing a tensor (x[:, 2:8:2, ::-1]) with constant "
+              "bounds", "tinyc_copy_block_s8 (a crop of height and width); tinyc_strided_copy_s8 (any other slice)",
+              (*_COMMON, constant_slice, same_input_output_quant)),
+    OpSupport(OpKind.SPLIT, "tf.split into equal parts (each used part is its own copy)",
+              "tinyc_strided_copy_s8 (one call per used output)", (*_COMMON, split_rank, same_input_output_quant)),
+    OpSupport(OpKind.SPLIT_V, "tf.split with sizes (each used part is its own copy)",
+              "tinyc_strided_copy_s8 (one call per used output)", (*_COMMON, split_rank, same_input_output_quant)),
+    OpSupport(OpKind.TRANSPOSE, "Permute, tf.transpose", "tinyc_strided_copy_s8",
+              (*_COMMON, transpose_permutation, same_input_output_quant)),
     OpSupport(OpKind.PAD, "ZeroPadding2D", "arm_pad_s8", (*_COMMON, rank4_nhwc, constant_spatial_padding)),
     OpSupport(OpKind.CONCATENATION, "Concatenate (channels)", "arm_concatenation_s8_x",
               (*_COMMON, channel_concatenation, same_input_output_quant)),
@@ -334,7 +423,6 @@ ALTERNATIVES: dict[str, str] = {
                          "Conv2D(dilation_rate=...) with strides=1",
     "REDUCE_MAX": "use GlobalAveragePooling2D, or MaxPooling2D with the whole map as its window",
     "SUM": "use GlobalAveragePooling2D (MEAN over height and width)",
-    "TRANSPOSE": "keep NHWC order (no Permute)",
     "UNIDIRECTIONAL_SEQUENCE_LSTM": "use convolutions over the time axis (e.g. a DS-CNN) or Dense layers",
     "GATHER": "feed the embedded features as the model input",
 }

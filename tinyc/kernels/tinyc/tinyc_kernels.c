@@ -5,6 +5,8 @@
  */
 #include "tinyc_kernels.h"
 
+#include <string.h>
+
 #define TINYC_INT8_MIN (-128)
 #define TINYC_INT8_MAX 127
 
@@ -315,6 +317,32 @@ void tinyc_transpose_conv_s8(const int8_t *input,
                 }
                 const int32_t out = tinyc_requantize(acc, multiplier[oc], shift[oc]) + p.output_offset;
                 *output++ = (int8_t)tinyc_clamp(out, p.act_min, p.act_max);
+            }
+        }
+    }
+}
+
+void tinyc_strided_copy_s8(const int8_t *input, const tinyc_strided_copy *shape, int8_t *output)
+{
+    const int32_t *dims = shape->dims;
+    const int32_t *steps = shape->steps;
+    for (int32_t a = 0; a < dims[0]; a++)
+    {
+        for (int32_t b = 0; b < dims[1]; b++)
+        {
+            for (int32_t c = 0; c < dims[2]; c++)
+            {
+                const int8_t *src = input + a * steps[0] + b * steps[1] + c * steps[2];
+                if (steps[3] == 1)
+                {
+                    memcpy(output, src, (size_t)dims[3]);
+                    output += dims[3];
+                    continue;
+                }
+                for (int32_t d = 0; d < dims[3]; d++)
+                {
+                    *output++ = src[d * steps[3]];
+                }
             }
         }
     }

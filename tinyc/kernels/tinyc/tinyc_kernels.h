@@ -225,6 +225,21 @@ void tinyc_resize_nearest_s8(const int8_t *input,
                              const int16_t *index,
                              int8_t *output);
 
+/** The walk of tinyc_strided_copy_s8: the output's four dimensions and, per dimension, the input step in elements. */
+typedef struct
+{
+    int32_t dims[4];
+    int32_t steps[4]; /* negative: the axis runs backwards through the input */
+} tinyc_strided_copy;
+
+/**
+ * Copy int8 elements in any strided order: output element (a, b, c, d), dense in `shape->dims`, is
+ * input[a * steps[0] + b * steps[1] + c * steps[2] + d * steps[3]]. `input` points at the first element read
+ * (tinyc adds the slice's start). SPLIT parts, TRANSPOSE and STRIDED_SLICE are this copy with different steps;
+ * a unit innermost step copies whole rows.
+ */
+void tinyc_strided_copy_s8(const int8_t *input, const tinyc_strided_copy *shape, int8_t *output);
+
 #ifdef __cplusplus
 }
 #endif
