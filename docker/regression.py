@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     from tinyc.run.emulators import Emulator
     from tinyc.run.firmware import build_firmware
     from tinyc.errors import TinycError
-    from tinyc.run.oracle import OracleCrash, tflm_outputs
+    from tinyc.run.compare import reference_outputs
+    from tinyc.run.oracle import OracleCrash
     from tinyc.plan.search import ScheduleOptions
     from tinyc.run.renode import renode_missing_reason, run_renode_test, write_renode_files
 
@@ -127,8 +128,13 @@ def main(argv: list[str] | None = None) -> int:
             with tempfile.TemporaryDirectory(prefix="tinyc-robot-") as tmp:
                 inputs = input_samples(planned, args.samples)
                 build = build_firmware(planned, Path(tmp), inputs, harness=Harness.BOARD_UART)
-                files = write_renode_files(build.folder, planned.board, model_name=model.name,
-                                           reference=tflm_outputs(planned.loaded.tflite, inputs),
+                try:  # the reference verify uses: TFLM on the native ops of folded chains, else BUILTIN_REF
+                    reference = reference_outputs(planned, inputs).outputs
+                except OracleCrash as exc:
+                    unverified += 1
+                    print(f"UNVERIFIED robot  {case}: {exc}", flush=True)
+                    continue
+                files = write_renode_files(build.folder, planned.board, model_name=model.name, reference=reference,
                                            macs=planned.lowered.macs)
                 robot = run_renode_test(files.robot, Path(tmp) / "robot-results")
                 if not robot.passed:

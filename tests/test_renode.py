@@ -269,6 +269,31 @@ def test_compile_writes_the_suite_beside_the_board_elf(tmp_path: Path, monkeypat
     assert f"renode-test -r RESULTS_FOLDER {robot}" in " ".join(out.split())
 
 
+@needs_toolchain
+def test_compiled_suite_expects_the_reference_verify_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys, tflite_of) -> None:  # type: ignore[no-untyped-def]
+    """For a model with a chain tinyc folds (a dilated convolution), the suite `tinyc compile` writes expects TFLite
+    Micro's outputs on the native op, which the firmware computes, not TFLM's on the chain as converted (it sizes
+    the sub-images from the batch 1 the file records, and differs)."""
+    import models_for_tests as m
+    from conftest import run_cli
+    from tinyc.plan.pipeline import input_samples, plan_model
+    from tinyc.run.oracle import tflm_outputs, with_native_ops
+    model = tflite_of("dilated_conv_k3_d2_same", lambda: m.dilated(False, 2, "same", (9, 10), 3, 5))
+    code, out, err = run_cli(monkeypatch, capsys, "compile", str(model), "--board", "stm32f412", "-o",
+                             str(tmp_path / "out"))
+    assert code == 0, err
+    inputs = input_samples(plan_model(model, "stm32f412"), 1)
+    native, _ = with_native_ops(model.read_bytes())  # type: ignore[misc]
+    expected = zlib.crc32(b"".join(np.asarray(r, np.int8).tobytes() for r in tflm_outputs(native, inputs)))
+    as_converted = zlib.crc32(b"".join(np.asarray(r, np.int8).tobytes()
+                                       for r in tflm_outputs(model.read_bytes(), inputs)))
+    assert expected != as_converted
+    robot = (tmp_path / "out" / "board" / f"{model.stem}-stm32f412.robot").read_text()
+    assert f"${{CHECKSUM}}                   {expected:08x}\n" in robot
+    assert "native" in " ".join((out + err).split())
+
+
 def build_suite(folder: Path, board: str, *, checksum_offset: int = 0):  # type: ignore[no-untyped-def]
     """The real-board ELF of TINY with 3 samples in `folder` and its suite (its checksum shifted by
     `checksum_offset`, to make it wrong)."""

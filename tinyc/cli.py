@@ -455,17 +455,21 @@ def _check_kernels(kernels: str | None, cmsis_nn: Path | None) -> None:
 
 
 def _write_renode_files(planned: Planned, folder: Path, samples: list[np.ndarray]) -> RenodeFiles | None:
-    """The `.resc` and `.robot` beside the real-board ELF, the suite expecting the checksum of TFLite Micro's
-    outputs for the embedded samples; none when TFLite Micro's interpreter crashes on the model."""
-    from tinyc.run.oracle import OracleCrash, tflm_outputs
+    """The `.resc` and `.robot` beside the real-board ELF, the suite expecting the checksum of the reference outputs
+    for the embedded samples (TFLite Micro's, on the native ops of folded chains; LiteRT's BUILTIN_REF where TFLM
+    aborts, said in a note); none when both reference interpreters crash on the model."""
+    from tinyc.run.compare import reference_outputs
+    from tinyc.run.oracle import OracleCrash
     from tinyc.run.renode import write_renode_files
     try:
-        reference = tflm_outputs(planned.loaded.tflite, samples)
+        reference = reference_outputs(planned, samples)
     except OracleCrash as crash:
         console.print(f"[yellow]note:[/yellow] no Renode suite: {crash}")
         return None
-    return write_renode_files(folder, planned.board, model_name=planned.loaded.source.name, reference=reference,
-                              macs=planned.lowered.macs)
+    for note in reference.notes:
+        console.print(f"[yellow]note:[/yellow] Renode suite reference: {note}")
+    return write_renode_files(folder, planned.board, model_name=planned.loaded.source.name,
+                              reference=reference.outputs, macs=planned.lowered.macs)
 
 
 @cli.command(name="verify")
