@@ -271,3 +271,15 @@ def shape_ops() -> keras.Model:
     e = keras.ops.split(b, [2, 8], axis=1)[1][:, 2, :, 1:]
     e = keras.ops.transpose(e, (0, 2, 1))
     return keras.Model(x, layers.Add()([layers.Dense(12)(layers.Flatten()(d)), layers.Dense(12)(layers.Flatten()(e))]))
+
+
+def dilated_conv1d() -> keras.Model:
+    """A temporal convolutional stack: dilated Conv1D with SAME, VALID and causal padding (the converter's
+    SPACE_TO_BATCH_ND -> EXPAND_DIMS -> CONV_2D -> RESHAPE -> BATCH_TO_SPACE_ND; causal adds a PAD of the 3-D input),
+    a dilated SeparableConv1D, then GlobalAveragePooling1D."""
+    x = keras.Input((40, 3))
+    y = layers.Conv1D(8, 3, dilation_rate=2, padding="same", activation="relu")(x)
+    y = layers.Conv1D(8, 3, dilation_rate=4, padding="causal", activation="relu")(y)
+    y = layers.SeparableConv1D(6, 3, dilation_rate=3, padding="same", activation="relu")(y)
+    y = layers.Conv1D(6, 5, dilation_rate=2, padding="valid")(y)
+    return keras.Model(x, layers.Dense(4)(layers.GlobalAveragePooling1D()(y)))

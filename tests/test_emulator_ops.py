@@ -41,6 +41,7 @@ CONV_CASES = {
     "dilated_dw_k3_d2_valid": lambda: m.dilated(True, 2, "valid", (10, 9), 4),
     "upsample_concat": m.upsample_concat,
     "conv1d": m.conv1d,
+    "dilated_conv1d": m.dilated_conv1d,
     "prelu_broadcast_add": m.prelu_broadcast_add,
     "upsample_bilinear": m.upsample_bilinear,
     "transpose_conv_concat": m.transpose_conv_concat,

@@ -82,3 +82,21 @@ def test_split_outputs_become_one_op_each(tflite_of) -> None:
     assert all(len(op.outputs) == 1 and graph.tensor(op.outputs[0]).quant == graph.tensor(conv_output).quant
                for op in parts)
     assert not {OpKind.DEQUANTIZE, OpKind.QUANTIZE} & {op.kind for op in graph.ops}
+
+
+def test_dilated_conv1d_chains_fold(tflite_of) -> None:
+    """Each dilated Conv1D / SeparableConv1D chain (SPACE_TO_BATCH_ND -> EXPAND_DIMS -> conv -> RESHAPE ->
+    BATCH_TO_SPACE_ND) becomes EXPAND_DIMS of the original input -> the conv dilated along the width -> RESHAPE; the
+    causal one keeps its PAD of the 3-D input; TFLite Micro runs the same native ops."""
+    model = tflite_of("dilated_conv1d", m.dilated_conv1d).read_bytes()
+    graph = read_tflite(model)
+    kinds = {op.opcode_name for op in graph.ops}
+    assert not {"SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND"} & kinds and "PAD" in kinds
+    convs = [op for op in graph.ops if isinstance(op.options, ConvOptions) and op.options.dilation_w > 1]
+    assert [(op.options.dilation_h, op.options.dilation_w, op.options.padding) for op in convs] == [  # type: ignore[union-attr]
+        (1, 2, Padding.SAME), (1, 4, Padding.VALID), (1, 3, Padding.SAME), (1, 2, Padding.VALID)]
+    assert [graph.tensor(op.inputs[0]).shape for op in convs] == [(1, 1, 40, 3), (1, 1, 48, 8), (1, 1, 40, 8),
+                                                                  (1, 1, 40, 6)]
+    native, notes = with_native_ops(model)  # type: ignore[misc]
+    assert [op.opcode_name for op in read_tflite(native).ops] == [op.opcode_name for op in graph.ops]
+    assert "dilated" in notes[0]

@@ -159,7 +159,6 @@ _RESIZING = ("UpSampling2D", "Resizing")
 _UNSUPPORTED_ACTIVATIONS = {"elu": "ELU", "selu": "ELU", "gelu": "GELU", "softplus": "EXP / LOG", "softsign": "DIV",
                             "exponential": "EXP", "mish": "EXP / LOG / TANH", "log_softmax": "LOG_SOFTMAX"}
 _ACTIVATION_ALTERNATIVE = "use relu, relu6, leaky_relu, hard_swish, sigmoid or tanh"
-_DILATED_1D = ("Conv1D", "SeparableConv1D", "DepthwiseConv1D")
 
 
 def _all_layers(model: Any) -> list[Any]:
@@ -190,11 +189,6 @@ def _layer_problem(layer: Any) -> str | None:
     if kind in _RESIZING and getattr(layer, "interpolation", "nearest") not in ("nearest", "bilinear"):
         return (f"interpolation {layer.interpolation!r} is not supported: use 'nearest' (RESIZE_NEAREST_NEIGHBOR) or "
                 "'bilinear' (RESIZE_BILINEAR)")
-    dilation = tuple(getattr(layer, "dilation_rate", (1,)) or (1,))
-    if kind in _DILATED_1D and any(d != 1 for d in dilation):
-        return (f"dilation_rate {dilation} converts to TFLite SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND around "
-                "EXPAND_DIMS, which tinyc does not fold for 1-D convolutions: use Conv2D with a (1, k) kernel and "
-                "dilation_rate (1, d) on a (1, n, channels) input")
     return None
 
 

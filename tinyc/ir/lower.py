@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -467,8 +467,11 @@ def _softmax(graph: Graph, op: Op) -> Call:
 
 
 def _pad_op(graph: Graph, op: Op) -> Call:
+    """A 3-D NWC tensor (Conv1D's) pads as the 4-D (N, 1, W, C)."""
     x, p, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
     pads = np.asarray(p.data).tolist()
+    if len(x.shape) == 3:
+        x, pads = replace(x, shape=(x.shape[0], 1, *x.shape[1:])), [pads[0], [0, 0], *pads[1:]]
     return PadCall(**_base(graph, op, KernelKind.PAD), input_dims=_nhwc(x),
                    pre_pad=Dims(*(int(b) for b, _ in pads)), post_pad=Dims(*(int(a) for _, a in pads)),
                    pad_value=y.zero_point)

@@ -3,7 +3,8 @@
 TensorFlow's converter rewrites two common Keras layers into chains of shape ops:
 - a dilated `Conv2D` / `DepthwiseConv2D` becomes SPACE_TO_BATCH_ND -> CONV_2D -> BATCH_TO_SPACE_ND (the convolution
   runs on dilation^2 interleaved sub-images); folded into one CONV_2D / DEPTHWISE_CONV_2D with its dilation factors,
-  SAME or VALID padding, reading the original input (no sub-image buffers);
+  SAME or VALID padding, reading the original input (no sub-image buffers); a dilated `Conv1D` has EXPAND_DIMS and
+  RESHAPE inside its chain: folded into EXPAND_DIMS -> the conv dilated along the width -> RESHAPE;
 - `UpSampling2D` becomes EXPAND_DIMS -> TILE -> RESHAPE per axis (the static shape the converter stores for the last
   RESHAPE can be wrong); each triple is folded into a RESIZE_NEAREST_NEIGHBOR that repeats rows (or columns), and a
   row repeat feeding only a column repeat is merged into one.
@@ -86,6 +87,58 @@ def _dilated(ops: list[Op | None], position: int, tensors: tuple[Tensor, ...],
     fused = replace(conv, inputs=(s2b.inputs[0], *conv.inputs[1:]), outputs=b2s.outputs,
                     options=replace(o, padding=padding, dilation_h=dh, dilation_w=dw))
     return c, b, fused  # type: ignore[return-value]
+
+
+def _consumer_of(ops: list[Op | None], tensor: int, outputs: tuple[int, ...], kinds: tuple[OpKind, ...]) -> int | None:
+    """The position of the one op reading `tensor` as its first input, when it is of one of `kinds`."""
+    k = _sole_consumer(ops, tensor, outputs)
+    op = ops[k] if k is not None else None
+    return k if op is not None and op.kind in kinds and op.inputs[0] == tensor else None
+
+
+def _dilated_1d(ops: list[Op | None], position: int, tensors: tuple[Tensor, ...],
+                outputs: tuple[int, ...]) -> tuple[list[tuple[int, Op | None]], dict[int, tuple[int, ...]]] | None:
+    """A dilated Conv1D: SPACE_TO_BATCH_ND at `position` (one block axis) -> EXPAND_DIMS (a unit height) -> VALID
+    stride-1 conv -> RESHAPE to 3-D -> BATCH_TO_SPACE_ND. Folded to EXPAND_DIMS of the original input -> the
+    convolution with dilation along the width -> RESHAPE writing the chain's output: (position -> new op or None,
+    the tensors whose shapes change), or None."""
+    s2b = ops[position]
+    assert s2b is not None
+    e = _consumer_of(ops, s2b.outputs[0], outputs, (OpKind.EXPAND_DIMS,))
+    c = _consumer_of(ops, ops[e].outputs[0], outputs, (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D)) if e is not None else None
+    r = _consumer_of(ops, ops[c].outputs[0], outputs, (OpKind.RESHAPE, OpKind.SQUEEZE)) if c is not None else None
+    b = _consumer_of(ops, ops[r].outputs[0], outputs, (OpKind.BATCH_TO_SPACE_ND,)) if r is not None else None
+    if e is None or c is None or r is None or b is None:
+        return None
+    expand, conv, reshape, b2s = ops[e], ops[c], ops[r], ops[b]
+    assert expand is not None and conv is not None and reshape is not None and b2s is not None
+    o = conv.options
+    assert isinstance(o, ConvOptions)
+    x, y = tensors[s2b.inputs[0]], tensors[b2s.outputs[0]]
+    block, pads = _const(tensors, s2b.inputs[1]), _const(tensors, s2b.inputs[2])
+    block2, crops = _const(tensors, b2s.inputs[1]), _const(tensors, b2s.inputs[2])
+    expanded, convolved = tensors[expand.outputs[0]].shape, tensors[conv.outputs[0]].shape
+    if (block is None or len(block) != 1 or block != block2 or pads is None or crops is None or len(pads) != 2
+            or len(crops) != 2 or len(x.shape) != 3 or len(y.shape) != 3 or len(expanded) != 4 or expanded[1] != 1
+            or len(convolved) != 4 or (o.padding, o.stride_h, o.stride_w, o.dilation_h, o.dilation_w)
+            != (Padding.VALID, 1, 1, 1, 1) or tensors[conv.inputs[1]].shape[1] != 1
+            or not _same_quant(tensors, s2b.inputs[0], s2b.outputs[0])
+            or not _same_quant(tensors, reshape.outputs[0], b2s.outputs[0])):
+        return None
+    d, k = block[0], tensors[conv.inputs[1]].shape[2]
+    effective, start = (k - 1) * d + 1, pads[0] - crops[0]
+    if (start, y.shape[1]) == ((effective - 1) // 2, x.shape[1]):
+        padding = Padding.SAME
+    elif (start, y.shape[1]) == (0, x.shape[1] - effective + 1):
+        padding = Padding.VALID
+    else:
+        return None
+    folded = [(position, None), (b, None),
+              (e, replace(expand, inputs=(x.index, *expand.inputs[1:]))),
+              (c, replace(conv, options=replace(o, padding=padding, dilation_w=d))),
+              (r, replace(reshape, outputs=b2s.outputs))]
+    shapes = {expand.outputs[0]: (1, 1, x.shape[1], x.shape[2]), conv.outputs[0]: (1, 1, y.shape[1], y.shape[2])}
+    return folded, shapes
 
 
 def _repeat(ops: list[Op | None], position: int, tensors: tuple[Tensor, ...],
@@ -213,6 +266,11 @@ def fold_patterns(ops: tuple[Op, ...], tensors: tuple[Tensor, ...],
             if found is not None:
                 c, b, fused = found
                 work[position], work[c], work[b] = None, None, fused
+            else:
+                found_1d = _dilated_1d(work, position, tensors, outputs)
+                for k, new in found_1d[0] if found_1d is not None else ():
+                    work[k] = new
+                shapes.update(found_1d[1] if found_1d is not None else {})
         elif op.kind is OpKind.EXPAND_DIMS:
             view = tuple(replace(t, shape=shapes[t.index]) if t.index in shapes else t for t in tensors)
             repeat = _repeat(work, position, view, outputs)

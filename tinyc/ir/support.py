@@ -320,12 +320,14 @@ def channel_concatenation(graph: Graph, op: Op) -> tuple[bool, str]:
 
 
 def constant_spatial_padding(graph: Graph, op: Op) -> tuple[bool, str]:
-    """PAD has constant paddings on height and width only (batch and channels unpadded)."""
+    """PAD pads a 4-D NHWC tensor on height and width, or a 3-D NWC one on its time axis, by constants (batch and
+    channels unpadded)."""
     p = graph.tensor(op.inputs[1])
-    if not p.is_constant or p.data is None or p.data.shape != (4, 2):
-        return False, "paddings are not a constant 4x2 tensor"
+    rank = len(graph.tensor(op.inputs[0]).shape)
+    if not p.is_constant or p.data is None or rank not in (3, 4) or p.data.shape != (rank, 2):
+        return False, f"paddings are not a constant {rank}x2 tensor of a 3-D or 4-D input"
     pads = p.data.tolist()
-    return pads[0] == [0, 0] and pads[3] == [0, 0], f"paddings {pads}"
+    return pads[0] == [0, 0] and pads[-1] == [0, 0], f"paddings {pads}"
 
 
 def softmax_output_quant(graph: Graph, op: Op) -> tuple[bool, str]:
@@ -379,7 +381,8 @@ SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
               "tinyc_strided_copy_s8 (one call per used output)", (*_COMMON, split_rank, same_input_output_quant)),
     OpSupport(OpKind.TRANSPOSE, "Permute, tf.transpose", "tinyc_strided_copy_s8",
               (*_COMMON, transpose_permutation, same_input_output_quant)),
-    OpSupport(OpKind.PAD, "ZeroPadding2D", "arm_pad_s8", (*_COMMON, rank4_nhwc, constant_spatial_padding)),
+    OpSupport(OpKind.PAD, "ZeroPadding2D, ZeroPadding1D, Conv1D(padding='causal')'s left padding", "arm_pad_s8",
+              (*_COMMON, constant_spatial_padding)),
     OpSupport(OpKind.CONCATENATION, "Concatenate (channels)", "arm_concatenation_s8_x",
               (*_COMMON, channel_concatenation, same_input_output_quant)),
     OpSupport(OpKind.RELU, "ReLU (standalone)", "tinyc_relu_s8", _COMMON),

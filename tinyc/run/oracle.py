@@ -179,8 +179,33 @@ def with_native_ops(model_bytes: bytes) -> tuple[bytes, tuple[str, ...]] | None:
     by_output = {int(o.outputs[0]): o for o in sub.operators}
     replaced: dict[int, Any] = {}  # id of the op a native op replaces -> the native op (None: dropped)
     notes = []
+    producers = graph.producer()
+
+    def builtin(o: Any) -> int:
+        return int(max(model.operatorCodes[o.opcodeIndex].builtinCode,
+                       model.operatorCodes[o.opcodeIndex].deprecatedBuiltinCode))
+
     for output, op in dilated.items():
         b2s = by_output.get(output)
+        if b2s is not None and builtin(b2s) in (schema.BuiltinOperator.CONV_2D,
+                                                schema.BuiltinOperator.DEPTHWISE_CONV_2D):
+            # A dilated Conv1D, folded as EXPAND_DIMS -> conv -> RESHAPE: the file's EXPAND_DIMS reads the chain's
+            # input, the conv dilates along the width, the RESHAPE writes the chain's output (its shape from the
+            # output tensor: no shape input).
+            conv, expand = b2s, by_output.get(op.inputs[0])
+            reshape = next((o for o in sub.operators if len(o.inputs) and int(o.inputs[0]) == output), None)
+            folded_reshape = next((o for o in graph.ops if o.inputs[:1] == (output,)), None)
+            if expand is None or reshape is None or folded_reshape is None:
+                continue
+            expand.inputs[0] = producers[op.inputs[0]].inputs[0]
+            assert isinstance(op.options, ConvOptions)
+            conv.builtinOptions.padding = schema.Padding.SAME if op.options.padding is Padding.SAME else schema.Padding.VALID
+            conv.builtinOptions.dilationWFactor = op.options.dilation_w
+            chain_end = by_output.get(folded_reshape.outputs[0])
+            reshape.inputs, reshape.outputs = [output], [folded_reshape.outputs[0]]
+            replaced[id(chain_end)] = None
+            notes.append("dilated convolutions as native dilated CONV_2D / DEPTHWISE_CONV_2D")
+            continue
         if b2s is None or int(model.operatorCodes[b2s.opcodeIndex].builtinCode) != schema.BuiltinOperator.BATCH_TO_SPACE_ND:
             continue
         conv = by_output.get(int(b2s.inputs[0]))
