@@ -46,3 +46,18 @@ def test_tflm_arena_of_the_golden_model() -> None:
     from tinyc.run.oracle import tflm_arena_bytes
     # tflite-micro 0.dev20261023182759: activations, scratch and the interpreter's own allocations.
     assert tflm_arena_bytes((REPO / "tests" / "data" / "golden_tiny.tflite").read_bytes()) == 3136
+
+
+def test_arena_bisection_tries_only_multiples_of_16() -> None:
+    """TFLM aborts on some too-small arena sizes that are not multiples of its 16-byte alignment (the anomaly-detection
+    autoencoder did, at 14,899 and 22,028 B): the bisection never asks for one, and finds the smallest multiple."""
+    from tinyc.run.oracle import _smallest_arena
+
+    asked: list[int] = []
+
+    def allocates(size: int) -> bool:
+        asked.append(size)
+        return size >= 22_042
+
+    assert _smallest_arena(allocates, 3_814_368) == 22_048
+    assert all(size % 16 == 0 for size in asked) and len(asked) < 30

@@ -6,6 +6,7 @@ reported, never used to pass or fail. LiteRT's default (optimized) kernels are n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dataclasses import dataclass
@@ -79,35 +80,57 @@ def tflm_tensors(model_bytes: bytes, sample: np.ndarray, tensor_indices: list[in
             for i in tensor_indices}
 
 
+ARENA_ALIGNMENT = 16  # TFLM aligns its arena to 16 bytes; the bisection tries multiples of it
+
+
 def tflm_arena_bytes(model_bytes: bytes) -> int:
-    """The smallest arena with which TFLM allocates the model (bisection, to 16 bytes), in a child process; for a
-    model with chains tinyc folds, TFLM's arena for the native ops they stand for (`with_native_ops`)."""
+    """The smallest arena (a multiple of 16 bytes) with which TFLM allocates the model, by bisection in a child
+    process; for a model with chains tinyc folds, TFLM's arena for the native ops they stand for
+    (`with_native_ops`). TFLM aborts on some arena sizes that are too small instead of failing (seen on the
+    anomaly-detection autoencoder, at sizes that are not multiples of 16 and, after failed attempts, at others): if
+    the child dies, each size is tried in its own process, a death counting as does not allocate."""
     native = with_native_ops(model_bytes)
-    return int(_in_child("TFLite Micro's interpreter", _tflm_arena_bytes_here,
-                         native[0] if native is not None else model_bytes))
+    model = native[0] if native is not None else model_bytes
+    try:
+        return int(_in_child("TFLite Micro's interpreter", _tflm_arena_bytes_here, model))
+    except OracleCrash:
+        return _smallest_arena(lambda size: _allocates_in_child(model, size), _arena_for(model))
+
+
+def _allocates_in_child(model_bytes: bytes, size: int) -> bool:
+    try:
+        return bool(_in_child("TFLite Micro's interpreter", _allocates, model_bytes, size))
+    except OracleCrash:
+        return False
+
+
+def _allocates(model_bytes: bytes, size: int) -> bool:
+    try:
+        with _silenced_stdio():
+            _tflm().Interpreter.from_bytes(model_bytes, arena_size=size)
+        return True
+    except Exception:  # TFLM raises RuntimeError-like errors when the arena is too small
+        return False
 
 
 def _tflm_arena_bytes_here(model_bytes: bytes) -> int:
-    runtime = _tflm()
-    def allocates(size: int) -> bool:
-        try:
-            with _silenced_stdio():
-                runtime.Interpreter.from_bytes(model_bytes, arena_size=size)
-            return True
-        except Exception:  # TFLM raises RuntimeError-like errors when the arena is too small
-            return False
-    low, high = 0, _arena_for(model_bytes)
-    while not allocates(high):
-        if high > 1 << 30:
+    return _smallest_arena(lambda size: _allocates(model_bytes, size), _arena_for(model_bytes))
+
+
+def _smallest_arena(allocates: Callable[[int], bool], start: int) -> int:
+    """Bisection over multiples of ARENA_ALIGNMENT."""
+    low, high = 0, -(-start // ARENA_ALIGNMENT)
+    while not allocates(high * ARENA_ALIGNMENT):
+        if high * ARENA_ALIGNMENT > 1 << 30:
             raise RuntimeError("TFLM does not allocate the model with any arena (an op without a kernel?)")
         low, high = high, high * 2
-    while high - low > 16:
+    while high - low > 1:
         mid = (low + high) // 2
-        if allocates(mid):
+        if allocates(mid * ARENA_ALIGNMENT):
             high = mid
         else:
             low = mid
-    return high
+    return high * ARENA_ALIGNMENT
 
 
 @dataclass(frozen=True)
