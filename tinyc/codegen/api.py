@@ -98,6 +98,7 @@ class TensorInterface:
     zero_point: int
     size_bytes: int
     offset_bytes: int | None  # in the arena; None when the input is streamed
+    float_interface: bool = False  # the model file takes / gives float32 here (QUANTIZE / DEQUANTIZE left out)
 
     @property
     def scale_literal(self) -> str:
@@ -106,7 +107,8 @@ class TensorInterface:
 
     def as_json(self) -> dict[str, Any]:
         return {"dtype": "int8", "shape": list(self.shape), "scale": self.scale, "zero_point": self.zero_point,
-                "size_bytes": self.size_bytes, "arena_offset_bytes": self.offset_bytes}
+                "size_bytes": self.size_bytes, "arena_offset_bytes": self.offset_bytes,
+                "float_interface": self.float_interface}
 
 
 @dataclass(frozen=True)
@@ -152,8 +154,10 @@ def model_interface(schedule: Schedule, plan: MemoryPlan, names: ApiNames) -> Mo
     return ModelInterface(
         names=names,
         input=TensorInterface(shape=tuple(x.shape), scale=float(x.scale), zero_point=int(x.zero_point),
-                              size_bytes=x.size_bytes, offset_bytes=None if streamed else offsets[schedule.input]),
+                              size_bytes=x.size_bytes, offset_bytes=None if streamed else offsets[schedule.input],
+                              float_interface=graph.float_edges.input),
         output=TensorInterface(shape=tuple(y.shape), scale=float(y.scale), zero_point=int(y.zero_point),
-                               size_bytes=y.size_bytes, offset_bytes=offsets[schedule.output]),
+                               size_bytes=y.size_bytes, offset_bytes=offsets[schedule.output],
+                               float_interface=graph.float_edges.output),
         arena_bytes=plan.arena_bytes, arena_alignment_bytes=ARENA_ALIGNMENT_BYTES, input_streamed=streamed,
         output_overlaps_input=overlaps, input_preserved=preserved)

@@ -231,11 +231,21 @@ class Op:
 
 
 @dataclass(frozen=True)
+class FloatEdges:
+    """A model file with a float32 interface around its int8 ops: it quantizes its float input first (QUANTIZE) and
+    dequantizes its output last (DEQUANTIZE). The reader leaves both edge ops out of the graph (its input and output
+    are the int8 tensors next to them); the generated API converts floats as those ops do in TFLite Micro."""
+    input: bool = False
+    output: bool = False
+
+
+@dataclass(frozen=True)
 class Graph:
     tensors: tuple[Tensor, ...]
     ops: tuple[Op, ...]
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
+    float_edges: FloatEdges = FloatEdges()
 
     def tensor(self, index: int) -> Tensor:
         return self.tensors[index]

@@ -354,3 +354,33 @@ def _merge_repeats(ops: list[Op], outputs: tuple[int, ...]) -> list[Op]:
 
 def _is_repeat(op: Op) -> bool:
     return isinstance(op.options, ResizeOptions) and op.options.repeat
+
+
+def _float32(tensors: tuple[Tensor, ...], index: int) -> bool:
+    return tensors[index].dtype.value == "float32"
+
+
+def _int8(tensors: tuple[Tensor, ...], index: int) -> bool:
+    return tensors[index].dtype.value == "int8" and tensors[index].quant is not None
+
+
+def strip_float_edges(ops: tuple[Op, ...], tensors: tuple[Tensor, ...], inputs: tuple[int, ...],
+                      outputs: tuple[int, ...]) -> tuple[tuple[Op, ...], tuple[int, ...], tuple[int, ...], bool, bool]:
+    """A float32 model input read only by a QUANTIZE to int8, and a float32 model output written by a DEQUANTIZE of
+    int8: the ops without those two, the int8 tensors beside them as the graph's input and output, and which edge was
+    float (the ops renumbered later)."""
+    work = list(ops)
+    float_input = float_output = False
+    if len(inputs) == 1 and _float32(tensors, inputs[0]):
+        users = [op for op in work if inputs[0] in op.inputs]
+        if (len(users) == 1 and users[0].kind is OpKind.QUANTIZE and users[0].inputs == inputs
+                and _int8(tensors, users[0].outputs[0]) and users[0].outputs[0] not in outputs):
+            work.remove(users[0])
+            inputs, float_input = users[0].outputs, True
+    if len(outputs) == 1 and _float32(tensors, outputs[0]):
+        last = next((op for op in work if outputs[0] in op.outputs), None)
+        if (last is not None and last.kind is OpKind.DEQUANTIZE and _int8(tensors, last.inputs[0])
+                and last.inputs[0] not in inputs):
+            work.remove(last)
+            outputs, float_output = last.inputs, True
+    return tuple(work), inputs, outputs, float_input, float_output

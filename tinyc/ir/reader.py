@@ -10,7 +10,8 @@ index). TensorFlow is not imported.
 Shape-only subgraphs (Keras 3's Flatten computes its target shape with SHAPE / STRIDED_SLICE /
 PACK) are removed: RESHAPE takes its static output shape from the flatbuffer, so the ops that only
 compute that shape become dead and are dropped. The converter's chains for dilated convolutions and UpSampling2D
-are folded into one op each (`tinyc.ir.patterns`).
+are folded into one op each (`tinyc.ir.patterns`). A float32 interface (QUANTIZE of the float input first,
+DEQUANTIZE of the output last) is left out of the graph and recorded in `Graph.float_edges`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 import tflite
 
 from tinyc.errors import ModelFormatError, UnsupportedModelError
-from tinyc.ir.graph import (Activation, ActivationOptions, ConvOptions, DType, FullyConnectedOptions, Graph,
+from tinyc.ir.graph import (Activation, ActivationOptions, ConvOptions, DType, FloatEdges, FullyConnectedOptions, Graph,
                          LeakyReluOptions, MeanOptions, NoOptions, Op, OpKind, Options, Padding, PoolOptions, Quant, ResizeOptions, SliceOptions,
                          SoftmaxOptions, Tensor, validate)
 from tinyc.ir.tflite_flatbuffer import FbTable, buffer_bytes, parse_model
@@ -273,7 +274,7 @@ def _data_inputs(op: Op) -> tuple[int, ...]:
 
 def read_tflite(model_bytes: bytes) -> Graph:
     """Parse and validate a TFLite flatbuffer (one subgraph) into a `Graph`; `ModelFormatError` if malformed."""
-    from tinyc.ir.patterns import fold_patterns
+    from tinyc.ir.patterns import fold_patterns, strip_float_edges
     from tinyc.ir.shape_rules import check_shapes
 
     model_bytes = bytes(model_bytes)
@@ -290,8 +291,10 @@ def read_tflite(model_bytes: bytes) -> Graph:
     inputs = tuple(int(x) for x in sub["inputs"])
     outputs = tuple(int(x) for x in sub["outputs"])
     _check_dataflow(ops, tensors, inputs, outputs)
-    folded_ops, tensors = fold_patterns(_drop_dead_ops(ops, outputs), tensors, outputs)
-    graph = Graph(tensors=tensors, ops=folded_ops, inputs=inputs, outputs=outputs)
+    core, inputs, outputs, float_input, float_output = strip_float_edges(tuple(ops), tensors, inputs, outputs)
+    folded_ops, tensors = fold_patterns(_drop_dead_ops(list(core), outputs), tensors, outputs)
+    graph = Graph(tensors=tensors, ops=folded_ops, inputs=inputs, outputs=outputs,
+                  float_edges=FloatEdges(input=float_input, output=float_output))
     validate(graph)  # after this, every shape is static and positive
     check_shapes(graph)
     return graph

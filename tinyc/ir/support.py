@@ -388,7 +388,8 @@ SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
     OpSupport(OpKind.RELU, "ReLU (standalone)", "tinyc_relu_s8", _COMMON),
     OpSupport(OpKind.RELU6, "ReLU(max_value=6) (standalone)", "tinyc_relu_s8", _COMMON),
     OpSupport(OpKind.SOFTMAX, "Softmax", "arm_softmax_s8", (*_COMMON, softmax_output_quant)),
-    OpSupport(OpKind.QUANTIZE, "(inserted by the converter: int8 to int8 requantization)",
+    OpSupport(OpKind.QUANTIZE, "(inserted by the converter: int8 to int8 requantization; float32 to int8 as the "
+              "model's first op: see Float32 interface below)",
               "tinyc_lut_s8 (a 256-entry table)", (int8_requantization, quantized_tensors, batch_one)),
     OpSupport(OpKind.LEAKY_RELU, "LeakyReLU", "tinyc_lut_s8 (a 256-entry table)", _COMMON),
     OpSupport(OpKind.LOGISTIC, "Activation('sigmoid')", "tinyc_lut_s8 (a 256-entry table)",
@@ -511,6 +512,14 @@ def supported_ops_markdown() -> str:
                   "- Rules:"]
         lines += [f"  - {rule_text(rule)}" for rule in s.rules]
         lines.append("")
+    lines += ["## Float32 interface (QUANTIZE first, DEQUANTIZE last)", "",
+              "- A model file converted with a float32 input and output (the converter's default "
+              "`inference_input_type`) quantizes its input first and dequantizes its output last. tinyc reads its "
+              "int8 core between the two (`Graph.float_edges`); the generated `model.h` defines `*_FLOAT_INPUT` / "
+              "`*_FLOAT_OUTPUT` and its `*_quantize_input()` / `*_dequantize_output()` compute those two ops as "
+              "TFLite Micro does (division in float32, ties away from zero; the product rounded once), so float in, "
+              "float out equals TFLite Micro on the file byte for byte (tests/test_float_edges.py).",
+              "- DEQUANTIZE or a float32 QUANTIZE anywhere else (float ops inside the graph) is not supported.", ""]
     return "\n".join(lines)
 
 

@@ -84,7 +84,12 @@ def input_samples(planned: Planned, count: int, *, seed: int = 0) -> list[np.nda
 
 
 def quantize_input(planned: Planned, real: np.ndarray) -> np.ndarray:
-    """round(real / scale) + zero point, clipped to int8: how every float input becomes a model input."""
+    """round(real / scale) + zero point, clipped to int8: how every float input becomes a model input (ties to even;
+    for a model file with a float32 input, as its QUANTIZE op: the division in float32, ties away from zero)."""
     x = planned.graph.tensor(planned.lowered.input)
-    q = np.round(real / np.float32(x.scale)) + x.zero_point
+    if planned.graph.float_edges.input:
+        scaled = (np.asarray(real, np.float32) / np.float32(x.scale)).astype(np.float64)
+        q = np.sign(scaled) * np.floor(np.abs(scaled) + 0.5) + x.zero_point
+    else:
+        q = np.round(real / np.float32(x.scale)) + x.zero_point
     return np.clip(q, -128, 127).astype(np.int8)

@@ -53,7 +53,7 @@ def reference_outputs(planned: Planned, inputs: list[np.ndarray]) -> Reference:
         return Reference(tflm_outputs(model, inputs), TFLM, notes)
     except OracleCrash as crash:
         try:
-            outputs = litert_ref_outputs(planned.loaded.tflite, inputs)
+            outputs = litert_ref_outputs(model, inputs)
         except OracleCrash:
             raise OracleCrash(f"{crash}, and so did LiteRT's BUILTIN_REF interpreter: the firmware ran "
                               f"but cannot be compared{reference_crash_hint(planned.lowered)}") from None

@@ -176,9 +176,14 @@ def second_opinion(model_bytes: bytes, samples: list[np.ndarray], reference: lis
                          total_bytes=int(sum(d.size for d in diffs)))
 
 
+DILATED_NOTE = ("dilated convolutions as native dilated CONV_2D / DEPTHWISE_CONV_2D (TFLM computes the converter's "
+                "chain wrongly)")
+
+
 def with_native_ops(model_bytes: bytes) -> tuple[bytes, tuple[str, ...]] | None:
     """The model with the converter's chains that tinyc folds (`tinyc.ir.patterns`) replaced by the one native op
-    each stands for, and a note per kind of chain; None when the model has none. TFLite Micro cannot run these
+    each stands for, and without a float32 interface's edge QUANTIZE / DEQUANTIZE (the int8 core the firmware runs),
+    with a note per kind of change; None when the model has none. TFLite Micro cannot run these
     chains as converted: for a dilated convolution (SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND) the file records
     batch 1 for the dilation^2 sub-images and TFLM sizes tensors from it (its output differs from LiteRT's, whose
     kernels agree with the native dilated convolution); UpSampling2D's EXPAND_DIMS -> TILE -> RESHAPE needs TILE,
@@ -191,7 +196,8 @@ def with_native_ops(model_bytes: bytes) -> tuple[bytes, tuple[str, ...]] | None:
     dilated = {op.outputs[0]: op for op in graph.ops if isinstance(op.options, ConvOptions)
                and (op.options.dilation_h, op.options.dilation_w) != (1, 1)}
     resizes = {op.outputs[0]: op for op in graph.ops if isinstance(op.options, ResizeOptions) and op.options.repeat}
-    if not dilated and not resizes:
+    edges = graph.float_edges.input or graph.float_edges.output
+    if not dilated and not resizes and not edges:
         return None
     quiet_tensorflow()
     from tensorflow.lite.python import schema_py_generated as schema
@@ -227,7 +233,7 @@ def with_native_ops(model_bytes: bytes) -> tuple[bytes, tuple[str, ...]] | None:
             chain_end = by_output.get(folded_reshape.outputs[0])
             reshape.inputs, reshape.outputs = [output], [folded_reshape.outputs[0]]
             replaced[id(chain_end)] = None
-            notes.append("dilated convolutions as native dilated CONV_2D / DEPTHWISE_CONV_2D")
+            notes.append(DILATED_NOTE)
             continue
         if b2s is None or int(model.operatorCodes[b2s.opcodeIndex].builtinCode) != schema.BuiltinOperator.BATCH_TO_SPACE_ND:
             continue
@@ -242,7 +248,7 @@ def with_native_ops(model_bytes: bytes) -> tuple[bytes, tuple[str, ...]] | None:
         conv.builtinOptions.dilationWFactor = op.options.dilation_w
         replaced[id(b2s)] = conv
         replaced[id(conv)] = None  # moved to where BATCH_TO_SPACE_ND was
-        notes.append("dilated convolutions as native dilated CONV_2D / DEPTHWISE_CONV_2D")
+        notes.append(DILATED_NOTE)
     if resizes:
         code = schema.OperatorCodeT()
         code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.RESIZE_NEAREST_NEIGHBOR
@@ -262,20 +268,23 @@ def with_native_ops(model_bytes: bytes) -> tuple[bytes, tuple[str, ...]] | None:
             resize.builtinOptionsType = schema.BuiltinOptions.ResizeNearestNeighborOptions
             resize.builtinOptions = schema.ResizeNearestNeighborOptionsT()
             replaced[id(by_output[output])] = resize
-        notes.append("UpSampling2D as native RESIZE_NEAREST_NEIGHBOR")
+        notes.append("UpSampling2D as native RESIZE_NEAREST_NEIGHBOR (neither TFLM nor BUILTIN_REF has int8 TILE)")
     for tensor in graph.tensors:  # shapes tinyc set (a folded resize's output, and the shapes derived from it)
         if list(tensor.shape) != [int(d) for d in sub.tensors[tensor.index].shape]:
             sub.tensors[tensor.index].shape = list(tensor.shape)
             sub.tensors[tensor.index].shapeSignature = None
+    if edges:  # the int8 core: its edge QUANTIZE / DEQUANTIZE fall away below, nothing reading their outputs
+        sub.inputs, sub.outputs = list(graph.inputs), list(graph.outputs)
+        notes.append("the model's float32 interface left out: the reference runs its int8 core, between the input "
+                     "QUANTIZE and the output DEQUANTIZE, as the firmware does (the API converts floats as those ops)")
     operators = [replaced.get(id(o), o) for o in sub.operators]
     operators = [o for o in operators if o is not None]
     needed = {int(i) for i in sub.outputs}
     kept = []
-    for o in reversed(operators):  # drop the chains' ops nothing reads any more
-        if needed.intersection(int(i) for i in o.outputs):
+    for o in reversed(operators):  # drop the chains' ops nothing reads any more (and the float edges)
+        if needed.intersection(int(i) for i in o.outputs) and not set(int(i) for i in o.outputs) & set(graph.inputs):
             kept.append(o)
             needed.update(int(i) for i in o.inputs if int(i) >= 0)
     sub.operators = kept[::-1]
-    note = ("TFLite Micro ran the model with the converter's chains as native ops (it cannot run them as converted): "
-            + "; ".join(sorted(set(notes))))
+    note = "TFLite Micro ran the model as tinyc reads it: " + "; ".join(sorted(set(notes)))
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model)), (note,)

@@ -27,7 +27,7 @@ from tinyc.plan.report import MemoryReport, memory_report
 from tinyc.plan.search import ScheduleOptions
 from tinyc.run.build import BuildResult
 from tinyc.run.compare import (TFLM, Comparison, Mismatch, OpCheck, Reference, compare_ops, compare_outputs,
-                               output_warnings, reference_outputs)
+                               output_warnings, reference_outputs, tflm_model)
 from tinyc.run.emulators import Emulator, build_and_run
 from tinyc.run.oracle import OracleCrash, SecondOpinion, second_opinion
 from tinyc.run.protocol import RunResult
@@ -178,4 +178,4 @@ def verify_planned(planned: Planned, inputs: list[np.ndarray], *, folder: Path |
 
 def _second_opinion(planned: Planned, inputs: list[np.ndarray], reference: Reference) -> SecondOpinion | None:
     with step(Step.REFERENCE, f"LiteRT's BUILTIN_REF kernels on {planned.loaded.name} (second opinion)"):
-        return second_opinion(planned.loaded.tflite, inputs, reference.outputs)
+        return second_opinion(tflm_model(planned)[0], inputs, reference.outputs)  # the model the reference ran
