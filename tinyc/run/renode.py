@@ -113,7 +113,8 @@ def _finished(text: str) -> bool:
 
 
 def run_renode(board: Board, elf: Path, *, model_name: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> RunResult:
-    """Run the real-board ELF in Renode headless; return its framed UART output as a `RunResult`.
+    """Run the real-board ELF in Renode headless; return its framed UART output as a `RunResult`. Gives up when the
+    firmware sends nothing for `timeout_s` (wall clock) before its done line.
 
     The script and logs go to `obj/renode/` beside the ELF (a build product folder, so the project folder stays
     tinyc's own)."""
@@ -126,7 +127,7 @@ def run_renode(board: Board, elf: Path, *, model_name: str, timeout_s: float = D
     uart_log, renode_log = folder / UART_LOG_NAME, folder / RENODE_LOG_NAME
     uart_log.unlink(missing_ok=True)
     emulator = f"renode {require_renode_target(board).platform}"
-    started = time.monotonic()
+    progress, sent = time.monotonic(), -1
     command = renode_command(board, elf, resc, uart_log)
     with renode_log.open("w") as log, private_tmpdir() as env:
         proc = subprocess.Popen(command, cwd=folder, stdin=subprocess.PIPE, env=env,
@@ -136,9 +137,11 @@ def run_renode(board: Board, elf: Path, *, model_name: str, timeout_s: float = D
                 text = uart_log.read_text(errors="replace") if uart_log.is_file() else ""
                 if _finished(text) or proc.poll() is not None:
                     break
-                if time.monotonic() - started > timeout_s:
-                    raise EmulatorError(f"{emulator}: {elf.name} sent no {FRAME.done} within {timeout_s:.0f} s "
-                                        f"(the firmware hung or faulted); UART so far: {text[-300:]!r}; "
+                if len(text) != sent:  # the firmware is alive while its UART output grows (a big model in
+                    progress, sent = time.monotonic(), len(text)  # Renode can take many minutes in all)
+                if time.monotonic() - progress > timeout_s:
+                    raise EmulatorError(f"{emulator}: {elf.name} sent nothing for {timeout_s:.0f} s and no "
+                                        f"{FRAME.done} (the firmware hung or faulted); UART so far: {text[-300:]!r}; "
                                         f"Renode's log: {renode_log}")
                 time.sleep(POLL_INTERVAL_S)
         finally:
