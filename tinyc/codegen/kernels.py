@@ -98,6 +98,7 @@ KERNELS: dict[KernelKind, Callable[[StepContext], tuple[str, str]]] = {
     KernelKind.RESIZE_BILINEAR: _fixed("resize", "tinyc_resize_bilinear_s8"),
     KernelKind.PRELU: _fixed("prelu", "tinyc_prelu_s8"),
     KernelKind.TRANSPOSE_CONV: _fixed("transpose_conv", "tinyc_transpose_conv_s8"),
+    KernelKind.LSTM: _fixed("lstm", "tinyc_lstm_s8"),
 }
 
 

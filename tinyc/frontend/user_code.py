@@ -171,11 +171,31 @@ def _all_layers(model: Any) -> list[Any]:
     return layers
 
 
+def _lstm_problem(layer: Any) -> str | None:
+    """A Keras LSTM is lowered when the converter fuses it into UNIDIRECTIONAL_SEQUENCE_LSTM: tf_keras' (Keras 2)
+    LSTM with tanh and sigmoid, not stateful, not reversed, returning no state."""
+    if not type(layer).__module__.startswith("tf_keras"):
+        return ("Keras 3's LSTM converts to a WHILE loop (TensorFlow's int8 calibration crashes on it); build the "
+                "model with tf_keras (Keras 2): tf_keras.layers.LSTM converts to the fused "
+                "UNIDIRECTIONAL_SEQUENCE_LSTM that tinyc lowers (see models/kws_lstm.py)")
+    activations = (getattr(getattr(layer, "activation", None), "__name__", None),
+                   getattr(getattr(layer, "recurrent_activation", None), "__name__", None))
+    if activations != ("tanh", "sigmoid"):
+        return (f"activation {activations[0]!r} and recurrent_activation {activations[1]!r}: the fused int8 LSTM "
+                "computes tanh and sigmoid; use the defaults")
+    for flag in ("stateful", "go_backwards", "return_state"):
+        if getattr(layer, flag, False):
+            return f"{flag}=True is not supported: tinyc runs one whole sequence per inference"
+    return None
+
+
 def _layer_problem(layer: Any) -> str | None:
     """Why tinyc cannot lower what the converter makes of this layer, and the nearest supported alternative."""
     from tinyc.ir.support import ALTERNATIVES, SUPPORTED
 
     kind = type(layer).__name__
+    if kind == "LSTM":
+        return _lstm_problem(layer)
     if kind in _RECURRENT:
         return (f"{_RECURRENT[kind]} is not supported (tinyc lowers int8 "
                 + ", ".join(k.value for k in SUPPORTED)

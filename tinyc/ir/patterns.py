@@ -1,9 +1,11 @@
 """Converter patterns folded into the one op they stand for, before the graph is validated.
 
-TensorFlow's converter rewrites two common Keras layers into chains of shape ops:
+TensorFlow's converter rewrites common Keras layers into chains of shape ops:
 - a dilated `Conv2D` / `DepthwiseConv2D` becomes SPACE_TO_BATCH_ND -> CONV_2D -> BATCH_TO_SPACE_ND (the convolution
   runs on dilation^2 interleaved sub-images); folded into one CONV_2D / DEPTHWISE_CONV_2D with its dilation factors,
   SAME or VALID padding, reading the original input (no sub-image buffers);
+- `LSTM(return_sequences=False)` becomes UNIDIRECTIONAL_SEQUENCE_LSTM (the whole sequence) -> STRIDED_SLICE of the
+  last step; folded into the LSTM writing the last step only (`tinyc.ir.lstm.is_last_step_slice`);
 - `UpSampling2D` becomes EXPAND_DIMS -> TILE -> RESHAPE per axis (the static shape the converter stores for the last
   RESHAPE can be wrong); each triple is folded into a RESIZE_NEAREST_NEIGHBOR that repeats rows (or columns), and a
   row repeat feeding only a column repeat is merged into one.
@@ -18,7 +20,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from tinyc.ir.graph import ActivationOptions, ConvOptions, Op, OpKind, Padding, PoolOptions, ResizeOptions, Tensor
+from tinyc.ir.graph import (ActivationOptions, ConvOptions, LstmOptions, Op, OpKind, Padding, PoolOptions,
+                            ResizeOptions, Tensor)
+from tinyc.ir.lstm import is_last_step_slice
 
 
 def _const(tensors: tuple[Tensor, ...], index: int) -> list[int] | None:
@@ -133,6 +137,13 @@ def fold_patterns(ops: tuple[Op, ...], tensors: tuple[Tensor, ...],
             if found is not None:
                 c, b, fused = found
                 work[position], work[c], work[b] = None, None, fused
+        elif op.kind is OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM and isinstance(op.options, LstmOptions):
+            k = _sole_consumer(work, op.outputs[0], outputs)
+            last = work[k] if k is not None else None
+            if last is not None and last.kind is OpKind.STRIDED_SLICE and last.inputs[0] == op.outputs[0] and \
+                    is_last_step_slice(op, last, tensors):
+                work[position], work[k] = None, replace(op, outputs=last.outputs,  # type: ignore[index]
+                                                        options=replace(op.options, return_sequences=False))
         elif op.kind is OpKind.EXPAND_DIMS:
             view = tuple(replace(t, shape=shapes[t.index]) if t.index in shapes else t for t in tensors)
             repeat = _repeat(work, position, view, outputs)

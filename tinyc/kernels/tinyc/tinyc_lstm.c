@@ -1,0 +1,189 @@
+/*
+ * tinyc_lstm_s8 (see tinyc_lstm.h). The integer primitives below restate TFLite's arithmetic (they are private
+ * to this file, as tinyc_kernels.c keeps its own):
+ *   requantize  MultiplyByQuantizedMultiplier (rounding doubling high multiply, then rounding right shift);
+ *   sigmoid16   TFLite's int16 logistic: |x| split into a table index (x >> 9) and a 9-bit fraction, linear
+ *               interpolation between two entries, the negative half mirrored as 1 - sigmoid(|x|);
+ *   tanh16      the same table read at twice the rate (x >> 8, 8-bit fraction) as 2 sigmoid(2x) - 1.
+ */
+#include "tinyc_lstm.h"
+
+#define TINYC_LSTM_INT16_MIN (-32768)
+#define TINYC_LSTM_INT16_MAX 32767
+#define TINYC_LSTM_TABLE_BIAS 32768u /* table[i] + TINYC_LSTM_TABLE_BIAS: sigmoid(i / 24) in unsigned Q0.16 */
+
+static int32_t lstm_clamp(const int32_t value, const int32_t low, const int32_t high)
+{
+    return value < low ? low : (value > high ? high : value);
+}
+
+/* Round(a * b / 2^31), halves away from zero, saturating INT32_MIN * INT32_MIN. */
+static int32_t lstm_doubling_high_mult(const int32_t a, const int32_t b)
+{
+    if (a == INT32_MIN && b == INT32_MIN)
+    {
+        return INT32_MAX;
+    }
+    const int64_t product = (int64_t)a * (int64_t)b;
+    const int64_t nudge = product >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
+    return (int32_t)((product + nudge) / ((int64_t)1 << 31));
+}
+
+/* value / 2^exponent, halves away from zero. */
+static int32_t lstm_divide_by_power_of_two(const int32_t value, const int32_t exponent)
+{
+    const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+    const int32_t remainder = value & mask;
+    const int32_t threshold = (mask >> 1) + (value < 0 ? 1 : 0);
+    return (value >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* shift > 0 is a left shift (int32 wrap-around). */
+static int32_t lstm_requantize(const int32_t value, const int32_t multiplier, const int32_t shift)
+{
+    const int32_t left_shift = shift > 0 ? shift : 0;
+    const int32_t right_shift = shift > 0 ? 0 : -shift;
+    const int32_t shifted = (int32_t)((uint32_t)value << left_shift);
+    return lstm_divide_by_power_of_two(lstm_doubling_high_mult(shifted, multiplier), right_shift);
+}
+
+static uint32_t lstm_table(const int16_t *table, const uint32_t index)
+{
+    return (uint32_t)((int32_t)table[index] + (int32_t)TINYC_LSTM_TABLE_BIAS);
+}
+
+/* Sigmoid of a scaled int16 input x (x = gate * 3 for a Q3.12 gate); Q0.15 output. */
+static int16_t lstm_sigmoid16(const int32_t x, const int16_t *table)
+{
+    const uint32_t magnitude = (uint32_t)(x < 0 ? -x : x);
+    const uint32_t index = magnitude >> 9;
+    uint32_t value;
+    if (index >= 255u)
+    {
+        value = 0x7FFFu << 10;
+    }
+    else
+    {
+        const uint32_t low = lstm_table(table, index);
+        const uint32_t high = lstm_table(table, index + 1u);
+        value = (low << 9) + (magnitude & 0x1FFu) * (high - low);
+    }
+    value = x >= 0 ? value + (1u << 9) : (1u << 25) - value + (1u << 9) - 1u;
+    return (int16_t)(value >> 10);
+}
+
+/* Tanh of a scaled int16 input x; Q0.15 output. */
+static int16_t lstm_tanh16(const int32_t x, const int16_t *table)
+{
+    const uint32_t magnitude = (uint32_t)(x < 0 ? -x : x);
+    const uint32_t index = magnitude >> 8;
+    int32_t value;
+    if (index >= 255u)
+    {
+        value = (int32_t)(0xFFFFu << 8);
+    }
+    else
+    {
+        const uint32_t low = lstm_table(table, index);
+        const uint32_t high = lstm_table(table, index + 1u);
+        value = (int32_t)((low << 8) + (magnitude & 0xFFu) * (high - low));
+    }
+    value = x >= 0 ? value - (1 << 23) + (1 << 7) : -value + (1 << 23) + (1 << 7) - 1;
+    return (int16_t)(value >> 8);
+}
+
+/* sum(w[k] * v[k]) over n int8 pairs (the zero points are folded into the bias). */
+static int32_t lstm_dot_s8(const int8_t *w, const int8_t *v, const int32_t n)
+{
+    int32_t acc = 0;
+    for (int32_t k = 0; k < n; k++)
+    {
+        acc += (int32_t)w[k] * (int32_t)v[k];
+    }
+    return acc;
+}
+
+void tinyc_lstm_s8(const int8_t *input,
+                   const int8_t *weights,
+                   const int32_t *bias,
+                   const int32_t *multiplier,
+                   const int32_t *shift,
+                   const int16_t *table,
+                   const tinyc_lstm_params *params,
+                   int16_t *scratch,
+                   int8_t *output)
+{
+    const tinyc_lstm_params p = *params;
+    const int32_t units = p.units;
+    int16_t *cell = scratch;
+    int16_t *gates = scratch + units; /* 4 x units: input, forget, cell, output */
+    int8_t *hidden = (int8_t *)(scratch + 5 * units);
+    const int8_t *recurrent = weights + 4 * units * p.features;
+
+    for (int32_t u = 0; u < units; u++)
+    {
+        cell[u] = 0;
+        hidden[u] = (int8_t)p.hidden_zero_point;
+    }
+    for (int32_t t = 0; t < p.time_steps; t++)
+    {
+        const int8_t *x = input + t * p.features;
+        for (int32_t g = 0; g < 4; g++)
+        {
+            const int8_t *w = weights + g * units * p.features;
+            const int8_t *r = recurrent + g * units * units;
+            for (int32_t u = 0; u < units; u++)
+            {
+                const int32_t from_input = lstm_clamp(
+                    lstm_requantize(lstm_dot_s8(w + u * p.features, x, p.features) + bias[g * units + u],
+                                    multiplier[g], shift[g]),
+                    TINYC_LSTM_INT16_MIN, TINYC_LSTM_INT16_MAX);
+                const int32_t from_state = lstm_clamp(
+                    lstm_requantize(lstm_dot_s8(r + u * units, hidden, units) + bias[(4 + g) * units + u],
+                                    multiplier[4 + g], shift[4 + g]),
+                    TINYC_LSTM_INT16_MIN, TINYC_LSTM_INT16_MAX);
+                const int32_t sum = lstm_clamp(from_input + from_state, TINYC_LSTM_INT16_MIN, TINYC_LSTM_INT16_MAX);
+                gates[g * units + u] = g == 2 ? lstm_tanh16(sum * p.gate_multiplier, table)
+                                              : lstm_sigmoid16(sum * p.gate_multiplier, table);
+            }
+        }
+        const int16_t *input_gate = gates;
+        const int16_t *forget_gate = gates + units;
+        const int16_t *cell_gate = gates + 2 * units;
+        const int16_t *output_gate = gates + 3 * units;
+        for (int32_t u = 0; u < units; u++)
+        {
+            const int32_t kept = lstm_clamp(
+                lstm_requantize((int32_t)forget_gate[u] * (int32_t)cell[u], p.forget_multiplier, p.forget_shift),
+                TINYC_LSTM_INT16_MIN, TINYC_LSTM_INT16_MAX);
+            const int32_t added = lstm_clamp(
+                lstm_requantize((int32_t)input_gate[u] * (int32_t)cell_gate[u], p.input_multiplier, p.input_shift),
+                TINYC_LSTM_INT16_MIN, TINYC_LSTM_INT16_MAX);
+            int32_t c = lstm_clamp(kept + added, TINYC_LSTM_INT16_MIN, TINYC_LSTM_INT16_MAX);
+            if (p.cell_clip > 0)
+            {
+                c = lstm_clamp(c, -p.cell_clip, p.cell_clip);
+            }
+            cell[u] = (int16_t)c;
+            const int32_t round = p.cell_tanh_shift > 0 ? (1 << (p.cell_tanh_shift - 1)) : 0;
+            const int16_t squashed = lstm_tanh16((c * p.cell_tanh_multiplier + round) >> p.cell_tanh_shift, table);
+            const int32_t h = lstm_requantize((int32_t)squashed * (int32_t)output_gate[u], p.output_multiplier,
+                                              p.output_shift) + p.hidden_zero_point;
+            hidden[u] = (int8_t)lstm_clamp(h, -128, 127);
+        }
+        if (!p.last_step_only)
+        {
+            for (int32_t u = 0; u < units; u++)
+            {
+                output[t * units + u] = hidden[u];
+            }
+        }
+    }
+    if (p.last_step_only)
+    {
+        for (int32_t u = 0; u < units; u++)
+        {
+            output[u] = hidden[u];
+        }
+    }
+}
