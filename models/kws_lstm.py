@@ -19,6 +19,7 @@ import numpy as np
 WEIGHTS = "random"
 SEED = 0
 FRAMES, COEFFICIENTS = 49, 10
+INPUT_SHAPE = (FRAMES, COEFFICIENTS)
 UNITS = 64
 CLASSES = 12
 
@@ -27,7 +28,7 @@ def build() -> Any:
     import tf_keras
 
     tf_keras.utils.set_random_seed(SEED)
-    x = tf_keras.Input((FRAMES, COEFFICIENTS), batch_size=1, name="mfcc")
+    x = tf_keras.Input(INPUT_SHAPE, batch_size=1, name="mfcc")
     y = tf_keras.layers.LSTM(UNITS, name="lstm")(x)
     y = tf_keras.layers.Dense(CLASSES, activation="softmax", name="keyword")(y)
     return tf_keras.Model(x, y, name="kws_lstm")

@@ -21,7 +21,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("tiny_dscnn", "tiny_mbv2", "tiny_resnet", "digits_mcunet", "kws_dscnn", "ic_resnet8", "vww_mbv1",
-          "mcunet_f412", "mcunet_h743", "mbv3_small_96")
+          "mcunet_f412", "mcunet_h743", "mbv3_small_96", "kws_lstm")
 MCUNET_STYLE = ("digits_mcunet", "mcunet_f412", "mcunet_h743")
 BOARDS = ("stm32f412", "stm32h743")
 COMMAND = "python scripts/bench_zoo.py"

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tinyc.boards import known_boards  # noqa: E402  (after the path: runs from a checkout)
 MODELS = ("tiny_dscnn", "tiny_mbv2", "tiny_resnet", "digits_mcunet", "kws_dscnn", "ic_resnet8", "vww_mbv1",
-          "mbv3_small_96", "fomo_96", "unet_small", "ad_autoencoder", "har_conv1d", "mcunet_f412", "mcunet_f412_patch",
+          "mbv3_small_96", "fomo_96", "unet_small", "ad_autoencoder", "har_conv1d", "kws_lstm", "mcunet_f412", "mcunet_f412_patch",
           "mcunet_h743", "mbv2_224", "mbv2_224_rd", "mbv2_035_144")
 REPORT_ONLY = {"mbv2_224": "report only: far too big for either board",
                "mbv2_224_rd": "report only: far too big for either board",

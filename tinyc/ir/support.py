@@ -376,8 +376,9 @@ SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
               (*_COMMON, int8_operands, broadcast_up_to_4d, same_operand_output_quant)),
     OpSupport(OpKind.PRELU, "PReLU (alpha per channel with shared_axes=[1, 2], or per element)",
               "tinyc_prelu_s8 (alpha broadcast over the input)", (*_COMMON, int8_operands, broadcast_up_to_4d)),
-    OpSupport(OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM, "LSTM of tf_keras (Keras 2; return_sequences True or False: the "
-              "converter's STRIDED_SLICE of the last step is folded in). Keras 3's LSTM converts to a WHILE loop",
+    OpSupport(OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM, "tf_keras.layers.LSTM (Keras 2), return_sequences True or False (the "
+              "converter's STRIDED_SLICE of the last step is folded in); Keras 3's LSTM converts to a WHILE loop, "
+              "refused before conversion",
               "tinyc_lstm_s8 (TFLM's integer LSTM: int16 gates and cell state; the state lives in scratch)",
               (int8_activations, quantized_tensors, lstm_one_sequence, lstm_tanh_cell, lstm_four_gates, lstm_plain,
                lstm_int8_weights, lstm_int16_cell_state)),
