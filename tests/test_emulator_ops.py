@@ -104,3 +104,17 @@ def test_folded_chains_prelu_and_broadcast_add(board: str, tflite_of) -> None:
     kinds = [c.kind for c in prelu.planned.lowered.calls]
     assert kinds.count(KernelKind.PRELU) == 2 and KernelKind.ADD_BROADCAST in kinds
     assert prelu.reference == "tflite-micro" and prelu.first_mismatch is None
+
+
+@pytest.mark.parametrize("board", BOARDS)
+@pytest.mark.parametrize("case", ["lstm_stack", "lstm_sequence"])
+def test_lstm_bit_exact(case: str, board: str, tflite_of) -> None:
+    """tinyc_lstm_s8 in the firmware: stacked LSTMs (whole sequence, then the last step) and a saturating LSTM whose
+    sequence is the model output; in QEMU, every output byte and every op's output equals TFLite Micro's."""
+    pytest.importorskip("tf_keras", reason="tf_keras (Keras 2) builds the fused LSTM")
+    build = {"lstm_stack": m.lstm_stack, "lstm_sequence": m.lstm_sequence}[case]
+    result = verify(tflite_of(case, build), board, samples=3, emulator=Emulator.QEMU)
+    kinds = [c.kind for c in result.planned.lowered.calls]
+    assert kinds.count(KernelKind.LSTM) == (2 if case == "lstm_stack" else 1)
+    assert result.first_mismatch is None, result.first_mismatch.describe()
+    assert result.mismatched_samples == 0 and len(result.run.outputs) == 3

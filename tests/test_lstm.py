@@ -174,3 +174,19 @@ def test_keras3_lstm_is_refused_before_conversion(tmp_path) -> None:  # type: ig
         check_keras_layers(tmp_path / "m.py", model)
     assert "Keras 3's LSTM converts to a WHILE loop" in str(error.value)
     assert "tf_keras.layers.LSTM" in str(error.value)
+
+
+def test_lstm_stays_out_of_patch_and_fused_stages() -> None:
+    """An LSTM reads its whole input sequence and carries state across it: not spatially local, so no patch or
+    fused stage contains it, and it never writes over its input."""
+    from tinyc.ir.lower import KernelKind, lower
+    from tinyc.ir.reader import read_tflite
+    from tinyc.plan.fused import eligible_segments
+    from tinyc.plan.patches import eligible_splits, patchable
+    from tinyc.plan.schedule import in_place_kind
+
+    lowered = lower(read_tflite(lstm_model(6, 4, 8, return_sequences=False, seed=2, dense=3)))
+    (lstm,) = [c for c in lowered.calls if c.kind is KernelKind.LSTM]
+    assert not patchable(lstm) and not in_place_kind(lstm)
+    assert eligible_splits(lowered) == [] and eligible_segments(lowered) == []
+    assert lstm.scratch_bytes == 8 * 11 and lstm.macs == 6 * 4 * 8 * (4 + 8)
