@@ -672,7 +672,7 @@ def _lstm(graph: Graph, op: Op) -> Call:
     consts = (ConstArray(f"{name}_weights", "int8_t", c.weights), ConstArray(f"{name}_bias", "int32_t", c.bias),
               ConstArray(f"{name}_multiplier", "int32_t", c.multiplier), ConstArray(f"{name}_shift", "int32_t", c.shift),
               ConstArray(f"{name}_table", "int16_t", c.table))
-    return LstmCall(**_base(graph, op, KernelKind.LSTM, scratch_bytes=lstm_scratch_bytes(params.units), consts=consts),
+    return LstmCall(**_base(graph, op, KernelKind.LSTM, scratch_bytes=lstm_scratch_bytes(params.features, params.units), consts=consts),
                     params=params)
 
 

@@ -204,6 +204,8 @@ def lstm_constants_and_params(graph: Graph, op: Op) -> tuple[LstmParams, LstmCon
     return params, constants
 
 
-def lstm_scratch_bytes(units: int) -> int:
-    """tinyc_lstm_s8's scratch: the int16 cell state and four int16 gate vectors, then the int8 hidden state."""
-    return units * (5 * 2 + 1)
+def lstm_scratch_bytes(features: int, units: int) -> int:
+    """tinyc_lstm_s8's scratch (TINYC_LSTM_SCRATCH_BYTES): the step's input and the hidden state as int16 pairs for
+    SMLAD (8 bytes per whole group of 4 values), the int16 cell state and four int16 gate vectors, the int8 hidden
+    state."""
+    return (features // 4 + units // 4) * 8 + units * (5 * 2 + 1)

@@ -125,10 +125,11 @@ def _repeat(ops: list[Op | None], position: int, tensors: tuple[Tensor, ...],
 
 def fold_patterns(ops: tuple[Op, ...], tensors: tuple[Tensor, ...],
                   outputs: tuple[int, ...]) -> tuple[tuple[Op, ...], tuple[Tensor, ...]]:
-    """The ops with every dilated-convolution and UpSampling2D chain folded (renumbered in order), and the tensors
-    with the folded upsamples' output shapes set."""
+    """The ops with every dilated-convolution, UpSampling2D and last-step LSTM chain folded (renumbered in order), and
+    the tensors with the folded upsamples' output shapes set (and a folded LSTM's output named after the LSTM)."""
     work: list[Op | None] = list(ops)
     shapes: dict[int, tuple[int, ...]] = {}
+    names: dict[int, str] = {}
     for position, op in enumerate(ops):
         if work[position] is None:
             continue
@@ -144,6 +145,7 @@ def fold_patterns(ops: tuple[Op, ...], tensors: tuple[Tensor, ...],
                     is_last_step_slice(op, last, tensors):
                 work[position], work[k] = None, replace(op, outputs=last.outputs,  # type: ignore[index]
                                                         options=replace(op.options, return_sequences=False))
+                names[last.outputs[0]] = tensors[op.outputs[0]].name  # the LSTM's layer, not the slice's
         elif op.kind is OpKind.EXPAND_DIMS:
             view = tuple(replace(t, shape=shapes[t.index]) if t.index in shapes else t for t in tensors)
             repeat = _repeat(work, position, view, outputs)
@@ -155,6 +157,7 @@ def fold_patterns(ops: tuple[Op, ...], tensors: tuple[Tensor, ...],
     folded = [op for op in work if op is not None]
     folded = _merge_repeats(folded, outputs)
     new_tensors = tuple(replace(t, shape=shapes[t.index]) if t.index in shapes else t for t in tensors)
+    new_tensors = tuple(replace(t, name=names[t.index]) if t.index in names else t for t in new_tensors)
     if shapes:
         new_tensors = _reinfer_shapes(folded, new_tensors, set(shapes))
     return tuple(replace(op, index=i) for i, op in enumerate(folded)), new_tensors

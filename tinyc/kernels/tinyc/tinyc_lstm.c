@@ -92,11 +92,77 @@ static int16_t lstm_tanh16(const int32_t x, const int16_t *table)
     return (int16_t)(value >> 8);
 }
 
-/* sum(w[k] * v[k]) over n int8 pairs (the zero points are folded into the bias). */
-static int32_t lstm_dot_s8(const int8_t *w, const int8_t *v, const int32_t n)
+#if defined(__ARM_FEATURE_DSP) && !defined(TINYC_PORTABLE_KERNELS)
+#include <arm_acle.h>
+#include <string.h>
+#define TINYC_LSTM_DSP 1
+
+static inline __attribute__((always_inline)) int32_t lstm_load_word(const int8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof(v)); /* LDR: ARMv7-M allows unaligned word loads */
+    return v;
+}
+
+static inline __attribute__((always_inline)) int32_t lstm_sxtb16_ror8(const int32_t v)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+#else
+#define TINYC_LSTM_DSP 0
+#endif
+
+/* Each group of 4 int8 of v as two int16 pairs in SXTB16's lane order: (v0, v2), (v1, v3); the tail (n % 4) is
+ * read as int8 by lstm_dot. */
+static void lstm_pack(const int8_t *v, const int32_t n, int32_t *pairs)
+{
+#if TINYC_LSTM_DSP
+    for (int32_t k = 0; k + 4 <= n; k += 4)
+    {
+        const int32_t word = lstm_load_word(v + k);
+        pairs[k / 2] = __sxtb16(word);
+        pairs[k / 2 + 1] = lstm_sxtb16_ror8(word);
+    }
+#else
+    (void)v;
+    (void)n;
+    (void)pairs;
+#endif
+}
+
+/* sum(w[k] * v[k]) over n int8 pairs (the zero points are folded into the bias); `pairs` is v packed by lstm_pack.
+ * Integer sums wrap, so any order gives TFLM's int32 result. */
+static int32_t lstm_dot(const int8_t *w, const int8_t *v, const int32_t *pairs, const int32_t n)
 {
     int32_t acc = 0;
-    for (int32_t k = 0; k < n; k++)
+    int32_t k = 0;
+#if TINYC_LSTM_DSP
+    const int8_t *wp = w;
+    const int32_t *pp = pairs;
+    for (; k + 8 <= n; k += 8) /* two groups of 4 per iteration */
+    {
+        const int32_t word0 = lstm_load_word(wp);
+        const int32_t word1 = lstm_load_word(wp + 4);
+        acc = __smlad(__sxtb16(word0), pp[0], acc);
+        acc = __smlad(lstm_sxtb16_ror8(word0), pp[1], acc);
+        acc = __smlad(__sxtb16(word1), pp[2], acc);
+        acc = __smlad(lstm_sxtb16_ror8(word1), pp[3], acc);
+        wp += 8;
+        pp += 4;
+    }
+    if (k + 4 <= n)
+    {
+        const int32_t word = lstm_load_word(wp);
+        acc = __smlad(__sxtb16(word), pp[0], acc);
+        acc = __smlad(lstm_sxtb16_ror8(word), pp[1], acc);
+        k += 4;
+    }
+#else
+    (void)pairs;
+#endif
+    for (; k < n; k++)
     {
         acc += (int32_t)w[k] * (int32_t)v[k];
     }
@@ -115,9 +181,11 @@ void tinyc_lstm_s8(const int8_t *input,
 {
     const tinyc_lstm_params p = *params;
     const int32_t units = p.units;
-    int16_t *cell = scratch;
-    int16_t *gates = scratch + units; /* 4 x units: input, forget, cell, output */
-    int8_t *hidden = (int8_t *)(scratch + 5 * units);
+    int32_t *input_pairs = (int32_t *)(void *)scratch;           /* features / 4 x 2 words */
+    int32_t *hidden_pairs = input_pairs + (p.features / 4) * 2;   /* units / 4 x 2 words */
+    int16_t *cell = (int16_t *)(void *)(hidden_pairs + (units / 4) * 2);
+    int16_t *gates = cell + units; /* 4 x units: input, forget, cell, output */
+    int8_t *hidden = (int8_t *)(gates + 4 * units);
     const int8_t *recurrent = weights + 4 * units * p.features;
 
     for (int32_t u = 0; u < units; u++)
@@ -128,6 +196,8 @@ void tinyc_lstm_s8(const int8_t *input,
     for (int32_t t = 0; t < p.time_steps; t++)
     {
         const int8_t *x = input + t * p.features;
+        lstm_pack(x, p.features, input_pairs);
+        lstm_pack(hidden, units, hidden_pairs);
         for (int32_t g = 0; g < 4; g++)
         {
             const int8_t *w = weights + g * units * p.features;
@@ -135,11 +205,11 @@ void tinyc_lstm_s8(const int8_t *input,
             for (int32_t u = 0; u < units; u++)
             {
                 const int32_t from_input = lstm_clamp(
-                    lstm_requantize(lstm_dot_s8(w + u * p.features, x, p.features) + bias[g * units + u],
+                    lstm_requantize(lstm_dot(w + u * p.features, x, input_pairs, p.features) + bias[g * units + u],
                                     multiplier[g], shift[g]),
                     TINYC_LSTM_INT16_MIN, TINYC_LSTM_INT16_MAX);
                 const int32_t from_state = lstm_clamp(
-                    lstm_requantize(lstm_dot_s8(r + u * units, hidden, units) + bias[(4 + g) * units + u],
+                    lstm_requantize(lstm_dot(r + u * units, hidden, hidden_pairs, units) + bias[(4 + g) * units + u],
                                     multiplier[4 + g], shift[4 + g]),
                     TINYC_LSTM_INT16_MIN, TINYC_LSTM_INT16_MAX);
                 const int32_t sum = lstm_clamp(from_input + from_state, TINYC_LSTM_INT16_MIN, TINYC_LSTM_INT16_MAX);

@@ -26,8 +26,9 @@ typedef struct
     int32_t cell_tanh_multiplier, cell_tanh_shift; /* tanh(cell) input: (c * multiplier + round) >> shift */
 } tinyc_lstm_params;
 
-/** Bytes of tinyc_lstm_s8's scratch (tinyc.ir.lstm.lstm_scratch_bytes): 5 int16 vectors and 1 int8 vector. */
-#define TINYC_LSTM_SCRATCH_BYTES(units) ((units) * 11)
+/** Bytes of tinyc_lstm_s8's scratch (tinyc.ir.lstm.lstm_scratch_bytes): the step's input and hidden state as int16
+ *  pairs (whole groups of 4), the int16 cell state and 4 gate vectors, the int8 hidden state. */
+#define TINYC_LSTM_SCRATCH_BYTES(features, units) (((features) / 4 + (units) / 4) * 8 + (units) * 11)
 
 /**
  * One batch-1 sequence through an int8 LSTM, as TFLM's lstm_eval: per step, each gate g in (input, forget, cell,
@@ -37,7 +38,7 @@ typedef struct
  * weights: input-to-gate i, f, c, o (units x features each), then recurrent i, f, c, o (units x units each).
  * bias: 8 x units int32: per gate the bias minus input zero point x row sum, then per gate minus hidden zero
  * point x row sum. multiplier, shift: the 8 FC requantizations in the same order. table: TFLite's 256-entry
- * sigmoid table minus 32768. scratch: TINYC_LSTM_SCRATCH_BYTES(units), 2-byte aligned. The state starts at zero
+ * sigmoid table minus 32768. scratch: TINYC_LSTM_SCRATCH_BYTES(features, units), 4-byte aligned. The state starts at zero
  * (hidden: its zero point) on every call. output: time_steps x units, or units when last_step_only.
  */
 void tinyc_lstm_s8(const int8_t *input,
