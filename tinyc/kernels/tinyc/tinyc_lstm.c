@@ -18,7 +18,7 @@ static int32_t lstm_clamp(const int32_t value, const int32_t low, const int32_t 
 }
 
 /* Round(a * b / 2^31), halves away from zero, saturating INT32_MIN * INT32_MIN. */
-static int32_t lstm_doubling_high_mult(const int32_t a, const int32_t b)
+static inline __attribute__((always_inline)) int32_t lstm_doubling_high_mult(const int32_t a, const int32_t b)
 {
     if (a == INT32_MIN && b == INT32_MIN)
     {
@@ -30,7 +30,7 @@ static int32_t lstm_doubling_high_mult(const int32_t a, const int32_t b)
 }
 
 /* value / 2^exponent, halves away from zero. */
-static int32_t lstm_divide_by_power_of_two(const int32_t value, const int32_t exponent)
+static inline __attribute__((always_inline)) int32_t lstm_divide_by_power_of_two(const int32_t value, const int32_t exponent)
 {
     const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
     const int32_t remainder = value & mask;
@@ -39,7 +39,7 @@ static int32_t lstm_divide_by_power_of_two(const int32_t value, const int32_t ex
 }
 
 /* shift > 0 is a left shift (int32 wrap-around). */
-static int32_t lstm_requantize(const int32_t value, const int32_t multiplier, const int32_t shift)
+static inline __attribute__((always_inline)) int32_t lstm_requantize(const int32_t value, const int32_t multiplier, const int32_t shift)
 {
     const int32_t left_shift = shift > 0 ? shift : 0;
     const int32_t right_shift = shift > 0 ? 0 : -shift;
@@ -134,7 +134,7 @@ static void lstm_pack(const int8_t *v, const int32_t n, int32_t *pairs)
 
 /* sum(w[k] * v[k]) over n int8 pairs (the zero points are folded into the bias); `pairs` is v packed by lstm_pack.
  * Integer sums wrap, so any order gives TFLM's int32 result. */
-static int32_t lstm_dot(const int8_t *w, const int8_t *v, const int32_t *pairs, const int32_t n)
+static inline __attribute__((always_inline)) int32_t lstm_dot(const int8_t *w, const int8_t *v, const int32_t *pairs, const int32_t n)
 {
     int32_t acc = 0;
     int32_t k = 0;
