@@ -43,11 +43,12 @@ CHILD_TIMEOUT_S = 1200
 
 
 def _params(graph) -> int:  # type: ignore[no-untyped-def]
-    """Weights + biases of every conv, depthwise and fully connected op (BatchNorm is folded in)."""
+    """Weights + biases of every conv, depthwise, fully connected and LSTM op (BatchNorm is folded in)."""
     from tinyc.ir.graph import OpKind
-    kinds = {OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED}
-    return sum(graph.tensor(i).num_elements for op in graph.ops if op.kind in kinds
-               for i in op.inputs[1:3] if i >= 0)
+    weighted = {OpKind.CONV_2D: 3, OpKind.DEPTHWISE_CONV_2D: 3, OpKind.FULLY_CONNECTED: 3,
+                OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM: 13}  # inputs 1 .. n-1: weights and biases
+    return sum(graph.tensor(i).num_elements for op in graph.ops if op.kind in weighted
+               for i in op.inputs[1:weighted[op.kind]] if i >= 0)
 
 
 def one_model(model: str) -> dict:
