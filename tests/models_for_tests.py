@@ -274,11 +274,12 @@ def lstm_stack():  # type: ignore[no-untyped-def]
 
 
 def lstm_sequence():  # type: ignore[no-untyped-def]
-    """One tf_keras LSTM (10 steps x 3 features, 24 units) whose whole output sequence is the model output."""
+    """One tf_keras LSTM (10 steps x 3 features, 23 units: an odd count) whose whole output sequence is the model
+    output."""
     import tf_keras
 
     x = tf_keras.Input((10, 3), batch_size=1)
-    layer = tf_keras.layers.LSTM(24, return_sequences=True)
+    layer = tf_keras.layers.LSTM(23, return_sequences=True)
     model = tf_keras.Model(x, layer(x))
     layer.set_weights([w * 2.5 for w in layer.get_weights()])  # saturating gates
     return model

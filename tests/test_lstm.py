@@ -55,6 +55,7 @@ def lstm_model(steps: int, features: int, units: int, *, return_sequences: bool,
 
 CASES = {  # steps, features, units, return_sequences, weight scale
     "t1_f3_u8_seq": (1, 3, 8, True, 1.0),
+    "t4_f7_u5_seq_x2": (4, 7, 5, True, 2.0),
     "t5_f4_u8_last": (5, 4, 8, False, 1.0),
     "t8_f10_u16_seq": (8, 10, 16, True, 1.0),
     "t12_f6_u16_last_x3": (12, 6, 16, False, 3.0),

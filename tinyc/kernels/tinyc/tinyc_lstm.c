@@ -169,6 +169,53 @@ static inline __attribute__((always_inline)) int32_t lstm_dot(const int8_t *w, c
     return acc;
 }
 
+/* lstm_dot of two rows with the same vector: each packed pair is loaded once for both rows. */
+static inline __attribute__((always_inline)) void lstm_dot2(const int8_t *w0, const int8_t *w1, const int8_t *v,
+                                                            const int32_t *pairs, const int32_t n, int32_t *acc0,
+                                                            int32_t *acc1)
+{
+    int32_t a0 = 0;
+    int32_t a1 = 0;
+    int32_t k = 0;
+#if TINYC_LSTM_DSP
+    for (; k + 4 <= n; k += 4)
+    {
+        const int32_t even = pairs[k / 2];
+        const int32_t odd = pairs[k / 2 + 1];
+        const int32_t word0 = lstm_load_word(w0 + k);
+        const int32_t word1 = lstm_load_word(w1 + k);
+        a0 = __smlad(__sxtb16(word0), even, a0);
+        a1 = __smlad(__sxtb16(word1), even, a1);
+        a0 = __smlad(lstm_sxtb16_ror8(word0), odd, a0);
+        a1 = __smlad(lstm_sxtb16_ror8(word1), odd, a1);
+    }
+#else
+    (void)pairs;
+#endif
+    for (; k < n; k++)
+    {
+        a0 += (int32_t)w0[k] * (int32_t)v[k];
+        a1 += (int32_t)w1[k] * (int32_t)v[k];
+    }
+    *acc0 = a0;
+    *acc1 = a1;
+}
+
+/* One gate value from its two FC sums (bias included): each requantized to Q3.12 and saturated to int16, their
+ * saturated sum through the int16 sigmoid (tanh for the cell gate). */
+static inline __attribute__((always_inline)) int16_t lstm_gate(const int32_t from_input_acc, const int32_t from_state_acc,
+                                                               const int32_t g, const int32_t *multiplier,
+                                                               const int32_t *shift, const int32_t gate_multiplier,
+                                                               const int16_t *table)
+{
+    const int32_t from_input = lstm_clamp(lstm_requantize(from_input_acc, multiplier[g], shift[g]),
+                                          TINYC_LSTM_INT16_MIN, TINYC_LSTM_INT16_MAX);
+    const int32_t from_state = lstm_clamp(lstm_requantize(from_state_acc, multiplier[4 + g], shift[4 + g]),
+                                          TINYC_LSTM_INT16_MIN, TINYC_LSTM_INT16_MAX);
+    const int32_t sum = lstm_clamp(from_input + from_state, TINYC_LSTM_INT16_MIN, TINYC_LSTM_INT16_MAX);
+    return g == 2 ? lstm_tanh16(sum * gate_multiplier, table) : lstm_sigmoid16(sum * gate_multiplier, table);
+}
+
 void tinyc_lstm_s8(const int8_t *input,
                    const int8_t *weights,
                    const int32_t *bias,
@@ -202,19 +249,24 @@ void tinyc_lstm_s8(const int8_t *input,
         {
             const int8_t *w = weights + g * units * p.features;
             const int8_t *r = recurrent + g * units * units;
-            for (int32_t u = 0; u < units; u++)
+            const int32_t *b = bias + g * units;
+            const int32_t *rb = bias + (4 + g) * units;
+            int32_t u = 0;
+            for (; u + 2 <= units; u += 2) /* two units at a time: the vectors' pairs are loaded once */
             {
-                const int32_t from_input = lstm_clamp(
-                    lstm_requantize(lstm_dot(w + u * p.features, x, input_pairs, p.features) + bias[g * units + u],
-                                    multiplier[g], shift[g]),
-                    TINYC_LSTM_INT16_MIN, TINYC_LSTM_INT16_MAX);
-                const int32_t from_state = lstm_clamp(
-                    lstm_requantize(lstm_dot(r + u * units, hidden, hidden_pairs, units) + bias[(4 + g) * units + u],
-                                    multiplier[4 + g], shift[4 + g]),
-                    TINYC_LSTM_INT16_MIN, TINYC_LSTM_INT16_MAX);
-                const int32_t sum = lstm_clamp(from_input + from_state, TINYC_LSTM_INT16_MIN, TINYC_LSTM_INT16_MAX);
-                gates[g * units + u] = g == 2 ? lstm_tanh16(sum * p.gate_multiplier, table)
-                                              : lstm_sigmoid16(sum * p.gate_multiplier, table);
+                int32_t in0, in1, st0, st1;
+                lstm_dot2(w + u * p.features, w + (u + 1) * p.features, x, input_pairs, p.features, &in0, &in1);
+                lstm_dot2(r + u * units, r + (u + 1) * units, hidden, hidden_pairs, units, &st0, &st1);
+                gates[g * units + u] = lstm_gate(in0 + b[u], st0 + rb[u], g, multiplier, shift, p.gate_multiplier,
+                                                 table);
+                gates[g * units + u + 1] = lstm_gate(in1 + b[u + 1], st1 + rb[u + 1], g, multiplier, shift,
+                                                     p.gate_multiplier, table);
+            }
+            if (u < units)
+            {
+                gates[g * units + u] = lstm_gate(lstm_dot(w + u * p.features, x, input_pairs, p.features) + b[u],
+                                                 lstm_dot(r + u * units, hidden, hidden_pairs, units) + rb[u], g,
+                                                 multiplier, shift, p.gate_multiplier, table);
             }
         }
         const int16_t *input_gate = gates;
