@@ -191,3 +191,23 @@ def test_lstm_stays_out_of_patch_and_fused_stages() -> None:
     assert not patchable(lstm) and not in_place_kind(lstm)
     assert eligible_splits(lowered) == [] and eligible_segments(lowered) == []
     assert lstm.scratch_bytes == (1 + 2) * 8 + 8 * 11 and lstm.macs == 6 * 4 * 8 * (4 + 8)
+
+
+@pytest.mark.parametrize(("options", "problem"), [
+    ({"use_bias": False}, "use_bias=False: the converter then does not fuse the LSTM"),
+    ({"recurrent_dropout": 0.1}, "recurrent_dropout > 0: the converter then does not fuse the LSTM"),
+    ({"activation": "relu"}, "activation 'relu' and recurrent_activation 'sigmoid'"),
+    ({"recurrent_activation": "hard_sigmoid"}, "activation 'tanh' and recurrent_activation 'hard_sigmoid'"),
+    ({"unroll": True}, "unroll=True converts to UNPACK"),
+    ({"go_backwards": True}, "go_backwards=True is not supported"),
+])
+def test_tf_keras_lstms_the_converter_does_not_fuse_are_refused_first(options, problem, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """These make TensorFlow's converter run the generic RNN loop (TF 2.21 segfaults calibrating most of them), so they
+    are refused before conversion, naming the layer."""
+    from tinyc.errors import UnsupportedModelError
+    from tinyc.frontend.user_code import check_keras_layers
+    x = tf_keras.Input((5, 3), batch_size=1)
+    model = tf_keras.Model(x, tf_keras.layers.LSTM(4, name="rnn", **options)(x))
+    with pytest.raises(UnsupportedModelError) as error:
+        check_keras_layers(tmp_path / "m.py", model)
+    assert "Keras layer 'rnn'" in str(error.value) and problem in str(error.value)

@@ -173,7 +173,9 @@ def _all_layers(model: Any) -> list[Any]:
 
 def _lstm_problem(layer: Any) -> str | None:
     """A Keras LSTM is lowered when the converter fuses it into UNIDIRECTIONAL_SEQUENCE_LSTM: tf_keras' (Keras 2)
-    LSTM with tanh and sigmoid, not stateful, not reversed, returning no state."""
+    LSTM with tanh and sigmoid, a bias, no recurrent dropout, not unrolled, not stateful, not reversed, returning no
+    state. Otherwise tf_keras runs the generic RNN loop, a WHILE loop whose int8 calibration crashes TensorFlow's
+    converter (TF 2.21: use_bias=False, recurrent_dropout > 0, other activations), so these are refused first."""
     if not type(layer).__module__.startswith("tf_keras"):
         return ("Keras 3's LSTM converts to a WHILE loop (TensorFlow's int8 calibration crashes on it); build the "
                 "model with tf_keras (Keras 2): tf_keras.layers.LSTM converts to the fused "
@@ -183,6 +185,13 @@ def _lstm_problem(layer: Any) -> str | None:
     if activations != ("tanh", "sigmoid"):
         return (f"activation {activations[0]!r} and recurrent_activation {activations[1]!r}: the fused int8 LSTM "
                 "computes tanh and sigmoid; use the defaults")
+    if not getattr(layer, "use_bias", True):
+        return "use_bias=False: the converter then does not fuse the LSTM (and crashes calibrating it); keep the bias"
+    if getattr(layer, "recurrent_dropout", 0.0):
+        return ("recurrent_dropout > 0: the converter then does not fuse the LSTM (and crashes calibrating it); use "
+                "dropout, or none")
+    if getattr(layer, "unroll", False):
+        return "unroll=True converts to UNPACK and per-step ops, which tinyc does not lower; use unroll=False"
     for flag in ("stateful", "go_backwards", "return_state"):
         if getattr(layer, flag, False):
             return f"{flag}=True is not supported: tinyc runs one whole sequence per inference"

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinyc.ir.graph import Graph, LstmOptions, Op, Tensor
+from tinyc.ir.graph import Graph, LstmOptions, Op, SliceOptions, Tensor
 from tinyc.ir.requant import _f32, fully_connected_multiplier, quantize_multiplier
 
 GATES = ("input", "forget", "cell", "output")  # TFLite's order of the weights and biases
@@ -86,22 +86,20 @@ def lstm_sizes(graph: Graph, op: Op) -> LstmSizes:
 
 def is_last_step_slice(lstm: Op, slice_op: Op, tensors: tuple[Tensor, ...]) -> bool:
     """Keras' `LSTM(return_sequences=False)`: the converter emits the whole sequence, then a STRIDED_SLICE of the
-    last time step ([:, -1, :] with the time axis shrunk) of a batch-1, not time-major LSTM."""
+    last time step ([:, -1, :] with the time axis shrunk, quantized as the sequence) of a batch-1, not time-major
+    LSTM."""
     o, s = lstm.options, slice_op.options
-    x, seq, y = tensors[lstm.inputs[0]].shape, tensors[lstm.outputs[0]].shape, tensors[slice_op.outputs[0]].shape
-    if not isinstance(o, LstmOptions) or o.time_major or len(seq) != 3 or seq[0] != 1 or len(slice_op.inputs) != 4:
+    if not isinstance(o, LstmOptions) or not isinstance(s, SliceOptions) or o.time_major or len(slice_op.inputs) != 4:
         return False
+    seq, y = tensors[lstm.outputs[0]], tensors[slice_op.outputs[0]]
     begin, end, strides = (tensors[i].data if i >= 0 else None for i in slice_op.inputs[1:4])
-    if begin is None or end is None or strides is None or getattr(s, "shrink_axis_mask", None) != 2:
-        return False
-    if getattr(s, "ellipsis_mask", 1) or getattr(s, "new_axis_mask", 1) or getattr(s, "offset", True):
+    if (begin is None or end is None or strides is None or len(seq.shape) != 3 or seq.shape[0] != 1
+            or (s.shrink_axis_mask, s.ellipsis_mask, s.new_axis_mask, s.offset) != (2, 0, 0, False)):
         return False
     b, e, st = (np.asarray(v).reshape(-1).tolist() for v in (begin, end, strides))
-    begin_mask = getattr(s, "begin_mask", 0)
-    first = [0 if begin_mask >> k & 1 else v + seq[k] if v < 0 else v for k, v in enumerate(b)]
-    return (len(b) == len(e) == len(st) == 3 and st == [1, 1, 1] and first == [0, seq[1] - 1, 0]
-            and y == (seq[0], seq[2]) and x[1] == seq[1] and tensors[slice_op.outputs[0]].quant ==
-            tensors[lstm.outputs[0]].quant and tensors[slice_op.outputs[0]].dtype == tensors[lstm.outputs[0]].dtype)
+    first = [0 if s.begin_mask >> k & 1 else v + seq.shape[k] if v < 0 else v for k, v in enumerate(b)]
+    return (len(b) == len(e) == len(st) == 3 and st == [1, 1, 1] and first == [0, seq.shape[1] - 1, 0]
+            and y.shape == (seq.shape[0], seq.shape[2]) and (y.quant, y.dtype) == (seq.quant, seq.dtype))
 
 
 @dataclass(frozen=True)
