@@ -178,17 +178,24 @@ static inline __attribute__((always_inline)) void lstm_dot2(const int8_t *w0, co
     int32_t a1 = 0;
     int32_t k = 0;
 #if TINYC_LSTM_DSP
-    for (; k + 4 <= n; k += 4)
+    const int8_t *p0 = w0;
+    const int8_t *p1 = w1;
+    const int32_t *pp = pairs;
+    for (int32_t groups = n >> 2; groups > 0; groups--)
     {
-        const int32_t even = pairs[k / 2];
-        const int32_t odd = pairs[k / 2 + 1];
-        const int32_t word0 = lstm_load_word(w0 + k);
-        const int32_t word1 = lstm_load_word(w1 + k);
+        const int32_t even = pp[0];
+        const int32_t odd = pp[1];
+        const int32_t word0 = lstm_load_word(p0);
+        const int32_t word1 = lstm_load_word(p1);
         a0 = __smlad(__sxtb16(word0), even, a0);
         a1 = __smlad(__sxtb16(word1), even, a1);
         a0 = __smlad(lstm_sxtb16_ror8(word0), odd, a0);
         a1 = __smlad(lstm_sxtb16_ror8(word1), odd, a1);
+        pp += 2;
+        p0 += 4;
+        p1 += 4;
     }
+    k = n & ~(int32_t)3;
 #else
     (void)pairs;
 #endif
