@@ -27,7 +27,8 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("tiny_dscnn", "tiny_mbv2", "tiny_resnet", "digits_mcunet", "kws_dscnn", "ic_resnet8", "vww_mbv1",
-          "mcunet_f412", "mcunet_h743", "mbv3_small_96", "fomo_96", "unet_small", "ad_autoencoder", "har_conv1d")
+          "mcunet_f412", "mcunet_h743", "mbv3_small_96", "fomo_96", "unet_small", "ad_autoencoder", "har_conv1d",
+          "kws_lstm")
 RESULTS = ROOT / "scripts" / "results" / "benchmarks.json"
 MCUNET_STYLE = ("digits_mcunet", "mcunet_f412", "mcunet_h743")
 BOARDS = ("stm32f412", "stm32h743")

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tinyc.boards import known_boards  # noqa: E402  (after the path: runs from a checkout)
 MODELS = ("tiny_dscnn", "tiny_mbv2", "tiny_resnet", "digits_mcunet", "kws_dscnn", "ic_resnet8", "vww_mbv1",
-          "mbv3_small_96", "fomo_96", "unet_small", "ad_autoencoder", "har_conv1d", "mcunet_f412", "mcunet_f412_patch",
+          "mbv3_small_96", "fomo_96", "unet_small", "ad_autoencoder", "har_conv1d", "kws_lstm", "mcunet_f412", "mcunet_f412_patch",
           "mcunet_h743", "mbv2_224", "mbv2_224_rd", "mbv2_035_144")
 REPORT_ONLY = {"mbv2_224": "report only: far too big for either board",
                "mbv2_224_rd": "report only: far too big for either board",
@@ -46,11 +46,12 @@ CHILD_TIMEOUT_S = 1200
 
 
 def _params(graph) -> int:  # type: ignore[no-untyped-def]
-    """Weights + biases of every conv, depthwise and fully connected op (BatchNorm is folded in)."""
+    """Weights + biases of every conv, depthwise, fully connected and LSTM op (BatchNorm is folded in)."""
     from tinyc.ir.graph import OpKind
-    kinds = {OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED}
-    return sum(graph.tensor(i).num_elements for op in graph.ops if op.kind in kinds
-               for i in op.inputs[1:3] if i >= 0)
+    weighted = {OpKind.CONV_2D: 3, OpKind.DEPTHWISE_CONV_2D: 3, OpKind.FULLY_CONNECTED: 3,
+                OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM: 13}  # inputs 1 .. n-1: weights and biases
+    return sum(graph.tensor(i).num_elements for op in graph.ops if op.kind in weighted
+               for i in op.inputs[1:weighted[op.kind]] if i >= 0)
 
 
 def one_model(model: str) -> dict:

@@ -283,3 +283,28 @@ def dilated_conv1d() -> keras.Model:
     y = layers.SeparableConv1D(6, 3, dilation_rate=3, padding="same", activation="relu")(y)
     y = layers.Conv1D(6, 5, dilation_rate=2, padding="valid")(y)
     return keras.Model(x, layers.Dense(4)(layers.GlobalAveragePooling1D()(y)))
+
+
+def lstm_stack():  # type: ignore[no-untyped-def]
+    """Two stacked tf_keras (Keras 2) LSTMs, each a fused UNIDIRECTIONAL_SEQUENCE_LSTM: the first returns its whole
+    sequence (12 steps x 16 units), the second its last step (8 units, the converter's STRIDED_SLICE folded in);
+    then a softmax Dense. Keras 3's LSTM would convert to a WHILE loop."""
+    import tf_keras
+
+    x = tf_keras.Input((12, 5), batch_size=1)
+    y = tf_keras.layers.LSTM(16, return_sequences=True,
+                             bias_initializer=tf_keras.initializers.RandomUniform(-1.0, 1.0, seed=1))(x)
+    y = tf_keras.layers.LSTM(8)(y)
+    return tf_keras.Model(x, tf_keras.layers.Dense(4, activation="softmax")(y))
+
+
+def lstm_sequence():  # type: ignore[no-untyped-def]
+    """One tf_keras LSTM (10 steps x 3 features, 23 units: an odd count) whose whole output sequence is the model
+    output."""
+    import tf_keras
+
+    x = tf_keras.Input((10, 3), batch_size=1)
+    layer = tf_keras.layers.LSTM(23, return_sequences=True)
+    model = tf_keras.Model(x, layer(x))
+    layer.set_weights([w * 2.5 for w in layer.get_weights()])  # saturating gates
+    return model

@@ -316,7 +316,7 @@ def test_saved_model_directory(monkeypatch, capsys, tmp_path) -> None:
                    "to an int8 .tflite, or give the Keras model as .keras or a .py with build())")
 
 
-def test_lstm_is_named(monkeypatch, capsys, tmp_path) -> None:
+def test_keras3_lstm_is_named(monkeypatch, capsys, tmp_path) -> None:
     model = write(tmp_path / "lstm.py", (
         "import keras\n"
         "def build():\n"
@@ -325,13 +325,27 @@ def test_lstm_is_named(monkeypatch, capsys, tmp_path) -> None:
         "    return keras.Model(x, keras.layers.Dense(3)(y))\n"))
     code, _, err = run_cli(monkeypatch, capsys, "report", str(model), "--board", "stm32f412")
     assert code == 2
-    assert err == (f"error: {model}: Keras layer 'encoder' (layer 1 of the model, LSTM): LSTM is not supported "
+    assert err == (f"error: {model}: Keras layer 'encoder' (layer 1 of the model, LSTM): Keras 3's LSTM converts to a "
+                   "WHILE loop (TensorFlow's int8 calibration crashes on it); build the model with tf_keras (Keras 2): "
+                   "tf_keras.layers.LSTM converts to the fused UNIDIRECTIONAL_SEQUENCE_LSTM that tinyc lowers (see "
+                   "models/kws_lstm.py)")
+
+
+def test_gru_is_named(monkeypatch, capsys, tmp_path) -> None:
+    model = write(tmp_path / "gru.py", (
+        "import keras\n"
+        "def build():\n"
+        "    x = keras.Input((10, 4))\n"
+        "    y = keras.layers.GRU(8, name='encoder')(x)\n"
+        "    return keras.Model(x, keras.layers.Dense(3)(y))\n"))
+    code, _, err = run_cli(monkeypatch, capsys, "report", str(model), "--board", "stm32f412")
+    assert code == 2
+    assert err == (f"error: {model}: Keras layer 'encoder' (layer 1 of the model, GRU): GRU is not supported "
                    "(tinyc lowers int8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, AVERAGE_POOL_2D, MAX_POOL_2D, "
                    "MEAN, RESHAPE, EXPAND_DIMS, SQUEEZE, RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR, TRANSPOSE_CONV, "
-                   "STRIDED_SLICE, SPLIT, SPLIT_V, TRANSPOSE, PAD, "
-                   "CONCATENATION, RELU, RELU6, "
-                   "SOFTMAX, QUANTIZE, LEAKY_RELU, LOGISTIC, TANH, HARD_SWISH, MUL, SUB, MAXIMUM, MINIMUM, PRELU); replace it with convolutions (e.g. a DS-CNN over the time "
-                   "axis) or Dense layers")
+                   "STRIDED_SLICE, SPLIT, SPLIT_V, TRANSPOSE, PAD, CONCATENATION, RELU, RELU6, SOFTMAX, QUANTIZE, "
+                   "LEAKY_RELU, LOGISTIC, TANH, HARD_SWISH, MUL, SUB, MAXIMUM, MINIMUM, PRELU, UNIDIRECTIONAL_SEQUENCE_LSTM); "
+                   "replace it with convolutions (e.g. a DS-CNN over the time axis) or Dense layers")
 
 
 @pytest.mark.parametrize(("layer", "kind", "problem"), [
@@ -385,7 +399,7 @@ def test_unsupported_op_names_its_keras_layer(monkeypatch, capsys, tmp_path) -> 
                    "CONCATENATION, RELU, "
                    "RELU6, SOFTMAX, "
                    "QUANTIZE, LEAKY_RELU, LOGISTIC, "
-                   "TANH, HARD_SWISH, MUL, SUB, MAXIMUM, MINIMUM, PRELU")
+                   "TANH, HARD_SWISH, MUL, SUB, MAXIMUM, MINIMUM, PRELU, UNIDIRECTIONAL_SEQUENCE_LSTM")
 
 
 def test_model_file_writing_to_file_descriptor_1_keeps_json_clean(tmp_path) -> None:

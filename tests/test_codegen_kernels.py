@@ -34,7 +34,8 @@ def test_every_macro_exists_and_every_function_is_declared() -> None:
     choices = every_choice()
     assert {macro for _, macro, _ in choices} == {"conv", "fully_connected", "add", "pool", "mean", "softmax", "pad",
                                                   "concat", "relu", "read_input", "copy", "alias", "lut", "mul",
-                                                  "sub", "compare", "resize", "prelu", "transpose_conv", "strided_copy"}
+                                                  "sub", "compare", "resize", "prelu", "transpose_conv", "strided_copy",
+                                                  "lstm"}
     for kind, macro, function in sorted(choices, key=str):
         assert callable(getattr(module, macro, None)), f"{kind}: no macro {macro!r} in steps.c.j2"
         if function != "tinyc_read_input_block":  # declared in model.h: the application defines it

@@ -117,3 +117,17 @@ def test_shape_ops_lower_to_strided_copies(tflite_of) -> None:
     opcodes = [op.opcode_name for op in planned.lowered.graph.ops]
     assert {"SPLIT", "SPLIT_V", "TRANSPOSE", "STRIDED_SLICE"} <= set(opcodes), opcodes
     assert "DEQUANTIZE" not in opcodes and "QUANTIZE" not in opcodes
+
+
+@pytest.mark.parametrize("board", BOARDS)
+@pytest.mark.parametrize("case", ["lstm_stack", "lstm_sequence"])
+def test_lstm_bit_exact(case: str, board: str, tflite_of) -> None:
+    """tinyc_lstm_s8 in the firmware: stacked LSTMs (whole sequence, then the last step) and a saturating LSTM whose
+    sequence is the model output; in QEMU, every output byte and every op's output equals TFLite Micro's."""
+    pytest.importorskip("tf_keras", reason="tf_keras (Keras 2) builds the fused LSTM")
+    build = {"lstm_stack": m.lstm_stack, "lstm_sequence": m.lstm_sequence}[case]
+    result = verify(tflite_of(case, build), board, samples=3, emulator=Emulator.QEMU)
+    kinds = [c.kind for c in result.planned.lowered.calls]
+    assert kinds.count(KernelKind.LSTM) == (2 if case == "lstm_stack" else 1)
+    assert result.first_mismatch is None, result.first_mismatch.describe()
+    assert result.mismatched_samples == 0 and len(result.run.outputs) == 3

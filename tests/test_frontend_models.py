@@ -36,7 +36,8 @@ CLASSES = {
 }
 # Model files written directly in Keras (no SPEC): the layers the spec language does not describe (upsampling,
 # dilation, Conv1D, a detector's per-cell head). Their output shapes, without the batch.
-KERAS_OUTPUTS = {"fomo_96": (12, 12, 3), "unet_small": (48, 48, 2), "ad_autoencoder": (640,), "har_conv1d": (6,)}
+KERAS_OUTPUTS = {"fomo_96": (12, 12, 3), "unet_small": (48, 48, 2), "ad_autoencoder": (640,), "har_conv1d": (6,),
+                 "kws_lstm": (12,)}  # kws_lstm: tf_keras (Keras 2), for its fused LSTM
 SPEC_MODEL_NAMES = [n for n in MODEL_NAMES if n not in KERAS_OUTPUTS]
 
 GraphOp = tuple[str, tuple[int, ...], int, int]  # (builtin name, output shape w/o batch, MACs, params)

@@ -15,7 +15,7 @@ from tinyc.plan.search import Objective, ScheduleChoice, ScheduleOptions
 pytestmark = [needs_toolchain, pytest.mark.emulator, pytest.mark.slow]
 
 ZOO = ("tiny_mbv2", "tiny_dscnn", "tiny_resnet", "digits_mcunet", "kws_dscnn", "ic_resnet8", "vww_mbv1", "mbv3_small_96",
-       "fomo_96", "unet_small", "ad_autoencoder", "har_conv1d")
+       "fomo_96", "unet_small", "ad_autoencoder", "har_conv1d", "kws_lstm")
 SCHEDULES = {
     "per-layer": ScheduleOptions(kind=ScheduleChoice.PER_LAYER, in_place=False),
     "in-place": ScheduleOptions(kind=ScheduleChoice.PER_LAYER, in_place=True),
@@ -36,7 +36,8 @@ def zoo_tflite(tmp_path_factory):
     return convert
 
 
-NO_PATCH = {"ad_autoencoder": "Dense layers only", "har_conv1d": "its first op is Conv1D's EXPAND_DIMS"}
+NO_PATCH = {"ad_autoencoder": "Dense layers only", "har_conv1d": "its first op is Conv1D's EXPAND_DIMS",
+            "kws_lstm": "an LSTM and a Dense layer: no spatially local op"}
 
 
 @pytest.mark.parametrize("board", BOARDS)

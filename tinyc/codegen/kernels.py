@@ -99,6 +99,7 @@ KERNELS: dict[KernelKind, Callable[[StepContext], tuple[str, str]]] = {
     KernelKind.PRELU: _fixed("prelu", "tinyc_prelu_s8"),
     KernelKind.TRANSPOSE_CONV: _fixed("transpose_conv", "tinyc_transpose_conv_s8"),
     KernelKind.STRIDED_COPY: _fixed("strided_copy", "tinyc_strided_copy_s8"),
+    KernelKind.LSTM: _fixed("lstm", "tinyc_lstm_s8"),
 }
 
 

@@ -170,11 +170,40 @@ def _all_layers(model: Any) -> list[Any]:
     return layers
 
 
+def _lstm_problem(layer: Any) -> str | None:
+    """A Keras LSTM is lowered when the converter fuses it into UNIDIRECTIONAL_SEQUENCE_LSTM: tf_keras' (Keras 2)
+    LSTM with tanh and sigmoid, a bias, no recurrent dropout, not unrolled, not stateful, not reversed, returning no
+    state. Otherwise tf_keras runs the generic RNN loop, a WHILE loop whose int8 calibration crashes TensorFlow's
+    converter (TF 2.21: use_bias=False, recurrent_dropout > 0, other activations), so these are refused first."""
+    if not type(layer).__module__.startswith("tf_keras"):
+        return ("Keras 3's LSTM converts to a WHILE loop (TensorFlow's int8 calibration crashes on it); build the "
+                "model with tf_keras (Keras 2): tf_keras.layers.LSTM converts to the fused "
+                "UNIDIRECTIONAL_SEQUENCE_LSTM that tinyc lowers (see models/kws_lstm.py)")
+    activations = (getattr(getattr(layer, "activation", None), "__name__", None),
+                   getattr(getattr(layer, "recurrent_activation", None), "__name__", None))
+    if activations != ("tanh", "sigmoid"):
+        return (f"activation {activations[0]!r} and recurrent_activation {activations[1]!r}: the fused int8 LSTM "
+                "computes tanh and sigmoid; use the defaults")
+    if not getattr(layer, "use_bias", True):
+        return "use_bias=False: the converter then does not fuse the LSTM (and crashes calibrating it); keep the bias"
+    if getattr(layer, "recurrent_dropout", 0.0):
+        return ("recurrent_dropout > 0: the converter then does not fuse the LSTM (and crashes calibrating it); use "
+                "dropout, or none")
+    if getattr(layer, "unroll", False):
+        return "unroll=True converts to UNPACK and per-step ops, which tinyc does not lower; use unroll=False"
+    for flag in ("stateful", "go_backwards", "return_state"):
+        if getattr(layer, flag, False):
+            return f"{flag}=True is not supported: tinyc runs one whole sequence per inference"
+    return None
+
+
 def _layer_problem(layer: Any) -> str | None:
     """Why tinyc cannot lower what the converter makes of this layer, and the nearest supported alternative."""
     from tinyc.ir.support import ALTERNATIVES, SUPPORTED
 
     kind = type(layer).__name__
+    if kind == "LSTM":
+        return _lstm_problem(layer)
     if kind in _RECURRENT:
         return (f"{_RECURRENT[kind]} is not supported (tinyc lowers int8 "
                 + ", ".join(k.value for k in SUPPORTED)

@@ -83,6 +83,7 @@ class OpKind(enum.Enum):
     SPLIT = "SPLIT"
     SPLIT_V = "SPLIT_V"
     TRANSPOSE = "TRANSPOSE"
+    UNIDIRECTIONAL_SEQUENCE_LSTM = "UNIDIRECTIONAL_SEQUENCE_LSTM"
     OTHER = "OTHER"
 
 
@@ -212,8 +213,32 @@ class NoOptions:
     pass
 
 
+class GateActivation(enum.Enum):
+    """The LSTM cell gate's nonlinearity (TFLite's fused activation of UNIDIRECTIONAL_SEQUENCE_LSTM)."""
+    TANH = "TANH"
+    OTHER = "OTHER"
+
+
+@dataclass(frozen=True)
+class LstmOptions:
+    """UNIDIRECTIONAL_SEQUENCE_LSTM, read by `tinyc.ir.reader`: the op's options, and its state tensors, which
+    are not data inputs (TFLite's variable tensors, reset to zero before each inference): only their types and
+    quantization matter. The op's inputs are (input, the 8 weights i, f, c, o input then recurrent, the 4 biases
+    i, f, c, o); `present_optional` names the other TFLite input positions the file fills (peephole 9-11,
+    projection 16-17, layer normalization 20-23), which tinyc does not lower."""
+    cell_activation: GateActivation
+    cell_clip: float
+    proj_clip: float
+    time_major: bool
+    asymmetric_quantize_inputs: bool
+    hidden_state: int  # tensor index of the int8 hidden (output) state
+    cell_state: int  # tensor index of the int16 cell state
+    present_optional: tuple[int, ...] = ()
+    return_sequences: bool = True  # False: the converter's STRIDED_SLICE of the last time step is folded in
+
+
 Options = (ConvOptions | PoolOptions | FullyConnectedOptions | ActivationOptions | SoftmaxOptions | MeanOptions
-           | LeakyReluOptions | ResizeOptions | SliceOptions | SplitPartOptions | NoOptions)
+           | LeakyReluOptions | ResizeOptions | SliceOptions | SplitPartOptions | LstmOptions | NoOptions)
 
 
 @dataclass(frozen=True)
@@ -270,6 +295,9 @@ class Graph:
         if op.kind is OpKind.FULLY_CONNECTED:
             w = self.tensor(op.inputs[1]).shape  # (out, in)
             return self.tensor(op.outputs[0]).num_elements * w[1]
+        if op.kind is OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM:
+            x, w = self.tensor(op.inputs[0]).shape, self.tensor(op.inputs[1]).shape  # w: (units, features)
+            return math.prod(x[:-1]) * 4 * w[0] * (w[1] + w[0])  # four gates: input and recurrent products
         return 0
 
     @property
@@ -302,6 +330,7 @@ def validate(graph: Graph) -> None:
     for i in graph.outputs:
         if i not in available:
             raise AssertionError(f"graph output tensor {i} is never produced")
+    used = set(graph.inputs) | set(graph.outputs) | {i for op in graph.ops for i in (*op.inputs, *op.outputs)}
     for t in graph.tensors:
-        if any(d <= 0 for d in t.shape):
+        if t.index in used and any(d <= 0 for d in t.shape):  # (an LSTM's unused intermediates have shape (0,))
             raise UnsupportedModelError(f"tensor {t.name!r} has a dynamic or empty shape {t.shape}")

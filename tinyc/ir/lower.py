@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from tinyc.ir import lut, requant
+from tinyc.ir.lstm import LstmParams, lstm_constants_and_params, lstm_scratch_bytes
 from tinyc.ir.graph import (Activation, ActivationOptions, ConvOptions, Graph, LeakyReluOptions, MeanOptions, Op, OpKind,
                             Padding, PoolOptions, ResizeOptions, SliceOptions, SoftmaxOptions, SplitPartOptions, Tensor)
 from tinyc.kernels import buffer_sizes
@@ -45,6 +46,7 @@ class KernelKind(enum.Enum):
     RESIZE_NEAREST = "resize_nearest"
     RESIZE_BILINEAR = "resize_bilinear"  # per axis: two indices and a 10-bit weight; 4-tap interpolation
     TRANSPOSE_CONV = "transpose_conv"  # tinyc_transpose_conv_s8: each output gathers the inputs that reach it
+    LSTM = "lstm"  # tinyc_lstm_s8: a whole int8 UNIDIRECTIONAL_SEQUENCE_LSTM (tinyc.ir.lstm)
     PRELU = "prelu"  # tinyc_prelu_s8: alpha broadcast over the input (per channel)
     STRIDED_COPY = "strided_copy"  # tinyc_strided_copy_s8: SPLIT parts, TRANSPOSE, STRIDED_SLICE
 
@@ -250,6 +252,12 @@ class StridedCopyCall(Call):
 @dataclass(frozen=True)
 class ReshapeCall(Call):
     pass
+
+
+@dataclass(frozen=True)
+class LstmCall(Call):
+    """tinyc_lstm_s8: consts weights, bias, multiplier, shift, table (tinyc.ir.lstm.LstmConstants)."""
+    params: LstmParams
 
 
 @dataclass(frozen=True)
@@ -715,6 +723,16 @@ def _reshape(graph: Graph, op: Op) -> Call:
     return ReshapeCall(**_base(graph, op, KernelKind.RESHAPE))
 
 
+def _lstm(graph: Graph, op: Op) -> Call:
+    params, c = lstm_constants_and_params(graph, op)
+    name = f"op{op.index}"
+    consts = (ConstArray(f"{name}_weights", "int8_t", c.weights), ConstArray(f"{name}_bias", "int32_t", c.bias),
+              ConstArray(f"{name}_multiplier", "int32_t", c.multiplier), ConstArray(f"{name}_shift", "int32_t", c.shift),
+              ConstArray(f"{name}_table", "int16_t", c.table))
+    return LstmCall(**_base(graph, op, KernelKind.LSTM, scratch_bytes=lstm_scratch_bytes(params.features, params.units), consts=consts),
+                    params=params)
+
+
 _LOWERINGS = {
     OpKind.CONV_2D: _conv, OpKind.DEPTHWISE_CONV_2D: _conv, OpKind.FULLY_CONNECTED: _fully_connected,
     OpKind.ADD: _add, OpKind.AVERAGE_POOL_2D: _pool, OpKind.MAX_POOL_2D: _pool, OpKind.MEAN: _mean,
@@ -726,7 +744,7 @@ _LOWERINGS = {
     OpKind.RESIZE_NEAREST_NEIGHBOR: _resize_nearest, OpKind.PRELU: _binary,
     OpKind.RESIZE_BILINEAR: _resize_bilinear, OpKind.TRANSPOSE_CONV: _transpose_conv,
     OpKind.STRIDED_SLICE: _strided_slice, OpKind.SPLIT: _split_part, OpKind.SPLIT_V: _split_part,
-    OpKind.TRANSPOSE: _transpose,
+    OpKind.TRANSPOSE: _transpose, OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM: _lstm,
 }
 
 

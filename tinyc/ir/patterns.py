@@ -1,10 +1,12 @@
 """Converter patterns folded into the one op they stand for, before the graph is validated.
 
-TensorFlow's converter rewrites two common Keras layers into chains of shape ops:
+TensorFlow's converter rewrites common Keras layers into chains of shape ops:
 - a dilated `Conv2D` / `DepthwiseConv2D` becomes SPACE_TO_BATCH_ND -> CONV_2D -> BATCH_TO_SPACE_ND (the convolution
   runs on dilation^2 interleaved sub-images); folded into one CONV_2D / DEPTHWISE_CONV_2D with its dilation factors,
   SAME or VALID padding, reading the original input (no sub-image buffers); a dilated `Conv1D` has EXPAND_DIMS and
   RESHAPE inside its chain: folded into EXPAND_DIMS -> the conv dilated along the width -> RESHAPE;
+- `LSTM(return_sequences=False)` becomes UNIDIRECTIONAL_SEQUENCE_LSTM (the whole sequence) -> STRIDED_SLICE of the
+  last step; folded into the LSTM writing the last step only (`tinyc.ir.lstm.is_last_step_slice`);
 - `UpSampling2D` becomes EXPAND_DIMS -> TILE -> RESHAPE per axis (the static shape the converter stores for the last
   RESHAPE can be wrong); each triple is folded into a RESIZE_NEAREST_NEIGHBOR that repeats rows (or columns), and a
   row repeat feeding only a column repeat is merged into one.
@@ -26,8 +28,9 @@ from dataclasses import replace
 import numpy as np
 
 from tinyc.errors import ModelFormatError, UnsupportedModelError
-from tinyc.ir.graph import (ActivationOptions, ConvOptions, Op, OpKind, Padding, PoolOptions, ResizeOptions,
-                            SplitPartOptions, Tensor)
+from tinyc.ir.graph import (ActivationOptions, ConvOptions, LstmOptions, Op, OpKind, Padding, PoolOptions,
+                            ResizeOptions, SplitPartOptions, Tensor)
+from tinyc.ir.lstm import is_last_step_slice
 
 
 def _const(tensors: tuple[Tensor, ...], index: int) -> list[int] | None:
@@ -254,10 +257,12 @@ def _float_moves(ops: tuple[Op, ...], tensors: tuple[Tensor, ...], outputs: tupl
 
 def fold_patterns(ops: tuple[Op, ...], tensors: tuple[Tensor, ...],
                   outputs: tuple[int, ...]) -> tuple[tuple[Op, ...], tuple[Tensor, ...]]:
-    """The ops with every dilated-convolution and UpSampling2D chain folded and every split given one op per output
-    (renumbered in order), and the tensors with the folded upsamples' output shapes set."""
+    """The ops with every dilated-convolution, UpSampling2D and last-step LSTM chain folded and every split given one op
+    per output (renumbered in order), and the tensors with the folded upsamples' output shapes set (and a folded LSTM's
+    output named after the LSTM)."""
     work: list[Op | None] = list(_float_moves(split_outputs(ops, tensors, outputs), tensors, outputs))
     shapes: dict[int, tuple[int, ...]] = {}
+    names: dict[int, str] = {}
     for position, op in enumerate(list(work)):
         if op is None or work[position] is None:
             continue
@@ -271,6 +276,14 @@ def fold_patterns(ops: tuple[Op, ...], tensors: tuple[Tensor, ...],
                 for k, new in found_1d[0] if found_1d is not None else ():
                     work[k] = new
                 shapes.update(found_1d[1] if found_1d is not None else {})
+        elif op.kind is OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM and isinstance(op.options, LstmOptions):
+            k = _sole_consumer(work, op.outputs[0], outputs)
+            last = work[k] if k is not None else None
+            if last is not None and last.kind is OpKind.STRIDED_SLICE and last.inputs[0] == op.outputs[0] and \
+                    is_last_step_slice(op, last, tensors):
+                work[position], work[k] = None, replace(op, outputs=last.outputs,  # type: ignore[index]
+                                                        options=replace(op.options, return_sequences=False))
+                names[last.outputs[0]] = tensors[op.outputs[0]].name  # the LSTM's layer, not the slice's
         elif op.kind is OpKind.EXPAND_DIMS:
             view = tuple(replace(t, shape=shapes[t.index]) if t.index in shapes else t for t in tensors)
             repeat = _repeat(work, position, view, outputs)
@@ -282,6 +295,7 @@ def fold_patterns(ops: tuple[Op, ...], tensors: tuple[Tensor, ...],
     folded = [op for op in work if op is not None]
     folded = _merge_repeats(folded, outputs)
     new_tensors = tuple(replace(t, shape=shapes[t.index]) if t.index in shapes else t for t in tensors)
+    new_tensors = tuple(replace(t, name=names[t.index]) if t.index in names else t for t in new_tensors)
     if shapes:
         new_tensors = _reinfer_shapes(folded, new_tensors, set(shapes))
     return tuple(replace(op, index=i) for i, op in enumerate(folded)), new_tensors

@@ -24,8 +24,8 @@ import numpy as np
 import tflite
 
 from tinyc.errors import ModelFormatError, UnsupportedModelError
-from tinyc.ir.graph import (Activation, ActivationOptions, ConvOptions, DType, FloatEdges, FullyConnectedOptions, Graph,
-                         LeakyReluOptions, MeanOptions, NoOptions, Op, OpKind, Options, Padding, PoolOptions, Quant, ResizeOptions, SliceOptions,
+from tinyc.ir.graph import (Activation, ActivationOptions, ConvOptions, DType, FloatEdges, FullyConnectedOptions,
+                         GateActivation, Graph, LeakyReluOptions, LstmOptions, MeanOptions, NoOptions, Op, OpKind, Options, Padding, PoolOptions, Quant, ResizeOptions, SliceOptions,
                          SoftmaxOptions, Tensor, validate)
 from tinyc.ir.tflite_flatbuffer import FbTable, buffer_bytes, parse_model
 
@@ -58,9 +58,15 @@ _OPTIONS_TABLE = {OpKind.CONV_2D: "Conv2DOptions", OpKind.DEPTHWISE_CONV_2D: "De
                   OpKind.LEAKY_RELU: "LeakyReluOptions",
                   OpKind.RESIZE_NEAREST_NEIGHBOR: "ResizeNearestNeighborOptions",
                   OpKind.RESIZE_BILINEAR: "ResizeBilinearOptions", OpKind.TRANSPOSE_CONV: "TransposeConvOptions",
-                  OpKind.STRIDED_SLICE: "StridedSliceOptions"}
+                  OpKind.STRIDED_SLICE: "StridedSliceOptions",
+                  OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM: "UnidirectionalSequenceLSTMOptions"}
 _OPTIONS_REQUIRED = {OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.TRANSPOSE_CONV, OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D,
-                     OpKind.CONCATENATION, OpKind.SOFTMAX}
+                     OpKind.CONCATENATION, OpKind.SOFTMAX, OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM}
+# UNIDIRECTIONAL_SEQUENCE_LSTM's 24 inputs: the data inputs tinyc keeps (input; input-to-gate weights i, f, c, o;
+# recurrent weights i, f, c, o; gate biases i, f, c, o) and its variable state tensors (hidden, cell).
+LSTM_INPUTS = 24
+LSTM_DATA_INPUTS = (0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 13, 14, 15)
+LSTM_HIDDEN_STATE, LSTM_CELL_STATE = 18, 19
 
 
 def _bad(what: str) -> ModelFormatError:
@@ -106,6 +112,13 @@ def _options(kind: OpKind, table: FbTable | None, where: str) -> Options:
         return SliceOptions(begin_mask=o["begin_mask"], ellipsis_mask=o["ellipsis_mask"],
                             new_axis_mask=o["new_axis_mask"], shrink_axis_mask=o["shrink_axis_mask"],
                             offset=bool(o["offset"]), end_mask=o["end_mask"])
+    if kind is OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM:  # the state tensors are filled in by `_lstm`
+        return LstmOptions(cell_activation=GateActivation.TANH if o["fused_activation_function"] ==
+                           tflite.ActivationFunctionType.TANH else GateActivation.OTHER,
+                           cell_clip=float(np.float32(o["cell_clip"])), proj_clip=float(np.float32(o["proj_clip"])),
+                           time_major=bool(o["time_major"]),
+                           asymmetric_quantize_inputs=bool(o["asymmetric_quantize_inputs"]), hidden_state=-1,
+                           cell_state=-1)
     if kind is OpKind.TRANSPOSE_CONV:
         return ConvOptions(padding=_padding(o["padding"], where), stride_h=o["stride_h"], stride_w=o["stride_w"],
                            dilation_h=1, dilation_w=1, activation=_activation(o["fused_activation_function"]))
@@ -211,8 +224,24 @@ def _op(index: int, op: FbTable, codes: list[FbTable], n_tensors: int) -> Op:
         for position, i in enumerate(indices):
             if not lowest <= i < n_tensors:
                 raise _bad(f"{where}: {role} {position} is tensor index {i}, but the subgraph has {n_tensors} tensors")
-    return Op(index=index, kind=kind, opcode_name=name, inputs=inputs, outputs=outputs,
+    read = Op(index=index, kind=kind, opcode_name=name, inputs=inputs, outputs=outputs,
               options=_options(kind, op["builtin_options"], where))
+    return _lstm(read, where) if kind is OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM else read
+
+
+def _lstm(op: Op, where: str) -> Op:
+    """UNIDIRECTIONAL_SEQUENCE_LSTM with its data inputs only (`LSTM_DATA_INPUTS`); its state tensors and the
+    optional inputs the file fills go to its `LstmOptions`."""
+    if len(op.inputs) != LSTM_INPUTS:
+        raise _bad(f"{where}: {len(op.inputs)} inputs; UNIDIRECTIONAL_SEQUENCE_LSTM takes {LSTM_INPUTS}")
+    hidden, cell = op.inputs[LSTM_HIDDEN_STATE], op.inputs[LSTM_CELL_STATE]
+    if hidden < 0 or cell < 0:
+        raise _bad(f"{where}: no hidden or cell state tensor (inputs {LSTM_HIDDEN_STATE} and {LSTM_CELL_STATE})")
+    assert isinstance(op.options, LstmOptions)
+    present = tuple(k for k, i in enumerate(op.inputs)
+                    if i >= 0 and k not in LSTM_DATA_INPUTS and k not in (LSTM_HIDDEN_STATE, LSTM_CELL_STATE))
+    return replace(op, inputs=tuple(op.inputs[k] for k in LSTM_DATA_INPUTS),
+                   options=replace(op.options, hidden_state=hidden, cell_state=cell, present_optional=present))
 
 
 def _check_dataflow(ops: list[Op], tensors: tuple[Tensor, ...], inputs: tuple[int, ...],

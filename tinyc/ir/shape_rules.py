@@ -15,8 +15,8 @@ from collections.abc import Callable
 import numpy as np
 
 from tinyc.errors import ModelFormatError, UnsupportedModelError
-from tinyc.ir.graph import (ActivationOptions, ConvOptions, DType, Graph, MeanOptions, Op, OpKind, Padding, PoolOptions,
-                            SoftmaxOptions, SplitPartOptions)
+from tinyc.ir.graph import (ActivationOptions, ConvOptions, DType, Graph, LstmOptions, MeanOptions, Op, OpKind, Padding,
+                            PoolOptions, SoftmaxOptions, SplitPartOptions)
 
 Rule = Callable[[Graph, Op], "str | None"]
 
@@ -36,6 +36,7 @@ _ARITY: dict[OpKind, tuple[int, int, frozenset[int]]] = {
     OpKind.RESIZE_BILINEAR: (2, 2, frozenset()), OpKind.TRANSPOSE_CONV: (2, 3, frozenset({2})),
     OpKind.SPLIT: (1, 1, frozenset()), OpKind.SPLIT_V: (1, 1, frozenset()),  # one op per part (tinyc.ir.patterns)
     OpKind.TRANSPOSE: (2, 2, frozenset()),
+    OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM: (13, 13, frozenset({1, 5, 9})),  # the input gate's (CIFG: absent)
 }
 
 
@@ -291,6 +292,29 @@ def softmax_beta(graph: Graph, op: Op) -> str | None:
 
 
 _CONV: tuple[Rule, ...] = (conv_shapes, weights_channel_axis)
+def lstm_shapes(graph: Graph, op: Op) -> str | None:
+    """The LSTM input is 3-D (batch, time, features), or (time, batch, features) when time-major; input weights are
+    (units, features), recurrent weights (units, units), biases (units); each state holds batch x units values; the
+    output is (batch, time, units) (time-major: (time, batch, units)), or (batch, units) for the last step only."""
+    from tinyc.ir.lstm import lstm_sizes
+    o = op.options
+    assert isinstance(o, LstmOptions)
+    x, y = _shape(graph, op.inputs[0]), _shape(graph, op.outputs[0])
+    if len(x) != 3:
+        return f"input {x}"
+    sizes = lstm_sizes(graph, op)
+    for k in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12):
+        expected = (sizes.units, sizes.features) if k <= 4 else (sizes.units, sizes.units) if k <= 8 else (sizes.units,)
+        if op.inputs[k] >= 0 and _shape(graph, op.inputs[k]) != expected:
+            return f"input {k} {_name(graph, op.inputs[k])} has shape {_shape(graph, op.inputs[k])}, expected {expected}"
+    for state in (o.hidden_state, o.cell_state):
+        if graph.tensor(state).num_elements != sizes.batch * sizes.units:
+            return f"state {_name(graph, state)} has shape {_shape(graph, state)}, expected {sizes.batch * sizes.units} values"
+    sequence = (x[0], x[1], sizes.units)
+    expected_y = sequence if o.return_sequences else (sizes.batch, sizes.units)
+    return None if y == expected_y else f"input {x}, output {y}, expected {expected_y}"
+
+
 RULES: dict[OpKind, tuple[Rule, ...]] = {
     OpKind.CONV_2D: _CONV, OpKind.DEPTHWISE_CONV_2D: _CONV,
     OpKind.FULLY_CONNECTED: (fully_connected_shapes, weights_channel_axis), OpKind.ADD: (broadcast_shapes, add_scales),
@@ -305,6 +329,7 @@ RULES: dict[OpKind, tuple[Rule, ...]] = {
     OpKind.PRELU: (broadcast_shapes,), OpKind.RESIZE_BILINEAR: (resize_shapes,),
     OpKind.TRANSPOSE_CONV: (transpose_conv_shapes, weights_channel_axis),
     OpKind.SPLIT: (split_part_shapes,), OpKind.SPLIT_V: (split_part_shapes,), OpKind.TRANSPOSE: (transpose_shapes,),
+    OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM: (lstm_shapes,),
 }
 
 

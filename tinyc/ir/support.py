@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from tinyc.errors import UnsupportedModelError
-from tinyc.ir.graph import (Activation, ActivationOptions, ConvOptions, DType, Graph, Op, OpKind, SliceOptions,
-                            SplitPartOptions)
+from tinyc.ir.graph import (Activation, ActivationOptions, ConvOptions, DType, GateActivation, Graph, LstmOptions, Op,
+                            OpKind, SliceOptions, SplitPartOptions)
 
 Rule = Callable[[Graph, Op], tuple[bool, str]]
 
@@ -336,6 +336,65 @@ def softmax_output_quant(graph: Graph, op: Op) -> tuple[bool, str]:
     return (q.scale, q.zero_point) == (1.0 / 256.0, -128), f"output scale {q.scale} zero point {q.zero_point}"
 
 
+# --- UNIDIRECTIONAL_SEQUENCE_LSTM (tinyc.ir.lstm) -----------------------------------------------------------
+
+def _lstm_options(op: Op) -> LstmOptions:
+    assert isinstance(op.options, LstmOptions)
+    return op.options
+
+
+def lstm_one_sequence(graph: Graph, op: Op) -> tuple[bool, str]:
+    """The LSTM runs one sequence (batch 1)."""
+    from tinyc.ir.lstm import lstm_sizes
+    return lstm_sizes(graph, op).batch == 1, f"batch {lstm_sizes(graph, op).batch}"
+
+
+def lstm_tanh_cell(graph: Graph, op: Op) -> tuple[bool, str]:
+    """The cell activation is tanh (LSTM(activation='tanh'), the default)."""
+    o = _lstm_options(op)
+    return o.cell_activation is GateActivation.TANH, f"cell activation {o.cell_activation.value}"
+
+
+def lstm_four_gates(graph: Graph, op: Op) -> tuple[bool, str]:
+    """All four gates have input weights, recurrent weights and a bias (no coupled input and forget gate)."""
+    missing = [k for k in range(1, 13) if op.inputs[k] < 0]
+    return not missing, f"inputs {missing} absent"
+
+
+def lstm_plain(graph: Graph, op: Op) -> tuple[bool, str]:
+    """No peephole connections, projection or layer normalization (a plain Keras LSTM)."""
+    present = _lstm_options(op).present_optional
+    return not present, f"TFLite inputs {list(present)} present"
+
+
+def lstm_int8_weights(graph: Graph, op: Op) -> tuple[bool, str]:
+    """The eight weight matrices are constant int8, symmetric and per tensor; the four biases constant int32."""
+    for k in range(1, 13):
+        if op.inputs[k] < 0:
+            continue
+        t = graph.tensor(op.inputs[k])
+        dtype = DType.INT8 if k <= 8 else DType.INT32
+        if not t.is_constant or t.dtype is not dtype or t.quant is None:
+            return False, f"tensor {t.name!r} is not constant {dtype.value}"
+        if k <= 8 and (t.quant.per_channel or t.quant.zero_points[0] != 0):
+            return False, f"weights {t.name!r} are per channel or have a non-zero zero point"
+    return True, ""
+
+
+def lstm_int16_cell_state(graph: Graph, op: Op) -> tuple[bool, str]:
+    """The hidden state is int8; the cell state is int16 with zero point 0 and a scale of 2^-40 to 2^2 (TFLM's
+    int16 tanh takes the nearest power of two)."""
+    from tinyc.ir.lstm import cell_scale_power
+    o = _lstm_options(op)
+    hidden, cell = graph.tensor(o.hidden_state), graph.tensor(o.cell_state)
+    if hidden.dtype is not DType.INT8 or hidden.quant is None:
+        return False, f"hidden state {hidden.name!r} is {hidden.dtype.value}"
+    if cell.dtype is not DType.INT16 or cell.quant is None or cell.zero_point != 0:
+        return False, f"cell state {cell.name!r} is {cell.dtype.value}"
+    power = cell_scale_power(cell.scale)
+    return -40 <= power <= 2, f"cell state scale {cell.scale} (2^{power})"
+
+
 _COMMON: tuple[Rule, ...] = (int8_activations, quantized_tensors, batch_one, fused_activation_known)
 
 SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
@@ -409,6 +468,12 @@ SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
               (*_COMMON, int8_operands, broadcast_up_to_4d, same_operand_output_quant)),
     OpSupport(OpKind.PRELU, "PReLU (alpha per channel with shared_axes=[1, 2], or per element)",
               "tinyc_prelu_s8 (alpha broadcast over the input)", (*_COMMON, int8_operands, broadcast_up_to_4d)),
+    OpSupport(OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM, "tf_keras.layers.LSTM (Keras 2), return_sequences True or False (the "
+              "converter's STRIDED_SLICE of the last step is folded in); Keras 3's LSTM converts to a WHILE loop, "
+              "refused before conversion",
+              "tinyc_lstm_s8 (TFLM's integer LSTM: int16 gates and cell state; the state lives in scratch)",
+              (int8_activations, quantized_tensors, lstm_one_sequence, lstm_tanh_cell, lstm_four_gates, lstm_plain,
+               lstm_int8_weights, lstm_int16_cell_state)),
 )}
 
 
@@ -427,7 +492,6 @@ ALTERNATIVES: dict[str, str] = {
                          "Conv2D(dilation_rate=...) with strides=1",
     "REDUCE_MAX": "use GlobalAveragePooling2D, or MaxPooling2D with the whole map as its window",
     "SUM": "use GlobalAveragePooling2D (MEAN over height and width)",
-    "UNIDIRECTIONAL_SEQUENCE_LSTM": "use convolutions over the time axis (e.g. a DS-CNN) or Dense layers",
     "GATHER": "feed the embedded features as the model input",
 }
 

@@ -79,6 +79,9 @@ SCHEMA: dict[str, tuple[F | None, ...]] = {
                             F("new_axis_mask", "i32"), F("shrink_axis_mask", "i32"), F("offset", "bool")),
     "TransposeConvOptions": (F("padding", "i8"), F("stride_w", "i32"), F("stride_h", "i32"),
                              F("fused_activation_function", "i8")),
+    "UnidirectionalSequenceLSTMOptions": (F("fused_activation_function", "i8"), F("cell_clip", "f32", 0.0),
+                                          F("proj_clip", "f32", 0.0), F("time_major", "bool"),
+                                          F("asymmetric_quantize_inputs", "bool")),
 }
 
 # BuiltinOptions union values (schema.fbs) of the option tables above.
@@ -86,7 +89,7 @@ BUILTIN_OPTIONS = {1: "Conv2DOptions", 2: "DepthwiseConv2DOptions", 5: "Pool2DOp
                    9: "SoftmaxOptions", 10: "ConcatenationOptions", 11: "AddOptions", 27: "ReducerOptions",
                    21: "MulOptions", 28: "SubOptions", 75: "LeakyReluOptions",
                    74: "ResizeNearestNeighborOptions", 15: "ResizeBilinearOptions",
-                   49: "TransposeConvOptions", 32: "StridedSliceOptions"}
+                   49: "TransposeConvOptions", 32: "StridedSliceOptions", 71: "UnidirectionalSequenceLSTMOptions"}
 
 
 @dataclass

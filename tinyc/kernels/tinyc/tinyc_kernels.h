@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "tinyc_lstm.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
