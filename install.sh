@@ -15,4 +15,6 @@ if [ -n "$missing" ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
 fi
 python3 -m pip install -q --disable-pip-version-check -e "$here[dev]"
+# Keras 2 for LSTM models, on the tensorflow-cpu above (its declared `tensorflow` dependency is the same module).
+python3 -m pip install -q --disable-pip-version-check --no-deps tf-keras==2.21.0
 echo "tinyc installed: $(command -v tinyc)"
