@@ -174,3 +174,19 @@ def test_bench_against_real_cmsis_nn(case: str, tflite_of) -> None:
     assert arm.kernels == "cmsis-nn" and ours.kernels == "optimized"
     assert np.array_equal(ours.output, arm.output)
     assert [layer.op for layer in ours.layers] == [layer.op for layer in arm.layers]
+
+
+def test_kernel_code_counts_linked_sections_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A kernel the model does not call is in the map's discarded sections (address 0), not in the ELF."""
+    from tinyc.run.bench import kernel_code_bytes
+
+    (tmp_path / "firmware.map").write_text(
+        "Archive member included to satisfy reference by file (symbol)\n\n"
+        "Discarded input sections\n\n"
+        " .text.tinyc_lstm_s8\n                0x00000000      0x5a4 obj/kernels/tinyc_lstm.o\n"
+        " .text.tinyc_strided_copy_s8  0x00000000       0x40 obj/kernels/tinyc_kernels.o\n\n"
+        "Memory Configuration\n\n"
+        "Linker script and memory map\n\n"
+        " .text.tinyc_nn_softmax_s8\n                0x08000400      0x408 obj/kernels/arm_softmax_s8.o\n"
+        " .text.tinyc_step0  0x08000900       0x54 obj/model.o\n")
+    assert kernel_code_bytes(tmp_path) == 0x408

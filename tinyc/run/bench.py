@@ -115,12 +115,18 @@ def build_bench_firmware(planned: Planned, folder: Path, sample: np.ndarray, *, 
                           cflags=(PORTABLE_FLAG,) if portable else ())
 
 
+LINKED_MARKER = "Linker script and memory map"  # GNU ld's map: what was linked follows this line
+
+
 def kernel_code_bytes(folder: Path, objects: str = KERNEL_OBJECT_DIR) -> int:
     """Bytes of code the kernel objects (or other objects by path prefix) contribute to the linked ELF (from the
-    linker map: sections the linker discarded are not counted)."""
+    linker map's memory map: the sections it lists first, under "Discarded input sections", are not counted)."""
     total = 0
     lines = (folder / "firmware.map").read_text().splitlines()
+    linked = next((i for i, line in enumerate(lines) if line.startswith(LINKED_MARKER)), len(lines))
     for i, line in enumerate(lines):
+        if i <= linked:
+            continue
         parts = line.split()
         # ` .text.fn  0xADDR  0xSIZE obj/kernels/x.o`, the section name alone on the previous line when long
         if len(parts) == 3 and i > 0 and lines[i - 1].strip().startswith(".text") and len(lines[i - 1].split()) == 1:
