@@ -99,6 +99,12 @@ def _consumer_of(ops: list[Op | None], tensor: int, outputs: tuple[int, ...], ki
     return k if op is not None and op.kind in kinds and op.inputs[0] == tensor else None
 
 
+def _output_of(ops: list[Op | None], position: int) -> int:
+    op = ops[position]
+    assert op is not None
+    return op.outputs[0]
+
+
 def _dilated_1d(ops: list[Op | None], position: int, tensors: tuple[Tensor, ...],
                 outputs: tuple[int, ...]) -> tuple[list[tuple[int, Op | None]], dict[int, tuple[int, ...]]] | None:
     """A dilated Conv1D: SPACE_TO_BATCH_ND at `position` (one block axis) -> EXPAND_DIMS (a unit height) -> VALID
@@ -108,9 +114,9 @@ def _dilated_1d(ops: list[Op | None], position: int, tensors: tuple[Tensor, ...]
     s2b = ops[position]
     assert s2b is not None
     e = _consumer_of(ops, s2b.outputs[0], outputs, (OpKind.EXPAND_DIMS,))
-    c = _consumer_of(ops, ops[e].outputs[0], outputs, (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D)) if e is not None else None
-    r = _consumer_of(ops, ops[c].outputs[0], outputs, (OpKind.RESHAPE, OpKind.SQUEEZE)) if c is not None else None
-    b = _consumer_of(ops, ops[r].outputs[0], outputs, (OpKind.BATCH_TO_SPACE_ND,)) if r is not None else None
+    c = _consumer_of(ops, _output_of(ops, e), outputs, (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D)) if e is not None else None
+    r = _consumer_of(ops, _output_of(ops, c), outputs, (OpKind.RESHAPE, OpKind.SQUEEZE)) if c is not None else None
+    b = _consumer_of(ops, _output_of(ops, r), outputs, (OpKind.BATCH_TO_SPACE_ND,)) if r is not None else None
     if e is None or c is None or r is None or b is None:
         return None
     expand, conv, reshape, b2s = ops[e], ops[c], ops[r], ops[b]
@@ -140,7 +146,8 @@ def _dilated_1d(ops: list[Op | None], position: int, tensors: tuple[Tensor, ...]
               (e, replace(expand, inputs=(x.index, *expand.inputs[1:]))),
               (c, replace(conv, options=replace(o, padding=padding, dilation_w=d))),
               (r, replace(reshape, outputs=b2s.outputs))]
-    shapes = {expand.outputs[0]: (1, 1, x.shape[1], x.shape[2]), conv.outputs[0]: (1, 1, y.shape[1], y.shape[2])}
+    shapes: dict[int, tuple[int, ...]] = {expand.outputs[0]: (1, 1, x.shape[1], x.shape[2]),
+                                          conv.outputs[0]: (1, 1, y.shape[1], y.shape[2])}
     return folded, shapes
 
 
@@ -244,7 +251,8 @@ def _float_moves(ops: tuple[Op, ...], tensors: tuple[Tensor, ...], outputs: tupl
             assert m is not None
             z = _sole_consumer(work, m.outputs[0], outputs) if m.kind in _MOVES and m.inputs[0] == op.outputs[0] else None
             back = work[z] if z is not None else None
-            if back is None or back.kind is not OpKind.QUANTIZE or not _same_quant(tensors, q.index, back.outputs[0]):
+            if z is None or back is None or back.kind is not OpKind.QUANTIZE or \
+                    not _same_quant(tensors, q.index, back.outputs[0]):
                 break
             folds.append((k, z, replace(m, inputs=(q.index, *m.inputs[1:]), outputs=back.outputs)))
         else:
@@ -273,8 +281,8 @@ def fold_patterns(ops: tuple[Op, ...], tensors: tuple[Tensor, ...],
                 work[position], work[c], work[b] = None, None, fused
             else:
                 found_1d = _dilated_1d(work, position, tensors, outputs)
-                for k, new in found_1d[0] if found_1d is not None else ():
-                    work[k] = new
+                for at, new in found_1d[0] if found_1d is not None else ():
+                    work[at] = new
                 shapes.update(found_1d[1] if found_1d is not None else {})
         elif op.kind is OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM and isinstance(op.options, LstmOptions):
             k = _sole_consumer(work, op.outputs[0], outputs)

@@ -253,7 +253,8 @@ def strided_slice_axes(graph: Graph, op: Op) -> tuple[SliceAxis, ...] | None:
     shape = graph.tensor(op.inputs[0]).shape
     if not isinstance(o, SliceOptions) or begin_t.data is None or end_t.data is None or strides_t.data is None:
         return None
-    begin, end, strides = ([int(v) for v in t.data.reshape(-1)] for t in (begin_t, end_t, strides_t))
+    begin, end, strides = ([int(v) for v in t.data.reshape(-1)] if t.data is not None else []
+                           for t in (begin_t, end_t, strides_t))
     if not len(begin) == len(end) == len(strides) == len(shape) or 0 in strides:
         return None
     axes = []

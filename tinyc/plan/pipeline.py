@@ -87,6 +87,7 @@ def quantize_input(planned: Planned, real: np.ndarray) -> np.ndarray:
     """round(real / scale) + zero point, clipped to int8: how every float input becomes a model input (ties to even;
     for a model file with a float32 input, as its QUANTIZE op: the division in float32, ties away from zero)."""
     x = planned.graph.tensor(planned.lowered.input)
+    q: np.ndarray
     if planned.graph.float_edges.input:
         scaled = (np.asarray(real, np.float32) / np.float32(x.scale)).astype(np.float64)
         q = np.sign(scaled) * np.floor(np.abs(scaled) + 0.5) + x.zero_point
