@@ -101,7 +101,8 @@ def test_description_json_holds_report_schedule_quantization_version_board() -> 
     assert data["memory"] == json.loads(json.dumps(planned.report.as_json()))
     assert data["schedule"]["kind"] == "patch" and data["schedule"]["steps"] == len(planned.schedule.steps)
     assert data["input"] == {"dtype": "int8", "shape": [1, 6, 5, 3], "scale": 0.007833522744476795,
-                             "zero_point": -1, "size_bytes": 90, "arena_offset_bytes": 112}
+                             "zero_point": -1, "size_bytes": 90, "arena_offset_bytes": 112,
+                             "float_interface": False}
     assert data["output"]["size_bytes"] == 10 and data["output"]["zero_point"] == -128
     assert data["arena"] == {"size_bytes": planned.plan.arena_bytes, "alignment_bytes": 16, "input_streamed": False,
                              "output_overlaps_input": False, "input_preserved": False}
