@@ -235,7 +235,7 @@ def with_native_ops(model_bytes: bytes) -> tuple[bytes, tuple[str, ...]] | None:
             replaced[id(chain_end)] = None
             notes.append(DILATED_NOTE)
             continue
-        if b2s is None or int(model.operatorCodes[b2s.opcodeIndex].builtinCode) != schema.BuiltinOperator.BATCH_TO_SPACE_ND:
+        if b2s is None or builtin(b2s) != schema.BuiltinOperator.BATCH_TO_SPACE_ND:
             continue
         conv = by_output.get(int(b2s.inputs[0]))
         if conv is None:
