@@ -243,12 +243,8 @@ def test_usart_driver_writes_the_board_registers(board: str, board_elves) -> Non
 @needs_binutils
 @pytest.mark.emulator
 @pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not on PATH")
-def test_f412_board_firmware_runs_on_an_stm32f4_machine(board_elves) -> None:
-    """QEMU has no STM32F412, but its netduinoplus2 (STM32F405) has flash at 0x08000000, SRAM at 0x20000000 and
-    USART2 at 0x40004400: the real-board F412 ELF of a tiny model runs there unchanged and its framed UART
-    output equals TFLite Micro's."""
-    from tinyc.run.oracle import tflm_outputs
-    elf, inputs = board_elves["stm32f412"]
+def run_on_netduinoplus2(elf: Path) -> str:
+    """The UART text of a real-board F412 ELF on QEMU's netduinoplus2, up to the frame's last line."""
     proc = subprocess.Popen(["qemu-system-arm", "-M", "netduinoplus2", "-nographic", "-monitor", "none",
                              "-serial", "null", "-serial", "stdio", "-kernel", str(elf)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -266,12 +262,49 @@ def test_f412_board_firmware_runs_on_an_stm32f4_machine(board_elves) -> None:
     finally:
         proc.kill()  # the firmware sleeps after the frame; QEMU does not exit by itself
         proc.wait()
-    run = parse_framed_output("".join(lines), "qemu netduinoplus2")
+    return "".join(lines)
+
+
+@needs_binutils
+@pytest.mark.emulator
+@pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not on PATH")
+def test_f412_board_firmware_runs_on_an_stm32f4_machine(board_elves) -> None:
+    """QEMU has no STM32F412, but its netduinoplus2 (STM32F405) has flash at 0x08000000, SRAM at 0x20000000 and
+    USART2 at 0x40004400: the real-board F412 ELF of a tiny model runs there unchanged and its framed UART
+    output equals TFLite Micro's."""
+    from tinyc.run.oracle import tflm_outputs
+    elf, inputs = board_elves["stm32f412"]
+    run = parse_framed_output(run_on_netduinoplus2(elf), "qemu netduinoplus2")
     reference = tflm_outputs(TINY.read_bytes(), inputs)
     assert len(run.outputs) == SAMPLES
     for got, want in zip(run.outputs, reference):
         assert np.array_equal(got, want)
     assert 0 < run.stack_used_bytes <= board_data("stm32f412")["stack"]["size_bytes"]
+
+
+@needs_binutils
+@pytest.mark.emulator
+@pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not on PATH")
+def test_traced_board_firmware_sends_short_lines_that_reassemble_to_tflm_tensors(tmp_path) -> None:
+    """A traced real-board build sends each op's output TRACE_LINE_BYTES a line (TRACE, then TRACE+ lines: Renode's
+    line hooks are quadratic in a line's length); read back, every op's output equals TFLite Micro's tensor."""
+    from tinyc.codegen.board import TRACE_LINE_BYTES
+    from tinyc.codegen.render import Harness
+    from tinyc.plan.pipeline import input_samples, plan_model
+    from tinyc.run.compare import compare_ops
+    from tinyc.run.firmware import build_firmware
+    planned = plan_model(TINY, "stm32f412")
+    inputs = input_samples(planned, 1)
+    elf = build_firmware(planned, tmp_path, inputs, harness=Harness.BOARD_UART, trace=True).elf
+    text = run_on_netduinoplus2(elf)
+    trace_lines = [line for line in text.splitlines() if line.startswith(("TRACE ", f"{FRAME.trace_more} "))]
+    assert any(line.startswith(f"{FRAME.trace_more} ") for line in trace_lines)
+    assert max(len(line.split()[-1]) for line in trace_lines) == 2 * TRACE_LINE_BYTES
+    run = parse_framed_output(text, "qemu netduinoplus2")
+    assert len(run.traces) == len(planned.lowered.calls)
+    assert max(trace.size for _, trace in run.traces) > TRACE_LINE_BYTES
+    check = compare_ops(planned, inputs[0], run.traces)
+    assert check.divergence is None and check.ops_compared == len(run.traces)
 
 
 # The framed protocol, without a toolchain.
@@ -288,6 +321,18 @@ def test_framed_output_parses_into_a_run_result() -> None:
     run = parse_framed_output("boot noise\n" + frame([b"\x01\xff", b"\x80\x7f"]), "renode test")
     assert [o.tolist() for o in run.outputs] == [[1, -1], [-128, 127]]
     assert run.stack_used_bytes == 456 and run.exit_code == 0 and run.emulator == "renode test"
+
+
+def test_trace_lines_reassemble_per_op() -> None:
+    text = frame([b"\x01\x02"]).replace("STACK", f"TRACE 0 0a0b\r\n{FRAME.trace_more} 0c\r\nTRACE 0 ff\r\n"
+                                                   f"TRACE 1 01\r\n{FRAME.trace_more} 02\r\n{FRAME.trace_more} 03\r\nSTACK")
+    run = parse_framed_output(text, "renode test")
+    assert [(op, t.tolist()) for op, t in run.traces] == [(0, [10, 11, 12]), (0, [-1]), (1, [1, 2, 3])]
+
+
+def test_a_trace_continuation_without_its_trace_line_is_refused() -> None:
+    with pytest.raises(EmulatorError, match=r"a TRACE\+ line before any TRACE line"):
+        parse_framed_output(frame([b"\x01\x02"]).replace("STACK", f"{FRAME.trace_more} 0c\r\nSTACK"), "renode x")
 
 
 def test_checksum_is_zlib_crc32_over_the_int8_outputs() -> None:

@@ -7,6 +7,8 @@ and a framed text protocol that a host (or Renode) reads from the UART:
 
     TINYC-FRAME-BEGIN samples=<count> output_bytes=<bytes per sample>
     OUT <sample> <hex>          once per sample
+    TRACE <op> <hex>            traced builds, first sample: each op's output, TRACE_LINE_BYTES per line,
+    TRACE+ <hex>                continued on TRACE+ lines (short lines: a UART reader's line buffer stays small)
     STACK <bytes used>
     CHECKSUM <crc32 of all output bytes in sample order, 8 hex digits>
     TINYC-FRAME-DONE            (or ERROR <op index> and TINYC-FRAME-FAIL)
@@ -31,9 +33,13 @@ class FrameTokens:
     begin: str
     done: str
     fail: str
+    trace_more: str  # the tag of a traced op output's continuation lines
 
 
-FRAME = FrameTokens(begin="TINYC-FRAME-BEGIN", done="TINYC-FRAME-DONE", fail="TINYC-FRAME-FAIL")
+FRAME = FrameTokens(begin="TINYC-FRAME-BEGIN", done="TINYC-FRAME-DONE", fail="TINYC-FRAME-FAIL", trace_more="TRACE+")
+# Bytes of an op's output per TRACE line. Renode's UART line hooks grow their line one character at a time (a new
+# string each): a whole 100 KB activation on one line took minutes to pass through them, 64-byte lines take nothing.
+TRACE_LINE_BYTES = 64
 
 
 @dataclass(frozen=True)
@@ -195,4 +201,5 @@ def board_harness_context(board: Board) -> dict[str, object]:
     return dict(irq_count=part.irq_count,
                 irq_rows=[irqs[i:i + IRQ_HANDLERS_PER_LINE] for i in range(0, len(irqs), IRQ_HANDLERS_PER_LINE)],
                 stack_ram=part.stack_ram, stack_memory=memory, usart=driver.setup(part), usart_template=driver.template,
-                sram_regions=board.sram_regions, frame=FRAME)
+                sram_regions=board.sram_regions, frame=FRAME,
+                trace_line_bytes=TRACE_LINE_BYTES)

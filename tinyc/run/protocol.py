@@ -5,8 +5,8 @@ Two protocols, both line based:
   per op in traced builds, `STACK <bytes>`, `ERROR <op>`, `TINYC-END`; the bench harness adds `CALIBRATE` and
   `BENCH` lines;
 - framed (the real-board harness on a USART, see `tinyc.codegen.board`): `TINYC-FRAME-BEGIN samples=<n>
-  output_bytes=<n>`, `OUT <sample> <hex>`, `STACK`, `CHECKSUM <crc32>`, `TINYC-FRAME-DONE` (or `ERROR <op>` and
-  `TINYC-FRAME-FAIL`).
+  output_bytes=<n>`, `OUT <sample> <hex>`, `TRACE <op> <hex>` continued on `TRACE+ <hex>` lines, `STACK`,
+  `CHECKSUM <crc32>`, `TINYC-FRAME-DONE` (or `ERROR <op>` and `TINYC-FRAME-FAIL`).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def parse_framed_output(text: str, emulator: str) -> RunResult:
         raise EmulatorError(f"{emulator}: malformed frame header {frame[0]!r}; expected "
                             f"'{FRAME.begin} samples=<n> output_bytes=<n>'") from None
     outputs: list[np.ndarray] = []
-    traces: list[tuple[int, np.ndarray]] = []
+    trace_lines: list[tuple[str, list[str]]] = []  # op index, its hex over one TRACE and its TRACE+ lines
     stack = -1
     checksum: int | None = None
     for line in frame[1:]:
@@ -82,7 +82,12 @@ def parse_framed_output(text: str, emulator: str) -> RunResult:
                                     "(UART lost or repeated a line)")
             outputs.append(_hex(data, f"output of sample {index}", emulator))
         elif tag == "TRACE":
-            traces.append(_trace(rest, emulator))
+            index, _, data = rest.partition(" ")
+            trace_lines.append((index, [data]))
+        elif tag == FRAME.trace_more:
+            if not trace_lines:
+                raise EmulatorError(f"{emulator}: a {FRAME.trace_more} line before any TRACE line")
+            trace_lines[-1][1].append(rest)
         elif tag == "STACK":
             stack = int(rest.split()[0])
         elif tag == "CHECKSUM":
@@ -105,6 +110,7 @@ def parse_framed_output(text: str, emulator: str) -> RunResult:
     if received != checksum:
         raise EmulatorError(f"{emulator}: the UART bytes do not match the firmware's checksum: firmware "
                             f"{checksum:08x}, received {received:08x} (corrupted transfer)")
+    traces = [_trace(f"{index} {''.join(data)}", emulator) for index, data in trace_lines]
     return RunResult(emulator=emulator, outputs=tuple(outputs), traces=tuple(traces), stack_used_bytes=stack,
                      exit_code=0)
 
