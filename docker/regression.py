@@ -70,14 +70,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from tinyc.plan.pipeline import input_samples, plan_model
     from tinyc.run.verify import verify
-    from tinyc.codegen.render import Harness
     from tinyc.run.emulators import Emulator
-    from tinyc.run.firmware import build_firmware
     from tinyc.errors import TinycError
-    from tinyc.run.compare import reference_outputs
     from tinyc.run.oracle import OracleCrash
     from tinyc.plan.search import ScheduleOptions
-    from tinyc.run.renode import renode_missing_reason, run_renode_test, write_renode_files
+    from tinyc.run.renode import renode_missing_reason
+    from tinyc.run.suite import run_suite
 
     renode_reason = renode_missing_reason()
     failures = unverified = 0
@@ -126,23 +124,21 @@ def main(argv: list[str] | None = None) -> int:
             if renode_reason:
                 continue
             with tempfile.TemporaryDirectory(prefix="tinyc-robot-") as tmp:
-                inputs = input_samples(planned, args.samples)
-                build = build_firmware(planned, Path(tmp), inputs, harness=Harness.BOARD_UART)
-                try:  # the reference verify uses: TFLM on the native ops of folded chains, else BUILTIN_REF
-                    reference = reference_outputs(planned, inputs).outputs
-                except OracleCrash as exc:
+                try:
+                    suite = run_suite(planned, board, input_samples(planned, args.samples), Path(tmp), options=options)
+                except OracleCrash as crash:
                     unverified += 1
-                    print(f"UNVERIFIED robot  {case}: {exc}", flush=True)
+                    print(f"UNVERIFIED robot  {case}: {crash}", flush=True)
                     continue
-                files = write_renode_files(build.folder, planned.board, model_name=model.name, reference=reference,
-                                           macs=planned.lowered.macs)
-                robot = run_renode_test(files.robot, Path(tmp) / "robot-results")
-                if not robot.passed:
+                scope = (", up to the final SOFTMAX (both reference interpreters abort on it)" if suite.up_to_logits
+                         else "")
+                if not suite.robot.passed:
                     failures += 1
-                    tail = "\n".join(robot.output.splitlines()[-10:])
-                    print(f"FAIL robot  {case}: {files.robot.name} failed:\n{tail}", flush=True)
+                    tail = "\n".join(suite.robot.output.splitlines()[-10:])
+                    print(f"FAIL robot  {case}: {suite.files.robot.name} failed{scope}:\n{tail}", flush=True)
                 else:
-                    print(f"PASS robot  {case}: {files.robot.name} (checksum {files.checksum:08x})", flush=True)
+                    print(f"PASS robot  {case}: {suite.files.robot.name} "
+                          f"(checksum {suite.files.checksum:08x}{scope})", flush=True)
     print(f"regression: {'FAILED' if failures else 'passed'} ({failures} failures, {unverified} unverified: "
           f"reference interpreters crashed) in {time.monotonic() - started_all:.0f} s", flush=True)
     return 1 if failures else 0

@@ -324,8 +324,9 @@ def test_framed_output_parses_into_a_run_result() -> None:
 
 
 def test_trace_lines_reassemble_per_op() -> None:
-    text = frame([b"\x01\x02"]).replace("STACK", f"TRACE 0 0a0b\r\n{FRAME.trace_more} 0c\r\nTRACE 0 ff\r\n"
-                                                   f"TRACE 1 01\r\n{FRAME.trace_more} 02\r\n{FRAME.trace_more} 03\r\nSTACK")
+    more = FRAME.trace_more
+    traces = f"TRACE 0 0a0b\r\n{more} 0c\r\nTRACE 0 ff\r\nTRACE 1 01\r\n{more} 02\r\n{more} 03\r\n"
+    text = frame([b"\x01\x02"]).replace("STACK", traces + "STACK")
     run = parse_framed_output(text, "renode test")
     assert [(op, t.tolist()) for op, t in run.traces] == [(0, [10, 11, 12]), (0, [-1]), (1, [1, 2, 3])]
 

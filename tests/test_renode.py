@@ -386,3 +386,28 @@ def test_verify_says_which_emulator_ran_and_why(monkeypatch: pytest.MonkeyPatch,
                              "--outputs-only", "--emulator", "qemu")
     assert code == 0, err
     assert "emulator: qemu (--emulator qemu)" in out
+
+
+@needs_renode
+@needs_toolchain
+@pytest.mark.emulator
+def test_suite_checks_up_to_the_logits_when_the_references_abort(tmp_path: Path, tflite_of) -> None:  # type: ignore[no-untyped-def]
+    """Both reference interpreters abort on a 1000-class softmax over near-equal logits: the regression's suite is
+    then generated, as verify checks it, for the model up to its logits (TFLite Micro's logits' checksum), and
+    passes in Renode; it is not reported as a pass of the whole model."""
+    from test_oracle import wide_softmax
+    from tinyc.ir.reader import without_final_softmax
+    from tinyc.plan.pipeline import input_samples, plan_model
+    from tinyc.run.oracle import tflm_outputs
+    from tinyc.run.protocol import output_checksum
+    from tinyc.run.suite import run_suite
+    model = tflite_of("wide_softmax_1000", lambda: wide_softmax(1000))
+    planned = plan_model(model, "stm32f412")
+    inputs = input_samples(planned, 2)
+    suite = run_suite(planned, "stm32f412", inputs, tmp_path)
+    assert suite.up_to_logits
+    assert suite.robot.passed, suite.robot.output[-2000:]
+    prefix = without_final_softmax(planned.loaded.tflite)
+    assert prefix is not None
+    logits = tflm_outputs(prefix, inputs)
+    assert suite.files.checksum == output_checksum(logits)

@@ -138,16 +138,24 @@ def verify(model_path: Path, board_name: BoardRef, *, samples: int, folder: Path
     try:
         return verify_planned(planned, inputs, folder=folder, cmsis_nn=cmsis_nn, emulator=emulator, every_op=every_op)
     except OracleCrash as crash:
-        prefix = without_final_softmax(planned.loaded.tflite)
-        if prefix is None:
+        logits = up_to_logits(planned, board_name, options)
+        if logits is None:
             raise
-        logits = plan_loaded(replace(planned.loaded, tflite=prefix, output_layer=None), board_name, options=options)
         result = verify_planned(logits, inputs, folder=folder, cmsis_nn=cmsis_nn, emulator=emulator,
                                 every_op=every_op)
         note = (f"{crash}. Verified instead: the same model without its final SOFTMAX, i.e. every op up to the "
                 "logits, byte for byte; the softmax kernel itself is checked against TFLite Micro by the kernel tests")
         return replace(result, reference=f"{result.reference} (up to the final SOFTMAX)",
                        report=replace(result.report, notes=(*result.report.notes, note)))
+
+
+def up_to_logits(planned: Planned, board_name: BoardRef, options: ScheduleOptions) -> Planned | None:
+    """`planned`'s model without its final SOFTMAX (its logits are the output), planned for the same board; None when
+    the model does not end in one. What is verified where both reference interpreters abort on the softmax."""
+    prefix = without_final_softmax(planned.loaded.tflite)
+    if prefix is None:
+        return None
+    return plan_loaded(replace(planned.loaded, tflite=prefix, output_layer=None), board_name, options=options)
 
 
 def verify_planned(planned: Planned, inputs: list[np.ndarray], *, folder: Path | None, cmsis_nn: Path | None,
