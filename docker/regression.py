@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     from tinyc.errors import TinycError
     from tinyc.run.oracle import OracleCrash
     from tinyc.plan.search import ScheduleOptions
-    from tinyc.run.renode import renode_missing_reason
+    from tinyc.run.renode import board_without_renode, renode_missing_reason
     from tinyc.run.suite import run_suite
 
     renode_reason = renode_missing_reason()
@@ -100,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
             if not planned.report.fits:
                 print(f"SKIP        {case}: does not fit: {planned.report.verdict()}", flush=True)
                 continue
-            emulators = [Emulator.QEMU] + ([] if renode_reason else [Emulator.RENODE])
+            no_renode = renode_reason or board_without_renode(planned.board)
+            if no_renode and not renode_reason:
+                print(f"SKIP renode {case}: {no_renode}", flush=True)
+            emulators = [Emulator.QEMU] + ([] if no_renode else [Emulator.RENODE])
             for emulator in emulators:
                 started = time.monotonic()
                 try:
@@ -121,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     print(f"PASS {emulator.value:6} {case}: {result.samples} samples bit-exact vs {result.reference}, stack "
                           f"{result.run.stack_used_bytes} B, {seconds:.1f} s", flush=True)
-            if renode_reason:
+            if no_renode:
                 continue
             with tempfile.TemporaryDirectory(prefix="tinyc-robot-") as tmp:
                 try:

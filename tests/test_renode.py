@@ -187,6 +187,17 @@ def test_auto_chooses_renode_where_installed(tmp_path: Path, monkeypatch: pytest
     assert choose_emulator("renode", board).emulator is Emulator.RENODE  # as asked: the run says what is missing
 
 
+@pytest.mark.parametrize(("board", "reason"), [
+    ("stm32f412", None), ("stm32h743", None), ("nrf52840", None),
+    ("stm32l4r5", "board stm32l4r5 has no Renode platform ([renode] and [part] in boards/stm32l4r5.toml)"),
+])
+def test_boards_without_renode_are_named(board: str, reason: str | None) -> None:
+    """The regression skips Renode (and its suite) for a board without Renode's model of the part, saying why,
+    instead of stopping at the first such board."""
+    from tinyc.run.renode import board_without_renode
+    assert board_without_renode(get_board(board)) == reason
+
+
 def test_missing_renode_is_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     assert renode_missing_reason() == f"renode and renode-test not on PATH: {RENODE_HINT}"

@@ -27,7 +27,7 @@ from tinyc.run.build import BuildResult
 from tinyc.run.firmware import build_firmware
 from tinyc.run.protocol import RunResult
 from tinyc.run.qemu import run_qemu
-from tinyc.run.renode import renode_missing_reason, run_renode
+from tinyc.run.renode import board_without_renode, renode_missing_reason, run_renode
 
 
 class Emulator(enum.Enum):
@@ -51,14 +51,14 @@ def choose_emulator(requested: str, board: Board) -> EmulatorChoice:
     and the board has a Renode platform and a part; QEMU otherwise. `qemu` / `renode`: that one, as asked."""
     if requested != AUTO:
         return EmulatorChoice(Emulator(requested), f"--emulator {requested}")
-    if board.renode is None or board.part is None:
-        return EmulatorChoice(Emulator.QEMU, f"auto: board {board.name} has no Renode platform "
-                                             f"([renode] and [part] in boards/{board.name}.toml)")
+    without = board_without_renode(board)
+    if without is not None:
+        return EmulatorChoice(Emulator.QEMU, f"auto: {without}")
     missing = renode_missing_reason()
     if missing is not None:
         return EmulatorChoice(Emulator.QEMU, f"auto: {missing.split(':')[0]}")
     return EmulatorChoice(Emulator.RENODE, f"auto: renode and renode-test on PATH, and {board.name} has Renode's "
-                                           f"model of the part ({board.renode.platform})")
+                                           f"model of the part ({require_renode_target(board).platform})")
 
 
 RunElf = Callable[[Board, Path, str], RunResult]  # board, ELF, model name

@@ -51,6 +51,13 @@ def renode_missing_reason() -> str | None:
     return f"{' and '.join(missing)} not on PATH: {RENODE_HINT}"
 
 
+def board_without_renode(board: Board) -> str | None:
+    """None when Renode can run `board`'s real-board firmware; otherwise why not (no part or no Renode platform)."""
+    if board.renode is None or board.part is None:
+        return f"board {board.name} has no Renode platform ([renode] and [part] in boards/{board.name}.toml)"
+    return None
+
+
 @contextlib.contextmanager
 def private_tmpdir() -> Iterator[dict[str, str]]:
     """The environment to start Renode in: TMPDIR set to a temp folder of its own, removed afterwards.
