@@ -177,51 +177,63 @@ static inline __attribute__((always_inline)) int32_t lstm_dot(const int8_t *w, c
     return acc;
 }
 
-/* lstm_dot of four rows (`stride` bytes apart) with the same vector: each packed pair is loaded once for the four. */
-static inline __attribute__((always_inline)) void lstm_dot4(const int8_t *w, const int32_t stride, const int8_t *v,
-                                                            const int32_t *pairs, const int32_t n, int32_t *acc)
+/* The sums of four rows with the same vector (their `n`-byte rows stored as one quad, tinyc.ir.lstm.row_quads):
+ * per group of four columns 16 bytes, the rows' four bytes side by side, then the rows' last n % 4 bytes row by
+ * row. Each packed pair is loaded once for the four rows and one pointer walks the quad. */
+static inline __attribute__((always_inline)) void lstm_dot4(const int8_t *quad, const int8_t *v, const int32_t *pairs,
+                                                            const int32_t n, int32_t *acc)
 {
     int32_t a0 = 0;
     int32_t a1 = 0;
     int32_t a2 = 0;
     int32_t a3 = 0;
-    int32_t k = 0;
+    const int32_t whole = n & ~(int32_t)3;
 #if TINYC_LSTM_DSP
-    const int8_t *upper = w;              /* rows 0 and 1 (upper + stride) */
-    const int8_t *lower = w + 2 * stride; /* rows 2 and 3: two pointers and the stride, not four pointers, keep
-                                           * the loop's 13 values in the core's registers */
+    const int8_t *wp = quad;
     const int32_t *pp = pairs;
     for (int32_t groups = n >> 2; groups > 0; groups--)
     {
         const int32_t even = pp[0];
         const int32_t odd = pp[1];
-        const int32_t word0 = lstm_load_word(upper);
-        const int32_t word1 = lstm_load_word(upper + stride);
-        const int32_t word2 = lstm_load_word(lower);
-        const int32_t word3 = lstm_load_word(lower + stride);
+        const int32_t word0 = lstm_load_word(wp);
+        const int32_t word1 = lstm_load_word(wp + 4);
         a0 = __smlad(__sxtb16(word0), even, a0);
-        a1 = __smlad(__sxtb16(word1), even, a1);
-        a2 = __smlad(__sxtb16(word2), even, a2);
-        a3 = __smlad(__sxtb16(word3), even, a3);
         a0 = __smlad(lstm_sxtb16_ror8(word0), odd, a0);
+        a1 = __smlad(__sxtb16(word1), even, a1);
         a1 = __smlad(lstm_sxtb16_ror8(word1), odd, a1);
+        const int32_t word2 = lstm_load_word(wp + 8);
+        const int32_t word3 = lstm_load_word(wp + 12);
+        a2 = __smlad(__sxtb16(word2), even, a2);
         a2 = __smlad(lstm_sxtb16_ror8(word2), odd, a2);
+        a3 = __smlad(__sxtb16(word3), even, a3);
         a3 = __smlad(lstm_sxtb16_ror8(word3), odd, a3);
         pp += 2;
-        upper += 4;
-        lower += 4;
+        wp += 16;
     }
-    k = n & ~(int32_t)3;
 #else
     (void)pairs;
-#endif
-    for (; k < n; k++)
+    for (int32_t k = 0; k < whole; k += 4)
     {
-        const int32_t x = v[k];
-        a0 += (int32_t)w[k] * x;
-        a1 += (int32_t)w[stride + k] * x;
-        a2 += (int32_t)w[2 * stride + k] * x;
-        a3 += (int32_t)w[3 * stride + k] * x;
+        const int8_t *group = quad + 4 * k;
+        for (int32_t i = 0; i < 4; i++)
+        {
+            const int32_t x = v[k + i];
+            a0 += (int32_t)group[i] * x;
+            a1 += (int32_t)group[4 + i] * x;
+            a2 += (int32_t)group[8 + i] * x;
+            a3 += (int32_t)group[12 + i] * x;
+        }
+    }
+#endif
+    const int32_t rest = n - whole;
+    const int8_t *tail = quad + 4 * whole;
+    for (int32_t i = 0; i < rest; i++)
+    {
+        const int32_t x = v[whole + i];
+        a0 += (int32_t)tail[i] * x;
+        a1 += (int32_t)tail[rest + i] * x;
+        a2 += (int32_t)tail[2 * rest + i] * x;
+        a3 += (int32_t)tail[3 * rest + i] * x;
     }
     acc[0] = a0;
     acc[1] = a1;
@@ -252,8 +264,9 @@ static inline __attribute__((always_inline)) int32_t lstm_gate_input(const int32
     return lstm_sat16(from_input + from_state) * gate_multiplier;
 }
 
-/* One gate's `units` values for this step (TFLM's CalculateLstmGate): the input and recurrent FC sums row by row,
- * four rows at a time, then the activation (tanh for the cell gate, sigmoid otherwise). */
+/* One gate's `units` values for this step (TFLM's CalculateLstmGate): the input and recurrent FC sums four rows
+ * (one quad) at a time, the rows after the last quad one by one, then the activation (tanh for the cell gate,
+ * sigmoid otherwise). */
 static void lstm_gate(const int8_t *w, const int8_t *r, const int32_t *b, const int32_t *rb, const int8_t *x,
                       const int32_t *input_pairs, const int8_t *hidden, const int32_t *hidden_pairs,
                       const int32_t features, const int32_t units, const lstm_requant from_input_q,
@@ -265,8 +278,8 @@ static void lstm_gate(const int8_t *w, const int8_t *r, const int32_t *b, const 
     {
         int32_t in[4];
         int32_t st[4];
-        lstm_dot4(w + u * features, features, x, input_pairs, features, in);
-        lstm_dot4(r + u * units, units, hidden, hidden_pairs, units, st);
+        lstm_dot4(w + u * features, x, input_pairs, features, in);
+        lstm_dot4(r + u * units, hidden, hidden_pairs, units, st);
         for (int32_t j = 0; j < 4; j++)
         {
             const int32_t value = lstm_gate_input(in[j] + b[u + j], st[j] + rb[u + j], from_input_q, from_state_q,
