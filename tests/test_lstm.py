@@ -95,6 +95,18 @@ def test_lstm_kernel_matches_tflm(lib: ctypes.CDLL, name: str) -> None:
                               f"got {out[bad[0]]}, TFLM {expected[bad[0]]}")
 
 
+def test_gate_matrices_are_stored_as_row_quads() -> None:
+    """tinyc_lstm_s8 reads four rows with one pointer: per group of four columns the quad's rows side by side, then
+    the quad's last n % 4 columns row by row; rows after the last whole quad stay row by row."""
+    from tinyc.ir.lstm import row_quads
+    m = np.arange(6 * 6, dtype=np.int8).reshape(6, 6)
+    assert row_quads(m).tolist() == [0, 1, 2, 3, 6, 7, 8, 9, 12, 13, 14, 15, 18, 19, 20, 21,  # group 0 of rows 0-3
+                                     4, 5, 10, 11, 16, 17, 22, 23,  # the quad's last two columns
+                                     *range(24, 36)]  # rows 4 and 5
+    square = np.arange(64, dtype=np.int8).reshape(8, 8)
+    assert sorted(row_quads(square).tolist()) == list(range(64)) and row_quads(square)[16:20].tolist() == [4, 5, 6, 7]
+
+
 def test_sigmoid_table_is_tflms() -> None:
     """Every entry of SIGMOID_TABLE_Q16 read back through TFLM's int16 TANH: at input 2^8 i (Q3.12 with the table
     index in the high byte, no fraction), the output is the entry minus 2^15."""

@@ -125,13 +125,33 @@ class LstmParams:
 @dataclass(frozen=True)
 class LstmConstants:
     """Everything in flash: int8 weights (input-to-gate i, f, c, o, each units x features; then recurrent i, f, c,
-    o, each units x units), int32 biases (per gate, with the input zero point folded in; then per gate the
+    o, each units x units; each matrix in `row_quads` order), int32 biases (per gate, with the input zero point folded in; then per gate the
     recurrent zero point's term), the 8 FC multipliers and shifts in the same order, the sigmoid table."""
     weights: np.ndarray
     bias: np.ndarray
     multiplier: np.ndarray
     shift: np.ndarray
     table: np.ndarray
+
+
+ROW_QUAD = 4  # rows of a gate matrix tinyc_lstm_s8 reads together
+GROUP = 4  # columns of one row per SMLAD pair of words
+
+
+def row_quads(matrix: np.ndarray) -> np.ndarray:
+    """A gate's units x n int8 matrix in tinyc_lstm_s8's order: each quad of rows (0-3, 4-7, ...) as its groups of
+    four columns, the quad's four rows side by side per group (16 bytes: row 0's four, row 1's, row 2's, row 3's),
+    then the quad's rows' last n % 4 columns, row by row; the rows after the last whole quad row by row. The kernel
+    reads a group of the quad's four rows with one pointer (its inner loop then keeps every value in a register)."""
+    rows, n = matrix.shape
+    whole, groups = rows // ROW_QUAD * ROW_QUAD, n // GROUP * GROUP
+    parts = []
+    for q in range(0, whole, ROW_QUAD):
+        quad = matrix[q:q + ROW_QUAD]
+        parts.append(quad[:, :groups].reshape(ROW_QUAD, -1, GROUP).transpose(1, 0, 2).reshape(-1))
+        parts.append(quad[:, groups:].reshape(-1))
+    parts.append(matrix[whole:].reshape(-1))
+    return np.concatenate(parts).astype(np.int8)
 
 
 def _wrap_int32(values: np.ndarray) -> np.ndarray:
@@ -174,7 +194,7 @@ def lstm_constants_and_params(graph: Graph, op: Op) -> tuple[LstmParams, LstmCon
     input_weights = [graph.tensor(op.inputs[1 + g]) for g in range(4)]
     recurrent_weights = [graph.tensor(op.inputs[5 + g]) for g in range(4)]
     biases = [graph.tensor(op.inputs[9 + g]) for g in range(4)]
-    weights = np.concatenate([np.asarray(w.data, dtype=np.int8).reshape(-1)
+    weights = np.concatenate([row_quads(np.asarray(w.data, dtype=np.int8).reshape(sizes.units, -1))
                               for w in (*input_weights, *recurrent_weights)])
     folded = []
     for w, b in zip(input_weights, biases):

@@ -17,34 +17,39 @@ static int32_t lstm_clamp(const int32_t value, const int32_t low, const int32_t 
     return value < low ? low : (value > high ? high : value);
 }
 
-/* Round(a * b / 2^31), halves away from zero, saturating INT32_MIN * INT32_MIN. */
-static inline __attribute__((always_inline)) int32_t lstm_doubling_high_mult(const int32_t a, const int32_t b)
+/* One requantization (TFLite's MultiplyByQuantizedMultiplier, no single rounding), its shifts and rounding terms
+ * computed once per call: x << left_shift, SaturatingRoundingDoublingHighMul by multiplier, RoundingDivideByPOT. */
+typedef struct
 {
-    if (a == INT32_MIN && b == INT32_MIN)
-    {
-        return INT32_MAX;
-    }
-    const int64_t product = (int64_t)a * (int64_t)b;
-    const int64_t nudge = product >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
-    return (int32_t)((product + nudge) / ((int64_t)1 << 31));
+    int32_t multiplier;
+    int32_t left_shift;
+    int32_t right_shift;
+    int32_t mask;      /* 2^right_shift - 1 */
+    int32_t threshold; /* mask / 2: a remainder above it (above it + 1 for a negative value) rounds up */
+} lstm_requant;
+
+static lstm_requant lstm_requant_of(const int32_t multiplier, const int32_t shift)
+{
+    lstm_requant q;
+    q.multiplier = multiplier;
+    q.left_shift = shift > 0 ? shift : 0;
+    q.right_shift = shift > 0 ? 0 : -shift;
+    q.mask = (int32_t)(((int64_t)1 << q.right_shift) - 1);
+    q.threshold = q.mask >> 1;
+    return q;
 }
 
-/* value / 2^exponent, halves away from zero. */
-static inline __attribute__((always_inline)) int32_t lstm_divide_by_power_of_two(const int32_t value, const int32_t exponent)
+/* TFLite's SaturatingRoundingDoublingHighMul(a, b) = (a*b + nudge) / 2^31 truncated, nudge = 2^30 for a*b >= 0 and
+ * 1 - 2^30 otherwise: for every product that is floor((a*b + 2^30) / 2^31), one 64-bit add and shift. Its one
+ * saturating case, a = b = INT32_MIN, cannot occur: tinyc's multipliers lie in [2^30, 2^31) or are 0. Then
+ * RoundingDivideByPOT: value / 2^right_shift, halves away from zero. (int32 wrap-around of x << left_shift.) */
+static inline __attribute__((always_inline)) int32_t lstm_requantize(const int32_t value, const lstm_requant q)
 {
-    const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
-    const int32_t remainder = value & mask;
-    const int32_t threshold = (mask >> 1) + (value < 0 ? 1 : 0);
-    return (value >> exponent) + (remainder > threshold ? 1 : 0);
-}
-
-/* shift > 0 is a left shift (int32 wrap-around). */
-static inline __attribute__((always_inline)) int32_t lstm_requantize(const int32_t value, const int32_t multiplier, const int32_t shift)
-{
-    const int32_t left_shift = shift > 0 ? shift : 0;
-    const int32_t right_shift = shift > 0 ? 0 : -shift;
-    const int32_t shifted = (int32_t)((uint32_t)value << left_shift);
-    return lstm_divide_by_power_of_two(lstm_doubling_high_mult(shifted, multiplier), right_shift);
+    const int32_t shifted = (int32_t)((uint32_t)value << q.left_shift);
+    const int32_t high = (int32_t)(((int64_t)shifted * q.multiplier + ((int64_t)1 << 30)) >> 31);
+    const int32_t remainder = high & q.mask;
+    const int32_t threshold = q.threshold + (high < 0 ? 1 : 0);
+    return (high >> q.right_shift) + (remainder > threshold ? 1 : 0);
 }
 
 static uint32_t lstm_table(const int16_t *table, const uint32_t index)
@@ -92,8 +97,11 @@ static int16_t lstm_tanh16(const int32_t x, const int16_t *table)
     return (int16_t)(value >> 8);
 }
 
-#if defined(__ARM_FEATURE_DSP) && !defined(TINYC_PORTABLE_KERNELS)
+#if (defined(__ARM_FEATURE_DSP) || defined(__ARM_FEATURE_SAT)) && !defined(TINYC_PORTABLE_KERNELS)
 #include <arm_acle.h>
+#endif
+
+#if defined(__ARM_FEATURE_DSP) && !defined(TINYC_PORTABLE_KERNELS)
 #include <string.h>
 #define TINYC_LSTM_DSP 1
 
@@ -169,58 +177,123 @@ static inline __attribute__((always_inline)) int32_t lstm_dot(const int8_t *w, c
     return acc;
 }
 
-/* lstm_dot of two rows with the same vector: each packed pair is loaded once for both rows. */
-static inline __attribute__((always_inline)) void lstm_dot2(const int8_t *w0, const int8_t *w1, const int8_t *v,
-                                                            const int32_t *pairs, const int32_t n, int32_t *acc0,
-                                                            int32_t *acc1)
+/* The sums of four rows with the same vector (their `n`-byte rows stored as one quad, tinyc.ir.lstm.row_quads):
+ * per group of four columns 16 bytes, the rows' four bytes side by side, then the rows' last n % 4 bytes row by
+ * row. Each packed pair is loaded once for the four rows and one pointer walks the quad. */
+static inline __attribute__((always_inline)) void lstm_dot4(const int8_t *quad, const int8_t *v, const int32_t *pairs,
+                                                            const int32_t n, int32_t *acc)
 {
     int32_t a0 = 0;
     int32_t a1 = 0;
-    int32_t k = 0;
+    int32_t a2 = 0;
+    int32_t a3 = 0;
+    const int32_t whole = n & ~(int32_t)3;
 #if TINYC_LSTM_DSP
-    const int8_t *p0 = w0;
-    const int8_t *p1 = w1;
+    const int8_t *wp = quad;
     const int32_t *pp = pairs;
     for (int32_t groups = n >> 2; groups > 0; groups--)
     {
         const int32_t even = pp[0];
         const int32_t odd = pp[1];
-        const int32_t word0 = lstm_load_word(p0);
-        const int32_t word1 = lstm_load_word(p1);
+        const int32_t word0 = lstm_load_word(wp);
+        const int32_t word1 = lstm_load_word(wp + 4);
         a0 = __smlad(__sxtb16(word0), even, a0);
-        a1 = __smlad(__sxtb16(word1), even, a1);
         a0 = __smlad(lstm_sxtb16_ror8(word0), odd, a0);
+        a1 = __smlad(__sxtb16(word1), even, a1);
         a1 = __smlad(lstm_sxtb16_ror8(word1), odd, a1);
+        const int32_t word2 = lstm_load_word(wp + 8);
+        const int32_t word3 = lstm_load_word(wp + 12);
+        a2 = __smlad(__sxtb16(word2), even, a2);
+        a2 = __smlad(lstm_sxtb16_ror8(word2), odd, a2);
+        a3 = __smlad(__sxtb16(word3), even, a3);
+        a3 = __smlad(lstm_sxtb16_ror8(word3), odd, a3);
         pp += 2;
-        p0 += 4;
-        p1 += 4;
+        wp += 16;
     }
-    k = n & ~(int32_t)3;
 #else
     (void)pairs;
-#endif
-    for (; k < n; k++)
+    for (int32_t k = 0; k < whole; k += 4)
     {
-        a0 += (int32_t)w0[k] * (int32_t)v[k];
-        a1 += (int32_t)w1[k] * (int32_t)v[k];
+        const int8_t *group = quad + 4 * k;
+        for (int32_t i = 0; i < 4; i++)
+        {
+            const int32_t x = v[k + i];
+            a0 += (int32_t)group[i] * x;
+            a1 += (int32_t)group[4 + i] * x;
+            a2 += (int32_t)group[8 + i] * x;
+            a3 += (int32_t)group[12 + i] * x;
+        }
     }
-    *acc0 = a0;
-    *acc1 = a1;
+#endif
+    const int32_t rest = n - whole;
+    const int8_t *tail = quad + 4 * whole;
+    for (int32_t i = 0; i < rest; i++)
+    {
+        const int32_t x = v[whole + i];
+        a0 += (int32_t)tail[i] * x;
+        a1 += (int32_t)tail[rest + i] * x;
+        a2 += (int32_t)tail[2 * rest + i] * x;
+        a3 += (int32_t)tail[3 * rest + i] * x;
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
 }
 
-/* One gate value from its two FC sums (bias included): each requantized to Q3.12 and saturated to int16, their
- * saturated sum through the int16 sigmoid (tanh for the cell gate). */
-static inline __attribute__((always_inline)) int16_t lstm_gate(const int32_t from_input_acc, const int32_t from_state_acc,
-                                                               const int32_t g, const int32_t *multiplier,
-                                                               const int32_t *shift, const int32_t gate_multiplier,
-                                                               const int16_t *table)
+/* Saturate to int16: SSAT where the core has it (ARMv7-M), else a compare. */
+static inline __attribute__((always_inline)) int32_t lstm_sat16(const int32_t value)
 {
-    const int32_t from_input = lstm_clamp(lstm_requantize(from_input_acc, multiplier[g], shift[g]),
-                                          TINYC_LSTM_INT16_MIN, TINYC_LSTM_INT16_MAX);
-    const int32_t from_state = lstm_clamp(lstm_requantize(from_state_acc, multiplier[4 + g], shift[4 + g]),
-                                          TINYC_LSTM_INT16_MIN, TINYC_LSTM_INT16_MAX);
-    const int32_t sum = lstm_clamp(from_input + from_state, TINYC_LSTM_INT16_MIN, TINYC_LSTM_INT16_MAX);
-    return g == 2 ? lstm_tanh16(sum * gate_multiplier, table) : lstm_sigmoid16(sum * gate_multiplier, table);
+#if defined(__ARM_FEATURE_SAT) && !defined(TINYC_PORTABLE_KERNELS)
+    return __ssat(value, 16);
+#else
+    return lstm_clamp(value, TINYC_LSTM_INT16_MIN, TINYC_LSTM_INT16_MAX);
+#endif
+}
+
+/* The gate's input to its sigmoid / tanh from its two FC sums (bias included): each requantized to Q3.12 and
+ * saturated to int16, their saturated sum times the activation's input scaling. */
+static inline __attribute__((always_inline)) int32_t lstm_gate_input(const int32_t from_input_acc,
+                                                                     const int32_t from_state_acc,
+                                                                     const lstm_requant from_input_q,
+                                                                     const lstm_requant from_state_q,
+                                                                     const int32_t gate_multiplier)
+{
+    const int32_t from_input = lstm_sat16(lstm_requantize(from_input_acc, from_input_q));
+    const int32_t from_state = lstm_sat16(lstm_requantize(from_state_acc, from_state_q));
+    return lstm_sat16(from_input + from_state) * gate_multiplier;
+}
+
+/* One gate's `units` values for this step (TFLM's CalculateLstmGate): the input and recurrent FC sums four rows
+ * (one quad) at a time, the rows after the last quad one by one, then the activation (tanh for the cell gate,
+ * sigmoid otherwise). */
+static void lstm_gate(const int8_t *w, const int8_t *r, const int32_t *b, const int32_t *rb, const int8_t *x,
+                      const int32_t *input_pairs, const int8_t *hidden, const int32_t *hidden_pairs,
+                      const int32_t features, const int32_t units, const lstm_requant from_input_q,
+                      const lstm_requant from_state_q, const int32_t gate_multiplier, const int32_t is_tanh,
+                      const int16_t *table, int16_t *gate)
+{
+    int32_t u = 0;
+    for (; u + 4 <= units; u += 4)
+    {
+        int32_t in[4];
+        int32_t st[4];
+        lstm_dot4(w + u * features, x, input_pairs, features, in);
+        lstm_dot4(r + u * units, hidden, hidden_pairs, units, st);
+        for (int32_t j = 0; j < 4; j++)
+        {
+            const int32_t value = lstm_gate_input(in[j] + b[u + j], st[j] + rb[u + j], from_input_q, from_state_q,
+                                                  gate_multiplier);
+            gate[u + j] = is_tanh ? lstm_tanh16(value, table) : lstm_sigmoid16(value, table);
+        }
+    }
+    for (; u < units; u++)
+    {
+        const int32_t value = lstm_gate_input(lstm_dot(w + u * features, x, input_pairs, features) + b[u],
+                                              lstm_dot(r + u * units, hidden, hidden_pairs, units) + rb[u],
+                                              from_input_q, from_state_q, gate_multiplier);
+        gate[u] = is_tanh ? lstm_tanh16(value, table) : lstm_sigmoid16(value, table);
+    }
 }
 
 void tinyc_lstm_s8(const int8_t *input,
@@ -241,6 +314,15 @@ void tinyc_lstm_s8(const int8_t *input,
     int16_t *gates = cell + units; /* 4 x units: input, forget, cell, output */
     int8_t *hidden = (int8_t *)(gates + 4 * units);
     const int8_t *recurrent = weights + 4 * units * p.features;
+    lstm_requant fc[8]; /* input-to-gate i, f, c, o, then recurrent i, f, c, o */
+    for (int32_t i = 0; i < 8; i++)
+    {
+        fc[i] = lstm_requant_of(multiplier[i], shift[i]);
+    }
+    const lstm_requant forget_q = lstm_requant_of(p.forget_multiplier, p.forget_shift);
+    const lstm_requant input_q = lstm_requant_of(p.input_multiplier, p.input_shift);
+    const lstm_requant output_q = lstm_requant_of(p.output_multiplier, p.output_shift);
+    const int32_t tanh_round = p.cell_tanh_shift > 0 ? (1 << (p.cell_tanh_shift - 1)) : 0;
 
     for (int32_t u = 0; u < units; u++)
     {
@@ -254,27 +336,9 @@ void tinyc_lstm_s8(const int8_t *input,
         lstm_pack(hidden, units, hidden_pairs);
         for (int32_t g = 0; g < 4; g++)
         {
-            const int8_t *w = weights + g * units * p.features;
-            const int8_t *r = recurrent + g * units * units;
-            const int32_t *b = bias + g * units;
-            const int32_t *rb = bias + (4 + g) * units;
-            int32_t u = 0;
-            for (; u + 2 <= units; u += 2) /* two units at a time: the vectors' pairs are loaded once */
-            {
-                int32_t in0, in1, st0, st1;
-                lstm_dot2(w + u * p.features, w + (u + 1) * p.features, x, input_pairs, p.features, &in0, &in1);
-                lstm_dot2(r + u * units, r + (u + 1) * units, hidden, hidden_pairs, units, &st0, &st1);
-                gates[g * units + u] = lstm_gate(in0 + b[u], st0 + rb[u], g, multiplier, shift, p.gate_multiplier,
-                                                 table);
-                gates[g * units + u + 1] = lstm_gate(in1 + b[u + 1], st1 + rb[u + 1], g, multiplier, shift,
-                                                     p.gate_multiplier, table);
-            }
-            if (u < units)
-            {
-                gates[g * units + u] = lstm_gate(lstm_dot(w + u * p.features, x, input_pairs, p.features) + b[u],
-                                                 lstm_dot(r + u * units, hidden, hidden_pairs, units) + rb[u], g,
-                                                 multiplier, shift, p.gate_multiplier, table);
-            }
+            lstm_gate(weights + g * units * p.features, recurrent + g * units * units, bias + g * units,
+                      bias + (4 + g) * units, x, input_pairs, hidden, hidden_pairs, p.features, units, fc[g],
+                      fc[4 + g], p.gate_multiplier, g == 2, table, gates + g * units);
         }
         const int16_t *input_gate = gates;
         const int16_t *forget_gate = gates + units;
@@ -282,22 +346,17 @@ void tinyc_lstm_s8(const int8_t *input,
         const int16_t *output_gate = gates + 3 * units;
         for (int32_t u = 0; u < units; u++)
         {
-            const int32_t kept = lstm_clamp(
-                lstm_requantize((int32_t)forget_gate[u] * (int32_t)cell[u], p.forget_multiplier, p.forget_shift),
-                TINYC_LSTM_INT16_MIN, TINYC_LSTM_INT16_MAX);
-            const int32_t added = lstm_clamp(
-                lstm_requantize((int32_t)input_gate[u] * (int32_t)cell_gate[u], p.input_multiplier, p.input_shift),
-                TINYC_LSTM_INT16_MIN, TINYC_LSTM_INT16_MAX);
-            int32_t c = lstm_clamp(kept + added, TINYC_LSTM_INT16_MIN, TINYC_LSTM_INT16_MAX);
+            const int32_t kept = lstm_sat16(lstm_requantize((int32_t)forget_gate[u] * (int32_t)cell[u], forget_q));
+            const int32_t added = lstm_sat16(lstm_requantize((int32_t)input_gate[u] * (int32_t)cell_gate[u], input_q));
+            int32_t c = lstm_sat16(kept + added);
             if (p.cell_clip > 0)
             {
                 c = lstm_clamp(c, -p.cell_clip, p.cell_clip);
             }
             cell[u] = (int16_t)c;
-            const int32_t round = p.cell_tanh_shift > 0 ? (1 << (p.cell_tanh_shift - 1)) : 0;
-            const int16_t squashed = lstm_tanh16((c * p.cell_tanh_multiplier + round) >> p.cell_tanh_shift, table);
-            const int32_t h = lstm_requantize((int32_t)squashed * (int32_t)output_gate[u], p.output_multiplier,
-                                              p.output_shift) + p.hidden_zero_point;
+            const int16_t squashed = lstm_tanh16((c * p.cell_tanh_multiplier + tanh_round) >> p.cell_tanh_shift, table);
+            const int32_t h = lstm_requantize((int32_t)squashed * (int32_t)output_gate[u], output_q) +
+                              p.hidden_zero_point;
             hidden[u] = (int8_t)lstm_clamp(h, -128, 127);
         }
         if (!p.last_step_only)
