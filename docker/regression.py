@@ -122,8 +122,8 @@ def main(argv: list[str] | None = None) -> int:
                     failures += 1
                     print(f"FAIL {emulator.value:6} {case}: {result.first_mismatch.describe()}", flush=True)
                 else:
-                    print(f"PASS {emulator.value:6} {case}: {result.samples} samples bit-exact vs {result.reference}, stack "
-                          f"{result.run.stack_used_bytes} B, {seconds:.1f} s", flush=True)
+                    print(f"PASS {emulator.value:6} {case}: {result.samples} samples bit-exact vs {result.reference}, "
+                          f"stack {result.run.stack_used_bytes} B, {seconds:.1f} s", flush=True)
             if no_renode:
                 continue
             with tempfile.TemporaryDirectory(prefix="tinyc-robot-") as tmp:
@@ -133,8 +133,15 @@ def main(argv: list[str] | None = None) -> int:
                     unverified += 1
                     print(f"UNVERIFIED robot  {case}: {crash}", flush=True)
                     continue
+                except TinycError as exc:
+                    failures += 1
+                    print(f"FAIL robot  {case}: {exc}", flush=True)
+                    continue
                 scope = (", up to the final SOFTMAX (both reference interpreters abort on it)" if suite.up_to_logits
                          else "")
+                if suite.samples < args.samples:
+                    scope += (f", {suite.samples} of {args.samples} samples: the part's flash holds no more beside "
+                              "the model")
                 if not suite.robot.passed:
                     failures += 1
                     tail = "\n".join(suite.robot.output.splitlines()[-10:])

@@ -422,3 +422,25 @@ def test_suite_checks_up_to_the_logits_when_the_references_abort(tmp_path: Path,
     assert prefix is not None
     logits = tflm_outputs(prefix, inputs)
     assert suite.files.checksum == output_checksum(logits)
+
+
+@needs_toolchain
+def test_suite_embeds_only_the_samples_the_parts_flash_holds(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model that nearly fills the part's flash: the suite's firmware embeds the samples that fit beside it (the
+    regression asked for 3, the flash holds 1) instead of failing to link, and says how many."""
+    from dataclasses import replace
+
+    import tinyc.run.suite as suite_module
+    from tinyc.plan.pipeline import input_samples, plan_model
+    from tinyc.run.renode import RobotResult
+    from tinyc.run.verify import BOARD_FLASH_MARGIN_BYTES
+    planned = plan_model(TINY, "stm32f412")
+    inputs = input_samples(planned, 3)
+    room = planned.report.flash_bytes + BOARD_FLASH_MARGIN_BYTES + inputs[0].size * 3 // 2  # one sample and a half
+    board = replace(planned.board, flash=replace(planned.board.flash, size_bytes=room))
+    tight = replace(planned, board=board)
+    monkeypatch.setattr(suite_module, "run_renode_test", lambda robot, results: RobotResult(True, "stand-in"))
+    suite = suite_module.run_suite(tight, "stm32f412", inputs, tmp_path)
+    assert suite.samples == 1 and not suite.up_to_logits
+    assert "samples=1 " in suite.files.robot.read_text()

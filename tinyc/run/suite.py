@@ -20,7 +20,8 @@ from tinyc.run.compare import reference_outputs
 from tinyc.run.firmware import build_firmware
 from tinyc.run.oracle import OracleCrash
 from tinyc.run.renode import RenodeFiles, RobotResult, run_renode_test, write_renode_files
-from tinyc.run.verify import up_to_logits
+from tinyc.run.emulators import Emulator
+from tinyc.run.verify import samples_per_build, up_to_logits
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,16 @@ class SuiteRun:
     files: RenodeFiles
     robot: RobotResult
     up_to_logits: bool  # the suite checks the model without its final SOFTMAX (both references abort on it)
+    samples: int  # embedded in the suite's firmware: as many of the inputs as the part's flash leaves room for
 
 
 def run_suite(planned: Planned, board: BoardRef, inputs: list[np.ndarray], folder: Path, *,
               options: ScheduleOptions = ScheduleOptions()) -> SuiteRun:
     """Build the real-board firmware of `planned` (or of its model up to the logits) in `folder`, write its `.resc`
-    and `.robot` beside the ELF and run the suite, its results in `folder/robot-results`. Raises `OracleCrash` when
-    the reference cannot run even the logits."""
+    and `.robot` beside the ELF and run the suite, its results in `folder/robot-results`. The firmware embeds the
+    first of `inputs` that fit the part's flash beside the model (at least one). Raises `OracleCrash` when the
+    reference cannot run even the logits."""
+    inputs = inputs[:samples_per_build(planned, Emulator.RENODE, int(inputs[0].size))]
     suite_model = planned
     try:  # the reference verify uses: TFLM on the native ops of folded chains, else BUILTIN_REF
         reference = reference_outputs(planned, inputs).outputs
@@ -47,4 +51,4 @@ def run_suite(planned: Planned, board: BoardRef, inputs: list[np.ndarray], folde
     files = write_renode_files(build.folder, suite_model.board, model_name=planned.loaded.source.name,
                                reference=reference, macs=suite_model.lowered.macs)
     robot = run_renode_test(files.robot, folder / "robot-results")
-    return SuiteRun(files=files, robot=robot, up_to_logits=suite_model is not planned)
+    return SuiteRun(files=files, robot=robot, up_to_logits=suite_model is not planned, samples=len(inputs))
