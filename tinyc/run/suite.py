@@ -17,10 +17,10 @@ from tinyc.codegen.render import Harness
 from tinyc.plan.pipeline import Planned
 from tinyc.plan.search import ScheduleOptions
 from tinyc.run.compare import reference_outputs
+from tinyc.run.emulators import Emulator
 from tinyc.run.firmware import build_firmware
 from tinyc.run.oracle import OracleCrash
 from tinyc.run.renode import RenodeFiles, RobotResult, run_renode_test, write_renode_files
-from tinyc.run.emulators import Emulator
 from tinyc.run.verify import samples_per_build, up_to_logits
 
 
