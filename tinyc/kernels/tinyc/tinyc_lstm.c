@@ -97,11 +97,8 @@ static int16_t lstm_tanh16(const int32_t x, const int16_t *table)
     return (int16_t)(value >> 8);
 }
 
-#if (defined(__ARM_FEATURE_DSP) || defined(__ARM_FEATURE_SAT)) && !defined(TINYC_PORTABLE_KERNELS)
-#include <arm_acle.h>
-#endif
-
 #if defined(__ARM_FEATURE_DSP) && !defined(TINYC_PORTABLE_KERNELS)
+#include <arm_acle.h>
 #include <string.h>
 #define TINYC_LSTM_DSP 1
 
@@ -241,11 +238,14 @@ static inline __attribute__((always_inline)) void lstm_dot4(const int8_t *quad, 
     acc[3] = a3;
 }
 
-/* Saturate to int16: SSAT where the core has it (ARMv7-M), else a compare. */
+/* Saturate to int16: SSAT where the core has it (ARMv7-M), else a compare. (arm_acle.h's __ssat converts through
+ * unsigned inside its macro, which -Wsign-conversion rejects: the instruction itself, as tinyc_memory_dsp.c does.) */
 static inline __attribute__((always_inline)) int32_t lstm_sat16(const int32_t value)
 {
 #if defined(__ARM_FEATURE_SAT) && !defined(TINYC_PORTABLE_KERNELS)
-    return __ssat(value, 16);
+    int32_t saturated;
+    __asm__("ssat %0, #16, %1" : "=r"(saturated) : "r"(value));
+    return saturated;
 #else
     return lstm_clamp(value, TINYC_LSTM_INT16_MIN, TINYC_LSTM_INT16_MAX);
 #endif
