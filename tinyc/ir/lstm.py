@@ -125,8 +125,9 @@ class LstmParams:
 @dataclass(frozen=True)
 class LstmConstants:
     """Everything in flash: int8 weights (input-to-gate i, f, c, o, each units x features; then recurrent i, f, c,
-    o, each units x units; each matrix in `row_quads` order), int32 biases (per gate, with the input zero point folded in; then per gate the
-    recurrent zero point's term), the 8 FC multipliers and shifts in the same order, the sigmoid table."""
+    o, each units x units; each matrix in `row_quads` order), int32 biases (per gate, with the input zero point
+    folded in; then per gate the recurrent zero point's term), the 8 FC multipliers and shifts in the same order,
+    the sigmoid table."""
     weights: np.ndarray
     bias: np.ndarray
     multiplier: np.ndarray
