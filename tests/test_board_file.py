@@ -154,7 +154,7 @@ def _edited(tmp_path: Path, text: str, name: str, replace: tuple[tuple[str, str]
      "stm32l4r5.toml: [part] an LPUART needs 3 x baud <= usart_clock_hz <= 4096 x baud, got 100000 Hz for 115200 baud"),
     ((("gpio_enable = ", "# "),), "stm32l4r5.toml: [part] usart_kind 'stm32-lpuart' needs 'gpio_enable'"),
     ((("pin = 7, af = 8", "pin = 7"),), "stm32l4r5.toml: [part] tx_pin needs 'af' for usart_kind 'stm32-lpuart'"),
-    ((("bit = 28", "bit = 32"),), "stm32l4r5.toml: a value of [part] or [renode] has the wrong type (bit must be 0..31, got 32)"),
+    ((("bit = 28", "bit = 32"),), "stm32l4r5.toml: [part] power_enable bit must be 0..31, got 32"),
 ])
 def test_bad_l4r5_files_name_the_problem(tmp_path: Path, replace: tuple[tuple[str, str], ...], message: str) -> None:
     with pytest.raises(BoardError, match=re.escape(message)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import enum
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,35 +108,96 @@ class Board:
 
 _CPUS = ("cortex-m4", "cortex-m7")
 
+# A board file is untrusted data (a user downloads it like a .tflite): every string it holds reaches a Makefile,
+# a linker script, Renode scripts or C, so each string field has an allow-list and each integer a 32-bit range.
+# What matches these is written verbatim: no shell, make, C-comment or Renode syntax can pass.
+FLAG_RE = re.compile(r"-[A-Za-z0-9_=+,.:/-]+")  # a compiler flag: no $, quotes, spaces, newlines, ; or #
+NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")  # a board name (a TOML bare key; also the file name)
+IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # a C identifier: a USART, an SRAM block
+RENODE_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")  # a Renode path: sysbus.usart2
+RENODE_PLATFORM_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*(/[A-Za-z0-9_][A-Za-z0-9_.+-]*)*")  # relative, no ..
+MAX_NAME_CHARS = 64
+MAX_DESCRIPTION_CHARS = 200
+MAX_FLAGS = 64
+U32_MAX = 2 ** 32 - 1
+ADDRESS_SPACE_BYTES = 2 ** 32
 
-def _region(data: dict[str, Any], key: str, path: Path) -> MemoryRegion:
-    try:
-        region = data[key]
-        origin, size = int(region["origin"]), int(region["size_bytes"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise BoardError(f"{path.name}: [{key}] needs integer 'origin' and 'size_bytes' ({exc})") from None
+
+def _allowed(value: str, pattern: re.Pattern[str], *, max_chars: int = MAX_NAME_CHARS) -> bool:
+    return len(value) <= max_chars and pattern.fullmatch(value) is not None
+
+
+def _string(data: dict[str, Any], key: str, where: str, path: Path, pattern: re.Pattern[str], allowed: str) -> str:
+    """The string `key` of a table, refused unless it matches its allow-list `pattern` (described by `allowed`)."""
+    if key not in data:
+        raise BoardError(f"{path.name}: {where} is missing the key {key!r}")
+    value = data[key]
+    if not isinstance(value, str) or not _allowed(value, pattern):
+        raise BoardError(f"{path.name}: {where} {key} must be {allowed}, got {value!r}")
+    return value
+
+
+def _description(value: object, path: Path) -> str:
+    """Free text, shown only: printable characters (no control characters, newlines or tabs), no comment markers
+    of C or a linker script, at most MAX_DESCRIPTION_CHARS."""
+    if not isinstance(value, str) or not value.isprintable() or len(value) > MAX_DESCRIPTION_CHARS \
+            or "*/" in value or "/*" in value:
+        raise BoardError(f"{path.name}: description must be one line of printable text (no control characters, "
+                         f"no /* or */, at most {MAX_DESCRIPTION_CHARS} characters), got {value!r}")
+    return value
+
+
+def _u32(data: dict[str, Any], key: str, where: str, path: Path, *, low: int = 0, high: int = U32_MAX) -> int:
+    """An integer `key` of a table in low..high (by default a 32-bit unsigned value: an address, a register)."""
+    if key not in data:
+        raise BoardError(f"{path.name}: {where} is missing the key {key!r}")
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BoardError(f"{path.name}: {where} {key} must be an integer, got {value!r}")
+    if not low <= value <= high:
+        raise BoardError(f"{path.name}: {where} {key} must be {low:,}..{high:,}, got {value:,}")
+    return value
+
+
+def _sub(data: dict[str, Any], key: str, where: str, path: Path) -> dict[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise BoardError(f"{path.name}: {where} {key} must be a table, got {value!r}")
+    return value
+
+
+def _region(data: dict[str, Any], key: str, path: Path, *, table: str | None = None) -> MemoryRegion:
+    region = data.get(key)
+    key = table or key
+    origin, size = (region.get("origin"), region.get("size_bytes")) if isinstance(region, dict) else (None, None)
+    if any(isinstance(v, bool) or not isinstance(v, int) for v in (origin, size)):
+        raise BoardError(f"{path.name}: [{key}] needs integer 'origin' and 'size_bytes' (got {region!r})")
+    assert isinstance(origin, int) and isinstance(size, int)
     if size <= 0 or size % 1024:
         raise BoardError(f"{path.name}: [{key}] size_bytes must be a positive multiple of 1024, got {size}")
+    if not 0 <= origin <= U32_MAX or origin + size > ADDRESS_SPACE_BYTES:
+        raise BoardError(f"{path.name}: [{key}] origin {origin:#x} + size_bytes {size:,} must lie in the 32-bit "
+                         "address space (0 <= origin, origin + size_bytes <= 0x100000000)")
     return MemoryRegion(origin=origin, size_bytes=size)
 
 
-def _bit(data: dict[str, Any]) -> RegisterBit:
-    bit = RegisterBit(int(data["register"]), int(data["bit"]))
-    if not 0 <= bit.bit <= 31:
-        raise ValueError(f"bit must be 0..31, got {bit.bit}")
-    return bit
+def _bit(data: dict[str, Any], key: str, path: Path) -> RegisterBit:
+    where = f"[part] {key}"
+    table = _sub(data, key, "[part]", path)
+    return RegisterBit(_u32(table, "register", where, path), _u32(table, "bit", where, path, high=31))
 
 
 def _part(data: dict[str, Any], path: Path) -> PartTarget | None:
     if "part" not in data:
         return None
-    part = data["part"]
+    part = _sub(data, "part", "the board's", path)
     kinds = ", ".join(k.value for k in UsartKind)
     try:
-        kind = UsartKind(part["usart_kind"])
+        kind = UsartKind(part.get("usart_kind"))
     except ValueError:
-        raise BoardError(f"{path.name}: [part] usart_kind must be one of {kinds}, got {part['usart_kind']!r}") from None
-    pin = part["tx_pin"]
+        raise BoardError(f"{path.name}: [part] usart_kind must be one of {kinds}, got {part.get('usart_kind')!r}") \
+            from None
+    pin = _sub(part, "tx_pin", "[part]", path)
     stm32 = kind in STM32_KINDS
     if stm32:
         for key in ("usart_clock_hz", "usart_enable", "gpio_enable"):
@@ -151,18 +213,24 @@ def _part(data: dict[str, Any], path: Path) -> PartTarget | None:
         if extra:
             raise BoardError(f"{path.name}: [part] usart_kind {kind.value!r} has no {', '.join(extra)} (an nRF UARTE "
                              "needs no clock enables; its TX pin is tx_pin = { port = 0, pin = 6 })")
+    power = part.get("power_enable", [])
+    if not isinstance(power, list):
+        raise BoardError(f"{path.name}: [part] power_enable must be an array of {{ register, bit }} tables, "
+                         f"got {power!r}")
     target = PartTarget(
-        irq_count=int(part["irq_count"]), usart=str(part["usart"]), usart_kind=kind,
-        usart_base=int(part["usart_base"]), baud=int(part["baud"]),
-        tx_pin=TxPin(pin=int(pin["pin"]), gpio_base=int(pin["gpio_base"]) if stm32 else None,
-                     af=int(pin["af"]) if stm32 else None, port=int(pin.get("port", 0))),
-        stack_ram=_region(part, "stack_ram", path) if "stack_ram" in part else None,
-        usart_clock_hz=int(part["usart_clock_hz"]) if stm32 else None,
-        usart_enable=_bit(part["usart_enable"]) if stm32 else None,
-        gpio_enable=_bit(part["gpio_enable"]) if stm32 else None,
-        power_enable=tuple(_bit(b) for b in part.get("power_enable", ())))
-    if not 0 < target.irq_count <= 496:
-        raise BoardError(f"{path.name}: [part] irq_count must be 1..496, got {target.irq_count}")
+        irq_count=_u32(part, "irq_count", "[part]", path, low=1, high=496),
+        usart=_string(part, "usart", "[part]", path, IDENT_RE, "a C identifier such as \"usart2\""),
+        usart_kind=kind,
+        usart_base=_u32(part, "usart_base", "[part]", path), baud=_u32(part, "baud", "[part]", path, low=1),
+        tx_pin=TxPin(pin=_u32(pin, "pin", "[part] tx_pin", path),
+                     gpio_base=_u32(pin, "gpio_base", "[part] tx_pin", path) if stm32 else None,
+                     af=_u32(pin, "af", "[part] tx_pin", path) if stm32 else None,
+                     port=_u32(pin, "port", "[part] tx_pin", path) if "port" in pin else 0),
+        stack_ram=_region(part, "stack_ram", path, table="part.stack_ram") if "stack_ram" in part else None,
+        usart_clock_hz=_u32(part, "usart_clock_hz", "[part]", path, low=1) if stm32 else None,
+        usart_enable=_bit(part, "usart_enable", path) if stm32 else None,
+        gpio_enable=_bit(part, "gpio_enable", path) if stm32 else None,
+        power_enable=tuple(_bit({"power_enable": b}, "power_enable", path) for b in power))
     if stm32 and (not 0 <= target.tx_pin.pin <= 15 or not 0 <= (target.tx_pin.af or 0) <= 15):
         raise BoardError(f"{path.name}: [part] tx_pin pin and af must be 0..15, got {target.tx_pin}")
     if not stm32 and (not 0 <= target.tx_pin.pin <= 31 or not 0 <= target.tx_pin.port <= 1):
@@ -187,6 +255,7 @@ def _sram_regions(data: dict[str, Any], sram: MemoryRegion, path: Path) -> tuple
     for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             raise BoardError(f"{path.name}: every [[sram.regions]] needs a 'name' string, got {entry!r}")
+        _string(entry, "name", "[[sram.regions]]", path, IDENT_RE, "a C identifier such as \"sram1\"")
         block = _region({"sram.regions": entry}, "sram.regions", path)
         regions.append(NamedRegion(name=entry["name"], origin=block.origin, size_bytes=block.size_bytes))
     at = sram.origin
@@ -202,11 +271,17 @@ def _sram_regions(data: dict[str, Any], sram: MemoryRegion, path: Path) -> tuple
     return tuple(regions)
 
 
-def _renode(data: dict[str, Any]) -> RenodeTarget | None:
+def _renode(data: dict[str, Any], path: Path) -> RenodeTarget | None:
     if "renode" not in data:
         return None
-    r = data["renode"]
-    return RenodeTarget(platform=str(r["platform"]), uart=str(r["uart"]), cpu=str(r["cpu"]))
+    r = _sub(data, "renode", "the board's", path)
+    dotted = "a Renode peripheral name such as \"sysbus.usart2\" (letters, digits, _ and dots)"
+    return RenodeTarget(
+        platform=_string(r, "platform", "[renode]", path, RENODE_PLATFORM_RE,
+                         "a relative path in Renode's tree such as \"platforms/cpus/stm32f4.repl\" (letters, "
+                         "digits, _ . + - and /; no .., no spaces or quotes)"),
+        uart=_string(r, "uart", "[renode]", path, RENODE_NAME_RE, dotted),
+        cpu=_string(r, "cpu", "[renode]", path, RENODE_NAME_RE, dotted))
 
 
 # The QEMU machine each CPU's emulator build runs on (the mps2 machines tinyc's emulator harness is written for).
@@ -242,10 +317,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise BoardError(f"board file {path} does not exist") from None
     except IsADirectoryError:
         raise BoardError(f"board file {path} is a folder, not a .toml file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise BoardError(f"board file {path.name} is not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise BoardError(f"board file {path.name} is not UTF-8 text") from None
+    except (tomllib.TOMLDecodeError, ValueError, RecursionError) as exc:  # ValueError: an integer of > 4300 digits
+        raise BoardError(f"board file {path.name} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise BoardError(f"board file {path.name} cannot be read: {exc.strerror or exc}") from None
 
 
 def load_board_file(path: Path) -> Board:
@@ -254,21 +331,28 @@ def load_board_file(path: Path) -> Board:
     name = data.get("name")
     if not isinstance(name, str) or not name:
         raise BoardError(f"{path.name}: 'name' must be a non-empty string, got {name!r}")
+    if not _allowed(name, NAME_RE):
+        raise BoardError(f"{path.name}: name must be letters, digits, _ and - (starting with a letter or _, at most "
+                         f"{MAX_NAME_CHARS} characters), got {name!r}")
     if name != path.stem:
         raise BoardError(f"{path.name}: name {name!r} must equal the file name {path.stem!r}")
     cpu = data.get("cpu")
     if cpu not in _CPUS:
         raise BoardError(f"{path.name}: cpu must be one of {', '.join(_CPUS)}, got {cpu!r}")
-    description = data.get("description", name)
-    if not isinstance(description, str):
-        raise BoardError(f"{path.name}: description must be a string, got {description!r}")
+    description = _description(data.get("description", name), path)
     clock_hz = _number(data, "clock_hz", "the board", path)
     if clock_hz <= 0:
         raise BoardError(f"{path.name}: clock_hz must be positive, got {clock_hz}")
+    if clock_hz > U32_MAX:
+        raise BoardError(f"{path.name}: clock_hz must be at most {U32_MAX:,} (32 bits), got {clock_hz:,}")
     cflags = data.get("cflags")
     if not isinstance(cflags, list) or not cflags or not all(isinstance(f, str) and f for f in cflags):
         raise BoardError(f"{path.name}: cflags must be a list of compiler flags such as "
                          f"[\"-mcpu={cpu}\", \"-mthumb\"], got {cflags!r}")
+    refused = [f for f in cflags if not _allowed(f, FLAG_RE, max_chars=200)]
+    if refused or len(cflags) > MAX_FLAGS:
+        raise BoardError(f"{path.name}: cflags must be at most {MAX_FLAGS} flags, each a - and then letters, digits "
+                         f"and _ = + , . : / - only (no spaces, quotes, $ or newlines), got {(refused or cflags)[0]!r}")
     if f"-mcpu={cpu}" not in cflags:
         raise BoardError(f"{path.name}: cflags must hold -mcpu={cpu} (the cpu the board names), got {cflags}")
     flash, sram = _region(data, "flash", path), _region(data, "sram", path)
@@ -286,15 +370,14 @@ def load_board_file(path: Path) -> Board:
     if qemu.get("machine") != machine:
         raise BoardError(f"{path.name}: [emulator.qemu] machine must be {machine!r} for a {cpu} (tinyc's emulator "
                          f"build runs there), got {qemu.get('machine')!r}")
-    target = QemuTarget(machine=machine, flash_origin=_number(qemu, "flash_origin", "[emulator.qemu]", path),
-                        sram_origin=_number(qemu, "sram_origin", "[emulator.qemu]", path))
-    try:
-        part = _part(data, path)
-        renode = _renode(data)
-    except KeyError as exc:
-        raise BoardError(f"{path.name}: missing key {exc}") from None
-    except (TypeError, ValueError) as exc:
-        raise BoardError(f"{path.name}: a value of [part] or [renode] has the wrong type ({exc})") from None
+    target = QemuTarget(machine=machine, flash_origin=_u32(qemu, "flash_origin", "[emulator.qemu]", path),
+                        sram_origin=_u32(qemu, "sram_origin", "[emulator.qemu]", path))
+    for origin, region, key in ((target.flash_origin, flash, "flash_origin"), (target.sram_origin, sram, "sram_origin")):
+        if origin + region.size_bytes > ADDRESS_SPACE_BYTES:
+            raise BoardError(f"{path.name}: [emulator.qemu] {key} {origin:#x} + the size {region.size_bytes:,} "
+                             "runs past the 32-bit address space")
+    part = _part(data, path)
+    renode = _renode(data, path)
     return Board(name=name, description=description, cpu=cpu, clock_hz=clock_hz, cflags=tuple(cflags),
                  flash=flash, sram=sram, stack_bytes=stack_bytes, qemu=target, part=part, renode=renode,
                  sram_regions=_sram_regions(data, sram, path))

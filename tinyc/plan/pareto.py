@@ -129,6 +129,6 @@ def pareto_html(p: Pareto, png: bytes) -> str:
     image = base64.b64encode(png).decode()
     return (f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{html.escape(p.model_name)} Pareto</title>"
             "<style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:right}</style></head><body>\n"
-            f"<h1>{html.escape(p.model_name)} on {p.board_name}: peak SRAM against MAC overhead</h1>\n"
+            f"<h1>{html.escape(p.model_name)} on {html.escape(p.board_name)}: peak SRAM against MAC overhead</h1>\n"
             f"<img src='data:image/png;base64,{image}'>\n<table><tr><th>family</th><th>schedule</th><th>arena B</th>"
             f"<th>MACs</th><th>Pareto</th></tr>\n{rows}\n</table></body></html>\n")

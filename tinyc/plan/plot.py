@@ -64,7 +64,7 @@ def _html(planned: Planned, png: bytes) -> str:
     image = base64.b64encode(png).decode()
     return (f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{html.escape(r.model_name)} memory</title>"
             "<style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:right}</style></head><body>\n"
-            f"<h1>{html.escape(r.model_name)} on {r.board.name}</h1>\n<p>{html.escape(r.verdict())}</p>\n"
+            f"<h1>{html.escape(r.model_name)} on {html.escape(r.board.name)}</h1>\n<p>{html.escape(r.verdict())}</p>\n"
             f"<p>schedule: {html.escape(r.schedule)}</p>\n<img src='data:image/png;base64,{image}'>\n"
             "<table><tr><th>op</th><th>kind</th><th>layer</th><th>output</th><th>patch</th><th>MACs</th>"
             f"<th>live B</th><th>scratch B</th></tr>\n{rows}\n</table></body></html>\n")
