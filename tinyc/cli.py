@@ -59,6 +59,24 @@ def board_options(func: Callable[..., None]) -> Callable[..., None]:
         command = option(command)
     return command
 
+def cache_options(func: Callable[..., None]) -> Callable[..., None]:
+    """--no-cache: convert the model afresh, reading and writing no conversion cache entry (tinyc.frontend.cache)."""
+
+    @click.option("--no-cache", is_flag=True,
+                  help="Convert the model afresh: read and write no entry of the conversion cache (see README.md, "
+                       "the conversion cache).")
+    @functools.wraps(func)
+    def command(*args: Any, no_cache: bool, **kwargs: Any) -> None:
+        from tinyc.frontend.cache import cache_disabled
+        if not no_cache:
+            func(*args, **kwargs)
+            return
+        with cache_disabled():
+            func(*args, **kwargs)
+
+    return command
+
+
 def progress_options(func: Callable[..., None]) -> Callable[..., None]:
     """--quiet; otherwise progress on stderr for every step over a second (load, convert, plan, render, build, emulate,
     reference): a Rich spinner on a terminal, plain `tinyc: STEP: ...` lines in logs (tinyc.progress)."""
@@ -313,6 +331,7 @@ def boards() -> None:
                    "row-by-row stages and their combinations) and write peak SRAM against MAC overhead, the Pareto "
                    "front and the chosen point: FILE.json, FILE.png, or FILE.html (plot and table).")
 @progress_options
+@cache_options
 @schedule_options
 def report(model: Path, board: BoardRef, as_json: bool, tflm_arena: bool, plot_path: Path | None,
            pareto_path: Path | None, options: ScheduleOptions, verbose_plan: bool) -> None:
@@ -381,6 +400,7 @@ def _c_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
                    "the checkout --cmsis-nn names, and the output holds none of tinyc's copy.")
 @CMSIS_OPT
 @progress_options
+@cache_options
 @schedule_options
 def compile_cmd(model: Path, board: BoardRef, output: Path, c_name: str, as_json: bool, kernels: str | None,
                 cmsis_nn: Path | None, options: ScheduleOptions, verbose_plan: bool) -> None:
@@ -492,6 +512,7 @@ def _write_renode_files(planned: Planned, folder: Path, samples: list[np.ndarray
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="--dataset: use only the first LIMIT samples.")
 @CMSIS_OPT
 @progress_options
+@cache_options
 @schedule_options
 def verify_cmd(model: Path, board: BoardRef, samples: int, emulator: str, as_json: bool, seed: int, outputs_only: bool,
                use_dataset: bool,
@@ -519,6 +540,7 @@ def verify_cmd(model: Path, board: BoardRef, samples: int, emulator: str, as_jso
         if verbose_plan:
             _print_candidates(result.report)
         out.print(f"emulator: {choice.emulator.value} ({escape(choice.reason)})")
+        out.print(f"model: {escape(result.planned.loaded.describe_conversion())}")
         out.print(f"schedule: {result.report.schedule}")
         out.print(f"{result.run.emulator}: {result.samples} samples, {result.mismatched_samples} mismatching "
                   f"(TFLite Micro reference), stack used {result.run.stack_used_bytes:,} B, {elapsed:.1f} s")
@@ -606,6 +628,7 @@ def _verify_dataset(model: Path, board: BoardRef, *, limit: int | None, options:
               help="Also estimate cycles: a second QEMU run logs the executed instructions, priced by the core's "
                    "timing table (tinyc/run/cycles.py).")
 @progress_options
+@cache_options
 @schedule_options
 def bench_cmd(model: Path, board: BoardRef, portable: bool, as_json: bool, seed: int, cmsis_nn: Path | None,
               cycles: bool, options: ScheduleOptions, verbose_plan: bool) -> None:

@@ -6,15 +6,22 @@ folder, `TINYC_CACHE_DIR=off` to turn the cache off), keyed by the SHA-256 of ev
 the model file's bytes, the representative data it yields (every array's dtype, shape and bytes), the sources of
 tinyc's front end (the builders a model file calls) and the TensorFlow version. A `.py` model file that imports
 other files of its own is re-converted only when one of those keyed inputs changes: say so, or turn the cache off.
+
+Each entry is `KEY.tflite` and `KEY.json`; the JSON holds a SHA-256 digest over the key, the .tflite's bytes and
+every metadata field, checked on read: a torn, edited-by-hand or malformed entry is a miss with a note, never a
+traceback. The digest catches corruption, not malice: whoever can write the cache folder decides what tinyc
+compiles (and what `verify` compares against), so the folder is as trusted as the model file itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -22,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 CACHE_ENV = "TINYC_CACHE_DIR"
-FORMAT = 1
+FORMAT = 2  # 2: the entry's digest covers the key, the .tflite and the metadata
+_DISABLED: ContextVar[bool] = ContextVar("tinyc_cache_disabled", default=False)
 
 
 @dataclass(frozen=True)
@@ -32,7 +40,25 @@ class CachedConversion:
     output_layer: str | None
 
 
+@dataclass(frozen=True)
+class Lookup:
+    hit: CachedConversion | None
+    note: str | None = None  # why an entry that was there was not used (malformed, unreadable, failed its digest)
+
+
+@contextlib.contextmanager
+def cache_disabled() -> Iterator[None]:
+    """No cache reads or writes inside (the CLI's --no-cache)."""
+    token = _DISABLED.set(True)
+    try:
+        yield
+    finally:
+        _DISABLED.reset(token)
+
+
 def cache_dir() -> Path | None:
+    if _DISABLED.get():
+        return None
     chosen = os.environ.get(CACHE_ENV)
     if chosen == "off":
         return None
@@ -72,19 +98,49 @@ def conversion_key(model_file: bytes, representative: Iterable[list[np.ndarray]]
     return digest.hexdigest()
 
 
-def load_cached(key: str) -> CachedConversion | None:
+def entry_digest(key: str, tflite: bytes, notes: Iterable[str], output_layer: str | None) -> str:
+    """SHA-256 over everything an entry holds (a canonical JSON of the key, the .tflite's digest and the metadata)."""
+    body = json.dumps({"format": FORMAT, "key": key, "tflite_sha256": hashlib.sha256(tflite).hexdigest(),
+                       "notes": list(notes), "output_layer": output_layer}, sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _parse_entry(key: str, info: object, tflite: bytes) -> CachedConversion | str:
+    """The entry, or what is wrong with it."""
+    if not isinstance(info, dict):
+        return f"its .json holds {type(info).__name__}, not an object"
+    notes, output_layer, digest = info.get("notes"), info.get("output_layer"), info.get("digest")
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        return "its notes are not a list of strings"
+    if output_layer is not None and not isinstance(output_layer, str):
+        return "its output_layer is not a string"
+    if not isinstance(digest, str):
+        return "it has no digest (an entry of an older tinyc, or edited)"
+    if digest != entry_digest(key, tflite, notes, output_layer):
+        return "it fails its digest check (torn, corrupt or edited)"
+    return CachedConversion(tflite=tflite, notes=tuple(notes), output_layer=output_layer)
+
+
+def load_cached(key: str) -> Lookup:
+    """The entry of `key`: a hit, a plain miss (no entry), or a miss with a note (an entry that cannot be used)."""
     folder = cache_dir()
     if folder is None:
-        return None
+        return Lookup(None)
     data, meta = folder / f"{key}.tflite", folder / f"{key}.json"
+    if not data.exists() and not meta.exists():
+        return Lookup(None)
+    where = f"conversion cache entry {meta.with_suffix('')}"
     try:
-        info = json.loads(meta.read_text())
+        info = json.loads(meta.read_text(encoding="utf-8"))
         tflite = data.read_bytes()
-    except (OSError, json.JSONDecodeError):
-        return None
-    if info.get("sha256") != hashlib.sha256(tflite).hexdigest():
-        return None  # a torn or tampered entry: convert again
-    return CachedConversion(tflite=tflite, notes=tuple(info.get("notes", ())), output_layer=info.get("output_layer"))
+    except (OSError, UnicodeDecodeError) as exc:
+        return Lookup(None, f"{where} cannot be read ({getattr(exc, 'strerror', None) or exc}): converted again")
+    except (ValueError, RecursionError):  # json.JSONDecodeError, or a number too long for int()
+        return Lookup(None, f"{where} is not valid JSON: converted again")
+    entry = _parse_entry(key, info, tflite)
+    if isinstance(entry, str):
+        return Lookup(None, f"{where} is not used: {entry}; converted again")
+    return Lookup(entry)
 
 
 def store(key: str, conversion: CachedConversion) -> None:
@@ -93,12 +149,12 @@ def store(key: str, conversion: CachedConversion) -> None:
     folder = cache_dir()
     if folder is None:
         return
+    digest = entry_digest(key, conversion.tflite, conversion.notes, conversion.output_layer)
+    meta = {"digest": digest, "sha256": hashlib.sha256(conversion.tflite).hexdigest(),
+            "notes": list(conversion.notes), "output_layer": conversion.output_layer}
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        for suffix, payload in ((".tflite", conversion.tflite),
-                                (".json", json.dumps({"sha256": hashlib.sha256(conversion.tflite).hexdigest(),
-                                                      "notes": list(conversion.notes),
-                                                      "output_layer": conversion.output_layer}).encode())):
+        for suffix, payload in ((".tflite", conversion.tflite), (".json", json.dumps(meta).encode())):
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{key}.")
             with os.fdopen(fd, "wb") as f:
                 f.write(payload)

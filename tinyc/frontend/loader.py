@@ -8,7 +8,7 @@ import sys
 import warnings
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 
@@ -32,6 +32,23 @@ class LoadedModel:
     module: ModuleType | None = field(default=None, repr=False, compare=False)
     output_layer: str | None = None  # the Keras layer that produces the model output, when known
     from_cache: bool = False  # the int8 conversion came from the conversion cache (`frontend.cache`)
+    cache_key: str | None = None  # the conversion's cache key (None for a .tflite file, which is not converted)
+
+    @property
+    def conversion(self) -> str:
+        """Which conversion this is: "tflite" (the file itself), "cached" or "fresh"."""
+        return "tflite" if self.cache_key is None else "cached" if self.from_cache else "fresh"
+
+    def describe_conversion(self) -> str:
+        digest = hashlib.sha256(self.tflite).hexdigest()
+        if self.cache_key is None:
+            return f"the .tflite file itself (sha256 {digest[:16]})"
+        return (f"{'cached' if self.from_cache else 'fresh'} int8 conversion, cache key {self.cache_key[:16]}, "
+                f"tflite sha256 {digest[:16]}")
+
+    def conversion_json(self) -> dict[str, str | None]:
+        return {"conversion": self.conversion, "cache_key": self.cache_key,
+                "tflite_sha256": hashlib.sha256(self.tflite).hexdigest()}
 
 
 def _c_name(path: Path) -> str:
@@ -147,11 +164,11 @@ def load_model(path: Path) -> LoadedModel:
         return LoadedModel(name=_c_name(path), source=path, tflite=data)
     if suffix == ".keras":
         key = conversion_key(path.read_bytes(), None)
-        cached = _cached(path, key, None)
+        cached, note = _cached(path, key, None)
         if cached is not None:
             return cached
         with step(Step.CONVERT, f"{path.name} to int8 TFLite"):
-            return _store(key, _from_keras(path, _load_keras_file(path), None, None))
+            return _store(key, _from_keras(path, _load_keras_file(path), None, None), note)
     if suffix == ".py":
         with step(Step.LOAD, f"{path.name} (running the model file and its imports)"):
             module = _import_model_file(path)
@@ -162,25 +179,28 @@ def load_model(path: Path) -> LoadedModel:
         representative = getattr(module, "representative_dataset", None)
         samples = list(representative()) if callable(representative) else None  # the user's code runs once
         key = conversion_key(path.read_bytes(), samples)
-        cached = _cached(path, key, module)
+        cached, note = _cached(path, key, module)
         if cached is not None:
             return cached
         with step(Step.CONVERT, f"{path.name} to int8 TFLite (build(), TensorFlow)"):
-            return _store(key, _build_and_convert(path, module, build, samples))
+            return _store(key, _build_and_convert(path, module, build, samples), note)
     raise ModelLoadError(f"{path}: unknown model file type {suffix!r}; give a .py with build(), a .keras or an int8 .tflite")
 
 
-def _cached(path: Path, key: str, module: ModuleType | None) -> LoadedModel | None:
-    hit = load_cached(key)
-    if hit is None:
-        return None
+def _cached(path: Path, key: str, module: ModuleType | None) -> tuple[LoadedModel | None, str | None]:
+    """The cached conversion of `key`, or None and why an entry there was not used."""
+    lookup = load_cached(key)
+    if lookup.hit is None:
+        return None, lookup.note
+    hit = lookup.hit
     return LoadedModel(name=_c_name(path), source=path, tflite=hit.tflite, notes=hit.notes, module=module,
-                       output_layer=hit.output_layer, from_cache=True)
+                       output_layer=hit.output_layer, from_cache=True, cache_key=key), None
 
 
-def _store(key: str, loaded: LoadedModel) -> LoadedModel:
+def _store(key: str, loaded: LoadedModel, note: str | None) -> LoadedModel:
+    """Keep a fresh conversion; `note`: why the entry that was there was not used (shown with the model's notes)."""
     store(key, CachedConversion(tflite=loaded.tflite, notes=loaded.notes, output_layer=loaded.output_layer))
-    return loaded
+    return replace(loaded, cache_key=key, notes=(*loaded.notes, *((note,) if note else ())))
 
 
 def build_keras(loaded: LoadedModel) -> object | None:

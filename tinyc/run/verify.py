@@ -117,7 +117,7 @@ class VerifyResult:
 
     def as_json(self) -> dict[str, Any]:
         return {"board": self.planned.board.name, "emulator": self.run.emulator, "reference": self.reference,
-                "samples": self.samples,
+                **self.planned.loaded.conversion_json(), "samples": self.samples,
                 "mismatches": self.mismatched_samples, "mismatched_bytes": self.mismatched_bytes,
                 "first_mismatch": self.first_mismatch.describe() if self.first_mismatch else None,
                 "ops_compared": self.ops_compared,
