@@ -395,5 +395,8 @@ def get_board(ref: BoardRef) -> Board:
     name = ref
     boards = known_boards()
     if name not in boards:
+        if name.endswith(".toml") or "/" in name:
+            raise BoardError(f"unknown board {name!r}: --board takes a bundled board's name ({', '.join(boards)}); "
+                             f"give a board file of your own with --board-file {name}")
         raise BoardError(f"unknown board {name!r}; known boards: {', '.join(boards)}")
     return boards[name]

@@ -36,6 +36,11 @@ out = Console(width=None if sys.stdout.isatty() else 150)
 MODEL_ARG = click.argument("model", type=click.Path(path_type=Path))
 
 
+def _note(text: str) -> None:
+    """A note on stderr; its text is printed as it is (a `[sram]` or a path like `old[1]/m.py` is not Rich markup)."""
+    console.print(f"[yellow]note:[/yellow] {escape(text)}", highlight=False, soft_wrap=True)
+
+
 def board_options(func: Callable[..., None]) -> Callable[..., None]:
     """--board NAME (a bundled board) or --board-file PATH.toml (the user's own), validated here and handed to the
     command as one `board: BoardRef`."""
@@ -199,8 +204,16 @@ def schedule_options(func: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
+_JSON_WRITTEN: list[bool] = []  # a command's JSON result is on stdout (an error after it adds no second object)
+
+
+def _emit_json(text: str) -> None:
+    out.print_json(text)
+    _JSON_WRITTEN.append(True)
+
+
 def _print_json(data: dict[str, Any], *, wall_seconds: float) -> None:
-    out.print_json(json.dumps({**data, "wall_seconds": round(wall_seconds, 2)}))
+    _emit_json(json.dumps({**data, "wall_seconds": round(wall_seconds, 2)}))
 
 
 def _print_candidates(report: MemoryReport) -> None:
@@ -236,12 +249,12 @@ def _alternatives(summary: ScheduleSummary) -> list[tuple[str, Candidate]]:
 
 
 def _print_report(report: MemoryReport) -> None:
-    table = Table(title=f"{report.model_name} on {report.board.name} — per-layer memory", show_lines=False)
+    table = Table(title=escape(f"{report.model_name} on {report.board.name} — per-layer memory"), show_lines=False)
     for column in ("#", "op", "layer", "output", "patch", "MACs", "weights B", "live act. B", "scratch B", ""):
         table.add_column(column, justify="right" if column not in ("op", "layer", "output", "patch") else "left")
     peak = report.peak_step
     for row_index, r in enumerate(report.layers):
-        table.add_row(str(r.op_index), r.op, r.layer[:40], "x".join(map(str, r.output_shape)),
+        table.add_row(str(r.op_index), r.op, escape(r.layer[:40]), "x".join(map(str, r.output_shape)),
                       "x".join(map(str, r.patch_shape[1:])) if r.patch_shape else "", f"{r.macs:,}",
                       f"{r.weights_bytes:,}", f"{r.live_activation_bytes:,}", f"{r.scratch_bytes:,}",
                       "◀ peak" if row_index == peak else "")
@@ -265,7 +278,7 @@ def _print_report(report: MemoryReport) -> None:
     out.print(totals)
     summary = report.schedule_summary
     if summary.reason:
-        out.print(f"why: {summary.reason}")
+        out.print(escape(f"why: {summary.reason}"))
     for label, alternative in _alternatives(summary):
         out.print(f"  {label}: {_describe_candidate(alternative)}")
     line = f"schedule: {report.schedule}"
@@ -274,21 +287,31 @@ def _print_report(report: MemoryReport) -> None:
                  f"MAC overhead {100 * summary.mac_overhead:+.1f}% "
                  f"(patch stage {100 * summary.stage_mac_overhead:+.1f}%); input "
                  f"{'streamed' if summary.input_streamed else 'in arena'}")
-    out.print(line)
+    out.print(escape(line))
     if report.measured_stack_bytes is not None:
         out.print(f"stack measured in the emulator (painting): {report.measured_stack_bytes:,} of "
                   f"{report.stack_bytes:,} B reserved")
     for note in report.notes:
-        console.print(f"[yellow]note:[/yellow] {note}")
+        _note(note)
     colour = "green" if report.fits else "red"
-    out.print(f"[{colour}]{report.verdict()}[/{colour}]")
+    out.print(f"[{colour}]{escape(report.verdict())}[/{colour}]")
+
+
+def _version() -> str:
+    from importlib import metadata
+    try:
+        return metadata.version("tinyc")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 @click.group()
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(_version(), "--version", prog_name="tinyc", message="%(prog)s %(version)s")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
-    """tinyc: Keras / int8 TFLite models → bit-exact CMSIS-NN firmware for STM32.
+    """tinyc: Keras / int8 TFLite models → bit-exact CMSIS-NN firmware for Arm Cortex-M microcontrollers (the
+    bundled boards: STM32F412, STM32H743, STM32L4R5, nRF52840; `tinyc boards`; your own with --board-file).
 
     MODEL is a .py file defining build() (and optionally representative_dataset() and dataset()), a .keras file,
     or an int8 .tflite. A .py model file is executed as Python code, like setup.py: only run model files you
@@ -312,7 +335,7 @@ def boards() -> None:
                       f"qemu {b.qemu.machine}" + (f", renode {Path(b.renode.platform).stem}" if b.renode is not None else ""),
                       f"output on {b.part.usart}" if b.part is not None else "none (no \\[part] table)")
     out.print(table)
-    out.print(f"from {boards_dir()}/*.toml; your own board: --board-file PATH.toml in the same format")
+    out.print(escape(f"from {boards_dir()}/*.toml; your own board: --board-file PATH.toml in the same format"))
 
 
 @cli.command()
@@ -330,12 +353,16 @@ def boards() -> None:
               help="Also measure every candidate schedule (per layer, patches at each split and grid, fused "
                    "row-by-row stages and their combinations) and write peak SRAM against MAC overhead, the Pareto "
                    "front and the chosen point: FILE.json, FILE.png, or FILE.html (plot and table).")
+@click.option("--check", is_flag=True,
+              help="Exit with status 1 when the model does not fit the board (after printing the report); without "
+                   "it, report exits 0 either way.")
 @progress_options
 @cache_options
 @schedule_options
 def report(model: Path, board: BoardRef, as_json: bool, tflm_arena: bool, plot_path: Path | None,
-           pareto_path: Path | None, options: ScheduleOptions, verbose_plan: bool) -> None:
-    """Memory report only (no toolchain needed; works even if the model does not fit)."""
+           pareto_path: Path | None, check: bool, options: ScheduleOptions, verbose_plan: bool) -> None:
+    """Memory report only (no toolchain needed; works even if the model does not fit: exit status 0, or 1 with
+    --check when it does not fit)."""
     from dataclasses import replace
 
     from tinyc.plan.pipeline import plan_model
@@ -346,13 +373,13 @@ def report(model: Path, board: BoardRef, as_json: bool, tflm_arena: bool, plot_p
         try:
             rep = replace(rep, tflm_arena_bytes=tflm_arena_bytes(planned.loaded.tflite))
         except OracleCrash as crash:
-            console.print(f"[yellow]note:[/yellow] no TFLM arena figure: {crash}")
+            _note(f"no TFLM arena figure: {crash}")
     if plot_path is not None:
         from tinyc.plan.plot import write_memory_plot
         if plot_path.exists():
             raise click.ClickException(f"{plot_path} exists; tinyc does not overwrite files (remove it or pick another name)")
         write_memory_plot(replace(planned, report=rep), plot_path)
-        console.print(f"memory plot written to {plot_path}")
+        console.print(escape(f"memory plot written to {plot_path}"))
     if pareto_path is not None:
         from tinyc.plan.pareto import pareto, pareto_html, pareto_png
         if pareto_path.exists():
@@ -366,14 +393,16 @@ def report(model: Path, board: BoardRef, as_json: bool, tflm_arena: bool, plot_p
             pareto_path.write_bytes(pareto_png(front))
         else:
             pareto_path.write_text(pareto_html(front, pareto_png(front)))
-        console.print(f"Pareto front written to {pareto_path} ({len(front.points)} schedules, "
-                      f"{len(front.front)} on the front)")
+        console.print(escape(f"Pareto front written to {pareto_path} ({len(front.points)} schedules, "
+                             f"{len(front.front)} on the front)"))
     if as_json:
-        out.print_json(json.dumps(rep.as_json()))
+        _emit_json(json.dumps(rep.as_json()))
     else:
         if verbose_plan:
             _print_candidates(rep)
         _print_report(rep)
+    if check and not rep.fits:
+        sys.exit(1)
 
 
 def _c_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -429,7 +458,11 @@ def compile_cmd(model: Path, board: BoardRef, output: Path, c_name: str, as_json
     if not planned.report.fits:  # before anything is written
         raise DoesNotFitError(f"{planned.loaded.source.name}: {planned.report.verdict()}")
     renode_files = None
-    say = console.print if as_json else out.print  # --json: stdout holds the JSON only
+    printer = console if as_json else out  # --json: stdout holds the JSON only
+
+    def say(text: str) -> None:
+        printer.print(escape(text))
+
     with staged_output(output) as stage:  # the whole project is swapped in only when every step succeeded
         result = build_firmware(planned, stage, samples, cmsis_nn=cmsis_nn, c_name=c_name)
         part = (build_firmware(planned, stage / "board", samples, harness=Harness.BOARD_UART, cmsis_nn=cmsis_nn,
@@ -449,8 +482,8 @@ def compile_cmd(model: Path, board: BoardRef, output: Path, c_name: str, as_json
     say(f"the model as a library: {output / 'README.md'} (CMakeLists.txt, model.h; C names {c_name}_*), "
         f"description {output / 'tinyc.json'}")
     if planned.board.part is None:
-        console.print(f"[yellow]note:[/yellow] board {planned.board.name} has no \\[part] table (the part's USART "
-                      "and vector table): no real-board firmware was written, only the emulator build")
+        _note(f"board {planned.board.name} has no [part] table (the part's USART and vector table): no real-board "
+              "firmware was written, only the emulator build")
     if part is not None and planned.board.part is not None:
         say(f"wrote {output / 'board' / part.elf.name} for the {planned.board.name} part itself: flash "
             f"{part.sizes.flash_bytes:,} B, output on {planned.board.part.usart}")
@@ -461,7 +494,7 @@ def compile_cmd(model: Path, board: BoardRef, output: Path, c_name: str, as_json
             f"in Renode with: renode-test -r RESULTS_FOLDER {board_dir / renode_files.robot.name}, or "
             f"renode {board_dir / renode_files.resc.name} then `start` (see README.md, Renode)")
     if as_json:
-        out.print_json(json.dumps(describe_build(description)))
+        _emit_json(json.dumps(describe_build(description)))
 
 
 def _check_kernels(kernels: str | None, cmsis_nn: Path | None) -> None:
@@ -484,10 +517,10 @@ def _write_renode_files(planned: Planned, folder: Path, samples: list[np.ndarray
     try:
         reference = reference_outputs(planned, samples)
     except OracleCrash as crash:
-        console.print(f"[yellow]note:[/yellow] no Renode suite: {crash}")
+        _note(f"no Renode suite: {crash}")
         return None
     for note in reference.notes:
-        console.print(f"[yellow]note:[/yellow] Renode suite reference: {note}")
+        _note(f"Renode suite reference: {note}")
     return write_renode_files(folder, planned.board, model_name=planned.loaded.source.name,
                               reference=reference.outputs, macs=planned.lowered.macs)
 
@@ -502,7 +535,7 @@ def _write_renode_files(planned: Planned, folder: Path, samples: list[np.ndarray
                    "the part), QEMU otherwise; qemu: the emulator build on an mps2 machine; renode: the real-board "
                    "build on Renode's model of the part.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the random inputs.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the random inputs.")
 @click.option("--outputs-only", is_flag=True,
               help="Compare only the final outputs (quicker); by default the first sample also runs traced and "
                    "every op's output is compared with TFLite Micro's intermediate tensors.")
@@ -541,7 +574,7 @@ def verify_cmd(model: Path, board: BoardRef, samples: int, emulator: str, as_jso
             _print_candidates(result.report)
         out.print(f"emulator: {choice.emulator.value} ({escape(choice.reason)})")
         out.print(f"model: {escape(result.planned.loaded.describe_conversion())}")
-        out.print(f"schedule: {result.report.schedule}")
+        out.print(escape(f"schedule: {result.report.schedule}"))
         out.print(f"{result.run.emulator}: {result.samples} samples, {result.mismatched_samples} mismatching "
                   f"(TFLite Micro reference), stack used {result.run.stack_used_bytes:,} B, {elapsed:.1f} s")
         if result.ops_compared is not None:
@@ -553,7 +586,7 @@ def verify_cmd(model: Path, board: BoardRef, samples: int, emulator: str, as_jso
             out.print(f"second opinion, LiteRT BUILTIN_REF vs {result.reference}: {so.differing_bytes} of "
                       f"{so.total_bytes} output bytes differ (max {so.max_abs_diff} LSB)")
         for note in result.report.notes:
-            console.print(f"[yellow]note:[/yellow] {note}")
+            _note(note)
     if result.first_mismatch is not None:
         raise click.ClickException(f"MISMATCH: {result.first_mismatch.describe()}")
     if not as_json:
@@ -592,7 +625,7 @@ def _verify_dataset(model: Path, board: BoardRef, *, limit: int | None, options:
         _print_json({**result.as_json(), **_choice_json(emulator)}, wall_seconds=elapsed)
     else:
         out.print(f"emulator: {emulator.emulator.value} ({escape(emulator.reason)})")
-        table = Table(title=f"{result.model_name} on {result.board}: top-1 on {result.samples} labelled samples")
+        table = Table(title=escape(f"{result.model_name} on {result.board}: top-1 on {result.samples} labelled samples"))
         for column in ("", "correct", "top-1"):
             table.add_column(column, justify="left" if not column else "right")
         for name, predictions in (("float Keras", result.float_predictions),
@@ -601,13 +634,13 @@ def _verify_dataset(model: Path, board: BoardRef, *, limit: int | None, options:
             table.add_row(name, f"{result.correct(predictions)} / {result.samples}",
                           f"{100 * result.correct(predictions) / result.samples:.2f}%")
         out.print(table)
-        out.print(f"int8 drop vs float: {100 * result.int8_drop:+.2f} points (firmware); schedule: "
-                  f"{result.report.schedule}; {result.batches} firmware build(s), stack used "
-                  f"{result.stack_used_bytes:,} B, {elapsed:.1f} s")
+        out.print(escape(f"int8 drop vs float: {100 * result.int8_drop:+.2f} points (firmware); schedule: "
+                         f"{result.report.schedule}; {result.batches} firmware build(s), stack used "
+                         f"{result.stack_used_bytes:,} B, {elapsed:.1f} s"))
         out.print(f"mismatches: {result.mismatched_samples} of {result.samples} samples differ from {result.reference} "
                   f"({result.mismatched_bytes} bytes)")
         for note in result.notes:
-            console.print(f"[yellow]note:[/yellow] {note}")
+            _note(note)
     if result.first_mismatch is not None:
         raise click.ClickException(f"MISMATCH: {result.first_mismatch}")
     if not as_json:
@@ -620,7 +653,7 @@ def _verify_dataset(model: Path, board: BoardRef, *, limit: int | None, options:
 @click.option("--portable", is_flag=True, help="Benchmark the portable reference kernels (-DTINYC_PORTABLE_KERNELS) "
                                                 "instead of the optimized DSP kernels.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the random input (without representative data).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the random input (without representative data).")
 @click.option("--cmsis-nn", "cmsis_nn", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Build against this CMSIS-NN checkout (its int8 sources) instead of tinyc's own kernels, to "
                    "compare; tinyc's in-place kernels stay tinyc's (use --no-inplace for a like-for-like run).")
@@ -641,15 +674,15 @@ def bench_cmd(model: Path, board: BoardRef, portable: bool, as_json: bool, seed:
         result = bench(model, board, portable=portable, seed=seed, options=options, cmsis_nn_dir=cmsis_nn,
                        cycles=cycles)
     if as_json:
-        out.print_json(json.dumps(result.as_json()))
+        _emit_json(json.dumps(result.as_json()))
         return
-    table = Table(title=f"{result.model} on {result.board}, {result.kernels} kernels")
+    table = Table(title=escape(f"{result.model} on {result.board}, {result.kernels} kernels"))
     columns = ("op", "layer", "kind", "instructions", "MACs", "instr/MAC") + (("est. cycles",) if result.cycles else ())
     for column in columns:
         table.add_column(column, justify="left" if column in ("layer", "kind") else "right")
     for layer in result.layers:
         per_mac = f"{layer.instructions_per_mac:.2f}" if layer.instructions_per_mac is not None else ""
-        row = [str(layer.op_index), layer.name, layer.op, f"{layer.instructions:,}", f"{layer.macs:,}", per_mac]
+        row = [str(layer.op_index), escape(layer.name), layer.op, f"{layer.instructions:,}", f"{layer.macs:,}", per_mac]
         if layer.estimated_cycles is not None:
             row.append(f"{layer.estimated_cycles:,.0f}")
         table.add_row(*row)
@@ -679,18 +712,29 @@ def main() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_sigterm)
+    _JSON_WRITTEN.clear()
     try:
         cli.main(standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):
         sys.exit(128 + terminated[0] if terminated else 130)
     except click.ClickException as exc:
         exc.show()
+        _json_error(exc.format_message(), type(exc).__name__)
         sys.exit(exc.exit_code)
     except TinycError as exc:
         if debug:
             raise
-        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True, markup=True)
+        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True, markup=True)
+        _json_error(str(exc), type(exc).__name__)
         sys.exit(2)
+
+
+def _json_error(message: str, kind: str) -> None:
+    """With --json, an error is also a JSON object on stdout (the line on stderr stays), so that a script reading
+    stdout always gets JSON."""
+    if "--json" in sys.argv[1:] and not _JSON_WRITTEN:
+        sys.stdout.write(json.dumps({"error": message, "error_type": kind}) + "\n")
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -28,6 +28,15 @@ C_KEYWORDS = frozenset(
     "_Bool _Complex _Imaginary asm bool true false".split())
 RESERVED_PREFIXES = ("arm_", "arm", "cmsis_nn")  # the kernels' own names (CMSIS-NN's API)
 TINYC_PREFIX = "tinyc_"  # tinyc's kernels (tinyc_nn_*, tinyc_dsp_*, ...) and their TINYC_* macros
+# NAME.h is written beside the project's own files and included by name: it may not be one of them, nor shadow a
+# header of the C library or of CMSIS (`#include "stdint.h"` finds the project's own first).
+PROJECT_FILE_STEMS = frozenset({"model", "model_weights", "harness", "harness_input", "startup", "usart", "steps",
+                                "forward", "firmware", "linker", "main"})
+STANDARD_HEADERS = frozenset(
+    "assert complex ctype errno fenv float inttypes iso646 limits locale math setjmp signal stdalign stdarg stdatomic "
+    "stdbool stddef stdint stdio stdlib stdnoreturn string strings tgmath threads time uchar wchar wctype alloca "
+    "unistd malloc memory newlib reent sys cmsis_compiler cmsis_gcc cmsis_version core_cm4 core_cm7 arm_math "
+    "arm_acle arm_fp16 arm_mve".split())
 
 
 class ModelNameError(TinycError):
@@ -49,6 +58,12 @@ def validate_c_name(name: str) -> str:
         raise ModelNameError(f"{name!r} would clash with the kernels' CMSIS-NN names (arm_*); choose another")
     if name.endswith("_"):
         raise ModelNameError(f"{name!r} ends in '_'; the symbols already add one (NAME_invoke)")
+    if name in PROJECT_FILE_STEMS:
+        raise ModelNameError(f"{name!r} would clash with the project's own {name}.c / {name}.h (the API header is "
+                             "NAME.h); choose another name")
+    if name.lower() in STANDARD_HEADERS:
+        raise ModelNameError(f"{name!r} would write {name}.h, which shadows the standard header <{name.lower()}.h>; "
+                             "choose another name")
     if name.lower().startswith(TINYC_PREFIX):
         raise ModelNameError(f"{name!r} would clash with tinyc's kernels ({TINYC_PREFIX}* symbols, "
                              f"{TINYC_PREFIX.upper()}* macros); choose a name without that prefix")

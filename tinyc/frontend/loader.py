@@ -7,7 +7,7 @@ import importlib.util
 import sys
 import warnings
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
@@ -177,7 +177,7 @@ def load_model(path: Path) -> LoadedModel:
             raise ModelLoadError(f"{path}: defines no build() function; a model file must define "
                                  "`def build() -> keras.Model` (and may define representative_dataset())")
         representative = getattr(module, "representative_dataset", None)
-        samples = list(representative()) if callable(representative) else None  # the user's code runs once
+        samples = _representative_samples(path, representative) if callable(representative) else None
         key = conversion_key(path.read_bytes(), samples)
         cached, note = _cached(path, key, module)
         if cached is not None:
@@ -185,6 +185,19 @@ def load_model(path: Path) -> LoadedModel:
         with step(Step.CONVERT, f"{path.name} to int8 TFLite (build(), TensorFlow)"):
             return _store(key, _build_and_convert(path, module, build, samples), note)
     raise ModelLoadError(f"{path}: unknown model file type {suffix!r}; give a .py with build(), a .keras or an int8 .tflite")
+
+
+def _representative_samples(path: Path, representative: Callable[[], Iterable[list[np.ndarray]]]
+                            ) -> list[list[np.ndarray]]:
+    """What the model file's representative_dataset() yields (the user's code runs once); an exception in it is a
+    ModelLoadError naming the file."""
+    try:
+        with guarded(path, "representative_dataset()"):
+            return list(representative())
+    except TinycError:
+        raise
+    except Exception as exc:
+        raise ModelLoadError(f"{path}: representative_dataset() raised {type(exc).__name__}: {exc}") from exc
 
 
 def _cached(path: Path, key: str, module: ModuleType | None) -> tuple[LoadedModel | None, str | None]:

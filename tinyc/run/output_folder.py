@@ -161,9 +161,69 @@ def write_files(files: dict[str, str], folder: Path) -> None:
     write_manifest(folder)
 
 
+def refuse_current_folder(folder: Path) -> None:
+    """tinyc replaces its output folder whole (a rename): the current folder, or a folder holding it, cannot be."""
+    target, here = Path(os.path.abspath(folder)), Path.cwd()
+    if target == here or target in here.parents:
+        what = "the current folder" if target == here else f"a folder holding the current folder ({here})"
+        raise OutputDirError(f"output folder {folder} is {what}; tinyc replaces its output folder whole, so give a "
+                             "folder of its own, such as -o build")
+
+
+def _pid_gone(pid: int) -> bool:
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # PermissionError: a process of another user has that pid now
+        return False
+    return False
+
+
+def _marked_ours(folder: Path) -> bool:
+    """An empty folder, or one whose manifest (`folder/.tinyc-manifest`, or `folder/old/...` in a trash folder)
+    is one tinyc wrote."""
+    try:
+        entries = list(folder.iterdir())
+        inner = folder / "old" if [e.name for e in entries] == ["old"] else folder
+        return not entries or bool(read_manifest(inner)) or (inner / MANIFEST).is_file()
+    except (OSError, OutputDirError):
+        return False
+
+
+def remove_stale_stages(folder: Path) -> list[Path]:
+    """Remove the staging and trash folders of `folder` that a killed tinyc left in its parent (SIGKILL skips the
+    clean-up). Only a real folder of this user, named with tinyc's prefix and the pid of a process that is gone,
+    and empty or holding tinyc's manifest."""
+    parent = folder.absolute().parent
+    removed: list[Path] = []
+    try:
+        candidates = sorted(parent.iterdir())
+    except OSError:
+        return removed
+    for path in candidates:
+        rest = next((path.name[len(p):] for p in (f"{STAGING_PREFIX}{folder.name}-", f"{TRASH_PREFIX}{folder.name}-")
+                     if path.name.startswith(p)), None)
+        pid_text = rest.split("-", 1)[0] if rest is not None and "-" in rest else ""
+        if not pid_text.isdigit():
+            continue
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and _pid_gone(int(pid_text)) \
+                and _marked_ours(path):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 def check_output_folder(folder: Path) -> None:
     """Before any slow step: refuse an output folder tinyc may not write (see `check_ours`), or whose parent
     cannot be created or written."""
+    refuse_current_folder(folder)
     check_ours(folder)
     os.rmdir(_make_stage(folder))  # the one real test of writability (root passes every access check)
 
@@ -171,7 +231,7 @@ def check_output_folder(folder: Path) -> None:
 def _make_stage(folder: Path) -> Path:
     parent = _make_parent(folder)
     try:
-        stage = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{folder.name}-", dir=parent))
+        stage = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{folder.name}-{os.getpid()}-", dir=parent))
     except OSError as exc:
         raise OutputDirError(f"cannot write output folder {folder}: its parent folder {parent} is not writable "
                              f"({exc.strerror})") from None
@@ -196,7 +256,9 @@ def _locked(directory: Path) -> Iterator[None]:
 def staged_output(folder: Path) -> Iterator[Path]:
     """Yield a fresh staging folder beside `folder`; when the block succeeds, record its manifest and swap it in
     place of `folder` (checked again to hold only tinyc's unchanged files); when it fails, remove it."""
+    refuse_current_folder(folder)
     check_ours(folder)  # refuse early, before a long build
+    remove_stale_stages(folder)
     stage = _make_stage(folder)
     parent = stage.parent
     try:
@@ -206,8 +268,12 @@ def staged_output(folder: Path) -> Iterator[Path]:
             check_ours(folder)
             trash = None
             if folder.exists():
-                trash = Path(tempfile.mkdtemp(prefix=f"{TRASH_PREFIX}{folder.name}-", dir=parent))
-                os.rename(folder, trash / "old")
+                trash = Path(tempfile.mkdtemp(prefix=f"{TRASH_PREFIX}{folder.name}-{os.getpid()}-", dir=parent))
+                try:
+                    os.rename(folder, trash / "old")
+                except OSError as exc:
+                    shutil.rmtree(trash)
+                    raise OutputDirError(f"cannot replace output folder {folder}: {exc.strerror}") from None
             os.rename(stage, folder)
         if trash is not None:
             shutil.rmtree(trash)
