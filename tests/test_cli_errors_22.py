@@ -203,3 +203,22 @@ def test_version_and_top_level_help(monkeypatch, capsys) -> None:
     text = " ".join(out.split())
     assert code == 0 and "firmware for STM32." not in text
     assert "for Arm Cortex-M microcontrollers" in text and "nRF52840" in text
+
+
+# tests/data/int16x8_conv.tflite and uint8_interface_conv.tflite: a 4x4x2 -> 1x1 Conv2D(3) (keras seed 0) converted
+# with EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8 (float interface), and with TFLITE_BUILTINS_INT8
+# and inference_input_type=inference_output_type=tf.uint8 (TensorFlow 2.x, 1.8 KB each).
+@pytest.mark.parametrize("name, message", [
+    ("int16x8_conv.tflite", "model input (quantized from float32 by the first QUANTIZE) "
+                            "'serving_default_keras_tensor:0_int16' is int16: this is an int16x8 model (16-bit "
+                            "activations, EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8); tinyc compiles "
+                            "int8 models only: convert with supported_ops=[tf.lite.OpsSet.TFLITE_BUILTINS_INT8], or "
+                            "give tinyc the Keras model"),
+    ("uint8_interface_conv.tflite", "model input 'serving_default_keras_tensor:0' is uint8: tinyc needs an int8 (or "
+                                    "float32) interface: convert with inference_input_type=inference_output_type="
+                                    "tf.int8, or give tinyc the Keras model"),
+])
+def test_int16x8_and_uint8_interface_models_are_named(monkeypatch, capsys, name, message) -> None:
+    code, _, err = run_cli(monkeypatch, capsys, "report", str(REPO / "tests" / "data" / name), "--board", "stm32f412",
+                           "--no-tflm-arena")
+    assert (code, err) == (2, f"error: {message}")

@@ -549,9 +549,31 @@ def op_problems(graph: Graph, op: Op, keras_layers: Mapping[str, str] | None = N
     return problems
 
 
+def _check_interface_types(graph: Graph) -> None:
+    """An int16x8 model (16-bit activations: its input or output is int16, or its float input is quantized to
+    int16) and a uint8 interface get their own messages, not the float32 one they would otherwise meet."""
+    edges = [(i, "input") for i in graph.inputs] + [(i, "output") for i in graph.outputs]
+    quantized = [(o, "input (quantized from float32 by the first QUANTIZE)") for op in graph.ops
+                 if op.kind is OpKind.QUANTIZE and op.inputs and op.inputs[0] in graph.inputs for o in op.outputs]
+    for index, where in (*edges, *quantized):
+        t = graph.tensor(index)
+        if t.dtype is DType.INT16:
+            raise UnsupportedModelError(
+                f"model {where} {t.name!r} is int16: this is an int16x8 model (16-bit activations, "
+                "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8); tinyc compiles int8 models only: convert "
+                "with supported_ops=[tf.lite.OpsSet.TFLITE_BUILTINS_INT8], or give tinyc the Keras model")
+    for index, where in edges:
+        t = graph.tensor(index)
+        if t.dtype is DType.UINT8:
+            raise UnsupportedModelError(
+                f"model {where} {t.name!r} is uint8: tinyc needs an int8 (or float32) interface: convert with "
+                "inference_input_type=inference_output_type=tf.int8, or give tinyc the Keras model")
+
+
 def check_graph(graph: Graph, keras_layers: Mapping[str, str] | None = None) -> None:
     """Raise one error listing every unsupported op; a float model gets its own message. With the Keras model's
     layers (name → class), each op is also named by the Keras layer it came from."""
+    _check_interface_types(graph)
     for i in (*graph.inputs, *graph.outputs):
         t = graph.tensor(i)
         if t.dtype is DType.FLOAT32:
