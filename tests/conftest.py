@@ -14,6 +14,11 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 # A conversion cache of this test process's own: hermetic (a model file's output on its first conversion is seen
 # again on every run), and still shared by the tests that convert the same zoo model.
 os.environ["TINYC_CACHE_DIR"] = tempfile.mkdtemp(prefix="tinyc-test-cache-")
+# A kernel archive cache of this test run's own, shared by its xdist workers (they run one test run, one id): each
+# (CPU, kernel defines) archive is compiled once per run, and no test reads an archive an earlier run left.
+_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+os.environ["TINYC_KERNEL_CACHE_DIR"] = (os.path.join(tempfile.gettempdir(), f"tinyc-test-kernels-{_RUN}") if _RUN
+                                        else tempfile.mkdtemp(prefix="tinyc-test-kernels-"))
 
 import numpy as np
 import pytest

@@ -63,8 +63,8 @@ def test_compile_shows_its_steps_and_quiet_silences_them(monkeypatch, capsys, tm
     json.loads(out)  # stdout holds the JSON only
     for line in ("tinyc: plan: golden_tiny for stm32f412 ...",
                  "tinyc: render: golden_tiny's semihosting firmware for stm32f412 ...",
-                 "tinyc: build: golden_tiny's semihosting firmware for stm32f412 (make) done in ",
-                 "tinyc: build: golden_tiny's board-uart firmware for stm32f412 (make) done in "):
+                 "tinyc: build: golden_tiny's semihosting firmware for stm32f412 (make; kernels ",
+                 "tinyc: build: golden_tiny's board-uart firmware for stm32f412 (make; kernels from the cache) done in "):
         assert line in err, line
     code, out, err = run_cli(monkeypatch, capsys, "compile", str(MODEL), "--board", "stm32f412", "-o",
                              str(tmp_path / "b"), "--json", "--quiet", progress=True)

@@ -25,7 +25,6 @@ from tinyc.run.qemu import run_qemu
 pytestmark = [needs_toolchain, pytest.mark.emulator, pytest.mark.slow]
 
 BOARD = "stm32f412"
-TRACE = ("EXTRA_CFLAGS=-DTINYC_TRACE",)
 # Added to or taken from one bias word: large enough to move that output channel past any rounding.
 DELTAS = (1 << 20, -(1 << 20))
 
@@ -67,7 +66,7 @@ def check_mutations(planned: Planned, folder: Path) -> dict[int, str]:
         named[op_index] = "no divergence for either sign"
         for delta in DELTAS:
             weights.write_text(mutate(original, array, delta))
-            traced = run_qemu(planned.board, build(folder, make_args=TRACE).elf).traces
+            traced = run_qemu(planned.board, build(folder, make_args=result.make_args).elf).traces
             divergence = compare_ops(planned, sample, traced).divergence
             if divergence is not None:
                 named[op_index] = f"op {divergence.op_index}"

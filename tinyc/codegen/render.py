@@ -40,6 +40,9 @@ CALIBRATION_LOOPS = 1_000_000  # 2,000,000 instructions
 PROFILE_FLAG = "-DTINYC_PROFILE"
 TRACE_FLAG = "-DTINYC_TRACE"
 PORTABLE_FLAG = "-DTINYC_PORTABLE_KERNELS"
+# The application's switches: read by model.c and the harnesses only, never by a kernel source (a test keeps it so),
+# so they stay out of the kernel flags and of the kernel cache's key (tinyc.run.kernel_cache).
+APP_FLAGS = frozenset({PROFILE_FLAG, TRACE_FLAG})
 
 
 class Kernels(enum.Enum):

@@ -26,6 +26,7 @@ from tinyc.codegen.render import PORTABLE_FLAG, Harness
 from tinyc.errors import EmulatorError
 from tinyc.plan.pipeline import Planned, input_samples, plan_model
 from tinyc.plan.search import ScheduleOptions
+from tinyc.run import kernel_cache
 from tinyc.run.build import BuildResult
 from tinyc.run.cycles import CycleEstimate, estimate_cycles
 from tinyc.run.firmware import build_firmware
@@ -118,6 +119,16 @@ def build_bench_firmware(planned: Planned, folder: Path, sample: np.ndarray, *, 
 LINKED_MARKER = "Linker script and memory map"  # GNU ld's map: what was linked follows this line
 
 
+def _from(source: str, objects: str) -> bool:
+    """Whether a map line's input file is one of `objects`: a path prefix, or for the kernel objects also a member
+    of the cached kernel archive (`.../tinyc-kernels-KEY.a(file.o)`, tinyc.run.kernel_cache)."""
+    if source.startswith(objects):
+        return True
+    archive = source.split("(", 1)[0]
+    return objects == KERNEL_OBJECT_DIR and (Path(archive).name.startswith(kernel_cache.ARCHIVE_PREFIX) or
+                                             archive.endswith(kernel_cache.ARCHIVE_IN_PROJECT))
+
+
 def kernel_code_bytes(folder: Path, objects: str = KERNEL_OBJECT_DIR) -> int:
     """Bytes of code the kernel objects (or other objects by path prefix) contribute to the linked ELF (from the
     linker map's memory map: the sections it lists first, under "Discarded input sections", are not counted)."""
@@ -131,7 +142,7 @@ def kernel_code_bytes(folder: Path, objects: str = KERNEL_OBJECT_DIR) -> int:
         # ` .text.fn  0xADDR  0xSIZE obj/kernels/x.o`, the section name alone on the previous line when long
         if len(parts) == 3 and i > 0 and lines[i - 1].strip().startswith(".text") and len(lines[i - 1].split()) == 1:
             parts = [lines[i - 1].strip(), *parts]
-        if len(parts) == 4 and parts[0].startswith(".text") and parts[3].startswith(objects):
+        if len(parts) == 4 and parts[0].startswith(".text") and _from(parts[3], objects):
             total += int(parts[2], 16)
     return total
 

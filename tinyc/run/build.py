@@ -20,6 +20,7 @@ class BuildResult:
     folder: Path
     elf: Path
     sizes: ElfSizes
+    make_args: tuple[str, ...] = ()  # what make was given: the same again rebuilds the same flavour (after an edit)
 
 
 def require_tool(name: str, hint: str) -> str:
@@ -41,7 +42,8 @@ def elf_sizes(map_file: Path) -> ElfSizes:
                     stack_bytes=_section_size(text, ".stack"))
 
 
-def build(folder: Path, *, make_args: tuple[str, ...] = ()) -> BuildResult:
+def make(folder: Path, make_args: tuple[str, ...] = ()) -> None:
+    """Run the project's Makefile (its default goal, firmware.elf, unless `make_args` names a target)."""
     require_tool("arm-none-eabi-gcc", INSTALL_HINT)
     require_tool("make", "apt-get install -y make")
     proc = subprocess.run(["make", "-s", "-j2", "-C", str(folder), *make_args], capture_output=True, text=True)
@@ -52,5 +54,10 @@ def build(folder: Path, *, make_args: tuple[str, ...] = ()) -> BuildResult:
             raise ToolchainError(f"the firmware does not fit: the linker says {overflow.group(1)} overflowed by "
                                  f"{overflow.group(2)} bytes (tinyc's plan should have caught this; please report it)")
         raise ToolchainError(f"building the firmware in {folder} failed:\n{tail}")
+
+
+def build(folder: Path, *, make_args: tuple[str, ...] = ()) -> BuildResult:
+    make(folder, make_args)
     write_manifest(folder)  # the build products are tinyc's too: a later run may replace them, nothing else may
-    return BuildResult(folder=folder, elf=folder / "firmware.elf", sizes=elf_sizes(folder / "firmware.map"))
+    return BuildResult(folder=folder, elf=folder / "firmware.elf", sizes=elf_sizes(folder / "firmware.map"),
+                       make_args=make_args)

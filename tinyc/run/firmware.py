@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 
 from tinyc.codegen.api import DEFAULT_C_NAME
-from tinyc.codegen.render import HARNESSES, TRACE_FLAG, Harness, render_firmware
+from tinyc.codegen.render import APP_FLAGS, HARNESSES, TRACE_FLAG, Harness, render_firmware
 from tinyc.errors import DoesNotFitError
 from tinyc.plan.pipeline import Planned
-from tinyc.run.build import BuildResult, build
+from tinyc.run import kernel_cache
+from tinyc.run.build import BuildResult, build, make
 from tinyc.run.output_folder import write_files
 from tinyc.progress import Step, step
 
@@ -31,5 +32,27 @@ def build_firmware(planned: Planned, folder: Path, samples: list[np.ndarray], *,
                                 c_name=c_name)
         write_files(files, folder)
     flags = (*HARNESSES[harness].cflags, *((TRACE_FLAG,) if trace else ()), *cflags)
-    with step(Step.BUILD, f"{what} (make)"):
-        return build(folder, make_args=(f"EXTRA_CFLAGS={' '.join(flags)}",) if flags else ())
+    kernel_flags = tuple(f for f in flags if f not in APP_FLAGS)  # the application's switches stay out of the key
+    app_flags = tuple(f for f in flags if f in APP_FLAGS)
+    make_args = tuple(f"{name}={' '.join(values)}" for name, values in
+                      (("EXTRA_CFLAGS", kernel_flags), ("APP_CFLAGS", app_flags)) if values)
+    key = kernel_cache.archive_key(folder, planned.board.cflags, kernel_flags) if cmsis_nn is None else None
+    archive = kernel_cache.lookup(key) if key is not None else None
+    cached = kernel_cache.kernel_cache_dir() is not None and key is not None
+    note = "" if not cached else "; kernels from the cache" if archive else "; kernels compiled for the cache"
+    with step(Step.BUILD, f"{what} (make{note})"):
+        if cached and archive is None and key is not None:
+            archive = _compile_kernels(folder, key, make_args)
+        return build(folder, make_args=(*make_args, *((f"{kernel_cache.ARCHIVE_VARIABLE}={archive}",)
+                                                      if archive is not None else ())))
+
+
+def _compile_kernels(folder: Path, key: str, make_args: tuple[str, ...]) -> Path:
+    """The kernel archive of `key`: built by the project's own `kernels` target (its flags) once, then cached."""
+    with kernel_cache.locked(key):
+        archive = kernel_cache.lookup(key)  # another process may have built it while this one waited
+        if archive is None:
+            make(folder, ("kernels", *make_args))
+            built = folder / kernel_cache.ARCHIVE_IN_PROJECT
+            archive = kernel_cache.store(key, built) or built
+        return archive
