@@ -1,4 +1,4 @@
-"""Errors that were themselves bugs (issue 22): Rich markup in messages, `-o .`, an exception in
+"""Bad input whose errors were themselves bugs: Rich markup in messages, `-o .`, an exception in
 representative_dataset(), --seed -5, --name model / stdint, --json errors on stdout, a SIGKILLed compile's staging
 folder, a .toml given to --board, report --check, --version."""
 

@@ -161,3 +161,18 @@ def store(key: str, conversion: CachedConversion) -> None:
             os.replace(tmp, folder / f"{key}{suffix}")
     except OSError:
         return
+
+
+def first_time(marker: str) -> bool:
+    """True the first time `marker` is asked for in this cache folder (a hint said once); False once it is recorded,
+    or when there is no cache folder to record it in."""
+    folder = cache_dir()
+    if folder is None:
+        return False
+    path = folder / "said" / marker
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "x", encoding="utf-8"):
+            return True
+    except OSError:  # FileExistsError: said before; another error: an unwritable cache, where hints stay quiet
+        return False

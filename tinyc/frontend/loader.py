@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import sys
+import time
 import warnings
 import zipfile
 from collections.abc import Callable, Iterable
@@ -18,7 +19,8 @@ from tinyc.errors import ModelFormatError, ModelLoadError, TinycError, Unsupport
 from tinyc.frontend.user_code import (check_keras_layers, check_representative_dataset, guard_module, guarded,
                                        keras_layer_names, stdout_to_stderr)
 from tinyc.progress import Step, step
-from tinyc.frontend.cache import CachedConversion, conversion_key, load_cached, store
+from tinyc.frontend.cache import CachedConversion, conversion_key, first_time, load_cached, store
+from tinyc.frontend.lazy_imports import LazyImports, import_hint, lazy_imports
 from tinyc.frontend.convert import RepresentativeDataset, keras_to_int8_tflite, quiet_tensorflow, random_representative_dataset
 
 
@@ -56,7 +58,9 @@ def _c_name(path: Path) -> str:
     return stem if stem and not stem[0].isdigit() else f"m_{stem}"
 
 
-def _import_model_file(path: Path) -> ModuleType:
+def _import_model_file(path: Path) -> tuple[ModuleType, LazyImports]:
+    """The model file's module, its top-level `import keras` / `import tensorflow` bound lazily (and which of those
+    ran during the import)."""
     digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
     module_name = f"tinyc_user_model_{digest}"
     spec = importlib.util.spec_from_file_location(module_name, path)
@@ -65,14 +69,14 @@ def _import_model_file(path: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     try:
-        with guarded(path, "importing it"):
+        with guarded(path, "importing it"), lazy_imports() as lazy:
             spec.loader.exec_module(module)
     except TinycError:
         raise
     except Exception as exc:
         raise ModelLoadError(f"{path}: importing it raised {type(exc).__name__}: {exc}") from exc
     guard_module(path, module)
-    return module
+    return module, lazy
 
 
 def _input_shapes(model: object) -> list[tuple[int, ...]]:
@@ -170,8 +174,9 @@ def load_model(path: Path) -> LoadedModel:
         with step(Step.CONVERT, f"{path.name} to int8 TFLite"):
             return _store(key, _from_keras(path, _load_keras_file(path), None, None), note)
     if suffix == ".py":
+        started = time.monotonic()
         with step(Step.LOAD, f"{path.name} (running the model file and its imports)"):
-            module = _import_model_file(path)
+            module, lazy = _import_model_file(path)
         build = getattr(module, "build", None)
         if not callable(build):
             raise ModelLoadError(f"{path}: defines no build() function; a model file must define "
@@ -181,7 +186,7 @@ def load_model(path: Path) -> LoadedModel:
         key = conversion_key(path.read_bytes(), samples)
         cached, note = _cached(path, key, module)
         if cached is not None:
-            return cached
+            return _with_import_hint(cached, lazy.imported(), time.monotonic() - started)
         with step(Step.CONVERT, f"{path.name} to int8 TFLite (build(), TensorFlow)"):
             return _store(key, _build_and_convert(path, module, build, samples), note)
     raise ModelLoadError(f"{path}: unknown model file type {suffix!r}; give a .py with build(), a .keras or an int8 .tflite")
@@ -208,6 +213,13 @@ def _cached(path: Path, key: str, module: ModuleType | None) -> tuple[LoadedMode
     hit = lookup.hit
     return LoadedModel(name=_c_name(path), source=path, tflite=hit.tflite, notes=hit.notes, module=module,
                        output_layer=hit.output_layer, from_cache=True, cache_key=key), None
+
+
+def _with_import_hint(cached: LoadedModel, imported: list[str], seconds: float) -> LoadedModel:
+    """A cached conversion whose model file still imported TensorFlow at import time: say so, once per file."""
+    if not imported or not first_time(f"import-hint-{hashlib.sha256(cached.source.read_bytes()).hexdigest()}"):
+        return cached
+    return replace(cached, notes=(*cached.notes, import_hint(cached.source.name, imported, seconds)))
 
 
 def _store(key: str, loaded: LoadedModel, note: str | None) -> LoadedModel:
