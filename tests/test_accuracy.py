@@ -56,9 +56,15 @@ def test_cli_dataset_json(monkeypatch, capsys) -> None:
     assert data["accuracy"] == {"float_top1": 1.0, "int8_reference_top1": 1.0, "firmware_top1": 1.0, "samples": 8,
                                 "float_correct": 8, "int8_reference_correct": 8, "firmware_correct": 8,
                                 "int8_drop_vs_float": 0.0}
+    assert data["labels"] == "classes" and data["conversion"] in ("cached", "fresh")
+    assert len(data["cache_key"]) == 64 and len(data["tflite_sha256"]) == 64
+    assert data["metrics"]["firmware_vs_int8_reference"] == {"rmse": 0.0, "max_abs_error": 0.0,
+                                                             "cosine_similarity": 1.0, "snr_db": "inf"}
+    assert data["metrics"]["firmware_vs_float"]["cosine_similarity"] > 0.99
 
 
-WANTED = "`def dataset()` returning (x, y): float32 inputs with the batch axis first and one integer label per input"
+WANTED = ("`def dataset()` returning (x, y): float32 inputs with the batch axis first and, per input, one integer class "
+          "label or float targets shaped like the model output (or y None)")
 
 
 def test_model_file_without_dataset(monkeypatch, capsys, tmp_path) -> None:

@@ -16,7 +16,7 @@ import pytest
 from conftest import BOARDS, REPO
 from tinyc.boards import get_board
 from tinyc.errors import EmulatorError, ToolchainError
-from tinyc.codegen.renode import monitor_path, render_resc, render_robot, robot_timeout_virtual_s
+from tinyc.codegen.renode import monitor_path, render_resc, render_robot, robot_timeout_virtual_s, suite_stem
 from tinyc.run.renode import RENODE_HINT, private_tmpdir, renode_command, renode_missing_reason, run_renode
 
 TINY = REPO / "tests" / "data" / "golden_tiny.tflite"
@@ -110,6 +110,25 @@ def test_robot_suite_is_exact() -> None:
     robot = render_robot(get_board("stm32h743"), model_name="tiny.tflite", checksum=0xBEEF, samples=3,
                          output_bytes=10, macs=10_000_000)
     assert robot == ROBOT_H743
+
+
+@pytest.mark.parametrize("name, shown", [
+    ("tiny.tflite", "tiny.tflite"),
+    ("a\nsysbus LoadELF @/etc/passwd\n.py", "a_sysbus_LoadELF___etc_passwd_.py"),
+    ("${EVIL}.py", "__EVIL_.py"),
+    ("x\n*** Test Cases ***\nPwn\n    Execute Command    quit.tflite",
+     "x_____Test_Cases_____Pwn_____Execute_Command____quit.tflite"),
+    ("m; quit #.keras", "m__quit__.keras"),
+])
+def test_a_model_file_name_reaches_the_scripts_allow_listed(name: str, shown: str) -> None:
+    """A model file's name is the user's: in the .resc, the .robot and their file names only letters, digits and
+    `_.+-` survive, so it cannot become a Renode command, a Robot variable or a section of the suite."""
+    board = get_board("stm32h743")
+    resc = render_resc(board, model_name=name)
+    robot = render_robot(board, model_name=name, checksum=1, samples=1, output_bytes=1, macs=1)
+    assert resc == RESC["stm32h743"].replace("tiny.tflite", shown)
+    assert robot.count("\n") == ROBOT_H743.count("\n") and "${EVIL}" not in robot and f"{shown} on the" in robot
+    assert suite_stem(name, board) == f"{Path(shown).stem}-stm32h743"
 
 
 @pytest.mark.parametrize("macs, samples, seconds", [(0, 1, 60), (1, 1, 61), (2_500_000, 10, 70),

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from tinyc.boards import BoardRef
 
     from tinyc.plan.pipeline import Planned
+    from tinyc.run.accuracy import AccuracyResult
     from tinyc.run.emulators import EmulatorChoice
     from tinyc.run.renode import RenodeFiles
     from tinyc.plan.search import ScheduleOptions
@@ -540,8 +541,8 @@ def _write_renode_files(planned: Planned, folder: Path, samples: list[np.ndarray
               help="Compare only the final outputs (quicker); by default the first sample also runs traced and "
                    "every op's output is compared with TFLite Micro's intermediate tensors.")
 @click.option("--dataset", "use_dataset", is_flag=True,
-              help="Run the labelled samples of the model file's dataset() instead, and report top-1 of float "
-                   "Keras, TFLite Micro and the firmware.")
+              help="Run the samples of the model file's dataset() instead: top-1 of float Keras, TFLite Micro and the "
+                   "firmware for class labels; RMSE, max abs error, cosine and SNR of the outputs for every model.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="--dataset: use only the first LIMIT samples.")
 @CMSIS_OPT
 @progress_options
@@ -625,17 +626,11 @@ def _verify_dataset(model: Path, board: BoardRef, *, limit: int | None, options:
         _print_json({**result.as_json(), **_choice_json(emulator)}, wall_seconds=elapsed)
     else:
         out.print(f"emulator: {emulator.emulator.value} ({escape(emulator.reason)})")
-        table = Table(title=escape(f"{result.model_name} on {result.board}: top-1 on {result.samples} labelled samples"))
-        for column in ("", "correct", "top-1"):
-            table.add_column(column, justify="left" if not column else "right")
-        for name, predictions in (("float Keras", result.float_predictions),
-                                  (f"int8 reference ({result.reference})", result.reference_predictions),
-                                  (f"firmware ({result.emulator})", result.firmware_predictions)):
-            table.add_row(name, f"{result.correct(predictions)} / {result.samples}",
-                          f"{100 * result.correct(predictions) / result.samples:.2f}%")
-        out.print(table)
-        out.print(escape(f"int8 drop vs float: {100 * result.int8_drop:+.2f} points (firmware); schedule: "
-                         f"{result.report.schedule}; {result.batches} firmware build(s), stack used "
+        out.print(f"model: {escape(result.conversion_text)}")
+        if result.classes:
+            _print_top1(result)
+        _print_metrics(result)
+        out.print(escape(f"schedule: {result.report.schedule}; {result.batches} firmware build(s), stack used "
                          f"{result.stack_used_bytes:,} B, {elapsed:.1f} s"))
         out.print(f"mismatches: {result.mismatched_samples} of {result.samples} samples differ from {result.reference} "
                   f"({result.mismatched_bytes} bytes)")
@@ -645,6 +640,35 @@ def _verify_dataset(model: Path, board: BoardRef, *, limit: int | None, options:
         raise click.ClickException(f"MISMATCH: {result.first_mismatch}")
     if not as_json:
         out.print(f"[green]bit-exact: the firmware equals {result.reference} on every sample[/green]")
+
+
+def _print_top1(result: AccuracyResult) -> None:
+    table = Table(title=escape(f"{result.model_name} on {result.board}: top-1 on {result.samples} labelled samples"))
+    for column in ("", "correct", "top-1"):
+        table.add_column(column, justify="left" if not column else "right")
+    for name, predictions in (("float Keras", result.float_predictions),
+                              (f"int8 reference ({result.reference})", result.reference_predictions),
+                              (f"firmware ({result.emulator})", result.firmware_predictions)):
+        table.add_row(name, f"{result.correct(predictions)} / {result.samples}",
+                      f"{100 * result.correct(predictions) / result.samples:.2f}%")
+    out.print(table)
+    out.print(f"int8 drop vs float: {100 * result.int8_drop:+.2f} points (firmware)")
+
+
+def _print_metrics(result: AccuracyResult) -> None:
+    """RMSE, max abs error, cosine similarity and SNR of each pair of outputs (dequantized int8 vs float)."""
+    table = Table(title=escape(f"outputs compared over {result.samples} samples (int8 dequantized)"))
+    for column in ("", "RMSE", "max abs error", "cosine", "SNR dB"):
+        table.add_column(column, justify="left" if not column else "right")
+    names = {"int8_reference_vs_float": f"int8 reference ({result.reference}) vs float Keras",
+             "firmware_vs_float": "firmware vs float Keras",
+             "firmware_vs_int8_reference": f"firmware vs {result.reference}",
+             "float_vs_targets": "float Keras vs targets", "int8_reference_vs_targets": "int8 reference vs targets",
+             "firmware_vs_targets": "firmware vs targets"}
+    for key, m in result.metrics().items():
+        table.add_row(escape(names[key]), f"{m.rmse:.6g}", f"{m.max_abs_error:.6g}", f"{m.cosine_similarity:.6f}",
+                      f"{m.snr_db:.2f}")
+    out.print(table)
 
 
 @cli.command("bench")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 from tinyc.boards import Board, RenodeTarget
@@ -35,8 +36,18 @@ def monitor_path(path: Path | str) -> str:
     return "@" + text.replace(" ", "\\ ")
 
 
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9_.+-]")
+
+
+def script_name(model_name: str) -> str:
+    """The model file's name as it may appear in a Renode script, a Robot suite and their file names: letters,
+    digits and `_.+-` kept, anything else (a newline, `${`, `*** `, a space, `;`, a `#`) an underscore. A file name
+    is the user's, but it must not become a Renode command, a Robot variable or a new section of the suite."""
+    return _UNSAFE_IN_NAME.sub("_", model_name) or "_"
+
+
 def suite_stem(model_name: str, board: Board) -> str:
-    return f"{Path(model_name).stem}-{board.name}"
+    return f"{Path(script_name(model_name)).stem}-{board.name}"
 
 
 def render_resc(board: Board, *, model_name: str) -> str:
@@ -44,7 +55,7 @@ def render_resc(board: Board, *, model_name: str) -> str:
     the log default to the script's own folder (`$ORIGIN`), wherever Renode was started."""
     renode = require_renode_target(board)
     return render("renode/firmware.resc.j2",
-        model_name=model_name, board=board, renode=renode, elf_name=ELF_NAME, uart_log_name=UART_LOG_NAME,
+        model_name=script_name(model_name), board=board, renode=renode, elf_name=ELF_NAME, uart_log_name=UART_LOG_NAME,
         machine_name=board.name, flash_origin=board.flash.origin)
 
 
@@ -60,8 +71,8 @@ def render_robot(board: Board, *, model_name: str, checksum: int, samples: int, 
     renode = require_renode_target(board)
     stem = suite_stem(model_name, board)
     return render("renode/suite.robot.j2",
-        model_name=model_name, board=board, renode=renode, frame=FRAME, checksum=f"{checksum:08x}",
+        model_name=script_name(model_name), board=board, renode=renode, frame=FRAME, checksum=f"{checksum:08x}",
         samples=samples, output_bytes=output_bytes, elf_name=ELF_NAME, uart_log_name=f"{stem}-uart.log",
         resc_name=f"{stem}.resc", robot_name=f"{stem}.robot",
-        test_name=f"{Path(model_name).stem} On {board.name} Matches TFLite Micro",
+        test_name=f"{Path(script_name(model_name)).stem} On {board.name} Matches TFLite Micro",
         timeout_virtual_s=robot_timeout_virtual_s(macs, samples))

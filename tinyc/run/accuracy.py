@@ -1,7 +1,9 @@
 """Accuracy on the device: labelled samples through float Keras, TFLite Micro and the firmware in the emulator.
 
 `tinyc verify MODEL --board B --dataset` calls `measure_accuracy`. The model file's `dataset()` gives float
-inputs (batch axis first) and integer labels; each input is quantized with the int8 graph's input scale and
+inputs (batch axis first) and, per input, an integer class label (top-1 is reported), float targets shaped like
+the model output (an autoencoder, a regressor: RMSE and the other `tinyc.run.metrics` against them), or no labels
+(`y` None). Every model also gets the metrics of its outputs against float Keras and the reference. Each input is quantized with the int8 graph's input scale and
 zero point, exactly as `tinyc.plan.pipeline.input_samples` quantizes representative data. Top-1 is the argmax of each
 output (the first index on ties, for the float and the int8 outputs alike). The firmware must equal the
 reference byte for byte on every sample; samples are embedded in flash, so they run in batches, one firmware
@@ -10,9 +12,9 @@ build and one emulator run per batch, as many samples per batch as one build can
 
 from __future__ import annotations
 
-from typing import Any
-
+import enum
 import tempfile
+from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from tinyc.plan.report import MemoryReport, memory_report
 from tinyc.plan.search import ScheduleOptions
 from tinyc.run.compare import compare_outputs, reference_outputs
 from tinyc.run.emulators import Emulator
+from tinyc.run.metrics import OutputMetrics, dequantize, output_metrics
 from tinyc.run.verify import Progress, localize, run_firmware, silent
 
 
@@ -33,10 +36,17 @@ from tinyc.run.verify import Progress, localize, run_firmware, silent
 # (done and total count samples).
 
 
+class Labels(enum.Enum):
+    CLASSES = "classes"  # one integer class per sample: top-1
+    TARGETS = "targets"  # float values shaped like the output per sample: RMSE, max abs error, ...
+    NONE = "none"  # no labels: the outputs are compared with float Keras and the reference only
+
+
 @dataclass(frozen=True)
 class Dataset:
     x: np.ndarray  # float32, (samples, *input shape without batch)
-    y: np.ndarray  # int64 labels, (samples,)
+    y: np.ndarray | None  # int64 classes (samples,), float64 targets (samples, output values), or None
+    labels: Labels
 
 
 @dataclass(frozen=True)
@@ -45,23 +55,44 @@ class AccuracyResult:
     board: str
     emulator: str
     reference: str  # "tflite-micro", or "litert-builtin-ref" where TFLM itself crashed
-    labels: np.ndarray = field(repr=False)
-    float_predictions: np.ndarray = field(repr=False)
-    reference_predictions: np.ndarray = field(repr=False)
-    firmware_predictions: np.ndarray = field(repr=False)
+    labels: np.ndarray | None = field(repr=False)  # classes or targets, as `label_kind` says
+    label_kind: Labels
+    float_outputs: np.ndarray = field(repr=False)  # (samples, output values), float Keras
+    reference_outputs: np.ndarray = field(repr=False)  # dequantized int8 outputs of the reference
+    firmware_outputs: np.ndarray = field(repr=False)  # dequantized int8 outputs of the firmware
     mismatched_samples: int  # samples whose firmware output bytes differ from the reference's
     mismatched_bytes: int
     first_mismatch: str | None
     batches: int  # firmware builds and emulator runs
     stack_used_bytes: int  # the most any batch used
     report: MemoryReport
+    conversion: dict[str, str | None] = field(default_factory=dict)  # LoadedModel.conversion_json(): what was proved
+    conversion_text: str = ""  # LoadedModel.describe_conversion()
     notes: tuple[str, ...] = ()
 
     @property
     def samples(self) -> int:
-        return int(self.labels.size)
+        return int(self.float_outputs.shape[0])
+
+    @property
+    def classes(self) -> bool:
+        return self.label_kind is Labels.CLASSES
+
+    @property
+    def float_predictions(self) -> np.ndarray:
+        return _argmax(self.float_outputs)
+
+    @property
+    def reference_predictions(self) -> np.ndarray:
+        return _argmax(self.reference_outputs)
+
+    @property
+    def firmware_predictions(self) -> np.ndarray:
+        return _argmax(self.firmware_outputs)
 
     def correct(self, predictions: np.ndarray) -> int:
+        if not self.classes or self.labels is None:
+            raise ValueError("top-1 needs class labels")
         return int(np.count_nonzero(predictions == self.labels))
 
     @property
@@ -85,7 +116,21 @@ class AccuracyResult:
     def prediction_disagreements(self) -> int:
         return int(np.count_nonzero(self.firmware_predictions != self.reference_predictions))
 
-    def accuracy_json(self) -> dict[str, Any]:
+    def metrics(self) -> dict[str, OutputMetrics]:
+        """Each pair of outputs compared over every value: int8 vs float, the firmware vs both, and each against
+        the float targets when `dataset()` gives them."""
+        pairs = {"int8_reference_vs_float": (self.reference_outputs, self.float_outputs),
+                 "firmware_vs_float": (self.firmware_outputs, self.float_outputs),
+                 "firmware_vs_int8_reference": (self.firmware_outputs, self.reference_outputs)}
+        if self.label_kind is Labels.TARGETS and self.labels is not None:
+            pairs.update({"float_vs_targets": (self.float_outputs, self.labels),
+                          "int8_reference_vs_targets": (self.reference_outputs, self.labels),
+                          "firmware_vs_targets": (self.firmware_outputs, self.labels)})
+        return {name: output_metrics(got, expected) for name, (got, expected) in pairs.items()}
+
+    def accuracy_json(self) -> dict[str, Any] | None:
+        if not self.classes:
+            return None
         return {"float_top1": round(self.float_top1, 6), "int8_reference_top1": round(self.reference_top1, 6),
                 "firmware_top1": round(self.firmware_top1, 6), "samples": self.samples,
                 "float_correct": self.correct(self.float_predictions),
@@ -94,12 +139,15 @@ class AccuracyResult:
                 "int8_drop_vs_float": round(self.int8_drop, 6)}
 
     def as_json(self) -> dict[str, Any]:
-        """The keys of `tinyc verify --json` that apply, plus `accuracy` and `batches`."""
+        """The keys of `tinyc verify --json` that apply, plus `labels`, `accuracy` (top-1, for class labels; null
+        otherwise), `metrics` and `batches`."""
         return {"board": self.board, "emulator": self.emulator, "reference": self.reference,
                 "samples": self.samples, "mismatches": self.mismatched_samples,
                 "mismatched_bytes": self.mismatched_bytes, "first_mismatch": self.first_mismatch,
-                "stack_used_bytes": self.stack_used_bytes, "batches": self.batches,
-                "accuracy": self.accuracy_json(), "report": self.report.as_json()}
+                "stack_used_bytes": self.stack_used_bytes, "batches": self.batches, **self.conversion,
+                "labels": self.label_kind.value, "accuracy": self.accuracy_json(),
+                "metrics": {name: m.as_json() for name, m in self.metrics().items()},
+                "report": self.report.as_json()}
 
 
 def load_dataset(planned: Planned, *, limit: int | None = None) -> Dataset:
@@ -107,8 +155,8 @@ def load_dataset(planned: Planned, *, limit: int | None = None) -> Dataset:
     source = planned.loaded.source
     module = planned.loaded.module
     function = getattr(module, "dataset", None) if module is not None else None
-    wanted = ("`def dataset()` returning (x, y): float32 inputs with the batch axis first and one integer label "
-              "per input")
+    wanted = ("`def dataset()` returning (x, y): float32 inputs with the batch axis first and, per input, one "
+              "integer class label or float targets shaped like the model output (or y None)")
     if module is None:
         raise ModelLoadError(f"{source}: --dataset needs a .py model file with {wanted}; a {source.suffix} file "
                              "carries no labelled data")
@@ -120,21 +168,40 @@ def load_dataset(planned: Planned, *, limit: int | None = None) -> Dataset:
         raise
     except Exception as exc:
         raise ModelLoadError(f"{source}: dataset() raised {type(exc).__name__}: {exc}") from exc
-    x, y = np.asarray(x, dtype=np.float32), np.asarray(y)
+    x = np.asarray(x, dtype=np.float32)
     shape = planned.graph.tensor(planned.lowered.input).shape
     if x.shape[1:] != tuple(shape[1:]):
         raise ModelLoadError(f"{source}: dataset() inputs have shape {x.shape}; the model takes "
                              f"(samples, {', '.join(map(str, shape[1:]))})")
-    if y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer):
-        raise ModelLoadError(f"{source}: dataset() labels must be {x.shape[0]} integers (one per input), "
-                             f"got shape {y.shape} of {y.dtype}")
+    labels, kind = _labels(source, y, samples=x.shape[0], output_values=_output_values(planned))
     if limit is not None:
         if limit < 1:
             raise ModelLoadError(f"--limit must be at least 1, not {limit}")
-        x, y = x[:limit], y[:limit]
+        x, labels = x[:limit], None if labels is None else labels[:limit]
     if x.shape[0] == 0:
         raise ModelLoadError(f"{source}: dataset() returned no samples")
-    return Dataset(x=x, y=y.astype(np.int64))
+    return Dataset(x=x, y=labels, labels=kind)
+
+
+def _output_values(planned: Planned) -> int:
+    return int(np.prod(planned.graph.tensor(planned.lowered.output).shape[1:]))
+
+
+def _labels(source: Path, y: object, *, samples: int, output_values: int) -> tuple[np.ndarray | None, Labels]:
+    """Class labels (one integer per sample), float targets (the output's values per sample) or none."""
+    if y is None:
+        return None, Labels.NONE
+    labels = np.asarray(y)
+    if labels.shape == (samples,) and np.issubdtype(labels.dtype, np.integer):
+        return labels.astype(np.int64), Labels.CLASSES
+    if (labels.ndim >= 1 and labels.shape[0] == samples and np.issubdtype(labels.dtype, np.floating)
+            and labels[0].size == output_values):
+        if not np.isfinite(labels).all():
+            raise ModelLoadError(f"{source}: dataset() targets hold NaN or infinite values")
+        return labels.reshape(samples, output_values).astype(np.float64), Labels.TARGETS
+    raise ModelLoadError(f"{source}: dataset() labels must be {samples} integer classes (shape ({samples},)) or "
+                         f"float targets of {output_values} values per input (the model output's), got shape "
+                         f"{labels.shape} of {labels.dtype}")
 
 
 def quantize_inputs(planned: Planned, x: np.ndarray) -> list[np.ndarray]:
@@ -143,21 +210,31 @@ def quantize_inputs(planned: Planned, x: np.ndarray) -> list[np.ndarray]:
     return [quantize_input(planned, s).reshape(shape) for s in x]
 
 
-def float_predictions(planned: Planned, x: np.ndarray, progress: Progress) -> np.ndarray:
+def float_outputs(planned: Planned, x: np.ndarray, progress: Progress) -> np.ndarray:
+    """Float Keras's outputs, (samples, output values)."""
     model = build_keras(planned.loaded)  # built again when the conversion came from the cache
     if model is None:
         raise ModelLoadError(f"{planned.loaded.source}: no float Keras model to compare with")
-    predictions = np.empty(len(x), dtype=np.int64)
+    outputs = np.empty((len(x), _output_values(planned)), dtype=np.float64)
     for start in range(0, len(x), 64):
         chunk = x[start:start + 64]
         out = np.asarray(model.predict(chunk, batch_size=1, verbose=0))  # type: ignore[attr-defined]
-        predictions[start:start + len(chunk)] = np.argmax(out.reshape(len(chunk), -1), axis=1)
+        outputs[start:start + len(chunk)] = out.reshape(len(chunk), -1)
         progress("float Keras", start + len(chunk), len(x))
-    return predictions
+    return outputs
 
 
-def _argmax(outputs: list[np.ndarray] | tuple[np.ndarray, ...]) -> np.ndarray:
-    return np.array([int(np.argmax(o)) for o in outputs], dtype=np.int64)
+def _argmax(outputs: np.ndarray) -> np.ndarray:
+    """Top-1 of each sample (the first index on ties)."""
+    top: np.ndarray = np.argmax(outputs.reshape(outputs.shape[0], -1), axis=1).astype(np.int64)
+    return top
+
+
+def _real(planned: Planned, outputs: list[np.ndarray] | tuple[np.ndarray, ...]) -> np.ndarray:
+    """int8 outputs, dequantized with the output tensor's scale and zero point: (samples, output values)."""
+    tensor = planned.graph.tensor(planned.lowered.output)
+    stacked = np.stack([np.asarray(o).reshape(-1) for o in outputs])
+    return dequantize(stacked, scale=tensor.scale, zero_point=tensor.zero_point)
 
 
 def measure_accuracy(model_path: Path, board_name: BoardRef, *, limit: int | None = None,
@@ -172,7 +249,7 @@ def measure_accuracy(model_path: Path, board_name: BoardRef, *, limit: int | Non
     data = load_dataset(planned, limit=limit)
     inputs = quantize_inputs(planned, data.x)
     total = len(inputs)
-    floats = float_predictions(planned, data.x, progress)
+    floats = float_outputs(planned, data.x, progress)
     progress("reference", 0, total)
     reference = reference_outputs(planned, inputs)
     progress("reference", total, total)
@@ -188,9 +265,11 @@ def measure_accuracy(model_path: Path, board_name: BoardRef, *, limit: int | Non
                            sizes=runs.build.sizes, notes=notes, measured_stack_bytes=runs.run.stack_used_bytes,
                            schedule_summary=planned.report.schedule_summary)
     return AccuracyResult(model_name=planned.loaded.name, board=planned.board.name, emulator=runs.run.emulator,
-                          reference=reference.name, labels=data.y, float_predictions=floats,
-                          reference_predictions=_argmax(reference.outputs),
-                          firmware_predictions=_argmax(runs.run.outputs),
+                          reference=reference.name, labels=data.y, label_kind=data.labels, float_outputs=floats,
+                          reference_outputs=_real(planned, reference.outputs),
+                          firmware_outputs=_real(planned, runs.run.outputs),
+                          conversion=planned.loaded.conversion_json(),
+                          conversion_text=planned.loaded.describe_conversion(),
                           mismatched_samples=outputs.mismatched_samples, mismatched_bytes=outputs.mismatched_bytes,
                           first_mismatch=first.describe() if first else None, batches=runs.batches,
                           stack_used_bytes=runs.run.stack_used_bytes, report=report, notes=notes)
