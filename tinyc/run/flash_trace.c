@@ -4,11 +4,15 @@
  *
  *   0xC0000000 | id, n, then n words (vaddr | 1 when the instruction is 4 bytes)   a block's definition (at translation)
  *   0x80000000 | id                                                              an execution of block `id`
- *   addr (< 0x80000000)                                                          a data load from [lo, hi)
+ *   addr (< 0x40000000)                                                          a data load from [lo, hi)
+ *   0x40000000                                                                   an access to a peripheral (below)
  *
  * Executions and loads are written from the first execution of the block starting at `stop` (the bench harness's
  * profile hook: called once before every schedule step and once after the last) until it begins for the `count`-th
  * time, so only the first inference is written; block definitions are written from the start.
+ * With -icount, QEMU executes an instruction that accesses a peripheral (address >= 0x40000000 on the mps2 machines:
+ * the harness reads SysTick) in a one-instruction block of its own, which it instruments for memory callbacks only:
+ * such a block's execution is seen here as its access, and written as one executed instruction.
  * Arguments: out=FILE,lo=ADDR,hi=ADDR,stop=ADDR,count=N (numbers in C syntax: 0x.. or decimal).
  *
  * QEMU ships its plugin API as a header (qemu-plugin.h) that Debian's packages leave out; the few declarations
@@ -51,6 +55,7 @@ uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *tb);
 struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb, size_t idx);
 uint64_t qemu_plugin_insn_vaddr(const struct qemu_plugin_insn *insn);
 size_t qemu_plugin_insn_size(const struct qemu_plugin_insn *insn);
+bool qemu_plugin_mem_is_store(qemu_plugin_meminfo_t info);
 
 __attribute__((visibility("default"))) int qemu_plugin_version = 1;
 
@@ -109,9 +114,16 @@ static void on_exec(unsigned int vcpu_index, void *userdata) {
     }
 }
 
-static void on_load(unsigned int vcpu_index, qemu_plugin_meminfo_t info, uint64_t vaddr, void *userdata) {
-    (void)vcpu_index; (void)info; (void)userdata;
-    if (recording && vaddr >= lo && vaddr < hi) {
+enum { PERIPHERALS = 0x40000000u };
+
+static void on_access(unsigned int vcpu_index, qemu_plugin_meminfo_t info, uint64_t vaddr, void *userdata) {
+    (void)vcpu_index; (void)userdata;
+    if (!recording) {
+        return;
+    }
+    if (vaddr >= PERIPHERALS) {
+        emit(PERIPHERALS);
+    } else if (vaddr >= lo && vaddr < hi && !qemu_plugin_mem_is_store(info)) {
         emit((uint32_t)vaddr);
     }
 }
@@ -134,7 +146,7 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
         if (!finished) {
             emit((uint32_t)qemu_plugin_insn_vaddr(insn) | (qemu_plugin_insn_size(insn) == 4 ? 1u : 0u));
         }
-        qemu_plugin_register_vcpu_mem_cb(insn, on_load, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_R, NULL);
+        qemu_plugin_register_vcpu_mem_cb(insn, on_access, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW, NULL);
     }
     qemu_plugin_register_vcpu_tb_exec_cb(tb, on_exec, QEMU_PLUGIN_CB_NO_REGS, b);
 }
@@ -171,8 +183,8 @@ int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, 
             return -1;
         }
     }
-    if (path == NULL || hi <= lo || hi > 0x80000000u || count == 0) {
-        fprintf(stderr, "tinyc flash_trace: needs out=FILE, lo < hi <= 0x80000000, stop=ADDR, count=N > 0\n");
+    if (path == NULL || hi <= lo || hi > PERIPHERALS || count == 0) {
+        fprintf(stderr, "tinyc flash_trace: needs out=FILE, lo < hi <= 0x40000000, stop=ADDR, count=N > 0\n");
         return -1;
     }
     out = fopen(path, "wb");
