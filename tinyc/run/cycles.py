@@ -190,9 +190,8 @@ def _estimate(board: Board, elf: Path, profile_address: int, steps: int, table: 
               flash_folder: Path | None) -> CycleEstimate:
     plugin: list[str] = []
     if flash_folder is not None:
-        trace = flash_folder / "flash_trace.bin"
-        plugin = flash_model.plugin_arguments(board, flash_model.build_plugin(flash_folder), trace, profile_address,
-                                              steps)
+        plugin = flash_model.plugin_arguments(board, flash_model.build_plugin(flash_folder),
+                                              flash_folder / "flash_trace.bin", profile_address, steps)
     costs: dict[int, float] = {}  # zero-wait cycles by instruction address, for the flash model's prefetch
     blocks: dict[str, Block] = {}
     pending: list[tuple[int, int, str, str]] = []  # the instructions of the block being logged
