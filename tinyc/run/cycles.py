@@ -45,6 +45,11 @@ from tinyc.run.build import require_tool
 
 _INSN = re.compile(r"^0x([0-9a-f]+):\s+((?:[0-9a-f]{4}\s)+)\s*(\S+)\s*(.*)$")
 _TRACE = re.compile(r"^Trace \d+: (0x[0-9a-f]+) \[[0-9a-f]+/([0-9a-f]+)/")
+# With -icount, QEMU enters a block and leaves it before its first instruction when the instruction budget ran out
+# (it logs "Stopped execution of TB chain before"), and it rewinds a block to an instruction that accesses a device,
+# then runs that instruction in a block of its own ("cpu_io_recompile: rewound execution of TB to ADDR").
+_STOPPED = "Stopped execution of TB chain"
+_REWOUND = re.compile(r"^cpu_io_recompile: rewound execution of TB to ([0-9a-f]+)")
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,12 @@ class Block:
     insns: tuple[Insn, ...]
     end: int  # the address after its last instruction (the fall-through)
     count: int  # guest instructions
+    addresses: tuple[int, ...] = ()  # of its instructions (to cut it where QEMU rewound it)
+
+    def until(self, address: int) -> Block:
+        """The block's instructions before `address` (QEMU rewound the block there: see estimate_cycles)."""
+        k = self.addresses.index(address) if address in self.addresses else self.count
+        return Block(self.insns[:k], address, k, self.addresses[:k])
 
 
 @dataclass(frozen=True)
@@ -200,6 +211,7 @@ def _estimate(board: Board, elf: Path, profile_address: int, steps: int, table: 
     executed = 0
     step = -1
     previous: Block | None = None
+    previous_pc = -1
     done = False
     for line in _log_lines(board, elf, timeout_s, plugin):
         if done:
@@ -218,11 +230,19 @@ def _estimate(board: Board, elf: Path, profile_address: int, steps: int, table: 
             insns = tuple(classify(m, ops, table) for _, _, m, ops in pending)
             for (address, _, _, _), insn in zip(pending, insns):
                 costs[address] = insn.cost
-            translated = Block(insns, pending[-1][0] + pending[-1][1], len(pending))
+            translated = Block(insns, pending[-1][0] + pending[-1][1], len(pending),
+                               tuple(address for address, _, _, _ in pending))
             pending = []
             continue
         trace = _TRACE.match(line)
         if not trace:
+            if line.startswith(_STOPPED) and previous is not None:  # the block just entered ran no instruction
+                if previous_pc == profile_address:
+                    step -= 1
+                previous = None
+            rewound = _REWOUND.match(line)
+            if rewound and previous is not None:
+                previous = previous.until(int(rewound.group(1), 16))
             continue
         host, pc = trace.group(1), int(trace.group(2), 16)
         if translated is not None:
@@ -232,7 +252,7 @@ def _estimate(board: Board, elf: Path, profile_address: int, steps: int, table: 
         if previous is not None and 0 <= step < steps:
             per_step[step] += _block_cycles(previous, table, taken=pc != previous.end)
             executed += previous.count
-        previous = block
+        previous, previous_pc = block, pc
         if pc == profile_address:
             step += 1
             if step >= steps:

@@ -201,7 +201,9 @@ def replay(words: np.ndarray, timing: FlashTiming, costs: Mapping[int, float], f
     cycles of each instruction by address (from the translation-block log of the same run)."""
     lo, hi = flash
     model = FlashModel(timing)
-    blocks: dict[int, tuple[bool, tuple[Segment, ...], int]] = {}  # id: (starts the step, segments, instructions)
+    # id: (starts the step, segments, its instructions' addresses)
+    blocks: dict[int, tuple[bool, tuple[Segment, ...], tuple[int, ...]]] = {}
+    last: tuple[int, ...] = ()  # the addresses of the block executed last
     per_step = [0.0] * steps
     executed = 0
     step = -1
@@ -216,20 +218,23 @@ def replay(words: np.ndarray, timing: FlashTiming, costs: Mapping[int, float], f
             i += 2 + count
             in_flash = [(a, s, costs.get(a, 1.0)) for a, s in insns if lo <= a < hi]
             blocks[word & ~_TAG] = (bool(insns) and insns[0][0] == profile_address,
-                                    segments(in_flash, timing.line_bytes), count)
+                                    segments(in_flash, timing.line_bytes), tuple(a for a, _ in insns))
             continue
         i += 1
         if tag == _EXECUTE:
-            starts, block, count = blocks[word & ~_TAG]
+            starts, block, last = blocks[word & ~_TAG]
             if starts:
                 step += 1
             if 0 <= step < steps:
                 per_step[step] += model.execute(block)
-                executed += count
+                executed += len(last)
         elif not 0 <= step < steps:
             continue
-        elif tag == _PERIPHERAL:
-            executed += 1  # an instruction QEMU ran in a block of its own (see flash_trace.c)
+        elif tag == _PERIPHERAL:  # an instruction QEMU ran in a block of its own, rewinding the last one to it
+            address = word & ~_TAG
+            if address in last:
+                executed -= len(last) - last.index(address)
+            executed += 1
         else:
             per_step[step] += model.load(word)
     if step != steps - 1:

@@ -5,14 +5,15 @@
  *   0xC0000000 | id, n, then n words (vaddr | 1 when the instruction is 4 bytes)   a block's definition (at translation)
  *   0x80000000 | id                                                              an execution of block `id`
  *   addr (< 0x40000000)                                                          a data load from [lo, hi)
- *   0x40000000                                                                   an access to a peripheral (below)
+ *   0x40000000 | insn (insn < 0x40000000)                                        a peripheral access (below)
  *
  * Executions and loads are written from the first execution of the block starting at `stop` (the bench harness's
  * profile hook: called once before every schedule step and once after the last) until it begins for the `count`-th
  * time, so only the first inference is written; block definitions are written from the start.
  * With -icount, QEMU executes an instruction that accesses a peripheral (address >= 0x40000000 on the mps2 machines:
  * the harness reads SysTick) in a one-instruction block of its own, which it instruments for memory callbacks only:
- * such a block's execution is seen here as its access, and written as one executed instruction.
+ * such a block's execution is seen here as its access, written with the instruction's address: the block executed
+ * before it ran only up to that instruction (QEMU rewound it there).
  * Arguments: out=FILE,lo=ADDR,hi=ADDR,stop=ADDR,count=N (numbers in C syntax: 0x.. or decimal).
  *
  * QEMU ships its plugin API as a header (qemu-plugin.h) that Debian's packages leave out; the few declarations
@@ -117,12 +118,12 @@ static void on_exec(unsigned int vcpu_index, void *userdata) {
 enum { PERIPHERALS = 0x40000000u };
 
 static void on_access(unsigned int vcpu_index, qemu_plugin_meminfo_t info, uint64_t vaddr, void *userdata) {
-    (void)vcpu_index; (void)userdata;
+    (void)vcpu_index;
     if (!recording) {
         return;
     }
     if (vaddr >= PERIPHERALS) {
-        emit(PERIPHERALS);
+        emit(PERIPHERALS | ((uint32_t)(uintptr_t)userdata & (PERIPHERALS - 1u)));
     } else if (vaddr >= lo && vaddr < hi && !qemu_plugin_mem_is_store(info)) {
         emit((uint32_t)vaddr);
     }
@@ -146,7 +147,8 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
         if (!finished) {
             emit((uint32_t)qemu_plugin_insn_vaddr(insn) | (qemu_plugin_insn_size(insn) == 4 ? 1u : 0u));
         }
-        qemu_plugin_register_vcpu_mem_cb(insn, on_access, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW, NULL);
+        qemu_plugin_register_vcpu_mem_cb(insn, on_access, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW,
+                                         (void *)(uintptr_t)qemu_plugin_insn_vaddr(insn));
     }
     qemu_plugin_register_vcpu_tb_exec_cb(tb, on_exec, QEMU_PLUGIN_CB_NO_REGS, b);
 }
