@@ -7,13 +7,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import REPO, needs_toolchain
 from tinyc.boards import FlashTiming, get_board, load_board_file
 from tinyc.errors import BoardError
 from tinyc.run.bench import bench
-from tinyc.run.flash import FlashModel, segments
+from tinyc.run.cycles import TIMING_TABLES, Block, classify
+from tinyc.run.flash import FlashModel, replay, segments
 
 F412 = (REPO / "boards" / "stm32f412.toml").read_text().split("# The part itself")[0]
 FLASH_SECTION = F412[F412.index("[flash]\n"):F412.index("[sram]")]  # [flash] with its [flash.timing]
@@ -105,6 +107,26 @@ def test_prefetch_hides_the_sequential_fetch_of_slow_code() -> None:
     fast = _code(0x200, 64, 0.5)  # 4 cycles a line: each next line waits 6 - 4 = 2
     assert FlashModel(TIMING).execute(fast) == 5 + 7 * 2
     assert FlashModel(FlashTiming(0, 16, 4, 2, prefetch=True)).execute(fast) == 0  # zero wait states: free
+
+
+def test_replay_charges_steps_and_cuts_a_block_rewound_to_a_device_access() -> None:
+    """flash_trace.c's words: two block definitions, executions, a flash load, and a device access by the
+    instruction at 0x102, which QEMU ran in a block of its own after rewinding block A to it."""
+    define_p, define_a = [0xC0000000, 1, 0x200], [0xC0000001, 3, 0x100, 0x102 | 1, 0x106]
+    p, a = 0x80000000, 0x80000001
+    words = np.array(define_p + define_a + [p, a, 0x4000, p, a, 0x40000000 | 0x102], dtype="<u4")
+    estimate = replay(words, TIMING, {}, (0, 0x10000), profile_address=0x200, steps=2)
+    assert estimate.instructions == (1 + 3) + (1 + 1 + 1)  # step 1: P, A's first instruction, the device access
+    assert estimate.stall_cycles == (5 + 5 + 5, 0.0)  # P's line, A's line, the load; then all in the caches
+    assert (estimate.fetch_misses, estimate.data_loads, estimate.data_misses) == (2, 1, 1)
+
+
+def test_a_block_cut_where_qemu_rewound_it() -> None:
+    m4 = TIMING_TABLES["cortex-m4"]
+    alu, load = classify("adds", "r0, #1", m4), classify("ldr", "r0, [r1]", m4)
+    block = Block((alu, load, alu), end=0x106, count=3, addresses=(0x100, 0x102, 0x104))
+    assert block.until(0x102) == Block((alu,), end=0x102, count=1, addresses=(0x100,))
+    assert block.until(0x100).count == 0
 
 
 @needs_toolchain

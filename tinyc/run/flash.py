@@ -10,8 +10,13 @@ addresses are not. They come from a QEMU TCG plugin, `flash_trace.c` beside this
 as the log (`-plugin`): it writes, in execution order, every executed block and every data load inside the flash
 range, for the first inference only. Why a plugin rather than a second emulator (unicorn) or another trace:
 
-- the instruction stream is QEMU's own, the very run the zero-wait estimate and the bench's icount come from, so
-  the counts agree by construction (checked: the plugin's instruction count must equal the log's, exactly);
+- the instruction stream is QEMU's own, the very run the zero-wait estimate comes from, so the counts agree
+  (checked: the plugin's instruction count must equal the log's, exactly). Two -icount details make "exactly"
+  work: QEMU may enter a block and leave before its first instruction when the instruction budget ends (the
+  plugin sees no execution; the log's parser drops it), and it rewinds a block to an instruction that accesses a
+  device and runs that instruction alone (the plugin writes the instruction's address; both cut the block there).
+  Against the bench run's icount the counts differ by the harness's marks (a few instructions per step) and the
+  tick quantization (40 instructions);
 - nothing of the firmware has to be re-created: the harness's SysTick, the semihosting calls and the interrupts
   run as they do in every other tinyc run, where a second emulator would need them emulated or stubbed;
 - a load callback is a C function call (QEMU inlines the range check's call into the translated code), so the
