@@ -5,6 +5,8 @@
     python scripts/bench_zoo.py --jobs 2 --output BENCHMARKS.md
     python scripts/bench_zoo.py --cmsis-nn PATH   # plus the per-op table against a CMSIS-NN v7.0.0 checkout
     python scripts/bench_zoo.py --models kws_lstm # re-measure some models; the others' rows are kept
+    python scripts/bench_zoo.py --models --mlperf ../shared/mlperf-tiny   # only MLPerf Tiny's four trained models
+                                                  # (stm32l4r5 and stm32f412, with and without the flash)
 
 Every measurement is kept in scripts/results/benchmarks.json (model x board, and the CMSIS-NN comparison per
 model); BENCHMARKS.md is rendered from all of them in the zoo's order, so a run for some models replaces only their
@@ -39,6 +41,10 @@ CMSIS_MODELS = ("kws_dscnn", "vww_mbv1", "ic_resnet8")  # per op kind against Ar
 CMSIS_GOAL = 0.8  # every op kind at most 0.8x CMSIS-NN's instructions
 MLPERF_CLOCK_HZ = 120_000_000  # NUCLEO-L4R5ZI (Cortex-M4), MLPerf Tiny v1.2 closed division
 MLPERF_MS = {"vww_mbv1": 88.9, "ic_resnet8": 165.1, "kws_dscnn": 43.2}  # the best published latencies
+# MLPerf Tiny's trained reference models (../shared/mlperf-tiny/README.md): file stem, and the best published
+# closed-division latency on the NUCLEO-L4R5ZI at 120 MHz (ms).
+MLPERF_FILES = {"kws_ref_model": 43.2, "pretrainedResnet_quant": 165.1, "vww_96_int8": 88.9, "ad01_int8": 4.05}
+MLPERF_BOARDS = ("stm32l4r5", "stm32f412")
 
 
 def run_one(model: str, board: str) -> dict:
@@ -60,7 +66,38 @@ def run_one(model: str, board: str) -> dict:
             "portable": slow.instructions, "optimized": fast.instructions, "by_op": by_op,
             "code_portable": slow.kernel_code_bytes, "code_optimized": fast.kernel_code_bytes,
             "model_code": fast.model_code_bytes, "resolution": fast.instructions_per_tick,
-            "cycles": fast.cycles.cycles if fast.cycles else None, "core": fast.cycles.core if fast.cycles else ""}
+            "cycles": fast.cycles.cycles if fast.cycles else None, "core": fast.cycles.core if fast.cycles else "",
+            "cycles_with_flash": fast.cycles_with_flash}
+
+
+def run_mlperf(path: str, board: str) -> dict:
+    """One MLPerf Tiny model on one board: optimized kernels, cycles at zero wait states and with the flash."""
+    from tinyc.run.bench import bench
+    result = bench(Path(path), board, cycles=True)
+    flash = result.cycles.flash if result.cycles else None
+    return {"model": Path(path).stem, "board": board, "macs": result.macs, "clock_hz": result.clock_hz,
+            "instructions": result.instructions, "cycles": result.cycles.cycles if result.cycles else None,
+            "cycles_with_flash": result.cycles_with_flash, "flash": flash.as_json() if flash else None}
+
+
+def render_mlperf(mlperf: list[dict]) -> list[str]:
+    lines = ["", "## MLPerf Tiny's trained models (`../shared/mlperf-tiny/`, MLCommons, Apache-2.0)", "",
+             f"`{COMMAND} --models --mlperf ../shared/mlperf-tiny` (optimized kernels, the default schedule). "
+             "Estimated ms at the board's clock, at zero wait states and with the board's flash (`[flash.timing]`: "
+             "wait states behind the ART accelerator, tinyc/run/flash.py); the published figure is the best "
+             "closed-division result on the NUCLEO-L4R5ZI at 120 MHz (MLPerf Tiny v1.1-v1.2).", "",
+             "| model | board | MACs | instructions | instr/MAC | est. ms 0 WS | est. ms with flash | flash share | "
+             "published (ms, L4R5 @ 120 MHz) | with flash / published |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in mlperf:
+        zero = r["cycles"] / r["clock_hz"] * 1e3
+        flash = r["cycles_with_flash"] / r["clock_hz"] * 1e3 if r["cycles_with_flash"] is not None else None
+        published = MLPERF_FILES[r["model"]]
+        lines.append(f"| {r['model']} | {r['board']} @ {r['clock_hz'] / 1e6:.0f} MHz | {r['macs']:,} | "
+                     f"{r['instructions']:,} | {r['instructions'] / r['macs']:.2f} | {zero:.2f} | "
+                     + (f"{flash:.2f} | {flash / zero - 1:+.1%} | {published} | {flash / published:.2f} |"
+                        if flash is not None else f"n/a | | {published} | |"))
+    return lines
 
 
 def run_cmsis(model: str, cmsis_nn: str) -> dict:
@@ -89,7 +126,7 @@ def _ms(cycles: float, clock_hz: int) -> str:
     return f"{cycles / clock_hz * 1e3:,.2f}"
 
 
-def render(results: list[dict], cmsis: list[dict]) -> str:
+def render(results: list[dict], cmsis: list[dict], mlperf: list[dict]) -> str:
     lines = [
         "# Benchmarks: instructions per inference",
         "",
@@ -104,27 +141,30 @@ def render(results: list[dict], cmsis: list[dict]) -> str:
         "  kernels (SXTB16 / SMLAD / SMLABB); both produce the same bytes (tests/test_dsp_kernels.py).",
         "- **Estimated cycles** (optimized): a second QEMU run logs every executed instruction; each is priced by",
         "  the core's timing table from Arm's Technical Reference Manual (`tinyc/run/cycles.py`: loads 2 cycles or",
-        "  1 when pipelined, LDRD 3, LDM 1+N, taken branches 1+2, multiply-accumulates 1). An estimate: no flash",
+        "  1 when pipelined, LDRD 3, LDM 1+N, taken branches 1+2, multiply-accumulates 1). An estimate at zero",
         "  wait states, no bus contention. The M7 figure prices single issue (the M7 dual-issues): an upper bound.",
-        "  **Latency** is from the estimated cycles at the board clock (F412 100 MHz, H743 480 MHz).",
+        "  **Latency** is from the estimated cycles at the board clock (F412 100 MHz, H743 480 MHz); **with flash**",
+        "  adds the F412's 3 wait states behind its ART accelerator (`tinyc/run/flash.py`; none modelled on the H743).",
         "- **Code**: `.text` linked into the ELF (from the linker map, discarded sections not counted): the kernel",
         "  objects, and `model.o`, which holds the specialized kernels inlined per layer.",
         "- One input (the model's first representative sample, or seeded random data); batch 1.",
         "",
         "| model | board | MACs | portable instr | optimized instr | speed-up | instr/MAC portable | "
         "instr/MAC optimized | est. cycles optimized | est. cycles/MAC | est. latency (ms) | "
-        "kernel code portable / optimized (B) | model code optimized (B) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "est. latency with flash (ms) | kernel code portable / optimized (B) | model code optimized (B) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         if not r["fits"]:
-            lines.append(f"| {r['model']} | {r['board']} | does not fit: {r['verdict']} | | | | | | | | | | |")
+            lines.append(f"| {r['model']} | {r['board']} | does not fit: {r['verdict']} | | | | | | | | | | | |")
             continue
+        with_flash = r.get("cycles_with_flash")  # absent from runs stored before the flash model
+        flash_ms = _ms(with_flash, r["clock_hz"]) if with_flash is not None else "n/a"
         lines.append(
             f"| {r['model']} | {r['board']} | {r['macs']:,} | {r['portable']:,} | {r['optimized']:,} | "
             f"{r['portable'] / r['optimized']:.2f}x | {r['portable'] / r['macs']:.2f} | "
             f"{r['optimized'] / r['macs']:.3f} | {r['cycles']:,.0f} | {r['cycles'] / r['macs']:.3f} | "
-            f"{_ms(r['cycles'], r['clock_hz'])} | {r['code_portable']:,} / {r['code_optimized']:,} | "
+            f"{_ms(r['cycles'], r['clock_hz'])} | {flash_ms} | {r['code_portable']:,} / {r['code_optimized']:,} | "
             f"{r['model_code']:,} |")
     lines += ["", "## Where the optimized instructions go (per op kind)", "",
               "| model | board | op | instructions | share | MACs | instr/MAC |", "|---|---|---|---:|---:|---:|---:|"]
@@ -168,6 +208,8 @@ def render(results: list[dict], cmsis: list[dict]) -> str:
                              f"{'met' if ratio <= CMSIS_GOAL else 'missed'} |")
             lines.append(f"| {c['model']} | **whole model** | | | {c['ours']:,} | {c['arm']:,} | "
                          f"{c['ours'] / c['arm']:.2f} | |")
+    if mlperf:
+        lines += render_mlperf(mlperf)
     return "\n".join(lines) + "\n"
 
 
@@ -178,11 +220,14 @@ def main() -> None:
     parser.add_argument("--models", nargs="*", default=list(MODELS))
     parser.add_argument("--cmsis-nn", type=Path, default=None, help="a CMSIS-NN v7.0.0 checkout (Include/, Source/)")
     parser.add_argument("--results", type=Path, default=RESULTS, help="the stored measurements (JSON)")
+    parser.add_argument("--mlperf", type=Path, default=None,
+                        help="also MLPerf Tiny's trained models from this folder (../shared/mlperf-tiny)")
     args = parser.parse_args()
     unknown = sorted(set(args.models) - set(MODELS))
     if unknown:
         raise SystemExit(f"not in the zoo's benchmark list: {', '.join(unknown)} (add them to MODELS)")
     stored = json.loads(args.results.read_text()) if args.results.exists() else {"runs": [], "cmsis": []}
+    stored.setdefault("mlperf", [])
     pairs = [(m, b) for m in args.models for b in BOARDS]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         results = list(pool.map(run_one, *zip(*pairs)))
@@ -190,6 +235,10 @@ def main() -> None:
         if args.cmsis_nn is not None:
             models = [m for m in CMSIS_MODELS if m in args.models]
             cmsis = list(pool.map(run_cmsis, models, [str(args.cmsis_nn.resolve())] * len(models)))
+        mlperf = []
+        if args.mlperf is not None:
+            files = [(str(args.mlperf.resolve() / f"{m}.tflite"), b) for m in MLPERF_FILES for b in MLPERF_BOARDS]
+            mlperf = list(pool.map(run_mlperf, *zip(*files)))
     fresh = {(r["model"], r["board"]) for r in results}
     runs = [r for r in stored["runs"] if (r["model"], r["board"]) not in fresh and r["model"] in MODELS] + results
     compared = [c for c in stored["cmsis"] if c["model"] not in {c["model"] for c in cmsis}] + cmsis
@@ -197,8 +246,10 @@ def main() -> None:
     runs.sort(key=lambda r: (order[r["model"]], BOARDS.index(r["board"])))
     compared.sort(key=lambda c: CMSIS_MODELS.index(c["model"]))
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps({"runs": runs, "cmsis": compared}, indent=1, sort_keys=True) + "\n")
-    args.output.write_text(render(runs, compared))
+    measured = mlperf or stored["mlperf"]
+    args.results.write_text(json.dumps({"runs": runs, "cmsis": compared, "mlperf": measured}, indent=1,
+                                       sort_keys=True) + "\n")
+    args.output.write_text(render(runs, compared, measured))
     print(args.output.read_text())
 
 

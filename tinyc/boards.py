@@ -91,6 +91,19 @@ class NamedRegion:
 
 
 @dataclass(frozen=True)
+class FlashTiming:
+    """[flash.timing]: the flash's read latency and the accelerator in front of it (ST's ART), for the cycle
+    estimate's flash model (tinyc/run/flash.py). A read of one line (the width the flash delivers at once) costs
+    `wait_states` cycles beyond the zero-wait timing unless the line is in a cache or, for sequential code, the
+    prefetch brought it in time."""
+    wait_states: int  # at the board's clock_hz
+    line_bytes: int  # one flash read (and one cache line) in bytes
+    icache_lines: int  # instruction cache (I-Code bus), LRU
+    dcache_lines: int  # data cache (D-Code bus: literals and constants such as weights), LRU
+    prefetch: bool  # the next sequential line is read while the current one executes
+
+
+@dataclass(frozen=True)
 class Board:
     name: str
     description: str
@@ -104,6 +117,7 @@ class Board:
     part: PartTarget | None = None  # [part]: the real part's peripherals (real-board firmware)
     renode: RenodeTarget | None = None  # [renode]
     sram_regions: tuple[NamedRegion, ...] = ()  # [[sram.regions]]: the part's SRAM blocks that tile [sram], in order
+    flash_timing: FlashTiming | None = None  # [flash.timing]: None when the flash is not modelled
 
 
 _CPUS = ("cortex-m4", "cortex-m7")
@@ -271,6 +285,43 @@ def _sram_regions(data: dict[str, Any], sram: MemoryRegion, path: Path) -> tuple
     return tuple(regions)
 
 
+# [flash.timing] keys: (smallest, largest) allowed integer; prefetch is a boolean.
+FLASH_TIMING_RANGES = {"wait_states": (0, 15), "line_bytes": (4, 256), "icache_lines": (0, 4096),
+                       "dcache_lines": (0, 4096)}
+
+
+def _flash_timing(data: dict[str, Any], path: Path) -> FlashTiming | None:
+    """[flash.timing]: optional; every key required, integers in range, line_bytes a power of two."""
+    if "timing" not in data["flash"]:
+        return None
+    table = data["flash"]["timing"]
+    where = f"{path.name}: [flash.timing]"
+    if not isinstance(table, dict):
+        raise BoardError(f"{where} must be a table (wait_states, line_bytes, icache_lines, dcache_lines, prefetch)")
+    known = (*FLASH_TIMING_RANGES, "prefetch")
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise BoardError(f"{where} has an unknown key {unknown[0]!r}; the keys are {', '.join(known)}")
+    for key in known:
+        if key not in table:
+            raise BoardError(f"{where} is missing the key {key!r}")
+    values: dict[str, int] = {}
+    for key, (low, high) in FLASH_TIMING_RANGES.items():
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise BoardError(f"{where} {key} must be an integer, got {value!r}")
+        if not low <= value <= high:
+            raise BoardError(f"{where} {key} must be {low}..{high}, got {value}")
+        values[key] = value
+    if values["line_bytes"] & (values["line_bytes"] - 1):
+        raise BoardError(f"{where} line_bytes must be a power of two, got {values['line_bytes']}")
+    if not isinstance(table["prefetch"], bool):
+        raise BoardError(f"{where} prefetch must be true or false, got {table['prefetch']!r}")
+    return FlashTiming(wait_states=values["wait_states"], line_bytes=values["line_bytes"],
+                       icache_lines=values["icache_lines"], dcache_lines=values["dcache_lines"],
+                       prefetch=table["prefetch"])
+
+
 def _renode(data: dict[str, Any], path: Path) -> RenodeTarget | None:
     if "renode" not in data:
         return None
@@ -380,7 +431,7 @@ def load_board_file(path: Path) -> Board:
     renode = _renode(data, path)
     return Board(name=name, description=description, cpu=cpu, clock_hz=clock_hz, cflags=tuple(cflags),
                  flash=flash, sram=sram, stack_bytes=stack_bytes, qemu=target, part=part, renode=renode,
-                 sram_regions=_sram_regions(data, sram, path))
+                 sram_regions=_sram_regions(data, sram, path), flash_timing=_flash_timing(data, path))
 
 
 def known_boards() -> dict[str, Board]:

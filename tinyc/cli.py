@@ -701,7 +701,9 @@ def bench_cmd(model: Path, board: BoardRef, portable: bool, as_json: bool, seed:
         _emit_json(json.dumps(result.as_json()))
         return
     table = Table(title=escape(f"{result.model} on {result.board}, {result.kernels} kernels"))
-    columns = ("op", "layer", "kind", "instructions", "MACs", "instr/MAC") + (("est. cycles",) if result.cycles else ())
+    with_flash = result.cycles_with_flash is not None
+    columns = (("op", "layer", "kind", "instructions", "MACs", "instr/MAC")
+               + (("est. cycles 0 WS",) if result.cycles else ()) + (("est. cycles w/ flash",) if with_flash else ()))
     for column in columns:
         table.add_column(column, justify="left" if column in ("layer", "kind") else "right")
     for layer in result.layers:
@@ -709,6 +711,8 @@ def bench_cmd(model: Path, board: BoardRef, portable: bool, as_json: bool, seed:
         row = [str(layer.op_index), escape(layer.name), layer.op, f"{layer.instructions:,}", f"{layer.macs:,}", per_mac]
         if layer.estimated_cycles is not None:
             row.append(f"{layer.estimated_cycles:,.0f}")
+        if layer.estimated_cycles_with_flash is not None:
+            row.append(f"{layer.estimated_cycles_with_flash:,.0f}")
         table.add_row(*row)
     out.print(table)
     per_mac = f"{result.instructions_per_mac:.3f}" if result.instructions_per_mac is not None else "n/a"
@@ -716,9 +720,20 @@ def bench_cmd(model: Path, board: BoardRef, portable: bool, as_json: bool, seed:
               f"instructions/MAC; code linked: kernels {result.kernel_code_bytes:,} B, model (with its specialized "
               f"kernels) {result.model_code_bytes:,} B")
     if result.cycles is not None:
-        out.print(f"estimated cycles: {result.cycles.cycles:,.0f} ({result.cycles_per_mac:.3f} per MAC; "
-                  f"{result.cycles.core} timing table, an estimate: see tinyc/run/cycles.py), "
+        out.print(f"estimated cycles at zero wait states: {result.cycles.cycles:,.0f} ({result.cycles_per_mac:.3f} per "
+                  f"MAC; {result.cycles.core} timing table, an estimate: see tinyc/run/cycles.py), "
                   f"{result.estimated_latency_ms():.2f} ms at {result.clock_hz / 1e6:.0f} MHz")
+        flash = result.cycles.flash
+        if flash is not None and result.cycles_with_flash is not None:
+            t = flash.timing
+            out.print(f"estimated cycles with the flash: {result.cycles_with_flash:,.0f} "
+                      f"({result.cycles_with_flash / result.cycles.cycles - 1:+.1%}: {t.wait_states} wait states, "
+                      f"{t.line_bytes}-byte lines, I-cache {t.icache_lines} / D-cache {t.dcache_lines} lines, prefetch "
+                      f"{'on' if t.prefetch else 'off'}; fetch {flash.fetch_stall_cycles:,.0f} + data "
+                      f"{flash.data_stall_cycles:,.0f} stall cycles: see tinyc/run/flash.py), "
+                      f"{result.estimated_latency_ms_with_flash():.2f} ms at {result.clock_hz / 1e6:.0f} MHz")
+        else:
+            out.print(f"flash wait states not modelled: {result.board}'s board file has no [flash.timing]")
     out.print(f"at one cycle per instruction: {result.latency_ms:.2f} ms (QEMU counts instructions, not cycles; "
               f"resolution {result.instructions_per_tick} instructions)")
 

@@ -7,7 +7,8 @@ SysTick's 24-bit wraps with its interrupt, times every schedule step through the
 hook of ``model.c``, and calibrates instructions per tick with a loop of known length. Counts are
 instructions, not cycles: QEMU models no pipeline, caches, flash wait states or multi-cycle
 instructions. With ``cycles=True`` a second, traced run prices every executed instruction with the core's
-timing table (``tinyc/run/cycles.py``): an estimated cycle count per step and in total.
+timing table (``tinyc/run/cycles.py``): an estimated cycle count per step and in total, at zero wait states and,
+for boards with ``[flash.timing]``, with the flash's wait states behind its accelerator (``tinyc/run/flash.py``).
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ class LayerBench:
     steps: int
     instructions: int
     macs: int
-    estimated_cycles: float | None = None  # from the timing table (tinyc/run/cycles.py), when estimated
+    estimated_cycles: float | None = None  # from the timing table (tinyc/run/cycles.py) at zero wait states
+    estimated_cycles_with_flash: float | None = None  # plus the flash's stalls (tinyc/run/flash.py), when modelled
 
     @property
     def instructions_per_mac(self) -> float | None:
@@ -56,7 +58,9 @@ class LayerBench:
     def as_json(self) -> dict[str, Any]:
         return {"op_index": self.op_index, "name": self.name, "op": self.op, "steps": self.steps,
                 "instructions": self.instructions, "macs": self.macs,
-                "instructions_per_mac": self.instructions_per_mac, "estimated_cycles": self.estimated_cycles}
+                "instructions_per_mac": self.instructions_per_mac, "estimated_cycles": self.estimated_cycles,
+                "estimated_cycles_zero_wait": self.estimated_cycles,
+                "estimated_cycles_with_flash": self.estimated_cycles_with_flash}
 
 
 @dataclass(frozen=True)
@@ -89,15 +93,34 @@ class BenchResult:
         return self.cycles.cycles / self.macs if self.cycles and self.macs else None
 
     def estimated_latency_ms(self, clock_hz: int | None = None) -> float | None:
-        """From the estimated cycles, at `clock_hz` (the board's clock by default)."""
+        """From the estimated cycles at zero wait states, at `clock_hz` (the board's clock by default)."""
         return self.cycles.cycles / (clock_hz or self.clock_hz) * 1e3 if self.cycles else None
 
+    @property
+    def cycles_with_flash(self) -> float | None:
+        return self.cycles.cycles_with_flash if self.cycles else None
+
+    def estimated_latency_ms_with_flash(self, clock_hz: int | None = None) -> float | None:
+        """From the estimated cycles with the board's flash (None where the board file has no [flash.timing]).
+        The wait states are the board's at its own clock: another clock_hz rescales, it does not re-time."""
+        cycles = self.cycles_with_flash
+        return cycles / (clock_hz or self.clock_hz) * 1e3 if cycles is not None else None
+
     def as_json(self) -> dict[str, Any]:
+        flash = self.cycles.flash if self.cycles else None
         return {"model": self.model, "board": self.board, "kernels": self.kernels,
-                "estimated_cycles": self.cycles.cycles if self.cycles else None,
+                "estimated_cycles": self.cycles.cycles if self.cycles else None,  # at zero wait states
+                "estimated_cycles_zero_wait": self.cycles.cycles if self.cycles else None,
+                "estimated_cycles_with_flash": self.cycles_with_flash,
+                "flash_model": flash.as_json() if flash else None,  # the board's [flash.timing] and the stalls
                 "cycle_model": self.cycles.core if self.cycles else None,
                 "estimated_cycles_per_mac": self.cycles_per_mac,
-                "estimated_latency_ms": self.estimated_latency_ms(), "model_code_bytes": self.model_code_bytes,
+                "estimated_cycles_per_mac_with_flash": (self.cycles_with_flash / self.macs
+                                                        if self.cycles_with_flash is not None and self.macs else None),
+                "estimated_latency_ms": self.estimated_latency_ms(),  # at zero wait states
+                "estimated_latency_ms_zero_wait": self.estimated_latency_ms(),
+                "estimated_latency_ms_with_flash": self.estimated_latency_ms_with_flash(),
+                "model_code_bytes": self.model_code_bytes,
                 "instructions": self.instructions, "macs": self.macs,
                 "instructions_per_mac": self.instructions_per_mac, "resolution_instructions": self.instructions_per_tick,
                 "clock_hz": self.clock_hz, "estimated_latency_ms_at_1_ipc": self.latency_ms,
@@ -148,7 +171,8 @@ def kernel_code_bytes(folder: Path, objects: str = KERNEL_OBJECT_DIR) -> int:
 
 
 def layer_table(planned: Planned, step_instructions: tuple[int, ...],
-                step_cycles: tuple[float, ...] | None = None) -> tuple[LayerBench, ...]:
+                step_cycles: tuple[float, ...] | None = None,
+                step_cycles_with_flash: tuple[float, ...] | None = None) -> tuple[LayerBench, ...]:
     """Steps grouped by op and kind, in order of each group's first step: a patch schedule's block copies
     (input patches, crops, output tiles) are rows of their own, so every instruction is charged to the
     kernel that spent it."""
@@ -156,20 +180,25 @@ def layer_table(planned: Planned, step_instructions: tuple[int, ...],
     order: list[tuple[int, str]] = []
     acc: dict[tuple[int, str], list[Any]] = {}
     cycles = step_cycles or tuple(0.0 for _ in step_instructions)
-    for step, instructions, step_cyc in zip(planned.schedule.steps, step_instructions, cycles, strict=True):
+    flash = step_cycles_with_flash or tuple(0.0 for _ in step_instructions)
+    for step, instructions, step_cyc, step_flash in zip(planned.schedule.steps, step_instructions, cycles, flash,
+                                                        strict=True):
         call = step.call
         key = (call.op_index, call.kind.value)
         if key not in acc:
             order.append(key)
             name = layers.get(call.op_index, call.layer)
-            acc[key] = [f"patch copies for {name}" if call.kind.value == "copy" else call.layer, 0, 0, 0, 0.0]
+            acc[key] = [f"patch copies for {name}" if call.kind.value == "copy" else call.layer, 0, 0, 0, 0.0, 0.0]
         entry = acc[key]
         entry[1] += 1
         entry[2] += instructions
         entry[3] += call.macs
         entry[4] += step_cyc
+        entry[5] += step_flash
     return tuple(LayerBench(op_index=k[0], name=acc[k][0], op=k[1], steps=acc[k][1], instructions=acc[k][2],
-                            macs=acc[k][3], estimated_cycles=acc[k][4] if step_cycles else None) for k in order)
+                            macs=acc[k][3], estimated_cycles=acc[k][4] if step_cycles else None,
+                            estimated_cycles_with_flash=acc[k][5] if step_cycles_with_flash else None)
+                 for k in order)
 
 
 def profile_address(elf: Path) -> int:
@@ -208,7 +237,8 @@ def bench_planned(planned: Planned, *, portable: bool = False, seed: int = 0, fo
                        kernels="cmsis-nn" if cmsis_nn_dir is not None else "portable" if portable else "optimized",
                        instructions=first[0] * raw.instructions_per_tick,
                        instructions_per_tick=raw.instructions_per_tick, macs=planned.schedule.macs,
-                       layers=layer_table(planned, steps, estimate.steps if estimate else None),
+                       layers=layer_table(planned, steps, estimate.steps if estimate else None,
+                                          estimate.steps_with_flash if estimate else None),
                        runs=tuple(r[0] * raw.instructions_per_tick for r in raw.runs),
                        kernel_code_bytes=code_bytes, output=raw.output, cycles=estimate, model_code_bytes=model_bytes)
 

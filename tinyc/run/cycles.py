@@ -14,29 +14,42 @@ Cortex-M7 r1p2 chapter 2 pipeline), reduced to what an estimate can use without 
   a load or store of one register: 2, or 1 right after another one (the TRM's address/data phase pipelining);
   LDRD/STRD: 3; LDM/STM/PUSH/POP: 1 + registers; a taken branch: 1 + P with P = 2 (pipeline refill, "1 to 3");
   a load of PC (POP {.., pc}, LDR pc): + P; SDIV/UDIV: 7 (the middle of "2 to 12"); VDIV/VSQRT: 14.
-  Flash wait states (the F412's ART accelerator hides most of them) and bus contention are not modelled.
+  Flash wait states are added separately (below); bus contention is not modelled.
 - Cortex-M7: single issue as an upper bound (the M7 dual-issues many pairs; not modelled): 1 per instruction,
   loads and LDRD 1 (TCM or cache hits), LDM/STM 1 + registers / 2, taken branches 1 (predicted) + 1, divides 7.
 
 So the M4 figure is a plausible estimate of the core's cycles at zero wait states, and the M7 figure an upper
 bound; both are labelled estimates wherever they are printed.
+
+The flash: when the board file has `[flash.timing]`, the same QEMU run also loads tinyc's trace plugin (executed
+blocks and data loads from flash) and tinyc/run/flash.py replays them through the flash accelerator's model: the
+stall cycles per step, added to the zero-wait ones as a second, labelled figure (`CycleEstimate.flash`). Boards
+without the table (the nRF52840; the H743, whose M7 figure stays a bound without caches) get the zero-wait figure
+only.
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from tinyc.boards import Board
 from tinyc.errors import EmulatorError
+from tinyc.run import flash as flash_model
 from tinyc.run.qemu import QEMU_HINT, qemu_command
 from tinyc.run.build import require_tool
 
 _INSN = re.compile(r"^0x([0-9a-f]+):\s+((?:[0-9a-f]{4}\s)+)\s*(\S+)\s*(.*)$")
 _TRACE = re.compile(r"^Trace \d+: (0x[0-9a-f]+) \[[0-9a-f]+/([0-9a-f]+)/")
+# With -icount, QEMU enters a block and leaves it before its first instruction when the instruction budget ran out
+# (it logs "Stopped execution of TB chain before"), and it rewinds a block to an instruction that accesses a device,
+# then runs that instruction in a block of its own ("cpu_io_recompile: rewound execution of TB to ADDR").
+_STOPPED = "Stopped execution of TB chain"
+_REWOUND = re.compile(r"^cpu_io_recompile: rewound execution of TB to ([0-9a-f]+)")
 
 
 @dataclass(frozen=True)
@@ -121,6 +134,12 @@ class Block:
     insns: tuple[Insn, ...]
     end: int  # the address after its last instruction (the fall-through)
     count: int  # guest instructions
+    addresses: tuple[int, ...] = ()  # of its instructions (to cut it where QEMU rewound it)
+
+    def until(self, address: int) -> Block:
+        """The block's instructions before `address` (QEMU rewound the block there: see estimate_cycles)."""
+        k = self.addresses.index(address) if address in self.addresses else self.count
+        return Block(self.insns[:k], address, k, self.addresses[:k])
 
 
 @dataclass(frozen=True)
@@ -129,6 +148,17 @@ class CycleEstimate:
     cycles: float  # one inference
     steps: tuple[float, ...]  # per schedule step
     instructions: int  # executed instructions the trace saw (a check against QEMU's icount)
+    flash: flash_model.FlashEstimate | None = None  # the flash's stalls (boards with [flash.timing])
+
+    @property
+    def cycles_with_flash(self) -> float | None:
+        return self.cycles + self.flash.cycles if self.flash else None
+
+    @property
+    def steps_with_flash(self) -> tuple[float, ...] | None:
+        if self.flash is None:
+            return None
+        return tuple(c + s for c, s in zip(self.steps, self.flash.stall_cycles, strict=True))
 
 
 def _block_cycles(block: Block, table: TimingTable, taken: bool) -> float:
@@ -139,9 +169,9 @@ def _block_cycles(block: Block, table: TimingTable, taken: bool) -> float:
     return cycles + (block.insns[-1].taken_extra if taken else 0.0)
 
 
-def _log_lines(board: Board, elf: Path, timeout_s: float) -> Iterator[str]:
+def _log_lines(board: Board, elf: Path, timeout_s: float, plugin: list[str]) -> Iterator[str]:
     require_tool("qemu-system-arm", QEMU_HINT)
-    cmd = qemu_command(board, elf, icount=True) + ["-d", "in_asm,exec,nochain"]
+    cmd = qemu_command(board, elf, icount=True) + ["-d", "in_asm,exec,nochain"] + plugin
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     try:
@@ -156,10 +186,24 @@ def _log_lines(board: Board, elf: Path, timeout_s: float) -> Iterator[str]:
 def estimate_cycles(board: Board, elf: Path, profile_address: int, steps: int, *,
                     timeout_s: float = 600.0) -> CycleEstimate:
     """Cycles of the first inference of a bench-harness ELF, per schedule step (the harness calls
-    tinyc_profile_step at `profile_address` before each step and once after the last)."""
+    tinyc_profile_step at `profile_address` before each step and once after the last); with the board's flash too
+    when its board file has [flash.timing]."""
     table = TIMING_TABLES.get(board.cpu)
     if table is None:
         raise EmulatorError(f"no timing table for {board.cpu}: cycle estimates exist for {', '.join(TIMING_TABLES)}")
+    if board.flash_timing is None:
+        return _estimate(board, elf, profile_address, steps, table, timeout_s, None)
+    with tempfile.TemporaryDirectory(prefix="tinyc-flash-") as tmp:
+        return _estimate(board, elf, profile_address, steps, table, timeout_s, Path(tmp))
+
+
+def _estimate(board: Board, elf: Path, profile_address: int, steps: int, table: TimingTable, timeout_s: float,
+              flash_folder: Path | None) -> CycleEstimate:
+    plugin: list[str] = []
+    if flash_folder is not None:
+        plugin = flash_model.plugin_arguments(board, flash_model.build_plugin(flash_folder),
+                                              flash_folder / "flash_trace.bin", profile_address, steps)
+    costs: dict[int, float] = {}  # zero-wait cycles by instruction address, for the flash model's prefetch
     blocks: dict[str, Block] = {}
     pending: list[tuple[int, int, str, str]] = []  # the instructions of the block being logged
     translated: Block | None = None
@@ -167,8 +211,9 @@ def estimate_cycles(board: Board, elf: Path, profile_address: int, steps: int, *
     executed = 0
     step = -1
     previous: Block | None = None
+    previous_pc = -1
     done = False
-    for line in _log_lines(board, elf, timeout_s):
+    for line in _log_lines(board, elf, timeout_s, plugin):
         if done:
             continue
         if line.startswith("0x"):
@@ -183,11 +228,21 @@ def estimate_cycles(board: Board, elf: Path, profile_address: int, steps: int, *
             continue
         if pending and not line.strip():
             insns = tuple(classify(m, ops, table) for _, _, m, ops in pending)
-            translated = Block(insns, pending[-1][0] + pending[-1][1], len(pending))
+            for (address, _, _, _), insn in zip(pending, insns):
+                costs[address] = insn.cost
+            translated = Block(insns, pending[-1][0] + pending[-1][1], len(pending),
+                               tuple(address for address, _, _, _ in pending))
             pending = []
             continue
         trace = _TRACE.match(line)
         if not trace:
+            if line.startswith(_STOPPED) and previous is not None:  # the block just entered ran no instruction
+                if previous_pc == profile_address:
+                    step -= 1
+                previous = None
+            rewound = _REWOUND.match(line)
+            if rewound and previous is not None:
+                previous = previous.until(int(rewound.group(1), 16))
             continue
         host, pc = trace.group(1), int(trace.group(2), 16)
         if translated is not None:
@@ -197,11 +252,19 @@ def estimate_cycles(board: Board, elf: Path, profile_address: int, steps: int, *
         if previous is not None and 0 <= step < steps:
             per_step[step] += _block_cycles(previous, table, taken=pc != previous.end)
             executed += previous.count
-        previous = block
+        previous, previous_pc = block, pc
         if pc == profile_address:
             step += 1
             if step >= steps:
                 done = True
     if step < steps:
         raise EmulatorError(f"the cycle trace of {elf.name} ended after {max(step, 0)} of {steps} steps")
-    return CycleEstimate(core=table.core, cycles=sum(per_step), steps=tuple(per_step), instructions=executed)
+    flash: flash_model.FlashEstimate | None = None
+    if flash_folder is not None and board.flash_timing is not None:
+        flash = flash_model.replay(flash_model.read_trace(flash_folder / "flash_trace.bin"), board.flash_timing,
+                                   costs, flash_model.flash_range(board), profile_address, steps)
+        if flash.instructions != executed:
+            raise EmulatorError(f"the flash trace of {elf.name} saw {flash.instructions:,} instructions, the "
+                                f"translation-block log {executed:,}: the two records of one QEMU run disagree")
+    return CycleEstimate(core=table.core, cycles=sum(per_step), steps=tuple(per_step), instructions=executed,
+                         flash=flash)
