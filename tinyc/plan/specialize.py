@@ -27,6 +27,7 @@ import numpy as np
 
 from tinyc.boards import Board
 from tinyc.ir.lower import AddCall, ConstArray, ConvCall, FullyConnectedCall, KernelKind
+from tinyc.ir.lut import multiply_by_quantized_multiplier
 from tinyc.plan.report import code_estimate_bytes
 from tinyc.plan.schedule import Schedule, Step
 
@@ -64,12 +65,13 @@ class RequantMode(enum.IntEnum):
 @dataclass(frozen=True)
 class KernelChoice:
     variant: Variant
-    consts: tuple[ConstArray, ...] = ()  # the specialized layouts (weights, quant)
+    consts: tuple[ConstArray, ...] = ()  # the specialized layouts (weights, quant[, live channels, constant row])
     mode: RequantMode = RequantMode.EXACT
     weight_format: WeightFormat = WeightFormat.S16
     extra_flash_bytes: int = 0  # flash beyond the generic call's: constant layouts, and code (STEP_CODE_BYTES a step)
     reason: str = ""
     add: tuple[int, int, int] = (0, 0, 0)  # FAST_ADD: multiplier, folded constant, exponent
+    live_channels: int = 0  # FAST_CONV: the output channels computed at run time (the others are constants)
 
     @property
     def clamp(self) -> int:
@@ -86,6 +88,16 @@ class KernelChoice:
     @property
     def quant(self) -> ConstArray:
         return self.consts[1]
+
+    @property
+    def live(self) -> ConstArray | None:
+        """FAST_CONV with constant channels: the live channels' numbers (uint16), else None."""
+        return self.consts[2] if len(self.consts) > 2 else None
+
+    @property
+    def row(self) -> ConstArray | None:
+        """FAST_CONV with constant channels: one output pixel with every constant channel's value, else None."""
+        return self.consts[3] if len(self.consts) > 3 else None
 
 
 GENERIC = KernelChoice(Variant.GENERIC)
@@ -148,6 +160,29 @@ def _gemm_layer(call: ConvCall | FullyConnectedCall) -> GemmLayer:
     return GemmLayer(call.op_index, per_channel,
                      np.asarray(_const(call, "bias"), dtype=np.int64), mults, shifts, call.input_offset,
                      call.output_offset, call.act_min, call.act_max)
+
+
+def _channels(layer: GemmLayer, channels: np.ndarray) -> GemmLayer:
+    """The layer restricted to these output channels, in this order."""
+    return replace(layer, weights=layer.weights[channels], bias=layer.bias[channels],
+                   multipliers=[layer.multipliers[c] for c in channels], shifts=[layer.shifts[c] for c in channels])
+
+
+def constant_channel_output(layer: GemmLayer, channel: int) -> int:
+    """The output of a channel whose weights are all zero, as TFLite Micro computes it for every input: the
+    accumulator is the bias (each tap adds (x + input offset) * 0, padding or not), then
+    MultiplyByQuantizedMultiplier in int32, the output offset and the activation clamp."""
+    assert not layer.weights[channel].any()
+    acc = int(layer.bias[channel])
+    out = multiply_by_quantized_multiplier(acc, layer.multipliers[channel], layer.shifts[channel])
+    return max(layer.act_min, min(layer.act_max, out + layer.output_offset))
+
+
+def _split_pays(out_c: int, k: int, constant: int) -> bool:
+    """Whether computing the constant channels at compile time saves instructions per output pixel: their MACs
+    (about 13 instructions per 16 in the tile loop) against a channel number load per live output and a word
+    copy of the constant row."""
+    return constant * k * 13 > 16 * (out_c - constant + out_c // 2)
 
 
 def _requant_records(layer: GemmLayer, fmt: WeightFormat) -> tuple[np.ndarray, RequantMode] | None:
@@ -242,18 +277,39 @@ def _fast_depthwise(call: ConvCall | FullyConnectedCall, fmt: WeightFormat) -> K
 
 
 def _fast_conv(call: ConvCall | FullyConnectedCall, fmt: WeightFormat) -> KernelChoice:
+    """Channels whose weights are all zero are constants of the layer, computed here (`constant_channel_output`)
+    where that saves instructions or where their accumulators (bias near 2^30) would keep the layer off the fast
+    kernel; the bounds are proved for the live channels alone."""
     layer = _gemm_layer(call)
+    out_c, k = layer.weights.shape
+    constant = ~layer.weights.any(axis=1)
     records = _requant_records(layer, fmt)
+    live = np.flatnonzero(~constant)
+    split = False
+    if constant.any():
+        live_records = _requant_records(_channels(layer, live), fmt) if live.size else \
+            (np.zeros(2 * QUANT_WORDS, dtype=np.int32), RequantMode.FAST)  # no channel to compute
+        split = records is None or (live_records is not None and live_records[1] < records[1]) \
+            or _split_pays(out_c, k, int(constant.sum()))
+        records = live_records if split else records
+    live = live if split else np.arange(out_c)
     if records is None:
         return KernelChoice(Variant.GENERIC, reason="accumulators may reach 2^30")
     quant, mode = records
     name = f"op{call.op_index}_fast"
-    out_c, k = layer.weights.shape
-    weights = conv_weights_layout(layer.weights, out_c, k, fmt)
-    consts = (ConstArray(f"{name}_weights", weights.dtype.name + "_t", weights),
-              ConstArray(f"{name}_quant", "int32_t", quant))
+    weights = conv_weights_layout(layer.weights[live] if live.size else np.zeros((1, k)), max(live.size, 1), k, fmt)
+    consts: tuple[ConstArray, ...] = (ConstArray(f"{name}_weights", weights.dtype.name + "_t", weights),
+                                      ConstArray(f"{name}_quant", "int32_t", quant))
+    if split:
+        assert out_c <= 0xFFFF
+        row = np.zeros(out_c, dtype=np.int8)
+        for c in np.flatnonzero(constant):
+            row[c] = constant_channel_output(layer, int(c))
+        consts += (ConstArray(f"{name}_live", "uint16_t", np.append(live, 0).astype(np.uint16)),
+                   ConstArray(f"{name}_row", "int8_t", row))
     generic = sum(a.size_bytes for a in call.consts)
-    return KernelChoice(Variant.FAST_CONV, consts, mode, fmt, sum(a.size_bytes for a in consts) - generic)
+    return KernelChoice(Variant.FAST_CONV, consts, mode, fmt, sum(a.size_bytes for a in consts) - generic,
+                        live_channels=int(live.size))
 
 
 def _srdhm(a: np.ndarray, b: int) -> np.ndarray:

@@ -9,6 +9,10 @@
  *   with no SXTB16 on the weights; int8 (ws8, flash-bound models): [w0, w1, w2, w3], two SXTB16 per use.
  * - one record of 4 int32 per output channel: the bias with the input offset folded in (doubled with int16
  *   weights: the accumulator's scale), the multiplier, and the requantization constants of the layer's mode.
+ * - where some output channels have all-zero weights (trained networks prune whole channels; their biases may be
+ *   near 2^30), their outputs are constants of the layer: those channels have no weights and no record, a row of
+ *   out_c int8 (`row`, the constants in their places) is copied to every output pixel, and the `live_c` other
+ *   channels, in the weights' and records' order, are stored at their channel numbers (`live`, uint16).
  *
  * Tile: 2 output pixels x 2 output channels (4 accumulators). A 1x1 convolution reads its input pixels in
  * place (int8, SXTB16 per use: 16 instructions per 16 MACs); a k x k convolution gathers the windows of 2
@@ -283,6 +287,20 @@ static inline __attribute__((always_inline)) void tinyc_fc_copy(int8_t *dst, con
     }
 }
 
+/* n bytes, a word at a time (unaligned words: ARMv7-M allows them), then the last 0-3 bytes. */
+static inline __attribute__((always_inline)) void tinyc_fc_copy_row(int8_t *dst, const int8_t *src, const int32_t n)
+{
+#pragma GCC unroll 4
+    for (int32_t i = 0; i < (n & ~3); i += 4)
+    {
+        memcpy(dst + i, src + i, 4);
+    }
+    for (int32_t i = n & ~3; i < n; i++)
+    {
+        dst[i] = src[i];
+    }
+}
+
 static inline __attribute__((always_inline)) void tinyc_fc_fill(int8_t *dst, int32_t value, int32_t n)
 {
     for (; n > 0; n--)
@@ -375,11 +393,12 @@ static inline __attribute__((always_inline)) void tinyc_fc_im2col(
 /*
  * Convolution of one NHWC image (batch 1, dilation 1) with the compile-time layouts above. scratch: 4 * k4
  * bytes (k4 = k_h * k_w * in_c rounded up to 4), 4-byte aligned, for k x k convolutions; unused for 1x1
- * convolutions without padding.
+ * convolutions without padding. live_c < out_c: `row` and `live` give the constant channels' outputs and the
+ * live channels' numbers (above); live_c == out_c: both unused (NULL).
  */
 static inline __attribute__((always_inline)) void tinyc_fast_conv_s8(
     const int8_t *input, int8_t *output, int8_t *scratch, const void *weights, const int32_t *quant,
-    const int32_t in_h, const int32_t in_w, const int32_t in_c, const int32_t out_h, const int32_t out_w,
+    const uint16_t *live, const int8_t *row, const int32_t live_c, const int32_t in_h, const int32_t in_w, const int32_t in_c, const int32_t out_h, const int32_t out_w,
     const int32_t out_c, const int32_t k_h, const int32_t k_w, const int32_t stride_h, const int32_t stride_w,
     const int32_t pad_h, const int32_t pad_w, const int32_t pad_value, const int32_t out_offset,
     const int32_t act_min, const int32_t act_max, const int mode, const int ws8)
@@ -390,7 +409,8 @@ static inline __attribute__((always_inline)) void tinyc_fast_conv_s8(
     const int32_t groups = pointwise && !stack_cols ? in_c >> 2 : k4 >> 2;
     const int32_t tail = pointwise && !stack_cols ? in_c & 3 : 0;
     const int32_t pair_bytes = ws8 ? 2 * k4 : 4 * k4; /* weights of one channel pair */
-    const int32_t pairs = (out_c + 1) >> 1;
+    const int32_t pairs = (live_c + 1) >> 1;
+    const int mapped = live_c < out_c;
     const int32_t pixels = out_h * out_w;
     int32_t stack[stack_cols ? TINYC_FC_STACK_CHANNELS : 1]; /* two int16 columns of a 1x1 convolution */
     int16_t *col0 = stack_cols ? (int16_t *)(void *)stack : (int16_t *)(void *)scratch, *col1 = col0 + k4;
@@ -436,28 +456,45 @@ static inline __attribute__((always_inline)) void tinyc_fast_conv_s8(
             c1 = last ? col0 : col1;
         }
         int8_t *o0 = output + p * out_c, *o1 = o0 + out_c;
+        if (mapped)
+        {
+            tinyc_fc_copy_row(o0, row, out_c);
+            if (!last)
+            {
+                tinyc_fc_copy_row(o1, row, out_c);
+            }
+        }
         const int8_t *w = (const int8_t *)weights;
         const int32_t *q = quant;
+        const uint16_t *ch = live;
         for (int32_t j = 0; j < pairs; j++)
         {
             int32_t a00 = q[0], a01 = q[TINYC_QUANT_WORDS], a10 = q[0], a11 = q[TINYC_QUANT_WORDS];
             tinyc_fc_tile(c0, c1, w, groups, tail, !pointwise || stack_cols, ws8, &a00, &a01, &a10, &a11);
-            const int second = !((out_c & 1) && j == pairs - 1);
-            o0[0] = tinyc_fc_requant(a00, q, mode, out_offset, act_min, act_max);
+            const int second = !((live_c & 1) && j == pairs - 1);
+            const int32_t n0 = mapped ? ch[0] : 0, n1 = mapped ? (second ? ch[1] : 0) : 1;
+            o0[n0] = tinyc_fc_requant(a00, q, mode, out_offset, act_min, act_max);
             if (second)
             {
-                o0[1] = tinyc_fc_requant(a01, q + TINYC_QUANT_WORDS, mode, out_offset, act_min, act_max);
+                o0[n1] = tinyc_fc_requant(a01, q + TINYC_QUANT_WORDS, mode, out_offset, act_min, act_max);
             }
             if (!last)
             {
-                o1[0] = tinyc_fc_requant(a10, q, mode, out_offset, act_min, act_max);
+                o1[n0] = tinyc_fc_requant(a10, q, mode, out_offset, act_min, act_max);
                 if (second)
                 {
-                    o1[1] = tinyc_fc_requant(a11, q + TINYC_QUANT_WORDS, mode, out_offset, act_min, act_max);
+                    o1[n1] = tinyc_fc_requant(a11, q + TINYC_QUANT_WORDS, mode, out_offset, act_min, act_max);
                 }
             }
-            o0 += 2;
-            o1 += 2;
+            if (mapped)
+            {
+                ch += 2;
+            }
+            else
+            {
+                o0 += 2;
+                o1 += 2;
+            }
             w += pair_bytes;
             q += 2 * TINYC_QUANT_WORDS;
         }
