@@ -105,7 +105,8 @@ KERNELS: dict[KernelKind, Callable[[StepContext], tuple[str, str]]] = {
 }
 
 
-FAST_MACROS = {Variant.FAST_CONV: "fast_conv", Variant.FAST_DEPTHWISE: "fast_depthwise", Variant.FAST_ADD: "fast_add"}
+FAST_MACROS = {Variant.FAST_CONV: "fast_conv", Variant.FAST_DEPTHWISE: "fast_depthwise", Variant.FAST_ADD: "fast_add",
+               Variant.FAST_FC: "fast_fc"}
 
 
 def fast_conv_args(call: Call) -> tuple[int, ...]:

@@ -518,11 +518,11 @@ static TINYC_STEP arm_cmsis_nn_status tinyc_step32(void)
 static TINYC_STEP arm_cmsis_nn_status tinyc_step33(void)
 {
 #if TINYC_FAST_KERNELS
-    /* specialized: op3_fast_weights (int16 weights), op3_fast_quant (bias with
+    /* specialized: op3_fast_weights (int8 weights by quads of output channels), op3_fast_quant (bias with
      * the input offset folded in, requantization: FAST) */
-    tinyc_fast_conv_s8(&tinyc_arena[204], &tinyc_arena[0], NULL,
-                       tinyc_op3_fast_weights, tinyc_op3_fast_quant, NULL, NULL, 10,
-                       1, 1, 32, 1, 1, 10, 1, 1, 1, 1, 0, 0, -5, 12, -128, 127, 0, 0);
+    tinyc_fast_fc_s8(&tinyc_arena[204], &tinyc_arena[0], tinyc_op3_fast_weights, tinyc_op3_fast_quant, NULL, NULL,
+                     10, 1, 32, 10,
+                     12, -128, 127, 0);
     return ARM_CMSIS_NN_SUCCESS;
 #else
     const cmsis_nn_context ctx = {.buf = NULL, .size = 0};
