@@ -111,6 +111,8 @@ static inline __attribute__((always_inline)) int8_t tinyc_fc_requant(int32_t acc
 
 /* Columns of at most this many groups of 4 k run the assembly loop (LDRD's offset reaches 1020 bytes). */
 #define TINYC_FC_ASM_GROUPS 127
+/* int16 weights: up to this many groups with the pointer between the two columns (offsets of +-4 * groups bytes). */
+#define TINYC_FC_ASM_GROUPS_MID 255
 
 /* The 4 weights of group g of one channel as two int16 lane pairs [w0 w2], [w1 w3]: WS8 int8 weights (8 bytes per
  * group and channel pair, SXTB16 here), else doubled int16 weights (16 bytes, ready). */
@@ -200,6 +202,36 @@ static inline __attribute__((always_inline)) void tinyc_fc_tile(const void *col0
                 : [end] "r"(end), [off] "n"(8 * groups)
                 : "cc", "memory");
         }
+    }
+    else if (XS16 && !WS8 && __builtin_constant_p(groups) && groups <= TINYC_FC_ASM_GROUPS_MID &&
+             (const int16_t *)col1 == (const int16_t *)col0 + 4 * groups)
+    {
+        /* columns too long for one offset (ResNet-8's k = 576): the pointer half way between the two columns,
+         * column 0 at -4 * groups bytes, column 1 at +4 * groups; 15 instructions per 16 MACs */
+        const int32_t *px = (const int32_t *)col0 + groups, *end = px + 2 * groups;
+        int32_t x0e, x0o, x1e, x1o, we, wo;
+        __asm__ volatile(
+            "1:\n\t"
+            "ldrd %[x1e], %[x1o], [%[px], %[off]]\n\t"
+            "ldrd %[x0e], %[x0o], [%[px], %[neg]]\n\t"
+            "ldrd %[we], %[wo], [%[pw]], #8\n\t"
+            "add %[px], %[px], #8\n\t"
+            "smlad %[s00], %[x0e], %[we], %[s00]\n\t"
+            "smlad %[s00], %[x0o], %[wo], %[s00]\n\t"
+            "smlad %[s10], %[x1e], %[we], %[s10]\n\t"
+            "smlad %[s10], %[x1o], %[wo], %[s10]\n\t"
+            "ldrd %[we], %[wo], [%[pw]], #8\n\t"
+            "smlad %[s01], %[x0e], %[we], %[s01]\n\t"
+            "smlad %[s01], %[x0o], %[wo], %[s01]\n\t"
+            "smlad %[s11], %[x1e], %[we], %[s11]\n\t"
+            "smlad %[s11], %[x1o], %[wo], %[s11]\n\t"
+            "cmp %[px], %[end]\n\t"
+            "bne 1b\n\t"
+            : [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11), [px] "+r"(px), [pw] "+r"(w),
+              [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e), [x1o] "=&r"(x1o), [we] "=&r"(we),
+              [wo] "=&r"(wo)
+            : [end] "r"(end), [off] "n"(4 * groups), [neg] "n"(-4 * groups)
+            : "cc", "memory");
     }
     else
 #endif
