@@ -544,7 +544,7 @@ static inline __attribute__((always_inline)) void tinyc_fast_conv_s8(
  * Fully connected layers: each input row is used once per output channel, so there is no pixel to pair with. Per
  * row, the row as an int16 column in SXTB16 lane order on the stack (in_c <= TINYC_FF_STACK_CHANNELS), then 4
  * output channels at a time from int8 weights (SXTB16 here: each weight is read once, and int8 halves the flash
- * it streams): 21 instructions per 16 MACs. Weights per quad of output channels, per group of 4 k, channel 0 to
+ * it streams): 20 instructions per 16 MACs. Weights per quad of output channels, per group of 4 k, channel 0 to
  * 3, [w0 w1 w2 w3] (k rounded up to 4, the channels to a multiple of 4, with zeros); the records as the
  * convolution's, with int8 (undoubled) biases; live_c, live and row as the convolution's.
  */
@@ -560,33 +560,42 @@ static inline __attribute__((always_inline)) void tinyc_ff_quad(const int32_t *c
 #if defined(__OPTIMIZE__)
     const int32_t *end = px + 2 * groups;
     int32_t xe, xo, w0, w1, t;
-    __asm__ volatile(
-        "1:\n\t"
-        "ldrd %[xe], %[xo], [%[px]], #8\n\t"
-        "ldrd %[w0], %[w1], [%[pw]], #8\n\t"
-        "sxtb16 %[t], %[w0]\n\t"
-        "sxtb16 %[w0], %[w0], ror #8\n\t"
-        "smlad %[s0], %[xe], %[t], %[s0]\n\t"
-        "smlad %[s0], %[xo], %[w0], %[s0]\n\t"
-        "sxtb16 %[t], %[w1]\n\t"
-        "sxtb16 %[w1], %[w1], ror #8\n\t"
-        "smlad %[s1], %[xe], %[t], %[s1]\n\t"
-        "smlad %[s1], %[xo], %[w1], %[s1]\n\t"
-        "ldrd %[w0], %[w1], [%[pw]], #8\n\t"
-        "sxtb16 %[t], %[w0]\n\t"
-        "sxtb16 %[w0], %[w0], ror #8\n\t"
-        "smlad %[s2], %[xe], %[t], %[s2]\n\t"
-        "smlad %[s2], %[xo], %[w0], %[s2]\n\t"
-        "sxtb16 %[t], %[w1]\n\t"
-        "sxtb16 %[w1], %[w1], ror #8\n\t"
-        "smlad %[s3], %[xe], %[t], %[s3]\n\t"
+    /* two groups per iteration where their count is even (20 instructions per 16 MACs), else one (21) */
+#define TINYC_FF_GROUP \
+        "ldrd %[xe], %[xo], [%[px]], #8\n\t" \
+        "ldrd %[w0], %[w1], [%[pw]], #8\n\t" \
+        "sxtb16 %[t], %[w0]\n\t" \
+        "sxtb16 %[w0], %[w0], ror #8\n\t" \
+        "smlad %[s0], %[xe], %[t], %[s0]\n\t" \
+        "smlad %[s0], %[xo], %[w0], %[s0]\n\t" \
+        "sxtb16 %[t], %[w1]\n\t" \
+        "sxtb16 %[w1], %[w1], ror #8\n\t" \
+        "smlad %[s1], %[xe], %[t], %[s1]\n\t" \
+        "smlad %[s1], %[xo], %[w1], %[s1]\n\t" \
+        "ldrd %[w0], %[w1], [%[pw]], #8\n\t" \
+        "sxtb16 %[t], %[w0]\n\t" \
+        "sxtb16 %[w0], %[w0], ror #8\n\t" \
+        "smlad %[s2], %[xe], %[t], %[s2]\n\t" \
+        "smlad %[s2], %[xo], %[w0], %[s2]\n\t" \
+        "sxtb16 %[t], %[w1]\n\t" \
+        "sxtb16 %[w1], %[w1], ror #8\n\t" \
+        "smlad %[s3], %[xe], %[t], %[s3]\n\t" \
         "smlad %[s3], %[xo], %[w1], %[s3]\n\t"
-        "cmp %[px], %[end]\n\t"
-        "bne 1b\n\t"
-        : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [px] "+r"(px), [pw] "+r"(pw),
-          [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t)
-        : [end] "r"(end)
-        : "cc", "memory");
+#define TINYC_FF_OPERANDS \
+        : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [px] "+r"(px), [pw] "+r"(pw), \
+          [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t) \
+        : [end] "r"(end) \
+        : "cc", "memory"
+    if ((groups & 1) == 0)
+    {
+        __asm__ volatile("1:\n\t" TINYC_FF_GROUP TINYC_FF_GROUP "cmp %[px], %[end]\n\tbne 1b\n\t" TINYC_FF_OPERANDS);
+    }
+    else
+    {
+        __asm__ volatile("1:\n\t" TINYC_FF_GROUP "cmp %[px], %[end]\n\tbne 1b\n\t" TINYC_FF_OPERANDS);
+    }
+#undef TINYC_FF_GROUP
+#undef TINYC_FF_OPERANDS
 #else
     for (int32_t g = 0; g < groups; g++, px += 2, pw += 4)
     {
