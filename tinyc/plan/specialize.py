@@ -5,8 +5,10 @@ decides whether a specialized kernel applies and prepares what it reads from fla
 (`tinyc/kernels/tinyc/tinyc_fast_conv.h` and `tinyc_fast_depthwise.h` document the layouts): the weights re-laid out as doubled int16 in
 SXTB16 lane order, and one record per output channel with the input offset folded into the bias and the
 requantization constants of the fastest mode that is provably equal to TFLite Micro's arithmetic for every
-accumulator the layer can produce. Every proof is an integer bound computed here from the layer's own weights.
-Convolutions and fully connected layers run `tinyc_fast_conv_s8`, out-of-place depthwise convolutions
+accumulator the layer can produce. Every proof is an integer bound computed here from the layer's own weights, per
+live channel: a channel whose weights are all zero (trained networks prune them) is a constant of the layer,
+computed here with TFLite Micro's arithmetic. Convolutions run `tinyc_fast_conv_s8`, fully connected layers
+`tinyc_fast_fc_s8` (one row, int8 weights), out-of-place depthwise convolutions
 `tinyc_fast_depthwise_s8` (no scratch: its zero-point padded band of input rows is on the stack, `DW_BAND_BYTES`,
 which must hold k_h rows), ADD `tinyc_fast_add_s8`.
 
