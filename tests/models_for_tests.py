@@ -308,3 +308,28 @@ def lstm_sequence():  # type: ignore[no-untyped-def]
     model = tf_keras.Model(x, layer(x))
     layer.set_weights([w * 2.5 for w in layer.get_weights()])  # saturating gates
     return model
+
+
+PRUNED_LIVE_CHANNELS = (17, 9, 1, 8)  # what pruned_channels() leaves to compute at run time, layer by layer
+
+
+def pruned_channels() -> keras.Model:
+    """Output channels whose weights are all zero, as training leaves them (vww_96_int8): the converter clamps their
+    biases to +-2^30 (a channel scale of almost nothing). A 1x1 and two 3x3 convolutions (odd live counts, one
+    channel live of 9) and a fully connected layer."""
+    x = keras.Input((7, 6, 12))
+    convs = [layers.Conv2D(24, 1, activation="relu"), layers.Conv2D(13, 3, padding="same"),
+             layers.Conv2D(9, 3, strides=2, padding="same", activation="relu")]
+    h = x
+    for conv in convs:
+        h = conv(h)
+    dense = layers.Dense(10)
+    model = keras.Model(x, dense(layers.Flatten()(h)))
+    pruned = ((convs[0], [0, 3, 4, 5, 9, 17, 23]), (convs[1], [1, 2, 6, 12]), (convs[2], [0, 1, 2, 3, 4, 5, 7, 8]),
+              (dense, [2, 7]))
+    for layer, channels in pruned:
+        w, b = layer.get_weights()
+        w[..., channels] = 0.0
+        b[channels] = [(-1.5) ** i for i in range(len(channels))]
+        layer.set_weights([w, b])
+    return model

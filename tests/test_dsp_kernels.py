@@ -41,6 +41,8 @@ CASES = {
     "conv3x3_s1_same_c5_to_11": lambda: m.conv(3, 1, "same", (9, 7), 5, 11, "relu"),
     "conv3x3_s2_same_c8_to_6": lambda: m.conv(3, 2, "same", (9, 8), 8, 6),
     "conv5x5_s2_valid_c3_to_5": lambda: m.conv(5, 2, "valid", (11, 9), 3, 5),
+    # k = 540: columns too long for the assembly loop's single offset (the pointer between the columns), 35 pixels
+    "conv3x3_s1_same_c60_to_5_long_columns": lambda: m.conv(3, 1, "same", (5, 7), 60, 5),
     "dw3x3_s1_same_c9": lambda: m.depthwise(3, 1, "same", (7, 9), 9),
     "dw3x3_s2_same_c6_relu6": lambda: m.depthwise(3, 2, "same", (9, 8), 6, "relu6"),
     "dw5x5_s1_same_c7": lambda: m.depthwise(5, 1, "same", (10, 11), 7),

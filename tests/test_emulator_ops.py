@@ -10,6 +10,7 @@ import models_for_tests as m
 from conftest import BOARDS, needs_toolchain
 from tinyc.ir.lower import KernelKind
 from tinyc.plan.pipeline import plan_model
+from tinyc.plan.specialize import choose_kernels
 from tinyc.run.emulators import Emulator
 from tinyc.run.verify import verify, verify_planned
 
@@ -63,6 +64,19 @@ def test_single_op_bit_exact(case: str, board: str, tflite_of) -> None:
     assert result.first_mismatch is None, result.first_mismatch.describe()
     assert result.mismatched_samples == 0
     assert len(result.run.outputs) == 3
+
+
+@pytest.mark.parametrize("board", BOARDS)
+def test_pruned_channels_are_compile_time_constants(board: str, tflite_of) -> None:
+    """All-zero-weight channels with biases near 2^30 (vww_96_int8's): the layers stay on the specialized kernel,
+    the pruned channels' outputs are constants computed at compile time, every byte equals TFLite Micro's."""
+    path = tflite_of("pruned_channels", m.pruned_channels)
+    planned = plan_model(path, board)
+    choices = choose_kernels(planned.schedule, planned.board)
+    assert tuple(c.live_channels for c in choices if c.row is not None) == m.PRUNED_LIVE_CHANNELS
+    result = verify(path, board, samples=3)
+    assert result.first_mismatch is None, result.first_mismatch.describe()
+    assert result.mismatched_samples == 0
 
 
 @pytest.mark.parametrize("board", BOARDS)

@@ -4,9 +4,11 @@ specialized kernels against the portable ones, byte for byte)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from tinyc.ir.lower import ConstArray, ConvCall, Dims, KernelKind
+from tinyc.ir.lower import ConstArray, ConvCall, Dims, FullyConnectedCall, KernelKind
 from tinyc.plan import specialize as sp
 
 
@@ -85,3 +87,67 @@ def test_depthwise_weights_layout_5_wide_groups() -> None:
     w = np.array([-128, 1, 2, 3, 127], dtype=np.int8)
     out = sp.depthwise_weights_layout(w, 1, 1, 5)
     assert out.tolist() == [-256, 4, 2, 6, 254, 0, 0, 0]
+
+
+def test_the_bound_is_per_channel_and_zero_weight_channels_are_constants() -> None:
+    """Trained networks prune channels (vww_96_int8: 41.8% of its MACs): all-zero weights, a bias clamped near 2^30.
+    The bound is proved for the live channels alone; each pruned channel's output is a constant of the layer."""
+    w = np.array([[1, -2, 3, 4], [0, 0, 0, 0], [2, 2, -1, 0], [0, 0, 0, 0], [0, 0, 0, 0]])
+    call = conv_call(w, shift=-20)
+    bias = np.array([7, 1 << 30, -9, -(1 << 30), 120_000_000], dtype=np.int32)
+    call = replace(call, consts=(call.consts[0], ConstArray("op0_bias", "int32_t", bias), *call.consts[2:]))
+    layer = sp._gemm_layer(call)
+    assert sp._requant_records(layer, sp.WeightFormat.S16) is None  # the whole layer breaks the bound
+    choice = sp._fast_conv(call, sp.WeightFormat.S16)
+    assert choice.variant is sp.Variant.FAST_CONV and choice.mode is sp.RequantMode.FAST
+    assert choice.live_channels == 2 and choice.live is not None and choice.row is not None
+    assert choice.live.values[:2].tolist() == [0, 2]
+    assert np.asarray(choice.quant.values).reshape(-1, 4)[:2, 0].tolist() == [2 * (7 + 5 * 6), 2 * (-9 + 5 * 3)]
+    # the constants: MultiplyByQuantizedMultiplier(bias, 2^30, -20) - 3, clamped: 2^30 / 2 / 2^20 = 512: 127
+    assert choice.row.values.tolist() == [0, 127, 0, -128, 57 - 3]  # 1.2e8 / 2 / 2^20 = 57.2
+    # a live channel that breaks the bound still keeps the layer off the fast kernel
+    bias[0] = 1 << 30
+    call = replace(call, consts=(call.consts[0], ConstArray("op0_bias", "int32_t", bias), *call.consts[2:]))
+    assert sp._fast_conv(call, sp.WeightFormat.S16).variant is sp.Variant.GENERIC
+
+
+def test_constant_channel_output_is_tflite_micro_arithmetic() -> None:
+    """requantize(bias) + zero point, clamped, with TFLite's double rounding and a left shift wrapping in int32."""
+    w = np.zeros((1, 4), dtype=np.int64)
+    for bias, multiplier, shift, act, expected in [
+            (1000, 1 << 30, -3, (-128, 127), (1000 // 2 + 4) // 8 - 3),  # 500 / 8 = 62.5: halves away from zero
+            (-1000, 1 << 30, -3, (-128, 127), -63 - 3),
+            (1 << 30, 1 << 30, 0, (-128, 127), 127),
+            (200, 1 << 30, 1, (-128, 5), 5),  # the activation clamp
+            (-(1 << 30), 1395864371, -31, (-128, 127), -3)]:  # 2^30 * 0.65 / 2^31: -0.325 -> 0
+        call = conv_call(w, bias=bias, shift=shift, multiplier=multiplier, act=act)
+        assert sp.constant_channel_output(sp._gemm_layer(call), 0) == expected, (bias, shift)
+
+
+def fc_call(weights: np.ndarray, *, bias: int = 0) -> FullyConnectedCall:
+    out_c, k = weights.shape
+    consts = (ConstArray("op0_weights", "int8_t", weights.reshape(-1).astype(np.int8)),
+              ConstArray("op0_bias", "int32_t", np.full(out_c, bias, dtype=np.int32)))
+    return FullyConnectedCall(kind=KernelKind.FULLY_CONNECTED, op_index=0, layer="dense", inputs=(0,), output=1,
+                              macs=out_c * k, scratch_bytes=0, consts=consts, input_dims=Dims(1, 1, 1, k),
+                              filter_dims=Dims(k, 1, 1, out_c), bias_dims=Dims(1, 1, 1, out_c),
+                              output_dims=Dims(1, 1, 1, out_c), input_offset=5, output_offset=-3, act_min=-128,
+                              act_max=127, per_channel=False, multiplier=1 << 30, shift=-8)
+
+
+def test_fully_connected_reads_int8_weights_by_quads_of_channels() -> None:
+    """tinyc_fast_fc_s8: per quad of output channels and group of 4 k, channels 0 to 3; the last quad and the k
+    padded with zeros; records for a whole last quad, biases not doubled."""
+    w = np.arange(5 * 6).reshape(5, 6) - 15  # 5 channels (2 quads), k 6 (2 groups)
+    lay = sp.fc_weights_layout(w, 5, 6).reshape(2, 2, 4, 4)  # quad, group, channel, lane
+    assert lay.dtype == np.int8
+    assert lay[0, 0, 1].tolist() == [-9, -8, -7, -6] and lay[0, 1, 1].tolist() == [-5, -4, 0, 0]
+    assert lay[1, 0, 0].tolist() == [9, 10, 11, 12] and lay[1, 0, 1].tolist() == [0, 0, 0, 0]
+    choice = sp._fast_fully_connected(fc_call(w, bias=10), sp.WeightFormat.S16)
+    assert choice.variant is sp.Variant.FAST_FC and choice.weight_format is sp.WeightFormat.S8
+    assert choice.live_channels == 5 and choice.row is None
+    rec = np.asarray(choice.quant.values).reshape(8, 4)
+    assert rec[:5, 0].tolist() == [10 + 5 * int(c.sum()) for c in w] and not rec[5:].any()
+    # an input row wider than the stack's int16 column: the convolution's kernel
+    wide = np.ones((3, sp.FF_STACK_CHANNELS + 1), dtype=np.int64)
+    assert sp._fast_fully_connected(fc_call(wide), sp.WeightFormat.S16).variant is sp.Variant.FAST_CONV

@@ -37,6 +37,8 @@ class StepCode:
     fast: KernelChoice = GENERIC  # a specialized kernel beside the generic call (FAST_CONV: the conv macro's)
     fast_weights: str | None = None
     fast_quant: str | None = None
+    fast_live: str = "NULL"  # tinyc_fast_conv_s8's live channel numbers and constant row (NULL: every channel live)
+    fast_row: str = "NULL"
     fast_args: tuple[int, ...] = ()  # tinyc_fast_conv_s8's shape and quantization arguments, in order
 
     @property
@@ -103,7 +105,8 @@ KERNELS: dict[KernelKind, Callable[[StepContext], tuple[str, str]]] = {
 }
 
 
-FAST_MACROS = {Variant.FAST_CONV: "fast_conv", Variant.FAST_DEPTHWISE: "fast_depthwise", Variant.FAST_ADD: "fast_add"}
+FAST_MACROS = {Variant.FAST_CONV: "fast_conv", Variant.FAST_DEPTHWISE: "fast_depthwise", Variant.FAST_ADD: "fast_add",
+               Variant.FAST_FC: "fast_fc"}
 
 
 def fast_conv_args(call: Call) -> tuple[int, ...]:
@@ -131,5 +134,8 @@ def step_code(step: Step, *, streamed_input: int | None, choice: KernelChoice = 
         return replace(code, fast_weights=c_symbol(choice.consts[0]))
     if not choice.consts:
         return code
-    return replace(code, fast_weights=c_symbol(choice.weights), fast_quant=c_symbol(choice.quant),
+    code = replace(code, fast_weights=c_symbol(choice.weights), fast_quant=c_symbol(choice.quant),
                    fast_args=fast_conv_args(step.call))
+    if choice.live is not None and choice.row is not None:
+        code = replace(code, fast_live=c_symbol(choice.live), fast_row=c_symbol(choice.row))
+    return code

@@ -60,7 +60,7 @@ class Dims:
     c: int
 
 
-CTYPE_BYTES = {"int8_t": 1, "int16_t": 2, "int32_t": 4}
+CTYPE_BYTES = {"int8_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4}
 
 
 @dataclass(frozen=True)

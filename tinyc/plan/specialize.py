@@ -5,8 +5,10 @@ decides whether a specialized kernel applies and prepares what it reads from fla
 (`tinyc/kernels/tinyc/tinyc_fast_conv.h` and `tinyc_fast_depthwise.h` document the layouts): the weights re-laid out as doubled int16 in
 SXTB16 lane order, and one record per output channel with the input offset folded into the bias and the
 requantization constants of the fastest mode that is provably equal to TFLite Micro's arithmetic for every
-accumulator the layer can produce. Every proof is an integer bound computed here from the layer's own weights.
-Convolutions and fully connected layers run `tinyc_fast_conv_s8`, out-of-place depthwise convolutions
+accumulator the layer can produce. Every proof is an integer bound computed here from the layer's own weights, per
+live channel: a channel whose weights are all zero (trained networks prune them) is a constant of the layer,
+computed here with TFLite Micro's arithmetic. Convolutions run `tinyc_fast_conv_s8`, fully connected layers
+`tinyc_fast_fc_s8` (one row, int8 weights), out-of-place depthwise convolutions
 `tinyc_fast_depthwise_s8` (no scratch: its zero-point padded band of input rows is on the stack, `DW_BAND_BYTES`,
 which must hold k_h rows), ADD `tinyc_fast_add_s8`.
 
@@ -27,6 +29,7 @@ import numpy as np
 
 from tinyc.boards import Board
 from tinyc.ir.lower import AddCall, ConstArray, ConvCall, FullyConnectedCall, KernelKind
+from tinyc.ir.lut import multiply_by_quantized_multiplier
 from tinyc.plan.report import code_estimate_bytes
 from tinyc.plan.schedule import Schedule, Step
 
@@ -36,6 +39,7 @@ INT8_MAX_ABS = 128  # |x| of a raw int8 input value
 DW_BAND_BYTES = 1536  # TINYC_FD_BAND_BYTES of tinyc_fast_depthwise.h: the zero-point padded rows on the stack
 DW_ROW_SLACK_BYTES = 4  # bytes after each band row that word loads may read
 STEP_CODE_BYTES = 1024  # code of one step's inlined specialized kernel (measured 0.5-0.7 KiB per step on the zoo)
+FF_STACK_CHANNELS = 768  # TINYC_FF_STACK_CHANNELS of tinyc_fast_conv.h: the int16 input row on the stack
 ACC_LIMIT = 1 << 30  # |accumulator| below this: its double fits int32 and SMMULR is the doubling high multiply
 
 
@@ -46,6 +50,7 @@ class Variant(enum.Enum):
     FAST_CONV = "fast-conv"  # tinyc_fast_conv_s8, specialized per layer
     FAST_DEPTHWISE = "fast-depthwise"  # tinyc_fast_depthwise_s8, specialized per layer
     FAST_ADD = "fast-add"  # tinyc_fast_add_s8: a table per input, one requantization
+    FAST_FC = "fast-fc"  # tinyc_fast_fc_s8: fully connected, one row, int8 weights
 
 
 class WeightFormat(enum.Enum):
@@ -64,12 +69,13 @@ class RequantMode(enum.IntEnum):
 @dataclass(frozen=True)
 class KernelChoice:
     variant: Variant
-    consts: tuple[ConstArray, ...] = ()  # the specialized layouts (weights, quant)
+    consts: tuple[ConstArray, ...] = ()  # the specialized layouts (weights, quant[, live channels, constant row])
     mode: RequantMode = RequantMode.EXACT
     weight_format: WeightFormat = WeightFormat.S16
     extra_flash_bytes: int = 0  # flash beyond the generic call's: constant layouts, and code (STEP_CODE_BYTES a step)
     reason: str = ""
     add: tuple[int, int, int] = (0, 0, 0)  # FAST_ADD: multiplier, folded constant, exponent
+    live_channels: int = 0  # FAST_CONV: the output channels computed at run time (the others are constants)
 
     @property
     def clamp(self) -> int:
@@ -86,6 +92,16 @@ class KernelChoice:
     @property
     def quant(self) -> ConstArray:
         return self.consts[1]
+
+    @property
+    def live(self) -> ConstArray | None:
+        """FAST_CONV with constant channels: the live channels' numbers (uint16), else None."""
+        return self.consts[2] if len(self.consts) > 2 else None
+
+    @property
+    def row(self) -> ConstArray | None:
+        """FAST_CONV with constant channels: one output pixel with every constant channel's value, else None."""
+        return self.consts[3] if len(self.consts) > 3 else None
 
 
 GENERIC = KernelChoice(Variant.GENERIC)
@@ -148,6 +164,29 @@ def _gemm_layer(call: ConvCall | FullyConnectedCall) -> GemmLayer:
     return GemmLayer(call.op_index, per_channel,
                      np.asarray(_const(call, "bias"), dtype=np.int64), mults, shifts, call.input_offset,
                      call.output_offset, call.act_min, call.act_max)
+
+
+def _channels(layer: GemmLayer, channels: np.ndarray) -> GemmLayer:
+    """The layer restricted to these output channels, in this order."""
+    return replace(layer, weights=layer.weights[channels], bias=layer.bias[channels],
+                   multipliers=[layer.multipliers[c] for c in channels], shifts=[layer.shifts[c] for c in channels])
+
+
+def constant_channel_output(layer: GemmLayer, channel: int) -> int:
+    """The output of a channel whose weights are all zero, as TFLite Micro computes it for every input: the
+    accumulator is the bias (each tap adds (x + input offset) * 0, padding or not), then
+    MultiplyByQuantizedMultiplier in int32, the output offset and the activation clamp."""
+    assert not layer.weights[channel].any()
+    acc = int(layer.bias[channel])
+    out = multiply_by_quantized_multiplier(acc, layer.multipliers[channel], layer.shifts[channel])
+    return max(layer.act_min, min(layer.act_max, out + layer.output_offset))
+
+
+def _split_pays(out_c: int, k: int, constant: int) -> bool:
+    """Whether computing the constant channels at compile time saves instructions per output pixel: their MACs
+    (about 13 instructions per 16 in the tile loop) against a channel number load per live output and a word
+    copy of the constant row."""
+    return constant * k * 13 > 16 * (out_c - constant + out_c // 2)
 
 
 def _requant_records(layer: GemmLayer, fmt: WeightFormat) -> tuple[np.ndarray, RequantMode] | None:
@@ -241,19 +280,78 @@ def _fast_depthwise(call: ConvCall | FullyConnectedCall, fmt: WeightFormat) -> K
                         sum(a.size_bytes for a in consts) - generic)
 
 
+def _split_channels(layer: GemmLayer, fmt: WeightFormat) -> tuple[np.ndarray, tuple[np.ndarray, RequantMode] | None,
+                                                                  np.ndarray | None]:
+    """The channels computed at run time, their records and mode (None: no proof), and the row of the constant
+    channels' outputs (None: every channel live).
+
+    Channels whose weights are all zero are constants of the layer, computed here (`constant_channel_output`)
+    where that saves instructions or where their accumulators (bias near 2^30) would keep the layer off the fast
+    kernel; the bounds are then proved for the live channels alone."""
+    out_c, k = layer.weights.shape
+    constant = ~layer.weights.any(axis=1)
+    records = _requant_records(layer, fmt)
+    if not constant.any():
+        return np.arange(out_c), records, None
+    live = np.flatnonzero(~constant)
+    live_records = _requant_records(_channels(layer, live), fmt) if live.size else \
+        (np.zeros(2 * QUANT_WORDS, dtype=np.int32), RequantMode.FAST)  # no channel to compute
+    if records is not None and (live_records is None or live_records[1] >= records[1]) \
+            and not _split_pays(out_c, k, int(constant.sum())):
+        return np.arange(out_c), records, None
+    row = np.zeros(out_c, dtype=np.int8)
+    for c in np.flatnonzero(constant):
+        row[c] = constant_channel_output(layer, int(c))
+    return live, live_records, row
+
+
+def _choice(call: ConvCall | FullyConnectedCall, variant: Variant, fmt: WeightFormat, weights: np.ndarray,
+            quant: np.ndarray, mode: RequantMode, live: np.ndarray, row: np.ndarray | None) -> KernelChoice:
+    name = f"op{call.op_index}_fast"
+    consts: tuple[ConstArray, ...] = (ConstArray(f"{name}_weights", weights.dtype.name + "_t", weights),
+                                      ConstArray(f"{name}_quant", "int32_t", quant))
+    if row is not None:
+        assert row.size <= 0xFFFF
+        consts += (ConstArray(f"{name}_live", "uint16_t", np.append(live, 0).astype(np.uint16)),
+                   ConstArray(f"{name}_row", "int8_t", row))
+    generic = sum(a.size_bytes for a in call.consts)
+    return KernelChoice(variant, consts, mode, fmt, sum(a.size_bytes for a in consts) - generic,
+                        live_channels=int(live.size))
+
+
 def _fast_conv(call: ConvCall | FullyConnectedCall, fmt: WeightFormat) -> KernelChoice:
     layer = _gemm_layer(call)
-    records = _requant_records(layer, fmt)
+    live, records, row = _split_channels(layer, fmt)
     if records is None:
         return KernelChoice(Variant.GENERIC, reason="accumulators may reach 2^30")
-    quant, mode = records
-    name = f"op{call.op_index}_fast"
-    out_c, k = layer.weights.shape
-    weights = conv_weights_layout(layer.weights, out_c, k, fmt)
-    consts = (ConstArray(f"{name}_weights", weights.dtype.name + "_t", weights),
-              ConstArray(f"{name}_quant", "int32_t", quant))
-    generic = sum(a.size_bytes for a in call.consts)
-    return KernelChoice(Variant.FAST_CONV, consts, mode, fmt, sum(a.size_bytes for a in consts) - generic)
+    k = layer.weights.shape[1]
+    weights = conv_weights_layout(layer.weights[live] if live.size else np.zeros((1, k)), max(live.size, 1), k, fmt)
+    return _choice(call, Variant.FAST_CONV, fmt, weights, records[0], records[1], live, row)
+
+
+def fc_weights_layout(weights: np.ndarray, out_c: int, k: int) -> np.ndarray:
+    """Int8, per quad of output channels and group of 4 k, channels 0 to 3 [w0 .. w3] (tinyc_fast_fc_s8)."""
+    w = np.asarray(weights, dtype=np.int32).reshape(out_c, k)
+    groups = -(-k // 4)
+    padded = np.zeros((-(-out_c // 4) * 4, groups * 4), dtype=np.int32)
+    padded[:out_c, :k] = w
+    return padded.reshape(-1, 4, groups, 4).transpose(0, 2, 1, 3).reshape(-1).astype(np.int8)
+
+
+def _fast_fully_connected(call: ConvCall | FullyConnectedCall, fmt: WeightFormat) -> KernelChoice:
+    """tinyc_fast_fc_s8 (int8 weights, whatever the flash) where the input row fits the stack as int16, else the
+    convolution's kernel."""
+    layer = _gemm_layer(call)
+    k = layer.weights.shape[1]
+    if -(-k // 4) * 4 > FF_STACK_CHANNELS:
+        return _fast_conv(call, fmt)
+    live, records, row = _split_channels(layer, WeightFormat.S8)
+    if records is None:
+        return KernelChoice(Variant.GENERIC, reason="accumulators may reach 2^30")
+    weights = fc_weights_layout(layer.weights[live] if live.size else np.zeros((1, k)), max(live.size, 1), k)
+    quant = np.zeros(-(-max(live.size, 1) // 4) * 4 * QUANT_WORDS, dtype=np.int32)  # a whole last quad
+    quant[:records[0].size] = records[0][:quant.size]
+    return _choice(call, Variant.FAST_FC, WeightFormat.S8, weights, quant, records[1], live, row)
 
 
 def _srdhm(a: np.ndarray, b: int) -> np.ndarray:
@@ -307,7 +405,7 @@ def _fast_add(call: AddCall) -> KernelChoice:
 SPECIALIZED: dict[KernelKind, tuple[Callable[[Step], str],
                                     Callable[[ConvCall | FullyConnectedCall, WeightFormat], KernelChoice]]] = {
     KernelKind.CONV: (_eligible, _fast_conv),
-    KernelKind.FULLY_CONNECTED: (_eligible, _fast_conv),  # a 1x1 convolution over the input rows
+    KernelKind.FULLY_CONNECTED: (_eligible, _fast_fully_connected),
     KernelKind.DEPTHWISE_CONV: (_eligible_depthwise, _fast_depthwise),
 }
 

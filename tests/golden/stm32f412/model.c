@@ -92,7 +92,7 @@ static TINYC_STEP arm_cmsis_nn_status tinyc_step2(void)
     /* specialized: op1_fast_weights (int16 weights), op1_fast_quant (bias with
      * the input offset folded in, requantization: FAST) */
     tinyc_fast_conv_s8(&tinyc_arena[204], &tinyc_arena[236], &tinyc_arena[0],
-                       tinyc_op1_fast_weights, tinyc_op1_fast_quant,
+                       tinyc_op1_fast_weights, tinyc_op1_fast_quant, NULL, NULL, 4,
                        3, 3, 3, 1, 1, 4, 3, 3, 2, 2, 0, 0, -1, -5, -128, 127, 0, 0);
     return ARM_CMSIS_NN_SUCCESS;
 #else
@@ -147,7 +147,7 @@ static TINYC_STEP arm_cmsis_nn_status tinyc_step6(void)
     /* specialized: op1_fast_weights (int16 weights), op1_fast_quant (bias with
      * the input offset folded in, requantization: FAST) */
     tinyc_fast_conv_s8(&tinyc_arena[236], &tinyc_arena[264], &tinyc_arena[0],
-                       tinyc_op1_fast_weights, tinyc_op1_fast_quant,
+                       tinyc_op1_fast_weights, tinyc_op1_fast_quant, NULL, NULL, 4,
                        3, 3, 3, 1, 1, 4, 3, 3, 2, 2, 0, 0, -1, -5, -128, 127, 0, 0);
     return ARM_CMSIS_NN_SUCCESS;
 #else
@@ -202,7 +202,7 @@ static TINYC_STEP arm_cmsis_nn_status tinyc_step10(void)
     /* specialized: op1_fast_weights (int16 weights), op1_fast_quant (bias with
      * the input offset folded in, requantization: FAST) */
     tinyc_fast_conv_s8(&tinyc_arena[236], &tinyc_arena[264], &tinyc_arena[0],
-                       tinyc_op1_fast_weights, tinyc_op1_fast_quant,
+                       tinyc_op1_fast_weights, tinyc_op1_fast_quant, NULL, NULL, 4,
                        3, 3, 3, 1, 1, 4, 3, 3, 2, 2, 0, 0, -1, -5, -128, 127, 0, 0);
     return ARM_CMSIS_NN_SUCCESS;
 #else
@@ -257,7 +257,7 @@ static TINYC_STEP arm_cmsis_nn_status tinyc_step14(void)
     /* specialized: op1_fast_weights (int16 weights), op1_fast_quant (bias with
      * the input offset folded in, requantization: FAST) */
     tinyc_fast_conv_s8(&tinyc_arena[236], &tinyc_arena[264], &tinyc_arena[0],
-                       tinyc_op1_fast_weights, tinyc_op1_fast_quant,
+                       tinyc_op1_fast_weights, tinyc_op1_fast_quant, NULL, NULL, 4,
                        3, 3, 3, 1, 1, 4, 3, 3, 2, 2, 0, 0, -1, -5, -128, 127, 0, 0);
     return ARM_CMSIS_NN_SUCCESS;
 #else
@@ -312,7 +312,7 @@ static TINYC_STEP arm_cmsis_nn_status tinyc_step18(void)
     /* specialized: op1_fast_weights (int16 weights), op1_fast_quant (bias with
      * the input offset folded in, requantization: FAST) */
     tinyc_fast_conv_s8(&tinyc_arena[236], &tinyc_arena[264], &tinyc_arena[0],
-                       tinyc_op1_fast_weights, tinyc_op1_fast_quant,
+                       tinyc_op1_fast_weights, tinyc_op1_fast_quant, NULL, NULL, 4,
                        3, 3, 3, 1, 1, 4, 3, 3, 2, 2, 0, 0, -1, -5, -128, 127, 0, 0);
     return ARM_CMSIS_NN_SUCCESS;
 #else
@@ -367,7 +367,7 @@ static TINYC_STEP arm_cmsis_nn_status tinyc_step22(void)
     /* specialized: op1_fast_weights (int16 weights), op1_fast_quant (bias with
      * the input offset folded in, requantization: FAST) */
     tinyc_fast_conv_s8(&tinyc_arena[236], &tinyc_arena[264], &tinyc_arena[0],
-                       tinyc_op1_fast_weights, tinyc_op1_fast_quant,
+                       tinyc_op1_fast_weights, tinyc_op1_fast_quant, NULL, NULL, 4,
                        3, 3, 3, 1, 1, 4, 3, 3, 2, 2, 0, 0, -1, -5, -128, 127, 0, 0);
     return ARM_CMSIS_NN_SUCCESS;
 #else
@@ -422,7 +422,7 @@ static TINYC_STEP arm_cmsis_nn_status tinyc_step26(void)
     /* specialized: op1_fast_weights (int16 weights), op1_fast_quant (bias with
      * the input offset folded in, requantization: FAST) */
     tinyc_fast_conv_s8(&tinyc_arena[236], &tinyc_arena[264], &tinyc_arena[0],
-                       tinyc_op1_fast_weights, tinyc_op1_fast_quant,
+                       tinyc_op1_fast_weights, tinyc_op1_fast_quant, NULL, NULL, 4,
                        3, 3, 3, 1, 1, 4, 3, 3, 2, 2, 0, 0, -1, -5, -128, 127, 0, 0);
     return ARM_CMSIS_NN_SUCCESS;
 #else
@@ -477,7 +477,7 @@ static TINYC_STEP arm_cmsis_nn_status tinyc_step30(void)
     /* specialized: op1_fast_weights (int16 weights), op1_fast_quant (bias with
      * the input offset folded in, requantization: FAST) */
     tinyc_fast_conv_s8(&tinyc_arena[112], &tinyc_arena[140], &tinyc_arena[0],
-                       tinyc_op1_fast_weights, tinyc_op1_fast_quant,
+                       tinyc_op1_fast_weights, tinyc_op1_fast_quant, NULL, NULL, 4,
                        3, 3, 3, 1, 1, 4, 3, 3, 2, 2, 0, 0, -1, -5, -128, 127, 0, 0);
     return ARM_CMSIS_NN_SUCCESS;
 #else
@@ -518,11 +518,11 @@ static TINYC_STEP arm_cmsis_nn_status tinyc_step32(void)
 static TINYC_STEP arm_cmsis_nn_status tinyc_step33(void)
 {
 #if TINYC_FAST_KERNELS
-    /* specialized: op3_fast_weights (int16 weights), op3_fast_quant (bias with
+    /* specialized: op3_fast_weights (int8 weights by quads of output channels), op3_fast_quant (bias with
      * the input offset folded in, requantization: FAST) */
-    tinyc_fast_conv_s8(&tinyc_arena[204], &tinyc_arena[0], NULL,
-                       tinyc_op3_fast_weights, tinyc_op3_fast_quant,
-                       1, 1, 32, 1, 1, 10, 1, 1, 1, 1, 0, 0, -5, 12, -128, 127, 0, 0);
+    tinyc_fast_fc_s8(&tinyc_arena[204], &tinyc_arena[0], tinyc_op3_fast_weights, tinyc_op3_fast_quant, NULL, NULL,
+                     10, 1, 32, 10,
+                     12, -128, 127, 0);
     return ARM_CMSIS_NN_SUCCESS;
 #else
     const cmsis_nn_context ctx = {.buf = NULL, .size = 0};

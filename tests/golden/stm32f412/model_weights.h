@@ -14,7 +14,7 @@ extern const int8_t tinyc_op3_weights[320];
 extern const int32_t tinyc_op3_bias[10];
 extern const int32_t tinyc_op3_multiplier[10];
 extern const int32_t tinyc_op3_shift[10];
-extern const int16_t tinyc_op3_fast_weights[320];
-extern const int32_t tinyc_op3_fast_quant[40];
+extern const int8_t tinyc_op3_fast_weights[384];
+extern const int32_t tinyc_op3_fast_quant[48];
 
 #endif /* TINYC_MODEL_WEIGHTS_H */

@@ -9,6 +9,10 @@
  *   with no SXTB16 on the weights; int8 (ws8, flash-bound models): [w0, w1, w2, w3], two SXTB16 per use.
  * - one record of 4 int32 per output channel: the bias with the input offset folded in (doubled with int16
  *   weights: the accumulator's scale), the multiplier, and the requantization constants of the layer's mode.
+ * - where some output channels have all-zero weights (trained networks prune whole channels; their biases may be
+ *   near 2^30), their outputs are constants of the layer: those channels have no weights and no record, a row of
+ *   out_c int8 (`row`, the constants in their places) is copied to every output pixel, and the `live_c` other
+ *   channels, in the weights' and records' order, are stored at their channel numbers (`live`, uint16).
  *
  * Tile: 2 output pixels x 2 output channels (4 accumulators). A 1x1 convolution reads its input pixels in
  * place (int8, SXTB16 per use: 16 instructions per 16 MACs); a k x k convolution gathers the windows of 2
@@ -107,6 +111,8 @@ static inline __attribute__((always_inline)) int8_t tinyc_fc_requant(int32_t acc
 
 /* Columns of at most this many groups of 4 k run the assembly loop (LDRD's offset reaches 1020 bytes). */
 #define TINYC_FC_ASM_GROUPS 127
+/* int16 weights: up to this many groups with the pointer between the two columns (offsets of +-4 * groups bytes). */
+#define TINYC_FC_ASM_GROUPS_MID 255
 
 /* The 4 weights of group g of one channel as two int16 lane pairs [w0 w2], [w1 w3]: WS8 int8 weights (8 bytes per
  * group and channel pair, SXTB16 here), else doubled int16 weights (16 bytes, ready). */
@@ -197,6 +203,36 @@ static inline __attribute__((always_inline)) void tinyc_fc_tile(const void *col0
                 : "cc", "memory");
         }
     }
+    else if (XS16 && !WS8 && __builtin_constant_p(groups) && groups <= TINYC_FC_ASM_GROUPS_MID &&
+             (const int16_t *)col1 == (const int16_t *)col0 + 4 * groups)
+    {
+        /* columns too long for one offset (ResNet-8's k = 576): the pointer half way between the two columns,
+         * column 0 at -4 * groups bytes, column 1 at +4 * groups; 15 instructions per 16 MACs */
+        const int32_t *px = (const int32_t *)col0 + groups, *end = px + 2 * groups;
+        int32_t x0e, x0o, x1e, x1o, we, wo;
+        __asm__ volatile(
+            "1:\n\t"
+            "ldrd %[x1e], %[x1o], [%[px], %[off]]\n\t"
+            "ldrd %[x0e], %[x0o], [%[px], %[neg]]\n\t"
+            "ldrd %[we], %[wo], [%[pw]], #8\n\t"
+            "add %[px], %[px], #8\n\t"
+            "smlad %[s00], %[x0e], %[we], %[s00]\n\t"
+            "smlad %[s00], %[x0o], %[wo], %[s00]\n\t"
+            "smlad %[s10], %[x1e], %[we], %[s10]\n\t"
+            "smlad %[s10], %[x1o], %[wo], %[s10]\n\t"
+            "ldrd %[we], %[wo], [%[pw]], #8\n\t"
+            "smlad %[s01], %[x0e], %[we], %[s01]\n\t"
+            "smlad %[s01], %[x0o], %[wo], %[s01]\n\t"
+            "smlad %[s11], %[x1e], %[we], %[s11]\n\t"
+            "smlad %[s11], %[x1o], %[wo], %[s11]\n\t"
+            "cmp %[px], %[end]\n\t"
+            "bne 1b\n\t"
+            : [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11), [px] "+r"(px), [pw] "+r"(w),
+              [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e), [x1o] "=&r"(x1o), [we] "=&r"(we),
+              [wo] "=&r"(wo)
+            : [end] "r"(end), [off] "n"(4 * groups), [neg] "n"(-4 * groups)
+            : "cc", "memory");
+    }
     else
 #endif
     {
@@ -280,6 +316,20 @@ static inline __attribute__((always_inline)) void tinyc_fc_copy(int8_t *dst, con
     for (; n > 0; n--)
     {
         *dst++ = *src++;
+    }
+}
+
+/* n bytes, a word at a time (unaligned words: ARMv7-M allows them), then the last 0-3 bytes. */
+static inline __attribute__((always_inline)) void tinyc_fc_copy_row(int8_t *dst, const int8_t *src, const int32_t n)
+{
+#pragma GCC unroll 4
+    for (int32_t i = 0; i < (n & ~3); i += 4)
+    {
+        memcpy(dst + i, src + i, 4);
+    }
+    for (int32_t i = n & ~3; i < n; i++)
+    {
+        dst[i] = src[i];
     }
 }
 
@@ -375,11 +425,12 @@ static inline __attribute__((always_inline)) void tinyc_fc_im2col(
 /*
  * Convolution of one NHWC image (batch 1, dilation 1) with the compile-time layouts above. scratch: 4 * k4
  * bytes (k4 = k_h * k_w * in_c rounded up to 4), 4-byte aligned, for k x k convolutions; unused for 1x1
- * convolutions without padding.
+ * convolutions without padding. live_c < out_c: `row` and `live` give the constant channels' outputs and the
+ * live channels' numbers (above); live_c == out_c: both unused (NULL).
  */
 static inline __attribute__((always_inline)) void tinyc_fast_conv_s8(
     const int8_t *input, int8_t *output, int8_t *scratch, const void *weights, const int32_t *quant,
-    const int32_t in_h, const int32_t in_w, const int32_t in_c, const int32_t out_h, const int32_t out_w,
+    const uint16_t *live, const int8_t *row, const int32_t live_c, const int32_t in_h, const int32_t in_w, const int32_t in_c, const int32_t out_h, const int32_t out_w,
     const int32_t out_c, const int32_t k_h, const int32_t k_w, const int32_t stride_h, const int32_t stride_w,
     const int32_t pad_h, const int32_t pad_w, const int32_t pad_value, const int32_t out_offset,
     const int32_t act_min, const int32_t act_max, const int mode, const int ws8)
@@ -390,7 +441,8 @@ static inline __attribute__((always_inline)) void tinyc_fast_conv_s8(
     const int32_t groups = pointwise && !stack_cols ? in_c >> 2 : k4 >> 2;
     const int32_t tail = pointwise && !stack_cols ? in_c & 3 : 0;
     const int32_t pair_bytes = ws8 ? 2 * k4 : 4 * k4; /* weights of one channel pair */
-    const int32_t pairs = (out_c + 1) >> 1;
+    const int32_t pairs = (live_c + 1) >> 1;
+    const int mapped = live_c < out_c;
     const int32_t pixels = out_h * out_w;
     int32_t stack[stack_cols ? TINYC_FC_STACK_CHANNELS : 1]; /* two int16 columns of a 1x1 convolution */
     int16_t *col0 = stack_cols ? (int16_t *)(void *)stack : (int16_t *)(void *)scratch, *col1 = col0 + k4;
@@ -436,28 +488,45 @@ static inline __attribute__((always_inline)) void tinyc_fast_conv_s8(
             c1 = last ? col0 : col1;
         }
         int8_t *o0 = output + p * out_c, *o1 = o0 + out_c;
+        if (mapped)
+        {
+            tinyc_fc_copy_row(o0, row, out_c);
+            if (!last)
+            {
+                tinyc_fc_copy_row(o1, row, out_c);
+            }
+        }
         const int8_t *w = (const int8_t *)weights;
         const int32_t *q = quant;
+        const uint16_t *ch = live;
         for (int32_t j = 0; j < pairs; j++)
         {
             int32_t a00 = q[0], a01 = q[TINYC_QUANT_WORDS], a10 = q[0], a11 = q[TINYC_QUANT_WORDS];
             tinyc_fc_tile(c0, c1, w, groups, tail, !pointwise || stack_cols, ws8, &a00, &a01, &a10, &a11);
-            const int second = !((out_c & 1) && j == pairs - 1);
-            o0[0] = tinyc_fc_requant(a00, q, mode, out_offset, act_min, act_max);
+            const int second = !((live_c & 1) && j == pairs - 1);
+            const int32_t n0 = mapped ? ch[0] : 0, n1 = mapped ? (second ? ch[1] : 0) : 1;
+            o0[n0] = tinyc_fc_requant(a00, q, mode, out_offset, act_min, act_max);
             if (second)
             {
-                o0[1] = tinyc_fc_requant(a01, q + TINYC_QUANT_WORDS, mode, out_offset, act_min, act_max);
+                o0[n1] = tinyc_fc_requant(a01, q + TINYC_QUANT_WORDS, mode, out_offset, act_min, act_max);
             }
             if (!last)
             {
-                o1[0] = tinyc_fc_requant(a10, q, mode, out_offset, act_min, act_max);
+                o1[n0] = tinyc_fc_requant(a10, q, mode, out_offset, act_min, act_max);
                 if (second)
                 {
-                    o1[1] = tinyc_fc_requant(a11, q + TINYC_QUANT_WORDS, mode, out_offset, act_min, act_max);
+                    o1[n1] = tinyc_fc_requant(a11, q + TINYC_QUANT_WORDS, mode, out_offset, act_min, act_max);
                 }
             }
-            o0 += 2;
-            o1 += 2;
+            if (mapped)
+            {
+                ch += 2;
+            }
+            else
+            {
+                o0 += 2;
+                o1 += 2;
+            }
             w += pair_bytes;
             q += 2 * TINYC_QUANT_WORDS;
         }
@@ -467,6 +536,140 @@ static inline __attribute__((always_inline)) void tinyc_fast_conv_s8(
         {
             ox = 0;
             oy++;
+        }
+    }
+}
+
+/*
+ * Fully connected layers: each input row is used once per output channel, so there is no pixel to pair with. Per
+ * row, the row as an int16 column in SXTB16 lane order on the stack (in_c <= TINYC_FF_STACK_CHANNELS), then 4
+ * output channels at a time from int8 weights (SXTB16 here: each weight is read once, and int8 halves the flash
+ * it streams): 20 instructions per 16 MACs. Weights per quad of output channels, per group of 4 k, channel 0 to
+ * 3, [w0 w1 w2 w3] (k rounded up to 4, the channels to a multiple of 4, with zeros); the records as the
+ * convolution's, with int8 (undoubled) biases; live_c, live and row as the convolution's.
+ */
+#define TINYC_FF_STACK_CHANNELS 768
+
+/* acc[j] += column . weights of channel j (j = 0..3), over `groups` groups of 4 k. */
+static inline __attribute__((always_inline)) void tinyc_ff_quad(const int32_t *col, const int32_t *weights,
+                                                                 const int32_t groups, int32_t *a0, int32_t *a1,
+                                                                 int32_t *a2, int32_t *a3)
+{
+    int32_t s0 = *a0, s1 = *a1, s2 = *a2, s3 = *a3;
+    const int32_t *px = col, *pw = weights;
+#if defined(__OPTIMIZE__)
+    const int32_t *end = px + 2 * groups;
+    int32_t xe, xo, w0, w1, t;
+    /* two groups per iteration where their count is even (20 instructions per 16 MACs), else one (21) */
+#define TINYC_FF_GROUP \
+        "ldrd %[xe], %[xo], [%[px]], #8\n\t" \
+        "ldrd %[w0], %[w1], [%[pw]], #8\n\t" \
+        "sxtb16 %[t], %[w0]\n\t" \
+        "sxtb16 %[w0], %[w0], ror #8\n\t" \
+        "smlad %[s0], %[xe], %[t], %[s0]\n\t" \
+        "smlad %[s0], %[xo], %[w0], %[s0]\n\t" \
+        "sxtb16 %[t], %[w1]\n\t" \
+        "sxtb16 %[w1], %[w1], ror #8\n\t" \
+        "smlad %[s1], %[xe], %[t], %[s1]\n\t" \
+        "smlad %[s1], %[xo], %[w1], %[s1]\n\t" \
+        "ldrd %[w0], %[w1], [%[pw]], #8\n\t" \
+        "sxtb16 %[t], %[w0]\n\t" \
+        "sxtb16 %[w0], %[w0], ror #8\n\t" \
+        "smlad %[s2], %[xe], %[t], %[s2]\n\t" \
+        "smlad %[s2], %[xo], %[w0], %[s2]\n\t" \
+        "sxtb16 %[t], %[w1]\n\t" \
+        "sxtb16 %[w1], %[w1], ror #8\n\t" \
+        "smlad %[s3], %[xe], %[t], %[s3]\n\t" \
+        "smlad %[s3], %[xo], %[w1], %[s3]\n\t"
+#define TINYC_FF_OPERANDS \
+        : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [px] "+r"(px), [pw] "+r"(pw), \
+          [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t) \
+        : [end] "r"(end) \
+        : "cc", "memory"
+    if ((groups & 1) == 0)
+    {
+        __asm__ volatile("1:\n\t" TINYC_FF_GROUP TINYC_FF_GROUP "cmp %[px], %[end]\n\tbne 1b\n\t" TINYC_FF_OPERANDS);
+    }
+    else
+    {
+        __asm__ volatile("1:\n\t" TINYC_FF_GROUP "cmp %[px], %[end]\n\tbne 1b\n\t" TINYC_FF_OPERANDS);
+    }
+#undef TINYC_FF_GROUP
+#undef TINYC_FF_OPERANDS
+#else
+    for (int32_t g = 0; g < groups; g++, px += 2, pw += 4)
+    {
+        s0 = __smlad(px[0], __sxtb16(pw[0]), s0);
+        s0 = __smlad(px[1], tinyc_fc_sxtb16_ror8(pw[0]), s0);
+        s1 = __smlad(px[0], __sxtb16(pw[1]), s1);
+        s1 = __smlad(px[1], tinyc_fc_sxtb16_ror8(pw[1]), s1);
+        s2 = __smlad(px[0], __sxtb16(pw[2]), s2);
+        s2 = __smlad(px[1], tinyc_fc_sxtb16_ror8(pw[2]), s2);
+        s3 = __smlad(px[0], __sxtb16(pw[3]), s3);
+        s3 = __smlad(px[1], tinyc_fc_sxtb16_ror8(pw[3]), s3);
+    }
+#endif
+    /* int8 weights are not doubled: the requantization reads doubled accumulators */
+    *a0 = s0 << 1;
+    *a1 = s1 << 1;
+    *a2 = s2 << 1;
+    *a3 = s3 << 1;
+}
+
+/* `n` (1-4) channels of a quad: requantized and stored at their channel numbers. */
+static inline __attribute__((always_inline)) void tinyc_ff_store(int8_t *o, const int32_t *acc, const int32_t *q,
+                                                                  const uint16_t *ch, const int mapped,
+                                                                  const int32_t n, const int mode,
+                                                                  const int32_t out_offset, const int32_t act_min,
+                                                                  const int32_t act_max)
+{
+    for (int32_t i = 0; i < n; i++)
+    {
+        o[mapped ? ch[i] : i] = tinyc_fc_requant(acc[i], q + i * TINYC_QUANT_WORDS, mode, out_offset, act_min,
+                                                 act_max);
+    }
+}
+
+static inline __attribute__((always_inline)) void tinyc_fast_fc_s8(
+    const int8_t *input, int8_t *output, const int8_t *weights, const int32_t *quant, const uint16_t *live,
+    const int8_t *row, const int32_t live_c, const int32_t rows, const int32_t in_c, const int32_t out_c,
+    const int32_t out_offset, const int32_t act_min, const int32_t act_max, const int mode)
+{
+    const int32_t k4 = (in_c + 3) & ~3;
+    const int mapped = live_c < out_c;
+    int32_t col[k4 >> 1]; /* the int16 column: k4 <= TINYC_FF_STACK_CHANNELS (tinyc/plan/specialize.py) */
+    for (int32_t r = 0; r < rows; r++)
+    {
+        tinyc_fc_pixel_col(input + r * in_c, (int16_t *)(void *)col, in_c);
+        int8_t *o = output + r * out_c;
+        if (mapped)
+        {
+            tinyc_fc_copy_row(o, row, out_c);
+        }
+        const int32_t *w = (const int32_t *)(const void *)weights;
+        const int32_t *q = quant;
+        const uint16_t *ch = live;
+        for (int32_t j = 0; j < (live_c >> 2); j++)
+        {
+            int32_t acc[4] = {q[0], q[TINYC_QUANT_WORDS], q[2 * TINYC_QUANT_WORDS], q[3 * TINYC_QUANT_WORDS]};
+            tinyc_ff_quad(col, w, k4 >> 2, &acc[0], &acc[1], &acc[2], &acc[3]);
+            tinyc_ff_store(o, acc, q, ch, mapped, 4, mode, out_offset, act_min, act_max);
+            if (mapped)
+            {
+                ch += 4;
+            }
+            else
+            {
+                o += 4;
+            }
+            w += k4;
+            q += 4 * TINYC_QUANT_WORDS;
+        }
+        if (live_c & 3)
+        {
+            int32_t acc[4] = {q[0], q[TINYC_QUANT_WORDS], q[2 * TINYC_QUANT_WORDS], q[3 * TINYC_QUANT_WORDS]};
+            tinyc_ff_quad(col, w, k4 >> 2, &acc[0], &acc[1], &acc[2], &acc[3]);
+            tinyc_ff_store(o, acc, q, ch, mapped, live_c & 3, mode, out_offset, act_min, act_max);
         }
     }
 }
