@@ -733,7 +733,7 @@ def bench_cmd(model: Path, board: BoardRef, portable: bool, as_json: bool, seed:
                       f"{flash.data_stall_cycles:,.0f} stall cycles: see tinyc/run/flash.py), "
                       f"{result.estimated_latency_ms_with_flash():.2f} ms at {result.clock_hz / 1e6:.0f} MHz")
         else:
-            out.print(f"flash wait states not modelled: {result.board}'s board file has no [flash.timing]")
+            out.print(escape(f"flash wait states not modelled: {result.board}'s board file has no [flash.timing]"))
     out.print(f"at one cycle per instruction: {result.latency_ms:.2f} ms (QEMU counts instructions, not cycles; "
               f"resolution {result.instructions_per_tick} instructions)")
 
