@@ -37,7 +37,8 @@ def bias_array(planned: Planned, op_index: int) -> str | None:
     if not names:
         return None
     for step, choice in zip(planned.schedule.steps, choose_kernels(planned.schedule, planned.board)):
-        if step.call.op_index == op_index and choice.variant in (Variant.FAST_CONV, Variant.FAST_DEPTHWISE):
+        if step.call.op_index == op_index and choice.variant in (Variant.FAST_CONV, Variant.FAST_FC,
+                                                                 Variant.FAST_DEPTHWISE):
             return choice.quant.name
     return names[0]
 
