@@ -113,9 +113,9 @@ def _from_keras(path: Path, model: object, representative: RepresentativeDataset
 
 
 RANDOM_CALIBRATION = ("RANDOM CALIBRATION: no calibration data (no --calibration FILE.npy|.npz, no "
-                      "representative_dataset()), so the int8 scales come from seeded random data in [-1, 1), not from "
-                      "your data: the int8 model's accuracy on real inputs may be poor; give --calibration with typical "
-                      "inputs, samples on the first axis")
+                      "representative_dataset()), so the int8 scales come from seeded random data in [-1, 1), not "
+                      "from your data: the int8 model's accuracy on real inputs may be poor; give --calibration with "
+                      "typical inputs, samples on the first axis")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 `tinyc verify MODEL --board B --dataset` calls `measure_accuracy`. The model file's `dataset()` gives float
 inputs (batch axis first) and, per input, an integer class label (top-1 is reported), float targets shaped like
 the model output (an autoencoder, a regressor: RMSE and the other `tinyc.run.metrics` against them), or no labels
-(`y` None). Every model also gets the metrics of its outputs against float Keras and the reference. Each input is quantized with the int8 graph's input scale and
+(`y` None). Every model also gets the metrics of its outputs against float Keras and the reference. Each input
+is quantized with the int8 graph's input scale and
 zero point, exactly as `tinyc.plan.pipeline.input_samples` quantizes representative data. Top-1 is the argmax of each
 output (the first index on ties, for the float and the int8 outputs alike). The firmware must equal the
 reference byte for byte on every sample; samples are embedded in flash, so they run in batches, one firmware
