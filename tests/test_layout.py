@@ -18,15 +18,16 @@ PACKAGE = REPO / "tinyc"
 
 # Stages, lowest first: a module may import its own stage and lower ones only. The IR (graph, op kinds, reader,
 # lowering) is the vocabulary every later stage speaks, the front end's analytic counts included.
+# The package itself (`import tinyc`) is the Python API's face, so it sits with the API and the CLI at the top.
 STAGES: tuple[tuple[str, ...], ...] = (
-    ("tinyc", "tinyc.errors", "tinyc.resources", "tinyc.kernels"),
+    ("tinyc.errors", "tinyc.resources", "tinyc.kernels", "tinyc.progress", "tinyc.version"),
     ("tinyc.boards",),
     ("tinyc.ir",),
     ("tinyc.frontend",),
     ("tinyc.plan",),
     ("tinyc.codegen",),
     ("tinyc.run",),
-    ("tinyc.cli",),
+    ("tinyc", "tinyc.api", "tinyc.cli"),
 )
 
 

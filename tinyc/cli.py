@@ -21,15 +21,9 @@ from tinyc.errors import TinycError
 from tinyc.plan.report import Candidate, MemoryReport, ScheduleSummary
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from tinyc.boards import BoardRef
-
-    from tinyc.plan.pipeline import Planned
-    from tinyc.run.accuracy import AccuracyResult
-    from tinyc.run.emulators import EmulatorChoice
-    from tinyc.run.renode import RenodeFiles
     from tinyc.plan.search import ScheduleOptions
+    from tinyc.run.accuracy import AccuracyResult
 
 console = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 150)
@@ -81,6 +75,13 @@ def cache_options(func: Callable[..., None]) -> Callable[..., None]:
             func(*args, **kwargs)
 
     return command
+
+
+CALIBRATION_OPT = click.option(
+    "--calibration", type=click.Path(path_type=Path, dir_okay=False), default=None,
+    help="Calibration data for a .keras or .py model: FILE.npy (one array) or FILE.npz (one array per model input), "
+         "samples on the first axis (replaces representative_dataset(); without either, tinyc calibrates on random "
+         "data and says so).")
 
 
 def progress_options(func: Callable[..., None]) -> Callable[..., None]:
@@ -357,29 +358,23 @@ def boards() -> None:
 @click.option("--check", is_flag=True,
               help="Exit with status 1 when the model does not fit the board (after printing the report); without "
                    "it, report exits 0 either way.")
+@CALIBRATION_OPT
 @progress_options
 @cache_options
 @schedule_options
 def report(model: Path, board: BoardRef, as_json: bool, tflm_arena: bool, plot_path: Path | None,
-           pareto_path: Path | None, check: bool, options: ScheduleOptions, verbose_plan: bool) -> None:
+           pareto_path: Path | None, check: bool, calibration: Path | None, options: ScheduleOptions,
+           verbose_plan: bool) -> None:
     """Memory report only (no toolchain needed; works even if the model does not fit: exit status 0, or 1 with
     --check when it does not fit)."""
-    from dataclasses import replace
-
-    from tinyc.plan.pipeline import plan_model
-    planned = plan_model(model, board, options=options)
+    import tinyc
+    planned = tinyc.plan(model, board=board, options=options, calibration=calibration, tflm_arena=tflm_arena)
     rep = planned.report
-    if tflm_arena:
-        from tinyc.run.oracle import OracleCrash, tflm_arena_bytes
-        try:
-            rep = replace(rep, tflm_arena_bytes=tflm_arena_bytes(planned.loaded.tflite))
-        except OracleCrash as crash:
-            _note(f"no TFLM arena figure: {crash}")
     if plot_path is not None:
         from tinyc.plan.plot import write_memory_plot
         if plot_path.exists():
             raise click.ClickException(f"{plot_path} exists; tinyc does not overwrite files (remove it or pick another name)")
-        write_memory_plot(replace(planned, report=rep), plot_path)
+        write_memory_plot(planned, plot_path)
         console.print(escape(f"memory plot written to {plot_path}"))
     if pareto_path is not None:
         from tinyc.plan.pareto import pareto, pareto_html, pareto_png
@@ -429,73 +424,55 @@ def _c_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
                    "symbol, so the library links beside Arm's CMSIS-NN); cmsis-nn: the model calls Arm's CMSIS-NN, "
                    "the checkout --cmsis-nn names, and the output holds none of tinyc's copy.")
 @CMSIS_OPT
+@CALIBRATION_OPT
 @progress_options
 @cache_options
 @schedule_options
 def compile_cmd(model: Path, board: BoardRef, output: Path, c_name: str, as_json: bool, kernels: str | None,
-                cmsis_nn: Path | None, options: ScheduleOptions, verbose_plan: bool) -> None:
+                cmsis_nn: Path | None, calibration: Path | None, options: ScheduleOptions, verbose_plan: bool) -> None:
     """Compile MODEL (.py with build(), .keras, or int8 .tflite) to a C project and firmware.elf.
 
     A .py MODEL is executed as Python code (like setup.py): only compile model files you trust.
 
     OUTPUT/ holds the QEMU build, the model as a library (README.md, CMakeLists.txt, model.h) and tinyc.json;
     OUTPUT/board/ the firmware for the part itself (flash it; output on its USART)."""
-    from tinyc.codegen.api import api_names, model_interface
-    from tinyc.codegen.library import BuildDescription, describe_build, library_files
-    from tinyc.codegen.render import Harness
-    from tinyc.plan.pipeline import input_samples, plan_model
-    from tinyc.run.firmware import build_firmware
-    from tinyc.errors import DoesNotFitError
-    from tinyc.run.output_folder import add_files, check_output_folder, staged_output
-    from tinyc.plan.report import memory_report
+    import tinyc
+    from tinyc.run.output_folder import check_output_folder
     _check_kernels(kernels, cmsis_nn)
     check_output_folder(output)  # before the slow steps
-    planned = plan_model(model, board, options=options)
+    planned = tinyc.plan(model, board=board, options=options, calibration=calibration)
     if verbose_plan:
         _print_candidates(planned.report)
     if not as_json:
         _print_report(planned.report)
-    samples = input_samples(planned, 1)
-    if not planned.report.fits:  # before anything is written
-        raise DoesNotFitError(f"{planned.loaded.source.name}: {planned.report.verdict()}")
-    renode_files = None
+    result = tinyc.compile(planned, output=output, name=c_name, cmsis_nn=cmsis_nn)
     printer = console if as_json else out  # --json: stdout holds the JSON only
 
     def say(text: str) -> None:
         printer.print(escape(text))
 
-    with staged_output(output) as stage:  # the whole project is swapped in only when every step succeeded
-        result = build_firmware(planned, stage, samples, cmsis_nn=cmsis_nn, c_name=c_name)
-        part = (build_firmware(planned, stage / "board", samples, harness=Harness.BOARD_UART, cmsis_nn=cmsis_nn,
-                               c_name=c_name)
-                if planned.board.part is not None else None)
-        if part is not None and planned.board.renode is not None:
-            renode_files = _write_renode_files(planned, part.folder, samples)
-        measured = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
-                                 sizes=result.sizes, schedule_summary=planned.report.schedule_summary)
-        description = BuildDescription(
-            model_name=planned.loaded.source.name, board=planned.board,
-            interface=model_interface(planned.schedule, planned.plan, api_names(c_name)), schedule=planned.schedule,
-            report=measured, cmsis_nn_dir=str(cmsis_nn.absolute()) if cmsis_nn is not None else None)
-        add_files(library_files(description), stage)
-    say(f"wrote {output}/ and {output / result.elf.name}: flash {measured.flash_bytes:,} B "
+    measured = result.description.report
+    for note in result.notes:
+        _note(note)
+    say(f"wrote {output}/ and {result.build.elf}: flash {measured.flash_bytes:,} B "
         f"(code {measured.code_bytes:,}), peak SRAM {measured.peak_sram_bytes:,} B — {measured.verdict()}")
     say(f"the model as a library: {output / 'README.md'} (CMakeLists.txt, model.h; C names {c_name}_*), "
         f"description {output / 'tinyc.json'}")
     if planned.board.part is None:
         _note(f"board {planned.board.name} has no [part] table (the part's USART and vector table): no real-board "
               "firmware was written, only the emulator build")
+    part = result.board_build
     if part is not None and planned.board.part is not None:
-        say(f"wrote {output / 'board' / part.elf.name} for the {planned.board.name} part itself: flash "
+        say(f"wrote {part.elf} for the {planned.board.name} part itself: flash "
             f"{part.sizes.flash_bytes:,} B, output on {planned.board.part.usart}")
+    renode_files = result.renode
     if renode_files is not None:
-        board_dir = output / "board"
-        say(f"wrote {board_dir / renode_files.resc.name} and {board_dir / renode_files.robot.name} (expected "
+        say(f"wrote {renode_files.resc} and {renode_files.robot} (expected "
             f"checksum {renode_files.checksum:08x}, TFLite Micro's outputs for the embedded sample); run them "
-            f"in Renode with: renode-test -r RESULTS_FOLDER {board_dir / renode_files.robot.name}, or "
-            f"renode {board_dir / renode_files.resc.name} then `start` (see README.md, Renode)")
+            f"in Renode with: renode-test -r RESULTS_FOLDER {renode_files.robot}, or "
+            f"renode {renode_files.resc} then `start` (see README.md, Renode)")
     if as_json:
-        _emit_json(json.dumps(describe_build(description)))
+        _emit_json(json.dumps(result.as_json()))
 
 
 def _check_kernels(kernels: str | None, cmsis_nn: Path | None) -> None:
@@ -506,24 +483,6 @@ def _check_kernels(kernels: str | None, cmsis_nn: Path | None) -> None:
     if kernels == "tinyc" and cmsis_nn is not None:
         raise click.UsageError(f"--kernels tinyc and --cmsis-nn {cmsis_nn} exclude each other (--cmsis-nn builds "
                                "against Arm's CMSIS-NN: --kernels cmsis-nn)")
-
-
-def _write_renode_files(planned: Planned, folder: Path, samples: list[np.ndarray]) -> RenodeFiles | None:
-    """The `.resc` and `.robot` beside the real-board ELF, the suite expecting the checksum of the reference outputs
-    for the embedded samples (TFLite Micro's, on the native ops of folded chains; LiteRT's BUILTIN_REF where TFLM
-    aborts, said in a note); none when both reference interpreters crash on the model."""
-    from tinyc.run.compare import reference_outputs
-    from tinyc.run.oracle import OracleCrash
-    from tinyc.run.renode import write_renode_files
-    try:
-        reference = reference_outputs(planned, samples)
-    except OracleCrash as crash:
-        _note(f"no Renode suite: {crash}")
-        return None
-    for note in reference.notes:
-        _note(f"Renode suite reference: {note}")
-    return write_renode_files(folder, planned.board, model_name=planned.loaded.source.name,
-                              reference=reference.outputs, macs=planned.lowered.macs)
 
 
 @cli.command(name="verify")
@@ -545,35 +504,35 @@ def _write_renode_files(planned: Planned, folder: Path, samples: list[np.ndarray
                    "firmware for class labels; RMSE, max abs error, cosine and SNR of the outputs for every model.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="--dataset: use only the first LIMIT samples.")
 @CMSIS_OPT
+@CALIBRATION_OPT
 @progress_options
 @cache_options
 @schedule_options
 def verify_cmd(model: Path, board: BoardRef, samples: int, emulator: str, as_json: bool, seed: int, outputs_only: bool,
-               use_dataset: bool,
-               limit: int | None, cmsis_nn: Path | None, options: ScheduleOptions, verbose_plan: bool) -> None:
+               use_dataset: bool, limit: int | None, cmsis_nn: Path | None, calibration: Path | None,
+               options: ScheduleOptions, verbose_plan: bool) -> None:
     """Run MODEL's firmware in the emulator and compare every output byte with TFLite Micro."""
-    from tinyc.boards import get_board
-    from tinyc.run.verify import verify
-    from tinyc.run.emulators import choose_emulator
+    import tinyc
     started = time.monotonic()
     if limit is not None and not use_dataset:
         raise click.BadParameter("--limit caps the samples of --dataset; without it, use --samples")
-    choice = choose_emulator(emulator, get_board(board))
     if use_dataset:
-        _verify_dataset(model, board, limit=limit, options=options, emulator=choice, cmsis_nn=cmsis_nn,
-                        as_json=as_json, started=started)
+        _verify_dataset(model, board, limit=limit, options=options, emulator=emulator, cmsis_nn=cmsis_nn,
+                        calibration=calibration, as_json=as_json, started=started)
         return
-    with console.status(f"building and running {model} on {board} in {choice.emulator.value}…"):
-        result = verify(model, board, samples=samples, cmsis_nn=cmsis_nn, seed=seed, options=options,
-                        emulator=choice.emulator, every_op=not outputs_only)
+    with console.status(f"building and running {model} on {board} in the emulator…"):
+        result = tinyc.verify(model, board=board, samples=samples, cmsis_nn=cmsis_nn, seed=seed, options=options,
+                              emulator=emulator, every_op=not outputs_only, calibration=calibration)
     elapsed = time.monotonic() - started
+    choice = result.choice
     if as_json:
-        _print_json({**result.as_json(), **_choice_json(choice)}, wall_seconds=elapsed)
+        _print_json(result.as_json(), wall_seconds=elapsed)
     else:
         so = result.second_opinion
         if verbose_plan:
             _print_candidates(result.report)
-        out.print(f"emulator: {choice.emulator.value} ({escape(choice.reason)})")
+        if choice is not None:
+            out.print(f"emulator: {choice.emulator.value} ({escape(choice.reason)})")
         out.print(f"model: {escape(result.planned.loaded.describe_conversion())}")
         out.print(escape(f"schedule: {result.report.schedule}"))
         out.print(f"{result.run.emulator}: {result.samples} samples, {result.mismatched_samples} mismatching "
@@ -595,16 +554,12 @@ def verify_cmd(model: Path, board: BoardRef, samples: int, emulator: str, as_jso
         out.print(f"[green]bit-exact: {what} equals the reference's ({result.reference})[/green]")
 
 
-def _choice_json(choice: EmulatorChoice) -> dict[str, Any]:
-    return {"emulator_used": choice.emulator.value, "emulator_reason": choice.reason}
-
-
-def _verify_dataset(model: Path, board: BoardRef, *, limit: int | None, options: ScheduleOptions,
-                    emulator: EmulatorChoice, cmsis_nn: Path | None, as_json: bool, started: float) -> None:
+def _verify_dataset(model: Path, board: BoardRef, *, limit: int | None, options: ScheduleOptions, emulator: str,
+                    cmsis_nn: Path | None, calibration: Path | None, as_json: bool, started: float) -> None:
     """`verify --dataset`: top-1 of float Keras, the int8 reference and the firmware, with a progress bar."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-    from tinyc.run.accuracy import measure_accuracy
+    import tinyc
     from tinyc.progress import Silent, set_reporter
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     previous = set_reporter(Silent())  # the bar is the progress here (Rich shows one live display at a time)
@@ -617,15 +572,16 @@ def _verify_dataset(model: Path, board: BoardRef, *, limit: int | None, options:
             bar.update(tasks[stage], completed=done)
 
         try:
-            result = measure_accuracy(model, board, limit=limit, options=options, emulator=emulator.emulator,
-                                      cmsis_nn=cmsis_nn, progress=progress)
+            result = tinyc.verify_dataset(model, board=board, limit=limit, options=options, emulator=emulator,
+                                          cmsis_nn=cmsis_nn, calibration=calibration, progress=progress)
         finally:
             set_reporter(previous)
     elapsed = time.monotonic() - started
     if as_json:
-        _print_json({**result.as_json(), **_choice_json(emulator)}, wall_seconds=elapsed)
+        _print_json(result.as_json(), wall_seconds=elapsed)
     else:
-        out.print(f"emulator: {emulator.emulator.value} ({escape(emulator.reason)})")
+        if result.choice is not None:
+            out.print(f"emulator: {result.choice.emulator.value} ({escape(result.choice.reason)})")
         out.print(f"model: {escape(result.conversion_text)}")
         if result.classes:
             _print_top1(result)
@@ -684,19 +640,20 @@ def _print_metrics(result: AccuracyResult) -> None:
 @click.option("--cycles/--no-cycles", default=True, show_default=True,
               help="Also estimate cycles: a second QEMU run logs the executed instructions, priced by the core's "
                    "timing table (tinyc/run/cycles.py).")
+@CALIBRATION_OPT
 @progress_options
 @cache_options
 @schedule_options
 def bench_cmd(model: Path, board: BoardRef, portable: bool, as_json: bool, seed: int, cmsis_nn: Path | None,
-              cycles: bool, options: ScheduleOptions, verbose_plan: bool) -> None:
+              cycles: bool, calibration: Path | None, options: ScheduleOptions, verbose_plan: bool) -> None:
     """Count MODEL's instructions per inference in QEMU (-icount shift=0), in total and per layer, and estimate
     its cycles."""
-    from tinyc.run.bench import bench
+    import tinyc
     if portable and cmsis_nn is not None:
         raise click.UsageError("--portable and --cmsis-nn exclude each other")
     with console.status(f"building and benchmarking {model} on {board} in QEMU…"):
-        result = bench(model, board, portable=portable, seed=seed, options=options, cmsis_nn_dir=cmsis_nn,
-                       cycles=cycles)
+        result = tinyc.bench(model, board=board, portable=portable, seed=seed, options=options, cmsis_nn=cmsis_nn,
+                             cycles=cycles, calibration=calibration)
     if as_json:
         _emit_json(json.dumps(result.as_json()))
         return

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tinyc import __version__
+from tinyc.version import __version__
 from tinyc.boards import Board
 from tinyc.codegen.api import LIBRARY_SOURCES, ModelInterface
 from tinyc.codegen.render import CMSIS_NN_FOLDER, TINYC_KERNELS_FOLDER, Kernels, kernels_of

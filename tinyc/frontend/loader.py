@@ -19,6 +19,7 @@ from tinyc.errors import ModelFormatError, ModelLoadError, TinycError, Unsupport
 from tinyc.frontend.user_code import (check_keras_layers, check_representative_dataset, guard_module, guarded,
                                        keras_layer_names, stdout_to_stderr)
 from tinyc.progress import Step, step
+from tinyc.frontend.calibration import check_shapes, read_calibration
 from tinyc.frontend.cache import CachedConversion, conversion_key, first_time, load_cached, store
 from tinyc.frontend.lazy_imports import LazyImports, import_hint, lazy_imports
 from tinyc.frontend.convert import RepresentativeDataset, keras_to_int8_tflite, quiet_tensorflow, random_representative_dataset
@@ -91,13 +92,16 @@ def _input_shapes(model: object) -> list[tuple[int, ...]]:
 
 
 def _from_keras(path: Path, model: object, representative: RepresentativeDataset | None,
-                module: ModuleType | None) -> LoadedModel:
+                module: ModuleType | None, *, calibration: Calibration | None = None) -> LoadedModel:
     notes: list[str] = []
     check_keras_layers(path, model)
+    if calibration is not None:
+        check_shapes(calibration.path, calibration.samples, _input_shapes(model))
+        representative = calibration.representative()
+        notes.append(f"calibrated on {len(calibration.samples)} samples of {calibration.path.name} (--calibration)")
     if representative is None:
         representative = random_representative_dataset(_input_shapes(model))
-        notes.append("no representative_dataset() given: calibrated on seeded random data in [-1, 1); "
-                     "int8 accuracy on real data may be poor")
+        notes.append(RANDOM_CALIBRATION)
     else:
         check_representative_dataset(path, representative, _input_shapes(model))
     names = list(getattr(model, "output_names", None) or [])
@@ -106,6 +110,22 @@ def _from_keras(path: Path, model: object, representative: RepresentativeDataset
     _check_support(path, tflite, output_layer, keras_layer_names(model))
     return LoadedModel(name=_c_name(path), source=path, tflite=tflite, notes=tuple(notes), keras_model=model,
                        module=module, output_layer=output_layer)
+
+
+RANDOM_CALIBRATION = ("RANDOM CALIBRATION: no calibration data (no --calibration FILE.npy|.npz, no "
+                      "representative_dataset()), so the int8 scales come from seeded random data in [-1, 1), not "
+                      "from your data: the int8 model's accuracy on real inputs may be poor; give --calibration with "
+                      "typical inputs, samples on the first axis")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Calibration data read from `--calibration FILE` (tinyc.frontend.calibration)."""
+    path: Path
+    samples: list[list[np.ndarray]] = field(repr=False)
+
+    def representative(self) -> RepresentativeDataset:
+        return lambda: iter(self.samples)
 
 
 def _check_support(path: Path, tflite: bytes, output_layer: str | None, layers: dict[str, str]) -> None:
@@ -151,8 +171,9 @@ def _load_keras_file(path: Path) -> object:
                              "re-save it with model.save('model.keras')") from exc
 
 
-def load_model(path: Path) -> LoadedModel:
-    """Load any supported model file and return its int8 TFLite flatbuffer."""
+def load_model(path: Path, *, calibration: Path | None = None) -> LoadedModel:
+    """Load any supported model file and return its int8 TFLite flatbuffer; `calibration`: a .npy / .npz file of
+    calibration samples for a .keras or .py model (instead of random data or its representative_dataset())."""
     if path.is_dir():
         saved_model = (path / "saved_model.pb").is_file()
         raise ModelLoadError(f"{path}: is a directory" + (
@@ -162,17 +183,21 @@ def load_model(path: Path) -> LoadedModel:
     if not path.is_file():
         raise ModelLoadError(f"{path}: no such file")
     suffix = path.suffix.lower()
+    if suffix == ".tflite" and calibration is not None:
+        raise ModelLoadError(f"{path}: --calibration applies to a .keras or .py model; a .tflite file is already "
+                             "quantized (calibrated when it was converted)")
+    given = Calibration(calibration, read_calibration(calibration)) if calibration is not None else None
     if suffix == ".tflite":
         data = path.read_bytes()
         _check_tflite(path, data)
         return LoadedModel(name=_c_name(path), source=path, tflite=data)
     if suffix == ".keras":
-        key = conversion_key(path.read_bytes(), None)
+        key = conversion_key(path.read_bytes(), given.samples if given is not None else None)
         cached, note = _cached(path, key, None)
         if cached is not None:
             return cached
         with step(Step.CONVERT, f"{path.name} to int8 TFLite"):
-            return _store(key, _from_keras(path, _load_keras_file(path), None, None), note)
+            return _store(key, _from_keras(path, _load_keras_file(path), None, None, calibration=given), note)
     if suffix == ".py":
         started = time.monotonic()
         with step(Step.LOAD, f"{path.name} (running the model file and its imports)"):
@@ -182,13 +207,16 @@ def load_model(path: Path) -> LoadedModel:
             raise ModelLoadError(f"{path}: defines no build() function; a model file must define "
                                  "`def build() -> keras.Model` (and may define representative_dataset())")
         representative = getattr(module, "representative_dataset", None)
-        samples = _representative_samples(path, representative) if callable(representative) else None
+        if given is not None:
+            samples: list[list[np.ndarray]] | None = given.samples  # the file replaces representative_dataset()
+        else:
+            samples = _representative_samples(path, representative) if callable(representative) else None
         key = conversion_key(path.read_bytes(), samples)
         cached, note = _cached(path, key, module)
         if cached is not None:
             return _with_import_hint(cached, lazy.imported(), time.monotonic() - started)
         with step(Step.CONVERT, f"{path.name} to int8 TFLite (build(), TensorFlow)"):
-            return _store(key, _build_and_convert(path, module, build, samples), note)
+            return _store(key, _build_and_convert(path, module, build, samples, calibration=given), note)
     raise ModelLoadError(f"{path}: unknown model file type {suffix!r}; give a .py with build(), a .keras or an int8 .tflite")
 
 
@@ -240,10 +268,13 @@ def build_keras(loaded: LoadedModel) -> object | None:
 
 
 def _build_and_convert(path: Path, module: ModuleType, build: Callable[[], object],
-                       samples: list[list[np.ndarray]] | None) -> LoadedModel:
-    """`samples`: what the model file's representative_dataset() yielded (read once, for the cache key too)."""
+                       samples: list[list[np.ndarray]] | None, *, calibration: Calibration | None) -> LoadedModel:
+    """`samples`: what the model file's representative_dataset() yielded (read once, for the cache key too), or
+    the --calibration file's."""
     quiet_tensorflow()
     model = _call_build(path, build)
+    if calibration is not None:
+        return _from_keras(path, model, None, module, calibration=calibration)
     return _from_keras(path, model, (lambda: iter(samples)) if samples is not None else None, module)
 
 

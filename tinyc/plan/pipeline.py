@@ -38,15 +38,18 @@ class Planned:
     options: ScheduleOptions = ScheduleOptions()  # what the schedule search was asked
 
 
-def plan_model(model_path: Path, board_name: BoardRef, *, options: ScheduleOptions = ScheduleOptions()) -> Planned:
-    """Front end, lowering, scheduling and planning, with every stage's check; no toolchain needed."""
+def plan_model(model_path: Path, board_name: BoardRef, *, options: ScheduleOptions = ScheduleOptions(),
+               calibration: Path | None = None) -> Planned:
+    """Front end, lowering, scheduling and planning, with every stage's check; no toolchain needed. `calibration`:
+    a .npy / .npz file of calibration samples for a .keras or .py model (tinyc.frontend.calibration)."""
     get_board(board_name)  # an unknown board is refused before the model is built
-    return plan_loaded(load_model(model_path), board_name, options=options)
+    return plan_loaded(load_model(model_path, calibration=calibration), board_name, options=options)
 
 
-def plan_loaded(loaded: LoadedModel, board_name: BoardRef, *, options: ScheduleOptions = ScheduleOptions()) -> Planned:
+def plan_loaded(loaded: LoadedModel, board_name: BoardRef | Board, *,
+                options: ScheduleOptions = ScheduleOptions()) -> Planned:
     """Lowering, scheduling and planning of an already loaded model."""
-    board = get_board(board_name)
+    board = board_name if isinstance(board_name, Board) else get_board(board_name)
     with step(Step.PLAN, f"{loaded.name} for {board.name}"):
         return _plan(loaded, board, options)
 

@@ -3,7 +3,8 @@
 `tinyc verify MODEL --board B --dataset` calls `measure_accuracy`. The model file's `dataset()` gives float
 inputs (batch axis first) and, per input, an integer class label (top-1 is reported), float targets shaped like
 the model output (an autoencoder, a regressor: RMSE and the other `tinyc.run.metrics` against them), or no labels
-(`y` None). Every model also gets the metrics of its outputs against float Keras and the reference. Each input is quantized with the int8 graph's input scale and
+(`y` None). Every model also gets the metrics of its outputs against float Keras and the reference. Each input
+is quantized with the int8 graph's input scale and
 zero point, exactly as `tinyc.plan.pipeline.input_samples` quantizes representative data. Top-1 is the argmax of each
 output (the first index on ties, for the float and the int8 outputs alike). The firmware must equal the
 reference byte for byte on every sample; samples are embedded in flash, so they run in batches, one firmware
@@ -27,9 +28,9 @@ from tinyc.plan.pipeline import Planned, plan_model, quantize_input
 from tinyc.plan.report import MemoryReport, memory_report
 from tinyc.plan.search import ScheduleOptions
 from tinyc.run.compare import compare_outputs, reference_outputs
-from tinyc.run.emulators import Emulator
+from tinyc.run.emulators import Emulator, EmulatorChoice
 from tinyc.run.metrics import OutputMetrics, dequantize, output_metrics
-from tinyc.run.verify import Progress, localize, run_firmware, silent
+from tinyc.run.verify import Progress, choice_json, localize, run_firmware, silent
 
 
 # Progress stages: "convert and plan" (0 or 1 of 1), then "float Keras", "reference" and "firmware"
@@ -69,6 +70,7 @@ class AccuracyResult:
     conversion: dict[str, str | None] = field(default_factory=dict)  # LoadedModel.conversion_json(): what was proved
     conversion_text: str = ""  # LoadedModel.describe_conversion()
     notes: tuple[str, ...] = ()
+    choice: EmulatorChoice | None = None  # how the emulator was chosen (tinyc.verify_dataset / --emulator)
 
     @property
     def samples(self) -> int:
@@ -147,7 +149,7 @@ class AccuracyResult:
                 "stack_used_bytes": self.stack_used_bytes, "batches": self.batches, **self.conversion,
                 "labels": self.label_kind.value, "accuracy": self.accuracy_json(),
                 "metrics": {name: m.as_json() for name, m in self.metrics().items()},
-                "report": self.report.as_json()}
+                "report": self.report.as_json(), **choice_json(self.choice)}
 
 
 def load_dataset(planned: Planned, *, limit: int | None = None) -> Dataset:
@@ -240,12 +242,20 @@ def _real(planned: Planned, outputs: list[np.ndarray] | tuple[np.ndarray, ...]) 
 def measure_accuracy(model_path: Path, board_name: BoardRef, *, limit: int | None = None,
                      options: ScheduleOptions = ScheduleOptions(), emulator: Emulator = Emulator.QEMU,
                      cmsis_nn: Path | None = None, max_batch_samples: int | None = None,
-                     progress: Progress = silent) -> AccuracyResult:
-    """Top-1 of float Keras, the int8 reference and the firmware on the model file's `dataset()`; the firmware
-    compared with the reference byte for byte (the same comparison as `tinyc verify`)."""
+                     progress: Progress = silent, calibration: Path | None = None) -> AccuracyResult:
+    """Plan `model_path` for `board_name`, then `model_accuracy`."""
     progress("convert and plan", 0, 1)
-    planned = plan_model(model_path, board_name, options=options)
+    planned = plan_model(model_path, board_name, options=options, calibration=calibration)
     progress("convert and plan", 1, 1)
+    return model_accuracy(planned, limit=limit, emulator=emulator, cmsis_nn=cmsis_nn,
+                          max_batch_samples=max_batch_samples, progress=progress)
+
+
+def model_accuracy(planned: Planned, *, limit: int | None = None, emulator: Emulator = Emulator.QEMU,
+                   cmsis_nn: Path | None = None, max_batch_samples: int | None = None,
+                   progress: Progress = silent) -> AccuracyResult:
+    """Top-1 (class labels) and output metrics of float Keras, the int8 reference and the firmware on the model
+    file's `dataset()`; the firmware compared with the reference byte for byte (the same comparison as `verify`)."""
     data = load_dataset(planned, limit=limit)
     inputs = quantize_inputs(planned, data.x)
     total = len(inputs)

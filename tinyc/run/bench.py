@@ -245,8 +245,8 @@ def bench_planned(planned: Planned, *, portable: bool = False, seed: int = 0, fo
 
 def bench(model_path: Path, board_name: BoardRef, *, portable: bool = False, seed: int = 0,
           options: ScheduleOptions = ScheduleOptions(), folder: Path | None = None,
-          cmsis_nn_dir: Path | None = None, cycles: bool = False) -> BenchResult:
+          cmsis_nn_dir: Path | None = None, cycles: bool = False, calibration: Path | None = None) -> BenchResult:
     """Instructions per inference of `model_path` on `board_name` in QEMU (icount), total and per layer."""
-    planned = plan_model(model_path, board_name, options=options)
+    planned = plan_model(model_path, board_name, options=options, calibration=calibration)
     return bench_planned(planned, portable=portable, seed=seed, folder=folder, cmsis_nn_dir=cmsis_nn_dir,
                          cycles=cycles)

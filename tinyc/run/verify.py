@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyc.progress import Step, step
-from tinyc.boards import BoardRef
+from tinyc.boards import Board, BoardRef
 from tinyc.codegen.target import emulator_target
 from tinyc.errors import EmulatorError
 from tinyc.ir.lower import SoftmaxCall
@@ -28,7 +28,7 @@ from tinyc.plan.search import ScheduleOptions
 from tinyc.run.build import BuildResult
 from tinyc.run.compare import (TFLM, Comparison, Mismatch, OpCheck, Reference, compare_ops, compare_outputs,
                                output_warnings, reference_outputs, tflm_model)
-from tinyc.run.emulators import Emulator, build_and_run
+from tinyc.run.emulators import Emulator, EmulatorChoice, build_and_run
 from tinyc.run.oracle import OracleCrash, SecondOpinion, second_opinion
 from tinyc.run.protocol import RunResult
 
@@ -114,6 +114,7 @@ class VerifyResult:
     ops_compared: int | None  # op outputs of the traced sample compared with TFLite Micro's (None: outputs only)
     second_opinion: SecondOpinion | None
     report: MemoryReport
+    choice: EmulatorChoice | None = None  # how the emulator was chosen (tinyc.verify / the CLI's --emulator)
 
     def as_json(self) -> dict[str, Any]:
         return {"board": self.planned.board.name, "emulator": self.run.emulator, "reference": self.reference,
@@ -124,21 +125,32 @@ class VerifyResult:
                 "stack_used_bytes": self.run.stack_used_bytes,
                 "litert_builtin_ref_differing_bytes": self.second_opinion.differing_bytes if self.second_opinion else None,
                 "litert_builtin_ref_max_abs_diff": self.second_opinion.max_abs_diff if self.second_opinion else None,
-                "report": self.report.as_json()}
+                "report": self.report.as_json(), **choice_json(self.choice)}
+
+
+def choice_json(choice: EmulatorChoice | None) -> dict[str, str]:
+    return {} if choice is None else {"emulator_used": choice.emulator.value, "emulator_reason": choice.reason}
 
 
 def verify(model_path: Path, board_name: BoardRef, *, samples: int, folder: Path | None = None,
            cmsis_nn: Path | None = None, seed: int = 0, options: ScheduleOptions = ScheduleOptions(),
-           emulator: Emulator = Emulator.QEMU, every_op: bool = True) -> VerifyResult:
+           emulator: Emulator = Emulator.QEMU, every_op: bool = True, calibration: Path | None = None) -> VerifyResult:
+    """Plan `model_path` for `board_name`, then `verify_model`."""
+    planned = plan_model(model_path, board_name, options=options, calibration=calibration)
+    return verify_model(planned, samples=samples, folder=folder, cmsis_nn=cmsis_nn, seed=seed, emulator=emulator,
+                        every_op=every_op)
+
+
+def verify_model(planned: Planned, *, samples: int, folder: Path | None = None, cmsis_nn: Path | None = None,
+                 seed: int = 0, emulator: Emulator = Emulator.QEMU, every_op: bool = True) -> VerifyResult:
     """Build, run in the emulator and compare every output byte (and, with `every_op`, every op's output for the
     first sample) with the reference. Where both reference interpreters abort and the model ends in a SOFTMAX,
     everything up to the logits is verified instead."""
-    planned = plan_model(model_path, board_name, options=options)
     inputs = input_samples(planned, samples, seed=seed)
     try:
         return verify_planned(planned, inputs, folder=folder, cmsis_nn=cmsis_nn, emulator=emulator, every_op=every_op)
     except OracleCrash as crash:
-        logits = up_to_logits(planned, board_name, options)
+        logits = up_to_logits(planned, planned.board, planned.options)
         if logits is None:
             raise
         result = verify_planned(logits, inputs, folder=folder, cmsis_nn=cmsis_nn, emulator=emulator,
@@ -149,7 +161,7 @@ def verify(model_path: Path, board_name: BoardRef, *, samples: int, folder: Path
                        report=replace(result.report, notes=(*result.report.notes, note)))
 
 
-def up_to_logits(planned: Planned, board_name: BoardRef, options: ScheduleOptions) -> Planned | None:
+def up_to_logits(planned: Planned, board_name: BoardRef | Board, options: ScheduleOptions) -> Planned | None:
     """`planned`'s model without its final SOFTMAX (its logits are the output), planned for the same board; None when
     the model does not end in one. What is verified where both reference interpreters abort on the softmax."""
     prefix = without_final_softmax(planned.loaded.tflite)
