@@ -20,9 +20,21 @@ SOURCES = sorted(kernels_dir().rglob("*.c"))
 INCLUDES = sorted({f"-I{header.parent}" for header in kernels_dir().rglob("*.h")})
 
 
+def test_object_names_are_unique() -> None:
+    """The Makefile compiles every kernel source to obj/kernels/NAME.o (CMSIS-NN's layout: one name per file)."""
+    stems = [p.stem for p in SOURCES]
+    assert len(stems) == len(set(stems)), sorted(s for s in stems if stems.count(s) > 1)
+
+
+def test_no_kernel_source_is_long() -> None:
+    """One variant per file: no C source over 600 lines."""
+    long = {p.name: n for p in SOURCES if (n := len(p.read_text().splitlines())) > 600}
+    assert not long, long
+
+
 def test_the_sources_are_found() -> None:
     names = {p.name for p in SOURCES}
-    assert {"tinyc_kernels.c", "tinyc_memory.c", "arm_convolve_s8.c"} <= names and len(SOURCES) >= 10
+    assert {"tinyc_relu_s8.c", "tinyc_conv1x1_inplace_s8.c", "arm_convolve_wrapper_s8.c"} <= names and len(SOURCES) >= 30
 
 
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc is needed")

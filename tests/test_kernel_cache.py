@@ -52,7 +52,7 @@ def test_the_key_follows_cpu_kernel_defines_and_every_kernel_source(tmp_path: Pa
     assert kernel_cache.archive_key(folder, cflags, (PORTABLE_FLAG,)) != key
     m7, m7_flags = _project(tmp_path, "stm32h743")
     assert kernel_cache.archive_key(m7, m7_flags, ()) != key
-    source = folder / "tinyc_kernels" / "tinyc_kernels.c"
+    source = folder / "tinyc_kernels" / "ActivationFunctions" / "tinyc_relu_s8.c"
     source.write_text(source.read_text() + "\n/* edited */\n")
     assert kernel_cache.archive_key(folder, cflags, ()) != key
     # the model's own files are not kernel sources: a different model shares the archive

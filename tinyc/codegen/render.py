@@ -25,7 +25,7 @@ from tinyc.codegen.templates import render
 from tinyc.ir.lower import ConstArray
 from tinyc.plan.placement import MemoryPlan
 from tinyc.plan.schedule import Schedule
-from tinyc.plan.specialize import choose_kernels
+from tinyc.plan.specialize import KernelChoice, choose_kernels
 from tinyc.resources import kernels_dir
 
 APP_SOURCES = ("model.c", "model_weights.c", "startup.c", "harness.c")
@@ -116,15 +116,17 @@ def kernel_sources(*, include_cmsis_nn: bool) -> dict[str, str]:
 
 def render_firmware(schedule: Schedule, plan: MemoryPlan, board: Board, harness: Harness, *, model_name: str,
                     samples: list[np.ndarray], cmsis_nn_dir: Path | None = None,
-                    c_name: str = DEFAULT_C_NAME) -> dict[str, str]:
-    """All files of one firmware project, by relative path; `c_name` prefixes the model code's symbols."""
+                    c_name: str = DEFAULT_C_NAME, kernels: tuple[KernelChoice, ...] | None = None) -> dict[str, str]:
+    """All files of one firmware project, by relative path; `c_name` prefixes the model code's symbols; `kernels`:
+    each step's kernel as the plan chose it (Planned.kernels), chosen here when not given."""
     spec = HARNESSES[harness]
     api = api_names(c_name)
     interface = model_interface(schedule, plan, api)
     target = spec.target(board)
     samples = [np.asarray(s).reshape(-1) for s in samples]
     graph = schedule.graph
-    choices = choose_kernels(schedule, board)
+    choices = kernels if kernels is not None else choose_kernels(schedule, board)
+    assert len(choices) == len(schedule.steps), "one kernel choice per schedule step"
     arrays: dict[str, ConstArray] = {}
     for step, choice in zip(schedule.steps, choices):  # patch steps share their op's constants
         for a in step.call.consts + choice.consts:

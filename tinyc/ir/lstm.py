@@ -19,7 +19,7 @@ the call's scratch, so nothing persists between inferences.
 
 This module computes, from the tensors' float32 scales exactly as TFLM's Prepare does, every multiplier and
 shift, and folds the input zero point into the gate biases (the recurrent zero point into a second bias per gate),
-so the C kernel (`tinyc_lstm_s8`, tinyc/kernels/tinyc/tinyc_lstm.c) only sums int8 products.
+so the C kernel (`tinyc_lstm_s8`, tinyc/kernels/tinyc/LSTMFunctions/tinyc_lstm_s8.c) only sums int8 products.
 TFLM's integer path does not read the op's intermediate tensors (they only matter with layer normalization,
 which tinyc refuses); neither does tinyc.
 """

@@ -35,7 +35,7 @@ _ARITY: dict[OpKind, tuple[int, int, frozenset[int]]] = {
     OpKind.RESIZE_NEAREST_NEIGHBOR: (1, 2, frozenset()), OpKind.PRELU: (2, 2, frozenset()),
     OpKind.RESIZE_BILINEAR: (2, 2, frozenset()), OpKind.TRANSPOSE_CONV: (2, 3, frozenset({2})),
     OpKind.SPLIT: (1, 1, frozenset()), OpKind.SPLIT_V: (1, 1, frozenset()),  # one op per part (tinyc.ir.patterns)
-    OpKind.TRANSPOSE: (2, 2, frozenset()),
+    OpKind.TRANSPOSE: (2, 2, frozenset()), OpKind.STRIDED_SLICE: (4, 4, frozenset()),  # input, begin, end, strides
     OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM: (13, 13, frozenset({1, 5, 9})),  # the input gate's (CIFG: absent)
 }
 
@@ -330,6 +330,7 @@ RULES: dict[OpKind, tuple[Rule, ...]] = {
     OpKind.TRANSPOSE_CONV: (transpose_conv_shapes, weights_channel_axis),
     OpKind.SPLIT: (split_part_shapes,), OpKind.SPLIT_V: (split_part_shapes,), OpKind.TRANSPOSE: (transpose_shapes,),
     OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM: (lstm_shapes,),
+    OpKind.STRIDED_SLICE: (),  # its axes and output shape: tinyc.ir.support's strided-slice rule
 }
 
 

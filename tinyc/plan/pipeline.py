@@ -20,7 +20,7 @@ from tinyc.ir.reader import name_output, read_tflite
 from tinyc.plan.placement import MemoryPlan
 from tinyc.plan.report import MemoryReport, memory_report
 from tinyc.plan.schedule import Schedule
-from tinyc.plan.specialize import choose_kernels, extra_flash_bytes
+from tinyc.plan.specialize import KernelChoice, choose_kernels, extra_flash_bytes
 from tinyc.plan.search import ScheduleOptions, choose_schedule
 from tinyc.plan.verify_plan import verify_plan
 from tinyc.progress import Step, step
@@ -36,6 +36,19 @@ class Planned:
     board: Board
     report: MemoryReport
     options: ScheduleOptions = ScheduleOptions()  # what the schedule search was asked
+    # The kernel each step runs (specialize.choose_kernels), chosen once by the plan (its flash is in the report)
+    # and carried to code generation; with the schedule and board it was chosen for.
+    chosen_kernels: tuple[Schedule, Board, tuple[KernelChoice, ...]] | None = None
+
+    @property
+    def kernels(self) -> tuple[KernelChoice, ...]:
+        """The kernel choice of every step: the plan's own, or chosen again for a schedule or board put in its
+        place (dataclasses.replace)."""
+        if self.chosen_kernels is not None:
+            schedule, board, choices = self.chosen_kernels
+            if schedule is self.schedule and board == self.board:
+                return choices
+        return choose_kernels(self.schedule, self.board)
 
 
 def plan_model(model_path: Path, board_name: BoardRef, *, options: ScheduleOptions = ScheduleOptions(),
@@ -60,13 +73,14 @@ def _plan(loaded: LoadedModel, board: Board, options: ScheduleOptions) -> Planne
     choice = choose_schedule(lowered, board, options)
     schedule, plan = choice.schedule, choice.plan
     verify_plan(schedule, plan)
-    layouts = extra_flash_bytes(choose_kernels(schedule, board))
+    kernels = choose_kernels(schedule, board)
+    layouts = extra_flash_bytes(kernels)
     notes = loaded.notes + ((f"specialized kernels: their code and compile-time constant layouts add about "
                              f"{layouts:,} B of flash (counted in code)",) if layouts > 0 else ())
     report = memory_report(schedule, plan, board, model_name=loaded.name, notes=notes,
                            schedule_summary=choice.summary(), extra_code_bytes=layouts)
     return Planned(loaded=loaded, graph=graph, lowered=lowered, schedule=schedule, plan=plan, board=board,
-                   report=report, options=options)
+                   report=report, options=options, chosen_kernels=(schedule, board, kernels))
 
 
 def input_samples(planned: Planned, count: int, *, seed: int = 0) -> list[np.ndarray]:

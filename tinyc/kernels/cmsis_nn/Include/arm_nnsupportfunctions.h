@@ -71,6 +71,41 @@ static inline int32_t arm_nn_requantize(const int32_t val, const int32_t multipl
         arm_nn_doubling_high_mult(arm_nn_shift_left_wrap(val, LEFT_SHIFT(shift)), multiplier), RIGHT_SHIFT(shift));
 }
 
+/** arm_nn_requantize, plus the output offset, clamped to the activation range (tinyc: shared by the wrappers). */
+static inline int8_t arm_nn_requantize_clamp(const int32_t acc, const int32_t multiplier, const int32_t shift,
+                                             const int32_t output_offset, const cmsis_nn_activation *activation)
+{
+    int32_t out = arm_nn_requantize(acc, multiplier, shift) + output_offset;
+    out = MAX(out, activation->min);
+    out = MIN(out, activation->max);
+    return (int8_t)out;
+}
+
+/** A pooling window of output (out_y, out_x) clipped to the input: [y_start, y_end) x [x_start, x_end). */
+typedef struct
+{
+    int32_t y_start;
+    int32_t y_end;
+    int32_t x_start;
+    int32_t x_end;
+} arm_nn_pool_window_t;
+
+static inline arm_nn_pool_window_t arm_nn_pool_window(const cmsis_nn_pool_params *pool_params,
+                                                      const cmsis_nn_dims *input_dims,
+                                                      const cmsis_nn_dims *filter_dims,
+                                                      const int32_t out_y,
+                                                      const int32_t out_x)
+{
+    const int32_t y0 = out_y * pool_params->stride.h - pool_params->padding.h;
+    const int32_t x0 = out_x * pool_params->stride.w - pool_params->padding.w;
+    arm_nn_pool_window_t window;
+    window.y_start = MAX(y0, 0);
+    window.y_end = MIN(y0 + filter_dims->h, input_dims->h);
+    window.x_start = MAX(x0, 0);
+    window.x_end = MIN(x0 + filter_dims->w, input_dims->w);
+    return window;
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,6 @@
 /*
  * tinyc_lstm_s8 (see tinyc_lstm.h). The integer primitives below restate TFLite's arithmetic (they are private
- * to this file, as tinyc_kernels.c keeps its own):
+ * to this file, as the portable kernels keep theirs in tinyc_support.h):
  *   requantize  MultiplyByQuantizedMultiplier (rounding doubling high multiply, then rounding right shift);
  *   sigmoid16   TFLite's int16 logistic: |x| split into a table index (x >> 9) and a 9-bit fraction, linear
  *               interpolation between two entries, the negative half mirrored as 1 - sigmoid(|x|);
@@ -239,7 +239,7 @@ static inline __attribute__((always_inline)) void lstm_dot4(const int8_t *quad, 
 }
 
 /* Saturate to int16: SSAT where the core has it (ARMv7-M), else a compare. (arm_acle.h's __ssat converts through
- * unsigned inside its macro, which -Wsign-conversion rejects: the instruction itself, as tinyc_memory_dsp.c does.) */
+ * unsigned inside its macro, which -Wsign-conversion rejects: the instruction itself, as tinyc_dsp_support.h does.) */
 static inline __attribute__((always_inline)) int32_t lstm_sat16(const int32_t value)
 {
 #if defined(__ARM_FEATURE_SAT) && !defined(TINYC_PORTABLE_KERNELS)

@@ -62,6 +62,46 @@ int32_t tinyc_dsp_elementwise_add_s8(const int8_t *input_1_vect, const int8_t *i
                                      int32_t input_2_mult, int32_t input_2_shift, int32_t left_shift, int8_t *output,
                                      int32_t out_offset, int32_t out_mult, int32_t out_shift,
                                      int32_t out_activation_min, int32_t out_activation_max, int32_t block_size);
+
+/* In place (tinyc_memory.h's kernels call these first; the arena scratch as the portable code reserves it). */
+int32_t tinyc_dsp_depthwise_conv_inplace_s8(const cmsis_nn_dw_conv_params *params,
+                                            const cmsis_nn_per_channel_quant_params *quant,
+                                            const cmsis_nn_dims *input_dims, int8_t *buffer,
+                                            const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
+                                            const int32_t *bias_data, const cmsis_nn_dims *output_dims,
+                                            int8_t *plane);
+
+int32_t tinyc_dsp_conv1x1_inplace_s8(const cmsis_nn_conv_params *params,
+                                     const cmsis_nn_per_channel_quant_params *quant,
+                                     const cmsis_nn_dims *input_dims, int8_t *buffer,
+                                     const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
+                                     const int32_t *bias_data, const cmsis_nn_dims *output_dims,
+                                     int8_t *pixel);
+
+/* The variants the dispatchers above choose among (ConvolutionFunctions/; each file says what it takes). */
+void tinyc_dsp_convolve_1x1_s8(const cmsis_nn_conv_params *params, const cmsis_nn_per_channel_quant_params *quant,
+                               const cmsis_nn_dims *input_dims, const int8_t *input, const int8_t *filter,
+                               const int32_t *bias, const cmsis_nn_dims *output_dims, int8_t *output);
+void tinyc_dsp_convolve_1x1_cols_s8(const cmsis_nn_conv_params *params,
+                                    const cmsis_nn_per_channel_quant_params *quant, const cmsis_nn_dims *input_dims,
+                                    const int8_t *input, const int8_t *filter, const int32_t *bias,
+                                    const cmsis_nn_dims *output_dims, int8_t *output);
+void tinyc_dsp_convolve_im2col_s8(const cmsis_nn_conv_params *params, const cmsis_nn_per_channel_quant_params *quant,
+                                  const cmsis_nn_dims *input_dims, const int8_t *input, const cmsis_nn_dims *filter_dims,
+                                  const int8_t *filter, const int32_t *bias, const cmsis_nn_dims *output_dims,
+                                  int8_t *output, int16_t *cols);
+int32_t tinyc_dsp_depthwise_inplace_rows_s8(const cmsis_nn_dw_conv_params *params,
+                                            const cmsis_nn_per_channel_quant_params *quant,
+                                            const cmsis_nn_dims *input_dims, int8_t *buffer,
+                                            const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
+                                            const int32_t *bias_data, const cmsis_nn_dims *output_dims,
+                                            int8_t *plane);
+int32_t tinyc_dsp_depthwise_inplace_plane_s8(const cmsis_nn_dw_conv_params *params,
+                                             const cmsis_nn_per_channel_quant_params *quant,
+                                             const cmsis_nn_dims *input_dims, int8_t *buffer,
+                                             const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
+                                             const int32_t *bias_data, const cmsis_nn_dims *output_dims,
+                                             int8_t *plane);
 #endif
 
 #endif /* TINYC_DSP_H */
