@@ -575,6 +575,7 @@ static inline __attribute__((always_inline)) void tinyc_fc_quad_pixels(
     for (int32_t j = 0; j < pairs; j++)
     {
         int32_t acc[8];
+#pragma GCC unroll 4
         for (int32_t i = 0; i < 4; i++)
         {
             acc[2 * i] = q[0];
@@ -583,13 +584,21 @@ static inline __attribute__((always_inline)) void tinyc_fc_quad_pixels(
         tinyc_fc_tile4(cols, w, k4 >> 2, acc);
         const int second = !((live_c & 1) && j == pairs - 1);
         const int32_t n0 = mapped ? ch[0] : 0, n1 = mapped ? (second ? ch[1] : 0) : 1;
+        /* the records copied (the int8 stores cannot alias a local), the loops unrolled (the accumulators stay in
+         * registers) */
+        const int32_t r0[TINYC_QUANT_WORDS] = {q[0], q[1], q[2], q[3]};
+        const int32_t r1[TINYC_QUANT_WORDS] = {q[4], q[5], q[6], q[7]};
+#pragma GCC unroll 4
         for (int32_t i = 0; i < n; i++)
         {
-            o[i * out_c + n0] = tinyc_fc_requant(acc[2 * i], q, mode, out_offset, act_min, act_max);
-            if (second)
+            o[i * out_c + n0] = tinyc_fc_requant(acc[2 * i], r0, mode, out_offset, act_min, act_max);
+        }
+        if (second)
+        {
+#pragma GCC unroll 4
+            for (int32_t i = 0; i < n; i++)
             {
-                o[i * out_c + n1] = tinyc_fc_requant(acc[2 * i + 1], q + TINYC_QUANT_WORDS, mode, out_offset,
-                                                     act_min, act_max);
+                o[i * out_c + n1] = tinyc_fc_requant(acc[2 * i + 1], r1, mode, out_offset, act_min, act_max);
             }
         }
         if (mapped)
