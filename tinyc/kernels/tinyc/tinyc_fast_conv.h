@@ -334,11 +334,11 @@ static inline __attribute__((always_inline)) void tinyc_fc_tile4(const int16_t *
     if (__builtin_constant_p(groups) && groups <= TINYC_FC4_ASM_GROUPS && split)
     {
         /* columns 2 and 3 elsewhere (the stack; 0 and 1 in the scratch): a pointer each, one column word in a
-         * register (17 instructions per 16 MACs) */
+         * register (17 instructions per 16 MACs); two groups per iteration where their count is even */
         const int32_t *px = (const int32_t *)(const void *)col, *py = (const int32_t *)(const void *)hi;
         const int32_t *const end = px + 2 * groups;
         int32_t w0, w1, x;
-#define TINYC_FC4_HALF(E, O) \
+#define TINYC_FC4_HALF(E) \
     "ldr %[x], [%[px], #(" E ")]\n\t" \
     "smlad %[s00], %[x], %[w0], %[s00]\n\t" \
     "smlad %[s01], %[x], %[w1], %[s01]\n\t" \
@@ -351,24 +351,34 @@ static inline __attribute__((always_inline)) void tinyc_fc_tile4(const int16_t *
     "ldr %[x], [%[py], #(%c[cb] + " E ")]\n\t" \
     "smlad %[s30], %[x], %[w0], %[s30]\n\t" \
     "smlad %[s31], %[x], %[w1], %[s31]\n\t"
-        __asm__ volatile(
-            "1:\n\t"
-            "ldr %[w0], [%[pw]], #16\n\t"
-            "ldr %[w1], [%[pw], #-8]\n\t"
-            TINYC_FC4_HALF("0", "")
-            "ldr %[w0], [%[pw], #-12]\n\t"
-            "ldr %[w1], [%[pw], #-4]\n\t"
-            TINYC_FC4_HALF("4", "")
-            "add %[px], %[px], #8\n\t"
-            "add %[py], %[py], #8\n\t"
-            "ldr %[x], %[end]\n\t"
-            "cmp %[px], %[x]\n\t"
-            "bne 1b\n\t"
-            : [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11), [s20] "+r"(s20), [s21] "+r"(s21),
-              [s30] "+r"(s30), [s31] "+r"(s31), [px] "+r"(px), [py] "+r"(py), [pw] "+r"(w), [w0] "=&r"(w0),
-              [w1] "=&r"(w1), [x] "=&r"(x)
-            : [end] "m"(end), [cb] "n"(8 * groups) /* bytes from column 0 to 1 and from 2 to 3 */
-            : "cc", "memory");
+        /* per group: weights ch0 e (+0), ch0 o (+4), ch1 e (+8), ch1 o (+12) */
+#define TINYC_FC4_SPLIT_GROUP(E, O) \
+    "ldr %[w0], [%[pw]], #16\n\t" \
+    "ldr %[w1], [%[pw], #-8]\n\t" \
+    TINYC_FC4_HALF(E) \
+    "ldr %[w0], [%[pw], #-12]\n\t" \
+    "ldr %[w1], [%[pw], #-4]\n\t" \
+    TINYC_FC4_HALF(O)
+#define TINYC_FC4_SPLIT_OPERANDS \
+            : [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11), [s20] "+r"(s20), [s21] "+r"(s21), \
+              [s30] "+r"(s30), [s31] "+r"(s31), [px] "+r"(px), [py] "+r"(py), [pw] "+r"(w), [w0] "=&r"(w0), \
+              [w1] "=&r"(w1), [x] "=&r"(x) \
+            : [end] "m"(end), [cb] "n"(8 * groups) /* bytes from column 0 to 1 and from 2 to 3 */ \
+            : "cc", "memory"
+        if ((groups & 1) == 0)
+        {
+            __asm__ volatile("1:\n\t" TINYC_FC4_SPLIT_GROUP("0", "4") TINYC_FC4_SPLIT_GROUP("8", "12")
+                             "add %[px], %[px], #16\n\tadd %[py], %[py], #16\n\t"
+                             "ldr %[x], %[end]\n\tcmp %[px], %[x]\n\tbne 1b\n\t" TINYC_FC4_SPLIT_OPERANDS);
+        }
+        else
+        {
+            __asm__ volatile("1:\n\t" TINYC_FC4_SPLIT_GROUP("0", "4")
+                             "add %[px], %[px], #8\n\tadd %[py], %[py], #8\n\t"
+                             "ldr %[x], %[end]\n\tcmp %[px], %[x]\n\tbne 1b\n\t" TINYC_FC4_SPLIT_OPERANDS);
+        }
+#undef TINYC_FC4_SPLIT_GROUP
+#undef TINYC_FC4_SPLIT_OPERANDS
 #undef TINYC_FC4_HALF
     }
     else if (__builtin_constant_p(groups) && groups <= TINYC_FC4_ASM_GROUPS)
@@ -377,7 +387,8 @@ static inline __attribute__((always_inline)) void tinyc_fc_tile4(const int16_t *
         const int32_t *const end = px + 2 * groups;
         int32_t w0, w1, xa, xb;
         /* per group: weights ch0 e (+0), ch0 o (+4), ch1 e (+8), ch1 o (+12); column i's words e, o at 8 * groups * i */
-        /* two groups per iteration where their count is even (60 instructions per 64 MACs), else one (31 per 32) */
+        /* four groups per iteration where their count allows (117 instructions per 128 MACs), else two (60 per
+         * 64) or one (31 per 32) */
 #define TINYC_FC4_GROUP \
     "ldr %[w0], [%[pw]], #16\n\t" \
     "ldr %[w1], [%[pw], #-8]\n\t" \
@@ -414,7 +425,12 @@ static inline __attribute__((always_inline)) void tinyc_fc_tile4(const int16_t *
             : [end] "m"(end), [cb] "n"(8 * groups) /* bytes from one column to the next */ \
             : "cc", "memory"
 #define TINYC_FC4_LOOP_END "ldr %[xa], %[end]\n\tcmp %[px], %[xa]\n\tbne 1b\n\t"
-        if ((groups & 1) == 0)
+        if ((groups & 3) == 0)
+        {
+            __asm__ volatile("1:\n\t" TINYC_FC4_GROUP TINYC_FC4_GROUP TINYC_FC4_GROUP TINYC_FC4_GROUP
+                             TINYC_FC4_LOOP_END TINYC_FC4_OPERANDS);
+        }
+        else if ((groups & 1) == 0)
         {
             __asm__ volatile("1:\n\t" TINYC_FC4_GROUP TINYC_FC4_GROUP TINYC_FC4_LOOP_END TINYC_FC4_OPERANDS);
         }
@@ -659,7 +675,7 @@ static inline __attribute__((always_inline)) void tinyc_fc_quad_pixels(
     const int32_t pairs = (live_c + 1) >> 1;
     for (int32_t i = 0; i < n; i++)
     {
-        int16_t *col = i < 2 ? cols + i * k4 : hi + (i - 2) * k4;
+        int16_t *col = !split ? cols + i * k4 : i < 2 ? cols + i * k4 : hi + (i - 2) * k4;
         if (pointwise)
         {
             tinyc_fc_pixel_col(input + (*oy * stride_h * in_w + *ox * stride_w) * in_c, col, in_c);
@@ -693,7 +709,16 @@ static inline __attribute__((always_inline)) void tinyc_fc_quad_pixels(
             acc[2 * i] = q[0];
             acc[2 * i + 1] = q[TINYC_QUANT_WORDS];
         }
-        tinyc_fc_tile4(cols, hi, split, w, k4 >> 2, acc);
+        if (n <= 2)
+        {
+            /* the last 1 or 2 pixels: the 2-pixel tile (columns 0 and 1 one after the other; 1 pixel: column 1
+             * stale) */
+            tinyc_fc_tile(cols, cols + k4, w, k4 >> 2, 0, 1, 0, &acc[0], &acc[1], &acc[2], &acc[3]);
+        }
+        else
+        {
+            tinyc_fc_tile4(cols, hi, split, w, k4 >> 2, acc);
+        }
         const int second = !((live_c & 1) && j == pairs - 1);
         const int32_t n0 = mapped ? ch[0] : 0, n1 = mapped ? (second ? ch[1] : 0) : 1;
         /* the records copied (the int8 stores cannot alias a local), the loops unrolled (the accumulators stay in
@@ -756,11 +781,12 @@ static inline __attribute__((always_inline)) void tinyc_fast_conv_s8(
         const int split = 8 * k4 > TINYC_FC4_STACK_BYTES;
         int16_t *lo = split ? (int16_t *)(void *)scratch : (int16_t *)(void *)stack4;
         int16_t *hi = split ? (int16_t *)(void *)stack4 : lo + 2 * k4;
-        int32_t oy = 0, ox = 0, p = 0;
-        for (; p + 4 <= pixels; p += 4)
+        int32_t oy = 0, ox = 0;
+        const int32_t p = pixels & ~3; /* the pixels of whole quads, then the last 0-3 */
+        for (int32_t i = 0; i < p; i += 4)
         {
             tinyc_fc_quad_pixels(input, output, lo, hi, weights, quant, live, row, live_c,
-                                 p, 4, &oy, &ox, in_h, in_w, in_c, out_w, out_c, k_h, k_w, stride_h, stride_w, pad_h,
+                                 i, 4, &oy, &ox, in_h, in_w, in_c, out_w, out_c, k_h, k_w, stride_h, stride_w, pad_h,
                                  pad_w, pad_value, out_offset, act_min, act_max, mode, pointwise, k4, split);
         }
         if (p < pixels)
