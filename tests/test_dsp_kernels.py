@@ -70,6 +70,18 @@ CASES = {
     "dw4x4_s1_same_c3_8x9": lambda: m.depthwise(4, 1, "same", (8, 9), 3),
     "dw2x2_s1_valid_c4_6x7": lambda: m.depthwise(2, 1, "valid", (6, 7), 4),
     "conv1x1_c16_to_10_relu6": lambda: m.conv(1, 1, "valid", (4, 5), 16, 10, "relu"),
+    # The 4-pixel tile (tinyc_fc_tile4): the last 1 or 2 pixels of a quad, a 1-pixel output (stale columns in
+    # the quad), odd channel counts, k4 = 288 (the longest columns on the stack) with an odd number of groups
+    # (one group per iteration), a 1x1 at stride 2; k4 = 300 and 540 split the columns (0 and 1 in the scratch, 2
+    # and 3 on the stack), k4 = 600 stays on the 2-pixel tile:
+    "conv1x1_c20_to_5_tile4_9px": lambda: m.conv(1, 1, "valid", (3, 3), 20, 5, "relu"),
+    "conv3x3_s1_same_c7_to_3_tile4_6px": lambda: m.conv(3, 1, "same", (2, 3), 7, 3),
+    "conv3x3_s1_valid_c4_to_3_tile4_1px": lambda: m.conv(3, 1, "valid", (3, 3), 4, 3),
+    "conv3x3_s1_same_c32_to_5_tile4_k288": lambda: m.conv(3, 1, "same", (5, 5), 32, 5),
+    "conv3x3_s2_same_c33_to_4_tile4_split_k297": lambda: m.conv(3, 2, "same", (5, 5), 33, 4),
+    "conv3x3_s1_same_c64_to_3_tile4_split_k576": lambda: m.conv(3, 1, "same", (3, 3), 64, 3, "relu"),
+    "conv5x5_s1_same_c24_to_3_tile2_k600": lambda: m.conv(5, 1, "same", (4, 5), 24, 3),
+    "conv1x1_s2_c12_to_9_tile4_15px": lambda: m.conv(1, 2, "same", (5, 9), 12, 9, "relu"),
     "dense_37_to_11": lambda: m.dense(37, 11, "relu"),
     # Elementwise add (tinyc_dsp_elementwise_add_s8): fused ReLU (narrow clamp), residual adds in place:
     "add_relu": m.add_relu,

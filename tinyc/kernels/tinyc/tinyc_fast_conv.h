@@ -14,11 +14,18 @@
  *   out_c int8 (`row`, the constants in their places) is copied to every output pixel, and the `live_c` other
  *   channels, in the weights' and records' order, are stored at their channel numbers (`live`, uint16).
  *
- * Tile: 2 output pixels x 2 output channels (4 accumulators). A 1x1 convolution reads its input pixels in
- * place (int8, SXTB16 per use: 16 instructions per 16 MACs); a k x k convolution gathers the windows of 2
- * pixels (the input zero point where the window leaves the input) into the scratch, as int16 columns in
- * SXTB16 lane order (12 instructions per 16 MACs). The scratch is the two int16 columns CMSIS-NN v7.0.0's
- * im2col convolution asks for (tinyc/kernels/buffer_sizes.py): no more SRAM than the library call it replaces.
+ * Tile: 4 output pixels x 2 output channels (8 accumulators) with int16 weights where the 4 pixels' int16 columns
+ * fit the stack (TINYC_FC4_STACK_BYTES: every 1x1 convolution of at most 256 input channels, k x k ones up to
+ * k4 = 288), or columns 0 and 1 in the scratch and 2 and 3 on the stack (k4 up to 576): each weight word read
+ * from flash feeds 4 pixels, half the flash bytes per MAC of the 2-pixel tile, and 15 (split: 17) instructions
+ * per 16 MACs with loads that pipeline. A k x k window with in_c a multiple of 4 goes from the input straight to
+ * int16 (tinyc_fc_im2col_words), others through a byte gather. Otherwise 2 output pixels x 2 output channels (4
+ * accumulators): a 1x1 convolution reads its input pixels in place (int8, SXTB16 per use: 16 instructions per 16
+ * MACs) or as int16 columns on the stack; a k x k convolution gathers the windows of 2 pixels (the input zero
+ * point where the window leaves the input) into the scratch, as int16 columns in SXTB16 lane order (14
+ * instructions per 16 MACs). The scratch is the two int16 columns CMSIS-NN v7.0.0's im2col convolution asks for
+ * (tinyc/kernels/buffer_sizes.py): no more SRAM than the library call it replaces (the 4-pixel tile gathers a
+ * window's bytes there).
  *
  * Requantization (equal to TFLite Micro's double rounding; the proofs are Python's, per channel, in
  * tinyc/plan/specialize.py): FAST: SMMULR of the doubled accumulator is the rounding doubling high multiply
@@ -307,6 +314,166 @@ static inline __attribute__((always_inline)) void tinyc_fc_tile(const void *col0
     *a11 = s11;
 }
 
+/* Columns of at most this many groups of 4 k run the 4-pixel assembly loop (column 3 at 24 * groups - 4 bytes: LDR's
+ * offset reaches 4095). */
+#define TINYC_FC4_ASM_GROUPS 170
+
+/* The 4-pixel tile: acc[2 * i + j] += column i . weights of channel j (i = 0..3, j = 0..1), over `groups` groups of
+ * 4 k, from 4 int16 columns in SXTB16 lane order one after another at `col` (4 * groups words each) and the doubled
+ * int16 weights of one channel pair. Each weight word feeds 4 pixels: half the flash bytes per MAC of the 2-pixel
+ * tile, and 14 instructions per 16 MACs with single-word loads that pipeline (the loop's end is read from the stack:
+ * the 8 accumulators, 2 pointers, 2 weights and 2 column words take the 14 registers). */
+static inline __attribute__((always_inline)) void tinyc_fc_tile4(const int16_t *col, const int16_t *hi,
+                                                                  const int split, const void *weights,
+                                                                  const int32_t groups, int32_t *acc)
+{
+    int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3], s20 = acc[4], s21 = acc[5], s30 = acc[6],
+            s31 = acc[7];
+    const int32_t *w = (const int32_t *)weights;
+#if defined(__OPTIMIZE__)
+    if (__builtin_constant_p(groups) && groups <= TINYC_FC4_ASM_GROUPS && split)
+    {
+        /* columns 2 and 3 elsewhere (the stack; 0 and 1 in the scratch): a pointer each, one column word in a
+         * register (17 instructions per 16 MACs); two groups per iteration where their count is even */
+        const int32_t *px = (const int32_t *)(const void *)col, *py = (const int32_t *)(const void *)hi;
+        const int32_t *const end = px + 2 * groups;
+        int32_t w0, w1, x;
+#define TINYC_FC4_HALF(E) \
+    "ldr %[x], [%[px], #(" E ")]\n\t" \
+    "smlad %[s00], %[x], %[w0], %[s00]\n\t" \
+    "smlad %[s01], %[x], %[w1], %[s01]\n\t" \
+    "ldr %[x], [%[px], #(%c[cb] + " E ")]\n\t" \
+    "smlad %[s10], %[x], %[w0], %[s10]\n\t" \
+    "smlad %[s11], %[x], %[w1], %[s11]\n\t" \
+    "ldr %[x], [%[py], #(" E ")]\n\t" \
+    "smlad %[s20], %[x], %[w0], %[s20]\n\t" \
+    "smlad %[s21], %[x], %[w1], %[s21]\n\t" \
+    "ldr %[x], [%[py], #(%c[cb] + " E ")]\n\t" \
+    "smlad %[s30], %[x], %[w0], %[s30]\n\t" \
+    "smlad %[s31], %[x], %[w1], %[s31]\n\t"
+        /* per group: weights ch0 e (+0), ch0 o (+4), ch1 e (+8), ch1 o (+12) */
+#define TINYC_FC4_SPLIT_GROUP(E, O) \
+    "ldr %[w0], [%[pw]], #16\n\t" \
+    "ldr %[w1], [%[pw], #-8]\n\t" \
+    TINYC_FC4_HALF(E) \
+    "ldr %[w0], [%[pw], #-12]\n\t" \
+    "ldr %[w1], [%[pw], #-4]\n\t" \
+    TINYC_FC4_HALF(O)
+#define TINYC_FC4_SPLIT_OPERANDS \
+            : [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11), [s20] "+r"(s20), [s21] "+r"(s21), \
+              [s30] "+r"(s30), [s31] "+r"(s31), [px] "+r"(px), [py] "+r"(py), [pw] "+r"(w), [w0] "=&r"(w0), \
+              [w1] "=&r"(w1), [x] "=&r"(x) \
+            : [end] "m"(end), [cb] "n"(8 * groups) /* bytes from column 0 to 1 and from 2 to 3 */ \
+            : "cc", "memory"
+        if ((groups & 1) == 0)
+        {
+            __asm__ volatile("1:\n\t" TINYC_FC4_SPLIT_GROUP("0", "4") TINYC_FC4_SPLIT_GROUP("8", "12")
+                             "add %[px], %[px], #16\n\tadd %[py], %[py], #16\n\t"
+                             "ldr %[x], %[end]\n\tcmp %[px], %[x]\n\tbne 1b\n\t" TINYC_FC4_SPLIT_OPERANDS);
+        }
+        else
+        {
+            __asm__ volatile("1:\n\t" TINYC_FC4_SPLIT_GROUP("0", "4")
+                             "add %[px], %[px], #8\n\tadd %[py], %[py], #8\n\t"
+                             "ldr %[x], %[end]\n\tcmp %[px], %[x]\n\tbne 1b\n\t" TINYC_FC4_SPLIT_OPERANDS);
+        }
+#undef TINYC_FC4_SPLIT_GROUP
+#undef TINYC_FC4_SPLIT_OPERANDS
+#undef TINYC_FC4_HALF
+    }
+    else if (__builtin_constant_p(groups) && groups <= TINYC_FC4_ASM_GROUPS)
+    {
+        const int32_t *px = (const int32_t *)(const void *)col;
+        const int32_t *const end = px + 2 * groups;
+        int32_t w0, w1, xa, xb;
+        /* per group: weights ch0 e (+0), ch0 o (+4), ch1 e (+8), ch1 o (+12); column i's words e, o at 8 * groups * i */
+        /* four groups per iteration where their count allows (117 instructions per 128 MACs), else two (60 per
+         * 64) or one (31 per 32) */
+#define TINYC_FC4_GROUP \
+    "ldr %[w0], [%[pw]], #16\n\t" \
+    "ldr %[w1], [%[pw], #-8]\n\t" \
+    "ldr %[xa], [%[px]], #8\n\t" \
+    "ldr %[xb], [%[px], #(%c[cb] - 8)]\n\t" \
+    "smlad %[s00], %[xa], %[w0], %[s00]\n\t" \
+    "smlad %[s01], %[xa], %[w1], %[s01]\n\t" \
+    "smlad %[s10], %[xb], %[w0], %[s10]\n\t" \
+    "smlad %[s11], %[xb], %[w1], %[s11]\n\t" \
+    "ldr %[xa], [%[px], #(2 * %c[cb] - 8)]\n\t" \
+    "ldr %[xb], [%[px], #(3 * %c[cb] - 8)]\n\t" \
+    "smlad %[s20], %[xa], %[w0], %[s20]\n\t" \
+    "smlad %[s21], %[xa], %[w1], %[s21]\n\t" \
+    "smlad %[s30], %[xb], %[w0], %[s30]\n\t" \
+    "smlad %[s31], %[xb], %[w1], %[s31]\n\t" \
+    "ldr %[w0], [%[pw], #-12]\n\t" \
+    "ldr %[w1], [%[pw], #-4]\n\t" \
+    "ldr %[xa], [%[px], #-4]\n\t" \
+    "ldr %[xb], [%[px], #(%c[cb] - 4)]\n\t" \
+    "smlad %[s00], %[xa], %[w0], %[s00]\n\t" \
+    "smlad %[s01], %[xa], %[w1], %[s01]\n\t" \
+    "smlad %[s10], %[xb], %[w0], %[s10]\n\t" \
+    "smlad %[s11], %[xb], %[w1], %[s11]\n\t" \
+    "ldr %[xa], [%[px], #(2 * %c[cb] - 4)]\n\t" \
+    "ldr %[xb], [%[px], #(3 * %c[cb] - 4)]\n\t" \
+    "smlad %[s20], %[xa], %[w0], %[s20]\n\t" \
+    "smlad %[s21], %[xa], %[w1], %[s21]\n\t" \
+    "smlad %[s30], %[xb], %[w0], %[s30]\n\t" \
+    "smlad %[s31], %[xb], %[w1], %[s31]\n\t"
+#define TINYC_FC4_OPERANDS \
+            : [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11), [s20] "+r"(s20), [s21] "+r"(s21), \
+              [s30] "+r"(s30), [s31] "+r"(s31), [px] "+r"(px), [pw] "+r"(w), [w0] "=&r"(w0), [w1] "=&r"(w1), \
+              [xa] "=&r"(xa), [xb] "=&r"(xb) \
+            : [end] "m"(end), [cb] "n"(8 * groups) /* bytes from one column to the next */ \
+            : "cc", "memory"
+#define TINYC_FC4_LOOP_END "ldr %[xa], %[end]\n\tcmp %[px], %[xa]\n\tbne 1b\n\t"
+        if ((groups & 3) == 0)
+        {
+            __asm__ volatile("1:\n\t" TINYC_FC4_GROUP TINYC_FC4_GROUP TINYC_FC4_GROUP TINYC_FC4_GROUP
+                             TINYC_FC4_LOOP_END TINYC_FC4_OPERANDS);
+        }
+        else if ((groups & 1) == 0)
+        {
+            __asm__ volatile("1:\n\t" TINYC_FC4_GROUP TINYC_FC4_GROUP TINYC_FC4_LOOP_END TINYC_FC4_OPERANDS);
+        }
+        else
+        {
+            __asm__ volatile("1:\n\t" TINYC_FC4_GROUP TINYC_FC4_LOOP_END TINYC_FC4_OPERANDS);
+        }
+#undef TINYC_FC4_GROUP
+#undef TINYC_FC4_OPERANDS
+#undef TINYC_FC4_LOOP_END
+    }
+    else
+#endif
+    {
+        const int32_t *x = (const int32_t *)(const void *)col, *y = (const int32_t *)(const void *)hi;
+        const int32_t stride = 2 * groups; /* words from one column to the next */
+        for (int32_t g = 0; g < groups; g++, w += 4, x += 2, y += 2)
+        {
+            for (int32_t h = 0; h < 2; h++)
+            {
+                const int32_t w0 = w[h], w1 = w[2 + h];
+                const int32_t x0 = x[h], x1 = x[stride + h], x2 = y[h], x3 = y[stride + h];
+                s00 = __smlad(x0, w0, s00);
+                s01 = __smlad(x0, w1, s01);
+                s10 = __smlad(x1, w0, s10);
+                s11 = __smlad(x1, w1, s11);
+                s20 = __smlad(x2, w0, s20);
+                s21 = __smlad(x2, w1, s21);
+                s30 = __smlad(x3, w0, s30);
+                s31 = __smlad(x3, w1, s31);
+            }
+        }
+    }
+    acc[0] = s00;
+    acc[1] = s01;
+    acc[2] = s10;
+    acc[3] = s11;
+    acc[4] = s20;
+    acc[5] = s21;
+    acc[6] = s30;
+    acc[7] = s31;
+}
+
 static inline __attribute__((always_inline)) void tinyc_fc_copy(int8_t *dst, const int8_t *src, int32_t n)
 {
     for (; n >= 4; n -= 4, dst += 4, src += 4)
@@ -369,6 +536,67 @@ static inline __attribute__((always_inline)) void tinyc_fc_pixel_col(const int8_
     }
 }
 
+/* n words of int8 (4 values each) as int16 in SXTB16 lane order: 2 words each. */
+static inline __attribute__((always_inline)) void tinyc_fc_widen(const int8_t *x, int32_t *out, const int32_t n)
+{
+#pragma GCC unroll 4
+    for (int32_t g = 0; g < n; g++)
+    {
+        const int32_t v = tinyc_fc_load(x + 4 * g);
+        out[2 * g] = __sxtb16(v);
+        out[2 * g + 1] = tinyc_fc_sxtb16_ror8(v);
+    }
+}
+
+static inline __attribute__((always_inline)) void tinyc_fc_fill_words(int32_t *out, const int32_t value,
+                                                                      const int32_t n)
+{
+#pragma GCC unroll 4
+    for (int32_t i = 0; i < n; i++)
+    {
+        out[i] = value;
+    }
+}
+
+/* tinyc_fc_im2col for in_c a multiple of 4: each row of the window straight from the input to int16, the padding
+ * as words of the input zero point in both lanes (no byte gather). */
+static inline __attribute__((always_inline)) void tinyc_fc_im2col_words(
+    const int8_t *input, int32_t *out, int32_t oy, int32_t ox, const int32_t in_h, const int32_t in_w,
+    const int32_t in_c, const int32_t k_h, const int32_t k_w, const int32_t stride_h, const int32_t stride_w,
+    const int32_t pad_h, const int32_t pad_w, const int32_t pad_value)
+{
+    const int32_t words = in_c >> 2; /* input words per pixel; 2 * words column words */
+    const int32_t pad2 = (int32_t)(((uint32_t)pad_value & 0xFFFFu) | ((uint32_t)pad_value << 16));
+    const int32_t y0 = oy * stride_h - pad_h, x0 = ox * stride_w - pad_w;
+    for (int32_t ky = 0; ky < k_h; ky++, out += 2 * k_w * words)
+    {
+        const int32_t y = y0 + ky;
+        if (y < 0 || y >= in_h)
+        {
+            tinyc_fc_fill_words(out, pad2, 2 * k_w * words);
+        }
+        else if (x0 >= 0 && x0 + k_w <= in_w)
+        {
+            tinyc_fc_widen(input + (y * in_w + x0) * in_c, out, k_w * words);
+        }
+        else
+        {
+            for (int32_t kx = 0; kx < k_w; kx++)
+            {
+                const int32_t x = x0 + kx;
+                if (x < 0 || x >= in_w)
+                {
+                    tinyc_fc_fill_words(out + 2 * kx * words, pad2, 2 * words);
+                }
+                else
+                {
+                    tinyc_fc_widen(input + (y * in_w + x) * in_c, out + 2 * kx * words, words);
+                }
+            }
+        }
+    }
+}
+
 /* The window of output pixel (oy, ox) as an int16 column in SXTB16 lane order at `col` (k4 entries), gathered
  * through `bytes` (k4 int8, which may be the upper half of the column itself: the conversion never overtakes
  * the gather). */
@@ -377,6 +605,12 @@ static inline __attribute__((always_inline)) void tinyc_fc_im2col(
     const int32_t in_w, const int32_t in_c, const int32_t k_h, const int32_t k_w, const int32_t stride_h,
     const int32_t stride_w, const int32_t pad_h, const int32_t pad_w, const int32_t pad_value, const int32_t k4)
 {
+    if ((in_c & 3) == 0)
+    {
+        tinyc_fc_im2col_words(input, (int32_t *)(void *)col, oy, ox, in_h, in_w, in_c, k_h, k_w, stride_h, stride_w,
+                              pad_h, pad_w, pad_value);
+        return;
+    }
     const int32_t row = k_w * in_c;
     const int32_t y0 = oy * stride_h - pad_h, x0 = ox * stride_w - pad_w;
     int8_t *dst = bytes;
@@ -422,6 +656,101 @@ static inline __attribute__((always_inline)) void tinyc_fc_im2col(
  * stack (4 * in_c bytes, 1 KiB at most); wider ones read the input pixels as int8. */
 #define TINYC_FC_STACK_CHANNELS 256
 
+/* The 4-pixel tile runs where its 4 int16 columns (8 * k4 bytes) fit the stack within this many bytes (every
+ * 1x1 convolution of at most TINYC_FC_STACK_CHANNELS input channels, k x k ones up to k4 = 288); the others run
+ * the 2-pixel tile from the scratch. */
+#define TINYC_FC4_STACK_BYTES 2304
+
+/* n (1-4) output pixels from pixel p on, 4 at a time: their columns at `cols` (n gathered; the rest hold stale
+ * columns whose sums are not stored), then every live channel pair. The arguments as tinyc_fast_conv_s8's. */
+static inline __attribute__((always_inline)) void tinyc_fc_quad_pixels(
+    const int8_t *input, int8_t *output, int16_t *cols, int16_t *hi, const void *weights, const int32_t *quant,
+    const uint16_t *live, const int8_t *row, const int32_t live_c, const int32_t p, const int32_t n, int32_t *oy,
+    int32_t *ox, const int32_t in_h, const int32_t in_w, const int32_t in_c, const int32_t out_w, const int32_t out_c,
+    const int32_t k_h, const int32_t k_w, const int32_t stride_h, const int32_t stride_w, const int32_t pad_h,
+    const int32_t pad_w, const int32_t pad_value, const int32_t out_offset, const int32_t act_min,
+    const int32_t act_max, const int mode, const int pointwise, const int32_t k4, const int split)
+{
+    const int mapped = live_c < out_c;
+    const int32_t pairs = (live_c + 1) >> 1;
+    for (int32_t i = 0; i < n; i++)
+    {
+        int16_t *col = !split ? cols + i * k4 : i < 2 ? cols + i * k4 : hi + (i - 2) * k4;
+        if (pointwise)
+        {
+            tinyc_fc_pixel_col(input + (*oy * stride_h * in_w + *ox * stride_w) * in_c, col, in_c);
+        }
+        else
+        {
+            /* the bytes of the window in the column's upper half (the conversion never overtakes them) */
+            tinyc_fc_im2col(input, col, (int8_t *)(void *)col + k4, *oy, *ox, in_h, in_w, in_c, k_h, k_w, stride_h, stride_w,
+                            pad_h, pad_w, pad_value, k4);
+        }
+        if (mapped)
+        {
+            tinyc_fc_copy_row(output + (p + i) * out_c, row, out_c);
+        }
+        if (++*ox == out_w)
+        {
+            *ox = 0;
+            ++*oy;
+        }
+    }
+    int8_t *o = output + p * out_c;
+    const int8_t *w = (const int8_t *)weights;
+    const int32_t *q = quant;
+    const uint16_t *ch = live;
+    for (int32_t j = 0; j < pairs; j++)
+    {
+        int32_t acc[8];
+#pragma GCC unroll 4
+        for (int32_t i = 0; i < 4; i++)
+        {
+            acc[2 * i] = q[0];
+            acc[2 * i + 1] = q[TINYC_QUANT_WORDS];
+        }
+        if (n <= 2)
+        {
+            /* the last 1 or 2 pixels: the 2-pixel tile (columns 0 and 1 one after the other; 1 pixel: column 1
+             * stale) */
+            tinyc_fc_tile(cols, cols + k4, w, k4 >> 2, 0, 1, 0, &acc[0], &acc[1], &acc[2], &acc[3]);
+        }
+        else
+        {
+            tinyc_fc_tile4(cols, hi, split, w, k4 >> 2, acc);
+        }
+        const int second = !((live_c & 1) && j == pairs - 1);
+        const int32_t n0 = mapped ? ch[0] : 0, n1 = mapped ? (second ? ch[1] : 0) : 1;
+        /* the records copied (the int8 stores cannot alias a local), the loops unrolled (the accumulators stay in
+         * registers) */
+        const int32_t r0[TINYC_QUANT_WORDS] = {q[0], q[1], q[2], q[3]};
+        const int32_t r1[TINYC_QUANT_WORDS] = {q[4], q[5], q[6], q[7]};
+#pragma GCC unroll 4
+        for (int32_t i = 0; i < n; i++)
+        {
+            o[i * out_c + n0] = tinyc_fc_requant(acc[2 * i], r0, mode, out_offset, act_min, act_max);
+        }
+        if (second)
+        {
+#pragma GCC unroll 4
+            for (int32_t i = 0; i < n; i++)
+            {
+                o[i * out_c + n1] = tinyc_fc_requant(acc[2 * i + 1], r1, mode, out_offset, act_min, act_max);
+            }
+        }
+        if (mapped)
+        {
+            ch += 2;
+        }
+        else
+        {
+            o += 2;
+        }
+        w += 4 * k4;
+        q += 2 * TINYC_QUANT_WORDS;
+    }
+}
+
 /*
  * Convolution of one NHWC image (batch 1, dilation 1) with the compile-time layouts above. scratch: 4 * k4
  * bytes (k4 = k_h * k_w * in_c rounded up to 4), 4-byte aligned, for k x k convolutions; unused for 1x1
@@ -444,6 +773,31 @@ static inline __attribute__((always_inline)) void tinyc_fast_conv_s8(
     const int32_t pairs = (live_c + 1) >> 1;
     const int mapped = live_c < out_c;
     const int32_t pixels = out_h * out_w;
+    if (!ws8 && (!pointwise || stack_cols) && 4 * k4 <= TINYC_FC4_STACK_BYTES)
+    {
+        /* 4 int16 columns here, or (8 * k4 over the bytes) columns 2 and 3 here, 0 and 1 in the scratch; a fixed
+         * size: no frame pointer to take r7 */
+        int32_t stack4[TINYC_FC4_STACK_BYTES / 4];
+        const int split = 8 * k4 > TINYC_FC4_STACK_BYTES;
+        int16_t *lo = split ? (int16_t *)(void *)scratch : (int16_t *)(void *)stack4;
+        int16_t *hi = split ? (int16_t *)(void *)stack4 : lo + 2 * k4;
+        int32_t oy = 0, ox = 0;
+        const int32_t p = pixels & ~3; /* the pixels of whole quads, then the last 0-3 */
+        for (int32_t i = 0; i < p; i += 4)
+        {
+            tinyc_fc_quad_pixels(input, output, lo, hi, weights, quant, live, row, live_c,
+                                 i, 4, &oy, &ox, in_h, in_w, in_c, out_w, out_c, k_h, k_w, stride_h, stride_w, pad_h,
+                                 pad_w, pad_value, out_offset, act_min, act_max, mode, pointwise, k4, split);
+        }
+        if (p < pixels)
+        {
+            tinyc_fc_quad_pixels(input, output, lo, hi, weights, quant, live, row, live_c,
+                                 p, pixels - p, &oy, &ox, in_h, in_w, in_c, out_w, out_c, k_h, k_w, stride_h,
+                                 stride_w, pad_h, pad_w, pad_value, out_offset, act_min, act_max, mode, pointwise,
+                                 k4, split);
+        }
+        return;
+    }
     int32_t stack[stack_cols ? TINYC_FC_STACK_CHANNELS : 1]; /* two int16 columns of a 1x1 convolution */
     int16_t *col0 = stack_cols ? (int16_t *)(void *)stack : (int16_t *)(void *)scratch, *col1 = col0 + k4;
     int8_t *gather = scratch + 3 * k4;
