@@ -37,8 +37,9 @@ static int8_t *tinyc_current_arena(void)
     return tinyc_arena;
 }
 
-/* Each step a function of its own: the specialized kernels keep up to 1.5 KiB on the stack (tinyc_fast_conv.h's
- * int16 columns, tinyc_fast_depthwise.h's band); inlined into the invoke function, their frames would add up. */
+/* Each step a function of its own: the specialized kernels keep up to 2.25 KiB on the stack (tinyc_fast_conv.h's
+ * int16 columns of 4 pixels, TINYC_FC4_STACK_BYTES; tinyc_fast_depthwise.h's band); inlined into the invoke function,
+ * their frames would add up. */
 #define TINYC_STEP __attribute__((noinline))
 
 #ifdef TINYC_PROFILE
