@@ -39,7 +39,7 @@ class StepCode:
     fast_quant: str | None = None
     fast_live: str = "NULL"  # tinyc_fast_conv_s8's live channel numbers and constant row (NULL: every channel live)
     fast_row: str = "NULL"
-    fast_args: tuple[int, ...] = ()  # tinyc_fast_conv_s8's shape and quantization arguments, in order
+    fast_args: tuple[tuple[str, int], ...] = ()  # tinyc_fast_conv_s8's tinyc_fast_conv_shape, by field
 
     @property
     def fast_macro(self) -> str | None:
@@ -109,9 +109,13 @@ FAST_MACROS = {Variant.FAST_CONV: "fast_conv", Variant.FAST_DEPTHWISE: "fast_dep
                Variant.FAST_FC: "fast_fc"}
 
 
-def fast_conv_args(call: Call) -> tuple[int, ...]:
-    """in_h, in_w, in_c, out_h, out_w, out_c, k_h, k_w, stride_h, stride_w, pad_h, pad_w, pad value (the input
-    zero point), output offset, activation min and max. A fully connected layer is a 1x1 convolution over its
+FAST_CONV_FIELDS = ("in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "k_h", "k_w", "stride_h", "stride_w", "pad_h",
+                    "pad_w", "pad_value", "out_offset", "act_min", "act_max")  # tinyc_fast_conv_shape's, in order
+
+
+def fast_conv_args(call: Call) -> tuple[tuple[str, int], ...]:
+    """tinyc_fast_conv_shape's fields (FAST_CONV_FIELDS) and values: the shapes, the pad value (the input zero
+    point), the output offset and the activation range. A fully connected layer is a 1x1 convolution over its
     input rows."""
     if isinstance(call, FullyConnectedCall):
         rows, depth = call.input_dims.n, call.input_dims.c
@@ -120,7 +124,8 @@ def fast_conv_args(call: Call) -> tuple[int, ...]:
         assert isinstance(call, ConvCall)
         i, o, f = call.input_dims, call.output_dims, call.filter_dims
         shape = (i.h, i.w, i.c, o.h, o.w, o.c, f.h, f.w, call.stride_h, call.stride_w, call.pad_h, call.pad_w)
-    return (*shape, -call.input_offset, call.output_offset, call.act_min, call.act_max)
+    values = (*shape, -call.input_offset, call.output_offset, call.act_min, call.act_max)
+    return tuple(zip(FAST_CONV_FIELDS, values, strict=True))
 
 
 def step_code(step: Step, *, streamed_input: int | None, choice: KernelChoice = GENERIC) -> StepCode:

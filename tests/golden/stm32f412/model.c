@@ -94,7 +94,11 @@ static TINYC_STEP arm_cmsis_nn_status tinyc_step2(void)
      * the input offset folded in, requantization: FAST) */
     tinyc_fast_conv_s8(&tinyc_arena[204], &tinyc_arena[236], &tinyc_arena[0],
                        tinyc_op1_fast_weights, tinyc_op1_fast_quant, NULL, NULL, 4,
-                       3, 3, 3, 1, 1, 4, 3, 3, 2, 2, 0, 0, -1, -5, -128, 127, 0, 0);
+                       (tinyc_fast_conv_shape){
+                           .in_h = 3, .in_w = 3, .in_c = 3, .out_h = 1, .out_w = 1, .out_c = 4,
+                           .k_h = 3, .k_w = 3, .stride_h = 2, .stride_w = 2, .pad_h = 0, .pad_w = 0,
+                           .pad_value = -1, .out_offset = -5, .act_min = -128, .act_max = 127},
+                       TINYC_REQUANT_FAST, /* int8 weights: */ 0);
     return ARM_CMSIS_NN_SUCCESS;
 #else
     const cmsis_nn_context ctx = {.buf = &tinyc_arena[0], .size = 112};
@@ -149,7 +153,11 @@ static TINYC_STEP arm_cmsis_nn_status tinyc_step6(void)
      * the input offset folded in, requantization: FAST) */
     tinyc_fast_conv_s8(&tinyc_arena[236], &tinyc_arena[264], &tinyc_arena[0],
                        tinyc_op1_fast_weights, tinyc_op1_fast_quant, NULL, NULL, 4,
-                       3, 3, 3, 1, 1, 4, 3, 3, 2, 2, 0, 0, -1, -5, -128, 127, 0, 0);
+                       (tinyc_fast_conv_shape){
+                           .in_h = 3, .in_w = 3, .in_c = 3, .out_h = 1, .out_w = 1, .out_c = 4,
+                           .k_h = 3, .k_w = 3, .stride_h = 2, .stride_w = 2, .pad_h = 0, .pad_w = 0,
+                           .pad_value = -1, .out_offset = -5, .act_min = -128, .act_max = 127},
+                       TINYC_REQUANT_FAST, /* int8 weights: */ 0);
     return ARM_CMSIS_NN_SUCCESS;
 #else
     const cmsis_nn_context ctx = {.buf = &tinyc_arena[0], .size = 112};
@@ -204,7 +212,11 @@ static TINYC_STEP arm_cmsis_nn_status tinyc_step10(void)
      * the input offset folded in, requantization: FAST) */
     tinyc_fast_conv_s8(&tinyc_arena[236], &tinyc_arena[264], &tinyc_arena[0],
                        tinyc_op1_fast_weights, tinyc_op1_fast_quant, NULL, NULL, 4,
-                       3, 3, 3, 1, 1, 4, 3, 3, 2, 2, 0, 0, -1, -5, -128, 127, 0, 0);
+                       (tinyc_fast_conv_shape){
+                           .in_h = 3, .in_w = 3, .in_c = 3, .out_h = 1, .out_w = 1, .out_c = 4,
+                           .k_h = 3, .k_w = 3, .stride_h = 2, .stride_w = 2, .pad_h = 0, .pad_w = 0,
+                           .pad_value = -1, .out_offset = -5, .act_min = -128, .act_max = 127},
+                       TINYC_REQUANT_FAST, /* int8 weights: */ 0);
     return ARM_CMSIS_NN_SUCCESS;
 #else
     const cmsis_nn_context ctx = {.buf = &tinyc_arena[0], .size = 112};
@@ -259,7 +271,11 @@ static TINYC_STEP arm_cmsis_nn_status tinyc_step14(void)
      * the input offset folded in, requantization: FAST) */
     tinyc_fast_conv_s8(&tinyc_arena[236], &tinyc_arena[264], &tinyc_arena[0],
                        tinyc_op1_fast_weights, tinyc_op1_fast_quant, NULL, NULL, 4,
-                       3, 3, 3, 1, 1, 4, 3, 3, 2, 2, 0, 0, -1, -5, -128, 127, 0, 0);
+                       (tinyc_fast_conv_shape){
+                           .in_h = 3, .in_w = 3, .in_c = 3, .out_h = 1, .out_w = 1, .out_c = 4,
+                           .k_h = 3, .k_w = 3, .stride_h = 2, .stride_w = 2, .pad_h = 0, .pad_w = 0,
+                           .pad_value = -1, .out_offset = -5, .act_min = -128, .act_max = 127},
+                       TINYC_REQUANT_FAST, /* int8 weights: */ 0);
     return ARM_CMSIS_NN_SUCCESS;
 #else
     const cmsis_nn_context ctx = {.buf = &tinyc_arena[0], .size = 112};
@@ -314,7 +330,11 @@ static TINYC_STEP arm_cmsis_nn_status tinyc_step18(void)
      * the input offset folded in, requantization: FAST) */
     tinyc_fast_conv_s8(&tinyc_arena[236], &tinyc_arena[264], &tinyc_arena[0],
                        tinyc_op1_fast_weights, tinyc_op1_fast_quant, NULL, NULL, 4,
-                       3, 3, 3, 1, 1, 4, 3, 3, 2, 2, 0, 0, -1, -5, -128, 127, 0, 0);
+                       (tinyc_fast_conv_shape){
+                           .in_h = 3, .in_w = 3, .in_c = 3, .out_h = 1, .out_w = 1, .out_c = 4,
+                           .k_h = 3, .k_w = 3, .stride_h = 2, .stride_w = 2, .pad_h = 0, .pad_w = 0,
+                           .pad_value = -1, .out_offset = -5, .act_min = -128, .act_max = 127},
+                       TINYC_REQUANT_FAST, /* int8 weights: */ 0);
     return ARM_CMSIS_NN_SUCCESS;
 #else
     const cmsis_nn_context ctx = {.buf = &tinyc_arena[0], .size = 112};
@@ -369,7 +389,11 @@ static TINYC_STEP arm_cmsis_nn_status tinyc_step22(void)
      * the input offset folded in, requantization: FAST) */
     tinyc_fast_conv_s8(&tinyc_arena[236], &tinyc_arena[264], &tinyc_arena[0],
                        tinyc_op1_fast_weights, tinyc_op1_fast_quant, NULL, NULL, 4,
-                       3, 3, 3, 1, 1, 4, 3, 3, 2, 2, 0, 0, -1, -5, -128, 127, 0, 0);
+                       (tinyc_fast_conv_shape){
+                           .in_h = 3, .in_w = 3, .in_c = 3, .out_h = 1, .out_w = 1, .out_c = 4,
+                           .k_h = 3, .k_w = 3, .stride_h = 2, .stride_w = 2, .pad_h = 0, .pad_w = 0,
+                           .pad_value = -1, .out_offset = -5, .act_min = -128, .act_max = 127},
+                       TINYC_REQUANT_FAST, /* int8 weights: */ 0);
     return ARM_CMSIS_NN_SUCCESS;
 #else
     const cmsis_nn_context ctx = {.buf = &tinyc_arena[0], .size = 112};
@@ -424,7 +448,11 @@ static TINYC_STEP arm_cmsis_nn_status tinyc_step26(void)
      * the input offset folded in, requantization: FAST) */
     tinyc_fast_conv_s8(&tinyc_arena[236], &tinyc_arena[264], &tinyc_arena[0],
                        tinyc_op1_fast_weights, tinyc_op1_fast_quant, NULL, NULL, 4,
-                       3, 3, 3, 1, 1, 4, 3, 3, 2, 2, 0, 0, -1, -5, -128, 127, 0, 0);
+                       (tinyc_fast_conv_shape){
+                           .in_h = 3, .in_w = 3, .in_c = 3, .out_h = 1, .out_w = 1, .out_c = 4,
+                           .k_h = 3, .k_w = 3, .stride_h = 2, .stride_w = 2, .pad_h = 0, .pad_w = 0,
+                           .pad_value = -1, .out_offset = -5, .act_min = -128, .act_max = 127},
+                       TINYC_REQUANT_FAST, /* int8 weights: */ 0);
     return ARM_CMSIS_NN_SUCCESS;
 #else
     const cmsis_nn_context ctx = {.buf = &tinyc_arena[0], .size = 112};
@@ -479,7 +507,11 @@ static TINYC_STEP arm_cmsis_nn_status tinyc_step30(void)
      * the input offset folded in, requantization: FAST) */
     tinyc_fast_conv_s8(&tinyc_arena[112], &tinyc_arena[140], &tinyc_arena[0],
                        tinyc_op1_fast_weights, tinyc_op1_fast_quant, NULL, NULL, 4,
-                       3, 3, 3, 1, 1, 4, 3, 3, 2, 2, 0, 0, -1, -5, -128, 127, 0, 0);
+                       (tinyc_fast_conv_shape){
+                           .in_h = 3, .in_w = 3, .in_c = 3, .out_h = 1, .out_w = 1, .out_c = 4,
+                           .k_h = 3, .k_w = 3, .stride_h = 2, .stride_w = 2, .pad_h = 0, .pad_w = 0,
+                           .pad_value = -1, .out_offset = -5, .act_min = -128, .act_max = 127},
+                       TINYC_REQUANT_FAST, /* int8 weights: */ 0);
     return ARM_CMSIS_NN_SUCCESS;
 #else
     const cmsis_nn_context ctx = {.buf = &tinyc_arena[0], .size = 112};
@@ -522,8 +554,10 @@ static TINYC_STEP arm_cmsis_nn_status tinyc_step33(void)
     /* specialized: op3_fast_weights (int8 weights by quads of output channels), op3_fast_quant (bias with
      * the input offset folded in, requantization: FAST) */
     tinyc_fast_fc_s8(&tinyc_arena[204], &tinyc_arena[0], tinyc_op3_fast_weights, tinyc_op3_fast_quant, NULL, NULL,
-                     10, 1, 32, 10,
-                     12, -128, 127, 0);
+                     10,
+                     (tinyc_fast_fc_shape){.rows = 1, .in_c = 32, .out_c = 10,
+                                           .out_offset = 12, .act_min = -128, .act_max = 127},
+                     TINYC_REQUANT_FAST);
     return ARM_CMSIS_NN_SUCCESS;
 #else
     const cmsis_nn_context ctx = {.buf = NULL, .size = 0};

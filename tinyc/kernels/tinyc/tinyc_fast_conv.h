@@ -757,7 +757,7 @@ static inline __attribute__((always_inline)) void tinyc_fc_quad_pixels(
  * convolutions without padding. live_c < out_c: `row` and `live` give the constant channels' outputs and the
  * live channels' numbers (above); live_c == out_c: both unused (NULL).
  */
-static inline __attribute__((always_inline)) void tinyc_fast_conv_s8(
+static inline __attribute__((always_inline)) void tinyc_fc_convolve(
     const int8_t *input, int8_t *output, int8_t *scratch, const void *weights, const int32_t *quant,
     const uint16_t *live, const int8_t *row, const int32_t live_c, const int32_t in_h, const int32_t in_w, const int32_t in_c, const int32_t out_h, const int32_t out_w,
     const int32_t out_c, const int32_t k_h, const int32_t k_w, const int32_t stride_h, const int32_t stride_w,
@@ -894,6 +894,29 @@ static inline __attribute__((always_inline)) void tinyc_fast_conv_s8(
     }
 }
 
+/* A specialized convolution's shape and output quantization by name: model.c prints it with designated initializers
+ * (`(tinyc_fast_conv_shape){.in_h = 49, ...}`), a compile-time constant that the inlined kernel folds away, so the
+ * names cost no instruction. A fully connected layer through this kernel: a 1x1 convolution over its input rows. */
+typedef struct
+{
+    int32_t in_h, in_w, in_c;
+    int32_t out_h, out_w, out_c;
+    int32_t k_h, k_w, stride_h, stride_w, pad_h, pad_w;
+    int32_t pad_value; /* the input zero point: what padding holds */
+    int32_t out_offset, act_min, act_max;
+} tinyc_fast_conv_shape;
+
+/* tinyc_fc_convolve with its shape named; mode: TINYC_REQUANT_*, ws8: 1 for int8 weights (WeightFormat.S8). */
+static inline __attribute__((always_inline)) void tinyc_fast_conv_s8(
+    const int8_t *input, int8_t *output, int8_t *scratch, const void *weights, const int32_t *quant,
+    const uint16_t *live, const int8_t *row, const int32_t live_c, const tinyc_fast_conv_shape s, const int mode,
+    const int ws8)
+{
+    tinyc_fc_convolve(input, output, scratch, weights, quant, live, row, live_c, s.in_h, s.in_w, s.in_c, s.out_h,
+                      s.out_w, s.out_c, s.k_h, s.k_w, s.stride_h, s.stride_w, s.pad_h, s.pad_w, s.pad_value,
+                      s.out_offset, s.act_min, s.act_max, mode, ws8);
+}
+
 /*
  * Fully connected layers: each input row is used once per output channel, so there is no pixel to pair with. Per
  * row, the row as an int16 column in SXTB16 lane order on the stack (in_c <= TINYC_FF_STACK_CHANNELS), then 4
@@ -984,7 +1007,7 @@ static inline __attribute__((always_inline)) void tinyc_ff_store(int8_t *o, cons
     }
 }
 
-static inline __attribute__((always_inline)) void tinyc_fast_fc_s8(
+static inline __attribute__((always_inline)) void tinyc_ff_fully_connected(
     const int8_t *input, int8_t *output, const int8_t *weights, const int32_t *quant, const uint16_t *live,
     const int8_t *row, const int32_t live_c, const int32_t rows, const int32_t in_c, const int32_t out_c,
     const int32_t out_offset, const int32_t act_min, const int32_t act_max, const int mode)
@@ -1026,6 +1049,22 @@ static inline __attribute__((always_inline)) void tinyc_fast_fc_s8(
             tinyc_ff_store(o, acc, q, ch, mapped, live_c & 3, mode, out_offset, act_min, act_max);
         }
     }
+}
+
+/* A specialized fully connected layer's shape and output quantization by name (as tinyc_fast_conv_shape). */
+typedef struct
+{
+    int32_t rows, in_c, out_c;
+    int32_t out_offset, act_min, act_max;
+} tinyc_fast_fc_shape;
+
+/* tinyc_ff_fully_connected with its shape named; mode: TINYC_REQUANT_*. */
+static inline __attribute__((always_inline)) void tinyc_fast_fc_s8(
+    const int8_t *input, int8_t *output, const int8_t *weights, const int32_t *quant, const uint16_t *live,
+    const int8_t *row, const int32_t live_c, const tinyc_fast_fc_shape s, const int mode)
+{
+    tinyc_ff_fully_connected(input, output, weights, quant, live, row, live_c, s.rows, s.in_c, s.out_c,
+                             s.out_offset, s.act_min, s.act_max, mode);
 }
 
 #endif /* TINYC_FAST_KERNELS */
