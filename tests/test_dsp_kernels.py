@@ -69,6 +69,10 @@ CASES = {
     # Pairs of any width (groups of 4 taps): a full last group at stride 1 (the next group's word), 2 taps:
     "dw4x4_s1_same_c3_8x9": lambda: m.depthwise(4, 1, "same", (8, 9), 3),
     "dw2x2_s1_valid_c4_6x7": lambda: m.depthwise(2, 1, "valid", (6, 7), 4),
+    # Global average pooling (tinyc_fast_avgpool.h): channel tails (C % 4 = 1, 2), more than 255 pixels (the
+    # int16 lane sums in chunks), a fused clamp
+    "avgpool_global_c13_25x5": lambda: m.global_avgpool((25, 5), 13),
+    "avgpool_global_c6_17x19_relu6": lambda: m.global_avgpool((17, 19), 6, relu6=True),
     "conv1x1_c16_to_10_relu6": lambda: m.conv(1, 1, "valid", (4, 5), 16, 10, "relu"),
     "dense_37_to_11": lambda: m.dense(37, 11, "relu"),
     # Elementwise add (tinyc_dsp_elementwise_add_s8): fused ReLU (narrow clamp), residual adds in place:

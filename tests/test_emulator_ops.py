@@ -54,6 +54,8 @@ CONV_CASES = {
     "pad_softmax_flatten": m.pad_softmax,
     "standalone_relu6": m.standalone_relu6,
     "pools_fused_relu6": m.pools_fused_relu6,
+    # tinyc_fast_avgpool.h: one window over the whole input, C % 4 = 3, more than 255 pixels
+    "avgpool_global_c7_16x17": lambda: m.global_avgpool((16, 17), 7),
 }
 
 

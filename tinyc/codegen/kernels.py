@@ -106,7 +106,7 @@ KERNELS: dict[KernelKind, Callable[[StepContext], tuple[str, str]]] = {
 
 
 FAST_MACROS = {Variant.FAST_CONV: "fast_conv", Variant.FAST_DEPTHWISE: "fast_depthwise", Variant.FAST_ADD: "fast_add",
-               Variant.FAST_FC: "fast_fc"}
+               Variant.FAST_FC: "fast_fc", Variant.FAST_AVGPOOL: "fast_avgpool"}
 
 
 def fast_conv_args(call: Call) -> tuple[int, ...]:

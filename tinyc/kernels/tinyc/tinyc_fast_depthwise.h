@@ -25,6 +25,7 @@
 #define TINYC_FAST_DEPTHWISE_H
 
 #include "tinyc_fast_conv.h"
+#include "tinyc_fast_avgpool.h" /* the generated model includes this header: the specialized pooling with it */
 
 #if TINYC_FAST_KERNELS
 
