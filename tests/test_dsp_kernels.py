@@ -68,6 +68,13 @@ CASES = {
     "dw5x5_s1_same_c3_chunks_30x90": lambda: m.depthwise(5, 1, "same", (30, 90), 3),
     # Pairs of any width (groups of 4 taps): a full last group at stride 1 (the next group's word), 2 taps:
     "dw4x4_s1_same_c3_8x9": lambda: m.depthwise(4, 1, "same", (8, 9), 3),
+    # The 3x3 stride-1 blocks (2 x 2 pixels, the odd column's 4 x 1): 2 * C > 255 (the stores' wide step), odd
+    # width and odd row count (the last row in pairs, the column's blocks and single pixels), the narrowest width
+    # (4, valid), rows too far apart for the blocks' offsets ((out_w + 1) * C > 4095: the pairs)
+    "dw3x3_s1_same_c130_6x8": lambda: m.depthwise(3, 1, "same", (6, 8), 130),
+    "dw3x3_s1_same_c7_9x5": lambda: m.depthwise(3, 1, "same", (9, 5), 7),
+    "dw3x3_s1_valid_c6_10x6": lambda: m.depthwise(3, 1, "valid", (10, 6), 6),
+    "dw3x3_s1_same_c300_5x15": lambda: m.depthwise(3, 1, "same", (5, 15), 300),
     "dw2x2_s1_valid_c4_6x7": lambda: m.depthwise(2, 1, "valid", (6, 7), 4),
     # Global average pooling (tinyc_fast_avgpool.h): channel tails (C % 4 = 1, 2), more than 255 pixels (the
     # int16 lane sums in chunks), a fused clamp

@@ -162,7 +162,7 @@ static inline __attribute__((always_inline)) int32_t tinyc_fd_row3(const int8_t 
 /* Rows of few pairs (a constant count) unrolled without a loop; longer rows loop in the assembly. */
 #define TINYC_FD_UNROLL_PAIRS 4
 #define TINYC_FD_ASM_ROWS(ROWS, STORE)                                                                            \
-    if (__builtin_constant_p(pairs) && pairs <= TINYC_FD_UNROLL_PAIRS)                                            \
+    if (unroll && __builtin_constant_p(pairs) && pairs <= TINYC_FD_UNROLL_PAIRS)                                  \
     {                                                                                                             \
         _Pragma("GCC unroll 4") for (int32_t i = 0; i < pairs; i++)                                               \
         {                                                                                                         \
@@ -178,7 +178,7 @@ static inline __attribute__((always_inline)) int32_t tinyc_fd_row3(const int8_t 
  * the band at r; out at o (pixels chans bytes apart); returns the band position after the pairs. */
 static inline __attribute__((always_inline)) const int8_t *tinyc_fd_pairs_asm(
     const int8_t *r, int8_t *o, const int32_t pairs, const int32_t *q, int32_t w0, int32_t w1, int32_t w2,
-    int32_t wb, int32_t w2b, const int32_t band_w, const int32_t chans, const int32_t stride)
+    int32_t wb, int32_t w2b, const int32_t band_w, const int32_t chans, const int32_t stride, const int unroll)
 {
     const int8_t *end = r + 2 * stride * pairs;
     int32_t t1, t2, t3, t4, t5;
@@ -197,6 +197,104 @@ static inline __attribute__((always_inline)) const int8_t *tinyc_fd_pairs_asm(
     else
     {
         TINYC_FD_ASM_ROWS(TINYC_FD_S2_ROWS, TINYC_FD_STORE_WIDE)
+    }
+    return r;
+}
+
+/* Assembly of the 3x3 stride-1 block of 2 x 2 output pixels (FAST mode): input rows 0..3 each loaded once,
+ * row 1 and 2 feeding both output rows; a00 a01 the top row's pair, a10 a11 the bottom's. The record is copied to
+ * the stack (k: bias, multiplier, 2 constants): the block takes all 14 registers. */
+#define TINYC_FD_QUAD_ROWS                                                                                        \
+    "ldr %[a00], %[kb]\n\t"                                                                                       \
+    "ldr %[t1], [%[r]], #2\n\t"                                                                                   \
+    "ldr %[a10], %[kb]\n\t"                                                                                       \
+    "sxtb16 %[t2], %[t1]\n\t"                                                                                     \
+    "sxtb16 %[t3], %[t1], ror #8\n\t"                                                                             \
+    "smlad %[a01], %[t3], %[w0], %[a00]\n\t"                                                                      \
+    "smlad %[a00], %[t2], %[w0], %[a00]\n\t"                                                                      \
+    "smlabb %[a00], %[t3], %[wb], %[a00]\n\t"                                                                     \
+    "smlatb %[a01], %[t2], %[wb], %[a01]\n\t"                                                                     \
+    "ldr %[t1], [%[r], %[row1]]\n\t"                                                                              \
+    "sxtb16 %[t2], %[t1]\n\t"                                                                                     \
+    "sxtb16 %[t3], %[t1], ror #8\n\t"                                                                             \
+    "smlad %[a00], %[t2], %[w1], %[a00]\n\t"                                                                      \
+    "smlad %[a01], %[t3], %[w1], %[a01]\n\t"                                                                      \
+    "smlabt %[a00], %[t3], %[wb], %[a00]\n\t"                                                                     \
+    "smlatt %[a01], %[t2], %[wb], %[a01]\n\t"                                                                     \
+    "smlad %[a11], %[t3], %[w0], %[a10]\n\t"                                                                      \
+    "smlad %[a10], %[t2], %[w0], %[a10]\n\t"                                                                      \
+    "smlabb %[a10], %[t3], %[wb], %[a10]\n\t"                                                                     \
+    "smlatb %[a11], %[t2], %[wb], %[a11]\n\t"                                                                     \
+    "ldr %[t1], [%[r], %[row2]]\n\t"                                                                              \
+    "sxtb16 %[t2], %[t1]\n\t"                                                                                     \
+    "sxtb16 %[t3], %[t1], ror #8\n\t"                                                                             \
+    "smlad %[a00], %[t2], %[w2], %[a00]\n\t"                                                                      \
+    "smlad %[a01], %[t3], %[w2], %[a01]\n\t"                                                                      \
+    "smlabb %[a00], %[t3], %[w2b], %[a00]\n\t"                                                                    \
+    "smlatb %[a01], %[t2], %[w2b], %[a01]\n\t"                                                                    \
+    "smlad %[a10], %[t2], %[w1], %[a10]\n\t"                                                                      \
+    "smlad %[a11], %[t3], %[w1], %[a11]\n\t"                                                                      \
+    "smlabt %[a10], %[t3], %[wb], %[a10]\n\t"                                                                     \
+    "smlatt %[a11], %[t2], %[wb], %[a11]\n\t"                                                                     \
+    "ldr %[t1], [%[r], %[row3]]\n\t"                                                                              \
+    "sxtb16 %[t2], %[t1]\n\t"                                                                                     \
+    "sxtb16 %[t3], %[t1], ror #8\n\t"                                                                             \
+    "smlad %[a10], %[t2], %[w2], %[a10]\n\t"                                                                      \
+    "smlad %[a11], %[t3], %[w2], %[a11]\n\t"                                                                      \
+    "smlabb %[a10], %[t3], %[w2b], %[a10]\n\t"                                                                    \
+    "smlatb %[a11], %[t2], %[w2b], %[a11]\n\t"                                                                    \
+    "ldr %[t1], %[km]\n\t"                                                                                        \
+    "ldr %[t2], %[ka]\n\t"                                                                                        \
+    "ldr %[t3], %[ks]\n\t"                                                                                        \
+    TINYC_FD_QUAD_REQUANT(a00) TINYC_FD_QUAD_REQUANT(a01) TINYC_FD_QUAD_REQUANT(a10) TINYC_FD_QUAD_REQUANT(a11)   \
+    "strb %[a01], [%[o], %[c]]\n\t"                                                                               \
+    "strb %[a10], [%[o], %[oc]]\n\t"                                                                              \
+    "strb %[a11], [%[o], %[oc1]]\n\t"
+
+/* FAST requantization in place: x = SMMULR(acc, mult); (x + (x >> 31) + q[2]) >> q[3], saturated */
+#define TINYC_FD_QUAD_REQUANT(A)                                                                                  \
+    "smmulr %[" #A "], %[" #A "], %[t1]\n\t"                                                                      \
+    "add %[" #A "], %[" #A "], %[" #A "], asr #31\n\t"                                                            \
+    "add %[" #A "], %[" #A "], %[t2]\n\t"                                                                         \
+    "asr %[" #A "], %[" #A "], %[t3]\n\t"                                                                         \
+    "ssat %[" #A "], #8, %[" #A "]\n\t"
+
+#define TINYC_FD_QUAD_STORE "strb %[a00], [%[o]], %[c2]\n\t"
+#define TINYC_FD_QUAD_STORE_WIDE "strb %[a00], [%[o]]\n\t" "add %[o], %[o], %[c2]\n\t"
+#define TINYC_FD_QUAD_LOOP_TAIL "ldr %[t1], %[end]\n\t" "cmp %[r], %[t1]\n\t" "bne 1b\n\t"
+
+#define TINYC_FD_QUAD_OPERANDS                                                                                    \
+    : [r] "+r"(r), [o] "+r"(o), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [a00] "=&r"(a00),                 \
+      [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11)                                                        \
+    : [w0] "r"(w0), [w1] "r"(w1), [w2] "r"(w2), [wb] "r"(wb), [w2b] "r"(w2b), [kb] "m"(k[0]), [km] "m"(k[1]),       \
+      [ka] "m"(k[2]), [ks] "m"(k[3]), [row1] "n"(band_w - 2), [row2] "n"(2 * band_w - 2),                          \
+      [row3] "n"(3 * band_w - 2), [c] "n"(chans), [c2] "n"(2 * chans), [oc] "n"(out_w * chans),                   \
+      [oc1] "n"((out_w + 1) * chans)
+
+#define TINYC_FD_QUAD_ASM_LOOP(BODY)                                                                              \
+    __asm__ volatile("1:\n\t" BODY TINYC_FD_QUAD_LOOP_TAIL TINYC_FD_QUAD_OPERANDS, [end] "m"(end) : "cc", "memory")
+
+#define TINYC_FD_QUAD_MIN_W 4 /* narrower rows: each row's pairs (3 wide: fewer instructions than the blocks) */
+
+/* Always the loop: the unrolled blocks would not fit the flash accelerator's instruction cache beside the rest. */
+#define TINYC_FD_QUAD_ROWS_ASM(STORE) TINYC_FD_QUAD_ASM_LOOP(TINYC_FD_QUAD_ROWS STORE);
+
+/* `pairs` (> 0) blocks of 2 x 2 output pixels of two rows of a 3x3 kernel at stride 1 (FAST mode) from the band
+ * at r (rows band_w bytes apart); out at o (pixels chans bytes apart, rows out_w pixels); k: the channel's record
+ * on the stack; returns the band position after the blocks. */
+static inline __attribute__((always_inline)) const int8_t *tinyc_fd_quads_asm(
+    const int8_t *r, int8_t *o, const int32_t pairs, const int32_t *k, int32_t w0, int32_t w1, int32_t w2,
+    int32_t wb, int32_t w2b, const int32_t band_w, const int32_t chans, const int32_t out_w)
+{
+    const int8_t *end = r + 2 * pairs;
+    int32_t t1, t2, t3, a00, a01, a10, a11;
+    if (2 * chans <= 255)
+    {
+        TINYC_FD_QUAD_ROWS_ASM(TINYC_FD_QUAD_STORE)
+    }
+    else
+    {
+        TINYC_FD_QUAD_ROWS_ASM(TINYC_FD_QUAD_STORE_WIDE)
     }
     return r;
 }
@@ -330,6 +428,39 @@ static inline __attribute__((always_inline)) void tinyc_fd_channel(
     if (k_h == 3 && k_w == 3 && (stride_w == 1 || stride_w == 2))
     {
         const int32_t w0a = w[0], w0b = w[1], w1a = w[2], w1b = w[3], w2a = w[4], w2b = w[5];
+#if defined(__OPTIMIZE__)
+        if (mode == TINYC_REQUANT_FAST && __builtin_constant_p(band_w) && __builtin_constant_p(chans) &&
+            __builtin_constant_p(out_w) && stride_h == 1 && stride_w == 1 && out_w >= TINYC_FD_QUAD_MIN_W &&
+            3 * band_w <= 4095 + 2 && (out_w + 1) * chans <= 4095)
+        {
+            /* Pairs of rows in 2 x 2 blocks, then the last row of odd n in pairs, then the odd column's pixel of
+             * each row: each piece's code once (they fit the flash accelerator's instruction cache together). */
+            const int32_t k[TINYC_QUANT_WORDS] = {q[0], q[1], q[2], q[3]}; /* the blocks' record on the stack */
+            const int32_t wb = (int32_t)(((uint32_t)w0b & 0xffffu) | ((uint32_t)w1b << 16));
+            int32_t oy = 0;
+#pragma GCC unroll 1
+            for (; oy + 1 < n; oy += 2)
+            {
+                tinyc_fd_quads_asm(band + oy * band_w, out + oy * out_w * chans, out_w >> 1, k, w0a, w1a, w2a, wb,
+                                   w2b, band_w, chans, out_w);
+            }
+            if (oy < n)
+            {
+                tinyc_fd_pairs_asm(band + oy * band_w, out + oy * out_w * chans, out_w >> 1, q, w0a, w1a, w2a, wb,
+                                   w2b, band_w, chans, 1, 0);
+            }
+            if (out_w & 1)
+            {
+#pragma GCC unroll 1
+                for (oy = 0; oy < n; oy++)
+                {
+                    tinyc_fd_single_asm(band + oy * band_w + out_w - 1, out + (oy * out_w + out_w - 1) * chans, q,
+                                        w0a, w1a, w2a, wb, w2b, band_w);
+                }
+            }
+            return;
+        }
+#endif
         for (int32_t oy = 0; oy < n; oy++)
         {
             const int8_t *r = band + oy * stride_h * band_w;
@@ -342,7 +473,7 @@ static inline __attribute__((always_inline)) void tinyc_fd_channel(
                 const int32_t wb = (int32_t)(((uint32_t)w0b & 0xffffu) | ((uint32_t)w1b << 16));
                 if (out_w > 1)
                 {
-                    r = tinyc_fd_pairs_asm(r, o, out_w >> 1, q, w0a, w1a, w2a, wb, w2b, band_w, chans, stride_w);
+                    r = tinyc_fd_pairs_asm(r, o, out_w >> 1, q, w0a, w1a, w2a, wb, w2b, band_w, chans, stride_w, 1);
                 }
                 if (out_w & 1)
                 {
