@@ -299,6 +299,74 @@ static inline __attribute__((always_inline)) const int8_t *tinyc_fd_quads_asm(
     return r;
 }
 
+/* Assembly of the odd column's blocks of 4 x 1 output pixels (3x3, stride 1, FAST mode): input rows 0..5 each
+ * loaded once, feeding up to 3 of the outputs a0..a3 (rows 0..3); registers and record as the 2 x 2 blocks. */
+#define TINYC_FD_COLUMN_TAP(A, W, HALVES, WM, B)                                                                  \
+    "smlad %[" #A "], %[t2], %[" #W "], %[" #B "]\n\t"                                                            \
+    "smla" HALVES " %[" #A "], %[t3], %[" #WM "], %[" #A "]\n\t"
+
+#define TINYC_FD_COLUMN_LOAD(ROW)                                                                                 \
+    "ldr %[t1], [%[r], %[" ROW "]]\n\t"                                                                           \
+    "sxtb16 %[t2], %[t1]\n\t"                                                                                     \
+    "sxtb16 %[t3], %[t1], ror #8\n\t"
+
+#define TINYC_FD_COLUMN_BODY                                                                                      \
+    "1:\n\t"                                                                                                      \
+    "ldr %[a0], %[kb]\n\t"                                                                                        \
+    "ldr %[a2], %[kb]\n\t"                                                                                        \
+    "ldr %[t1], [%[r]]\n\t"                                                                                       \
+    "sxtb16 %[t2], %[t1]\n\t"                                                                                     \
+    "sxtb16 %[t3], %[t1], ror #8\n\t"                                                                             \
+    TINYC_FD_COLUMN_TAP(a0, w0, "bb", wb, a0)                                                    \
+    TINYC_FD_COLUMN_LOAD("row1")                                                                                  \
+    TINYC_FD_COLUMN_TAP(a1, w0, "bb", wb, a2)                                                    \
+    TINYC_FD_COLUMN_TAP(a0, w1, "bt", wb, a0)                                                    \
+    TINYC_FD_COLUMN_LOAD("row2")                                                                                  \
+    TINYC_FD_COLUMN_TAP(a0, w2, "bb", w2b, a0)                                                   \
+    TINYC_FD_COLUMN_TAP(a1, w1, "bt", wb, a1)                                                    \
+    TINYC_FD_COLUMN_TAP(a2, w0, "bb", wb, a2)                                                    \
+    "ldr %[a3], %[kb]\n\t"                                                                                        \
+    TINYC_FD_COLUMN_LOAD("row3")                                                                                  \
+    TINYC_FD_COLUMN_TAP(a1, w2, "bb", w2b, a1)                                                   \
+    TINYC_FD_COLUMN_TAP(a2, w1, "bt", wb, a2)                                                    \
+    TINYC_FD_COLUMN_TAP(a3, w0, "bb", wb, a3)                                                    \
+    TINYC_FD_COLUMN_LOAD("row4")                                                                                  \
+    TINYC_FD_COLUMN_TAP(a2, w2, "bb", w2b, a2)                                                   \
+    TINYC_FD_COLUMN_TAP(a3, w1, "bt", wb, a3)                                                    \
+    TINYC_FD_COLUMN_LOAD("row5")                                                                                  \
+    TINYC_FD_COLUMN_TAP(a3, w2, "bb", w2b, a3)                                                   \
+    "ldr %[t1], %[km]\n\t"                                                                                        \
+    "ldr %[t2], %[ka]\n\t"                                                                                        \
+    "ldr %[t3], %[ks]\n\t"                                                                                        \
+    TINYC_FD_QUAD_REQUANT(a0) TINYC_FD_QUAD_REQUANT(a1) TINYC_FD_QUAD_REQUANT(a2) TINYC_FD_QUAD_REQUANT(a3)       \
+    "strb %[a0], [%[o]]\n\t"                                                                                      \
+    "strb %[a1], [%[o], %[oc]]\n\t"                                                                               \
+    "strb %[a2], [%[o], %[oc2]]\n\t"                                                                              \
+    "strb %[a3], [%[o], %[oc3]]\n\t"                                                                              \
+    "add %[r], %[r], %[row4]\n\t"                                                                                 \
+    "add %[o], %[o], %[oc4]\n\t"                                                                                  \
+    "ldr %[t1], %[end]\n\t"                                                                                       \
+    "cmp %[r], %[t1]\n\t"                                                                                         \
+    "bne 1b\n\t"
+
+/* `blocks` (> 0) blocks of 4 output rows of the odd column (band at r, out at o): see TINYC_FD_COLUMN_BODY. */
+static inline __attribute__((always_inline)) void tinyc_fd_column_asm(
+    const int8_t *r, int8_t *o, const int32_t blocks, const int32_t *k, int32_t w0, int32_t w1, int32_t w2,
+    int32_t wb, int32_t w2b, const int32_t band_w, const int32_t chans, const int32_t out_w)
+{
+    const int8_t *end = r + 4 * band_w * blocks;
+    int32_t t1, t2, t3, a0, a1, a2, a3;
+    __asm__ volatile(TINYC_FD_COLUMN_BODY
+                     : [r] "+r"(r), [o] "+r"(o), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [a0] "=&r"(a0),
+                       [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3)
+                     : [w0] "r"(w0), [w1] "r"(w1), [w2] "r"(w2), [wb] "r"(wb), [w2b] "r"(w2b), [kb] "m"(k[0]),
+                       [km] "m"(k[1]), [ka] "m"(k[2]), [ks] "m"(k[3]), [end] "m"(end),
+                       [row1] "n"(band_w), [row2] "n"(2 * band_w), [row3] "n"(3 * band_w), [row4] "n"(4 * band_w),
+                       [row5] "n"(5 * band_w), [oc] "n"(out_w * chans), [oc2] "n"(2 * out_w * chans),
+                       [oc3] "n"(3 * out_w * chans), [oc4] "n"(4 * out_w * chans)
+                     : "cc", "memory");
+}
+
 /* The last output pixel of a row of odd width (3x3, FAST mode): x0..x2 of each kernel row at r. */
 static inline __attribute__((always_inline)) void tinyc_fd_single_asm(const int8_t *r, int8_t *o, const int32_t *q,
                                                                        int32_t w0, int32_t w1, int32_t w2,
@@ -433,8 +501,8 @@ static inline __attribute__((always_inline)) void tinyc_fd_channel(
             __builtin_constant_p(out_w) && stride_h == 1 && stride_w == 1 && out_w >= TINYC_FD_QUAD_MIN_W &&
             3 * band_w <= 4095 + 2 && (out_w + 1) * chans <= 4095)
         {
-            /* Pairs of rows in 2 x 2 blocks, then the last row of odd n in pairs, then the odd column's pixel of
-             * each row: each piece's code once (they fit the flash accelerator's instruction cache together). */
+            /* Pairs of rows in 2 x 2 blocks, the last row of odd n in pairs, then the odd column in blocks of 4
+             * rows: each piece's code once, so that they fit the flash accelerator's instruction cache together. */
             const int32_t k[TINYC_QUANT_WORDS] = {q[0], q[1], q[2], q[3]}; /* the blocks' record on the stack */
             const int32_t wb = (int32_t)(((uint32_t)w0b & 0xffffu) | ((uint32_t)w1b << 16));
             int32_t oy = 0;
@@ -449,7 +517,25 @@ static inline __attribute__((always_inline)) void tinyc_fd_channel(
                 tinyc_fd_pairs_asm(band + oy * band_w, out + oy * out_w * chans, out_w >> 1, q, w0a, w1a, w2a, wb,
                                    w2b, band_w, chans, 1, 0);
             }
-            if (out_w & 1)
+            if ((out_w & 1) && n >= 4 && 5 * band_w <= 4095 && 4 * out_w * chans <= 4095)
+            {
+                /* the odd column: blocks of 4 rows, then one more ending at row n - 1 where 4 does not divide n
+                 * (it recomputes up to 3 pixels, the same bytes, in the same code) */
+                int32_t y = 0, blocks = n >> 2, passes = 1 + ((n & 3) != 0);
+                __asm__("" : "+r"(passes)); /* a count GCC cannot see: the loop stays a loop, one copy of its code */
+                for (;;)
+                {
+                    tinyc_fd_column_asm(band + y * band_w + out_w - 1, out + (y * out_w + out_w - 1) * chans, blocks,
+                                        k, w0a, w1a, w2a, wb, w2b, band_w, chans, out_w);
+                    if (--passes == 0)
+                    {
+                        break;
+                    }
+                    y = n - 4;
+                    blocks = 1;
+                }
+            }
+            else if (out_w & 1)
             {
 #pragma GCC unroll 1
                 for (oy = 0; oy < n; oy++)
