@@ -10,7 +10,8 @@ live channel: a channel whose weights are all zero (trained networks prune them)
 computed here with TFLite Micro's arithmetic. Convolutions run `tinyc_fast_conv_s8`, fully connected layers
 `tinyc_fast_fc_s8` (one row, int8 weights), out-of-place depthwise convolutions
 `tinyc_fast_depthwise_s8` (no scratch: its zero-point padded band of input rows is on the stack, `DW_BAND_BYTES`,
-which must hold k_h rows), ADD `tinyc_fast_add_s8`.
+which must hold k_h rows), ADD `tinyc_fast_add_s8`, an average pooling whose one window is the whole input
+`tinyc_fast_avgpool_global_s8` (no constants).
 
 The generic call stays in the generated code beside the specialized one (portable builds and builds against Arm's
 CMSIS-NN run it); the linker keeps only the constants the build uses. The specialized layouts cost flash (int16

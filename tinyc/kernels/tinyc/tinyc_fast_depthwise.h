@@ -15,6 +15,11 @@
  * stride 1: LDR x0..x3, SXTB16 -> (x0, x2), (x1, x3); out0 += SMLAD((x0,x2), (w0,w2)) + SMLABB((x1,x3), w1);
  * out1 += SMLAD((x1,x3), (w0,w2)) + SMLATB((x0,x2), w1): 7 instructions per 6 MACs;
  * stride 2: the same word and x4: out1 += SMLATB((x0,x2), w0) + SMLATB((x1,x3), w1) + SMLABT(x4, w2).
+ * At stride 1 in FAST mode, rows of at least TINYC_FD_QUAD_MIN_W pixels run in blocks of 2 x 2 output pixels
+ * (4 input rows loaded once for both output rows: 68 instructions per 4 pixels against 78 for two pairs), the odd
+ * column in blocks of 4 x 1 (6 input rows, the last block overlapping the one before), the last row of an odd row
+ * count in pairs; each of these has one copy of its code, so that a channel's loop stays in the flash
+ * accelerator's 1 KiB instruction cache (unrolled copies made the step slower with flash than without them).
  * Other sizes (C): 2 output pixels per group of 4 taps and one word, at stride 1 or 2 (tinyc_fd_row_pair: the
  * second pixel's taps from SMLADX of the halves PKHBT packs from this word and the next), one pixel at the end of
  * a row of odd width and at larger strides. The padding taps hold the input zero
