@@ -75,6 +75,10 @@ CASES = {
     "dw3x3_s1_same_c7_9x5": lambda: m.depthwise(3, 1, "same", (9, 5), 7),
     "dw3x3_s1_valid_c6_10x6": lambda: m.depthwise(3, 1, "valid", (10, 6), 6),
     "dw3x3_s1_same_c300_5x15": lambda: m.depthwise(3, 1, "same", (5, 15), 300),
+    # ... at stride 2 (input rows 0..4, the right pixel's x4 from LDRSB): 2 * C > 255 and an odd width, an odd
+    # row count
+    "dw3x3_s2_same_c130_11x10": lambda: m.depthwise(3, 2, "same", (11, 10), 130),
+    "dw3x3_s2_valid_c6_11x9": lambda: m.depthwise(3, 2, "valid", (11, 9), 6),
     "dw2x2_s1_valid_c4_6x7": lambda: m.depthwise(2, 1, "valid", (6, 7), 4),
     # Global average pooling (tinyc_fast_avgpool.h): channel tails (C % 4 = 1, 2), more than 255 pixels (the
     # int16 lane sums in chunks), a fused clamp

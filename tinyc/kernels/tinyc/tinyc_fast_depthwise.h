@@ -15,10 +15,10 @@
  * stride 1: LDR x0..x3, SXTB16 -> (x0, x2), (x1, x3); out0 += SMLAD((x0,x2), (w0,w2)) + SMLABB((x1,x3), w1);
  * out1 += SMLAD((x1,x3), (w0,w2)) + SMLATB((x0,x2), w1): 7 instructions per 6 MACs;
  * stride 2: the same word and x4: out1 += SMLATB((x0,x2), w0) + SMLATB((x1,x3), w1) + SMLABT(x4, w2).
- * At stride 1 in FAST mode, rows of at least TINYC_FD_QUAD_MIN_W pixels run in blocks of 2 x 2 output pixels
- * (4 input rows loaded once for both output rows: 68 instructions per 4 pixels against 78 for two pairs), the odd
- * column in blocks of 4 x 1 (6 input rows, the last block overlapping the one before), the last row of an odd row
- * count in pairs; each of these has one copy of its code, so that a channel's loop stays in the flash
+ * In FAST mode, rows of at least TINYC_FD_QUAD_MIN_W pixels run in blocks of 2 x 2 output pixels (stride 1: 4
+ * input rows loaded once for both output rows, 68 instructions per 4 pixels against 78 for two pairs; stride 2:
+ * 5 input rows, 82 against 90), at stride 1 the odd column in blocks of 4 x 1 (6 input rows, the last block
+ * overlapping the one before), the last row of an odd row count in pairs; each of these has one copy of its code, so that a channel's loop stays in the flash
  * accelerator's 1 KiB instruction cache (unrolled copies made the step slower with flash than without them).
  * Other sizes (C): 2 output pixels per group of 4 taps and one word, at stride 1 or 2 (tinyc_fd_row_pair: the
  * second pixel's taps from SMLADX of the halves PKHBT packs from this word and the next), one pixel at the end of
@@ -256,6 +256,52 @@ static inline __attribute__((always_inline)) const int8_t *tinyc_fd_pairs_asm(
     "strb %[a10], [%[o], %[oc]]\n\t"                                                                              \
     "strb %[a11], [%[o], %[oc1]]\n\t"
 
+/* The same block at stride 2: input rows 0..4, row 2 feeding both output rows; per kernel row the left pixel
+ * (x0..x2) SMLAD + SMLAxB of the middle tap, the right one (x2..x4) SMLATB, SMLATx, SMLABT of x4 (LDRSB). */
+#define TINYC_FD_QUAD_S2_LEFT(A, W, HALVES, WM, B)                                                                \
+    "smlad %[" #A "], %[t2], %[" #W "], %[" #B "]\n\t"                                                            \
+    "smlab" HALVES " %[" #A "], %[t3], %[" #WM "], %[" #A "]\n\t"
+#define TINYC_FD_QUAD_S2_RIGHT(A, W, HALVES, WM, B)                                                               \
+    "smlatb %[" #A "], %[t2], %[" #W "], %[" #B "]\n\t"                                                           \
+    "smlat" HALVES " %[" #A "], %[t3], %[" #WM "], %[" #A "]\n\t"                                                 \
+    "smlabt %[" #A "], %[t1], %[" #W "], %[" #A "]\n\t"
+#define TINYC_FD_QUAD_S2_LOAD(ROW)                                                                                \
+    "ldr %[t1], [%[r], %[" ROW "]]\n\t"                                                                           \
+    "sxtb16 %[t2], %[t1]\n\t"                                                                                     \
+    "sxtb16 %[t3], %[t1], ror #8\n\t"                                                                             \
+    "ldrsb %[t1], [%[r], %[" ROW "]+4]\n\t"
+
+#define TINYC_FD_QUAD_S2_ROWS                                                                                     \
+    "ldr %[a00], %[kb]\n\t"                                                                                       \
+    "ldr %[t1], [%[r]], #4\n\t"                                                                                   \
+    "ldr %[a10], %[kb]\n\t"                                                                                       \
+    "sxtb16 %[t2], %[t1]\n\t"                                                                                     \
+    "sxtb16 %[t3], %[t1], ror #8\n\t"                                                                             \
+    "ldrsb %[t1], [%[r]]\n\t"                                                                                     \
+    TINYC_FD_QUAD_S2_RIGHT(a01, w0, "b", wb, a00)                                                                 \
+    TINYC_FD_QUAD_S2_LEFT(a00, w0, "b", wb, a00)                                                                  \
+    TINYC_FD_QUAD_S2_LOAD("row1")                                                                                 \
+    TINYC_FD_QUAD_S2_LEFT(a00, w1, "t", wb, a00)                                                                  \
+    TINYC_FD_QUAD_S2_RIGHT(a01, w1, "t", wb, a01)                                                                 \
+    TINYC_FD_QUAD_S2_LOAD("row2")                                                                                 \
+    TINYC_FD_QUAD_S2_LEFT(a00, w2, "b", w2b, a00)                                                                 \
+    TINYC_FD_QUAD_S2_RIGHT(a01, w2, "b", w2b, a01)                                                                \
+    TINYC_FD_QUAD_S2_RIGHT(a11, w0, "b", wb, a10)                                                                 \
+    TINYC_FD_QUAD_S2_LEFT(a10, w0, "b", wb, a10)                                                                  \
+    TINYC_FD_QUAD_S2_LOAD("row3")                                                                                 \
+    TINYC_FD_QUAD_S2_LEFT(a10, w1, "t", wb, a10)                                                                  \
+    TINYC_FD_QUAD_S2_RIGHT(a11, w1, "t", wb, a11)                                                                 \
+    TINYC_FD_QUAD_S2_LOAD("row4")                                                                                 \
+    TINYC_FD_QUAD_S2_LEFT(a10, w2, "b", w2b, a10)                                                                 \
+    TINYC_FD_QUAD_S2_RIGHT(a11, w2, "b", w2b, a11)                                                                \
+    "ldr %[t1], %[km]\n\t"                                                                                        \
+    "ldr %[t2], %[ka]\n\t"                                                                                        \
+    "ldr %[t3], %[ks]\n\t"                                                                                        \
+    TINYC_FD_QUAD_REQUANT(a00) TINYC_FD_QUAD_REQUANT(a01) TINYC_FD_QUAD_REQUANT(a10) TINYC_FD_QUAD_REQUANT(a11)   \
+    "strb %[a01], [%[o], %[c]]\n\t"                                                                               \
+    "strb %[a10], [%[o], %[oc]]\n\t"                                                                              \
+    "strb %[a11], [%[o], %[oc1]]\n\t"
+
 /* FAST requantization in place: x = SMMULR(acc, mult); (x + (x >> 31) + q[2]) >> q[3], saturated */
 #define TINYC_FD_QUAD_REQUANT(A)                                                                                  \
     "smmulr %[" #A "], %[" #A "], %[t1]\n\t"                                                                      \
@@ -272,9 +318,9 @@ static inline __attribute__((always_inline)) const int8_t *tinyc_fd_pairs_asm(
     : [r] "+r"(r), [o] "+r"(o), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [a00] "=&r"(a00),                 \
       [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11)                                                        \
     : [w0] "r"(w0), [w1] "r"(w1), [w2] "r"(w2), [wb] "r"(wb), [w2b] "r"(w2b), [kb] "m"(k[0]), [km] "m"(k[1]),       \
-      [ka] "m"(k[2]), [ks] "m"(k[3]), [row1] "n"(band_w - 2), [row2] "n"(2 * band_w - 2),                          \
-      [row3] "n"(3 * band_w - 2), [c] "n"(chans), [c2] "n"(2 * chans), [oc] "n"(out_w * chans),                   \
-      [oc1] "n"((out_w + 1) * chans)
+      [ka] "m"(k[2]), [ks] "m"(k[3]), [row1] "n"(band_w - 2 * stride), [row2] "n"(2 * band_w - 2 * stride),      \
+      [row3] "n"(3 * band_w - 2 * stride), [row4] "n"(4 * band_w - 2 * stride), [c] "n"(chans),                   \
+      [c2] "n"(2 * chans), [oc] "n"(out_w * chans), [oc1] "n"((out_w + 1) * chans)
 
 #define TINYC_FD_QUAD_ASM_LOOP(BODY)                                                                              \
     __asm__ volatile("1:\n\t" BODY TINYC_FD_QUAD_LOOP_TAIL TINYC_FD_QUAD_OPERANDS, [end] "m"(end) : "cc", "memory")
@@ -282,24 +328,32 @@ static inline __attribute__((always_inline)) const int8_t *tinyc_fd_pairs_asm(
 #define TINYC_FD_QUAD_MIN_W 4 /* narrower rows: each row's pairs (3 wide: fewer instructions than the blocks) */
 
 /* Always the loop: the unrolled blocks would not fit the flash accelerator's instruction cache beside the rest. */
-#define TINYC_FD_QUAD_ROWS_ASM(STORE) TINYC_FD_QUAD_ASM_LOOP(TINYC_FD_QUAD_ROWS STORE);
+#define TINYC_FD_QUAD_ROWS_ASM(ROWS, STORE) TINYC_FD_QUAD_ASM_LOOP(ROWS STORE);
 
 /* `pairs` (> 0) blocks of 2 x 2 output pixels of two rows of a 3x3 kernel at stride 1 (FAST mode) from the band
  * at r (rows band_w bytes apart); out at o (pixels chans bytes apart, rows out_w pixels); k: the channel's record
  * on the stack; returns the band position after the blocks. */
 static inline __attribute__((always_inline)) const int8_t *tinyc_fd_quads_asm(
     const int8_t *r, int8_t *o, const int32_t pairs, const int32_t *k, int32_t w0, int32_t w1, int32_t w2,
-    int32_t wb, int32_t w2b, const int32_t band_w, const int32_t chans, const int32_t out_w)
+    int32_t wb, int32_t w2b, const int32_t band_w, const int32_t chans, const int32_t out_w, const int32_t stride)
 {
-    const int8_t *end = r + 2 * pairs;
+    const int8_t *end = r + 2 * stride * pairs;
     int32_t t1, t2, t3, a00, a01, a10, a11;
-    if (2 * chans <= 255)
+    if (stride == 1 && 2 * chans <= 255)
     {
-        TINYC_FD_QUAD_ROWS_ASM(TINYC_FD_QUAD_STORE)
+        TINYC_FD_QUAD_ROWS_ASM(TINYC_FD_QUAD_ROWS, TINYC_FD_QUAD_STORE)
+    }
+    else if (stride == 1)
+    {
+        TINYC_FD_QUAD_ROWS_ASM(TINYC_FD_QUAD_ROWS, TINYC_FD_QUAD_STORE_WIDE)
+    }
+    else if (2 * chans <= 255)
+    {
+        TINYC_FD_QUAD_ROWS_ASM(TINYC_FD_QUAD_S2_ROWS, TINYC_FD_QUAD_STORE)
     }
     else
     {
-        TINYC_FD_QUAD_ROWS_ASM(TINYC_FD_QUAD_STORE_WIDE)
+        TINYC_FD_QUAD_ROWS_ASM(TINYC_FD_QUAD_S2_ROWS, TINYC_FD_QUAD_STORE_WIDE)
     }
     return r;
 }
@@ -503,8 +557,8 @@ static inline __attribute__((always_inline)) void tinyc_fd_channel(
         const int32_t w0a = w[0], w0b = w[1], w1a = w[2], w1b = w[3], w2a = w[4], w2b = w[5];
 #if defined(__OPTIMIZE__)
         if (mode == TINYC_REQUANT_FAST && __builtin_constant_p(band_w) && __builtin_constant_p(chans) &&
-            __builtin_constant_p(out_w) && stride_h == 1 && stride_w == 1 && out_w >= TINYC_FD_QUAD_MIN_W &&
-            3 * band_w <= 4095 + 2 && (out_w + 1) * chans <= 4095)
+            __builtin_constant_p(out_w) && stride_h == stride_w && out_w >= TINYC_FD_QUAD_MIN_W &&
+            (2 * stride_w + 1) * band_w <= 4095 && (out_w + 1) * chans <= 4095)
         {
             /* Pairs of rows in 2 x 2 blocks, the last row of odd n in pairs, then the odd column in blocks of 4
              * rows: each piece's code once, so that they fit the flash accelerator's instruction cache together. */
@@ -514,15 +568,15 @@ static inline __attribute__((always_inline)) void tinyc_fd_channel(
 #pragma GCC unroll 1
             for (; oy + 1 < n; oy += 2)
             {
-                tinyc_fd_quads_asm(band + oy * band_w, out + oy * out_w * chans, out_w >> 1, k, w0a, w1a, w2a, wb,
-                                   w2b, band_w, chans, out_w);
+                tinyc_fd_quads_asm(band + oy * stride_h * band_w, out + oy * out_w * chans, out_w >> 1, k, w0a, w1a,
+                                   w2a, wb, w2b, band_w, chans, out_w, stride_w);
             }
             if (oy < n)
             {
-                tinyc_fd_pairs_asm(band + oy * band_w, out + oy * out_w * chans, out_w >> 1, q, w0a, w1a, w2a, wb,
-                                   w2b, band_w, chans, 1, 0);
+                tinyc_fd_pairs_asm(band + oy * stride_h * band_w, out + oy * out_w * chans, out_w >> 1, q, w0a, w1a,
+                                   w2a, wb, w2b, band_w, chans, stride_w, 0);
             }
-            if ((out_w & 1) && n >= 4 && 5 * band_w <= 4095 && 4 * out_w * chans <= 4095)
+            if ((out_w & 1) && stride_w == 1 && n >= 4 && 5 * band_w <= 4095 && 4 * out_w * chans <= 4095)
             {
                 /* the odd column: blocks of 4 rows, then one more ending at row n - 1 where 4 does not divide n
                  * (it recomputes up to 3 pixels, the same bytes, in the same code) */
@@ -545,8 +599,8 @@ static inline __attribute__((always_inline)) void tinyc_fd_channel(
 #pragma GCC unroll 1
                 for (oy = 0; oy < n; oy++)
                 {
-                    tinyc_fd_single_asm(band + oy * band_w + out_w - 1, out + (oy * out_w + out_w - 1) * chans, q,
-                                        w0a, w1a, w2a, wb, w2b, band_w);
+                    tinyc_fd_single_asm(band + oy * stride_h * band_w + (out_w - 1) * stride_w,
+                                        out + (oy * out_w + out_w - 1) * chans, q, w0a, w1a, w2a, wb, w2b, band_w);
                 }
             }
             return;
