@@ -18,8 +18,9 @@
  * In FAST mode, rows of at least TINYC_FD_QUAD_MIN_W pixels run in blocks of 2 x 2 output pixels (stride 1: 4
  * input rows loaded once for both output rows, 68 instructions per 4 pixels against 78 for two pairs; stride 2:
  * 5 input rows, 82 against 90), at stride 1 the odd column in blocks of 4 x 1 (6 input rows, the last block
- * overlapping the one before), the last row of an odd row count in pairs; each of these has one copy of its code, so that a channel's loop stays in the flash
- * accelerator's 1 KiB instruction cache (unrolled copies made the step slower with flash than without them).
+ * overlapping the one before), the last row of an odd row count in pairs; each of these has one copy of its
+ * code, so that a channel's loop stays in the flash accelerator's 1 KiB instruction cache (unrolled copies made
+ * the step slower with flash than without them).
  * Other sizes (C): 2 output pixels per group of 4 taps and one word, at stride 1 or 2 (tinyc_fd_row_pair: the
  * second pixel's taps from SMLADX of the halves PKHBT packs from this word and the next), one pixel at the end of
  * a row of odd width and at larger strides. The padding taps hold the input zero
