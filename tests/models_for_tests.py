@@ -18,6 +18,14 @@ def depthwise(k: int, stride: int, padding: str, hw: tuple[int, int], c: int, ac
     return keras.Model(x, layers.ReLU(6.0)(y) if activation == "relu6" else y)
 
 
+def global_avgpool(hw: tuple[int, int], c: int, relu6: bool = False) -> keras.Model:
+    """AVERAGE_POOL_2D whose one window is the whole input (tinyc_fast_avgpool.h), after a conv that gives the
+    sums both signs."""
+    x = keras.Input((*hw, c))
+    y = layers.AveragePooling2D(pool_size=hw)(layers.Conv2D(c, 1)(x))
+    return keras.Model(x, layers.ReLU(6.0)(y) if relu6 else y)
+
+
 def dense(n_in: int, n_out: int, activation: str | None = None) -> keras.Model:
     x = keras.Input((n_in,))
     return keras.Model(x, layers.Dense(n_out, activation=activation)(x))

@@ -68,7 +68,22 @@ CASES = {
     "dw5x5_s1_same_c3_chunks_30x90": lambda: m.depthwise(5, 1, "same", (30, 90), 3),
     # Pairs of any width (groups of 4 taps): a full last group at stride 1 (the next group's word), 2 taps:
     "dw4x4_s1_same_c3_8x9": lambda: m.depthwise(4, 1, "same", (8, 9), 3),
+    # The 3x3 stride-1 blocks (2 x 2 pixels, the odd column's 4 x 1): 2 * C > 255 (the stores' wide step), odd
+    # width and odd row count (the last row in pairs, the column's blocks and single pixels), the narrowest width
+    # (4, valid), rows too far apart for the blocks' offsets ((out_w + 1) * C > 4095: the pairs)
+    "dw3x3_s1_same_c130_6x8": lambda: m.depthwise(3, 1, "same", (6, 8), 130),
+    "dw3x3_s1_same_c7_9x5": lambda: m.depthwise(3, 1, "same", (9, 5), 7),
+    "dw3x3_s1_valid_c6_10x6": lambda: m.depthwise(3, 1, "valid", (10, 6), 6),
+    "dw3x3_s1_same_c300_5x15": lambda: m.depthwise(3, 1, "same", (5, 15), 300),
+    # ... at stride 2 (input rows 0..4, the right pixel's x4 from LDRSB): 2 * C > 255 and an odd width, an odd
+    # row count
+    "dw3x3_s2_same_c130_11x10": lambda: m.depthwise(3, 2, "same", (11, 10), 130),
+    "dw3x3_s2_valid_c6_11x9": lambda: m.depthwise(3, 2, "valid", (11, 9), 6),
     "dw2x2_s1_valid_c4_6x7": lambda: m.depthwise(2, 1, "valid", (6, 7), 4),
+    # Global average pooling (tinyc_fast_avgpool.h): channel tails (C % 4 = 1, 2), more than 255 pixels (the
+    # int16 lane sums in chunks), a fused clamp
+    "avgpool_global_c13_25x5": lambda: m.global_avgpool((25, 5), 13),
+    "avgpool_global_c6_17x19_relu6": lambda: m.global_avgpool((17, 19), 6, relu6=True),
     "conv1x1_c16_to_10_relu6": lambda: m.conv(1, 1, "valid", (4, 5), 16, 10, "relu"),
     # The 4-pixel tile (tinyc_fc_tile4): the last 1 or 2 pixels of a quad, a 1-pixel output (stale columns in
     # the quad), odd channel counts, k4 = 288 (the longest columns on the stack) with an odd number of groups

@@ -28,6 +28,8 @@ CONV_CASES = {
     "conv_k1_s2_same": lambda: m.conv(1, 2, "same", (7, 5), 6, 3),
     "dw_k3_s1_same": lambda: m.depthwise(3, 1, "same", (7, 9), 5),
     "dw_k3_s2_same_relu6": lambda: m.depthwise(3, 2, "same", (9, 8), 6, "relu6"),
+    "dw_k3_s1_same_c5_13x7": lambda: m.depthwise(3, 1, "same", (13, 7), 5),  # 2 x 2 and 4 x 1 blocks, odd rows
+    "dw_k3_s2_same_c7_13x11": lambda: m.depthwise(3, 2, "same", (13, 11), 7),  # stride-2 2 x 2 blocks, odd rows
     "dw_k5_s1_valid": lambda: m.depthwise(5, 1, "valid", (9, 7), 3),
     "dw_k5_s2_same": lambda: m.depthwise(5, 2, "same", (10, 11), 7),
     "dw_k7_s1_same": lambda: m.depthwise(7, 1, "same", (8, 8), 4),
@@ -54,6 +56,8 @@ CONV_CASES = {
     "pad_softmax_flatten": m.pad_softmax,
     "standalone_relu6": m.standalone_relu6,
     "pools_fused_relu6": m.pools_fused_relu6,
+    # tinyc_fast_avgpool.h: one window over the whole input, C % 4 = 3, more than 255 pixels
+    "avgpool_global_c7_16x17": lambda: m.global_avgpool((16, 17), 7),
 }
 
 

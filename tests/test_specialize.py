@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from tinyc.ir.lower import ConstArray, ConvCall, Dims, FullyConnectedCall, KernelKind
+from tinyc.ir.lower import ConstArray, ConvCall, Dims, FullyConnectedCall, KernelKind, PoolCall
 from tinyc.plan import specialize as sp
 
 
@@ -151,3 +151,21 @@ def test_fully_connected_reads_int8_weights_by_quads_of_channels() -> None:
     # an input row wider than the stack's int16 column: the convolution's kernel
     wide = np.ones((3, sp.FF_STACK_CHANNELS + 1), dtype=np.int64)
     assert sp._fast_fully_connected(fc_call(wide), sp.WeightFormat.S16).variant is sp.Variant.FAST_CONV
+
+
+def pool_call(in_hw: tuple[int, int], filter_hw: tuple[int, int], out_hw: tuple[int, int], pad: int = 0) -> PoolCall:
+    return PoolCall(kind=KernelKind.AVGPOOL, op_index=0, layer="pool", inputs=(0,), output=1, macs=0,
+                    scratch_bytes=0, consts=(), input_dims=Dims(1, *in_hw, 6), filter_dims=Dims(1, *filter_hw, 1),
+                    output_dims=Dims(1, *out_hw, 6), stride_h=1, stride_w=1, pad_h=pad, pad_w=pad, act_min=-128,
+                    act_max=127)
+
+
+def test_average_pooling_over_the_whole_input_is_specialized() -> None:
+    assert sp._fast_avgpool(pool_call((25, 5), (25, 5), (1, 1))).variant is sp.Variant.FAST_AVGPOOL
+    assert sp._fast_avgpool(pool_call((3, 3), (3, 3), (1, 1))).variant is sp.Variant.FAST_AVGPOOL
+    several = sp._fast_avgpool(pool_call((6, 6), (3, 3), (4, 4)))
+    assert (several.variant, several.reason) == (sp.Variant.GENERIC, "more than one window, or padding")
+    padded = sp._fast_avgpool(pool_call((2, 2), (3, 3), (1, 1), pad=1))
+    assert (padded.variant, padded.reason) == (sp.Variant.GENERIC, "more than one window, or padding")
+    part = sp._fast_avgpool(pool_call((5, 5), (4, 4), (1, 1)))
+    assert (part.variant, part.reason) == (sp.Variant.GENERIC, "the window is not the whole input")

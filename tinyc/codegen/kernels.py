@@ -106,7 +106,7 @@ KERNELS: dict[KernelKind, Callable[[StepContext], tuple[str, str]]] = {
 
 
 FAST_MACROS = {Variant.FAST_CONV: "fast_conv", Variant.FAST_DEPTHWISE: "fast_depthwise", Variant.FAST_ADD: "fast_add",
-               Variant.FAST_FC: "fast_fc"}
+               Variant.FAST_FC: "fast_fc", Variant.FAST_AVGPOOL: "fast_avgpool"}
 
 
 FAST_CONV_FIELDS = ("in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "k_h", "k_w", "stride_h", "stride_w", "pad_h",

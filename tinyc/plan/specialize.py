@@ -10,7 +10,8 @@ live channel: a channel whose weights are all zero (trained networks prune them)
 computed here with TFLite Micro's arithmetic. Convolutions run `tinyc_fast_conv_s8`, fully connected layers
 `tinyc_fast_fc_s8` (one row, int8 weights), out-of-place depthwise convolutions
 `tinyc_fast_depthwise_s8` (no scratch: its zero-point padded band of input rows is on the stack, `DW_BAND_BYTES`,
-which must hold k_h rows), ADD `tinyc_fast_add_s8`.
+which must hold k_h rows), ADD `tinyc_fast_add_s8`, an average pooling whose one window is the whole input
+`tinyc_fast_avgpool_global_s8` (no constants).
 
 The generic call stays in the generated code beside the specialized one (portable builds and builds against Arm's
 CMSIS-NN run it); the linker keeps only the constants the build uses. The specialized layouts cost flash (int16
@@ -28,7 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from tinyc.boards import Board
-from tinyc.ir.lower import AddCall, ConstArray, ConvCall, FullyConnectedCall, KernelKind
+from tinyc.ir.lower import AddCall, ConstArray, ConvCall, FullyConnectedCall, KernelKind, PoolCall
 from tinyc.ir.lut import multiply_by_quantized_multiplier
 from tinyc.plan.report import code_estimate_bytes
 from tinyc.plan.schedule import Schedule, Step
@@ -51,6 +52,7 @@ class Variant(enum.Enum):
     FAST_DEPTHWISE = "fast-depthwise"  # tinyc_fast_depthwise_s8, specialized per layer
     FAST_ADD = "fast-add"  # tinyc_fast_add_s8: a table per input, one requantization
     FAST_FC = "fast-fc"  # tinyc_fast_fc_s8: fully connected, one row, int8 weights
+    FAST_AVGPOOL = "fast-avgpool"  # tinyc_fast_avgpool_global_s8: one window over the whole input, no constants
 
 
 class WeightFormat(enum.Enum):
@@ -402,6 +404,22 @@ def _fast_add(call: AddCall) -> KernelChoice:
                         extra_flash_bytes=table.size_bytes, add=(p.output_mult, folded, e))
 
 
+def _eligible_avgpool(call: PoolCall) -> str:
+    """Average pooling runs tinyc's global kernel when its one window is the whole input (output 1x1, no padding)."""
+    if call.input_dims.n != 1:
+        return "batches"
+    if (call.output_dims.h, call.output_dims.w) != (1, 1) or (call.pad_h, call.pad_w) != (0, 0):
+        return "more than one window, or padding"
+    if (call.filter_dims.h, call.filter_dims.w) != (call.input_dims.h, call.input_dims.w):
+        return "the window is not the whole input"
+    return ""
+
+
+def _fast_avgpool(call: PoolCall) -> KernelChoice:
+    reason = _eligible_avgpool(call)
+    return KernelChoice(Variant.GENERIC, reason=reason) if reason else KernelChoice(Variant.FAST_AVGPOOL)
+
+
 SPECIALIZED: dict[KernelKind, tuple[Callable[[Step], str],
                                     Callable[[ConvCall | FullyConnectedCall, WeightFormat], KernelChoice]]] = {
     KernelKind.CONV: (_eligible, _fast_conv),
@@ -455,6 +473,7 @@ def choose_kernels(schedule: Schedule, board: Board) -> tuple[KernelChoice, ...]
             budget -= adds[step.call.op_index].extra_flash_bytes
     return tuple(by_op.get(s.call.op_index, GENERIC) if s.call.kind in SPECIALIZED
                  else adds.get(s.call.op_index, GENERIC) if s.call.kind is KernelKind.ADD
+                 else _fast_avgpool(s.call) if isinstance(s.call, PoolCall) and s.call.kind is KernelKind.AVGPOOL
                  else GENERIC for s in schedule.steps)  # a patch's block copies carry their op's index
 
 
