@@ -6,6 +6,7 @@
 
 #include "arm_nnfunctions.h"
 #include "tinyc_fast_add.h"
+#include "tinyc_fast_avgpool.h"
 #include "tinyc_fast_conv.h"
 #include "tinyc_fast_depthwise.h"
 #include "tinyc_kernels.h"

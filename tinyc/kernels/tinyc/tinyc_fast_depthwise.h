@@ -31,7 +31,6 @@
 #define TINYC_FAST_DEPTHWISE_H
 
 #include "tinyc_fast_conv.h"
-#include "tinyc_fast_avgpool.h" /* the generated model includes this header: the specialized pooling with it */
 
 #if TINYC_FAST_KERNELS
 
@@ -727,7 +726,7 @@ static inline __attribute__((always_inline)) void tinyc_fd_gather(const int8_t *
  * Depthwise convolution of one NHWC image with the compile-time layouts above; chunks of output rows whose
  * k_h + (rows - 1) * stride_h input rows fit the band, in chunk-major order (the padding written once per chunk).
  */
-static inline __attribute__((always_inline)) void tinyc_fast_depthwise_s8(
+static inline __attribute__((always_inline)) void tinyc_fd_depthwise(
     const int8_t *input, int8_t *output, const int16_t *weights, const int32_t *quant, const int32_t in_h,
     const int32_t in_w, const int32_t chans, const int32_t out_h, const int32_t out_w, const int32_t k_h,
     const int32_t k_w, const int32_t stride_h, const int32_t stride_w, const int32_t pad_h, const int32_t pad_w,
@@ -763,6 +762,25 @@ static inline __attribute__((always_inline)) void tinyc_fast_depthwise_s8(
                              stride_h, stride_w, out_offset, act_min, act_max, mode);
         }
     }
+}
+
+/* A specialized depthwise convolution's shape and output quantization by name (as tinyc_fast_conv_shape: a
+ * compile-time constant of model.c, with designated initializers, that the inlined kernel folds away). */
+typedef struct
+{
+    int32_t in_h, in_w, chans, out_h, out_w;
+    int32_t k_h, k_w, stride_h, stride_w, pad_h, pad_w;
+    int32_t pad_value; /* the input zero point */
+    int32_t out_offset, act_min, act_max;
+} tinyc_fast_depthwise_shape;
+
+/* tinyc_fd_depthwise with its shape named; mode: TINYC_REQUANT_*. */
+static inline __attribute__((always_inline)) void tinyc_fast_depthwise_s8(
+    const int8_t *input, int8_t *output, const int16_t *weights, const int32_t *quant,
+    const tinyc_fast_depthwise_shape s, const int mode)
+{
+    tinyc_fd_depthwise(input, output, weights, quant, s.in_h, s.in_w, s.chans, s.out_h, s.out_w, s.k_h, s.k_w,
+                       s.stride_h, s.stride_w, s.pad_h, s.pad_w, s.pad_value, s.out_offset, s.act_min, s.act_max, mode);
 }
 
 #endif /* TINYC_FAST_KERNELS */
