@@ -37,7 +37,11 @@ def test_custom_board_loads(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("replace, message", [
-    ((('cpu = "cortex-m4"', 'cpu = "cortex-m33"'),), "my_board.toml: cpu must be one of cortex-m4, cortex-m7, got 'cortex-m33'"),
+    ((('cpu = "cortex-m4"', 'cpu = "cortex-m0plus"'),),
+     "my_board.toml: cpu must be one of cortex-m4, cortex-m7, cortex-m33, got 'cortex-m0plus'"),
+    ((('cpu = "cortex-m4"', 'cpu = "cortex-m33"'),), "my_board.toml: cflags must hold -mcpu=cortex-m33 (the cpu the board names)"),
+    ((('cpu = "cortex-m4"', 'cpu = "cortex-m33"'), ("-mcpu=cortex-m4", "-mcpu=cortex-m33")),
+     "my_board.toml: [emulator.qemu] machine must be 'mps2-an505' for a cortex-m33 (tinyc's emulator build runs there), got 'mps2-an386'"),
     ((("clock_hz = 100_000_000", 'clock_hz = "fast"'),), "my_board.toml: the board clock_hz must be an integer, got 'fast'"),
     ((("clock_hz = 100_000_000", "clock_hz = 0"),), "my_board.toml: clock_hz must be positive, got 0"),
     ((('"-mcpu=cortex-m4", ', ""),), "my_board.toml: cflags must hold -mcpu=cortex-m4 (the cpu the board names)"),

@@ -120,7 +120,7 @@ class Board:
     flash_timing: FlashTiming | None = None  # [flash.timing]: None when the flash is not modelled
 
 
-_CPUS = ("cortex-m4", "cortex-m7")
+_CPUS = ("cortex-m4", "cortex-m7", "cortex-m33")
 
 # A board file is untrusted data (a user downloads it like a .tflite): every string it holds reaches a Makefile,
 # a linker script, Renode scripts or C, so each string field has an allow-list and each integer a 32-bit range.
@@ -336,7 +336,10 @@ def _renode(data: dict[str, Any], path: Path) -> RenodeTarget | None:
 
 
 # The QEMU machine each CPU's emulator build runs on (the mps2 machines tinyc's emulator harness is written for).
-QEMU_MACHINES = {"cortex-m4": "mps2-an386", "cortex-m7": "mps2-an500"}
+# mps2-an505 is Arm's AN505 FPGA image (an SSE-200 with a Cortex-M33 that boots in the Secure state): the emulator
+# build runs Secure from the Secure aliases of its memories, code in SSRAM1 at 0x10000000 (4 MiB) and data in
+# SSRAM2+3 at 0x38000000 (4 MiB); see boards/stm32u575.toml.
+QEMU_MACHINES = {"cortex-m4": "mps2-an386", "cortex-m7": "mps2-an500", "cortex-m33": "mps2-an505"}
 MAX_STACK_FRACTION = 0.5  # a stack reservation over half the SRAM is a typo, not a plan
 
 BoardRef = str | Path  # a bundled board's name, or a board file of the user's (--board-file)

@@ -328,7 +328,7 @@ def boards() -> None:
     from tinyc.resources import boards_dir
     table = Table(title="boards")
     for column in ("name", "cpu", "clock", "SRAM", "flash", "emulator", "real-board firmware"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in ("name", "cpu", "SRAM"))  # wrap the prose columns first
     for b in known_boards().values():
         regions = " + ".join(f"{r.name} {r.size_bytes // 1024}" for r in b.sram_regions)
         table.add_row(b.name, b.cpu, f"{b.clock_hz // 1_000_000} MHz",
