@@ -15,10 +15,13 @@ Cortex-M7 r1p2 chapter 2 pipeline), reduced to what an estimate can use without 
   LDRD/STRD: 3; LDM/STM/PUSH/POP: 1 + registers; a taken branch: 1 + P with P = 2 (pipeline refill, "1 to 3");
   a load of PC (POP {.., pc}, LDR pc): + P; SDIV/UDIV: 7 (the middle of "2 to 12"); VDIV/VSQRT: 14.
   Flash wait states are added separately (below); bus contention is not modelled.
+- Cortex-M33: the Cortex-M4's table. Its TRM (r0p4) gives no per-instruction cycle table; the core has the M4's
+  three-stage pipeline and single-cycle DSP multiply-accumulate (SMLAD, SMLABB), and its limited dual issue of
+  16-bit pairs is not modelled, so the figure is an estimate, probably slightly high.
 - Cortex-M7: single issue as an upper bound (the M7 dual-issues many pairs; not modelled): 1 per instruction,
   loads and LDRD 1 (TCM or cache hits), LDM/STM 1 + registers / 2, taken branches 1 (predicted) + 1, divides 7.
 
-So the M4 figure is a plausible estimate of the core's cycles at zero wait states, and the M7 figure an upper
+So the M4 and M33 figures are plausible estimates of the core's cycles at zero wait states, and the M7 figure an upper
 bound; both are labelled estimates wherever they are printed.
 
 The flash: when the board file has `[flash.timing]`, the same QEMU run also loads tinyc's trace plugin (executed
@@ -74,6 +77,9 @@ TIMING_TABLES: dict[str, TimingTable] = {
     "cortex-m7": TimingTable("Cortex-M7 (single issue: an upper bound)", alu=1, load_store=1,
                              load_store_pipelined=1, load_store_double=1, multiple_base=1,
                              multiple_per_register=0.5, branch_taken_extra=1, divide=7, float_divide=14),
+    "cortex-m33": TimingTable("Cortex-M33 (the Cortex-M4's timings: an estimate)", alu=1, load_store=2,
+                              load_store_pipelined=1, load_store_double=3, multiple_base=1, multiple_per_register=1,
+                              branch_taken_extra=2, divide=7, float_divide=14),
 }
 
 _BRANCHES = ("b", "bl", "blx", "bx", "cbz", "cbnz", "tbb", "tbh")
