@@ -30,7 +30,8 @@ needs_binutils = pytest.mark.skipif(
 TINY = REPO / "tests" / "data" / "golden_tiny.tflite"
 # Every bundled board with a [part] table: the two above plus a part with an LPUART behind a power switch and
 # three SRAM blocks (NUCLEO-L4R5ZI) and a non-ST part whose UART sends by DMA (nRF52840).
-PART_BOARDS = (*BOARDS, "stm32l4r5", "nrf52840")
+# And a Cortex-M33 part (NUCLEO-U575ZI-Q: USART1, the non-secure aliases of TrustZone-off).
+PART_BOARDS = (*BOARDS, "stm32l4r5", "nrf52840", "stm32u575")
 SAMPLES = 3
 
 
@@ -113,6 +114,7 @@ EXPECTED_REGIONS = {  # section -> the board-file table its run address must lie
     "stm32h743": {".isr_vector": "flash", ".text": "flash", ".data": "sram", ".bss": "sram", ".stack": "stack_ram"},
     "stm32l4r5": {".isr_vector": "flash", ".text": "flash", ".data": "sram", ".bss": "sram", ".stack": "sram"},
     "nrf52840": {".isr_vector": "flash", ".text": "flash", ".data": "sram", ".bss": "sram", ".stack": "sram"},
+    "stm32u575": {".isr_vector": "flash", ".text": "flash", ".data": "sram", ".bss": "sram", ".stack": "sram"},
 }
 
 
@@ -215,6 +217,17 @@ USART_DRIVER_LINES = {  # the register writes of the generated driver, exactly
                   "TINYC_REG(0x40008000u) = 0x00000009u; /* CR1: UE | TE */",
                   "while ((TINYC_REG(0x4000801Cu) & 0x00000080u) == 0u) {",
                   "TINYC_REG(0x40008028u) = (uint32_t)(uint8_t)c;"],
+    # stm32u575xx.h: RCC_AHB2ENR1 0x46020C8C (GPIOAEN bit 0), RCC_APB2ENR 0x46020CA4 (USART1EN bit 14), GPIOA MODER
+    # bits 18-19 and AFRH bits 4-7 for PA9, USART1 BRR = 4 MHz (MSIS) / 115200.
+    "stm32u575": ["TINYC_REG(0x46020C8Cu) |= 0x00000001u; /* GPIO port clock */",
+                  "TINYC_REG(0x46020CA4u) |= 0x00004000u; /* USART clock */",
+                  "TINYC_REG(0x42020000u) = (TINYC_REG(0x42020000u) & ~0x000C0000u) | 0x00080000u; "
+                  "/* TX pin: alternate function mode */",
+                  "TINYC_REG(0x42020024u) = (TINYC_REG(0x42020024u) & ~0x000000F0u) | 0x00000070u; /* TX pin: AF7 */",
+                  "TINYC_REG(0x4001380Cu) = 35u; /* BRR = 4000000 / 115200, rounded */",
+                  "TINYC_REG(0x40013800u) = 0x00000009u; /* CR1: UE | TE */",
+                  "while ((TINYC_REG(0x4001381Cu) & 0x00000080u) == 0u) {",
+                  "TINYC_REG(0x40013828u) = (uint32_t)(uint8_t)c;"],
     # nRF52840 PS, UARTE0 at 0x40002000: PSEL.TXD 0x50C, BAUDRATE 0x524 (115200: 0x01D60000), CONFIG 0x56C,
     # ENABLE 0x500 (8), TXD.PTR 0x544, TXD.MAXCNT 0x548, TASKS_STARTTX 0x008, EVENTS_ENDTX 0x120.
     "nrf52840": ["TINYC_REG(0x4000250Cu) = 0x00000006u; /* PSEL.TXD: P0.06, connected */",
