@@ -30,8 +30,9 @@ needs_binutils = pytest.mark.skipif(
 TINY = REPO / "tests" / "data" / "golden_tiny.tflite"
 # Every bundled board with a [part] table: the two above plus a part with an LPUART behind a power switch and
 # three SRAM blocks (NUCLEO-L4R5ZI) and a non-ST part whose UART sends by DMA (nRF52840).
-# And a Cortex-M33 part (NUCLEO-U575ZI-Q: USART1, the non-secure aliases of TrustZone-off).
-PART_BOARDS = (*BOARDS, "stm32l4r5", "nrf52840", "stm32u575")
+# And the Cortex-M33 parts (NUCLEO-U575ZI-Q: USART1 at the non-secure aliases of TrustZone-off; the nRF5340's
+# application core: UARTE0 at its Secure address).
+PART_BOARDS = (*BOARDS, "stm32l4r5", "nrf52840", "stm32u575", "nrf5340")
 SAMPLES = 3
 
 
@@ -99,7 +100,7 @@ def test_vector_table_at_flash_origin(board: str, board_elves) -> None:
     data = board_data(board)
     found = sections(elf)
     vma, lma, size, _ = found[".isr_vector"]
-    assert vma == lma == data["flash"]["origin"] == {"nrf52840": 0}.get(board, 0x08000000)
+    assert vma == lma == data["flash"]["origin"] == {"nrf52840": 0, "nrf5340": 0}.get(board, 0x08000000)
     assert size == 4 * (16 + data["part"]["irq_count"])  # 16 system vectors + the part's interrupts
     sp, reset = vector_words(elf, 2)
     stack_ram = data["part"].get("stack_ram", data["sram"])
@@ -115,6 +116,7 @@ EXPECTED_REGIONS = {  # section -> the board-file table its run address must lie
     "stm32l4r5": {".isr_vector": "flash", ".text": "flash", ".data": "sram", ".bss": "sram", ".stack": "sram"},
     "nrf52840": {".isr_vector": "flash", ".text": "flash", ".data": "sram", ".bss": "sram", ".stack": "sram"},
     "stm32u575": {".isr_vector": "flash", ".text": "flash", ".data": "sram", ".bss": "sram", ".stack": "sram"},
+    "nrf5340": {".isr_vector": "flash", ".text": "flash", ".data": "sram", ".bss": "sram", ".stack": "sram"},
 }
 
 
@@ -239,6 +241,16 @@ USART_DRIVER_LINES = {  # the register writes of the generated driver, exactly
                  "TINYC_REG(0x40002548u) = 1u; /* TXD.MAXCNT */",
                  "TINYC_REG(0x40002008u) = 1u; /* TASKS_STARTTX */",
                  "while (TINYC_REG(0x40002120u) == 0u) { /* EVENTS_ENDTX: the byte is out */"],
+    # nrf5340_application.h: UARTE0 Secure at 0x50008000, the same offsets; P0.20.
+    "nrf5340": ["TINYC_REG(0x5000850Cu) = 0x00000014u; /* PSEL.TXD: P0.20, connected */",
+                "TINYC_REG(0x50008524u) = 0x01D60000u; /* BAUDRATE: 115200 */",
+                "TINYC_REG(0x5000856Cu) = 0x00000000u; /* CONFIG: 8N1, no flow control */",
+                "TINYC_REG(0x50008500u) = 0x00000008u; /* ENABLE: UARTE */",
+                "TINYC_REG(0x50008120u) = 0u; /* EVENTS_ENDTX */",
+                "TINYC_REG(0x50008544u) = (uint32_t)(uintptr_t)&tinyc_usart_tx_byte; /* TXD.PTR */",
+                "TINYC_REG(0x50008548u) = 1u; /* TXD.MAXCNT */",
+                "TINYC_REG(0x50008008u) = 1u; /* TASKS_STARTTX */",
+                "while (TINYC_REG(0x50008120u) == 0u) { /* EVENTS_ENDTX: the byte is out */"],
 }
 
 
