@@ -46,6 +46,11 @@ def test_u575_sram_blocks_tile_its_sram() -> None:
      "there), got 'mps2-an386'"),
     ((('"-mcpu=cortex-m33", ', '"-mcpu=cortex-m4", '),),
      "stm32u575.toml: cflags must hold -mcpu=cortex-m33 (the cpu the board names)"),
+    ((('"-mthumb"', '"-mthumb", "-mcpu=cortex-m33+nodsp"'),),
+     "stm32u575.toml: cflags must name the cpu once, as -mcpu=cortex-m33, got also -mcpu=cortex-m33+nodsp (a core "
+     "variant such as +nodsp, a Cortex-M33 without the DSP extension, is not supported)"),
+    ((('"-mcpu=cortex-m33"', '"-mcpu=cortex-m33+nodsp"'),),
+     "stm32u575.toml: cflags must hold -mcpu=cortex-m33 (the cpu the board names)"),
     ((('cpu = "cortex-m33"', 'cpu = "cortex-m23"'),),
      "stm32u575.toml: cpu must be one of cortex-m4, cortex-m7, cortex-m33, got 'cortex-m23'"),
 ])

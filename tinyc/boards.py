@@ -409,6 +409,12 @@ def load_board_file(path: Path) -> Board:
                          f"and _ = + , . : / - only (no spaces, quotes, $ or newlines), got {(refused or cflags)[0]!r}")
     if f"-mcpu={cpu}" not in cflags:
         raise BoardError(f"{path.name}: cflags must hold -mcpu={cpu} (the cpu the board names), got {cflags}")
+    other = [f for f in cflags if f.startswith("-mcpu=") and f != f"-mcpu={cpu}"]
+    if other:
+        # gcc takes the last -mcpu: a second one (e.g. -mcpu=cortex-m33+nodsp) would build another core than the one
+        # the kernels, the emulator machine and the cycle table were chosen for.
+        raise BoardError(f"{path.name}: cflags must name the cpu once, as -mcpu={cpu}, got also {other[0]} (a core "
+                         "variant such as +nodsp, a Cortex-M33 without the DSP extension, is not supported)")
     flash, sram = _region(data, "flash", path), _region(data, "sram", path)
     stack_bytes = _number(_table(data, "stack", path, "size_bytes = 8192, say"), "size_bytes", "[stack]", path)
     if not 0 < stack_bytes <= MAX_STACK_FRACTION * sram.size_bytes:
