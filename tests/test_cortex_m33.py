@@ -114,3 +114,17 @@ def test_kws_dscnn_bit_exact_on_the_m33_boards(board: str, kws_dscnn_tflite: Pat
     result = verify(kws_dscnn_tflite, board, samples=2)
     assert result.first_mismatch is None, result.first_mismatch.describe()
     assert result.mismatched_samples == 0 and len(result.run.outputs) == 2
+
+
+@needs_toolchain
+@pytest.mark.emulator
+def test_bench_on_an505_counts_and_estimates_m33_cycles() -> None:
+    """SysTick and the translation-block log work on mps2-an505: the instruction count and the M33 estimate agree."""
+    from tinyc.run.bench import bench
+    result = bench(REPO / "tests" / "data" / "golden_tiny.tflite", "stm32u575", cycles=True)
+    estimate = result.cycles
+    assert estimate is not None and estimate.flash is None  # no [flash.timing]: the zero-wait figure only
+    assert estimate.core == "Cortex-M33 (the Cortex-M4's timings: an estimate)"
+    assert abs(estimate.instructions - result.instructions) <= 2 * result.instructions_per_tick
+    assert estimate.cycles >= estimate.instructions > 0
+    assert result.as_json()["cycle_model"] == estimate.core
