@@ -695,6 +695,57 @@ def bench_cmd(model: Path, board: BoardRef, portable: bool, as_json: bool, seed:
               f"resolution {result.instructions_per_tick} instructions)")
 
 
+
+@cli.command("search")
+@click.argument("search_file", type=click.Path(path_type=Path, dir_okay=False))
+@board_options
+@click.option("--output", "-o", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Folder for the study's journal, trials.json, best.py and pareto.png.")
+@click.option("--sram-kb", type=click.FloatRange(min=1), default=None, help="SRAM limit (default: the board's).")
+@click.option("--flash-kb", type=click.FloatRange(min=1), default=None, help="Flash limit (default: the board's).")
+@click.option("--latency-ms", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Limit on the ESTIMATED latency (MACs x per-op instructions/MAC; no emulator runs).")
+@click.option("--trials", type=click.IntRange(min=1), default=8, show_default=True, help="New trials to run.")
+@click.option("--epochs", type=click.IntRange(min=1), default=2, show_default=True, help="Training epochs per trial.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Trials trained at once: a local Ray with this many CPUs (or tasks in flight on --address).")
+@click.option("--address", default=None, help="Join this Ray cluster (e.g. 10.0.0.5:6379, or `auto`) instead of "
+                                               "starting a local Ray.")
+@click.option("--resume", is_flag=True, help="Continue the search stored in --output.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="The sampler's seed.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result (every trial) as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr (one per trial by default).")
+def search_cmd(search_file: Path, board: BoardRef, output: Path, sram_kb: float | None, flash_kb: float | None,
+               latency_ms: float | None, trials: int, epochs: int, workers: int, address: str | None, resume: bool,
+               seed: int, as_json: bool, quiet: bool) -> None:
+    """Search the most accurate network that fits the board: every candidate is planned by tinyc and rejected with
+    its reason before training when it does not fit; the rest are trained as Ray tasks (Optuna, accuracy vs
+    estimated latency). SEARCH_FILE defines dataset() -> ((x_train, y_train), (x_val, y_val)) and optionally
+    space(trial) -> a keras.Model builder."""
+    from tinyc.search.driver import SearchOptions, run_search
+    started = time.monotonic()
+
+    def progress(line: str) -> None:
+        if not quiet:
+            console.print(escape(f"tinyc: {line}"), highlight=False, soft_wrap=True)
+
+    options = SearchOptions(board=board, output=output, sram_kb=sram_kb, flash_kb=flash_kb, latency_ms=latency_ms,
+                            trials=trials, epochs=epochs, workers=workers, address=address, resume=resume, seed=seed)
+    result = run_search(search_file, options, progress)
+    if as_json:
+        _print_json(result.as_json(), wall_seconds=time.monotonic() - started)
+        return
+    for record in result.records:
+        costs = record.costs or {}
+        detail = (f"val accuracy {record.val_accuracy:.4f}" if record.val_accuracy is not None
+                  else f"{record.status}: {record.reason}")
+        cost = (f"{costs['peak_sram_bytes']:,} B SRAM, {costs['flash_bytes']:,} B flash, "
+                f"{costs['estimated_ms']:.2f} ms (estimate); " if costs else "")
+        out.print(escape(f"trial {record.number}: {cost}{detail}"), highlight=False, soft_wrap=True)
+    if result.best_file is not None:
+        out.print(escape(f"best: trial {result.best.number if result.best else '-'} -> {result.best_file}"))
+
+
 def main() -> None:
     debug = "--debug" in sys.argv
     # SIGTERM is handled as Ctrl-C: KeyboardInterrupt unwinds the stack, so temporary folders are removed and

@@ -47,3 +47,7 @@ class PlanError(TinycError):
 
 class MismatchError(TinycError):
     """Firmware output differs from the reference."""
+
+
+class SearchError(TinycError):
+    """A `tinyc search` that cannot run as given (the search file, its data, the output folder, Ray)."""
