@@ -16,7 +16,7 @@ from tinyc.search.costs import Costs, Limits, rejection
 from tinyc.search.latency import LatencyEstimate
 
 ROOT = Path(__file__).resolve().parents[1]
-SEARCH_FILE = ROOT / "models" / "search_digits.py"
+SEARCH_FILE = ROOT / "models" / "search" / "digits.py"
 
 
 def _costs(peak_sram_bytes: int) -> Costs:

@@ -1,7 +1,7 @@
 """A `tinyc search` file: scikit-learn's 8x8 digits upsampled to 32x32x1 (bundled, offline), the same stratified
 75/25 split as models/digits_mcunet.py. No space(): tinyc's default MCUNet-style space.
 
-    tinyc search models/search_digits.py --board stm32f412 --sram-kb 32 --trials 8 --epochs 2 --workers 2 -o OUT
+    tinyc search models/search/digits.py --board stm32f412 --sram-kb 32 --trials 8 --epochs 2 --workers 2 -o OUT
 """
 
 from __future__ import annotations
