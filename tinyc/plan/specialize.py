@@ -40,7 +40,7 @@ INT8_MAX_ABS = 128  # |x| of a raw int8 input value
 DW_BAND_BYTES = 1536  # TINYC_FD_BAND_BYTES of tinyc_fast_depthwise.h: the zero-point padded rows on the stack
 DW_ROW_SLACK_BYTES = 4  # bytes after each band row that word loads may read
 STEP_CODE_BYTES = 1024  # code of one step's inlined specialized kernel (measured 0.5-0.7 KiB per step on the zoo)
-FF_STACK_CHANNELS = 768  # TINYC_FF_STACK_CHANNELS of tinyc_fast_conv.h: the int16 input row on the stack
+FF_STACK_CHANNELS = 768  # TINYC_FF_STACK_CHANNELS of tinyc_fast_fc.h: the int16 input row on the stack
 ACC_LIMIT = 1 << 30  # |accumulator| below this: its double fits int32 and SMMULR is the doubling high multiply
 
 
@@ -62,7 +62,7 @@ class WeightFormat(enum.Enum):
 
 
 class RequantMode(enum.IntEnum):
-    """The C constants TINYC_REQUANT_* of tinyc_fast_conv.h."""
+    """The C constants TINYC_REQUANT_* of tinyc_fast_support.h."""
     FAST = 0
     FAST_CLAMP = 1
     EXACT = 2

@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#include "tinyc_fast_conv.h"
+#include "tinyc_fast_support.h"
 
 #if TINYC_FAST_KERNELS
 

@@ -10,7 +10,7 @@
 #ifndef TINYC_FAST_AVGPOOL_H
 #define TINYC_FAST_AVGPOOL_H
 
-#include "tinyc_fast_conv.h"
+#include "tinyc_fast_support.h"
 
 #if TINYC_FAST_KERNELS
 
