@@ -13,13 +13,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tinyc.run.board_fuzzing import fuzz_boards  # noqa: E402
+from tinyc.run.fuzzing import summary_table  # noqa: E402
 
 
 def main() -> int:
@@ -35,16 +35,8 @@ def main() -> int:
     summary = fuzz_boards(args.cases, args.seed, args.files)
     elapsed = time.monotonic() - started
     counts = summary.counts()
-    results = sorted({result for _, result in counts}, key=lambda r: (r in ("CRASH", "UNSAFE"), r))
-    kinds = sorted({kind for kind, _ in counts})
-    width = max(len(r) for r in results) + 2
     print(f"{args.cases} mutants, seed {args.seed}, {elapsed:.1f} s ({1000 * elapsed / args.cases:.1f} ms per case)\n")
-    print("mutation".ljust(10) + "".join(r.rjust(width) for r in results) + "total".rjust(8))
-    for kind in kinds:
-        row = [counts[(kind, r)] for r in results]
-        print(kind.ljust(10) + "".join(str(v).rjust(width) for v in row) + str(sum(row)).rjust(8))
-    totals = Counter(o.result for o in summary.outcomes)
-    print("total".ljust(10) + "".join(str(totals[r]).rjust(width) for r in results) + str(args.cases).rjust(8))
+    print("\n".join(summary_table(counts, args.cases, ("CRASH", "UNSAFE"))))
     for outcome in summary.bad:
         print(f"\n{outcome.result}: {outcome.mutant.source}, {outcome.mutant.mutation}\n{outcome.message}")
     return 1 if summary.bad else 0

@@ -13,7 +13,6 @@ import argparse
 import os
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -21,7 +20,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tinyc.run.fuzzing import fuzz  # noqa: E402
+from tinyc.run.fuzzing import fuzz, summary_table  # noqa: E402
 
 DEFAULT_FILES = [REPO / "tests" / "data" / "golden_tiny.tflite", *sorted((REPO / "tests" / "data" / "fuzz").glob("*.tflite"))]
 
@@ -41,17 +40,9 @@ def main() -> int:
     summary = fuzz(args.files, args.cases, args.seed, timeout_s=args.timeout, auto_every=args.auto_every)
     elapsed = time.monotonic() - started
     counts = summary.counts()
-    results = sorted({result for _, result in counts}, key=lambda r: (r in ("CRASH", "HANG"), r))
-    kinds = sorted({kind for kind, _ in counts})
-    width = max(len(r) for r in results) + 2
     print(f"{args.cases} mutants of {len(args.files)} files, seed {args.seed}, {elapsed:.1f} s "
           f"({1000 * elapsed / args.cases:.1f} ms per case)\n")
-    print("mutation".ljust(10) + "".join(r.rjust(width) for r in results) + "total".rjust(8))
-    for kind in kinds:
-        row = [counts[(kind, r)] for r in results]
-        print(kind.ljust(10) + "".join(str(v).rjust(width) for v in row) + str(sum(row)).rjust(8))
-    totals = Counter(o.result for o in summary.outcomes)
-    print("total".ljust(10) + "".join(str(totals[r]).rjust(width) for r in results) + str(args.cases).rjust(8))
+    print("\n".join(summary_table(counts, args.cases, ("CRASH", "HANG"))))
     for outcome in summary.bad:
         print(f"\n{outcome.result}: {outcome.mutant.source}, {outcome.mutant.mutation}\n{outcome.message}")
     return 1 if summary.bad else 0

@@ -66,6 +66,21 @@ class Summary:
         return [o for o in self.outcomes if o.bad]
 
 
+def summary_table(counts: Counter[tuple[str, str]], cases: int, bad_results: tuple[str, ...]) -> list[str]:
+    """A fuzz run's table (the .tflite and the board-file fuzzers' scripts): mutation kind x result, with totals;
+    the results in `bad_results` in the last columns."""
+    results = sorted({result for _, result in counts}, key=lambda r: (r in bad_results, r))
+    kinds = sorted({kind for kind, _ in counts})
+    width = max(len(r) for r in results) + 2
+    lines = ["mutation".ljust(10) + "".join(r.rjust(width) for r in results) + "total".rjust(8)]
+    for kind in kinds:
+        row = [counts[(kind, r)] for r in results]
+        lines.append(kind.ljust(10) + "".join(str(v).rjust(width) for v in row) + str(sum(row)).rjust(8))
+    totals = Counter({r: sum(n for (_, result), n in counts.items() if result == r) for r in results})
+    lines.append("total".ljust(10) + "".join(str(totals[r]).rjust(width) for r in results) + str(cases).rjust(8))
+    return lines
+
+
 def _edge_values(f: ScalarField, current: float | int, size: int, rng: random.Random) -> list[Any]:
     if f.kind == "f32":
         return [0.0, -1.0, float("nan"), float("inf"), 1e-45, 1e30, current * 2, current / 256, -current]
