@@ -16,7 +16,7 @@ import pytest
 from conftest import REPO, needs_toolchain
 from test_random_models import random_model
 from tinyc.plan.pipeline import Planned, input_samples, plan_model
-from tinyc.plan.specialize import Variant, choose_kernels
+from tinyc.plan.specialize import Variant
 from tinyc.run.build import build
 from tinyc.run.compare import compare_ops
 from tinyc.run.firmware import build_firmware
@@ -36,7 +36,7 @@ def bias_array(planned: Planned, op_index: int) -> str | None:
     names = [a.name for a in call.consts if a.ctype == "int32_t" and a.name.endswith("_bias")]
     if not names:
         return None
-    for step, choice in zip(planned.schedule.steps, choose_kernels(planned.schedule, planned.board)):
+    for step, choice in zip(planned.schedule.steps, planned.kernels):
         if step.call.op_index == op_index and choice.variant in (Variant.FAST_CONV, Variant.FAST_FC,
                                                                  Variant.FAST_DEPTHWISE):
             return choice.quant.name

@@ -36,12 +36,13 @@ def build_firmware(planned: Planned, folder: Path, samples: list[np.ndarray], *,
     app_flags = tuple(f for f in flags if f in APP_FLAGS)
     make_args = tuple(f"{name}={' '.join(values)}" for name, values in
                       (("EXTRA_CFLAGS", kernel_flags), ("APP_CFLAGS", app_flags)) if values)
-    key = kernel_cache.archive_key(folder, planned.board.cflags, kernel_flags) if cmsis_nn is None else None
+    # tinyc's own kernels come from the kernel cache (when it is on); Arm's CMSIS-NN is compiled in the project
+    key = (kernel_cache.archive_key(folder, planned.board.cflags, kernel_flags)
+           if cmsis_nn is None and kernel_cache.kernel_cache_dir() is not None else None)
     archive = kernel_cache.lookup(key) if key is not None else None
-    cached = kernel_cache.kernel_cache_dir() is not None and key is not None
-    note = "" if not cached else "; kernels from the cache" if archive else "; kernels compiled for the cache"
+    note = "" if key is None else "; kernels from the cache" if archive else "; kernels compiled for the cache"
     with step(Step.BUILD, f"{what} (make{note})"):
-        if cached and archive is None and key is not None:
+        if key is not None and archive is None:
             archive = _compile_kernels(folder, key, make_args)
         return build(folder, make_args=(*make_args, *((f"{kernel_cache.ARCHIVE_VARIABLE}={archive}",)
                                                       if archive is not None else ())))
