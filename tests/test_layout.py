@@ -117,6 +117,9 @@ def test_cli_choices_are_the_enum_values() -> None:
     assert EMULATOR_CHOICES == emulators.EMULATOR_CHOICES
     from tinyc.codegen.render import Kernels
     assert KERNEL_CHOICES == tuple(k.value for k in Kernels)
+    from tinyc.cli import CONSTANTS_CHOICES
+    from tinyc.plan.constants import ConstantsPolicy
+    assert CONSTANTS_CHOICES == tuple(p.value for p in ConstantsPolicy)
 
 
 def test_every_harness_renders_its_files() -> None:

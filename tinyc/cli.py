@@ -127,6 +127,7 @@ MAX_GRID_SIDE = 64
 SCHEDULE_CHOICES = ("auto", "per-layer", "patch")
 OBJECTIVES = ("fastest", "min-sram")
 PLACEMENTS = ("optimal", "greedy")
+CONSTANTS_CHOICES = ("flash", "sram", "auto")  # tinyc.plan.constants.ConstantsPolicy's values (a test keeps them equal)
 KERNEL_CHOICES = ("tinyc", "cmsis-nn")  # tinyc.codegen.render.Kernels' values (a test keeps them equal)
 EMULATOR_CHOICES = ("auto", "qemu", "renode")  # tinyc.run.emulators.EMULATOR_CHOICES (a test keeps them equal)
 
@@ -183,14 +184,20 @@ def schedule_options(func: Callable[..., None]) -> Callable[..., None]:
                           "band by band (halo rows cached, no recompute), e.g. 0-12:28x4,13-16:28x1; add ' patches' "
                           "to a stage at op 0 to recompute halos instead (MCUNetV2). --verbose-plan lists the "
                           "fused candidates in this form."),
+        click.option("--constants", "constants", type=click.Choice(CONSTANTS_CHOICES), default="flash",
+                     show_default=True,
+                     help="Where weights and kernel layouts live: flash; sram: all copied to SRAM at start-up (read "
+                          "without flash wait states); auto: the ones read most per byte, while 10% of the SRAM "
+                          "stays free."),
         click.option("--verbose-plan", is_flag=True, help="Show every schedule candidate considered."),
     ]
 
     @functools.wraps(func)
     def command(*args: Any, schedule_kind: str, split: int | None, grid: tuple[int, int] | None,
                 mac_budget: float, objective: str, placement: str, no_inplace: bool, stream_input: bool,
-                stage_labels: str | None, **kwargs: Any) -> None:
+                stage_labels: str | None, constants: str, **kwargs: Any) -> None:
         from tinyc.plan.fused import StageSpec
+        from tinyc.plan.constants import ConstantsPolicy
         from tinyc.plan.search import Objective, Placement, ScheduleChoice, ScheduleOptions
         try:
             stages = None if stage_labels is None else tuple(StageSpec.parse(s) for s in stage_labels.split(","))
@@ -198,7 +205,8 @@ def schedule_options(func: Callable[..., None]) -> Callable[..., None]:
             raise click.BadParameter(str(error), param_hint="--stages") from None
         options = ScheduleOptions(kind=ScheduleChoice(schedule_kind), split=split, grid=grid, mac_budget=mac_budget,
                                   in_place=not no_inplace, stream_input=stream_input, objective=Objective(objective),
-                                  placement=Placement(placement), stages=stages)
+                                  placement=Placement(placement), stages=stages,
+                                  constants=ConstantsPolicy(constants))
         func(*args, options=options, **kwargs)
 
     for option in reversed(options):
@@ -270,6 +278,9 @@ def _print_report(report: MemoryReport) -> None:
     totals.add_row("arena", f"{report.arena_bytes:,}", "", f"activations + scratch (planned; {placement})")
     totals.add_row("stack", f"{report.stack_bytes:,}", "", "reserved by the linker script")
     totals.add_row("statics", f"{report.statics_bytes:,}", "", f"other .data/.bss ({how})")
+    if report.sram_constants_bytes:
+        totals.add_row("constants", f"{report.sram_constants_bytes:,}", "",
+                       "weights and layouts copied from flash to SRAM at start-up (--constants; also in flash)")
     totals.add_row("peak SRAM", f"{report.peak_sram_bytes:,}", f"{report.board.sram.size_bytes:,}", "")
     totals.add_row("weights", f"{report.weights_bytes:,}", "", "int8 weights, int32 biases and requant params")
     totals.add_row("code", f"{report.code_bytes:,}", "", how)

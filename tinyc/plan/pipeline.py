@@ -7,7 +7,7 @@ checks the support rules, `verify_plan` re-derives every buffer's lifetime indep
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +17,12 @@ from tinyc.frontend.loader import LoadedModel, load_model
 from tinyc.ir.graph import Graph
 from tinyc.ir.lower import LoweredModel, lower
 from tinyc.ir.reader import name_output, read_tflite
+from tinyc.plan.constants import ConstantsPlacement, place_constants
 from tinyc.plan.placement import MemoryPlan
 from tinyc.plan.report import MemoryReport, memory_report
 from tinyc.plan.schedule import Schedule
 from tinyc.plan.specialize import KernelChoice, choose_kernels, extra_flash_bytes
-from tinyc.plan.search import ScheduleOptions, choose_schedule
+from tinyc.plan.search import SRAM_HEADROOM_FRACTION, ScheduleOptions, choose_schedule
 from tinyc.plan.verify_plan import verify_plan
 from tinyc.progress import Step, step
 
@@ -39,6 +40,7 @@ class Planned:
     # The kernel each step runs (specialize.choose_kernels), chosen once by the plan (its flash is in the report)
     # and carried to code generation; with the schedule and board it was chosen for.
     chosen_kernels: tuple[Schedule, Board, tuple[KernelChoice, ...]] | None = None
+    constants: ConstantsPlacement = ConstantsPlacement()  # the constant arrays copied to SRAM at start-up
 
     @property
     def kernels(self) -> tuple[KernelChoice, ...]:
@@ -79,8 +81,13 @@ def _plan(loaded: LoadedModel, board: Board, options: ScheduleOptions) -> Planne
                              f"{layouts:,} B of flash (counted in code)",) if layouts > 0 else ())
     report = memory_report(schedule, plan, board, model_name=loaded.name, notes=notes,
                            schedule_summary=choice.summary(), extra_code_bytes=layouts)
+    constants = place_constants(schedule, kernels, board, policy=options.constants,
+                                sram_used_bytes=report.peak_sram_bytes, headroom_fraction=SRAM_HEADROOM_FRACTION)
+    if constants.sram_bytes:
+        report = replace(report, sram_constants_bytes=constants.sram_bytes,
+                         notes=report.notes + (constants.describe(),))
     return Planned(loaded=loaded, graph=graph, lowered=lowered, schedule=schedule, plan=plan, board=board,
-                   report=report, options=options, chosen_kernels=(schedule, board, kernels))
+                   report=report, options=options, chosen_kernels=(schedule, board, kernels), constants=constants)
 
 
 def input_samples(planned: Planned, count: int, *, seed: int = 0) -> list[np.ndarray]:

@@ -118,10 +118,11 @@ class MemoryReport:
     schedule_summary: ScheduleSummary = field(default=ScheduleSummary(ScheduleKind.PER_LAYER), compare=False)
     measured_stack_bytes: int | None = None
     live_peak_bytes: int = 0  # the most activation and scratch bytes live at one step: no placement needs less
+    sram_constants_bytes: int = 0  # constants copied to SRAM at start-up (tinyc/plan/constants.py); also in flash
 
     @property
     def peak_sram_bytes(self) -> int:
-        return self.arena_bytes + self.stack_bytes + self.statics_bytes
+        return self.arena_bytes + self.stack_bytes + self.statics_bytes + self.sram_constants_bytes
 
     @property
     def flash_bytes(self) -> int:
@@ -177,6 +178,7 @@ class MemoryReport:
             "board": self.board.name, "model": self.model_name, "macs": self.macs,
             "peak_sram_bytes": self.peak_sram_bytes, "arena_bytes": self.arena_bytes,
             "stack_bytes": self.stack_bytes, "statics_bytes": self.statics_bytes,
+            "sram_constants_bytes": self.sram_constants_bytes,
             "weights_bytes": self.weights_bytes, "code_bytes": self.code_bytes, "flash_bytes": self.flash_bytes,
             "sram_limit_bytes": self.board.sram.size_bytes, "flash_limit_bytes": self.board.flash.size_bytes,
             "fits": self.fits, "measured": self.measured, "tflm_arena_bytes": self.tflm_arena_bytes,
@@ -193,7 +195,8 @@ class MemoryReport:
 def memory_report(schedule: Schedule, plan: MemoryPlan, board: Board, *, model_name: str,
                   sizes: ElfSizes | None = None, tflm_arena_bytes: int | None = None,
                   notes: tuple[str, ...] = (), schedule_summary: ScheduleSummary | None = None,
-                  measured_stack_bytes: int | None = None, extra_code_bytes: int = 0) -> MemoryReport:
+                  measured_stack_bytes: int | None = None, extra_code_bytes: int = 0,
+                  sram_constants_bytes: int = 0) -> MemoryReport:
     graph = schedule.graph
     groups: dict[int, list[int]] = {}
     for step, s in enumerate(schedule.steps):
@@ -216,14 +219,15 @@ def memory_report(schedule: Schedule, plan: MemoryPlan, board: Board, *, model_n
         code, statics = code_estimate_bytes(schedule) + extra_code_bytes, STATICS_ESTIMATE_BYTES
     else:
         code = sizes.flash_bytes - schedule.weights_bytes
-        statics = sizes.data_bytes + sizes.bss_bytes - plan.arena_bytes
+        statics = sizes.data_bytes + sizes.bss_bytes - plan.arena_bytes - sram_constants_bytes
     return MemoryReport(board=board, model_name=model_name, layers=tuple(rows), macs=schedule.macs,
                         arena_bytes=plan.arena_bytes, weights_bytes=schedule.weights_bytes, stack_bytes=board.stack_bytes,
                         statics_bytes=statics, code_bytes=code, measured=sizes is not None,
                         tflm_arena_bytes=tflm_arena_bytes, notes=notes, schedule=schedule.describe(),
                         schedule_summary=schedule_summary or ScheduleSummary(schedule.kind),
                         measured_stack_bytes=measured_stack_bytes,
-                        live_peak_bytes=max((plan.live_bytes(i) for i in range(plan.steps)), default=0))
+                        live_peak_bytes=max((plan.live_bytes(i) for i in range(plan.steps)), default=0),
+                        sram_constants_bytes=sram_constants_bytes)
 
 
 def _scratch_bytes(plan: MemoryPlan, step: int) -> int:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from tinyc.boards import Board
 from tinyc.errors import TinycError
 from tinyc.ir.lower import LoweredModel
+from tinyc.plan.constants import ConstantsPolicy
 from tinyc.plan.fused import StageSpec, best_covers, candidate_stages, stage_cost, staged_schedule
 from tinyc.plan.patches import eligible_splits, patch_schedule
 from tinyc.plan.optimal import arena_of, place_optimal
@@ -61,6 +62,7 @@ class ScheduleOptions:
     placement: Placement = Placement.OPTIMAL
     stages: tuple[StageSpec, ...] | None = None  # these stages exactly (fused row-by-row / patch), not searched
     fused_points: int = 6  # how many of the fused search's estimated Pareto points are built, placed and measured
+    constants: ConstantsPolicy = ConstantsPolicy.FLASH  # where weights and layouts live (tinyc/plan/constants.py)
 
 
 @dataclass(frozen=True)
