@@ -702,6 +702,9 @@ def bench_cmd(model: Path, board: BoardRef, portable: bool, as_json: bool, seed:
                       f"{result.estimated_latency_ms_with_flash():.2f} ms at {result.clock_hz / 1e6:.0f} MHz")
         else:
             out.print(escape(f"flash wait states not modelled: {result.board}'s board file has no [flash.timing]"))
+        if result.sram_constants_bytes:
+            out.print(f"constants: {result.sram_constants_bytes:,} B of weights and layouts read from SRAM "
+                      f"(--constants {result.constants}; copied from flash at start-up)")
     out.print(f"at one cycle per instruction: {result.latency_ms:.2f} ms (QEMU counts instructions, not cycles; "
               f"resolution {result.instructions_per_tick} instructions)")
 

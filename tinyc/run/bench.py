@@ -78,6 +78,8 @@ class BenchResult:
     output: np.ndarray  # the model's output for the benchmarked input
     cycles: CycleEstimate | None = None  # estimated cycles (a timing table on the executed instructions)
     model_code_bytes: int = 0  # .text of the model's own code (model.o: the specialized kernels are inlined there)
+    constants: str = "flash"  # tinyc.plan.constants.ConstantsPolicy's value: where the weights and layouts were
+    sram_constants_bytes: int = 0  # of them, copied to SRAM at start-up
 
     @property
     def instructions_per_mac(self) -> float | None:
@@ -121,6 +123,7 @@ class BenchResult:
                 "estimated_latency_ms_zero_wait": self.estimated_latency_ms(),
                 "estimated_latency_ms_with_flash": self.estimated_latency_ms_with_flash(),
                 "model_code_bytes": self.model_code_bytes,
+                "constants": self.constants, "sram_constants_bytes": self.sram_constants_bytes,
                 "instructions": self.instructions, "macs": self.macs,
                 "instructions_per_mac": self.instructions_per_mac, "resolution_instructions": self.instructions_per_tick,
                 "clock_hz": self.clock_hz, "estimated_latency_ms_at_1_ipc": self.latency_ms,
@@ -240,7 +243,8 @@ def bench_planned(planned: Planned, *, portable: bool = False, seed: int = 0, fo
                        layers=layer_table(planned, steps, estimate.steps if estimate else None,
                                           estimate.steps_with_flash if estimate else None),
                        runs=tuple(r[0] * raw.instructions_per_tick for r in raw.runs),
-                       kernel_code_bytes=code_bytes, output=raw.output, cycles=estimate, model_code_bytes=model_bytes)
+                       kernel_code_bytes=code_bytes, output=raw.output, cycles=estimate, model_code_bytes=model_bytes,
+                       constants=planned.constants.policy.value, sram_constants_bytes=planned.constants.sram_bytes)
 
 
 def bench(model_path: Path, board_name: BoardRef, *, portable: bool = False, seed: int = 0,
