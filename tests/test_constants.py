@@ -13,12 +13,15 @@ import pytest
 from conftest import REPO, needs_toolchain, run_cli
 from tinyc.boards import get_board
 from tinyc.errors import PlanError
-from tinyc.plan.constants import ConstantsPolicy, place_constants, step_arrays
+from tinyc.plan.constants import STAGE_MIN_MACS_PER_BYTE, ConstantsPolicy, place_constants, stage_bytes, \
+    staged_steps, step_arrays
+from tinyc.plan.specialize import Variant
 from tinyc.plan.pipeline import plan_model
 from tinyc.plan.search import ScheduleOptions
 
 TINY = REPO / "tests" / "data" / "golden_tiny.tflite"
 AD = REPO.parent / "shared" / "mlperf-tiny" / "ad01_int8.tflite"
+RESNET = REPO / "models" / "tiny_resnet.py"
 
 
 def _planned(policy: ConstantsPolicy, board: str = "stm32f412"):
@@ -77,7 +80,7 @@ def test_auto_takes_the_most_read_per_byte_first_within_the_headroom() -> None:
 def test_report_shows_the_constants_row(monkeypatch, capsys) -> None:
     code, out, _ = run_cli(monkeypatch, capsys, "report", str(TINY), "--board", "stm32f412", "--constants", "sram",
                            "--no-tflm-arena")
-    assert code == 0 and "constants" in out and "copied from flash to SRAM at start-up" in out
+    assert code == 0 and "constants" in out and "weights and layouts in SRAM" in out
     code, out, _ = run_cli(monkeypatch, capsys, "report", str(TINY), "--board", "stm32f412", "--constants", "sram",
                            "--json", "--no-tflm-arena")
     assert code == 0 and json.loads(out)["sram_constants_bytes"] == _planned(ConstantsPolicy.SRAM).constants.sram_bytes
@@ -113,3 +116,26 @@ def test_constants_in_sram_remove_the_flash_data_stalls() -> None:
     assert flash["flash_model"]["data_stall_cycles"] > 100_000 > 1_000 > sram["flash_model"]["data_stall_cycles"]
     assert (sram["constants"], flash["constants"], flash["sram_constants_bytes"]) == ("auto", "flash", 0)
     assert sram["sram_constants_bytes"] > 250_000
+
+
+def test_stage_copies_the_convolutions_read_most_into_one_buffer_of_the_largest() -> None:
+    planned = plan_model(RESNET, "stm32f412", options=ScheduleOptions(constants=ConstantsPolicy.STAGE))
+    per_step = staged_steps(planned.schedule, planned.kernels)
+    for step, choice, arrays in zip(planned.schedule.steps, planned.kernels, per_step):
+        if arrays:
+            assert choice.variant is Variant.FAST_CONV and arrays == (choice.weights, choice.quant)
+            assert step.call.macs >= STAGE_MIN_MACS_PER_BYTE * sum(a.size_bytes for a in arrays)
+    staged = [a for a in per_step if a]
+    assert staged and planned.constants.in_sram == frozenset()
+    assert planned.constants.staged == {a.name for arrays in staged for a in arrays}
+    assert planned.constants.stage_bytes == max(stage_bytes(a) for a in staged) == planned.report.sram_constants_bytes
+
+
+@needs_toolchain
+@pytest.mark.emulator
+def test_staged_convolutions_stay_bit_exact() -> None:
+    import tinyc
+    planned = plan_model(RESNET, "stm32f412", options=ScheduleOptions(constants=ConstantsPolicy.STAGE))
+    assert planned.constants.staged
+    proof = tinyc.verify(planned, samples=2, emulator="qemu")
+    assert proof.first_mismatch is None and proof.mismatched_samples == 0 and proof.ops_compared

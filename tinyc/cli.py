@@ -127,7 +127,7 @@ MAX_GRID_SIDE = 64
 SCHEDULE_CHOICES = ("auto", "per-layer", "patch")
 OBJECTIVES = ("fastest", "min-sram")
 PLACEMENTS = ("optimal", "greedy")
-CONSTANTS_CHOICES = ("flash", "sram", "auto")  # tinyc.plan.constants.ConstantsPolicy's values (a test keeps them equal)
+CONSTANTS_CHOICES = ("flash", "sram", "auto", "stage")  # tinyc.plan.constants.ConstantsPolicy's values (a test keeps them equal)
 KERNEL_CHOICES = ("tinyc", "cmsis-nn")  # tinyc.codegen.render.Kernels' values (a test keeps them equal)
 EMULATOR_CHOICES = ("auto", "qemu", "renode")  # tinyc.run.emulators.EMULATOR_CHOICES (a test keeps them equal)
 
@@ -188,7 +188,7 @@ def schedule_options(func: Callable[..., None]) -> Callable[..., None]:
                      show_default=True,
                      help="Where weights and kernel layouts live: flash; sram: all copied to SRAM at start-up (read "
                           "without flash wait states); auto: the ones read most per byte, while 10% of the SRAM "
-                          "stays free."),
+                          "stays free; stage: each convolution's copied to one SRAM buffer before it runs."),
         click.option("--verbose-plan", is_flag=True, help="Show every schedule candidate considered."),
     ]
 
@@ -280,7 +280,8 @@ def _print_report(report: MemoryReport) -> None:
     totals.add_row("statics", f"{report.statics_bytes:,}", "", f"other .data/.bss ({how})")
     if report.sram_constants_bytes:
         totals.add_row("constants", f"{report.sram_constants_bytes:,}", "",
-                       "weights and layouts copied from flash to SRAM at start-up (--constants; also in flash)")
+                       "weights and layouts in SRAM (--constants: copied at start-up, or a layer's before it runs "
+                       "with `stage`; also in flash)")
     totals.add_row("peak SRAM", f"{report.peak_sram_bytes:,}", f"{report.board.sram.size_bytes:,}", "")
     totals.add_row("weights", f"{report.weights_bytes:,}", "", "int8 weights, int32 biases and requant params")
     totals.add_row("code", f"{report.code_bytes:,}", "", how)
@@ -703,8 +704,9 @@ def bench_cmd(model: Path, board: BoardRef, portable: bool, as_json: bool, seed:
         else:
             out.print(escape(f"flash wait states not modelled: {result.board}'s board file has no [flash.timing]"))
         if result.sram_constants_bytes:
+            when = "before each staged layer runs" if result.constants == "stage" else "at start-up"
             out.print(f"constants: {result.sram_constants_bytes:,} B of weights and layouts read from SRAM "
-                      f"(--constants {result.constants}; copied from flash at start-up)")
+                      f"(--constants {result.constants}; copied from flash {when})")
     out.print(f"at one cycle per instruction: {result.latency_ms:.2f} ms (QEMU counts instructions, not cycles; "
               f"resolution {result.instructions_per_tick} instructions)")
 

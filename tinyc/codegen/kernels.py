@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from tinyc.ir.lower import Call, ConstArray, ConvCall, FullyConnectedCall, KernelKind
+from tinyc.plan.constants import stage_layout
 from tinyc.plan.schedule import Step
 from tinyc.plan.specialize import GENERIC, KernelChoice, Variant
 
@@ -40,6 +41,7 @@ class StepCode:
     fast_live: str = "NULL"  # tinyc_fast_conv_s8's live channel numbers and constant row (NULL: every channel live)
     fast_row: str = "NULL"
     fast_args: tuple[tuple[str, int], ...] = ()  # tinyc_fast_conv_s8's tinyc_fast_conv_shape, by field
+    stage: tuple[tuple[str, int, int], ...] = ()  # --constants stage: (array, word offset, words) copied to the stage
 
     @property
     def fast_macro(self) -> str | None:
@@ -128,7 +130,11 @@ def fast_conv_args(call: Call) -> tuple[tuple[str, int], ...]:
     return tuple(zip(FAST_CONV_FIELDS, values, strict=True))
 
 
-def step_code(step: Step, *, streamed_input: int | None, choice: KernelChoice = GENERIC) -> StepCode:
+STAGE_BUFFER = "tinyc_constants_stage"  # model.c's int32_t buffer of --constants stage
+
+
+def step_code(step: Step, *, streamed_input: int | None, choice: KernelChoice = GENERIC,
+              staged: frozenset[str] = frozenset()) -> StepCode:
     macro, function = KERNELS[step.call.kind](StepContext(step, streamed_input))
     symbols = {role: c_symbol(a) for a in step.call.consts for role in CONST_ROLES if a.name.endswith(f"_{role}")}
     code = StepCode(macro=macro, function=function, depthwise=step.call.kind is KernelKind.DEPTHWISE_CONV,
@@ -141,6 +147,11 @@ def step_code(step: Step, *, streamed_input: int | None, choice: KernelChoice = 
         return code
     code = replace(code, fast_weights=c_symbol(choice.weights), fast_quant=c_symbol(choice.quant),
                    fast_args=fast_conv_args(step.call))
+    if staged and choice.variant is Variant.FAST_CONV and choice.weights.name in staged:
+        layout = stage_layout((choice.weights, choice.quant))
+        stage = tuple((c_symbol(a), offset // 4, -(-a.size_bytes // 4)) for a, offset in layout)
+        at = {a.name: f"((const {a.ctype} *)(const void *)&{STAGE_BUFFER}[{offset // 4}])" for a, offset in layout}
+        code = replace(code, stage=stage, fast_weights=at[choice.weights.name], fast_quant=at[choice.quant.name])
     if choice.live is not None and choice.row is not None:
         code = replace(code, fast_live=c_symbol(choice.live), fast_row=c_symbol(choice.row))
     return code

@@ -117,10 +117,12 @@ def kernel_sources(*, include_cmsis_nn: bool) -> dict[str, str]:
 def render_firmware(schedule: Schedule, plan: MemoryPlan, board: Board, harness: Harness, *, model_name: str,
                     samples: list[np.ndarray], cmsis_nn_dir: Path | None = None,
                     c_name: str = DEFAULT_C_NAME, kernels: tuple[KernelChoice, ...] | None = None,
-                    sram_constants: frozenset[str] = frozenset()) -> dict[str, str]:
+                    sram_constants: frozenset[str] = frozenset(), staged: frozenset[str] = frozenset(),
+                    stage_bytes: int = 0) -> dict[str, str]:
     """All files of one firmware project, by relative path; `c_name` prefixes the model code's symbols; `kernels`:
     each step's kernel as the plan chose it (Planned.kernels), chosen here when not given; `sram_constants`: the
-    constant arrays linked into .data (copied to SRAM at start-up; Planned.constants)."""
+    constant arrays linked into .data (copied to SRAM at start-up; Planned.constants); `staged`: the arrays
+    copied into a `stage_bytes` SRAM buffer before their step (--constants stage)."""
     spec = HARNESSES[harness]
     api = api_names(c_name)
     interface = model_interface(schedule, plan, api)
@@ -148,8 +150,10 @@ def render_firmware(schedule: Schedule, plan: MemoryPlan, board: Board, harness:
         sram_origin=target.sram_origin, testdata_origin=target.testdata_origin, testdata_bytes=target.testdata_bytes,
         app_sources=APP_SOURCES, tinyc_cmsis_nn_dir=CMSIS_NN_FOLDER, cmsis_nn_dir=str(cmsis_nn_dir) if cmsis_nn_dir else CMSIS_NN_FOLDER,
         external_cmsis_nn=kernels_of(cmsis_nn_dir) is Kernels.CMSIS_NN,
-        step_code=[step_code(s, streamed_input=schedule.input if schedule.stream_input else None, choice=c)
+        step_code=[step_code(s, streamed_input=schedule.input if schedule.stream_input else None, choice=c,
+                             staged=staged)
                    for s, c in zip(schedule.steps, choices)],
+        stage_words=-(-stage_bytes // 4) if staged else 0,
     )
     context.update(spec.context(board, samples))
     context.update(api=api, interface=interface, library_sources=LIBRARY_SOURCES, error_no_arena=ERROR_NO_ARENA,

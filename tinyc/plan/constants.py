@@ -12,6 +12,10 @@ grows by the bytes moved: the memory report shows both.
 - `auto`: the constants read most per byte first (the MACs of the steps that read an array, per byte of it: a
   convolution's weights are read again for every tile of pixels, a fully connected layer's once), while the
   board keeps the same share of its SRAM free as the default schedule objective does.
+- `stage`: everything stays in flash, but before a specialized convolution whose layouts are read again and again
+  (at least STAGE_MIN_MACS_PER_BYTE MACs per byte) runs, its weights and requantization records are copied into
+  one SRAM buffer as large as the largest layer's (a static array, not the arena): the copy reads each flash line
+  once, the kernel's tiles then read SRAM. The SRAM cost is one layer's layouts, not the model's.
 """
 
 from __future__ import annotations
@@ -24,13 +28,33 @@ from tinyc.boards import Board
 from tinyc.errors import PlanError
 from tinyc.ir.lower import ConstArray
 from tinyc.plan.schedule import Schedule
-from tinyc.plan.specialize import KernelChoice
+from tinyc.plan.specialize import KernelChoice, Variant
 
 
 class ConstantsPolicy(enum.Enum):
     FLASH = "flash"
     SRAM = "sram"
     AUTO = "auto"
+    STAGE = "stage"
+
+
+STAGE_MIN_MACS_PER_BYTE = 8  # below this a convolution's layouts are read too few times to be worth a copy
+STAGE_ALIGN_BYTES = 8
+
+
+def stage_layout(arrays: Sequence[ConstArray]) -> tuple[tuple[ConstArray, int], ...]:
+    """Where each of a step's staged arrays goes in the stage buffer (8-byte aligned offsets)."""
+    offsets = []
+    at = 0
+    for a in arrays:
+        offsets.append((a, at))
+        at += -(-a.size_bytes // STAGE_ALIGN_BYTES) * STAGE_ALIGN_BYTES
+    return tuple(offsets)
+
+
+def stage_bytes(arrays: Sequence[ConstArray]) -> int:
+    layout = stage_layout(arrays)
+    return layout[-1][1] + -(-layout[-1][0].size_bytes // STAGE_ALIGN_BYTES) * STAGE_ALIGN_BYTES if layout else 0
 
 
 @dataclass(frozen=True)
@@ -42,10 +66,15 @@ class ConstantsPlacement:
     sram_bytes: int = 0
     total_bytes: int = 0  # every constant's bytes, wherever it lives
     reason: str = ""
+    staged: frozenset[str] = frozenset()  # `stage`: the arrays copied into the stage buffer before their step
+    stage_bytes: int = 0  # the stage buffer (counted in sram_bytes)
 
     def describe(self) -> str:
         if self.policy is ConstantsPolicy.FLASH:
             return "constants in flash (--constants flash)"
+        if self.policy is ConstantsPolicy.STAGE:
+            return (f"constants in flash; {len(self.staged)} arrays of the convolutions that read them most copied into "
+                    f"a {self.stage_bytes:,} B SRAM buffer before their layer runs (--constants stage): {self.reason}")
         return (f"{self.sram_bytes:,} of {self.total_bytes:,} B, copied to SRAM at "
                 f"start-up (--constants {self.policy.value}): {self.reason}")
 
@@ -80,6 +109,9 @@ def place_constants(schedule: Schedule, kernels: Sequence[KernelChoice], board: 
     if policy is ConstantsPolicy.FLASH or not arrays:
         return ConstantsPlacement(policy=policy, total_bytes=total, reason="no constants" if not arrays else "")
     free = board.sram.size_bytes - sram_used_bytes
+    if policy is ConstantsPolicy.STAGE:
+        return _staged(schedule, kernels, board, total, free - int(headroom_fraction * board.sram.size_bytes),
+                       headroom_fraction)
     if policy is ConstantsPolicy.SRAM:
         if total > free:
             raise PlanError(f"--constants sram: the model's constants need {total:,} B of SRAM and {board.name} has "
@@ -106,4 +138,26 @@ def place_constants(schedule: Schedule, kernels: Sequence[KernelChoice], board: 
                               total_bytes=total, reason=reason)
 
 
-__all__ = ["ConstantsPolicy", "ConstantsPlacement", "place_constants", "step_arrays"]
+def staged_steps(schedule: Schedule, kernels: Sequence[KernelChoice]) -> list[tuple[ConstArray, ...]]:
+    """The layouts `stage` would copy, per step that reads them often enough (else an empty tuple)."""
+    out = []
+    for step, choice in zip(schedule.steps, kernels):
+        arrays = (choice.weights, choice.quant) if choice.variant is Variant.FAST_CONV and choice.consts else ()
+        read = sum(a.size_bytes for a in arrays)
+        out.append(arrays if arrays and step.call.macs >= STAGE_MIN_MACS_PER_BYTE * read else ())
+    return out
+
+
+def _staged(schedule: Schedule, kernels: Sequence[KernelChoice], board: Board, total: int, budget: int,
+            headroom_fraction: float) -> ConstantsPlacement:
+    per_step = [a for a in staged_steps(schedule, kernels) if a]
+    fits = [a for a in per_step if stage_bytes(a) <= budget]
+    size = max((stage_bytes(a) for a in fits), default=0)
+    left = len(per_step) - len(fits)
+    reason = (f"{len(fits)} layers staged" + (f", {left} larger than the SRAM left with {headroom_fraction:.0%} free"
+                                              if left else ""))
+    return ConstantsPlacement(policy=ConstantsPolicy.STAGE, staged=frozenset(a.name for arrays in fits for a in arrays),
+                              stage_bytes=size, sram_bytes=size, total_bytes=total, reason=reason)
+
+
+__all__ = ["staged_steps", "stage_layout", "stage_bytes", "STAGE_MIN_MACS_PER_BYTE", "ConstantsPolicy", "ConstantsPlacement", "place_constants", "step_arrays"]
