@@ -22,7 +22,7 @@ from tinyc.plan.patches import (PatchScheduleError, Region, _copy, _grid_bounds,
                                  patchable)
 from tinyc.plan.optimal import peak_live_bytes
 from tinyc.plan.placement import lifetimes
-from tinyc.plan.schedule import (BufferBook, PatchInfo, Schedule, ScheduleKind, Step, graph_buffers,
+from tinyc.plan.schedule import (BufferBook, InPlace, PatchInfo, Schedule, ScheduleKind, Step, graph_buffers,
                                   per_layer_steps)
 
 VIEW_ALIGN_BYTES = 4  # kernels may load words from their operands
@@ -255,7 +255,7 @@ class StageSpec:
         return cls(first, last + 1, (bands, cols), cached)
 
 
-def staged_schedule(lowered: LoweredModel, stages: tuple[StageSpec, ...], *, in_place: bool = True,
+def staged_schedule(lowered: LoweredModel, stages: tuple[StageSpec, ...], *, in_place: InPlace = True,
                     stream_input: bool = False) -> Schedule:
     """The stages in op order, every op outside them per layer."""
     graph = lowered.graph

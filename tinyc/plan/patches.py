@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from tinyc.errors import TinycError
 from tinyc.ir.lower import (BinaryCall, Call, ConvCall, CopyCall, Dims, KernelKind, LoweredModel, PadCall,
                             conv_scratch_bytes)
-from tinyc.plan.schedule import (BufferBook, PatchInfo, Schedule, ScheduleKind, Step, graph_buffers, in_place_call, in_place_kind,
-                            overwritable_operands, per_layer_steps)
+from tinyc.plan.schedule import (BufferBook, InPlace, PatchInfo, Schedule, ScheduleKind, Step, allows_in_place,
+                                 graph_buffers, in_place_call, in_place_kind, overwritable_operands, per_layer_steps)
 
 PATCH_KINDS = (KernelKind.CONV, KernelKind.DEPTHWISE_CONV, KernelKind.ADD, KernelKind.RELU, KernelKind.PAD, KernelKind.LUT,
                KernelKind.MUL, KernelKind.SUB, KernelKind.MAXIMUM, KernelKind.MINIMUM)
@@ -134,7 +134,7 @@ def _copy(call_like: Call, src: int, src_w: int, src_yx: tuple[int, int], dst: i
                     dst_y=dst_yx[0], dst_x=dst_yx[1], rows=rows, cols=cols, channels=channels)
 
 
-def patch_schedule(lowered: LoweredModel, split: int, grid: tuple[int, int], *, in_place: bool = True,
+def patch_schedule(lowered: LoweredModel, split: int, grid: tuple[int, int], *, in_place: InPlace = True,
                    stream_input: bool = False) -> Schedule:
     """Ops [0, split) per patch on a rows x cols grid over the stage output; the rest per layer."""
     graph = lowered.graph
@@ -148,7 +148,7 @@ def patch_schedule(lowered: LoweredModel, split: int, grid: tuple[int, int], *, 
 
 
 def patch_stage(lowered: LoweredModel, split: int, grid: tuple[int, int], book: BufferBook, *,
-                in_place: bool, checked: bool = False) -> tuple[list[Step], dict[int, int], PatchInfo]:
+                in_place: InPlace, checked: bool = False) -> tuple[list[Step], dict[int, int], PatchInfo]:
     """The steps of ops [0, split) per patch on a rows x cols grid over the stage output (halos recomputed;
     `checked`: the split is known eligible)."""
     if not checked and split not in eligible_splits(lowered):
@@ -212,7 +212,7 @@ def patch_stage(lowered: LoweredModel, split: int, grid: tuple[int, int], book: 
                 call = _tile_call(c, tuple(ins), tile[c.output], region, out_region, pad_h, pad_w,
                                   channels[c.output])
                 over = None
-                if in_place and in_place_kind(call):
+                if allows_in_place(in_place, c.op_index) and in_place_kind(call):
                     # Tiles and crops are read by this op only, unless another stage op reads the same tile.
                     shared = {tile[t] for t in c.inputs if readers.get(t, 0) > 1 and need[t] == region}
                     over = next((b for b in (ins if c.kind is KernelKind.ADD else ins[:1])

@@ -199,13 +199,22 @@ def graph_buffers(graph: Graph) -> tuple[dict[int, int], dict[int, str], dict[in
             {t.index: t.shape for t in activations})
 
 
-def per_layer_steps(lowered: LoweredModel, start: int, *, in_place: bool,
+# Which ops may run in place: every eligible one (True), none (False), or only these op indices.
+InPlace = bool | frozenset[int]
+
+
+def allows_in_place(in_place: InPlace, op_index: int) -> bool:
+    return in_place if isinstance(in_place, bool) else op_index in in_place
+
+
+def per_layer_steps(lowered: LoweredModel, start: int, *, in_place: InPlace,
                     end: int | None = None) -> tuple[list[Step], dict[int, int]]:
     """Calls [start, end) (to the last by default), one step each, with the aliases of RESHAPE and in-place outputs."""
     steps, aliases = [], {}
     protected = {lowered.input, lowered.output}
     for position, call in enumerate(lowered.calls[start:end], start=start):
-        over = overwritable_input(lowered.calls, position, protected) if in_place else None
+        over = overwritable_input(lowered.calls, position, protected) if allows_in_place(in_place, call.op_index) \
+            else None
         if call.kind is KernelKind.RESHAPE:
             aliases[call.output] = call.inputs[0]
         if over is not None:
@@ -215,7 +224,7 @@ def per_layer_steps(lowered: LoweredModel, start: int, *, in_place: bool,
     return steps, aliases
 
 
-def per_layer_schedule(lowered: LoweredModel, *, in_place: bool = True) -> Schedule:
+def per_layer_schedule(lowered: LoweredModel, *, in_place: InPlace = True) -> Schedule:
     sizes, names, shapes = graph_buffers(lowered.graph)
     steps, aliases = per_layer_steps(lowered, 0, in_place=in_place)
     return Schedule(kind=ScheduleKind.PER_LAYER, graph=lowered.graph, steps=tuple(steps), buffer_bytes=sizes,

@@ -13,6 +13,7 @@ for `--verbose-plan`, and the choice says why it was made.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from tinyc.boards import Board
@@ -24,7 +25,8 @@ from tinyc.plan.patches import eligible_splits, patch_schedule
 from tinyc.plan.optimal import arena_of, place_optimal
 from tinyc.plan.placement import MemoryPlan, lifetimes, plan_memory
 from tinyc.plan.report import CODE_PER_STEP_BYTES, Candidate, ScheduleSummary, arena_limit_bytes, code_estimate_bytes
-from tinyc.plan.schedule import Schedule, ScheduleKind, per_layer_schedule
+from tinyc.ir.lower import ConvCall
+from tinyc.plan.schedule import InPlace, Schedule, ScheduleKind, per_layer_schedule
 
 GRIDS = tuple((r, c) for r in range(1, 5) for c in range(1, 5) if r * c > 1)
 DEFAULT_MAC_BUDGET = 0.15
@@ -120,7 +122,54 @@ def choose_schedule(lowered: LoweredModel, board: Board, options: ScheduleOption
 
 
 def choose_greedy(lowered: LoweredModel, board: Board, options: ScheduleOptions) -> Choice:
-    """The schedule the options ask for and every candidate considered, each placed by the greedy orders."""
+    """The schedule the options ask for and every candidate considered, each placed by the greedy orders; its
+    in-place convolutions that save no arena bytes run out of place (relax_in_place)."""
+    choice = _choose_greedy(lowered, board, options)
+    schedule, plan, relaxed = relax_in_place(lowered, choice.schedule, choice.plan)
+    if not relaxed:
+        return choice
+    return replace(choice, schedule=schedule, plan=plan,
+                   reason=f"{choice.reason}; {relaxed} convolutions out of place (the faster kernels: in place they "
+                          "saved no arena bytes)")
+
+
+def rebuild(lowered: LoweredModel, schedule: Schedule) -> Callable[[InPlace], Schedule]:
+    """The schedule's builder call, with the ops allowed in place as the one free argument."""
+    stages = schedule.stages
+    if not stages:
+        return lambda in_place: per_layer_schedule(lowered, in_place=in_place)
+    if len(stages) == 1 and not stages[0].cached and stages[0].start_op == 0:
+        return lambda in_place: patch_schedule(lowered, stages[0].split_op, stages[0].grid, in_place=in_place,
+                                               stream_input=schedule.stream_input)
+    specs = tuple(StageSpec(p.start_op, p.split_op, p.grid, p.cached) for p in stages)
+    return lambda in_place: staged_schedule(lowered, specs, in_place=in_place, stream_input=schedule.stream_input)
+
+
+def relax_in_place(lowered: LoweredModel, schedule: Schedule, plan: MemoryPlan) -> tuple[Schedule, MemoryPlan, int]:
+    """The in-place kernels of convolutions (depthwise, 1x1) run slower than the specialized out-of-place ones:
+    each one in turn runs out of place where the greedy arena does not grow. Returns the schedule, its plan and
+    how many ops moved (elementwise ops stay in place: they cost nothing)."""
+    in_place = sorted({s.call.op_index for s in schedule.steps if s.overwrites is not None})
+    convs = [op for op in in_place
+             if any(s.call.op_index == op and s.in_place and isinstance(s.call, ConvCall) for s in schedule.steps)]
+    if not convs:
+        return schedule, plan, 0
+    build = rebuild(lowered, schedule)
+    allowed = set(in_place)
+    moved = 0
+    for op in convs:
+        try:
+            trial = build(frozenset(allowed - {op}))
+        except TinycError:
+            continue
+        trial_plan = plan_memory(trial)
+        if trial_plan.arena_bytes <= plan.arena_bytes:
+            allowed.discard(op)
+            schedule, plan, moved = trial, trial_plan, moved + 1
+    return schedule, plan, moved
+
+
+def _choose_greedy(lowered: LoweredModel, board: Board, options: ScheduleOptions) -> Choice:
     base = per_layer_schedule(lowered, in_place=options.in_place)
     base_plan = plan_memory(base)
     per_layer = Candidate(ScheduleKind.PER_LAYER, None, None, base_plan.arena_bytes, base.macs, 0.0)
