@@ -41,11 +41,11 @@ def test_solver_keeps_a_placement_at_the_bound() -> None:
 # (model, schedule) -> arena bytes by greedy size, greedy conflicts, first use; the live peak; the plan tinyc
 # keeps (the solver's, from the best greedy order). tiny_mbv2 in patches: the solver closes the best greedy
 # order's 88-byte gap to the live peak. (The in-place convolutions that save nothing run out of place: first use
-# went from 3968 to 3568 bytes with them.)
+# went from 3968 to 3548 bytes, greedy conflicts from 3572 to 3696, with them.)
 TABLE = {
     ("tests/data/golden_tiny.tflite", "per-layer"): (308, 308, 308, 308, 308),
     ("models/tiny_mbv2.py", "per-layer"): (5760, 5760, 7488, 5760, 5760),
-    ("models/tiny_mbv2.py", "patch"): (3696, 3572, 3568, 3484, 3484),
+    ("models/tiny_mbv2.py", "patch"): (3696, 3696, 3548, 3484, 3484),
     ("models/tiny_resnet.py", "per-layer"): (11376, 13312, 11376, 11376, 11376),
     ("models/tiny_resnet.py", "patch"): (12188, 12188, 12532, 12188, 12188),
 }

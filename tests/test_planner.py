@@ -72,3 +72,28 @@ def test_verify_plan_refuses_buffers_outside_the_arena() -> None:
     small = replace(planned.plan, arena_bytes=planned.plan.arena_bytes - 4)
     with pytest.raises(PlanError, match=r"lies outside the arena of 304 bytes"):
         verify_plan(planned.schedule, small)
+
+
+@pytest.mark.parametrize("kind", ["per-layer", "patch"])
+def test_in_place_convolutions_kept_only_where_they_save_arena_bytes(kind: str) -> None:
+    """relax_in_place: the chosen schedule's arena is no larger than with every eligible op in place, and each
+    convolution still in place is needed (out of place, the greedy arena grows)."""
+    from pathlib import Path
+
+    from tinyc.ir.lower import ConvCall
+    from tinyc.plan.pipeline import plan_model
+    from tinyc.plan.placement import plan_memory
+    from tinyc.plan.search import Objective, ScheduleChoice, ScheduleOptions, rebuild
+    model = Path(__file__).resolve().parents[1] / "models" / "tiny_mbv2.py"
+    planned = plan_model(model, "stm32f412", options=ScheduleOptions(kind=ScheduleChoice(kind),
+                                                                    objective=Objective.MIN_SRAM))
+    build = rebuild(planned.lowered, planned.schedule)
+    every = plan_memory(build(True))
+    chosen = plan_memory(planned.schedule)
+    assert chosen.arena_bytes <= every.arena_bytes
+    allowed = {s.call.op_index for s in planned.schedule.steps if s.overwrites is not None}
+    kept = {s.call.op_index for s in planned.schedule.steps if s.in_place and isinstance(s.call, ConvCall)}
+    moved = {s.call.op_index for s in build(True).steps if s.in_place and isinstance(s.call, ConvCall)} - kept
+    assert moved, "tiny_mbv2 has depthwise convolutions that save nothing in place"
+    for op in kept:
+        assert plan_memory(build(frozenset(allowed - {op}))).arena_bytes > chosen.arena_bytes, op

@@ -157,15 +157,18 @@ def relax_in_place(lowered: LoweredModel, schedule: Schedule, plan: MemoryPlan) 
     build = rebuild(lowered, schedule)
     allowed = set(in_place)
     moved = 0
-    for op in convs:
-        try:
-            trial = build(frozenset(allowed - {op}))
-        except TinycError:
-            continue
-        trial_plan = plan_memory(trial)
-        if trial_plan.arena_bytes <= plan.arena_bytes:
-            allowed.discard(op)
-            schedule, plan, moved = trial, trial_plan, moved + 1
+    changed = True
+    while changed:  # until no op moves: one moved out of place can free another (the greedy orders interact)
+        changed = False
+        for op in [op for op in convs if op in allowed]:
+            try:
+                trial = build(frozenset(allowed - {op}))
+            except TinycError:
+                continue
+            trial_plan = plan_memory(trial)
+            if trial_plan.arena_bytes <= plan.arena_bytes:
+                allowed.discard(op)
+                schedule, plan, moved, changed = trial, trial_plan, moved + 1, True
     return schedule, plan, moved
 
 
