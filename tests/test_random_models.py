@@ -122,10 +122,16 @@ def random_model(seed: int, *, new_ops: bool = False, spatial: bool = False, ups
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_random_architecture_bit_exact(seed: int, tflite_of) -> None:
+    """Every seed on every board; on the second board odd seeds read their constants from SRAM (--constants sram)
+    and even ones stage their convolutions' (--constants stage)."""
+    from tinyc.plan.constants import ConstantsPolicy
+    from tinyc.plan.search import ScheduleOptions
     model = tflite_of(f"random_{seed}", lambda: random_model(seed))
-    for board in BOARDS:
-        result = verify(model, board, samples=3)
-        assert result.first_mismatch is None, f"seed {seed} on {board}: {result.first_mismatch.describe()}"
+    for k, board in enumerate(BOARDS):
+        policy = ConstantsPolicy.FLASH if k == 0 else ConstantsPolicy.SRAM if seed % 2 else ConstantsPolicy.STAGE
+        result = verify(model, board, samples=3, options=ScheduleOptions(constants=policy))
+        assert result.first_mismatch is None, (f"seed {seed} on {board} (--constants {policy.value}): "
+                                               f"{result.first_mismatch.describe()}")
         assert result.reference == "tflite-micro"
 
 
