@@ -391,12 +391,18 @@ def report(model: Path, board: BoardRef, as_json: bool, tflm_arena: bool, plot_p
             pareto_path.write_text(pareto_html(front, pareto_png(front)))
         console.print(escape(f"Pareto front written to {pareto_path} ({len(front.points)} schedules, "
                              f"{len(front.front)} on the front)"))
+    advice = None
+    if not rep.fits:
+        from tinyc.plan.fit_advice import fit_advice
+        advice = fit_advice(planned)
     if as_json:
-        _emit_json(json.dumps(rep.as_json()))
+        _emit_json(json.dumps({**rep.as_json(), "fit_advice": advice.as_json() if advice is not None else None}))
     else:
         if verbose_plan:
             _print_candidates(rep)
         _print_report(rep)
+        if advice is not None:
+            out.print(f"[red]{escape(advice.text())}[/red]", soft_wrap=True)
     if check and not rep.fits:
         sys.exit(1)
 
@@ -705,7 +711,9 @@ def bench_cmd(model: Path, board: BoardRef, portable: bool, as_json: bool, seed:
 @click.option("--flash-kb", type=click.FloatRange(min=1), default=None, help="Flash limit (default: the board's).")
 @click.option("--latency-ms", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Limit on the ESTIMATED latency (MACs x per-op instructions/MAC; no emulator runs).")
-@click.option("--trials", type=click.IntRange(min=1), default=8, show_default=True, help="New trials to run.")
+@click.option("--trials", type=click.IntRange(min=1), default=8, show_default=True,
+              help="New trials to train (candidates rejected before training, which cost no training, do not count; "
+                   "at most 25 candidates are proposed per trial).")
 @click.option("--epochs", type=click.IntRange(min=1), default=2, show_default=True, help="Training epochs per trial.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Trials trained at once: a local Ray with this many CPUs (or tasks in flight on --address).")

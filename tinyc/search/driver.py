@@ -14,11 +14,12 @@ CLI (exit status 130); the journal holds every finished trial and `--resume` con
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,10 @@ import numpy as np
 
 from tinyc.boards import BoardRef, get_board
 from tinyc.errors import SearchError, TinycError
-from tinyc.search.costs import Limits, plan_candidate, rejection
+from tinyc.frontend.count import count
+from tinyc.frontend.synthetic import synthetic_graph
+from tinyc.plan.pipeline import plan_graph
+from tinyc.search.costs import Limits, costs_of, plan_candidate, rejection
 from tinyc.search.outputs import (TrialRecord, best_trial, pareto_front, save_weights, write_best, write_plots,
                                   write_trials)
 from tinyc.search.recipe import Recipe, build_candidate, search_module
@@ -40,6 +44,13 @@ RECORD_ATTR = "tinyc_record"
 WEIGHTS_DIR = "weights"
 SPACE_FILE = "space.json"  # TinyNAS's first step: the chosen width and resolution, and every pair's score
 INTERRUPTED = "interrupted (Ctrl-C) before its training finished"
+PROPOSALS_PER_TRIAL = 25  # candidates rejected before training do not count as trials: at most this many per trial
+
+
+class PlanSource(enum.Enum):
+    """Where a trial's costs come from (trials.json's costs.planned_from)."""
+    SYNTHETIC = "synthetic int8 graph (untrained; SRAM and MACs exact, flash approximate)"
+    CONVERTED = "the int8 conversion of the Keras model"
 
 Progress = Callable[[str], None]
 
@@ -57,6 +68,7 @@ class SearchOptions:
     address: str | None = None  # join this Ray cluster instead of starting a local one
     resume: bool = False
     seed: int = 0
+    max_proposals: int | None = None  # candidates proposed at most (default: trials x PROPOSALS_PER_TRIAL)
     space_samples: int = DEFAULT_SAMPLES  # TinyNAS's first step: samples planned per (width, resolution) pair
 
 
@@ -282,9 +294,10 @@ def _trial_loop(study: Any, ray: _Ray, pending: dict[Any, tuple[Any, Recipe, dic
                 limits: Limits, options: SearchOptions, progress: Progress) -> None:
     from optuna.trial import TrialState
 
-    asked = 0
-    while asked < options.trials or pending:
-        while asked < options.trials and len(pending) < options.workers:
+    asked = accepted = 0
+    limit = options.max_proposals if options.max_proposals is not None else options.trials * PROPOSALS_PER_TRIAL
+    while (accepted < options.trials and asked < limit) or pending:
+        while accepted < options.trials and asked < limit and len(pending) < options.workers:
             trial = study.ask()
             asked += 1
             recipe, costs, reason = _propose(trial, source, name, data, own_space, fixed, board, limits)
@@ -293,7 +306,11 @@ def _trial_loop(study: Any, ray: _Ray, pending: dict[Any, tuple[Any, Recipe, dic
                 trial.set_user_attr(RECORD_ATTR, record.as_json())
                 study.tell(trial, state=TrialState.FAIL)
                 progress(f"search: trial {trial.number} rejected before training: {reason}")
+                if asked == limit and accepted < options.trials:
+                    progress(f"search: {asked} candidates proposed, {accepted} fit: stopping (widen the limits or "
+                             "give a smaller space)")
                 continue
+            accepted += 1
             assert costs is not None
             progress(f"search: trial {trial.number} fits ({costs['peak_sram_bytes']:,} B SRAM, "
                      f"{costs['flash_bytes']:,} B flash, {costs['estimated_ms']:.2f} ms estimated): training")
@@ -324,21 +341,30 @@ def _trial_loop(study: Any, ray: _Ray, pending: dict[Any, tuple[Any, Recipe, dic
 
 def _propose(trial: Any, source: str, name: str, data: SearchData, own_space: bool, fixed: SpaceChoice | None,
              board: Any, limits: Limits) -> tuple[Recipe, dict[str, Any] | None, str | None]:
-    """The trial's recipe, its costs and why it is rejected (None: it fits)."""
+    """The trial's recipe, its costs and why it is rejected (None: it fits). A default-space candidate is planned
+    from its synthetic graph first (milliseconds): one over the SRAM or latency limit is rejected without the
+    seconds of an int8 conversion (the synthetic plan's SRAM and MACs are the converted model's; its flash is not
+    exact, so flash is checked on the converted model only)."""
     if own_space:
         module = search_module(source, name)
         module.space(trial)  # records the trial's parameters; the builder is rebuilt from them
     else:
-        default_spec(trial, data.shape, fixed=fixed)
+        spec = default_spec(trial, data.shape, fixed=fixed)
     recipe = Recipe(search_source=source, search_name=name, params=tuple(sorted(trial.params.items())),
                     shape=data.shape, default_space=not own_space)
     try:
+        if not own_space:
+            report = plan_graph(synthetic_graph(spec), limits.board(board), name=f"trial{trial.number}")
+            quick = costs_of(report, params=count(spec).params)
+            reason = rejection(quick, replace(limits, flash_bytes=report.flash_bytes))  # flash: below
+            if reason is not None:
+                return recipe, {**quick.as_json(), "planned_from": PlanSource.SYNTHETIC.value}, reason
         model = build_candidate(recipe, batch_size=1)
         costs = plan_candidate(model, prepare_inputs(recipe, data.x_train), board, limits,
                                name=f"trial{trial.number}")
     except TinycError as exc:
         return recipe, None, f"tinyc cannot take it: {exc}"
-    return recipe, costs.as_json(), rejection(costs, limits)
+    return recipe, {**costs.as_json(), "planned_from": PlanSource.CONVERTED.value}, rejection(costs, limits)
 
 
 def _write_outputs(study: Any, source: str, data: SearchData, own_space: bool, board_name: str, limits: Limits,
