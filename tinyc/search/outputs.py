@@ -146,7 +146,7 @@ def _plot_png(trained: list[TrialRecord], *, board_name: str) -> bytes:
         axes.annotate(str(t.number), (t.estimated_ms, t.val_accuracy or 0.0), fontsize=7)
     axes.set_xlabel(f"estimated latency on {board_name} (ms; MACs x per-op instructions/MAC, not measured)")
     axes.set_ylabel("validation accuracy (float)")
-    axes.legend(loc="lower right")
+    axes.legend(loc="best")
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", metadata={"Software": None})
