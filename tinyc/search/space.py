@@ -87,6 +87,13 @@ class SpaceChoice:
         return {"width": self.width, "resolution": self.resolution}
 
 
+def depths(size: int) -> tuple[int, ...]:
+    """The depths a stage whose output map is size x size may have: one block on a 1x1 map, since the converter
+    turns a residual add of 1x1 maps into a RESHAPE (squeeze) with a batch of the channel count, which tinyc does
+    not take. A study's resolution is fixed by TinyNAS's first step, so the choices are the same in every trial."""
+    return (1,) if size == 1 else DEPTHS
+
+
 def default_spec(trial: Trial, shape: DataShape, *, fixed: SpaceChoice | None = None) -> MCUNetSpec:
     """The default space's architecture for `trial`; with `fixed`, only that width and resolution."""
     widths = [fixed.width] if fixed is not None else list(WIDTHS)
@@ -94,8 +101,10 @@ def default_spec(trial: Trial, shape: DataShape, *, fixed: SpaceChoice | None = 
     width = float(trial.suggest_categorical("width", widths))
     resolution = int(trial.suggest_categorical("resolution", sizes))
     stages = []
+    size = -(-resolution // 2)  # after the stride-2 stem ("same" padding)
     for index, (channels, stride) in enumerate(STAGES):
-        depth = int(trial.suggest_categorical(f"stage{index}_depth", list(DEPTHS)))
+        size = -(-size // stride)
+        depth = int(trial.suggest_categorical(f"stage{index}_depth", list(depths(size))))
         kernel = int(trial.suggest_categorical(f"stage{index}_kernel", list(KERNELS)))
         expansion = int(trial.suggest_categorical(f"stage{index}_expansion", list(EXPANSIONS)))
         se = bool(trial.suggest_categorical(f"stage{index}_se", list(SQUEEZE_EXCITE)))
