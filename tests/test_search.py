@@ -1,10 +1,17 @@
-"""`tinyc search` (issue 25): a candidate that does not fit is rejected with its reason before any training; an
-end-to-end search on digits (2 trials, 1 epoch, 1 Ray worker) whose best.py `tinyc report` takes; --resume adds
-trials to the same study."""
+"""`tinyc search` (issue 25): a candidate that does not fit is rejected with its reason before any training; TinyNAS's
+first step (a synthetic graph plans as the converted model does; the rule choosing width x resolution); Ctrl-C keeps
+the journal and --resume continues; an end-to-end search on digits (2 trials, 1 epoch, 1 Ray worker) whose best.py
+`tinyc report` takes; --resume adds trials to the same study; a Ray cluster started separately is joined with
+--address; the "does not fit" advice (boards it fits, the largest width or resolution by bisection)."""
 
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +21,7 @@ from click.testing import CliRunner
 from tinyc.boards import get_board
 from tinyc.search.costs import Costs, Limits, rejection
 from tinyc.search.latency import LatencyEstimate
+from tinyc.search.space import DataShape, SpaceChoice
 
 ROOT = Path(__file__).resolve().parents[1]
 SEARCH_FILE = ROOT / "models" / "search" / "digits.py"
@@ -39,6 +47,16 @@ def test_limits_never_exceed_the_board() -> None:
     assert Limits.for_board(board, sram_kb=10_000, flash_kb=None, latency_ms=None).sram_bytes == 262_144
 
 
+DIGITS = DataShape((32, 32, 1), 10)
+FIXED_SPACE = SpaceChoice(width=0.5, resolution=32)
+
+
+def _fixed_space(*args: Any, **kwargs: Any) -> Any:
+    """TinyNAS's first step replaced by a fixed choice (the tests of the step itself are below)."""
+    from tinyc.search.space_choice import SpaceDecision
+    return SpaceDecision(FIXED_SPACE, (), "fixed by the test")
+
+
 class _NoRay:
     def __init__(self, *args: Any) -> None:
         pass
@@ -54,7 +72,9 @@ def test_candidate_over_the_sram_limit_is_rejected_before_training(tmp_path: Pat
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from tinyc.search import driver
     monkeypatch.setattr(driver, "_Ray", _NoRay)
-    options = driver.SearchOptions(board="stm32f412", output=tmp_path / "out", sram_kb=4, trials=1, epochs=1)
+    monkeypatch.setattr(driver, "choose_space", _fixed_space)
+    options = driver.SearchOptions(board="stm32f412", output=tmp_path / "out", sram_kb=4, trials=1, epochs=1,
+                                   max_proposals=1)
     result = driver.run_search(SEARCH_FILE, options, progress=lambda line: None)
     (record,) = result.records
     assert record.status == "rejected"
@@ -72,7 +92,8 @@ def test_search_end_to_end_resume_and_report(tmp_path: Path) -> None:
     out = tmp_path / "out"
     runner = CliRunner()
     first = runner.invoke(cli, ["search", str(SEARCH_FILE), "--board", "stm32f412", "-o", str(out), "--trials", "2",
-                                "--epochs", "1", "--workers", "1", "--json"], catch_exceptions=False)
+                                "--epochs", "1", "--workers", "1", "--space-samples", "2", "--json"],
+                          catch_exceptions=False)
     assert first.exit_code == 0, first.output
     trials = json.loads((out / "trials.json").read_text())["trials"]
     assert [t["number"] for t in trials] == [0, 1]
@@ -82,16 +103,178 @@ def test_search_end_to_end_resume_and_report(tmp_path: Path) -> None:
         assert 0.0 <= t["val_accuracy"] <= 1.0
         assert t["costs"]["arena_bytes"] > 0 and t["costs"]["flash_bytes"] > 0 and t["costs"]["estimated_ms"] > 0
     assert (out / "best.py").is_file() and (out / "pareto.png").is_file()
+    assert "data:image/png;base64," in (out / "pareto.html").read_text()
+    space = json.loads((out / "space.json").read_text())
+    assert len(space["pairs"]) == 10 and all(p["samples"] == 2 for p in space["pairs"])  # 5 widths x (32, 16)
+    assert all(t["params"]["width"] == space["chosen"]["width"] for t in trials)
     # --resume continues the same study (a tight SRAM limit: the new trial is rejected, so no training is needed)
-    again = runner.invoke(cli, ["search", str(SEARCH_FILE), "--board", "stm32f412", "-o", str(out), "--trials", "1",
-                                "--sram-kb", "4", "--resume"], catch_exceptions=False)
-    assert again.exit_code == 0, again.output
+    from tinyc.search import driver
+    driver.run_search(SEARCH_FILE, driver.SearchOptions(board="stm32f412", output=out, sram_kb=4, trials=1,
+                                                        resume=True, max_proposals=1), progress=lambda line: None)
     resumed = json.loads((out / "trials.json").read_text())["trials"]
     assert [t["number"] for t in resumed] == [0, 1, 2]
     assert resumed[2]["status"] == "rejected" and "exceeds the SRAM limit 4,096 B" in resumed[2]["reason"]
+    assert resumed[2]["costs"]["planned_from"].startswith("synthetic")  # rejected without a conversion
     refused = runner.invoke(cli, ["search", str(SEARCH_FILE), "--board", "stm32f412", "-o", str(out)])
     assert refused.exit_code != 0 and "--resume" in str(refused.exception)
     report = runner.invoke(cli, ["report", str(out / "best.py"), "--board", "stm32f412", "--no-tflm-arena", "--json"],
                            catch_exceptions=False)
     assert report.exit_code == 0, report.output
     assert json.loads(report.stdout)["fits"] is True
+
+
+@pytest.mark.parametrize("se", [False, True])
+def test_synthetic_graph_plans_as_the_converted_model(se: bool) -> None:
+    """TinyNAS's first step plans synthetic graphs: the same MACs, arena, peak SRAM and schedule as the converted
+    Keras model of the same spec (flash differs only by the specialized layouts of random weights)."""
+    import optuna
+
+    from tinyc.frontend.blocks import build_model
+    from tinyc.frontend.data import digits_split
+    from tinyc.frontend.synthetic import synthetic_graph
+    from tinyc.plan.pipeline import plan_graph
+    from tinyc.search.costs import plan_candidate
+    from tinyc.search.space import default_spec
+
+    board = get_board("stm32f412")
+    limits = Limits.for_board(board, sram_kb=32, flash_kb=None, latency_ms=None)
+    params = {"width": 0.75, "resolution": 32, **{f"stage{i}_{k}": v for i in range(4) for k, v in
+                                                   (("depth", 1 + i % 2), ("kernel", (3, 5, 7)[i % 3]),
+                                                    ("expansion", (3, 4, 6)[i % 3]), ("se", se and i % 2 == 0))}}
+    spec = default_spec(optuna.trial.FixedTrial(params), DIGITS)
+    synthetic = plan_graph(synthetic_graph(spec), limits.board(board), name="synthetic")
+    x_train = digits_split()[0]
+    converted = plan_candidate(build_model(spec, seed=0, batch_size=1), x_train, board, limits, name="converted")
+    assert (synthetic.macs, synthetic.arena_bytes, synthetic.peak_sram_bytes, synthetic.schedule) == (
+        converted.macs, converted.arena_bytes, converted.peak_sram_bytes, converted.schedule)
+
+
+def test_space_choice_takes_the_most_macs_among_pairs_where_enough_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table of invented sample costs: width 1.0 has the most MACs but too few fit; 0.75 wins. With nothing
+    fitting often enough, the pair with the most fitting samples."""
+    from tinyc.search import space_choice
+
+    def fake(fit_every: dict[float, int]) -> Any:
+        counter: dict[tuple[float, int], int] = {}
+
+        def sample_fits(spec: Any, board: Any, limits: Any) -> tuple[int, bool]:
+            key = (spec.width, spec.resolution)
+            counter[key] = counter.get(key, 0) + 1  # the n-th sample of this pair fits when n % fit_every == 0
+            return int(spec.width * 1e6) + spec.resolution, counter[key] % fit_every[spec.width] == 0
+        return sample_fits
+
+    board = get_board("stm32f412")
+    limits = Limits(32_768, 1 << 20)
+    monkeypatch.setattr(space_choice, "sample_fits", fake({0.25: 1, 0.35: 1, 0.5: 1, 0.75: 2, 1.0: 8}))
+    decision = space_choice.choose_space(DIGITS, board, limits, samples=8)
+    assert decision.chosen == SpaceChoice(0.75, 32)
+    assert [(s.choice.width, s.choice.resolution, s.fitting) for s in decision.scores][:5] == [
+        (0.25, 32, 8), (0.35, 32, 8), (0.5, 32, 8), (0.75, 32, 4), (1.0, 32, 1)]
+    assert space_choice.SpaceDecision.from_json(json.loads(json.dumps(decision.as_json()))) == decision
+    monkeypatch.setattr(space_choice, "sample_fits", fake({0.25: 10, 0.35: 10, 0.5: 10, 0.75: 10, 1.0: 5}))
+    decision = space_choice.choose_space(DIGITS, board, limits, samples=10)  # 1/10 fit, 2/10 at width 1.0
+    assert decision.chosen == SpaceChoice(1.0, 32) and decision.rule.startswith("no pair has 25%")
+
+
+class _InterruptedRay(_NoRay):
+    """Ray as Ctrl-C finds it: a training in flight when the user interrupts."""
+    cancelled: list[Any] = []
+
+    def submit(self, *args: Any, **kwargs: Any) -> Any:
+        return "training"
+
+    def wait(self, refs: list[Any]) -> Any:
+        raise KeyboardInterrupt
+
+    def cancel(self, ref: Any) -> None:
+        self.cancelled.append(ref)
+
+
+def test_ctrl_c_keeps_the_journal_and_resume_continues(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tinyc.search import driver
+    monkeypatch.setattr(driver, "_Ray", _InterruptedRay)
+    monkeypatch.setattr(driver, "choose_space", _fixed_space)
+    out = tmp_path / "out"
+    lines: list[str] = []
+    with pytest.raises(KeyboardInterrupt):
+        driver.run_search(SEARCH_FILE, driver.SearchOptions(board="stm32f412", output=out, trials=2, workers=1),
+                          progress=lines.append)
+    assert _InterruptedRay.cancelled == ["training"]
+    assert lines[-1] == f"search: interrupted; {out} holds every finished trial: continue with --resume"
+    (first,) = json.loads((out / "trials.json").read_text())["trials"]
+    assert first["status"] == "failed" and first["reason"] == driver.INTERRUPTED and first["costs"] is not None
+    monkeypatch.setattr(driver, "_Ray", _NoRay)
+    resumed = driver.run_search(SEARCH_FILE, driver.SearchOptions(board="stm32f412", output=out, sram_kb=4, trials=1,
+                                                                  resume=True, max_proposals=1), progress=lines.append)
+    assert [(r.number, r.status) for r in resumed.records] == [(0, "failed"), (1, "rejected")]
+    assert resumed.space is not None and resumed.space.chosen == FIXED_SPACE  # from OUT/space.json
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.mark.slow
+def test_search_joins_a_ray_cluster_started_separately(tmp_path: Path) -> None:
+    """`ray start --head` on loopback (its own temp folder and port; stopped by ending that process, never `ray
+    stop`, which would stop every Ray on the machine), then `tinyc search --address` trains on it."""
+    from tinyc.cli import cli
+    ray_exe = Path(sys.executable).with_name("ray")
+    port = _free_port()
+    temp = tempfile.mkdtemp(prefix="/tmp/tr")  # short: Ray's socket paths have a length limit
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "RAY_USAGE_STATS_ENABLED": "0"}
+    head = subprocess.Popen([str(ray_exe), "start", "--head", "--block", "--port", str(port), "--num-cpus", "1",
+                             "--node-ip-address", "127.0.0.1", "--include-dashboard", "false", "--temp-dir", temp,
+                             "--disable-usage-stats"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        out = tmp_path / "out"
+        result = CliRunner().invoke(cli, ["search", str(SEARCH_FILE), "--board", "stm32f412", "-o", str(out),
+                                          "--trials", "1", "--epochs", "1", "--space-samples", "1",
+                                          "--address", f"127.0.0.1:{port}", "--json"], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        (trial,) = json.loads((out / "trials.json").read_text())["trials"]
+        assert trial["status"] == "trained" and 0.0 <= trial["val_accuracy"] <= 1.0
+    finally:
+        os.killpg(head.pid, 15)
+        head.wait(timeout=60)
+
+
+def test_fit_advice_names_boards_and_the_largest_resolution(monkeypatch: pytest.MonkeyPatch, capsys: Any,
+                                                            tmp_path: Path) -> None:
+    """tiny_mbv2 (a builder's model: SPEC) on a 4 KB board: it fits every bundled board; at this width no smaller
+    resolution than 16 ... is searched by bisection; the largest that fits is 16."""
+    from conftest import run_cli
+    board = (ROOT / "boards" / "stm32f412.toml").read_text().replace('name = "stm32f412"', 'name = "tight"')
+    board = board.replace("size_bytes = 8_192\n", "size_bytes = 1_024\n").replace("size_bytes = 262_144",
+                                                                                  "size_bytes = 4_096")
+    (tmp_path / "tight.toml").write_text(board)
+    code, out, _ = run_cli(monkeypatch, capsys, "report", str(ROOT / "models" / "tiny_mbv2.py"), "--board-file",
+                           str(tmp_path / "tight.toml"), "--no-tflm-arena", "--json")
+    advice = json.loads(out)["fit_advice"]
+    assert code == 0 and advice["boards_that_fit"] == ["nrf52840", "nrf5340", "stm32f412", "stm32h743", "stm32l4r5",
+                                                       "stm32u575"]
+    assert advice["largest_width"] is None and advice["largest_resolution"]["value"] == 16
+    assert advice["largest_resolution"]["peak_sram_bytes"] <= 4_096
+
+
+def test_bisection_finds_the_largest_fitting_value() -> None:
+    from tinyc.plan.fit_advice import largest_fitting
+
+    class Report:
+        def __init__(self, value: float) -> None:
+            self.fits = value <= 0.6
+
+    asked: list[float] = []
+
+    def plan(value: float) -> Any:
+        asked.append(value)
+        return Report(value)
+
+    grid = [round(0.1 + 0.05 * i, 2) for i in range(18)]  # 0.1 .. 0.95
+    found = largest_fitting(grid, plan)
+    assert found is not None and found[0] == 0.6 and len(asked) <= 5
+    assert largest_fitting(grid, lambda v: Report(9.9)) is None

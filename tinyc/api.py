@@ -134,7 +134,8 @@ def compile(model: ModelFile | Planned, *, output: ModelFile, board: BoardRef | 
     check_output_folder(folder)  # before the slow steps
     planned = _planned(model, board, options, calibration, cache)
     if not planned.report.fits:  # before anything is written
-        raise DoesNotFitError(f"{planned.loaded.source.name}: {planned.report.verdict()}")
+        from tinyc.plan.fit_advice import does_not_fit_message
+        raise DoesNotFitError(does_not_fit_message(planned))
     samples = input_samples(planned, 1)
     notes: list[str] = []
     renode = None

@@ -403,12 +403,18 @@ def report(model: Path, board: BoardRef, as_json: bool, tflm_arena: bool, plot_p
             pareto_path.write_text(pareto_html(front, pareto_png(front)))
         console.print(escape(f"Pareto front written to {pareto_path} ({len(front.points)} schedules, "
                              f"{len(front.front)} on the front)"))
+    advice = None
+    if not rep.fits:
+        from tinyc.plan.fit_advice import fit_advice
+        advice = fit_advice(planned)
     if as_json:
-        _emit_json(json.dumps(rep.as_json()))
+        _emit_json(json.dumps({**rep.as_json(), "fit_advice": advice.as_json() if advice is not None else None}))
     else:
         if verbose_plan:
             _print_candidates(rep)
         _print_report(rep)
+        if advice is not None:
+            out.print(f"[red]{escape(advice.text())}[/red]", soft_wrap=True)
     if check and not rep.fits:
         sys.exit(1)
 
@@ -721,7 +727,9 @@ def bench_cmd(model: Path, board: BoardRef, portable: bool, as_json: bool, seed:
 @click.option("--flash-kb", type=click.FloatRange(min=1), default=None, help="Flash limit (default: the board's).")
 @click.option("--latency-ms", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Limit on the ESTIMATED latency (MACs x per-op instructions/MAC; no emulator runs).")
-@click.option("--trials", type=click.IntRange(min=1), default=8, show_default=True, help="New trials to run.")
+@click.option("--trials", type=click.IntRange(min=1), default=8, show_default=True,
+              help="New trials to train (candidates rejected before training, which cost no training, do not count; "
+                   "at most 25 candidates are proposed per trial).")
 @click.option("--epochs", type=click.IntRange(min=1), default=2, show_default=True, help="Training epochs per trial.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Trials trained at once: a local Ray with this many CPUs (or tasks in flight on --address).")
@@ -729,11 +737,14 @@ def bench_cmd(model: Path, board: BoardRef, portable: bool, as_json: bool, seed:
                                                "starting a local Ray.")
 @click.option("--resume", is_flag=True, help="Continue the search stored in --output.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="The sampler's seed.")
+@click.option("--space-samples", type=click.IntRange(min=1), default=24, show_default=True,
+              help="Default space: untrained samples planned per (width, resolution) pair to choose the pair "
+                   "(TinyNAS's first step: the most MACs among the samples that fit).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result (every trial) as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr (one per trial by default).")
 def search_cmd(search_file: Path, board: BoardRef, output: Path, sram_kb: float | None, flash_kb: float | None,
                latency_ms: float | None, trials: int, epochs: int, workers: int, address: str | None, resume: bool,
-               seed: int, as_json: bool, quiet: bool) -> None:
+               seed: int, space_samples: int, as_json: bool, quiet: bool) -> None:
     """Search the most accurate network that fits the board: every candidate is planned by tinyc and rejected with
     its reason before training when it does not fit; the rest are trained as Ray tasks (Optuna, accuracy vs
     estimated latency). SEARCH_FILE defines dataset() -> ((x_train, y_train), (x_val, y_val)) and optionally
@@ -746,7 +757,8 @@ def search_cmd(search_file: Path, board: BoardRef, output: Path, sram_kb: float 
             console.print(escape(f"tinyc: {line}"), highlight=False, soft_wrap=True)
 
     options = SearchOptions(board=board, output=output, sram_kb=sram_kb, flash_kb=flash_kb, latency_ms=latency_ms,
-                            trials=trials, epochs=epochs, workers=workers, address=address, resume=resume, seed=seed)
+                            trials=trials, epochs=epochs, workers=workers, address=address, resume=resume, seed=seed,
+                            space_samples=space_samples)
     result = run_search(search_file, options, progress)
     if as_json:
         _print_json(result.as_json(), wall_seconds=time.monotonic() - started)

@@ -55,6 +55,10 @@ class Op:
     macs: int
     weights: int
     biases: int
+    # convolutions only (what tinyc.frontend.synthetic needs to rebuild the op): kernel, stride, padding
+    kernel: tuple[int, int] = (1, 1)
+    stride: tuple[int, int] = (1, 1)
+    padding: Padding = "same"
 
     @property
     def params(self) -> int:
@@ -86,10 +90,11 @@ class _Lowering:
         self.ops: list[Op] = []
 
     def _emit(self, kind: OpKind, inputs: tuple[int, ...], shape: Shape, macs: int = 0,
-              weights: int = 0, biases: int = 0) -> int:
+              weights: int = 0, biases: int = 0, *, kernel: tuple[int, int] = (1, 1),
+              stride: tuple[int, int] = (1, 1), padding: Padding = "same") -> int:
         self.shapes.append(shape)
         tensor = len(self.shapes) - 1
-        self.ops.append(Op(kind, inputs, tensor, shape, macs, weights, biases))
+        self.ops.append(Op(kind, inputs, tensor, shape, macs, weights, biases, kernel, stride, padding))
         return tensor
 
     def conv(self, x: int, filters: int, kernel: tuple[int, int], stride: tuple[int, int],
@@ -99,7 +104,7 @@ class _Lowering:
         ow = _out_size(w, kernel[1], stride[1], padding)
         k = kernel[0] * kernel[1] * c
         return self._emit(OpKind.CONV_2D, (x,), (oh, ow, filters), oh * ow * filters * k,
-                          filters * k, filters)
+                          filters * k, filters, kernel=kernel, stride=stride, padding=padding)
 
     def depthwise(self, x: int, kernel: tuple[int, int], stride: tuple[int, int],
                   padding: Padding) -> int:
@@ -107,7 +112,8 @@ class _Lowering:
         oh = _out_size(h, kernel[0], stride[0], padding)
         ow = _out_size(w, kernel[1], stride[1], padding)
         k = kernel[0] * kernel[1]
-        return self._emit(OpKind.DEPTHWISE_CONV_2D, (x,), (oh, ow, c), oh * ow * c * k, c * k, c)
+        return self._emit(OpKind.DEPTHWISE_CONV_2D, (x,), (oh, ow, c), oh * ow * c * k, c * k, c, kernel=kernel,
+                          stride=stride, padding=padding)
 
     def activation(self, x: int, activation: str) -> int:
         """ReLU / ReLU6 fuse into the op before; hard-swish is an op of its own."""
@@ -120,8 +126,8 @@ class _Lowering:
         constant 1/6, then the channel-wise MUL."""
         channels = self.shapes[x][2]
         s = self._emit(OpKind.MEAN, (x,), (1, 1, channels))
-        s = self.conv(s, squeeze_channels(channels), (1, 1), (1, 1), "same")
-        s = self.conv(s, channels, (1, 1), (1, 1), "same")
+        s = self.conv(s, squeeze_channels(channels), (1, 1), (1, 1), "valid")  # the converter's padding on 1x1
+        s = self.conv(s, channels, (1, 1), (1, 1), "valid")
         s = self._emit(OpKind.MUL, (s,), self.shapes[s])
         return self._emit(OpKind.MUL, (x, s), self.shapes[x])
 

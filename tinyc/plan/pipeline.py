@@ -71,23 +71,37 @@ def plan_loaded(loaded: LoadedModel, board_name: BoardRef | Board, *,
 
 def _plan(loaded: LoadedModel, board: Board, options: ScheduleOptions) -> Planned:
     graph = name_output(read_tflite(loaded.tflite), loaded.output_layer)
+    lowered, schedule, plan, kernels, constants, report = _plan_graph(graph, board, options, name=loaded.name,
+                                                                      notes=loaded.notes)
+    return Planned(loaded=loaded, graph=graph, lowered=lowered, schedule=schedule, plan=plan, board=board,
+                   report=report, options=options, chosen_kernels=(schedule, board, kernels), constants=constants)
+
+
+def plan_graph(graph: Graph, board: Board, *, name: str, options: ScheduleOptions = ScheduleOptions()) -> MemoryReport:
+    """The memory report of an int8 graph that no model file holds (tinyc.frontend.synthetic's): the same lowering,
+    schedule search, plan check and report as a model's."""
+    return _plan_graph(graph, board, options, name=name, notes=())[-1]
+
+
+def _plan_graph(graph: Graph, board: Board, options: ScheduleOptions, *, name: str, notes: tuple[str, ...]
+                ) -> tuple[LoweredModel, Schedule, MemoryPlan, tuple[KernelChoice, ...], ConstantsPlacement,
+                           MemoryReport]:
     lowered = lower(graph)
     choice = choose_schedule(lowered, board, options)
     schedule, plan = choice.schedule, choice.plan
     verify_plan(schedule, plan)
     kernels = choose_kernels(schedule, board)
     layouts = extra_flash_bytes(kernels)
-    notes = loaded.notes + ((f"specialized kernels: their code and compile-time constant layouts add about "
-                             f"{layouts:,} B of flash (counted in code)",) if layouts > 0 else ())
-    report = memory_report(schedule, plan, board, model_name=loaded.name, notes=notes,
+    notes = notes + ((f"specialized kernels: their code and compile-time constant layouts add about "
+                      f"{layouts:,} B of flash (counted in code)",) if layouts > 0 else ())
+    report = memory_report(schedule, plan, board, model_name=name, notes=notes,
                            schedule_summary=choice.summary(), extra_code_bytes=layouts)
     constants = place_constants(schedule, kernels, board, policy=options.constants,
                                 sram_used_bytes=report.peak_sram_bytes, headroom_fraction=SRAM_HEADROOM_FRACTION)
     if constants.sram_bytes:
         report = replace(report, sram_constants_bytes=constants.sram_bytes,
                          notes=report.notes + (constants.describe(),))
-    return Planned(loaded=loaded, graph=graph, lowered=lowered, schedule=schedule, plan=plan, board=board,
-                   report=report, options=options, chosen_kernels=(schedule, board, kernels), constants=constants)
+    return lowered, schedule, plan, kernels, constants, report
 
 
 def input_samples(planned: Planned, count: int, *, seed: int = 0) -> list[np.ndarray]:

@@ -24,7 +24,8 @@ def build_firmware(planned: Planned, folder: Path, samples: list[np.ndarray], *,
     `trace` makes the firmware print every op's output (TINYC_TRACE); `cflags` adds compiler flags such as
     `-DTINYC_PORTABLE_KERNELS`; `c_name` prefixes the model code's global symbols (`--name`)."""
     if not planned.report.fits:
-        raise DoesNotFitError(f"{planned.loaded.source.name}: {planned.report.verdict()}")
+        from tinyc.plan.fit_advice import does_not_fit_message
+        raise DoesNotFitError(does_not_fit_message(planned))
     what = f"{planned.loaded.name}'s {harness.value} firmware for {planned.board.name}"
     with step(Step.RENDER, what):
         files = render_firmware(planned.schedule, planned.plan, planned.board, harness,

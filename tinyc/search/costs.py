@@ -18,6 +18,7 @@ from tinyc.frontend.convert import keras_to_int8_tflite
 from tinyc.frontend.data import representative_batches
 from tinyc.frontend.loader import LoadedModel
 from tinyc.plan.pipeline import plan_loaded
+from tinyc.plan.report import MemoryReport
 from tinyc.search.latency import LatencyEstimate, estimate_latency
 
 REPRESENTATIVE_SAMPLES = 16  # training samples calibrating the int8 conversion of a candidate
@@ -69,10 +70,14 @@ def plan_candidate(model: Any, x_train: np.ndarray, board: Board, limits: Limits
     loaded = LoadedModel(name=name, source=Path(f"{name}.py"), tflite=tflite, keras_model=model,
                          output_layer=str(names[0]) if len(names) == 1 else None)
     planned = plan_loaded(loaded, limits.board(board))
-    report = planned.report
-    return Costs(macs=report.macs, params=int(model.count_params()), arena_bytes=report.arena_bytes,
+    return costs_of(planned.report, params=int(model.count_params()))
+
+
+def costs_of(report: MemoryReport, *, params: int) -> Costs:
+    """The costs a plan's report gives (`params`: the Keras model's, which the int8 plan does not know)."""
+    return Costs(macs=report.macs, params=params, arena_bytes=report.arena_bytes,
                  peak_sram_bytes=report.peak_sram_bytes, flash_bytes=report.flash_bytes,
-                 schedule=report.schedule, latency=estimate_latency(report, planned.board))
+                 schedule=report.schedule, latency=estimate_latency(report, report.board))
 
 
 def rejection(costs: Costs, limits: Limits) -> str | None:

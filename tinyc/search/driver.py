@@ -1,18 +1,25 @@
 """`tinyc search`, top to bottom: read the search file and its data; open (or resume) the Optuna study in OUT's
-journal; then per trial: the space proposes, tinyc plans (costs.py) and rejects what does not fit with its reason,
+journal; for the default space, TinyNAS's first step chooses its width and resolution by planning hundreds of
+untrained samples (space_choice.py; kept in OUT/space.json, so --resume searches the same space); then per trial: the space proposes, tinyc plans (costs.py) and rejects what does not fit with its reason,
 before any training; Ray trains the rest, up to `workers` at a time; finally OUT's files (outputs.py).
 
 Optuna's study is multi-objective (validation accuracy up, estimated latency down); a rejected or failed trial is
 told FAIL (the sampler learns nothing from it); its record (reason, costs) is kept in the trial's user attributes,
 so trials.json is rebuilt from the journal alone and `--resume` continues with every earlier trial.
+
+Ctrl-C (or SIGTERM) stops cleanly: the trials in training are cancelled and told FAIL ("interrupted"), Ray is shut
+down, trials.json, best.py and the plots are written from the finished trials, then KeyboardInterrupt goes on to the
+CLI (exit status 130); the journal holds every finished trial and `--resume` continues.
 """
 
 from __future__ import annotations
 
+import enum
+import json
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +27,30 @@ import numpy as np
 
 from tinyc.boards import BoardRef, get_board
 from tinyc.errors import SearchError, TinycError
-from tinyc.search.costs import Limits, plan_candidate, rejection
-from tinyc.search.outputs import TrialRecord, save_weights, best_trial, pareto_front, write_best, write_plot, write_trials
+from tinyc.frontend.count import count
+from tinyc.frontend.synthetic import synthetic_graph
+from tinyc.plan.pipeline import plan_graph
+from tinyc.search.costs import Limits, costs_of, plan_candidate, rejection
+from tinyc.search.outputs import (TrialRecord, best_trial, pareto_front, save_weights, write_best, write_plots,
+                                  write_trials)
 from tinyc.search.recipe import Recipe, build_candidate, search_module
-from tinyc.search.space import DataShape, data_shape
+from tinyc.search.space import DataShape, SpaceChoice, data_shape, default_spec
+from tinyc.search.space_choice import DEFAULT_SAMPLES, PairScore, SpaceDecision, choose_space
 from tinyc.search.train import Trained, prepare_inputs, train_candidate
 
 JOURNAL_FILE = "study.journal"
 STUDY_NAME = "tinyc-search"
 RECORD_ATTR = "tinyc_record"
 WEIGHTS_DIR = "weights"
+SPACE_FILE = "space.json"  # TinyNAS's first step: the chosen width and resolution, and every pair's score
+INTERRUPTED = "interrupted (Ctrl-C) before its training finished"
+PROPOSALS_PER_TRIAL = 25  # candidates rejected before training do not count as trials: at most this many per trial
+
+
+class PlanSource(enum.Enum):
+    """Where a trial's costs come from (trials.json's costs.planned_from)."""
+    SYNTHETIC = "synthetic int8 graph (untrained; SRAM and MACs exact, flash approximate)"
+    CONVERTED = "the int8 conversion of the Keras model"
 
 Progress = Callable[[str], None]
 
@@ -47,6 +68,8 @@ class SearchOptions:
     address: str | None = None  # join this Ray cluster instead of starting a local one
     resume: bool = False
     seed: int = 0
+    max_proposals: int | None = None  # candidates proposed at most (default: trials x PROPOSALS_PER_TRIAL)
+    space_samples: int = DEFAULT_SAMPLES  # TinyNAS's first step: samples planned per (width, resolution) pair
 
 
 @dataclass(frozen=True)
@@ -66,12 +89,14 @@ class SearchResult:
     best_file: Path | None
     plot: Path | None
     limits: Limits
+    space: SpaceDecision | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"output": str(self.output), "trials": [r.as_json() for r in self.records],
                 "best": self.best.as_json() if self.best is not None else None,
                 "best_file": str(self.best_file) if self.best_file else None,
                 "plot": str(self.plot) if self.plot else None,
+                "space": self.space.as_json() if self.space is not None else None,
                 "limits": {"sram_bytes": self.limits.sram_bytes, "flash_bytes": self.limits.flash_bytes,
                            "latency_ms": self.limits.latency_ms}}
 
@@ -169,8 +194,40 @@ def run_search(search_file: Path, options: SearchOptions, progress: Progress) ->
              f"{limits.flash_bytes:,} B" + (f", estimated latency <= {limits.latency_ms:g} ms"
                                             if limits.latency_ms is not None else "")
              + f"; {options.trials} new trials, {options.epochs} epochs each")
-    _run_trials(study, source, search_file.name, data, own_space, board, limits, options, progress)
-    return _write_outputs(study, source, data, own_space, board.name, limits, options, progress)
+    space = None if own_space else _space_decision(study, data.shape, board, limits, options, progress)
+    fixed = space.chosen if space is not None else None
+    try:
+        _run_trials(study, source, search_file.name, data, own_space, fixed, board, limits, options, progress)
+    except KeyboardInterrupt:
+        _write_outputs(study, source, data, own_space, board.name, limits, options, progress, space)
+        progress(f"search: interrupted; {options.output} holds every finished trial: continue with --resume")
+        raise
+    return _write_outputs(study, source, data, own_space, board.name, limits, options, progress, space)
+
+
+def _space_decision(study: Any, shape: DataShape, board: Any, limits: Limits, options: SearchOptions,
+                    progress: Progress) -> SpaceDecision | None:
+    """TinyNAS's first step, or its earlier result on --resume (None: a study begun before it existed, whose
+    parameters range over every width and resolution, continues so)."""
+    path = options.output / SPACE_FILE
+    if path.exists():
+        decision = SpaceDecision.from_json(json.loads(path.read_text()))
+        progress(f"search: space from {path.name}: width {decision.chosen.width:g}, resolution "
+                 f"{decision.chosen.resolution}")
+        return decision
+    if study.get_trials():
+        return None
+
+    def said(score: PairScore) -> None:
+        progress(f"search: space width {score.choice.width:g} x resolution {score.choice.resolution}: "
+                 f"{score.fitting}/{score.samples} samples fit, {score.mean_fitting_macs / 1e6:.2f} M MACs on "
+                 "average (planned, untrained)")
+
+    decision = choose_space(shape, board, limits, samples=options.space_samples, seed=options.seed, progress=said)
+    path.write_text(json.dumps(decision.as_json(), indent=1, sort_keys=True) + "\n")
+    progress(f"search: space chosen: width {decision.chosen.width:g}, resolution {decision.chosen.resolution} "
+             f"({decision.rule})")
+    return decision
 
 
 class _Ray:
@@ -190,37 +247,70 @@ class _Ray:
                                                          self.data.y_val)]
         return self.train.remote(recipe, *self.data_refs, epochs=epochs, seed=seed)
 
+    def wait(self, refs: list[Any]) -> Any:
+        """The first of `refs` to finish."""
+        done, _ = self.ray.wait(refs, num_returns=1)
+        return done[0]
+
+    def get(self, ref: Any) -> Any:
+        return self.ray.get(ref)
+
+    def cancel(self, ref: Any) -> None:
+        self.ray.cancel(ref, force=True)
+
     def shutdown(self) -> None:
         if self.ray is not None:
             self.ray.shutdown()
 
 
-def _run_trials(study: Any, source: str, name: str, data: SearchData, own_space: bool, board: Any,
-                limits: Limits, options: SearchOptions, progress: Progress) -> None:
+def _run_trials(study: Any, source: str, name: str, data: SearchData, own_space: bool, fixed: SpaceChoice | None,
+                board: Any, limits: Limits, options: SearchOptions, progress: Progress) -> None:
     ray = _Ray(options, data)
+    pending: dict[Any, tuple[Any, Recipe, dict[str, Any]]] = {}
     try:
-        _trial_loop(study, ray, source, name, data, own_space, board, limits, options, progress)
+        _trial_loop(study, ray, pending, source, name, data, own_space, fixed, board, limits, options, progress)
+    except KeyboardInterrupt:
+        _interrupted(study, ray, pending)
+        raise
     finally:
         ray.shutdown()
 
 
-def _trial_loop(study: Any, ray: _Ray, source: str, name: str, data: SearchData, own_space: bool, board: Any,
+def _interrupted(study: Any, ray: _Ray, pending: dict[Any, tuple[Any, Recipe, dict[str, Any]]]) -> None:
+    """Ctrl-C: cancel the trainings in flight and tell their trials FAIL with the reason (trial asked but not yet
+    planned stay RUNNING in the journal: --resume tells them FAIL)."""
+    from optuna.trial import TrialState
+
+    for ref, (trial, recipe, costs) in pending.items():
+        ray.cancel(ref)
+        record = TrialRecord(trial.number, "failed", recipe.param_dict, costs, None, INTERRUPTED)
+        trial.set_user_attr(RECORD_ATTR, record.as_json())
+        study.tell(trial, state=TrialState.FAIL)
+    pending.clear()
+
+
+def _trial_loop(study: Any, ray: _Ray, pending: dict[Any, tuple[Any, Recipe, dict[str, Any]]], source: str,
+                name: str, data: SearchData, own_space: bool, fixed: SpaceChoice | None, board: Any,
                 limits: Limits, options: SearchOptions, progress: Progress) -> None:
     from optuna.trial import TrialState
 
-    pending: dict[Any, tuple[Any, Recipe, dict[str, Any]]] = {}
-    asked = 0
-    while asked < options.trials or pending:
-        while asked < options.trials and len(pending) < options.workers:
+    asked = accepted = 0
+    limit = options.max_proposals if options.max_proposals is not None else options.trials * PROPOSALS_PER_TRIAL
+    while (accepted < options.trials and asked < limit) or pending:
+        while accepted < options.trials and asked < limit and len(pending) < options.workers:
             trial = study.ask()
             asked += 1
-            recipe, costs, reason = _propose(trial, source, name, data, own_space, board, limits)
+            recipe, costs, reason = _propose(trial, source, name, data, own_space, fixed, board, limits)
             if reason is not None:
                 record = TrialRecord(trial.number, "rejected", recipe.param_dict, costs, None, reason)
                 trial.set_user_attr(RECORD_ATTR, record.as_json())
                 study.tell(trial, state=TrialState.FAIL)
                 progress(f"search: trial {trial.number} rejected before training: {reason}")
+                if asked == limit and accepted < options.trials:
+                    progress(f"search: {asked} candidates proposed, {accepted} fit: stopping (widen the limits or "
+                             "give a smaller space)")
                 continue
+            accepted += 1
             assert costs is not None
             progress(f"search: trial {trial.number} fits ({costs['peak_sram_bytes']:,} B SRAM, "
                      f"{costs['flash_bytes']:,} B flash, {costs['estimated_ms']:.2f} ms estimated): training")
@@ -228,10 +318,10 @@ def _trial_loop(study: Any, ray: _Ray, source: str, name: str, data: SearchData,
             pending[ref] = (trial, recipe, costs)
         if not pending:
             continue
-        done, _ = ray.ray.wait(list(pending), num_returns=1)
-        trial, recipe, costs = pending.pop(done[0])
+        done = ray.wait(list(pending))
+        trial, recipe, costs = pending.pop(done)
         try:
-            trained: Trained = ray.ray.get(done[0])
+            trained: Trained = ray.get(done)
         except Exception as exc:  # a RayTaskError wraps whatever the training raised
             reason = f"training failed: {type(exc).__name__}: {str(exc).strip().splitlines()[-1]}"
             record = TrialRecord(trial.number, "failed", recipe.param_dict, costs, None, reason)
@@ -249,28 +339,36 @@ def _trial_loop(study: Any, ray: _Ray, source: str, name: str, data: SearchData,
                  + (f" {best.val_accuracy:.4f}" if best and best.val_accuracy is not None else ""))
 
 
-def _propose(trial: Any, source: str, name: str, data: SearchData, own_space: bool, board: Any,
-             limits: Limits) -> tuple[Recipe, dict[str, Any] | None, str | None]:
-    """The trial's recipe, its costs and why it is rejected (None: it fits)."""
+def _propose(trial: Any, source: str, name: str, data: SearchData, own_space: bool, fixed: SpaceChoice | None,
+             board: Any, limits: Limits) -> tuple[Recipe, dict[str, Any] | None, str | None]:
+    """The trial's recipe, its costs and why it is rejected (None: it fits). A default-space candidate is planned
+    from its synthetic graph first (milliseconds): one over the SRAM or latency limit is rejected without the
+    seconds of an int8 conversion (the synthetic plan's SRAM and MACs are the converted model's; its flash is not
+    exact, so flash is checked on the converted model only)."""
     if own_space:
         module = search_module(source, name)
         module.space(trial)  # records the trial's parameters; the builder is rebuilt from them
     else:
-        from tinyc.search.space import default_spec
-        default_spec(trial, data.shape)
+        spec = default_spec(trial, data.shape, fixed=fixed)
     recipe = Recipe(search_source=source, search_name=name, params=tuple(sorted(trial.params.items())),
                     shape=data.shape, default_space=not own_space)
     try:
+        if not own_space:
+            report = plan_graph(synthetic_graph(spec), limits.board(board), name=f"trial{trial.number}")
+            quick = costs_of(report, params=count(spec).params)
+            reason = rejection(quick, replace(limits, flash_bytes=report.flash_bytes))  # flash: below
+            if reason is not None:
+                return recipe, {**quick.as_json(), "planned_from": PlanSource.SYNTHETIC.value}, reason
         model = build_candidate(recipe, batch_size=1)
         costs = plan_candidate(model, prepare_inputs(recipe, data.x_train), board, limits,
                                name=f"trial{trial.number}")
     except TinycError as exc:
         return recipe, None, f"tinyc cannot take it: {exc}"
-    return recipe, costs.as_json(), rejection(costs, limits)
+    return recipe, {**costs.as_json(), "planned_from": PlanSource.CONVERTED.value}, rejection(costs, limits)
 
 
 def _write_outputs(study: Any, source: str, data: SearchData, own_space: bool, board_name: str, limits: Limits,
-                   options: SearchOptions, progress: Progress) -> SearchResult:
+                   options: SearchOptions, progress: Progress, space: SpaceDecision | None) -> SearchResult:
     records = [r if (r := _record(t)) is not None else
                TrialRecord(t.number, "failed", dict(t.params), None, None, "interrupted before it finished")
                for t in study.get_trials()]
@@ -281,6 +379,7 @@ def _write_outputs(study: Any, source: str, data: SearchData, own_space: bool, b
                "latency_note": "estimated_ms is an estimate: MACs x per-op instructions/MAC (tinyc/search/"
                                "latency.py), not a measurement; `tinyc bench OUT/best.py` measures",
                "accuracy_note": "val_accuracy: the float Keras model on the validation split of dataset()",
+               "space": space.as_json() if space is not None else None,
                "best_trial": best.number if best else None,
                "pareto_front": [t.number for t in pareto_front(trained)]}
     write_trials(options.output, records, summary)
@@ -290,11 +389,11 @@ def _write_outputs(study: Any, source: str, data: SearchData, own_space: bool, b
             weights = [saved[f"w{index}"] for index in range(len(saved.files))]
         best_file = write_best(options.output, best, search_source=source, input_shape=data.shape.input_shape,
                                num_classes=data.shape.num_classes, default_space=not own_space, weights=weights)
-    plot = write_plot(options.output, trained, board_name=board_name)
+    plot = write_plots(options.output, trained, board_name=board_name)
     progress(f"search: {len(records)} trials ({len(trained)} trained, "
              f"{sum(r.status == 'rejected' for r in records)} rejected before training); "
              + (f"best: trial {best.number}, val accuracy {best.val_accuracy:.4f}, {best.estimated_ms:.2f} ms "
                 f"estimated -> {best_file}" if best is not None and best.val_accuracy is not None
                 else "no trial was trained"))
     return SearchResult(output=options.output, records=tuple(records), best=best, best_file=best_file, plot=plot,
-                        limits=limits)
+                        limits=limits, space=space)

@@ -1,9 +1,12 @@
 """What a search writes in OUT: trials.json (every trial), best.py with best.json, best.weights.npz and
-search_space.py beside it, and pareto.png (validation accuracy against estimated latency, arena as colour)."""
+search_space.py beside it, and pareto.png (validation accuracy against estimated latency, arena as colour) with
+pareto.html (the same plot embedded, and a table of every trial)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import html
 import io
 import json
 from dataclasses import dataclass
@@ -15,6 +18,7 @@ import numpy as np
 TRIALS_FILE = "trials.json"
 BEST_FILE = "best.py"
 PLOT_FILE = "pareto.png"
+HTML_FILE = "pareto.html"
 
 
 @dataclass(frozen=True)
@@ -90,10 +94,42 @@ def write_best(folder: Path, record: TrialRecord, *, search_source: str, input_s
     return path
 
 
-def write_plot(folder: Path, trained: list[TrialRecord], *, board_name: str) -> Path | None:
-    """Validation accuracy against estimated latency, the arena bytes as colour, the Pareto front as a line."""
+def write_plots(folder: Path, trained: list[TrialRecord], *, board_name: str) -> Path | None:
+    """pareto.png and pareto.html (the PNG embedded, with a table of the trained trials); the PNG's path."""
     if not trained:
         return None
+    png = _plot_png(trained, board_name=board_name)
+    path = folder / PLOT_FILE
+    path.write_bytes(png)
+    (folder / HTML_FILE).write_text(_plot_html(trained, png, board_name=board_name))
+    return path
+
+
+def _plot_html(trained: list[TrialRecord], png: bytes, *, board_name: str) -> str:
+    front = {t.number for t in pareto_front(trained)}
+    rows = []
+    for t in sorted(trained, key=lambda r: r.number):
+        costs = t.costs or {}
+        params = ", ".join(f"{k}={v}" for k, v in sorted(t.params.items()))
+        rows.append(f"<tr><td>{t.number}</td><td>{'yes' if t.number in front else ''}</td>"
+                    f"<td>{(t.val_accuracy or 0.0):.4f}</td><td>{t.estimated_ms:.3f}</td>"
+                    f"<td>{costs.get('macs', 0):,}</td><td>{costs.get('arena_bytes', 0):,}</td>"
+                    f"<td>{costs.get('peak_sram_bytes', 0):,}</td><td>{costs.get('flash_bytes', 0):,}</td>"
+                    f"<td style='text-align:left'>{html.escape(str(costs.get('schedule', '')))}</td>"
+                    f"<td style='text-align:left'>{html.escape(params)}</td></tr>")
+    image = base64.b64encode(png).decode()
+    title = f"tinyc search on {html.escape(board_name)}: validation accuracy against estimated latency"
+    return (f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{title}</title>"
+            "<style>td,th{padding:2px 8px;text-align:right}table{border-collapse:collapse}</style></head><body>\n"
+            f"<h1>{title}</h1>\n<p>Estimated latency: MACs x per-op instructions/MAC (not measured; "
+            "<code>tinyc bench</code> measures). Accuracy: the float model on the validation split.</p>\n"
+            f"<img src='data:image/png;base64,{image}'>\n<table border='1'><tr><th>trial</th><th>Pareto</th>"
+            "<th>val accuracy</th><th>est. ms</th><th>MACs</th><th>arena B</th><th>peak SRAM B</th><th>flash B</th>"
+            f"<th>schedule</th><th>parameters</th></tr>\n" + "\n".join(rows) + "\n</table></body></html>\n")
+
+
+def _plot_png(trained: list[TrialRecord], *, board_name: str) -> bytes:
+    """Validation accuracy against estimated latency, the arena bytes as colour, the Pareto front as a line."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -110,9 +146,9 @@ def write_plot(folder: Path, trained: list[TrialRecord], *, board_name: str) -> 
         axes.annotate(str(t.number), (t.estimated_ms, t.val_accuracy or 0.0), fontsize=7)
     axes.set_xlabel(f"estimated latency on {board_name} (ms; MACs x per-op instructions/MAC, not measured)")
     axes.set_ylabel("validation accuracy (float)")
-    axes.legend(loc="lower right")
+    axes.legend(loc="best")
     figure.tight_layout()
-    path = folder / PLOT_FILE
-    figure.savefig(path, metadata={"Software": None})
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
     plt.close(figure)
-    return path
+    return buffer.getvalue()

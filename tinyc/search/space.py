@@ -2,9 +2,13 @@
 
 A search file may define `space(trial)` returning a zero-argument builder of its own; without it, `default_space`:
 tinyc's MCUNet-style space from the front end's builders (tinyc.frontend.spec.MCUNetSpec): width multiplier, input
-resolution (the data's, or half of it when the data is square, at least 32 pixels and even), and per stage a
+resolution (the data's, or half of it when the data is square, at least 16 pixels and even), and per stage a
 depthwise kernel (3/5/7), an expansion ratio (3/4/6) and a depth (1-3). Every choice is a named Optuna parameter, so
-`optuna.trial.FixedTrial(params)` rebuilds a trial's architecture (OUT/best.py does).
+`optuna.trial.FixedTrial(params)` rebuilds a trial's architecture (OUT/best.py does). A stage's squeeze-and-excite
+(on/off, "stage{i}_se") applies to each of its blocks.
+
+TinyNAS's first step (tinyc.search.space_choice) fixes the width and resolution of the default space before the
+search: `default_spec(..., fixed=SpaceChoice(...))` then offers only those.
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ WIDTHS: tuple[float, ...] = (0.25, 0.35, 0.5, 0.75, 1.0)
 KERNELS: tuple[int, ...] = (3, 5, 7)
 EXPANSIONS: tuple[int, ...] = (3, 4, 6)
 DEPTHS: tuple[int, ...] = (1, 2, 3)
+SQUEEZE_EXCITE: tuple[bool, ...] = (False, True)
 # (base channels, stride) of the default space's stages (MCUNet's first stages, before the width multiplier)
 STAGES: tuple[tuple[int, int], ...] = ((16, 1), (24, 2), (40, 2), (80, 2))
 STEM_CHANNELS = 16
-MIN_RESOLUTION = 32  # the default space divides by 16 (stem and three stride-2 stages): at least 2x2 at the end
+MIN_RESOLUTION = 16  # the default space divides by 16 (stem and three stride-2 stages): at least 1x1 at the end
 
 
 class Trial(Protocol):
@@ -72,16 +77,38 @@ def resize_inputs(x: np.ndarray, resolution: int) -> np.ndarray:
     return resized
 
 
-def default_spec(trial: Trial, shape: DataShape) -> MCUNetSpec:
-    """The default space's architecture for `trial`."""
-    width = float(trial.suggest_categorical("width", list(WIDTHS)))
-    resolution = int(trial.suggest_categorical("resolution", list(resolutions(shape))))
+@dataclass(frozen=True)
+class SpaceChoice:
+    """A width multiplier and an input resolution of the default space (TinyNAS's first step chooses one)."""
+    width: float
+    resolution: int
+
+    def as_json(self) -> dict[str, float | int]:
+        return {"width": self.width, "resolution": self.resolution}
+
+
+def depths(size: int) -> tuple[int, ...]:
+    """The depths a stage whose output map is size x size may have: one block on a 1x1 map, since the converter
+    turns a residual add of 1x1 maps into a RESHAPE (squeeze) with a batch of the channel count, which tinyc does
+    not take. A study's resolution is fixed by TinyNAS's first step, so the choices are the same in every trial."""
+    return (1,) if size == 1 else DEPTHS
+
+
+def default_spec(trial: Trial, shape: DataShape, *, fixed: SpaceChoice | None = None) -> MCUNetSpec:
+    """The default space's architecture for `trial`; with `fixed`, only that width and resolution."""
+    widths = [fixed.width] if fixed is not None else list(WIDTHS)
+    sizes = [fixed.resolution] if fixed is not None else list(resolutions(shape))
+    width = float(trial.suggest_categorical("width", widths))
+    resolution = int(trial.suggest_categorical("resolution", sizes))
     stages = []
+    size = -(-resolution // 2)  # after the stride-2 stem ("same" padding)
     for index, (channels, stride) in enumerate(STAGES):
-        depth = int(trial.suggest_categorical(f"stage{index}_depth", list(DEPTHS)))
+        size = -(-size // stride)
+        depth = int(trial.suggest_categorical(f"stage{index}_depth", list(depths(size))))
         kernel = int(trial.suggest_categorical(f"stage{index}_kernel", list(KERNELS)))
         expansion = int(trial.suggest_categorical(f"stage{index}_expansion", list(EXPANSIONS)))
-        stages.append(Stage(channels, stride, tuple(BlockChoice(kernel, expansion) for _ in range(depth))))
+        se = bool(trial.suggest_categorical(f"stage{index}_se", list(SQUEEZE_EXCITE)))
+        stages.append(Stage(channels, stride, tuple(BlockChoice(kernel, expansion, se) for _ in range(depth))))
     return MCUNetSpec(name="search", resolution=resolution, stem_channels=STEM_CHANNELS, stages=tuple(stages),
                       num_classes=shape.num_classes, width=width, in_channels=shape.input_shape[2])
 
