@@ -116,9 +116,11 @@ def kernel_sources(*, include_cmsis_nn: bool) -> dict[str, str]:
 
 def render_firmware(schedule: Schedule, plan: MemoryPlan, board: Board, harness: Harness, *, model_name: str,
                     samples: list[np.ndarray], cmsis_nn_dir: Path | None = None,
-                    c_name: str = DEFAULT_C_NAME, kernels: tuple[KernelChoice, ...] | None = None) -> dict[str, str]:
+                    c_name: str = DEFAULT_C_NAME, kernels: tuple[KernelChoice, ...] | None = None,
+                    layout_notes: tuple[str, ...] = ()) -> dict[str, str]:
     """All files of one firmware project, by relative path; `c_name` prefixes the model code's symbols; `kernels`:
-    each step's kernel as the plan chose it (Planned.kernels), chosen here when not given."""
+    each step's kernel as the plan chose it (Planned.kernels), chosen here when not given; `layout_notes`: how an
+    ONNX model's input and output map onto the int8 model's (LoadedModel.layout_notes, said in model.h)."""
     spec = HARNESSES[harness]
     api = api_names(c_name)
     interface = model_interface(schedule, plan, api)
@@ -133,7 +135,7 @@ def render_firmware(schedule: Schedule, plan: MemoryPlan, board: Board, harness:
             arrays.setdefault(a.name, a)
     x, y = graph.tensor(schedule.input), graph.tensor(schedule.output)
     context: dict[str, object] = dict(
-        model_name=model_name, board=board, target_note=target.note, steps=schedule.steps,
+        model_name=model_name, board=board, target_note=target.note, layout_notes=layout_notes, steps=schedule.steps,
         arrays=list(arrays.values()), arena_bytes=plan.arena_bytes, offset=plan.offsets(),
         scratch=[plan.scratch(i) for i in range(len(schedule.steps))],
         tensor_bytes={t.index: t.size_bytes for t in graph.tensors}, input=schedule.input, output=schedule.output,

@@ -516,13 +516,21 @@ def keras_layer_of(tensor_name: str, layers: dict[str, str]) -> str | None:
     return None
 
 
-def op_location(graph: Graph, op: Op, keras_layers: Mapping[str, str] | None = None) -> str:
-    """'op 3 (MUL), layer 'functional_1/gate_1/Mul'', plus the Keras layer and its class when known."""
+Origin = Callable[[Op], str | None]  # where an op came from in the user's model (e.g. its ONNX node), or None
+
+
+def op_location(graph: Graph, op: Op, keras_layers: Mapping[str, str] | None = None,
+                origin: Origin | None = None) -> str:
+    """'op 3 (MUL), layer 'functional_1/gate_1/Mul'', plus the Keras layer and its class when known, or what
+    `origin` says (an ONNX model's node)."""
     where = f"{op.label}, layer {layer_name(graph, op)!r}"
     if keras_layers and op.outputs:
         layer = keras_layer_of(graph.tensor(op.outputs[0]).name, dict(keras_layers))
         if layer is not None:
             where += f" from Keras layer {layer!r} ({keras_layers[layer]})"
+    source = origin(op) if origin is not None else None
+    if source:
+        where += f" {source}"
     return where
 
 
@@ -531,9 +539,10 @@ def rule_text(rule: Rule) -> str:
     return " ".join((rule.__doc__ or "").split())
 
 
-def op_problems(graph: Graph, op: Op, keras_layers: Mapping[str, str] | None = None) -> list[str]:
+def op_problems(graph: Graph, op: Op, keras_layers: Mapping[str, str] | None = None,
+                origin: Origin | None = None) -> list[str]:
     support = SUPPORTED.get(op.kind)
-    where = op_location(graph, op, keras_layers)
+    where = op_location(graph, op, keras_layers, origin)
     if support is None:
         if op.kind is OpKind.DEQUANTIZE:
             return [f"{where}: the model converts between float and int8 inside the graph; tinyc needs "
@@ -570,9 +579,10 @@ def _check_interface_types(graph: Graph) -> None:
                 "inference_input_type=inference_output_type=tf.int8, or give tinyc the Keras model")
 
 
-def check_graph(graph: Graph, keras_layers: Mapping[str, str] | None = None) -> None:
+def check_graph(graph: Graph, keras_layers: Mapping[str, str] | None = None, origin: Origin | None = None) -> None:
     """Raise one error listing every unsupported op; a float model gets its own message. With the Keras model's
-    layers (name → class), each op is also named by the Keras layer it came from."""
+    layers (name → class), each op is also named by the Keras layer it came from; `origin` names its source
+    otherwise (an ONNX model's nodes)."""
     _check_interface_types(graph)
     for i in (*graph.inputs, *graph.outputs):
         t = graph.tensor(i)
@@ -584,7 +594,7 @@ def check_graph(graph: Graph, keras_layers: Mapping[str, str] | None = None) -> 
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise UnsupportedModelError(f"the model has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
                                     "tinyc supports exactly one of each")
-    problems = [p for op in graph.ops for p in op_problems(graph, op, keras_layers)]
+    problems = [p for op in graph.ops for p in op_problems(graph, op, keras_layers, origin)]
     if problems:
         raise UnsupportedModelError("unsupported model:\n  " + "\n  ".join(problems))
 
