@@ -18,7 +18,9 @@ The stages, each a function over frozen data:
    arithmetic: the file's own scales would not survive, and tinyc would re-quantize a fake-quantized float graph).
 3. `to_keras`: onnx2tf, on a copy of the file in a temporary folder (it rewrites its input), without onnxsim (a
    subprocess tool tinyc does not install) and without its network download of sample images (replaced by seeded
-   data: it only estimates shapes with them).
+   data: it only estimates shapes with them). Its op-name pass (sng4onnx) stays on although every node has a name
+   by then: it also re-saves the graph with inferred shapes, without which onnx2tf mis-lays a Reshape in front of
+   a Conv (tf2onnx's export of digits_mcunet).
 4. `check_fidelity`: onnxruntime runs the ONNX file and the tf_keras model runs the same samples in its own layout;
    they must agree (an independent check of onnx2tf's graph), which also fixes how each input and output maps:
    `EdgeLayout` (NCHW → NHWC is the usual one: `nhwc = nchw.transpose(0, 2, 3, 1)`). The memory report and `model.h`
@@ -70,13 +72,13 @@ class EdgeLayout:
         return self.permutation != tuple(range(len(self.permutation)))
 
     def describe(self) -> str:
-        shapes = f"ONNX {self.role.value} {self.name!r} {_layout_name(len(self.onnx_shape), onnx=True)} " \
-                 f"{_shape(self.onnx_shape)}"
+        onnx_layout = _layout_name(len(self.onnx_shape), onnx=True)
+        where = f"ONNX {self.role.value} {self.name!r}{' ' + onnx_layout if onnx_layout else ''} {_shape(self.onnx_shape)}"
         if not self.transposed:
-            return f"{shapes} is the int8 model's {self.role.value} as it is ({_shape(self.tflite_shape)})"
-        return (f"{shapes} -> int8 {_layout_name(len(self.tflite_shape), onnx=False)} {_shape(self.tflite_shape)} "
-                f"(onnx2tf's transpose: {self.role.value} = onnx_{self.role.value}.transpose"
-                f"{_shape(self.permutation)})")
+            return f"{where} is the int8 model's {self.role.value} as it is"
+        tflite_layout = _layout_name(len(self.tflite_shape), onnx=False)
+        return (f"{where} -> int8 {tflite_layout} {_shape(self.tflite_shape)} (onnx2tf's transpose: "
+                f"{self.role.value} = onnx_{self.role.value}.transpose{_shape(self.permutation)})")
 
     def as_json(self) -> dict[str, Any]:
         return {"role": self.role.value, "name": self.name, "onnx_shape": list(self.onnx_shape),
@@ -102,7 +104,7 @@ def _shape(dims: Sequence[int]) -> str:
 
 def _layout_name(rank: int, *, onnx: bool) -> str:
     return {3: "NCW" if onnx else "NWC", 4: "NCHW" if onnx else "NHWC",
-            5: "NCDHW" if onnx else "NDHWC"}.get(rank, f"rank-{rank}")
+            5: "NCDHW" if onnx else "NDHWC"}.get(rank, "")
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,7 @@ ONNX_OPS: dict[str, OnnxOp] = {
     "Concat": OnnxOp(("CONCATENATION",)),
     "Split": OnnxOp(("SPLIT", "SPLIT_V")),
     "Slice": OnnxOp(("STRIDED_SLICE",)),
-    "Pad": OnnxOp(("PAD",), "constant zero padding"),
+    "Pad": OnnxOp(("PAD", "MIRROR_PAD"), "constant zero padding (reflect is MIRROR_PAD, which tinyc does not run)"),
     "Resize": OnnxOp(("RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR")),
     "Upsample": OnnxOp(("RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR")),
     "Identity": OnnxOp(()),
@@ -318,7 +320,7 @@ def to_keras(path: Path, model: Any, *, dynamic_batch: bool) -> Any:
             with _restored_process_state(), _captured_stdio(log):
                 keras_model = module.convert(
                     input_onnx_file_path=str(copy), output_folder_path=str(Path(tmp) / "saved_model"),
-                    not_use_onnxsim=True, not_use_opname_auto_generate=True, disable_model_save=True,
+                    not_use_onnxsim=True, disable_model_save=True,
                     non_verbose=True, verbosity="error", batch_size=1 if dynamic_batch else None)
         except (Exception, SystemExit) as exc:  # onnx2tf raises many types, and calls sys.exit(1) after logging
             text = _ANSI.sub("", log.getvalue())

@@ -152,8 +152,41 @@ class AccuracyResult:
                 "report": self.report.as_json(), **choice_json(self.choice)}
 
 
-def load_dataset(planned: Planned, *, limit: int | None = None) -> Dataset:
-    """The model file's `dataset()`, checked against the model's input shape, first `limit` samples."""
+def load_dataset(planned: Planned, *, limit: int | None = None,
+                 data: tuple[np.ndarray, np.ndarray | None] | None = None) -> Dataset:
+    """The model file's `dataset()` (or `data`, the same (x, y) given directly), checked against the model's input
+    shape, first `limit` samples. An ONNX model's data is in the ONNX model's layout (NCHW for an image model) and is
+    transposed as onnx2tf transposed the model (`LoadedModel.layouts`)."""
+    source = planned.loaded.source
+    if data is not None:
+        x, y = data
+        what = "the data given"
+    else:
+        x, y = _call_dataset(planned)
+        what = "dataset()"
+    x = np.asarray(x, dtype=np.float32)
+    layouts = planned.loaded.layouts
+    shape = layouts[0].onnx_shape if layouts else planned.graph.tensor(planned.lowered.input).shape
+    if x.shape[1:] != tuple(shape[1:]):
+        raise ModelLoadError(f"{source}: {what} inputs have shape {x.shape}; the model takes "
+                             f"(samples, {', '.join(map(str, shape[1:]))})")
+    if layouts:
+        x = layouts[0].to_tflite(x)  # the sample axis is the batch axis, which no permutation moves
+        if y is not None and len(layouts) > 1 and np.ndim(y) == len(layouts[1].onnx_shape) and \
+                np.shape(y)[1:] == layouts[1].onnx_shape[1:]:
+            y = layouts[1].to_tflite(np.asarray(y))  # float targets shaped like the ONNX output
+    labels, kind = _labels(source, y, samples=x.shape[0], output_values=_output_values(planned), what=what)
+    if limit is not None:
+        if limit < 1:
+            raise ModelLoadError(f"--limit must be at least 1, not {limit}")
+        x, labels = x[:limit], None if labels is None else labels[:limit]
+    if x.shape[0] == 0:
+        raise ModelLoadError(f"{source}: {what} holds no samples")
+    return Dataset(x=x, y=labels, labels=kind)
+
+
+def _call_dataset(planned: Planned) -> tuple[object, object]:
+    """What the model file's `dataset()` returns."""
     source = planned.loaded.source
     module = planned.loaded.module
     function = getattr(module, "dataset", None) if module is not None else None
@@ -161,7 +194,7 @@ def load_dataset(planned: Planned, *, limit: int | None = None) -> Dataset:
               "integer class label or float targets shaped like the model output (or y None)")
     if module is None:
         raise ModelLoadError(f"{source}: --dataset needs a .py model file with {wanted}; a {source.suffix} file "
-                             "carries no labelled data")
+                             "carries no labelled data (from Python: tinyc.verify_dataset(..., data=(x, y)))")
     if not callable(function):
         raise ModelLoadError(f"{source}: defines no dataset() function, which --dataset needs: add {wanted}")
     try:
@@ -170,26 +203,15 @@ def load_dataset(planned: Planned, *, limit: int | None = None) -> Dataset:
         raise
     except Exception as exc:
         raise ModelLoadError(f"{source}: dataset() raised {type(exc).__name__}: {exc}") from exc
-    x = np.asarray(x, dtype=np.float32)
-    shape = planned.graph.tensor(planned.lowered.input).shape
-    if x.shape[1:] != tuple(shape[1:]):
-        raise ModelLoadError(f"{source}: dataset() inputs have shape {x.shape}; the model takes "
-                             f"(samples, {', '.join(map(str, shape[1:]))})")
-    labels, kind = _labels(source, y, samples=x.shape[0], output_values=_output_values(planned))
-    if limit is not None:
-        if limit < 1:
-            raise ModelLoadError(f"--limit must be at least 1, not {limit}")
-        x, labels = x[:limit], None if labels is None else labels[:limit]
-    if x.shape[0] == 0:
-        raise ModelLoadError(f"{source}: dataset() returned no samples")
-    return Dataset(x=x, y=labels, labels=kind)
+    return x, y
 
 
 def _output_values(planned: Planned) -> int:
     return int(np.prod(planned.graph.tensor(planned.lowered.output).shape[1:]))
 
 
-def _labels(source: Path, y: object, *, samples: int, output_values: int) -> tuple[np.ndarray | None, Labels]:
+def _labels(source: Path, y: object, *, samples: int, output_values: int,
+            what: str = "dataset()") -> tuple[np.ndarray | None, Labels]:
     """Class labels (one integer per sample), float targets (the output's values per sample) or none."""
     if y is None:
         return None, Labels.NONE
@@ -199,9 +221,9 @@ def _labels(source: Path, y: object, *, samples: int, output_values: int) -> tup
     if (labels.ndim >= 1 and labels.shape[0] == samples and np.issubdtype(labels.dtype, np.floating)
             and labels[0].size == output_values):
         if not np.isfinite(labels).all():
-            raise ModelLoadError(f"{source}: dataset() targets hold NaN or infinite values")
+            raise ModelLoadError(f"{source}: {what} targets hold NaN or infinite values")
         return labels.reshape(samples, output_values).astype(np.float64), Labels.TARGETS
-    raise ModelLoadError(f"{source}: dataset() labels must be {samples} integer classes (shape ({samples},)) or "
+    raise ModelLoadError(f"{source}: {what} labels must be {samples} integer classes (shape ({samples},)) or "
                          f"float targets of {output_values} values per input (the model output's), got shape "
                          f"{labels.shape} of {labels.dtype}")
 
@@ -253,10 +275,12 @@ def measure_accuracy(model_path: Path, board_name: BoardRef, *, limit: int | Non
 
 def model_accuracy(planned: Planned, *, limit: int | None = None, emulator: Emulator = Emulator.QEMU,
                    cmsis_nn: Path | None = None, max_batch_samples: int | None = None,
-                   progress: Progress = silent) -> AccuracyResult:
+                   progress: Progress = silent, data: tuple[np.ndarray, np.ndarray | None] | None = None
+                   ) -> AccuracyResult:
     """Top-1 (class labels) and output metrics of float Keras, the int8 reference and the firmware on the model
-    file's `dataset()`; the firmware compared with the reference byte for byte (the same comparison as `verify`)."""
-    data = load_dataset(planned, limit=limit)
+    file's `dataset()` (or `data`); the firmware compared with the reference byte for byte (the same comparison as
+    `verify`)."""
+    data = load_dataset(planned, limit=limit, data=data)
     inputs = quantize_inputs(planned, data.x)
     total = len(inputs)
     floats = float_outputs(planned, data.x, progress)
