@@ -327,7 +327,8 @@ def build_keras(loaded: LoadedModel) -> object | None:
     if loaded.source.suffix.lower() == ".onnx":
         from tinyc.frontend import onnx_model as ox
         model = ox.read_onnx(loaded.source)
-        return ox.to_keras(loaded.source, model, dynamic_batch=ox.input_shapes(loaded.source, model)[1])
+        keras_model: object = ox.to_keras(loaded.source, model, dynamic_batch=ox.input_shapes(loaded.source, model)[1])
+        return keras_model
     if loaded.module is None:
         return _load_keras_file(loaded.source)
     return _call_build(loaded.source, loaded.module.build)

@@ -158,13 +158,10 @@ def load_dataset(planned: Planned, *, limit: int | None = None,
     shape, first `limit` samples. An ONNX model's data is in the ONNX model's layout (NCHW for an image model) and is
     transposed as onnx2tf transposed the model (`LoadedModel.layouts`)."""
     source = planned.loaded.source
-    if data is not None:
-        x, y = data
-        what = "the data given"
-    else:
-        x, y = _call_dataset(planned)
-        what = "dataset()"
-    x = np.asarray(x, dtype=np.float32)
+    given: tuple[object, object] = data if data is not None else _call_dataset(planned)
+    what = "the data given" if data is not None else "dataset()"
+    x = np.asarray(given[0], dtype=np.float32)
+    y = given[1]
     layouts = planned.loaded.layouts
     shape = layouts[0].onnx_shape if layouts else planned.graph.tensor(planned.lowered.input).shape
     if x.shape[1:] != tuple(shape[1:]):
@@ -172,9 +169,9 @@ def load_dataset(planned: Planned, *, limit: int | None = None,
                              f"(samples, {', '.join(map(str, shape[1:]))})")
     if layouts:
         x = layouts[0].to_tflite(x)  # the sample axis is the batch axis, which no permutation moves
-        if y is not None and len(layouts) > 1 and np.ndim(y) == len(layouts[1].onnx_shape) and \
-                np.shape(y)[1:] == layouts[1].onnx_shape[1:]:
-            y = layouts[1].to_tflite(np.asarray(y))  # float targets shaped like the ONNX output
+        targets = np.asarray(y) if y is not None else None
+        if targets is not None and len(layouts) > 1 and targets.shape[1:] == layouts[1].onnx_shape[1:]:
+            y = layouts[1].to_tflite(targets)  # float targets shaped like the ONNX output
     labels, kind = _labels(source, y, samples=x.shape[0], output_values=_output_values(planned), what=what)
     if limit is not None:
         if limit < 1:
@@ -183,6 +180,36 @@ def load_dataset(planned: Planned, *, limit: int | None = None,
     if x.shape[0] == 0:
         raise ModelLoadError(f"{source}: {what} holds no samples")
     return Dataset(x=x, y=labels, labels=kind)
+
+
+def read_labelled(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """`verify --data FILE.npz`: its array `x` and, when present, `y` (read without pickles: the file is data)."""
+    import zipfile
+    if path.suffix.lower() != ".npz":
+        raise ModelLoadError(f"{path}: --data takes a .npz file with an array x (and optionally y)")
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: no such data file")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            names = set(archive.files)
+            if "x" not in names:
+                raise ModelLoadError(f"{path}: holds no array named x (it holds {', '.join(sorted(names)) or 'none'}); "
+                                     "save the inputs with np.savez(path, x=inputs, y=labels)")
+            unknown = names - {"x", "y"}
+            if unknown:
+                raise ModelLoadError(f"{path}: holds arrays other than x and y ({', '.join(sorted(unknown))})")
+            x = np.asarray(archive["x"])
+            y = np.asarray(archive["y"]) if "y" in names else None
+    except ValueError as exc:
+        raise ModelLoadError(f"{path}: not a plain .npz file of numeric arrays ({exc})") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise ModelLoadError(f"{path}: cannot be read as a .npz file ({exc})") from None
+    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)) or x.ndim < 2:
+        raise ModelLoadError(f"{path}: x must be numeric inputs with the samples on the first axis, not {x.dtype} "
+                             f"shaped {x.shape}")
+    if y is not None and y.shape[:1] != x.shape[:1]:
+        raise ModelLoadError(f"{path}: x holds {x.shape[0]} samples but y {y.shape[0] if y.ndim else 0}")
+    return x, y
 
 
 def _call_dataset(planned: Planned) -> tuple[object, object]:
@@ -280,10 +307,10 @@ def model_accuracy(planned: Planned, *, limit: int | None = None, emulator: Emul
     """Top-1 (class labels) and output metrics of float Keras, the int8 reference and the firmware on the model
     file's `dataset()` (or `data`); the firmware compared with the reference byte for byte (the same comparison as
     `verify`)."""
-    data = load_dataset(planned, limit=limit, data=data)
-    inputs = quantize_inputs(planned, data.x)
+    dataset = load_dataset(planned, limit=limit, data=data)
+    inputs = quantize_inputs(planned, dataset.x)
     total = len(inputs)
-    floats = float_outputs(planned, data.x, progress)
+    floats = float_outputs(planned, dataset.x, progress)
     progress("reference", 0, total)
     reference = reference_outputs(planned, inputs)
     progress("reference", total, total)
@@ -299,7 +326,7 @@ def model_accuracy(planned: Planned, *, limit: int | None = None, emulator: Emul
                            sizes=runs.build.sizes, notes=notes, measured_stack_bytes=runs.run.stack_used_bytes,
                            schedule_summary=planned.report.schedule_summary)
     return AccuracyResult(model_name=planned.loaded.name, board=planned.board.name, emulator=runs.run.emulator,
-                          reference=reference.name, labels=data.y, label_kind=data.labels, float_outputs=floats,
+                          reference=reference.name, labels=dataset.y, label_kind=dataset.labels, float_outputs=floats,
                           reference_outputs=_real(planned, reference.outputs),
                           firmware_outputs=_real(planned, runs.run.outputs),
                           conversion=planned.loaded.conversion_json(),
