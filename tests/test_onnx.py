@@ -254,6 +254,24 @@ def test_damaged_file_is_one_error(tmp_path: Path) -> None:
         ox.read_onnx(path)
 
 
+def test_cli_refusal_is_one_line_naming_the_node(tmp_path: Path, monkeypatch, capsys) -> None:
+    path = _graph(tmp_path, [helper.make_node("Relu", ["x"], ["r"], name="act"),
+                             helper.make_node("GlobalMaxPool", ["r"], ["y"], name="head/pool")],
+                  [], [_value("x", [1, 4, 8, 8])], [_value("y", [1, 4, 1, 1])])
+    code, out, err = run_cli(monkeypatch, capsys, "report", str(path), "--board", "stm32f412")
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {path}: ONNX node 'head/pool' (GlobalMaxPool): op type(s) GlobalMaxPool not among "
+                          "the ONNX ops tinyc takes (Conv, "), err
+
+
+def test_cli_data_file_is_checked_before_converting(tmp_path: Path, monkeypatch, capsys) -> None:
+    np.savez(tmp_path / "data.npz", inputs=np.zeros((2, 3, 4, 4), np.float32))
+    code, _, err = run_cli(monkeypatch, capsys, "verify", str(tmp_path / "missing.onnx"), "--board", "stm32f412",
+                           "--data", str(tmp_path / "data.npz"))
+    assert code == 2 and err == (f"error: {tmp_path / 'data.npz'}: holds no array named x (it holds inputs); save the "
+                                 "inputs with np.savez(path, x=inputs, y=labels)"), err
+
+
 # --- conversions (TensorFlow, onnx2tf) -----------------------------------------------------------------------
 
 @pytest.mark.slow

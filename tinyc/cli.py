@@ -79,9 +79,9 @@ def cache_options(func: Callable[..., None]) -> Callable[..., None]:
 
 CALIBRATION_OPT = click.option(
     "--calibration", type=click.Path(path_type=Path, dir_okay=False), default=None,
-    help="Calibration data for a .keras or .py model: FILE.npy (one array) or FILE.npz (one array per model input), "
-         "samples on the first axis (replaces representative_dataset(); without either, tinyc calibrates on random "
-         "data and says so).")
+    help="Calibration data for a .keras, .onnx or .py model: FILE.npy (one array) or FILE.npz (one array per model "
+         "input), samples on the first axis, in the model's own layout (NCHW for an ONNX image model) (replaces "
+         "representative_dataset(); without either, tinyc calibrates on random data and says so).")
 
 
 def progress_options(func: Callable[..., None]) -> Callable[..., None]:
@@ -316,7 +316,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     bundled boards: STM32F412, STM32H743, STM32L4R5, nRF52840; `tinyc boards`; your own with --board-file).
 
     MODEL is a .py file defining build() (and optionally representative_dataset() and dataset()), a .keras file,
-    or an int8 .tflite. A .py model file is executed as Python code, like setup.py: only run model files you
+    a float .onnx file (converted by onnx2tf), or an int8 .tflite. A .py model file is executed as Python code, like setup.py: only run model files you
     trust."""
     ctx.obj = {"debug": debug}
 
@@ -430,7 +430,7 @@ def _c_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @schedule_options
 def compile_cmd(model: Path, board: BoardRef, output: Path, c_name: str, as_json: bool, kernels: str | None,
                 cmsis_nn: Path | None, calibration: Path | None, options: ScheduleOptions, verbose_plan: bool) -> None:
-    """Compile MODEL (.py with build(), .keras, or int8 .tflite) to a C project and firmware.elf.
+    """Compile MODEL (.py with build(), .keras, float .onnx, or int8 .tflite) to a C project and firmware.elf.
 
     A .py MODEL is executed as Python code (like setup.py): only compile model files you trust.
 

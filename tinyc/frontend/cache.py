@@ -4,7 +4,8 @@ TensorFlow's converter (and importing TensorFlow for it) is most of the time of 
 is kept under `$XDG_CACHE_HOME/tinyc/conversions` (`~/.cache/...` without it; `TINYC_CACHE_DIR` to choose another
 folder, `TINYC_CACHE_DIR=off` to turn the cache off), keyed by the SHA-256 of everything the conversion depends on:
 the model file's bytes, the representative data it yields (every array's dtype, shape and bytes), the sources of
-tinyc's front end (the builders a model file calls) and the TensorFlow version. A `.py` model file that imports
+tinyc's front end (the builders a model file calls) and the TensorFlow version (and onnx2tf's, for an ONNX model,
+whose entry also keeps how its input and output map: `onnx_model.EdgeLayout`). A `.py` model file that imports
 other files of its own is re-converted only when one of those keyed inputs changes: say so, or turn the cache off.
 
 Each entry is `KEY.tflite` and `KEY.json`; the JSON holds a SHA-256 digest over the key, the .tflite's bytes and

@@ -221,7 +221,8 @@ def _call_dataset(planned: Planned) -> tuple[object, object]:
               "integer class label or float targets shaped like the model output (or y None)")
     if module is None:
         raise ModelLoadError(f"{source}: --dataset needs a .py model file with {wanted}; a {source.suffix} file "
-                             "carries no labelled data (from Python: tinyc.verify_dataset(..., data=(x, y)))")
+                             "carries no labelled data: give it with --data FILE.npz (arrays x and y; from Python, "
+                             "tinyc.verify_dataset(..., data=(x, y)))")
     if not callable(function):
         raise ModelLoadError(f"{source}: defines no dataset() function, which --dataset needs: add {wanted}")
     try:
