@@ -355,8 +355,10 @@ def test_onnx_models_bit_exact_on_both_boards_and_digits_accuracy(onnx_files, lo
             assert proof.first_mismatch is None, f"{name} on {board}: {proof.first_mismatch}"
     built = tinyc.compile(plan_loaded(loaded["conv_net"], BOARDS[0]), output=tmp_path / "out", name="conv")
     header = (tmp_path / "out" / "model.h").read_text()
-    assert ("From an ONNX model: onnx2tf rewrote its channels-first tensors channels-last (NHWC)" in header
+    assert ("From an ONNX model: onnx2tf made its channels-first tensors channels-last (NHWC)" in header
             and "ONNX input 'input' NCHW (1, 3, 16, 16) -> int8 NHWC (1, 16, 16, 3)" in header), built.output
+    assert built.as_json()["onnx_layouts"][0] == {"role": "input", "name": "input", "onnx_shape": [1, 3, 16, 16],
+                                                  "tflite_shape": [1, 16, 16, 3], "permutation": [0, 2, 3, 1]}
 
     _, x_test, y_test = digits_split()
     keras_top1 = float(np.mean(np.argmax(keras.models.load_model(DIGITS_KERAS, compile=False).predict(

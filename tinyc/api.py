@@ -150,7 +150,8 @@ def compile(model: ModelFile | Planned, *, output: ModelFile, board: BoardRef | 
         description = BuildDescription(
             model_name=planned.loaded.source.name, board=planned.board,
             interface=model_interface(planned.schedule, planned.plan, api_names(c_name)), schedule=planned.schedule,
-            report=measured, cmsis_nn_dir=str(checkout.absolute()) if checkout is not None else None)
+            report=measured, cmsis_nn_dir=str(checkout.absolute()) if checkout is not None else None,
+            onnx_layouts=tuple(layout.as_json() for layout in planned.loaded.layouts))
         add_files(library_files(description), stage)
     moved = replace(built, folder=folder, elf=folder / built.elf.name)
     moved_part = (replace(part, folder=folder / "board", elf=folder / "board" / part.elf.name)
