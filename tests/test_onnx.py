@@ -312,6 +312,22 @@ def test_without_calibration_it_says_random_and_wrong_shapes_name_both(onnx_file
 
 
 @pytest.mark.slow
+def test_feature_map_output_and_dynamic_batch_map_both_ends(tmp_path: Path) -> None:
+    """A model with a dynamic batch axis (torch.onnx.export's dynamic_axes) and an NCHW feature-map output: onnx2tf
+    runs it with batch 1 and both ends map NCHW -> NHWC; onnxruntime agrees with the TensorFlow model."""
+    from tinyc.frontend.loader import load_model
+    n = Net("features", ("N", 3, 16, 12), seed=4)  # type: ignore[arg-type]
+    y = n.node("Relu", [n.conv("input", "conv", 3, 5)], "relu")
+    path = n.save(y, ("N", 5, 16, 12), tmp_path / "features.onnx")  # type: ignore[arg-type]
+    model = load_model(path)
+    assert model.layout_notes == (
+        "ONNX input 'input' NCHW (1, 3, 16, 12) -> int8 NHWC (1, 16, 12, 3) (onnx2tf's transpose: input = "
+        "onnx_input.transpose(0, 2, 3, 1))",
+        "ONNX output 'relu' NCHW (1, 5, 16, 12) -> int8 NHWC (1, 16, 12, 5) (onnx2tf's transpose: output = "
+        "onnx_output.transpose(0, 2, 3, 1))")
+
+
+@pytest.mark.slow
 def test_unsupported_tflite_op_names_the_onnx_node(tmp_path: Path) -> None:
     """Pad mode=reflect is an ONNX op tinyc takes, but it becomes MIRROR_PAD, which tinyc does not run: the error
     names the ONNX node it can come from."""
@@ -336,6 +352,17 @@ def test_cli_report_says_the_layout(onnx_files, monkeypatch, capsys) -> None:
     notes = json.loads(out)["notes"]
     assert ("ONNX input 'input' NCHW (1, 1, 20, 12) -> int8 NHWC (1, 20, 12, 1) (onnx2tf's transpose: input = "
             "onnx_input.transpose(0, 2, 3, 1))") in notes
+
+
+def test_onnx2tf_leaves_the_process_as_it_was(monkeypatch) -> None:
+    import os
+    import sys
+    monkeypatch.delitem(sys.modules, "onnx2tf", raising=False)
+    monkeypatch.delitem(sys.modules, "onnx2tf.onnx2tf", raising=False)
+    limit, legacy = sys.getrecursionlimit(), os.environ.get("TF_USE_LEGACY_KERAS")
+    module = ox._onnx2tf()
+    assert sys.getrecursionlimit() == limit and os.environ.get("TF_USE_LEGACY_KERAS") == legacy
+    assert module.download_test_image_data is ox._sample_images  # no network download of sample images
 
 
 # --- the emulator: bit-exact on both boards, the exported model's accuracy ------------------------------------

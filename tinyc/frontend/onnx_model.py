@@ -1,8 +1,9 @@
 """ONNX models in: a float `.onnx` file → a TensorFlow (tf_keras) model through onnx2tf → tinyc's int8 conversion.
 
 Why onnx2tf: it is the maintained ONNX → TensorFlow/TFLite converter the field uses (PINTO0309/onnx2tf, released
-monthly); onnx-tf (the ONNX project's own TensorFlow backend) is archived since 2023 and does not run on current
-TensorFlow; onnx2keras and nobuco cover fewer ops (nobuco starts from PyTorch, not from an ONNX file). onnx2tf turns
+monthly); onnx-tf (the ONNX project's own TensorFlow backend) is archived, its last release 1.10.0 of March 2022
+(built on tensorflow-addons, itself end-of-life); onnx2keras covers fewer ops, and nobuco starts from PyTorch code,
+not from an ONNX file. onnx2tf turns
 the NCHW graph into an NHWC one (TFLite's and CMSIS-NN's layout) by transposing the weights, not by inserting
 TRANSPOSE ops, so a convolution stays one CONV_2D. tinyc uses onnx2tf only for the float graph (`onnx2tf.convert`
 returns a tf_keras model); the int8 conversion is tinyc's own (`convert.keras_to_int8_tflite`: full-integer int8,
@@ -271,12 +272,19 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+CONVERT_RECURSION_LIMIT = 20_000  # onnx2tf walks deep graphs recursively (it sets 2**31-1 for itself)
+
+
 @contextlib.contextmanager
-def _restored_process_state() -> Iterator[None]:
+def _restored_process_state(*, recursion_limit: int | None = None) -> Iterator[None]:
     """onnx2tf's import sets the recursion limit to 2**31-1, TF_USE_LEGACY_KERAS=1 and TF's log level, and turns
-    every warning off: tinyc's process keeps its own."""
+    every warning off: tinyc's process keeps its own afterwards (`recursion_limit`: the one to use inside). What it
+    also does stays: numpy's and `random`'s global seeds set to 0 and TensorFlow's op determinism switched on (both
+    harmless to tinyc, whose own randomness is seeded generators)."""
     limit = sys.getrecursionlimit()
     saved = {k: os.environ.get(k) for k in ("TF_USE_LEGACY_KERAS", "TF_CPP_MIN_LOG_LEVEL")}
+    if recursion_limit is not None:
+        sys.setrecursionlimit(max(limit, recursion_limit))
     try:
         with warnings.catch_warnings():
             yield
@@ -321,7 +329,7 @@ def to_keras(path: Path, model: Any, *, dynamic_batch: bool) -> Any:
         copy = Path(tmp) / "model.onnx"  # onnx2tf rewrites the file it is given
         onnx.save(model, str(copy))
         try:
-            with _restored_process_state(), _captured_stdio(log):
+            with _restored_process_state(recursion_limit=CONVERT_RECURSION_LIMIT), _captured_stdio(log):
                 keras_model = module.convert(
                     input_onnx_file_path=str(copy), output_folder_path=str(Path(tmp) / "saved_model"),
                     not_use_onnxsim=True, disable_model_save=True,
