@@ -12,14 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import onnx  # a declared dependency (pyproject.toml): these tests run wherever tinyc is installed
 import pytest
+from onnx import TensorProto, helper, numpy_helper
 
 from conftest import BOARDS, REPO, needs_toolchain, run_cli
 from tinyc.errors import ModelLoadError, UnsupportedModelError
 from tinyc.frontend import onnx_model as ox
 
-onnx = pytest.importorskip("onnx")  # a declared dependency: this only gives a clear reason where it is missing
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 OPSET = 13
 DIGITS_KERAS = REPO / "models" / "digits_mcunet.keras"
@@ -190,6 +190,20 @@ def test_layout_candidates(onnx_shape, tf_shape, expected) -> None:
     assert ox._candidates(onnx_shape, tf_shape) == expected
 
 
+def test_cache_key_names_the_converter_and_entries_keep_layouts(tmp_path: Path, monkeypatch) -> None:
+    from tinyc.frontend.cache import CachedConversion, conversion_key, load_cached, store
+    monkeypatch.setenv("TINYC_CACHE_DIR", str(tmp_path))
+    plain = conversion_key(b"model", None)
+    assert conversion_key(b"model", None, converter="onnx2tf 1.29.24") not in (plain, conversion_key(
+        b"model", None, converter="onnx2tf 1.29.25"))
+    layout = ox.EdgeLayout(ox.Role.INPUT, "x", (1, 3, 4, 5), (1, 4, 5, 3), (0, 2, 3, 1)).as_json()
+    store("k", CachedConversion(tflite=b"tfl3", notes=("n",), output_layer=None, layouts=(layout,)))
+    hit = load_cached("k").hit
+    assert hit is not None and hit.layouts == (layout,)
+    store("plain", CachedConversion(tflite=b"tfl3", notes=(), output_layer=None))
+    assert "layouts" not in (tmp_path / "plain.json").read_text()  # a Keras model's entry is as before
+
+
 def _graph(tmp_path: Path, nodes: list, inits: list, inputs: list, outputs: list, name: str = "m.onnx") -> Path:
     model = helper.make_model(helper.make_graph(nodes, "g", inputs, outputs, inits),
                               opset_imports=[helper.make_opsetid("", OPSET)])
@@ -354,6 +368,7 @@ def test_cli_report_says_the_layout(onnx_files, monkeypatch, capsys) -> None:
             "onnx_input.transpose(0, 2, 3, 1))") in notes
 
 
+@pytest.mark.slow
 def test_onnx2tf_leaves_the_process_as_it_was(monkeypatch) -> None:
     import os
     import sys
