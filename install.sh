@@ -15,6 +15,8 @@ if [ -n "$missing" ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null
 fi
 python3 -m pip install -q --disable-pip-version-check -e "$here[dev]"
-# Keras 2 for LSTM models, on the tensorflow-cpu above (its declared `tensorflow` dependency is the same module).
-python3 -m pip install -q --disable-pip-version-check --no-deps tf-keras==2.21.0
+# Without their declared dependencies (pyproject.toml's `lstm` and `onnx` extras say why): Keras 2 for LSTM models,
+# on the tensorflow-cpu above (its declared `tensorflow` dependency is the same module), and onnx2tf for .onnx models.
+nodeps=$(python3 -c "import tomllib; e = tomllib.load(open('$here/pyproject.toml', 'rb'))['project']['optional-dependencies']; print(' '.join(e['lstm'] + e['onnx']))")
+python3 -m pip install -q --disable-pip-version-check --no-deps $nodeps
 echo "tinyc installed: $(command -v tinyc)"

@@ -6,7 +6,7 @@
     proof = tinyc.verify(planned, samples=20)                            # .as_json(): `tinyc verify --json`
     speed = tinyc.bench(planned)                                         # .as_json(): `tinyc bench --json`
 
-Every function takes a model file (`str` or `Path`: .py, .keras, int8 .tflite) with `board=` (a bundled board's name,
+Every function takes a model file (`str` or `Path`: .py, .keras, float .onnx, int8 .tflite) with `board=` (a bundled board's name,
 or a `Path` to a board file), or the `Planned` model `plan()` returned (its board), so one conversion and one plan
 serve every step. `calibration=` (a .npy / .npz file) and `cache=False` (no conversion cache) apply where a model file
 is converted. Errors are `tinyc.errors.TinycError`s, as the CLI's. The CLI (`tinyc.cli`) is a thin layer over these.
@@ -152,7 +152,8 @@ def compile(model: ModelFile | Planned, *, output: ModelFile, board: BoardRef | 
         description = BuildDescription(
             model_name=planned.loaded.source.name, board=planned.board,
             interface=model_interface(planned.schedule, planned.plan, api_names(c_name)), schedule=planned.schedule,
-            report=measured, cmsis_nn_dir=str(checkout.absolute()) if checkout is not None else None)
+            report=measured, cmsis_nn_dir=str(checkout.absolute()) if checkout is not None else None,
+            onnx_layouts=tuple(layout.as_json() for layout in planned.loaded.layouts))
         add_files(library_files(description), stage)
     moved = replace(built, folder=folder, elf=folder / built.elf.name)
     moved_part = (replace(part, folder=folder / "board", elf=folder / "board" / part.elf.name)
@@ -202,18 +203,20 @@ def verify(model: ModelFile | Planned, *, board: BoardRef | None = None, samples
 def verify_dataset(model: ModelFile | Planned, *, board: BoardRef | None = None, limit: int | None = None,
                    emulator: str = "auto", cmsis_nn: ModelFile | None = None, options: ScheduleOptions | None = None,
                    calibration: ModelFile | None = None, cache: bool = True,
-                   progress: Progress | None = None) -> AccuracyResult:
+                   progress: Progress | None = None,
+                   data: tuple[np.ndarray, np.ndarray | None] | None = None) -> AccuracyResult:
     """`tinyc verify --dataset`: the model file's `dataset()` through float Keras, TFLite Micro and the firmware:
     top-1 for class labels, RMSE / max abs error / cosine / SNR for every model (`.metrics()`), the firmware
     compared with the reference byte for byte; `.as_json()` is `tinyc verify --dataset --json`. `progress(stage,
-    done, total)` is called as the stages advance."""
+    done, total)` is called as the stages advance. `data=(x, y)` instead of `dataset()` (for a .keras or .onnx
+    model: x in the model file's own layout, NCHW for an ONNX image model; y classes, float targets or None)."""
     from tinyc.run.accuracy import model_accuracy
     from tinyc.run.emulators import choose_emulator
     from tinyc.run.verify import silent
     planned = _planned(model, board, options, calibration, cache)
     choice = choose_emulator(emulator, planned.board)
     result = model_accuracy(planned, limit=limit, emulator=choice.emulator,
-                            cmsis_nn=Path(cmsis_nn) if cmsis_nn else None, progress=progress or silent)
+                            cmsis_nn=Path(cmsis_nn) if cmsis_nn else None, progress=progress or silent, data=data)
     return replace(result, choice=choice)
 
 

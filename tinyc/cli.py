@@ -79,9 +79,9 @@ def cache_options(func: Callable[..., None]) -> Callable[..., None]:
 
 CALIBRATION_OPT = click.option(
     "--calibration", type=click.Path(path_type=Path, dir_okay=False), default=None,
-    help="Calibration data for a .keras or .py model: FILE.npy (one array) or FILE.npz (one array per model input), "
-         "samples on the first axis (replaces representative_dataset(); without either, tinyc calibrates on random "
-         "data and says so).")
+    help="Calibration data for a .keras, .onnx or .py model: FILE.npy (one array) or FILE.npz (one array per model "
+         "input), samples on the first axis, in the model's own layout (NCHW for an ONNX image model) (replaces "
+         "representative_dataset(); without either, tinyc calibrates on random data and says so).")
 
 
 def progress_options(func: Callable[..., None]) -> Callable[..., None]:
@@ -328,7 +328,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     bundled boards: STM32F412, STM32H743, STM32L4R5, nRF52840; `tinyc boards`; your own with --board-file).
 
     MODEL is a .py file defining build() (and optionally representative_dataset() and dataset()), a .keras file,
-    or an int8 .tflite. A .py model file is executed as Python code, like setup.py: only run model files you
+    a float .onnx file (converted by onnx2tf), or an int8 .tflite. A .py model file is executed as Python code, like setup.py: only run model files you
     trust."""
     ctx.obj = {"debug": debug}
 
@@ -448,7 +448,7 @@ def _c_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @schedule_options
 def compile_cmd(model: Path, board: BoardRef, output: Path, c_name: str, as_json: bool, kernels: str | None,
                 cmsis_nn: Path | None, calibration: Path | None, options: ScheduleOptions, verbose_plan: bool) -> None:
-    """Compile MODEL (.py with build(), .keras, or int8 .tflite) to a C project and firmware.elf.
+    """Compile MODEL (.py with build(), .keras, float .onnx, or int8 .tflite) to a C project and firmware.elf.
 
     A .py MODEL is executed as Python code (like setup.py): only compile model files you trust.
 
@@ -520,6 +520,10 @@ def _check_kernels(kernels: str | None, cmsis_nn: Path | None) -> None:
 @click.option("--dataset", "use_dataset", is_flag=True,
               help="Run the samples of the model file's dataset() instead: top-1 of float Keras, TFLite Micro and the "
                    "firmware for class labels; RMSE, max abs error, cosine and SNR of the outputs for every model.")
+@click.option("--data", "data_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="--dataset from a .npz file instead of the model file's dataset() (for a .keras or .onnx model): "
+                   "array x (samples on the first axis, in the model file's own layout: NCHW for an ONNX image "
+                   "model) and optionally y (one integer class per sample, or float targets). Implies --dataset.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="--dataset: use only the first LIMIT samples.")
 @CMSIS_OPT
 @CALIBRATION_OPT
@@ -527,16 +531,17 @@ def _check_kernels(kernels: str | None, cmsis_nn: Path | None) -> None:
 @cache_options
 @schedule_options
 def verify_cmd(model: Path, board: BoardRef, samples: int, emulator: str, as_json: bool, seed: int, outputs_only: bool,
-               use_dataset: bool, limit: int | None, cmsis_nn: Path | None, calibration: Path | None,
-               options: ScheduleOptions, verbose_plan: bool) -> None:
+               use_dataset: bool, data_file: Path | None, limit: int | None, cmsis_nn: Path | None,
+               calibration: Path | None, options: ScheduleOptions, verbose_plan: bool) -> None:
     """Run MODEL's firmware in the emulator and compare every output byte with TFLite Micro."""
     import tinyc
     started = time.monotonic()
+    use_dataset = use_dataset or data_file is not None
     if limit is not None and not use_dataset:
         raise click.BadParameter("--limit caps the samples of --dataset; without it, use --samples")
     if use_dataset:
         _verify_dataset(model, board, limit=limit, options=options, emulator=emulator, cmsis_nn=cmsis_nn,
-                        calibration=calibration, as_json=as_json, started=started)
+                        calibration=calibration, as_json=as_json, started=started, data_file=data_file)
         return
     with console.status(f"building and running {model} on {board} in the emulator…"):
         result = tinyc.verify(model, board=board, samples=samples, cmsis_nn=cmsis_nn, seed=seed, options=options,
@@ -573,12 +578,15 @@ def verify_cmd(model: Path, board: BoardRef, samples: int, emulator: str, as_jso
 
 
 def _verify_dataset(model: Path, board: BoardRef, *, limit: int | None, options: ScheduleOptions, emulator: str,
-                    cmsis_nn: Path | None, calibration: Path | None, as_json: bool, started: float) -> None:
+                    cmsis_nn: Path | None, calibration: Path | None, as_json: bool, started: float,
+                    data_file: Path | None = None) -> None:
     """`verify --dataset`: top-1 of float Keras, the int8 reference and the firmware, with a progress bar."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     import tinyc
     from tinyc.progress import Silent, set_reporter
+    from tinyc.run.accuracy import read_labelled
+    data = read_labelled(data_file) if data_file is not None else None  # before the slow steps
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     previous = set_reporter(Silent())  # the bar is the progress here (Rich shows one live display at a time)
     with Progress(*columns, console=console, transient=True) as bar:
@@ -591,7 +599,7 @@ def _verify_dataset(model: Path, board: BoardRef, *, limit: int | None, options:
 
         try:
             result = tinyc.verify_dataset(model, board=board, limit=limit, options=options, emulator=emulator,
-                                          cmsis_nn=cmsis_nn, calibration=calibration, progress=progress)
+                                          cmsis_nn=cmsis_nn, calibration=calibration, progress=progress, data=data)
         finally:
             set_reporter(previous)
     elapsed = time.monotonic() - started

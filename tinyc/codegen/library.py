@@ -40,6 +40,7 @@ class BuildDescription:
     schedule: Schedule
     report: MemoryReport  # measured from the linked self-test ELF
     cmsis_nn_dir: str | None = None  # the user's CMSIS-NN checkout (--cmsis-nn), else the bundled cmsis_nn/
+    onnx_layouts: tuple[dict[str, Any], ...] = ()  # an ONNX model's input and output mapping (EdgeLayout.as_json())
 
     @property
     def kernels(self) -> Kernels:
@@ -80,6 +81,7 @@ def describe_build(d: BuildDescription) -> dict[str, Any]:
                     "sources": list(MODEL_SOURCES), "headers": list(MODEL_HEADERS),
                     "include_dirs": list(d.include_dirs),
                     "kernels": d.kernels.value},
+        **({"onnx_layouts": list(d.onnx_layouts)} if d.onnx_layouts else {}),
     }
 
 

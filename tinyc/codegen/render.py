@@ -23,6 +23,7 @@ from tinyc.codegen.kernels import step_code
 from tinyc.codegen.target import Target, emulator_target, part_target
 from tinyc.codegen.templates import render
 from tinyc.ir.lower import ConstArray
+from tinyc.plan.constants import ConstantsPlacement
 from tinyc.plan.placement import MemoryPlan
 from tinyc.plan.schedule import Schedule
 from tinyc.plan.specialize import KernelChoice, choose_kernels
@@ -117,12 +118,13 @@ def kernel_sources(*, include_cmsis_nn: bool) -> dict[str, str]:
 def render_firmware(schedule: Schedule, plan: MemoryPlan, board: Board, harness: Harness, *, model_name: str,
                     samples: list[np.ndarray], cmsis_nn_dir: Path | None = None,
                     c_name: str = DEFAULT_C_NAME, kernels: tuple[KernelChoice, ...] | None = None,
-                    sram_constants: frozenset[str] = frozenset(), staged: frozenset[str] = frozenset(),
-                    stage_bytes: int = 0) -> dict[str, str]:
+                    constants: ConstantsPlacement = ConstantsPlacement(),
+                    layout_notes: tuple[str, ...] = ()) -> dict[str, str]:
     """All files of one firmware project, by relative path; `c_name` prefixes the model code's symbols; `kernels`:
-    each step's kernel as the plan chose it (Planned.kernels), chosen here when not given; `sram_constants`: the
-    constant arrays linked into .data (copied to SRAM at start-up; Planned.constants); `staged`: the arrays
-    copied into a `stage_bytes` SRAM buffer before their step (--constants stage)."""
+    each step's kernel as the plan chose it (Planned.kernels), chosen here when not given; `constants`: the arrays
+    linked into .data (copied to SRAM at start-up) and those copied into the stage buffer before their step
+    (Planned.constants); `layout_notes`: how an ONNX model's input and output map onto the int8 model's
+    (LoadedModel.layout_notes, said in model.h)."""
     spec = HARNESSES[harness]
     api = api_names(c_name)
     interface = model_interface(schedule, plan, api)
@@ -137,8 +139,9 @@ def render_firmware(schedule: Schedule, plan: MemoryPlan, board: Board, harness:
             arrays.setdefault(a.name, a)
     x, y = graph.tensor(schedule.input), graph.tensor(schedule.output)
     context: dict[str, object] = dict(
-        model_name=model_name, board=board, target_note=target.note, steps=schedule.steps,
-        arrays=list(arrays.values()), sram_constants=sram_constants, arena_bytes=plan.arena_bytes, offset=plan.offsets(),
+        model_name=model_name, board=board, target_note=target.note, layout_notes=layout_notes, steps=schedule.steps,
+        arrays=list(arrays.values()), sram_constants=constants.in_sram, arena_bytes=plan.arena_bytes,
+        offset=plan.offsets(),
         scratch=[plan.scratch(i) for i in range(len(schedule.steps))],
         tensor_bytes={t.index: t.size_bytes for t in graph.tensors}, input=schedule.input, output=schedule.output,
         stream_input=schedule.stream_input, input_width=x.shape[2] if len(x.shape) == 4 else 0,
@@ -151,9 +154,9 @@ def render_firmware(schedule: Schedule, plan: MemoryPlan, board: Board, harness:
         app_sources=APP_SOURCES, tinyc_cmsis_nn_dir=CMSIS_NN_FOLDER, cmsis_nn_dir=str(cmsis_nn_dir) if cmsis_nn_dir else CMSIS_NN_FOLDER,
         external_cmsis_nn=kernels_of(cmsis_nn_dir) is Kernels.CMSIS_NN,
         step_code=[step_code(s, streamed_input=schedule.input if schedule.stream_input else None, choice=c,
-                             staged=staged)
+                             staged=constants.staged)
                    for s, c in zip(schedule.steps, choices)],
-        stage_words=-(-stage_bytes // 4) if staged else 0,
+        stage_words=-(-constants.stage_bytes // 4) if constants.staged else 0,
     )
     context.update(spec.context(board, samples))
     context.update(api=api, interface=interface, library_sources=LIBRARY_SOURCES, error_no_arena=ERROR_NO_ARENA,

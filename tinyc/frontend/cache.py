@@ -4,7 +4,8 @@ TensorFlow's converter (and importing TensorFlow for it) is most of the time of 
 is kept under `$XDG_CACHE_HOME/tinyc/conversions` (`~/.cache/...` without it; `TINYC_CACHE_DIR` to choose another
 folder, `TINYC_CACHE_DIR=off` to turn the cache off), keyed by the SHA-256 of everything the conversion depends on:
 the model file's bytes, the representative data it yields (every array's dtype, shape and bytes), the sources of
-tinyc's front end (the builders a model file calls) and the TensorFlow version. A `.py` model file that imports
+tinyc's front end (the builders a model file calls) and the TensorFlow version (and onnx2tf's, for an ONNX model,
+whose entry also keeps how its input and output map: `onnx_model.EdgeLayout`). A `.py` model file that imports
 other files of its own is re-converted only when one of those keyed inputs changes: say so, or turn the cache off.
 
 Each entry is `KEY.tflite` and `KEY.json`; the JSON holds a SHA-256 digest over the key, the .tflite's bytes and
@@ -25,6 +26,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,6 +40,7 @@ class CachedConversion:
     tflite: bytes
     notes: tuple[str, ...]
     output_layer: str | None
+    layouts: tuple[dict[str, Any], ...] = ()  # an ONNX model's EdgeLayout.as_json(), input then output
 
 
 @dataclass(frozen=True)
@@ -85,9 +88,13 @@ def _frontend_digest() -> str:
     return digest.hexdigest()
 
 
-def conversion_key(model_file: bytes, representative: Iterable[list[np.ndarray]] | None) -> str:
+def conversion_key(model_file: bytes, representative: Iterable[list[np.ndarray]] | None, *,
+                   converter: str | None = None) -> str:
+    """`converter`: the version of a converter that runs before TensorFlow's (onnx2tf for an ONNX model)."""
     digest = hashlib.sha256()
     digest.update(f"tinyc conversion {FORMAT}\0{_tensorflow_version()}\0{_frontend_digest()}\0".encode())
+    if converter is not None:
+        digest.update(f"converter {converter}\0".encode())
     digest.update(hashlib.sha256(model_file).digest())
     if representative is None:
         digest.update(b"no representative data")
@@ -98,10 +105,15 @@ def conversion_key(model_file: bytes, representative: Iterable[list[np.ndarray]]
     return digest.hexdigest()
 
 
-def entry_digest(key: str, tflite: bytes, notes: Iterable[str], output_layer: str | None) -> str:
-    """SHA-256 over everything an entry holds (a canonical JSON of the key, the .tflite's digest and the metadata)."""
-    body = json.dumps({"format": FORMAT, "key": key, "tflite_sha256": hashlib.sha256(tflite).hexdigest(),
-                       "notes": list(notes), "output_layer": output_layer}, sort_keys=True)
+def entry_digest(key: str, tflite: bytes, notes: Iterable[str], output_layer: str | None,
+                 layouts: Iterable[dict[str, Any]] = ()) -> str:
+    """SHA-256 over everything an entry holds (a canonical JSON of the key, the .tflite's digest and the metadata;
+    `layouts` only where there are some, so the entries of Keras models keep their digests)."""
+    fields: dict[str, Any] = {"format": FORMAT, "key": key, "tflite_sha256": hashlib.sha256(tflite).hexdigest(),
+                              "notes": list(notes), "output_layer": output_layer}
+    if layouts:
+        fields["layouts"] = list(layouts)
+    body = json.dumps(fields, sort_keys=True)
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -110,15 +122,18 @@ def _parse_entry(key: str, info: object, tflite: bytes) -> CachedConversion | st
     if not isinstance(info, dict):
         return f"its .json holds {type(info).__name__}, not an object"
     notes, output_layer, digest = info.get("notes"), info.get("output_layer"), info.get("digest")
+    layouts = info.get("layouts", [])
     if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
         return "its notes are not a list of strings"
     if output_layer is not None and not isinstance(output_layer, str):
         return "its output_layer is not a string"
+    if not isinstance(layouts, list) or not all(isinstance(item, dict) for item in layouts):
+        return "its layouts are not a list of objects"
     if not isinstance(digest, str):
         return "it has no digest (an entry of an older tinyc, or edited)"
-    if digest != entry_digest(key, tflite, notes, output_layer):
+    if digest != entry_digest(key, tflite, notes, output_layer, layouts):
         return "it fails its digest check (torn, corrupt or edited)"
-    return CachedConversion(tflite=tflite, notes=tuple(notes), output_layer=output_layer)
+    return CachedConversion(tflite=tflite, notes=tuple(notes), output_layer=output_layer, layouts=tuple(layouts))
 
 
 def load_cached(key: str) -> Lookup:
@@ -149,9 +164,11 @@ def store(key: str, conversion: CachedConversion) -> None:
     folder = cache_dir()
     if folder is None:
         return
-    digest = entry_digest(key, conversion.tflite, conversion.notes, conversion.output_layer)
-    meta = {"digest": digest, "sha256": hashlib.sha256(conversion.tflite).hexdigest(),
-            "notes": list(conversion.notes), "output_layer": conversion.output_layer}
+    digest = entry_digest(key, conversion.tflite, conversion.notes, conversion.output_layer, conversion.layouts)
+    meta: dict[str, Any] = {"digest": digest, "sha256": hashlib.sha256(conversion.tflite).hexdigest(),
+                            "notes": list(conversion.notes), "output_layer": conversion.output_layer}
+    if conversion.layouts:
+        meta["layouts"] = list(conversion.layouts)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         for suffix, payload in ((".tflite", conversion.tflite), (".json", json.dumps(meta).encode())):

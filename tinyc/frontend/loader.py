@@ -1,4 +1,4 @@
-"""Model files → an int8 TFLite flatbuffer: `model.py` (with `build()`), `.keras`, or `.tflite`."""
+"""Model files → an int8 TFLite flatbuffer: `model.py` (with `build()`), `.keras`, `.onnx` (`onnx_model`), or `.tflite`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from tinyc.frontend.calibration import check_shapes, read_calibration
 from tinyc.frontend.cache import CachedConversion, conversion_key, first_time, load_cached, store
 from tinyc.frontend.lazy_imports import LazyImports, import_hint, lazy_imports
 from tinyc.frontend.convert import RepresentativeDataset, keras_to_int8_tflite, quiet_tensorflow, random_representative_dataset
+from tinyc.frontend.onnx_model import EdgeLayout
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,12 @@ class LoadedModel:
     output_layer: str | None = None  # the Keras layer that produces the model output, when known
     from_cache: bool = False  # the int8 conversion came from the conversion cache (`frontend.cache`)
     cache_key: str | None = None  # the conversion's cache key (None for a .tflite file, which is not converted)
+    layouts: tuple[EdgeLayout, ...] = ()  # an ONNX model's input and output: how they map onto the int8 model's
+
+    @property
+    def layout_notes(self) -> tuple[str, ...]:
+        """How an ONNX model's transposed input and output map (the memory report and model.h say it)."""
+        return tuple(layout.describe() for layout in self.layouts if layout.transposed)
 
     @property
     def conversion(self) -> str:
@@ -128,13 +136,14 @@ class Calibration:
         return lambda: iter(self.samples)
 
 
-def _check_support(path: Path, tflite: bytes, output_layer: str | None, layers: dict[str, str]) -> None:
+def _check_support(path: Path, tflite: bytes, output_layer: str | None, layers: dict[str, str], *,
+                   origin: Callable[[Any], str | None] | None = None) -> None:
     """Check the converted graph against tinyc's support rules now, while the Keras layers are known: each
-    unsupported op is named with the Keras layer it came from."""
+    unsupported op is named with the Keras layer it came from (or what `origin` says: an ONNX model's nodes)."""
     from tinyc.ir.reader import name_output, read_tflite
     from tinyc.ir.support import check_graph
     try:
-        check_graph(name_output(read_tflite(tflite), output_layer), keras_layers=layers)
+        check_graph(name_output(read_tflite(tflite), output_layer), keras_layers=layers, origin=origin)
     except UnsupportedModelError as exc:
         raise UnsupportedModelError(f"{path}: {exc}") from None
 
@@ -184,8 +193,8 @@ def load_model(path: Path, *, calibration: Path | None = None) -> LoadedModel:
         raise ModelLoadError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".tflite" and calibration is not None:
-        raise ModelLoadError(f"{path}: --calibration applies to a .keras or .py model; a .tflite file is already "
-                             "quantized (calibrated when it was converted)")
+        raise ModelLoadError(f"{path}: --calibration applies to a .keras, .onnx or .py model; a .tflite file is "
+                             "already quantized (calibrated when it was converted)")
     given = Calibration(calibration, read_calibration(calibration)) if calibration is not None else None
     if suffix == ".tflite":
         data = path.read_bytes()
@@ -198,6 +207,8 @@ def load_model(path: Path, *, calibration: Path | None = None) -> LoadedModel:
             return cached
         with step(Step.CONVERT, f"{path.name} to int8 TFLite"):
             return _store(key, _from_keras(path, _load_keras_file(path), None, None, calibration=given), note)
+    if suffix == ".onnx":
+        return _load_onnx(path, given)
     if suffix == ".py":
         started = time.monotonic()
         with step(Step.LOAD, f"{path.name} (running the model file and its imports)"):
@@ -217,7 +228,53 @@ def load_model(path: Path, *, calibration: Path | None = None) -> LoadedModel:
             return _with_import_hint(cached, lazy.imported(), time.monotonic() - started)
         with step(Step.CONVERT, f"{path.name} to int8 TFLite (build(), TensorFlow)"):
             return _store(key, _build_and_convert(path, module, build, samples, calibration=given), note)
-    raise ModelLoadError(f"{path}: unknown model file type {suffix!r}; give a .py with build(), a .keras or an int8 .tflite")
+    raise ModelLoadError(f"{path}: unknown model file type {suffix!r}; give a .py with build(), a .keras, a float "
+                         ".onnx or an int8 .tflite")
+
+
+def _load_onnx(path: Path, given: Calibration | None) -> LoadedModel:
+    """A float ONNX model: onnx2tf's TensorFlow model, quantized like a Keras one (cached the same way, the key
+    also naming onnx2tf's version)."""
+    from tinyc.frontend.onnx_model import converter_version
+    key = conversion_key(path.read_bytes(), given.samples if given is not None else None,
+                         converter=converter_version())
+    cached, note = _cached(path, key, None)
+    if cached is not None:
+        return cached
+    with step(Step.CONVERT, f"{path.name} to int8 TFLite (onnx2tf, then TensorFlow)"):
+        return _store(key, _from_onnx(path, given), note)
+
+
+def _from_onnx(path: Path, calibration: Calibration | None) -> LoadedModel:
+    """`onnx_model`'s stages, then TensorFlow's int8 conversion with the calibration data (given in the ONNX
+    model's layout, NCHW for an image model, and transposed as onnx2tf transposed the input)."""
+    from tinyc.frontend import onnx_model as ox
+    from tinyc.frontend.convert import CALIBRATION_SEED
+    model = ox.read_onnx(path)
+    ox.check_onnx_ops(path, model)
+    shapes, dynamic_batch = ox.input_shapes(path, model)
+    notes: list[str] = []
+    if calibration is not None:
+        check_shapes(calibration.path, calibration.samples, shapes)
+        probe = [sample[0] for sample in calibration.samples[:ox.FIDELITY_SAMPLES]]
+        notes.append(f"calibrated on {len(calibration.samples)} samples of {calibration.path.name} (--calibration)")
+    else:
+        rng = np.random.default_rng(CALIBRATION_SEED)
+        probe = [rng.uniform(-1.0, 1.0, size=shapes[0]).astype(np.float32) for _ in range(ox.FIDELITY_SAMPLES)]
+    quiet_tensorflow()
+    keras_model = ox.to_keras(path, model, dynamic_batch=dynamic_batch)
+    layouts = ox.check_fidelity(path, model, keras_model, probe)
+    if calibration is not None:
+        converted = [[layouts[0].to_tflite(a) for a in sample] for sample in calibration.samples]
+        representative: RepresentativeDataset = lambda: iter(converted)
+    else:
+        representative = random_representative_dataset([layouts[0].tflite_shape])
+        notes.append(RANDOM_CALIBRATION)
+    notes.extend(layout.describe() for layout in layouts if layout.transposed)
+    tflite = keras_to_int8_tflite(keras_model, representative)
+    _check_support(path, tflite, None, {}, origin=lambda op: ox.onnx_origin(model, op.opcode_name))
+    return LoadedModel(name=_c_name(path), source=path, tflite=tflite, notes=tuple(notes), keras_model=keras_model,
+                       layouts=tuple(layouts))
 
 
 def _representative_samples(path: Path, representative: Callable[[], Iterable[list[np.ndarray]]]
@@ -239,8 +296,12 @@ def _cached(path: Path, key: str, module: ModuleType | None) -> tuple[LoadedMode
     if lookup.hit is None:
         return None, lookup.note
     hit = lookup.hit
+    try:
+        layouts = tuple(EdgeLayout.from_json(item) for item in hit.layouts)
+    except (ValueError, KeyError, TypeError):
+        return None, f"conversion cache entry {key[:16]} is not used: its layouts are malformed; converted again"
     return LoadedModel(name=_c_name(path), source=path, tflite=hit.tflite, notes=hit.notes, module=module,
-                       output_layer=hit.output_layer, from_cache=True, cache_key=key), None
+                       output_layer=hit.output_layer, from_cache=True, cache_key=key, layouts=layouts), None
 
 
 def _with_import_hint(cached: LoadedModel, imported: list[str], seconds: float) -> LoadedModel:
@@ -252,16 +313,22 @@ def _with_import_hint(cached: LoadedModel, imported: list[str], seconds: float) 
 
 def _store(key: str, loaded: LoadedModel, note: str | None) -> LoadedModel:
     """Keep a fresh conversion; `note`: why the entry that was there was not used (shown with the model's notes)."""
-    store(key, CachedConversion(tflite=loaded.tflite, notes=loaded.notes, output_layer=loaded.output_layer))
+    store(key, CachedConversion(tflite=loaded.tflite, notes=loaded.notes, output_layer=loaded.output_layer,
+                                layouts=tuple(layout.as_json() for layout in loaded.layouts)))
     return replace(loaded, cache_key=key, notes=(*loaded.notes, *((note,) if note else ())))
 
 
 def build_keras(loaded: LoadedModel) -> object | None:
     """The float Keras model: the one loaded, or built again from the model file when the conversion came from the
-    cache; None for a .tflite."""
+    cache (for an ONNX file, onnx2tf's model: it takes the int8 model's layout); None for a .tflite."""
     if loaded.keras_model is not None or loaded.source.suffix.lower() == ".tflite":
         return loaded.keras_model
     quiet_tensorflow()
+    if loaded.source.suffix.lower() == ".onnx":
+        from tinyc.frontend import onnx_model as ox
+        model = ox.read_onnx(loaded.source)
+        keras_model: object = ox.to_keras(loaded.source, model, dynamic_batch=ox.input_shapes(loaded.source, model)[1])
+        return keras_model
     if loaded.module is None:
         return _load_keras_file(loaded.source)
     return _call_build(loaded.source, loaded.module.build)

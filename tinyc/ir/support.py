@@ -516,13 +516,21 @@ def keras_layer_of(tensor_name: str, layers: dict[str, str]) -> str | None:
     return None
 
 
-def op_location(graph: Graph, op: Op, keras_layers: Mapping[str, str] | None = None) -> str:
-    """'op 3 (MUL), layer 'functional_1/gate_1/Mul'', plus the Keras layer and its class when known."""
+Origin = Callable[[Op], str | None]  # where an op came from in the user's model (e.g. its ONNX node), or None
+
+
+def op_location(graph: Graph, op: Op, keras_layers: Mapping[str, str] | None = None,
+                origin: Origin | None = None) -> str:
+    """'op 3 (MUL), layer 'functional_1/gate_1/Mul'', plus the Keras layer and its class when known, or what
+    `origin` says (an ONNX model's node)."""
     where = f"{op.label}, layer {layer_name(graph, op)!r}"
     if keras_layers and op.outputs:
         layer = keras_layer_of(graph.tensor(op.outputs[0]).name, dict(keras_layers))
         if layer is not None:
             where += f" from Keras layer {layer!r} ({keras_layers[layer]})"
+    source = origin(op) if origin is not None else None
+    if source:
+        where += f" {source}"
     return where
 
 
@@ -531,9 +539,10 @@ def rule_text(rule: Rule) -> str:
     return " ".join((rule.__doc__ or "").split())
 
 
-def op_problems(graph: Graph, op: Op, keras_layers: Mapping[str, str] | None = None) -> list[str]:
+def op_problems(graph: Graph, op: Op, keras_layers: Mapping[str, str] | None = None,
+                origin: Origin | None = None) -> list[str]:
     support = SUPPORTED.get(op.kind)
-    where = op_location(graph, op, keras_layers)
+    where = op_location(graph, op, keras_layers, origin)
     if support is None:
         if op.kind is OpKind.DEQUANTIZE:
             return [f"{where}: the model converts between float and int8 inside the graph; tinyc needs "
@@ -570,9 +579,10 @@ def _check_interface_types(graph: Graph) -> None:
                 "inference_input_type=inference_output_type=tf.int8, or give tinyc the Keras model")
 
 
-def check_graph(graph: Graph, keras_layers: Mapping[str, str] | None = None) -> None:
+def check_graph(graph: Graph, keras_layers: Mapping[str, str] | None = None, origin: Origin | None = None) -> None:
     """Raise one error listing every unsupported op; a float model gets its own message. With the Keras model's
-    layers (name → class), each op is also named by the Keras layer it came from."""
+    layers (name → class), each op is also named by the Keras layer it came from; `origin` names its source
+    otherwise (an ONNX model's nodes)."""
     _check_interface_types(graph)
     for i in (*graph.inputs, *graph.outputs):
         t = graph.tensor(i)
@@ -584,7 +594,7 @@ def check_graph(graph: Graph, keras_layers: Mapping[str, str] | None = None) -> 
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise UnsupportedModelError(f"the model has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
                                     "tinyc supports exactly one of each")
-    problems = [p for op in graph.ops for p in op_problems(graph, op, keras_layers)]
+    problems = [p for op in graph.ops for p in op_problems(graph, op, keras_layers, origin)]
     if problems:
         raise UnsupportedModelError("unsupported model:\n  " + "\n  ".join(problems))
 
@@ -607,7 +617,26 @@ def supported_ops_markdown() -> str:
               "TFLite Micro does (division in float32, ties away from zero; the product rounded once), so float in, "
               "float out equals TFLite Micro on the file byte for byte (tests/test_float_edges.py).",
               "- DEQUANTIZE or a float32 QUANTIZE anywhere else (float ops inside the graph) is not supported.", ""]
-    return "\n".join(lines)
+    return "\n".join(lines + _onnx_markdown())
+
+
+def _onnx_markdown() -> list[str]:
+    """The ONNX op types the ONNX front end takes (tinyc/frontend/onnx_model.py) and what each becomes."""
+    from tinyc.frontend.onnx_model import ONNX_OPS, QUANTIZED_OPS
+    lines = ["## ONNX models", "",
+             "A float `.onnx` file goes through onnx2tf to a TensorFlow model (NCHW tensors become NHWC: the report "
+             "and `model.h` say how the input and output map), then through the same int8 conversion as a Keras "
+             "model (`--calibration` in the ONNX model's own layout). Its nodes are checked first: a node of another "
+             "type is refused before converting, naming it; what the nodes become is then held to the rules above, "
+             "and an op that breaks one is named with the ONNX nodes it can come from.", "",
+             "| ONNX op | becomes (TFLite) | note | bit-exact in tests/test_onnx.py |", "| --- | --- | --- | --- |"]
+    for name, op in ONNX_OPS.items():
+        lines.append(f"| {name} | {', '.join(op.becomes) or '(nothing: folded or constant)'} | {op.note} | "
+                     f"{'yes' if op.verified else 'not yet'} |")
+    lines += ["", f"- Already quantized graphs ({', '.join(QUANTIZED_OPS)}) are refused: onnx2tf turns "
+              "QuantizeLinear/DequantizeLinear into float arithmetic, so the file's scales would not survive; give "
+              "the float model with `--calibration`.", ""]
+    return lines
 
 
 if __name__ == "__main__":

@@ -152,8 +152,68 @@ class AccuracyResult:
                 "report": self.report.as_json(), **choice_json(self.choice)}
 
 
-def load_dataset(planned: Planned, *, limit: int | None = None) -> Dataset:
-    """The model file's `dataset()`, checked against the model's input shape, first `limit` samples."""
+def load_dataset(planned: Planned, *, limit: int | None = None,
+                 data: tuple[np.ndarray, np.ndarray | None] | None = None) -> Dataset:
+    """The model file's `dataset()` (or `data`, the same (x, y) given directly), checked against the model's input
+    shape, first `limit` samples. An ONNX model's data is in the ONNX model's layout (NCHW for an image model) and is
+    transposed as onnx2tf transposed the model (`LoadedModel.layouts`)."""
+    source = planned.loaded.source
+    given: tuple[object, object] = data if data is not None else _call_dataset(planned)
+    what = "the data given" if data is not None else "dataset()"
+    x = np.asarray(given[0], dtype=np.float32)
+    y = given[1]
+    layouts = planned.loaded.layouts
+    shape = layouts[0].onnx_shape if layouts else planned.graph.tensor(planned.lowered.input).shape
+    if x.shape[1:] != tuple(shape[1:]):
+        raise ModelLoadError(f"{source}: {what} inputs have shape {x.shape}; the model takes "
+                             f"(samples, {', '.join(map(str, shape[1:]))})")
+    if layouts:
+        x = layouts[0].to_tflite(x)  # the sample axis is the batch axis, which no permutation moves
+        targets = np.asarray(y) if y is not None else None
+        if targets is not None and len(layouts) > 1 and targets.shape[1:] == layouts[1].onnx_shape[1:]:
+            y = layouts[1].to_tflite(targets)  # float targets shaped like the ONNX output
+    labels, kind = _labels(source, y, samples=x.shape[0], output_values=_output_values(planned), what=what)
+    if limit is not None:
+        if limit < 1:
+            raise ModelLoadError(f"--limit must be at least 1, not {limit}")
+        x, labels = x[:limit], None if labels is None else labels[:limit]
+    if x.shape[0] == 0:
+        raise ModelLoadError(f"{source}: {what} holds no samples")
+    return Dataset(x=x, y=labels, labels=kind)
+
+
+def read_labelled(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """`verify --data FILE.npz`: its array `x` and, when present, `y` (read without pickles: the file is data)."""
+    import zipfile
+    if path.suffix.lower() != ".npz":
+        raise ModelLoadError(f"{path}: --data takes a .npz file with an array x (and optionally y)")
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: no such data file")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            names = set(archive.files)
+            if "x" not in names:
+                raise ModelLoadError(f"{path}: holds no array named x (it holds {', '.join(sorted(names)) or 'none'}); "
+                                     "save the inputs with np.savez(path, x=inputs, y=labels)")
+            unknown = names - {"x", "y"}
+            if unknown:
+                raise ModelLoadError(f"{path}: holds arrays other than x and y ({', '.join(sorted(unknown))})")
+            x = np.asarray(archive["x"])
+            y = np.asarray(archive["y"]) if "y" in names else None
+    except ValueError as exc:
+        raise ModelLoadError(f"{path}: not a plain .npz file of numeric arrays ({exc})") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise ModelLoadError(f"{path}: cannot be read as a .npz file ({exc})") from None
+    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)) or x.ndim < 2:
+        raise ModelLoadError(f"{path}: x must be numeric inputs with the samples on the first axis, not {x.dtype} "
+                             f"shaped {x.shape}")
+    if y is not None and y.shape[:1] != x.shape[:1]:
+        raise ModelLoadError(f"{path}: x holds {x.shape[0]} samples but y {y.shape[0] if y.ndim else 0}")
+    return x, y
+
+
+def _call_dataset(planned: Planned) -> tuple[object, object]:
+    """What the model file's `dataset()` returns."""
     source = planned.loaded.source
     module = planned.loaded.module
     function = getattr(module, "dataset", None) if module is not None else None
@@ -161,7 +221,8 @@ def load_dataset(planned: Planned, *, limit: int | None = None) -> Dataset:
               "integer class label or float targets shaped like the model output (or y None)")
     if module is None:
         raise ModelLoadError(f"{source}: --dataset needs a .py model file with {wanted}; a {source.suffix} file "
-                             "carries no labelled data")
+                             "carries no labelled data: give it with --data FILE.npz (arrays x and y; from Python, "
+                             "tinyc.verify_dataset(..., data=(x, y)))")
     if not callable(function):
         raise ModelLoadError(f"{source}: defines no dataset() function, which --dataset needs: add {wanted}")
     try:
@@ -170,26 +231,15 @@ def load_dataset(planned: Planned, *, limit: int | None = None) -> Dataset:
         raise
     except Exception as exc:
         raise ModelLoadError(f"{source}: dataset() raised {type(exc).__name__}: {exc}") from exc
-    x = np.asarray(x, dtype=np.float32)
-    shape = planned.graph.tensor(planned.lowered.input).shape
-    if x.shape[1:] != tuple(shape[1:]):
-        raise ModelLoadError(f"{source}: dataset() inputs have shape {x.shape}; the model takes "
-                             f"(samples, {', '.join(map(str, shape[1:]))})")
-    labels, kind = _labels(source, y, samples=x.shape[0], output_values=_output_values(planned))
-    if limit is not None:
-        if limit < 1:
-            raise ModelLoadError(f"--limit must be at least 1, not {limit}")
-        x, labels = x[:limit], None if labels is None else labels[:limit]
-    if x.shape[0] == 0:
-        raise ModelLoadError(f"{source}: dataset() returned no samples")
-    return Dataset(x=x, y=labels, labels=kind)
+    return x, y
 
 
 def _output_values(planned: Planned) -> int:
     return int(np.prod(planned.graph.tensor(planned.lowered.output).shape[1:]))
 
 
-def _labels(source: Path, y: object, *, samples: int, output_values: int) -> tuple[np.ndarray | None, Labels]:
+def _labels(source: Path, y: object, *, samples: int, output_values: int,
+            what: str = "dataset()") -> tuple[np.ndarray | None, Labels]:
     """Class labels (one integer per sample), float targets (the output's values per sample) or none."""
     if y is None:
         return None, Labels.NONE
@@ -199,9 +249,9 @@ def _labels(source: Path, y: object, *, samples: int, output_values: int) -> tup
     if (labels.ndim >= 1 and labels.shape[0] == samples and np.issubdtype(labels.dtype, np.floating)
             and labels[0].size == output_values):
         if not np.isfinite(labels).all():
-            raise ModelLoadError(f"{source}: dataset() targets hold NaN or infinite values")
+            raise ModelLoadError(f"{source}: {what} targets hold NaN or infinite values")
         return labels.reshape(samples, output_values).astype(np.float64), Labels.TARGETS
-    raise ModelLoadError(f"{source}: dataset() labels must be {samples} integer classes (shape ({samples},)) or "
+    raise ModelLoadError(f"{source}: {what} labels must be {samples} integer classes (shape ({samples},)) or "
                          f"float targets of {output_values} values per input (the model output's), got shape "
                          f"{labels.shape} of {labels.dtype}")
 
@@ -253,13 +303,15 @@ def measure_accuracy(model_path: Path, board_name: BoardRef, *, limit: int | Non
 
 def model_accuracy(planned: Planned, *, limit: int | None = None, emulator: Emulator = Emulator.QEMU,
                    cmsis_nn: Path | None = None, max_batch_samples: int | None = None,
-                   progress: Progress = silent) -> AccuracyResult:
+                   progress: Progress = silent, data: tuple[np.ndarray, np.ndarray | None] | None = None
+                   ) -> AccuracyResult:
     """Top-1 (class labels) and output metrics of float Keras, the int8 reference and the firmware on the model
-    file's `dataset()`; the firmware compared with the reference byte for byte (the same comparison as `verify`)."""
-    data = load_dataset(planned, limit=limit)
-    inputs = quantize_inputs(planned, data.x)
+    file's `dataset()` (or `data`); the firmware compared with the reference byte for byte (the same comparison as
+    `verify`)."""
+    dataset = load_dataset(planned, limit=limit, data=data)
+    inputs = quantize_inputs(planned, dataset.x)
     total = len(inputs)
-    floats = float_outputs(planned, data.x, progress)
+    floats = float_outputs(planned, dataset.x, progress)
     progress("reference", 0, total)
     reference = reference_outputs(planned, inputs)
     progress("reference", total, total)
@@ -276,7 +328,7 @@ def model_accuracy(planned: Planned, *, limit: int | None = None, emulator: Emul
                            schedule_summary=planned.report.schedule_summary,
                            sram_constants_bytes=planned.constants.sram_bytes)
     return AccuracyResult(model_name=planned.loaded.name, board=planned.board.name, emulator=runs.run.emulator,
-                          reference=reference.name, labels=data.y, label_kind=data.labels, float_outputs=floats,
+                          reference=reference.name, labels=dataset.y, label_kind=dataset.labels, float_outputs=floats,
                           reference_outputs=_real(planned, reference.outputs),
                           firmware_outputs=_real(planned, runs.run.outputs),
                           conversion=planned.loaded.conversion_json(),

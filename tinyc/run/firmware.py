@@ -30,9 +30,8 @@ def build_firmware(planned: Planned, folder: Path, samples: list[np.ndarray], *,
     with step(Step.RENDER, what):
         files = render_firmware(planned.schedule, planned.plan, planned.board, harness,
                                 model_name=planned.loaded.source.name, samples=samples, cmsis_nn_dir=cmsis_nn,
-                                c_name=c_name, kernels=planned.kernels,
-                                sram_constants=planned.constants.in_sram, staged=planned.constants.staged,
-                                stage_bytes=planned.constants.stage_bytes)
+                                c_name=c_name, kernels=planned.kernels, constants=planned.constants,
+                                layout_notes=planned.loaded.layout_notes)
         write_files(files, folder)
     flags = (*HARNESSES[harness].cflags, *((TRACE_FLAG,) if trace else ()), *cflags)
     kernel_flags = tuple(f for f in flags if f not in APP_FLAGS)  # the application's switches stay out of the key
