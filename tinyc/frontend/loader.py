@@ -22,6 +22,7 @@ from tinyc.progress import Step, step
 from tinyc.frontend.calibration import check_shapes, read_calibration
 from tinyc.frontend.cache import CachedConversion, conversion_key, first_time, load_cached, store
 from tinyc.frontend.lazy_imports import LazyImports, import_hint, lazy_imports
+from tinyc.frontend.weights import WeightBits, WeightOptions, WeightPrecision, int4_model, summarize
 from tinyc.frontend.convert import RepresentativeDataset, keras_to_int8_tflite, quiet_tensorflow, random_representative_dataset
 
 
@@ -36,6 +37,7 @@ class LoadedModel:
     output_layer: str | None = None  # the Keras layer that produces the model output, when known
     from_cache: bool = False  # the int8 conversion came from the conversion cache (`frontend.cache`)
     cache_key: str | None = None  # the conversion's cache key (None for a .tflite file, which is not converted)
+    weights: WeightPrecision | None = None  # `--weights int4`: each weighted layer's precision (None: all int8)
 
     @property
     def conversion(self) -> str:
@@ -171,9 +173,61 @@ def _load_keras_file(path: Path) -> object:
                              "re-save it with model.save('model.keras')") from exc
 
 
-def load_model(path: Path, *, calibration: Path | None = None) -> LoadedModel:
+def load_model(path: Path, *, calibration: Path | None = None, weights: WeightOptions = WeightOptions()) -> LoadedModel:
     """Load any supported model file and return its int8 TFLite flatbuffer; `calibration`: a .npy / .npz file of
-    calibration samples for a .keras or .py model (instead of random data or its representative_dataset())."""
+    calibration samples for a .keras or .py model (instead of random data or its representative_dataset());
+    `weights`: int4 weights (tinyc.frontend.weights), the file then holds packed INT4 weight tensors."""
+    if weights.bits is WeightBits.INT8:
+        if weights.int8_layers:
+            raise ModelLoadError("--int8-layers chooses the layers that stay int8 under --weights int4; add "
+                                 "--weights int4 (or leave --int8-layers out: every layer is int8 already)")
+        return _load_int8(path, calibration=calibration)
+    if path.suffix.lower() == ".tflite":
+        loaded = _load_int8(path, calibration=calibration)
+        tflite, notes = int4_model(loaded.tflite, weights, keras_model=None, convert=None)
+        return _with_weights(replace(loaded, tflite=tflite, notes=(*loaded.notes, *notes)), tflite)
+    samples = _calibration_samples(path, calibration)
+    key = conversion_key(path.read_bytes() + _weights_tag(weights), samples)
+    cached, note = _cached(path, key, None)
+    if cached is not None:
+        return _with_weights(replace(cached, module=_module_of(path)), cached.tflite)
+    loaded = _load_int8(path, calibration=calibration)
+    model = build_keras(loaded)
+    representative = (lambda: iter(samples)) if samples is not None else \
+        random_representative_dataset(_input_shapes(model))
+    with step(Step.CONVERT, f"{path.name} with int4 weights"):
+        tflite, notes = int4_model(loaded.tflite, weights, keras_model=model,
+                                   convert=lambda m: keras_to_int8_tflite(m, representative))
+    stored = _store(key, replace(loaded, tflite=tflite, notes=(*loaded.notes, *notes)), note)
+    return _with_weights(replace(stored, from_cache=False), tflite)
+
+
+def _weights_tag(weights: WeightOptions) -> bytes:
+    """What the int4 conversion's cache key adds to the model file's bytes."""
+    return ("\0tinyc weights " + weights.bits.value + "\0" + "\0".join(weights.int8_layers)).encode()
+
+
+def _with_weights(loaded: LoadedModel, tflite: bytes) -> LoadedModel:
+    from tinyc.ir.reader import read_tflite
+    return replace(loaded, weights=summarize(read_tflite(tflite)))
+
+
+def _module_of(path: Path) -> ModuleType | None:
+    """The model file's module (its dataset() and representative data for verify), for a .py file."""
+    return _import_model_file(path)[0] if path.suffix.lower() == ".py" else None
+
+
+def _calibration_samples(path: Path, calibration: Path | None) -> list[list[np.ndarray]] | None:
+    """The samples the int8 conversion calibrates on (None: seeded random data), as load_model reads them."""
+    if calibration is not None:
+        return read_calibration(calibration)
+    if path.suffix.lower() != ".py":
+        return None
+    representative = getattr(_module_of(path), "representative_dataset", None)
+    return _representative_samples(path, representative) if callable(representative) else None
+
+
+def _load_int8(path: Path, *, calibration: Path | None = None) -> LoadedModel:
     if path.is_dir():
         saved_model = (path / "saved_model.pb").is_file()
         raise ModelLoadError(f"{path}: is a directory" + (

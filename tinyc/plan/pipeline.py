@@ -14,6 +14,7 @@ import numpy as np
 
 from tinyc.boards import Board, BoardRef, get_board
 from tinyc.frontend.loader import LoadedModel, load_model
+from tinyc.frontend.weights import WeightOptions
 from tinyc.ir.graph import Graph
 from tinyc.ir.lower import LoweredModel, lower
 from tinyc.ir.reader import name_output, read_tflite
@@ -52,11 +53,12 @@ class Planned:
 
 
 def plan_model(model_path: Path, board_name: BoardRef, *, options: ScheduleOptions = ScheduleOptions(),
-               calibration: Path | None = None) -> Planned:
+               calibration: Path | None = None, weights: WeightOptions = WeightOptions()) -> Planned:
     """Front end, lowering, scheduling and planning, with every stage's check; no toolchain needed. `calibration`:
-    a .npy / .npz file of calibration samples for a .keras or .py model (tinyc.frontend.calibration)."""
+    a .npy / .npz file of calibration samples for a .keras or .py model (tinyc.frontend.calibration); `weights`:
+    int4 weights (tinyc.frontend.weights)."""
     get_board(board_name)  # an unknown board is refused before the model is built
-    return plan_loaded(load_model(model_path, calibration=calibration), board_name, options=options)
+    return plan_loaded(load_model(model_path, calibration=calibration, weights=weights), board_name, options=options)
 
 
 def plan_loaded(loaded: LoadedModel, board_name: BoardRef | Board, *,
