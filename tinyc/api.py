@@ -165,7 +165,8 @@ def compile(model: ModelFile | Planned, *, output: ModelFile, board: BoardRef | 
         if part is not None and planned.board.renode is not None:
             renode = _write_renode_files(planned, part.folder, samples, notes)
         measured = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
-                                 sizes=built.sizes, schedule_summary=planned.report.schedule_summary)
+                                 sizes=built.sizes, schedule_summary=planned.report.schedule_summary,
+                           weight_precision=planned.loaded.weights)
         description = BuildDescription(
             model_name=planned.loaded.source.name, board=planned.board,
             interface=model_interface(planned.schedule, planned.plan, api_names(c_name)), schedule=planned.schedule,

@@ -80,7 +80,8 @@ def _plan(loaded: LoadedModel, board: Board, options: ScheduleOptions) -> Planne
     notes = loaded.notes + ((f"specialized kernels: their code and compile-time constant layouts add about "
                              f"{layouts:,} B of flash (counted in code)",) if layouts > 0 else ())
     report = memory_report(schedule, plan, board, model_name=loaded.name, notes=notes,
-                           schedule_summary=choice.summary(), extra_code_bytes=layouts)
+                           schedule_summary=choice.summary(), extra_code_bytes=layouts,
+                           weight_precision=loaded.weights)
     return Planned(loaded=loaded, graph=graph, lowered=lowered, schedule=schedule, plan=plan, board=board,
                    report=report, options=options, chosen_kernels=(schedule, board, kernels))
 

@@ -273,7 +273,8 @@ def model_accuracy(planned: Planned, *, limit: int | None = None, emulator: Emul
     # Sizes of the last batch's ELF (its samples sit in the emulator's test-data region, not in flash).
     report = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
                            sizes=runs.build.sizes, notes=notes, measured_stack_bytes=runs.run.stack_used_bytes,
-                           schedule_summary=planned.report.schedule_summary)
+                           schedule_summary=planned.report.schedule_summary,
+                           weight_precision=planned.loaded.weights)
     return AccuracyResult(model_name=planned.loaded.name, board=planned.board.name, emulator=runs.run.emulator,
                           reference=reference.name, labels=data.y, label_kind=data.labels, float_outputs=floats,
                           reference_outputs=_real(planned, reference.outputs),

@@ -188,7 +188,8 @@ def verify_planned(planned: Planned, inputs: list[np.ndarray], *, folder: Path |
     notes = (*planned.loaded.notes, *reference.notes, *output_warnings(runs.run.outputs, softmax=softmax))
     report = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
                            sizes=runs.build.sizes, notes=notes, measured_stack_bytes=runs.run.stack_used_bytes,
-                           schedule_summary=planned.report.schedule_summary)
+                           schedule_summary=planned.report.schedule_summary,
+                           weight_precision=planned.loaded.weights)
     return VerifyResult(planned=planned, build=runs.build, run=runs.run, reference=reference.name,
                         samples=len(inputs), mismatched_samples=outputs.mismatched_samples,
                         mismatched_bytes=outputs.mismatched_bytes, first_mismatch=first,
