@@ -101,6 +101,19 @@ def _schema() -> Any:
     return schema
 
 
+def _own_buffer(schema: Any, model: Any, tensor: Any, users: dict[int, int]) -> None:
+    """Give `tensor` a buffer of its own when the converter shares one between tensors (equal constants, such as
+    all-zero biases, are stored once): rewriting it must not change the others."""
+    if users.get(tensor.buffer, 0) <= 1:
+        return
+    users[tensor.buffer] -= 1
+    copy = schema.BufferT()
+    copy.data = np.array(model.buffers[tensor.buffer].data, dtype=np.uint8)
+    model.buffers.append(copy)
+    tensor.buffer = len(model.buffers) - 1
+    users[tensor.buffer] = 1
+
+
 def requantize_to_int4(model_bytes: bytes, op_indices: tuple[int, ...]) -> bytes:
     """The flatbuffer with the weights of the ops at `op_indices` (positions in subgraph 0's operator list) as
     packed INT4 per-channel tensors, re-quantized from their int8 values, and their biases re-scaled."""
@@ -118,9 +131,7 @@ def requantize_to_int4(model_bytes: bytes, op_indices: tuple[int, ...]) -> bytes
         op = graph.operators[index]
         weights = graph.tensors[op.inputs[1]]
         name = weights.name.decode() if isinstance(weights.name, bytes) else str(weights.name)
-        if users.get(weights.buffer, 0) != 1:
-            raise UnsupportedModelError(f"op {index}: its weights {name!r} share a buffer with another tensor; "
-                                        "int4 would change both: keep this layer int8 (--int8-layers)")
+        _own_buffer(schema, model, weights, users)
         q = weights.quantization
         shape = tuple(int(d) for d in weights.shape)
         axis = int(q.quantizedDimension)
@@ -139,8 +150,7 @@ def requantize_to_int4(model_bytes: bytes, op_indices: tuple[int, ...]) -> bytes
             rescaled = round_half_away(b / step)
             if np.abs(rescaled).max(initial=0) > 2 ** 31 - 1:
                 raise UnsupportedModelError(f"op {index}: its bias overflows int32 at the int4 scale")
-            if users.get(bias.buffer, 0) != 1:
-                raise UnsupportedModelError(f"op {index}: its bias shares a buffer with another tensor")
+            _own_buffer(schema, model, bias, users)
             model.buffers[bias.buffer].data = rescaled.astype("<i4").view(np.uint8)
             bias.quantization.scale = [float(np.float32(s * k))
                                        for s, k in zip(bias.quantization.scale, step, strict=True)]
