@@ -48,7 +48,8 @@ class LoadedModel:
         digest = hashlib.sha256(self.tflite).hexdigest()
         if self.cache_key is None:
             return f"the .tflite file itself (sha256 {digest[:16]})"
-        return (f"{'cached' if self.from_cache else 'fresh'} int8 conversion, cache key {self.cache_key[:16]}, "
+        what = "int8 conversion" if self.weights is None else "conversion with int4 weights"
+        return (f"{'cached' if self.from_cache else 'fresh'} {what}, cache key {self.cache_key[:16]}, "
                 f"tflite sha256 {digest[:16]}")
 
     def conversion_json(self) -> dict[str, str | None]:
