@@ -2,10 +2,12 @@
  * tinyc's implementation of CMSIS-NN v7.0.0's s4 convolution API: arm_convolve_wrapper_s8's loop nest with int4
  * weights unpacked from their nibbles as they are read (TFLite's INT4 packing: two per byte over the flattened
  * [C_OUT, HK, WK, C_IN] filter, the even element in the low nibble), bit-exact with TFLite Micro's reference CONV_2D,
- * which unpacks the whole filter to int8 first. Any kernel size, stride, padding, dilation and group count.
+ * which unpacks the whole filter to int8 first. With the DSP extension the wrapper first offers the layer to
+ * tinyc_dsp_convolve_s4 (tinyc_kernels/ConvolutionFunctions). Any kernel size, stride, padding, dilation and group count.
  */
 #include "arm_nnfunctions.h"
 #include "arm_nnsupportfunctions.h"
+#include "tinyc_dsp.h"
 
 arm_cmsis_nn_status arm_convolve_wrapper_s4(const cmsis_nn_context *ctx,
                                             const cmsis_nn_conv_params *conv_params,
@@ -21,6 +23,13 @@ arm_cmsis_nn_status arm_convolve_wrapper_s4(const cmsis_nn_context *ctx,
 {
     (void)ctx;
     (void)bias_dims;
+#if TINYC_DSP_KERNELS
+    if (tinyc_dsp_convolve_s4(ctx, conv_params, quant_params, input_dims, input_data, filter_dims, filter_data,
+                              bias_data, output_dims, output_data))
+    {
+        return ARM_CMSIS_NN_SUCCESS;
+    }
+#endif
     const int32_t in_h = input_dims->h;
     const int32_t in_w = input_dims->w;
     const int32_t in_c = input_dims->c;

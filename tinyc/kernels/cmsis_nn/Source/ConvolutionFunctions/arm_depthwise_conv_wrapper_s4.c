@@ -2,10 +2,12 @@
  * tinyc's implementation of CMSIS-NN v7.0.0's s4 depthwise convolution API: arm_depthwise_conv_wrapper_s8's loop
  * nest with int4 weights unpacked from their nibbles as they are read (TFLite's INT4 packing over the flattened
  * [1, HK, WK, C_OUT] filter, the even element in the low nibble), bit-exact with TFLite Micro's reference
- * DEPTHWISE_CONV_2D. Any kernel size, stride, padding, dilation and channel multiplier.
+ * DEPTHWISE_CONV_2D. With the DSP extension the wrapper first offers the layer to tinyc_dsp_depthwise_conv_s4.
+ * Any kernel size, stride, padding, dilation and channel multiplier.
  */
 #include "arm_nnfunctions.h"
 #include "arm_nnsupportfunctions.h"
+#include "tinyc_dsp.h"
 
 arm_cmsis_nn_status arm_depthwise_conv_wrapper_s4(const cmsis_nn_context *ctx,
                                                   const cmsis_nn_dw_conv_params *dw_conv_params,
@@ -21,6 +23,13 @@ arm_cmsis_nn_status arm_depthwise_conv_wrapper_s4(const cmsis_nn_context *ctx,
 {
     (void)ctx;
     (void)bias_dims;
+#if TINYC_DSP_KERNELS
+    if (tinyc_dsp_depthwise_conv_s4(dw_conv_params, quant_params, input_dims, input_data, filter_dims, filter_data,
+                                    bias_data, output_dims, output_data))
+    {
+        return ARM_CMSIS_NN_SUCCESS;
+    }
+#endif
     const int32_t in_h = input_dims->h;
     const int32_t in_w = input_dims->w;
     const int32_t in_c = input_dims->c;

@@ -1,0 +1,183 @@
+/*
+ * tinyc_dsp_convolve_s4: a convolution with int4 weights (TFLite's packing: two per byte over the flattened
+ * [C_OUT, HK, WK, C_IN] filter, the even element in the low nibble), 2 output pixels at a time. The windows of
+ * the 2 pixels become int16 im2col columns (input + offset) in the context buffer, k in groups of 8 laid out as
+ * [k0 k4 k2 k6 k1 k5 k3 k7] per pixel; one word of 8 weights then gives 4 SMLAD operands with 3 ALU
+ * instructions and 4 SXTB16: (w << 4) & 0xF0F0F0F0 holds the even nibbles, w & 0xF0F0F0F0 the odd ones, each in
+ * the high half of a byte, so SXTB16 sign-extends 16 x the weight and the sum is shifted down by 4 at the end
+ * (exact: every product is a multiple of 16). A row that starts at an odd nibble (k odd) is shifted into place;
+ * the last k % 8 run by scalar code. 0 (the portable kernel runs it): grouped or dilated convolutions, an
+ * unusual multiplier, k over 16384, or a context buffer smaller than TINYC_S4_COLUMNS_BYTES(k).
+ */
+#include "tinyc_dsp.h"
+
+#if TINYC_DSP_KERNELS
+
+#include "tinyc_dsp_support.h"
+
+#define TINYC_S4_MAX_K 16384 /* 16 x |w| x |x| x k stays below 2^31 */
+
+/* Weights 8g .. 8g + 7 of a row starting at nibble `first` (`row` = the byte holding it): one word, the first
+ * weight in the lowest nibble. */
+static inline __attribute__((always_inline)) uint32_t s4_word(const int8_t *row, int32_t g, int32_t odd)
+{
+    const uint32_t w = (uint32_t)read_s8x4(row + 4 * g);
+    return odd ? (w >> 4) | ((uint32_t)(uint8_t)row[4 * g + 4] << 28) : w;
+}
+
+static inline int32_t s4_nibble(const int8_t *filter, int32_t index)
+{
+    const int32_t byte = filter[index >> 1];
+    return (index & 1) ? (byte >> 4) : (int32_t)((uint32_t)byte << 28) >> 28;
+}
+
+/* The window of output pixel (n, oy, ox) into column slot `slot` (0 or 1): groups of 8 permuted, then the
+ * last k % 8 in order after all groups. */
+static void s4_column(const cmsis_nn_conv_params *params, const cmsis_nn_dims *input_dims, const int8_t *input,
+                      const cmsis_nn_dims *filter_dims, int32_t n, int32_t oy, int32_t ox, int32_t slot,
+                      int16_t *cols)
+{
+    static const int8_t slot_of[8] = {0, 4, 2, 6, 1, 5, 3, 7};
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t k8 = (k_h * k_w * in_c) & ~7;
+    const int32_t offset = params->input_offset;
+    const int32_t y0 = oy * params->stride.h - params->padding.h;
+    const int32_t x0 = ox * params->stride.w - params->padding.w;
+    int16_t *tail = cols + 2 * k8 + 8 * slot;
+    int32_t i = 0;
+    for (int32_t ky = 0; ky < k_h; ky++)
+    {
+        const int32_t y = y0 + ky;
+        for (int32_t kx = 0; kx < k_w; kx++)
+        {
+            const int32_t x = x0 + kx;
+            const int inside = y >= 0 && y < in_h && x >= 0 && x < in_w;
+            const int8_t *src = input + ((n * in_h + y) * in_w + x) * in_c;
+            for (int32_t c = 0; c < in_c; c++, i++)
+            {
+                const int16_t value = (int16_t)(inside ? src[c] + offset : 0);
+                if (i < k8)
+                {
+                    cols[2 * (i & ~7) + 8 * slot + slot_of[i & 7]] = value;
+                }
+                else
+                {
+                    tail[i - k8] = value;
+                }
+            }
+        }
+    }
+}
+
+/* sum over the row of 16 x weight x column, for both pixels (groups of 8 only). */
+static inline __attribute__((always_inline)) void s4_dot2(const int16_t *cols, const int8_t *row, int32_t odd,
+                                                          int32_t groups, int32_t *s0, int32_t *s1)
+{
+    int32_t a0 = 0, a1 = 0;
+    for (int32_t g = 0; g < groups; g++, cols += 16)
+    {
+        const uint32_t w = s4_word(row, g, odd);
+        const int32_t even = (int32_t)((w << 4) & 0xF0F0F0F0u), oddn = (int32_t)(w & 0xF0F0F0F0u);
+        const int32_t w04 = __sxtb16(even), w26 = sxtb16_ror8(even), w15 = __sxtb16(oddn), w37 = sxtb16_ror8(oddn);
+        a0 = __smlad(read_s16x2(cols), w04, a0);
+        a1 = __smlad(read_s16x2(cols + 8), w04, a1);
+        a0 = __smlad(read_s16x2(cols + 2), w26, a0);
+        a1 = __smlad(read_s16x2(cols + 10), w26, a1);
+        a0 = __smlad(read_s16x2(cols + 4), w15, a0);
+        a1 = __smlad(read_s16x2(cols + 12), w15, a1);
+        a0 = __smlad(read_s16x2(cols + 6), w37, a0);
+        a1 = __smlad(read_s16x2(cols + 14), w37, a1);
+    }
+    *s0 = a0;
+    *s1 = a1;
+}
+
+static inline __attribute__((always_inline)) void s4_outputs(const cmsis_nn_conv_params *params,
+                                                             const cmsis_nn_per_channel_quant_params *quant,
+                                                             const int16_t *cols, const int8_t *filter,
+                                                             const int32_t *bias, int32_t k, int32_t out_c,
+                                                             int8_t *o0, int8_t *o1, const int MODE)
+{
+    const int32_t out_offset = params->output_offset;
+    const int32_t act_min = params->activation.min, act_max = params->activation.max;
+    const int32_t k8 = k & ~7, groups = k >> 3;
+    const int16_t *tail = cols + 2 * k8;
+    for (int32_t oc = 0; oc < out_c; oc++)
+    {
+        const int32_t first = oc * k;
+        int32_t s0, s1;
+        s4_dot2(cols, filter + (first >> 1), first & 1, groups, &s0, &s1);
+        int32_t a0 = (s0 >> 4) + (bias ? bias[oc] : 0), a1 = (s1 >> 4) + (bias ? bias[oc] : 0);
+        for (int32_t j = k8; j < k; j++)
+        {
+            const int32_t w = s4_nibble(filter, first + j);
+            a0 += w * tail[j - k8];
+            a1 += w * tail[8 + j - k8];
+        }
+        const int32_t m = quant->multiplier[oc], s = quant->shift[oc];
+        o0[oc] = requantize_mode(a0, m, s, -s, half_of(s), out_offset, act_min, act_max, MODE);
+        o1[oc] = requantize_mode(a1, m, s, -s, half_of(s), out_offset, act_min, act_max, MODE);
+    }
+}
+
+int32_t tinyc_dsp_convolve_s4(const cmsis_nn_context *ctx,
+                              const cmsis_nn_conv_params *conv_params,
+                              const cmsis_nn_per_channel_quant_params *quant_params,
+                              const cmsis_nn_dims *input_dims,
+                              const int8_t *input_data,
+                              const cmsis_nn_dims *filter_dims,
+                              const int8_t *filter_data,
+                              const int32_t *bias_data,
+                              const cmsis_nn_dims *output_dims,
+                              int8_t *output_data)
+{
+    const int32_t out_c = output_dims->c;
+    const int32_t k = filter_dims->h * filter_dims->w * input_dims->c;
+    if (filter_dims->c != input_dims->c || filter_dims->n != out_c || conv_params->dilation.h != 1 ||
+        conv_params->dilation.w != 1 || k > TINYC_S4_MAX_K ||
+        !quant_supported(quant_params->multiplier, quant_params->shift, out_c, 1))
+    {
+        return 0;
+    }
+    if (ctx == NULL || ctx->buf == NULL || ctx->size < TINYC_S4_COLUMNS_BYTES(k) || ((uintptr_t)ctx->buf & 3u) != 0u)
+    {
+        return 0;
+    }
+    int16_t *cols = (int16_t *)ctx->buf;
+    const int32_t out_hw = output_dims->h * output_dims->w;
+    const int32_t out_w = output_dims->w;
+    const int32_t pixels = output_dims->n * out_hw;
+    const int32_t act_min = conv_params->activation.min, act_max = conv_params->activation.max;
+    int32_t all_fast = 1;
+    for (int32_t oc = 0; oc < out_c; oc++)
+    {
+        all_fast &= fast_requant_ok(quant_params->shift[oc], bias_data ? bias_data[oc] : 0, k);
+    }
+    const int32_t mode = all_fast ? fast_mode(act_min, act_max) : REQUANT_EXACT;
+    for (int32_t p = 0; p < pixels; p += 2)
+    {
+        const int32_t p1 = p + 1 < pixels ? p + 1 : p;
+        const int32_t n0 = p / out_hw, r0 = p - n0 * out_hw;
+        const int32_t n1 = p1 / out_hw, r1 = p1 - n1 * out_hw;
+        s4_column(conv_params, input_dims, input_data, filter_dims, n0, r0 / out_w, r0 % out_w, 0, cols);
+        s4_column(conv_params, input_dims, input_data, filter_dims, n1, r1 / out_w, r1 % out_w, 1, cols);
+        int8_t *o0 = output_data + p * out_c, *o1 = output_data + p1 * out_c;
+        if (mode == REQUANT_FAST)
+        {
+            s4_outputs(conv_params, quant_params, cols, filter_data, bias_data, k, out_c, o0, o1, REQUANT_FAST);
+        }
+        else if (mode == REQUANT_FAST_CLAMP)
+        {
+            s4_outputs(conv_params, quant_params, cols, filter_data, bias_data, k, out_c, o0, o1,
+                       REQUANT_FAST_CLAMP);
+        }
+        else
+        {
+            s4_outputs(conv_params, quant_params, cols, filter_data, bias_data, k, out_c, o0, o1, REQUANT_EXACT);
+        }
+    }
+    return 1;
+}
+
+#endif /* TINYC_DSP_KERNELS */
