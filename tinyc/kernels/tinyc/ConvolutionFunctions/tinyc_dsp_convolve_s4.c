@@ -19,7 +19,7 @@
 
 /* Weights 8g .. 8g + 7 of a row starting at nibble `first` (`row` = the byte holding it): one word, the first
  * weight in the lowest nibble. */
-static inline __attribute__((always_inline)) uint32_t s4_word(const int8_t *row, int32_t g, int32_t odd)
+static inline __attribute__((always_inline)) uint32_t s4_word(const int8_t *row, int32_t g, const int odd)
 {
     const uint32_t w = (uint32_t)read_s8x4(row + 4 * g);
     return odd ? (w >> 4) | ((uint32_t)(uint8_t)row[4 * g + 4] << 28) : w;
@@ -42,6 +42,7 @@ static void s4_column(const cmsis_nn_conv_params *params, const cmsis_nn_dims *i
     const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
     const int32_t k8 = (k_h * k_w * in_c) & ~7;
     const int32_t offset = params->input_offset;
+    const int32_t offset2 = (int32_t)(((uint32_t)offset & 0xFFFFu) | ((uint32_t)offset << 16));
     const int32_t y0 = oy * params->stride.h - params->padding.h;
     const int32_t x0 = ox * params->stride.w - params->padding.w;
     int16_t *tail = cols + 2 * k8 + 8 * slot;
@@ -54,6 +55,22 @@ static void s4_column(const cmsis_nn_conv_params *params, const cmsis_nn_dims *i
             const int32_t x = x0 + kx;
             const int inside = y >= 0 && y < in_h && x >= 0 && x < in_w;
             const int8_t *src = input + ((n * in_h + y) * in_w + x) * in_c;
+            if (inside && (in_c & 7) == 0)
+            {
+                /* i is a multiple of 8 here and k has no tail: whole groups, 8 channels per 2 word loads */
+                for (int32_t c = 0; c < in_c; c += 8, i += 8)
+                {
+                    const int32_t v0 = read_s8x4(src + c), v1 = read_s8x4(src + c + 4);
+                    const uint32_t e0 = (uint32_t)__sadd16(__sxtb16(v0), offset2);
+                    const uint32_t o0 = (uint32_t)__sadd16(sxtb16_ror8(v0), offset2);
+                    const uint32_t e1 = (uint32_t)__sadd16(__sxtb16(v1), offset2);
+                    const uint32_t o1 = (uint32_t)__sadd16(sxtb16_ror8(v1), offset2);
+                    const uint32_t words[4] = {(e0 & 0xFFFFu) | (e1 << 16), (e1 & 0xFFFF0000u) | (e0 >> 16),
+                                               (o0 & 0xFFFFu) | (o1 << 16), (o1 & 0xFFFF0000u) | (o0 >> 16)};
+                    memcpy(&cols[2 * i + 8 * slot], words, sizeof(words));
+                }
+                continue;
+            }
             for (int32_t c = 0; c < in_c; c++, i++)
             {
                 const int16_t value = (int16_t)(inside ? src[c] + offset : 0);
@@ -71,7 +88,7 @@ static void s4_column(const cmsis_nn_conv_params *params, const cmsis_nn_dims *i
 }
 
 /* sum over the row of 16 x weight x column, for both pixels (groups of 8 only). */
-static inline __attribute__((always_inline)) void s4_dot2(const int16_t *cols, const int8_t *row, int32_t odd,
+static inline __attribute__((always_inline)) void s4_dot2(const int16_t *cols, const int8_t *row, const int odd,
                                                           int32_t groups, int32_t *s0, int32_t *s1)
 {
     int32_t a0 = 0, a1 = 0;
@@ -107,7 +124,14 @@ static inline __attribute__((always_inline)) void s4_outputs(const cmsis_nn_conv
     {
         const int32_t first = oc * k;
         int32_t s0, s1;
-        s4_dot2(cols, filter + (first >> 1), first & 1, groups, &s0, &s1);
+        if (first & 1)
+        {
+            s4_dot2(cols, filter + (first >> 1), 1, groups, &s0, &s1);
+        }
+        else
+        {
+            s4_dot2(cols, filter + (first >> 1), 0, groups, &s0, &s1);
+        }
         int32_t a0 = (s0 >> 4) + (bias ? bias[oc] : 0), a1 = (s1 >> 4) + (bias ? bias[oc] : 0);
         for (int32_t j = k8; j < k; j++)
         {
