@@ -143,6 +143,33 @@ def test_int8_layers_errors_name_the_layers(model_file) -> None:
 
 # --- the firmware -----------------------------------------------------------------------------------------------
 
+def kernel_shapes():
+    """One network through every path of the s4 kernels: tinyc_dsp_convolve_s4 with odd k (rows starting at an odd
+    nibble) and a tail, k < 8 (tail only), whole groups of 8 channels (word im2col) with a 5x5 window and no padding,
+    an odd pixel count; tinyc_dsp_depthwise_conv_s4 at stride 2 with a channel tail; the portable kernels for a
+    depth multiplier of 2 and a dilated convolution."""
+    import keras
+    layers = keras.layers
+    x = keras.Input((13, 11, 3))
+    y = layers.Conv2D(5, 3, strides=2, padding="same", activation="relu")(x)       # k = 27, 7x6 pixels
+    y = layers.Conv2D(16, 1, activation="relu")(y)                                  # k = 5
+    y = layers.Conv2D(8, 5, padding="same")(y)                                      # k = 400
+    y = layers.DepthwiseConv2D(3, strides=2, padding="same", activation="relu")(y)
+    y = layers.DepthwiseConv2D(3, padding="same", depth_multiplier=2)(y)            # portable
+    y = layers.Conv2D(6, 3, padding="same", dilation_rate=2, activation="relu")(y)  # portable
+    y = layers.DepthwiseConv2D(3, padding="same")(layers.Conv2D(7, 1)(y))           # 7 channels: a tail of 3
+    return keras.Model(x, y)
+
+
+@needs_toolchain
+@pytest.mark.emulator
+def test_every_s4_kernel_path_is_bit_exact(tflite_of) -> None:
+    path = tflite_of("int4_kernel_shapes", kernel_shapes)
+    proof = tinyc.verify(path, board="stm32f412", samples=3, weights="int4")
+    assert proof.first_mismatch is None and proof.mismatched_bytes == 0
+    assert sum(getattr(s.call, "weight_bits", 8) == 4 for s in proof.planned.schedule.steps) == 8
+
+
 @needs_toolchain
 @pytest.mark.emulator
 @pytest.mark.parametrize("board", BOARDS)

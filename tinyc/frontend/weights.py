@@ -198,8 +198,8 @@ def int4_model(int8_tflite: bytes, options: WeightOptions, *, keras_model: objec
     else:
         notes.append("int4 weights re-quantized from the .tflite file's int8 weights (the float weights are not "
                      "in it): lossy twice; for int4 from the float weights, give the Keras model")
-    positions = tuple(ops[i].index for i in chosen)
-    return (requantize_to_int4(tflite, positions) if positions else tflite), tuple(notes)
+    filters = tuple(ops[i].inputs[1] for i in chosen)
+    return (requantize_to_int4(tflite, filters) if filters else tflite), tuple(notes)
 
 
 def summarize(graph: Graph) -> WeightPrecision:

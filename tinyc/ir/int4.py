@@ -114,9 +114,10 @@ def _own_buffer(schema: Any, model: Any, tensor: Any, users: dict[int, int]) -> 
     users[tensor.buffer] = 1
 
 
-def requantize_to_int4(model_bytes: bytes, op_indices: tuple[int, ...]) -> bytes:
-    """The flatbuffer with the weights of the ops at `op_indices` (positions in subgraph 0's operator list) as
-    packed INT4 per-channel tensors, re-quantized from their int8 values, and their biases re-scaled."""
+def requantize_to_int4(model_bytes: bytes, weight_tensors: tuple[int, ...]) -> bytes:
+    """The flatbuffer with the weight tensors `weight_tensors` (tensor indices of subgraph 0: the filters of CONV_2D
+    or DEPTHWISE_CONV_2D ops) as packed INT4 per-channel tensors, re-quantized from their int8 values, and the
+    biases of the ops they feed re-scaled."""
     import flatbuffers
 
     schema = _schema()
@@ -127,9 +128,10 @@ def requantize_to_int4(model_bytes: bytes, op_indices: tuple[int, ...]) -> bytes
         for i in op.inputs:
             if i >= 0:
                 users[graph.tensors[i].buffer] = users.get(graph.tensors[i].buffer, 0) + 1
-    for index in op_indices:
-        op = graph.operators[index]
-        weights = graph.tensors[op.inputs[1]]
+    feeds = {int(op.inputs[1]): (index, op) for index, op in enumerate(graph.operators) if len(op.inputs) > 1}
+    for tensor in weight_tensors:
+        index, op = feeds[tensor]
+        weights = graph.tensors[tensor]
         name = weights.name.decode() if isinstance(weights.name, bytes) else str(weights.name)
         _own_buffer(schema, model, weights, users)
         q = weights.quantization
