@@ -92,6 +92,47 @@ static inline __attribute__((always_inline)) void s4_dot2(const int16_t *cols, c
                                                           int32_t groups, int32_t *s0, int32_t *s1)
 {
     int32_t a0 = 0, a1 = 0;
+#ifdef __OPTIMIZE__
+    if (!odd && groups > 0)
+    {
+        /* 23 instructions per 16 MACs (the C loop below compiles to 28). LDRD needs word alignment: the columns
+         * are word aligned, 32 bytes per group; the weights are read by LDR (unaligned allowed). */
+        const int16_t *end = cols + 16 * groups;
+        int32_t w, e, t, x0, x1, x2, x3;
+        __asm__ volatile("1:\n\t"
+                         "ldr %[w], [%[row]], #4\n\t"
+                         "lsl %[e], %[w], #4\n\t"
+                         "and %[e], %[e], #0xF0F0F0F0\n\t"
+                         "and %[w], %[w], #0xF0F0F0F0\n\t"
+                         "ldrd %[x0], %[x1], [%[c]]\n\t"
+                         "ldrd %[x2], %[x3], [%[c], #16]\n\t"
+                         "sxtb16 %[t], %[e]\n\t"
+                         "smlad %[a0], %[x0], %[t], %[a0]\n\t"
+                         "smlad %[a1], %[x2], %[t], %[a1]\n\t"
+                         "sxtb16 %[t], %[e], ror #8\n\t"
+                         "smlad %[a0], %[x1], %[t], %[a0]\n\t"
+                         "smlad %[a1], %[x3], %[t], %[a1]\n\t"
+                         "ldrd %[x0], %[x1], [%[c], #8]\n\t"
+                         "ldrd %[x2], %[x3], [%[c], #24]\n\t"
+                         "sxtb16 %[t], %[w]\n\t"
+                         "smlad %[a0], %[x0], %[t], %[a0]\n\t"
+                         "smlad %[a1], %[x2], %[t], %[a1]\n\t"
+                         "sxtb16 %[t], %[w], ror #8\n\t"
+                         "smlad %[a0], %[x1], %[t], %[a0]\n\t"
+                         "smlad %[a1], %[x3], %[t], %[a1]\n\t"
+                         "add %[c], %[c], #32\n\t"
+                         "cmp %[c], %[end]\n\t"
+                         "bne 1b"
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [c] "+r"(cols), [row] "+r"(row), [w] "=&r"(w),
+                           [e] "=&r"(e), [t] "=&r"(t), [x0] "=&r"(x0), [x1] "=&r"(x1), [x2] "=&r"(x2),
+                           [x3] "=&r"(x3)
+                         : [end] "r"(end)
+                         : "cc", "memory");
+        *s0 = a0;
+        *s1 = a1;
+        return;
+    }
+#endif
     for (int32_t g = 0; g < groups; g++, cols += 16)
     {
         const uint32_t w = s4_word(row, g, odd);
