@@ -19,7 +19,7 @@ Formulas (read from CMSIS-NN v7.0.0's documentation and get-buffer-size sources)
   (channel multiplier > 1, batches, dilation) runs ``arm_depthwise_conv_s8``: 0 bytes.
 * s4 convolution (``arm_convolve_wrapper_s4_get_buffer_size_dsp``): 1x1, no padding, dilation 1: 0 bytes; otherwise
   ``2 * HK * WK * C_in * sizeof(int16_t)`` (not rounded up to 4, unlike s8). tinyc's own s4 kernel
-  (``tinyc_dsp_convolve_s4``) needs ``32 * (k // 8 + 1)`` bytes for its two int16 columns (``TINYC_S4_COLUMNS_BYTES``
+  (``tinyc_dsp_convolve_s4``) needs ``64 * (k // 8 + 1)`` bytes for its four int16 columns (``TINYC_S4_COLUMNS_BYTES``
   in tinyc_dsp.h), 1x1 convolutions too: the planner reserves the larger of the two.
 * s4 depthwise (``arm_depthwise_conv_wrapper_s4_get_buffer_size_dsp``): when C_in == C_out, N == 1 and dilation 1,
   ``C_in * HK * WK * sizeof(int16_t)`` (no 3x3 exception, unlike s8); else 0 bytes.
@@ -79,10 +79,10 @@ def conv_s4_scratch_bytes(*, input_nhwc: tuple[int, int, int, int], filter_hw: t
                           output_nhwc: tuple[int, int, int, int], stride_hw: tuple[int, int],
                           padding_hw: tuple[int, int], dilation_hw: tuple[int, int] = (1, 1)) -> int:
     """Bytes of scratch for one CONV_2D with int4 weights: the larger of ``arm_convolve_wrapper_s4_get_buffer_size``
-    (DSP) and tinyc_dsp_convolve_s4's two columns."""
+    (DSP) and tinyc_dsp_convolve_s4's four columns."""
     del output_nhwc, stride_hw
     k = filter_hw[0] * filter_hw[1] * input_nhwc[3]
-    tinyc_columns = 32 * (k // 8 + 1)
+    tinyc_columns = 64 * (k // 8 + 1)
     if filter_hw == (1, 1) and padding_hw == (0, 0) and dilation_hw == (1, 1):
         return tinyc_columns
     return max(2 * k * INT16_BYTES, tinyc_columns)

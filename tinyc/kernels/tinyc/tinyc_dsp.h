@@ -45,8 +45,8 @@ int32_t tinyc_dsp_depthwise_conv_s8(const cmsis_nn_dw_conv_params *dw_conv_param
                                     int8_t *output_data);
 
 /* int4 weights (TFLite's packing); the convolution's context buffer holds TINYC_S4_COLUMNS_BYTES(k) bytes of int16
- * columns for 2 pixels (k = HK * WK * C_IN; tinyc/kernels/buffer_sizes.py reserves them). */
-#define TINYC_S4_COLUMNS_BYTES(k) (32 * ((k) / 8 + 1))
+ * columns for 4 pixels (k = HK * WK * C_IN; tinyc/kernels/buffer_sizes.py reserves them). */
+#define TINYC_S4_COLUMNS_BYTES(k) (64 * ((k) / 8 + 1))
 int32_t tinyc_dsp_convolve_s4(const cmsis_nn_context *ctx,
                               const cmsis_nn_conv_params *conv_params,
                               const cmsis_nn_per_channel_quant_params *quant_params,
