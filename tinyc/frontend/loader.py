@@ -187,11 +187,12 @@ def load_model(path: Path, *, calibration: Path | None = None, weights: WeightOp
         loaded = _load_int8(path, calibration=calibration)
         tflite, notes = int4_model(loaded.tflite, weights, keras_model=None, convert=None)
         return _with_weights(replace(loaded, tflite=tflite, notes=(*loaded.notes, *notes)), tflite)
-    samples = _calibration_samples(path, calibration)
+    module = _import_model_file(path)[0] if path.suffix.lower() == ".py" else None
+    samples = _calibration_samples(path, module, calibration)
     key = conversion_key(path.read_bytes() + _weights_tag(weights), samples)
-    cached, note = _cached(path, key, None)
+    cached, note = _cached(path, key, module)
     if cached is not None:
-        return _with_weights(replace(cached, module=_module_of(path)), cached.tflite)
+        return _with_weights(cached, cached.tflite)
     loaded = _load_int8(path, calibration=calibration)
     model = build_keras(loaded)
     representative = (lambda: iter(samples)) if samples is not None else \
@@ -204,8 +205,13 @@ def load_model(path: Path, *, calibration: Path | None = None, weights: WeightOp
 
 
 def _weights_tag(weights: WeightOptions) -> bytes:
-    """What the int4 conversion's cache key adds to the model file's bytes."""
-    return ("\0tinyc weights " + weights.bits.value + "\0" + "\0".join(weights.int8_layers)).encode()
+    """What the int4 conversion's cache key adds to the model file's bytes: the options, and the source of the
+    int4 rewriting (tinyc.ir.int4, outside the front end the key already covers)."""
+    from tinyc.ir import int4
+    rewriter = hashlib.sha256(Path(int4.__file__).read_bytes()).hexdigest()
+    return ("\0tinyc weights " + weights.bits.value + "\0" + "\0".join(weights.int8_layers) + "\0" +
+            rewriter).encode()
+
 
 
 def _with_weights(loaded: LoadedModel, tflite: bytes) -> LoadedModel:
@@ -213,18 +219,15 @@ def _with_weights(loaded: LoadedModel, tflite: bytes) -> LoadedModel:
     return replace(loaded, weights=summarize(read_tflite(tflite)))
 
 
-def _module_of(path: Path) -> ModuleType | None:
-    """The model file's module (its dataset() and representative data for verify), for a .py file."""
-    return _import_model_file(path)[0] if path.suffix.lower() == ".py" else None
-
-
-def _calibration_samples(path: Path, calibration: Path | None) -> list[list[np.ndarray]] | None:
-    """The samples the int8 conversion calibrates on (None: seeded random data), as load_model reads them."""
+def _calibration_samples(path: Path, module: ModuleType | None,
+                         calibration: Path | None) -> list[list[np.ndarray]] | None:
+    """The samples the int8 conversion calibrates on (None: seeded random data), as load_model reads them;
+    `module`: a .py model file's module."""
     if calibration is not None:
         return read_calibration(calibration)
-    if path.suffix.lower() != ".py":
+    if module is None:
         return None
-    representative = getattr(_module_of(path), "representative_dataset", None)
+    representative = getattr(module, "representative_dataset", None)
     return _representative_samples(path, representative) if callable(representative) else None
 
 
