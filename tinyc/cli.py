@@ -654,13 +654,14 @@ def _print_top1(result: AccuracyResult) -> None:
     table = Table(title=escape(f"{result.model_name} on {result.board}: top-1 on {result.samples} labelled samples"))
     for column in ("", "correct", "top-1"):
         table.add_column(column, justify="left" if not column else "right")
+    quantized = "int8" if result.report.weight_precision is None else "int8, int4 weights"
     for name, predictions in (("float Keras", result.float_predictions),
-                              (f"int8 reference ({result.reference})", result.reference_predictions),
+                              (f"{quantized} reference ({result.reference})", result.reference_predictions),
                               (f"firmware ({result.emulator})", result.firmware_predictions)):
         table.add_row(name, f"{result.correct(predictions)} / {result.samples}",
                       f"{100 * result.correct(predictions) / result.samples:.2f}%")
     out.print(table)
-    out.print(f"int8 drop vs float: {100 * result.int8_drop:+.2f} points (firmware)")
+    out.print(f"{quantized} drop vs float: {100 * result.int8_drop:+.2f} points (firmware)")
 
 
 def _print_metrics(result: AccuracyResult) -> None:
