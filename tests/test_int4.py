@@ -172,6 +172,17 @@ def test_every_s4_kernel_path_is_bit_exact(tflite_of) -> None:
 
 @needs_toolchain
 @pytest.mark.emulator
+def test_portable_s4_kernels_equal_the_dsp_ones(tflite_of) -> None:
+    """The portable s4 loops (-DTINYC_PORTABLE_KERNELS) print the DSP kernels' bytes on the same network, and run
+    more instructions."""
+    from tinyc.run.bench import bench_planned
+    planned = tinyc.plan(tflite_of("int4_kernel_shapes", kernel_shapes), board="stm32f412", weights="int4")
+    fast, slow = bench_planned(planned, seed=1), bench_planned(planned, seed=1, portable=True)
+    assert np.array_equal(fast.output, slow.output) and fast.instructions < slow.instructions
+
+
+@needs_toolchain
+@pytest.mark.emulator
 @pytest.mark.parametrize("board", BOARDS)
 def test_int4_firmware_is_bit_exact_with_tflite_micro(model_file, board) -> None:
     proof = tinyc.verify(model_file, board=board, samples=4, weights="int4")
