@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from tinyc.boards import BoardRef
+    from tinyc.frontend.weights import WeightOptions
     from tinyc.codegen.library import BuildDescription
     from tinyc.plan.pipeline import Planned
     from tinyc.plan.search import ScheduleOptions
@@ -59,16 +60,19 @@ def _options(options: ScheduleOptions | None) -> ScheduleOptions:
 
 
 def plan(model: ModelFile, *, board: BoardRef, options: ScheduleOptions | None = None,
-         calibration: ModelFile | None = None, cache: bool = True, tflm_arena: bool = False) -> Planned:
+         calibration: ModelFile | None = None, cache: bool = True, tflm_arena: bool = False,
+         weights: str | WeightOptions = "int8", int8_layers: tuple[str, ...] | list[str] = ()) -> Planned:
     """Convert (or read from the conversion cache), lower, schedule and place `model` for `board`: `tinyc report`.
     The result's `.report` is the memory report (`.report.as_json()` is `tinyc report --json`; `.report.fits`).
     `tflm_arena`: also find the smallest arena TFLite Micro needs (`.report.tflm_arena_bytes`; where its interpreter
-    crashes, a note says so)."""
+    crashes, a note says so). `weights="int4"`: int4 CONV_2D and DEPTHWISE_CONV_2D weights, `int8_layers` kept int8
+    ("first", "last", indices, names; `--weights int4 --int8-layers`)."""
     from tinyc.plan.pipeline import plan_model
     from tinyc.run.oracle import OracleCrash, tflm_arena_bytes
     with _caching(cache):
         planned = plan_model(Path(model), board, options=_options(options),
-                             calibration=Path(calibration) if calibration is not None else None)
+                             calibration=Path(calibration) if calibration is not None else None,
+                             weights=_weights(weights, int8_layers))
     if not tflm_arena:
         return planned
     try:
@@ -78,19 +82,33 @@ def plan(model: ModelFile, *, board: BoardRef, options: ScheduleOptions | None =
     return replace(planned, report=report)
 
 
+def _weights(weights: str | WeightOptions, int8_layers: tuple[str, ...] | list[str]) -> WeightOptions:
+    from tinyc.frontend.weights import WeightBits, WeightOptions
+    if isinstance(weights, WeightOptions):
+        return weights
+    try:
+        bits = WeightBits(weights)
+    except ValueError:
+        raise ApiUsageError(f"weights={weights!r}: give 'int8' or 'int4'") from None
+    return WeightOptions(bits=bits, int8_layers=tuple(int8_layers))
+
+
 def _planned(model: ModelFile | Planned, board: BoardRef | None, options: ScheduleOptions | None,
-             calibration: ModelFile | None, cache: bool) -> Planned:
+             calibration: ModelFile | None, cache: bool, weights: str | WeightOptions = "int8",
+             int8_layers: tuple[str, ...] | list[str] = ()) -> Planned:
     """`model` planned: as given when `plan()` returned it, else planned now."""
     from tinyc.plan.pipeline import Planned
     if isinstance(model, Planned):
-        given = [name for name, value in (("board", board), ("options", options), ("calibration", calibration))
-                 if value is not None]
+        given = [name for name, value in (("board", board), ("options", options), ("calibration", calibration),
+                                          ("weights", None if weights == "int8" else weights),
+                                          ("int8_layers", tuple(int8_layers) or None)) if value is not None]
         if given:
             raise ApiUsageError(f"{', '.join(given)} given with an already planned model: pass them to tinyc.plan()")
         return model
     if board is None:
         raise ApiUsageError(f"{model}: give the board (board='stm32f412', or a Path to a board file)")
-    return plan(model, board=board, options=options, calibration=calibration, cache=cache)
+    return plan(model, board=board, options=options, calibration=calibration, cache=cache, weights=weights,
+                int8_layers=int8_layers)
 
 
 @dataclass(frozen=True)
@@ -117,7 +135,8 @@ class CompileResult:
 
 def compile(model: ModelFile | Planned, *, output: ModelFile, board: BoardRef | None = None, name: str = "tinyc",
             cmsis_nn: ModelFile | None = None, options: ScheduleOptions | None = None,
-            calibration: ModelFile | None = None, cache: bool = True) -> CompileResult:
+            calibration: ModelFile | None = None, cache: bool = True, weights: str | WeightOptions = "int8",
+            int8_layers: tuple[str, ...] | list[str] = ()) -> CompileResult:
     """`tinyc compile`: the C project, the model as a library and firmware.elf in `output` (new, empty or tinyc's;
     replaced whole only when every step succeeded), the real-board firmware in `output/board`. `name`: the C name
     prefixing every global symbol; `cmsis_nn`: build against Arm's CMSIS-NN checkout."""
@@ -132,7 +151,7 @@ def compile(model: ModelFile | Planned, *, output: ModelFile, board: BoardRef | 
     c_name = validate_c_name(name)
     checkout = Path(cmsis_nn) if cmsis_nn is not None else None
     check_output_folder(folder)  # before the slow steps
-    planned = _planned(model, board, options, calibration, cache)
+    planned = _planned(model, board, options, calibration, cache, weights, int8_layers)
     if not planned.report.fits:  # before anything is written
         from tinyc.plan.fit_advice import does_not_fit_message
         raise DoesNotFitError(does_not_fit_message(planned))
@@ -148,7 +167,8 @@ def compile(model: ModelFile | Planned, *, output: ModelFile, board: BoardRef | 
             renode = _write_renode_files(planned, part.folder, samples, notes)
         measured = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
                                  sizes=built.sizes, schedule_summary=planned.report.schedule_summary,
-                           sram_constants_bytes=planned.constants.sram_bytes)
+                           sram_constants_bytes=planned.constants.sram_bytes,
+                           weight_precision=planned.loaded.weights)
         description = BuildDescription(
             model_name=planned.loaded.source.name, board=planned.board,
             interface=model_interface(planned.schedule, planned.plan, api_names(c_name)), schedule=planned.schedule,
@@ -185,7 +205,8 @@ def _write_renode_files(planned: Planned, folder: Path, samples: list[np.ndarray
 def verify(model: ModelFile | Planned, *, board: BoardRef | None = None, samples: int = 10, seed: int = 0,
            emulator: str = "auto", every_op: bool = True, cmsis_nn: ModelFile | None = None,
            options: ScheduleOptions | None = None, calibration: ModelFile | None = None,
-           cache: bool = True) -> VerifyResult:
+           cache: bool = True, weights: str | WeightOptions = "int8",
+            int8_layers: tuple[str, ...] | list[str] = ()) -> VerifyResult:
     """`tinyc verify`: build, run `samples` inputs in the emulator (`auto`, `qemu` or `renode`) and compare every
     output byte (with `every_op`, every op's output of the first sample) with TFLite Micro. The result's
     `.first_mismatch` is None when bit-exact; `.as_json()` is `tinyc verify --json`."""
@@ -193,7 +214,7 @@ def verify(model: ModelFile | Planned, *, board: BoardRef | None = None, samples
     from tinyc.run.verify import verify_model
     if samples < 1 or seed < 0:
         raise ApiUsageError(f"samples must be at least 1 and seed at least 0, not {samples} and {seed}")
-    planned = _planned(model, board, options, calibration, cache)
+    planned = _planned(model, board, options, calibration, cache, weights, int8_layers)
     choice = choose_emulator(emulator, planned.board)
     result = verify_model(planned, samples=samples, seed=seed, cmsis_nn=Path(cmsis_nn) if cmsis_nn else None,
                           emulator=choice.emulator, every_op=every_op)
@@ -202,8 +223,8 @@ def verify(model: ModelFile | Planned, *, board: BoardRef | None = None, samples
 
 def verify_dataset(model: ModelFile | Planned, *, board: BoardRef | None = None, limit: int | None = None,
                    emulator: str = "auto", cmsis_nn: ModelFile | None = None, options: ScheduleOptions | None = None,
-                   calibration: ModelFile | None = None, cache: bool = True,
-                   progress: Progress | None = None,
+                   calibration: ModelFile | None = None, cache: bool = True, weights: str | WeightOptions = "int8",
+                   int8_layers: tuple[str, ...] | list[str] = (), progress: Progress | None = None,
                    data: tuple[np.ndarray, np.ndarray | None] | None = None) -> AccuracyResult:
     """`tinyc verify --dataset`: the model file's `dataset()` through float Keras, TFLite Micro and the firmware:
     top-1 for class labels, RMSE / max abs error / cosine / SNR for every model (`.metrics()`), the firmware
@@ -213,7 +234,7 @@ def verify_dataset(model: ModelFile | Planned, *, board: BoardRef | None = None,
     from tinyc.run.accuracy import model_accuracy
     from tinyc.run.emulators import choose_emulator
     from tinyc.run.verify import silent
-    planned = _planned(model, board, options, calibration, cache)
+    planned = _planned(model, board, options, calibration, cache, weights, int8_layers)
     choice = choose_emulator(emulator, planned.board)
     result = model_accuracy(planned, limit=limit, emulator=choice.emulator,
                             cmsis_nn=Path(cmsis_nn) if cmsis_nn else None, progress=progress or silent, data=data)
@@ -222,12 +243,13 @@ def verify_dataset(model: ModelFile | Planned, *, board: BoardRef | None = None,
 
 def bench(model: ModelFile | Planned, *, board: BoardRef | None = None, portable: bool = False, seed: int = 0,
           cmsis_nn: ModelFile | None = None, cycles: bool = True, options: ScheduleOptions | None = None,
-          calibration: ModelFile | None = None, cache: bool = True) -> BenchResult:
+          calibration: ModelFile | None = None, cache: bool = True, weights: str | WeightOptions = "int8",
+            int8_layers: tuple[str, ...] | list[str] = ()) -> BenchResult:
     """`tinyc bench`: instructions per inference in QEMU, in total and per layer, and (with `cycles`) the estimated
     cycles; `.as_json()` is `tinyc bench --json`."""
     from tinyc.run.bench import bench_planned
     if portable and cmsis_nn is not None:
         raise ApiUsageError("portable=True and cmsis_nn exclude each other")
-    planned = _planned(model, board, options, calibration, cache)
+    planned = _planned(model, board, options, calibration, cache, weights, int8_layers)
     return bench_planned(planned, portable=portable, seed=seed, cmsis_nn_dir=Path(cmsis_nn) if cmsis_nn else None,
                          cycles=cycles)

@@ -23,6 +23,7 @@ from tinyc.plan.report import Candidate, MemoryReport, ScheduleSummary
 if TYPE_CHECKING:
     from tinyc.boards import BoardRef
     from tinyc.plan.search import ScheduleOptions
+    from tinyc.frontend.weights import WeightOptions
     from tinyc.run.accuracy import AccuracyResult
 
 console = Console(stderr=True)
@@ -82,6 +83,25 @@ CALIBRATION_OPT = click.option(
     help="Calibration data for a .keras, .onnx or .py model: FILE.npy (one array) or FILE.npz (one array per model "
          "input), samples on the first axis, in the model's own layout (NCHW for an ONNX image model) (replaces "
          "representative_dataset(); without either, tinyc calibrates on random data and says so).")
+
+
+def weight_options(func: Callable[..., None]) -> Callable[..., None]:
+    """--weights int8|int4 and --int8-layers, passed on as one `weights: WeightOptions` (tinyc.frontend.weights)."""
+
+    @click.option("--weights", "weight_bits", type=click.Choice(["int8", "int4"]), default="int8", show_default=True,
+                  help="Weight precision: int4 quantizes CONV_2D and DEPTHWISE_CONV_2D weights per channel to 4 bits "
+                       "(TFLite's packed INT4 tensors; activations stay int8; FULLY_CONNECTED stays int8, which "
+                       "TFLite Micro's reference cannot run with int4 weights).")
+    @click.option("--int8-layers", default="", metavar="LAYERS",
+                  help="With --weights int4: layers that stay int8, comma-separated: first, last (of the layers with "
+                       "weights), their index among those layers, or a layer name from the report.")
+    @functools.wraps(func)
+    def command(*args: Any, weight_bits: str, int8_layers: str, **kwargs: Any) -> None:
+        from tinyc.frontend.weights import WeightBits, WeightOptions
+        layers = tuple(part.strip() for part in int8_layers.split(",") if part.strip())
+        func(*args, weights=WeightOptions(bits=WeightBits(weight_bits), int8_layers=layers), **kwargs)
+
+    return command
 
 
 def progress_options(func: Callable[..., None]) -> Callable[..., None]:
@@ -258,6 +278,25 @@ def _alternatives(summary: ScheduleSummary) -> list[tuple[str, Candidate]]:
     return rows
 
 
+def _print_weight_precision(report: MemoryReport) -> None:
+    """--weights int4: which layers are int4, their weight bytes, and the flash saved."""
+    precision = report.weight_precision
+    assert precision is not None
+    table = Table(title="weights per layer (--weights int4)")
+    for column in ("#", "op", "layer", "weights", "int8 B", "now B", "why int8"):
+        table.add_column(column, justify="right" if column in ("#", "int8 B", "now B") else "left")
+    for layer in precision.layers:
+        table.add_row(str(layer.op_index), layer.kind.name, escape(layer.layer[:40]), f"int{layer.bits}",
+                      f"{layer.int8_bytes:,}", f"{layer.bytes:,}", escape(layer.why_int8[:60]))
+    out.print(table)
+    int4 = sum(1 for layer in precision.layers if layer.bits == 4)
+    out.print(escape(f"int4 weights: {int4} of {len(precision.layers)} layers; weight tensors {precision.int8_bytes:,} "
+                     f"→ {precision.bytes:,} B ({100 * precision.bytes / max(precision.int8_bytes, 1):.1f}%); flash "
+                     f"saved {precision.saved_bytes:,} B; all weights with biases and requant params "
+                     f"{report.int8_weights_bytes:,} → {report.weights_bytes:,} B "
+                     f"({100 * report.weights_bytes / max(report.int8_weights_bytes, 1):.1f}%)"))
+
+
 def _print_report(report: MemoryReport) -> None:
     table = Table(title=escape(f"{report.model_name} on {report.board.name} — per-layer memory"), show_lines=False)
     for column in ("#", "op", "layer", "output", "patch", "MACs", "weights B", "live act. B", "scratch B", ""):
@@ -283,13 +322,18 @@ def _print_report(report: MemoryReport) -> None:
                        "weights and layouts in SRAM (--constants: copied at start-up, or a layer's before it runs "
                        "with `stage`; also in flash)")
     totals.add_row("peak SRAM", f"{report.peak_sram_bytes:,}", f"{report.board.sram.size_bytes:,}", "")
-    totals.add_row("weights", f"{report.weights_bytes:,}", "", "int8 weights, int32 biases and requant params")
+    precision = report.weight_precision
+    totals.add_row("weights", f"{report.weights_bytes:,}", "",
+                   "int8 weights, int32 biases and requant params" if precision is None else
+                   f"int4/int8 weights, int32 biases and requant params (all int8: {report.int8_weights_bytes:,})")
     totals.add_row("code", f"{report.code_bytes:,}", "", how)
     totals.add_row("flash", f"{report.flash_bytes:,}", f"{report.board.flash.size_bytes:,}", "")
     if report.tflm_arena_bytes is not None:
         totals.add_row("TFLM arena", f"{report.tflm_arena_bytes:,}", "",
                        "smallest arena TFLite Micro allocates this model in (incl. its interpreter's own data)")
     out.print(totals)
+    if precision is not None:
+        _print_weight_precision(report)
     summary = report.schedule_summary
     if summary.reason:
         out.print(escape(f"why: {summary.reason}"))
@@ -371,16 +415,18 @@ def boards() -> None:
               help="Exit with status 1 when the model does not fit the board (after printing the report); without "
                    "it, report exits 0 either way.")
 @CALIBRATION_OPT
+@weight_options
 @progress_options
 @cache_options
 @schedule_options
 def report(model: Path, board: BoardRef, as_json: bool, tflm_arena: bool, plot_path: Path | None,
-           pareto_path: Path | None, check: bool, calibration: Path | None, options: ScheduleOptions,
-           verbose_plan: bool) -> None:
+           pareto_path: Path | None, check: bool, calibration: Path | None, weights: WeightOptions,
+           options: ScheduleOptions, verbose_plan: bool) -> None:
     """Memory report only (no toolchain needed; works even if the model does not fit: exit status 0, or 1 with
     --check when it does not fit)."""
     import tinyc
-    planned = tinyc.plan(model, board=board, options=options, calibration=calibration, tflm_arena=tflm_arena)
+    planned = tinyc.plan(model, board=board, options=options, calibration=calibration, tflm_arena=tflm_arena,
+                         weights=weights)
     rep = planned.report
     if plot_path is not None:
         from tinyc.plan.plot import write_memory_plot
@@ -443,11 +489,13 @@ def _c_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
                    "the checkout --cmsis-nn names, and the output holds none of tinyc's copy.")
 @CMSIS_OPT
 @CALIBRATION_OPT
+@weight_options
 @progress_options
 @cache_options
 @schedule_options
 def compile_cmd(model: Path, board: BoardRef, output: Path, c_name: str, as_json: bool, kernels: str | None,
-                cmsis_nn: Path | None, calibration: Path | None, options: ScheduleOptions, verbose_plan: bool) -> None:
+                cmsis_nn: Path | None, calibration: Path | None, weights: WeightOptions, options: ScheduleOptions,
+                verbose_plan: bool) -> None:
     """Compile MODEL (.py with build(), .keras, float .onnx, or int8 .tflite) to a C project and firmware.elf.
 
     A .py MODEL is executed as Python code (like setup.py): only compile model files you trust.
@@ -458,7 +506,7 @@ def compile_cmd(model: Path, board: BoardRef, output: Path, c_name: str, as_json
     from tinyc.run.output_folder import check_output_folder
     _check_kernels(kernels, cmsis_nn)
     check_output_folder(output)  # before the slow steps
-    planned = tinyc.plan(model, board=board, options=options, calibration=calibration)
+    planned = tinyc.plan(model, board=board, options=options, calibration=calibration, weights=weights)
     if verbose_plan:
         _print_candidates(planned.report)
     if not as_json:
@@ -527,12 +575,13 @@ def _check_kernels(kernels: str | None, cmsis_nn: Path | None) -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="--dataset: use only the first LIMIT samples.")
 @CMSIS_OPT
 @CALIBRATION_OPT
+@weight_options
 @progress_options
 @cache_options
 @schedule_options
 def verify_cmd(model: Path, board: BoardRef, samples: int, emulator: str, as_json: bool, seed: int, outputs_only: bool,
                use_dataset: bool, data_file: Path | None, limit: int | None, cmsis_nn: Path | None,
-               calibration: Path | None, options: ScheduleOptions, verbose_plan: bool) -> None:
+               calibration: Path | None, weights: WeightOptions, options: ScheduleOptions, verbose_plan: bool) -> None:
     """Run MODEL's firmware in the emulator and compare every output byte with TFLite Micro."""
     import tinyc
     started = time.monotonic()
@@ -541,11 +590,13 @@ def verify_cmd(model: Path, board: BoardRef, samples: int, emulator: str, as_jso
         raise click.BadParameter("--limit caps the samples of --dataset; without it, use --samples")
     if use_dataset:
         _verify_dataset(model, board, limit=limit, options=options, emulator=emulator, cmsis_nn=cmsis_nn,
-                        calibration=calibration, as_json=as_json, started=started, data_file=data_file)
+                        calibration=calibration, weights=weights, as_json=as_json, started=started,
+                        data_file=data_file)
         return
     with console.status(f"building and running {model} on {board} in the emulator…"):
         result = tinyc.verify(model, board=board, samples=samples, cmsis_nn=cmsis_nn, seed=seed, options=options,
-                              emulator=emulator, every_op=not outputs_only, calibration=calibration)
+                              emulator=emulator, every_op=not outputs_only, calibration=calibration,
+                              weights=weights)
     elapsed = time.monotonic() - started
     choice = result.choice
     if as_json:
@@ -578,8 +629,8 @@ def verify_cmd(model: Path, board: BoardRef, samples: int, emulator: str, as_jso
 
 
 def _verify_dataset(model: Path, board: BoardRef, *, limit: int | None, options: ScheduleOptions, emulator: str,
-                    cmsis_nn: Path | None, calibration: Path | None, as_json: bool, started: float,
-                    data_file: Path | None = None) -> None:
+                    cmsis_nn: Path | None, calibration: Path | None, weights: WeightOptions, as_json: bool,
+                    started: float, data_file: Path | None = None) -> None:
     """`verify --dataset`: top-1 of float Keras, the int8 reference and the firmware, with a progress bar."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
@@ -599,7 +650,8 @@ def _verify_dataset(model: Path, board: BoardRef, *, limit: int | None, options:
 
         try:
             result = tinyc.verify_dataset(model, board=board, limit=limit, options=options, emulator=emulator,
-                                          cmsis_nn=cmsis_nn, calibration=calibration, progress=progress, data=data)
+                                          cmsis_nn=cmsis_nn, calibration=calibration, progress=progress, data=data,
+                                          weights=weights)
         finally:
             set_reporter(previous)
     elapsed = time.monotonic() - started
@@ -628,13 +680,14 @@ def _print_top1(result: AccuracyResult) -> None:
     table = Table(title=escape(f"{result.model_name} on {result.board}: top-1 on {result.samples} labelled samples"))
     for column in ("", "correct", "top-1"):
         table.add_column(column, justify="left" if not column else "right")
+    quantized = "int8" if result.report.weight_precision is None else "int8, int4 weights"
     for name, predictions in (("float Keras", result.float_predictions),
-                              (f"int8 reference ({result.reference})", result.reference_predictions),
+                              (f"{quantized} reference ({result.reference})", result.reference_predictions),
                               (f"firmware ({result.emulator})", result.firmware_predictions)):
         table.add_row(name, f"{result.correct(predictions)} / {result.samples}",
                       f"{100 * result.correct(predictions) / result.samples:.2f}%")
     out.print(table)
-    out.print(f"int8 drop vs float: {100 * result.int8_drop:+.2f} points (firmware)")
+    out.print(f"{quantized} drop vs float: {100 * result.int8_drop:+.2f} points (firmware)")
 
 
 def _print_metrics(result: AccuracyResult) -> None:
@@ -667,11 +720,13 @@ def _print_metrics(result: AccuracyResult) -> None:
               help="Also estimate cycles: a second QEMU run logs the executed instructions, priced by the core's "
                    "timing table (tinyc/run/cycles.py).")
 @CALIBRATION_OPT
+@weight_options
 @progress_options
 @cache_options
 @schedule_options
 def bench_cmd(model: Path, board: BoardRef, portable: bool, as_json: bool, seed: int, cmsis_nn: Path | None,
-              cycles: bool, calibration: Path | None, options: ScheduleOptions, verbose_plan: bool) -> None:
+              cycles: bool, calibration: Path | None, weights: WeightOptions, options: ScheduleOptions,
+              verbose_plan: bool) -> None:
     """Count MODEL's instructions per inference in QEMU (-icount shift=0), in total and per layer, and estimate
     its cycles."""
     import tinyc
@@ -679,7 +734,7 @@ def bench_cmd(model: Path, board: BoardRef, portable: bool, as_json: bool, seed:
         raise click.UsageError("--portable and --cmsis-nn exclude each other")
     with console.status(f"building and benchmarking {model} on {board} in QEMU…"):
         result = tinyc.bench(model, board=board, portable=portable, seed=seed, options=options, cmsis_nn=cmsis_nn,
-                             cycles=cycles, calibration=calibration)
+                             cycles=cycles, calibration=calibration, weights=weights)
     if as_json:
         _emit_json(json.dumps(result.as_json()))
         return

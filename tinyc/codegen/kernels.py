@@ -55,11 +55,20 @@ class StepContext:
     streamed_input: int | None  # the graph input when the application streams it, else None
 
 
+def _int4(c: StepContext) -> bool:
+    """The call's weights are packed int4 (lowering's ConvCall.weight_bits): the s4 wrappers, never in place."""
+    return isinstance(c.step.call, ConvCall) and c.step.call.weight_bits == 4
+
+
 def _conv(c: StepContext) -> tuple[str, str]:
+    if _int4(c):
+        return ("conv", "arm_convolve_wrapper_s4")
     return ("conv", "tinyc_conv1x1_inplace_s8" if c.step.in_place else "arm_convolve_wrapper_s8")
 
 
 def _depthwise(c: StepContext) -> tuple[str, str]:
+    if _int4(c):
+        return ("conv", "arm_depthwise_conv_wrapper_s4")
     return ("conv", "tinyc_depthwise_conv_inplace_s8" if c.step.in_place else "arm_depthwise_conv_wrapper_s8")
 
 

@@ -23,6 +23,7 @@ from tinyc.progress import Step, step
 from tinyc.frontend.calibration import check_shapes, read_calibration
 from tinyc.frontend.cache import CachedConversion, conversion_key, first_time, load_cached, store
 from tinyc.frontend.lazy_imports import LazyImports, import_hint, lazy_imports
+from tinyc.frontend.weights import WeightBits, WeightOptions, WeightPrecision, int4_model, summarize
 from tinyc.frontend.convert import RepresentativeDataset, keras_to_int8_tflite, quiet_tensorflow, random_representative_dataset
 from tinyc.frontend.onnx_model import EdgeLayout
 
@@ -39,6 +40,7 @@ class LoadedModel:
     from_cache: bool = False  # the int8 conversion came from the conversion cache (`frontend.cache`)
     cache_key: str | None = None  # the conversion's cache key (None for a .tflite file, which is not converted)
     layouts: tuple[EdgeLayout, ...] = ()  # an ONNX model's input and output: how they map onto the int8 model's
+    weights: WeightPrecision | None = None  # `--weights int4`: each weighted layer's precision (None: all int8)
 
     @property
     def layout_notes(self) -> tuple[str, ...]:
@@ -54,7 +56,8 @@ class LoadedModel:
         digest = hashlib.sha256(self.tflite).hexdigest()
         if self.cache_key is None:
             return f"the .tflite file itself (sha256 {digest[:16]})"
-        return (f"{'cached' if self.from_cache else 'fresh'} int8 conversion, cache key {self.cache_key[:16]}, "
+        what = "int8 conversion" if self.weights is None else "conversion with int4 weights"
+        return (f"{'cached' if self.from_cache else 'fresh'} {what}, cache key {self.cache_key[:16]}, "
                 f"tflite sha256 {digest[:16]}")
 
     def conversion_json(self) -> dict[str, str | None]:
@@ -180,9 +183,64 @@ def _load_keras_file(path: Path) -> object:
                              "re-save it with model.save('model.keras')") from exc
 
 
-def load_model(path: Path, *, calibration: Path | None = None) -> LoadedModel:
+def load_model(path: Path, *, calibration: Path | None = None, weights: WeightOptions = WeightOptions()) -> LoadedModel:
     """Load any supported model file and return its int8 TFLite flatbuffer; `calibration`: a .npy / .npz file of
-    calibration samples for a .keras or .py model (instead of random data or its representative_dataset())."""
+    calibration samples for a .keras or .py model (instead of random data or its representative_dataset());
+    `weights`: int4 weights (tinyc.frontend.weights), the file then holds packed INT4 weight tensors."""
+    if weights.bits is WeightBits.INT8:
+        if weights.int8_layers:
+            raise ModelLoadError("--int8-layers chooses the layers that stay int8 under --weights int4; add "
+                                 "--weights int4 (or leave --int8-layers out: every layer is int8 already)")
+        return _load_int8(path, calibration=calibration)
+    if path.suffix.lower() == ".tflite":
+        loaded = _load_int8(path, calibration=calibration)
+        tflite, notes = int4_model(loaded.tflite, weights, keras_model=None, convert=None)
+        return _with_weights(replace(loaded, tflite=tflite, notes=(*loaded.notes, *notes)), tflite)
+    module = _import_model_file(path)[0] if path.suffix.lower() == ".py" else None
+    samples = _calibration_samples(path, module, calibration)
+    key = conversion_key(path.read_bytes() + _weights_tag(weights), samples)
+    cached, note = _cached(path, key, module)
+    if cached is not None:
+        return _with_weights(cached, cached.tflite)
+    loaded = _load_int8(path, calibration=calibration)
+    model = build_keras(loaded)
+    representative = (lambda: iter(samples)) if samples is not None else \
+        random_representative_dataset(_input_shapes(model))
+    with step(Step.CONVERT, f"{path.name} with int4 weights"):
+        tflite, notes = int4_model(loaded.tflite, weights, keras_model=model,
+                                   convert=lambda m: keras_to_int8_tflite(m, representative))
+    stored = _store(key, replace(loaded, tflite=tflite, notes=(*loaded.notes, *notes)), note)
+    return _with_weights(replace(stored, from_cache=False), tflite)
+
+
+def _weights_tag(weights: WeightOptions) -> bytes:
+    """What the int4 conversion's cache key adds to the model file's bytes: the options, and the source of the
+    int4 rewriting (tinyc.ir.int4, outside the front end the key already covers)."""
+    from tinyc.ir import int4
+    rewriter = hashlib.sha256(Path(int4.__file__).read_bytes()).hexdigest()
+    return ("\0tinyc weights " + weights.bits.value + "\0" + "\0".join(weights.int8_layers) + "\0" +
+            rewriter).encode()
+
+
+
+def _with_weights(loaded: LoadedModel, tflite: bytes) -> LoadedModel:
+    from tinyc.ir.reader import read_tflite
+    return replace(loaded, weights=summarize(read_tflite(tflite)))
+
+
+def _calibration_samples(path: Path, module: ModuleType | None,
+                         calibration: Path | None) -> list[list[np.ndarray]] | None:
+    """The samples the int8 conversion calibrates on (None: seeded random data), as load_model reads them;
+    `module`: a .py model file's module."""
+    if calibration is not None:
+        return read_calibration(calibration)
+    if module is None:
+        return None
+    representative = getattr(module, "representative_dataset", None)
+    return _representative_samples(path, representative) if callable(representative) else None
+
+
+def _load_int8(path: Path, *, calibration: Path | None = None) -> LoadedModel:
     if path.is_dir():
         saved_model = (path / "saved_model.pb").is_file()
         raise ModelLoadError(f"{path}: is a directory" + (

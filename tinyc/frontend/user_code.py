@@ -161,12 +161,13 @@ _UNSUPPORTED_ACTIVATIONS = {"elu": "ELU", "selu": "ELU", "gelu": "GELU", "softpl
 _ACTIVATION_ALTERNATIVE = "use relu, relu6, leaky_relu, hard_swish, sigmoid or tanh"
 
 
-def _all_layers(model: Any) -> list[Any]:
+def all_layers(model: Any) -> list[Any]:
+    """Every layer of the model, nested ones after their container, in the model's order."""
     layers: list[Any] = []
     for layer in getattr(model, "layers", []):
         layers.append(layer)
         if hasattr(layer, "layers") and layer is not model:
-            layers.extend(_all_layers(layer))
+            layers.extend(all_layers(layer))
     return layers
 
 
@@ -225,7 +226,7 @@ def check_keras_layers(path: Path, model: Any) -> None:
     """Refuse layers tinyc cannot lower before the (slow) conversion, naming the layer, the TFLite op it would
     become and the nearest supported alternative."""
     for index, layer in enumerate(getattr(model, "layers", [])):
-        for inner in [layer, *_all_layers(layer)]:
+        for inner in [layer, *all_layers(layer)]:
             problem = _layer_problem(inner)
             if problem is not None:
                 raise UnsupportedModelError(f"{path}: Keras layer {inner.name!r} (layer {index} of the model, "
@@ -234,4 +235,4 @@ def check_keras_layers(path: Path, model: Any) -> None:
 
 def keras_layer_names(model: Any) -> dict[str, str]:
     """Every Keras layer of the model (nested ones too): name → class name."""
-    return {layer.name: type(layer).__name__ for layer in _all_layers(model)}
+    return {layer.name: type(layer).__name__ for layer in all_layers(model)}

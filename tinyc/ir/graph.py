@@ -16,6 +16,7 @@ from tinyc.errors import UnsupportedModelError
 
 
 class DType(enum.Enum):
+    INT4 = "int4"  # constant weights only: packed two per byte in the file and in flash, unpacked to int8 in `data`
     INT8 = "int8"
     INT16 = "int16"
     INT32 = "int32"
@@ -118,6 +119,8 @@ class Tensor:
 
     @property
     def size_bytes(self) -> int:
+        if self.dtype is DType.INT4:
+            return (self.num_elements + 1) // 2
         return self.num_elements * self.dtype.itemsize
 
     @property

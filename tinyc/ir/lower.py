@@ -15,8 +15,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from tinyc.ir import lut, requant
+from tinyc.ir.int4 import pack_int4
 from tinyc.ir.lstm import LstmParams, lstm_constants_and_params, lstm_scratch_bytes
-from tinyc.ir.graph import (Activation, ActivationOptions, ConvOptions, Graph, LeakyReluOptions, MeanOptions, Op, OpKind,
+from tinyc.ir.graph import (Activation, ActivationOptions, ConvOptions, DType, Graph, LeakyReluOptions, MeanOptions, Op, OpKind,
                             Padding, PoolOptions, ResizeOptions, SliceOptions, SoftmaxOptions, SplitPartOptions, Tensor)
 from tinyc.kernels import buffer_sizes
 from tinyc.ir.support import (MAX_COPY_RANK, check_graph, constant_scalar_index, layer_name, slice_start, spatial_crop,
@@ -94,7 +95,8 @@ class Call:
 
 @dataclass(frozen=True)
 class ConvCall(Call):
-    """arm_convolve_wrapper_s8 or arm_depthwise_conv_wrapper_s8 (kind tells which)."""
+    """arm_convolve_wrapper_s8 or arm_depthwise_conv_wrapper_s8 (kind tells which); with `weight_bits` 4, the s4
+    wrappers, whose weights const holds TFLite's packed INT4 bytes (tinyc.ir.int4)."""
     input_dims: Dims
     filter_dims: Dims
     bias_dims: Dims
@@ -110,6 +112,7 @@ class ConvCall(Call):
     ch_mult: int
     dilation_h: int = 1
     dilation_w: int = 1
+    weight_bits: int = 8
 
 
 @dataclass(frozen=True)
@@ -315,9 +318,13 @@ def _act(activation: Activation, out: Tensor) -> tuple[int, int]:
 
 def conv_scratch_bytes(*, depthwise: bool, input_dims: Dims, filter_hw: tuple[int, int], output_dims: Dims,
                        stride_hw: tuple[int, int], padding_hw: tuple[int, int],
-                       dilation_hw: tuple[int, int] = (1, 1)) -> int:
-    """The scratch CMSIS-NN's conv / depthwise wrapper asks for (what the planner reserves)."""
-    scratch = buffer_sizes.depthwise_scratch_bytes if depthwise else buffer_sizes.conv_scratch_bytes
+                       dilation_hw: tuple[int, int] = (1, 1), int4: bool = False) -> int:
+    """The scratch CMSIS-NN's conv / depthwise wrapper asks for (what the planner reserves); `int4`: the s4
+    wrappers'."""
+    if int4:
+        scratch = buffer_sizes.depthwise_s4_scratch_bytes if depthwise else buffer_sizes.conv_s4_scratch_bytes
+    else:
+        scratch = buffer_sizes.depthwise_scratch_bytes if depthwise else buffer_sizes.conv_scratch_bytes
     return scratch(input_nhwc=(input_dims.n, input_dims.h, input_dims.w, input_dims.c), filter_hw=filter_hw,
                    output_nhwc=(output_dims.n, output_dims.h, output_dims.w, output_dims.c), stride_hw=stride_hw,
                    padding_hw=padding_hw, dilation_hw=dilation_hw)
@@ -359,13 +366,15 @@ def _conv(graph: Graph, op: Op) -> Call:
     in_dims, out_dims = _nhwc(x), _nhwc(y)
     kh, kw = w.shape[1], w.shape[2]
     filter_dims = Dims(1, kh, kw, out_dims.c) if depthwise else Dims(out_dims.c, kh, kw, in_dims.c)
-    weights = ConstArray(f"{name}_weights", "int8_t", np.asarray(w.data, dtype=np.int8).reshape(-1))
+    int4 = w.dtype is DType.INT4
+    values = pack_int4(np.asarray(w.data)).view(np.int8) if int4 else np.asarray(w.data, dtype=np.int8).reshape(-1)
+    weights = ConstArray(f"{name}_weights", "int8_t", values)
     mults, shifts = _requant_arrays(graph, op, name, out_dims.c)
     pad_h = _pad(o.padding, o.stride_h, in_dims.h, kh, out_dims.h, o.dilation_h)
     pad_w = _pad(o.padding, o.stride_w, in_dims.w, kw, out_dims.w, o.dilation_w)
     scratch = conv_scratch_bytes(depthwise=depthwise, input_dims=in_dims, filter_hw=(kh, kw), output_dims=out_dims,
                                  stride_hw=(o.stride_h, o.stride_w), padding_hw=(pad_h, pad_w),
-                                 dilation_hw=(o.dilation_h, o.dilation_w))
+                                 dilation_hw=(o.dilation_h, o.dilation_w), int4=int4)
     act_min, act_max = _act(o.activation, y)
     kind = KernelKind.DEPTHWISE_CONV if depthwise else KernelKind.CONV
     return ConvCall(**_base(graph, op, kind, scratch_bytes=scratch,
@@ -374,7 +383,7 @@ def _conv(graph: Graph, op: Op) -> Call:
                     output_dims=out_dims, input_offset=-x.zero_point, output_offset=y.zero_point,
                     stride_h=o.stride_h, stride_w=o.stride_w, pad_h=pad_h, pad_w=pad_w,
                     act_min=act_min, act_max=act_max, ch_mult=out_dims.c // in_dims.c if depthwise else 1,
-                    dilation_h=o.dilation_h, dilation_w=o.dilation_w)
+                    dilation_h=o.dilation_h, dilation_w=o.dilation_w, weight_bits=4 if int4 else 8)
 
 
 def _transpose_pad(padding: Padding, stride: int, in_size: int, filter_size: int, out_size: int) -> int:

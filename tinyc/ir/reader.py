@@ -27,6 +27,7 @@ from tinyc.errors import ModelFormatError, UnsupportedModelError
 from tinyc.ir.graph import (Activation, ActivationOptions, ConvOptions, DType, FloatEdges, FullyConnectedOptions,
                          GateActivation, Graph, LeakyReluOptions, LstmOptions, MeanOptions, NoOptions, Op, OpKind, Options, Padding, PoolOptions, Quant, ResizeOptions, SliceOptions,
                          SoftmaxOptions, Tensor, validate)
+from tinyc.ir.int4 import packed_bytes, unpack_int4
 from tinyc.ir.tflite_flatbuffer import FbTable, buffer_bytes, parse_model
 
 _BUILTIN_NAMES = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
@@ -34,7 +35,7 @@ _TENSOR_TYPES = {
     tflite.TensorType.INT8: DType.INT8, tflite.TensorType.INT16: DType.INT16,
     tflite.TensorType.INT32: DType.INT32, tflite.TensorType.INT64: DType.INT64,
     tflite.TensorType.UINT8: DType.UINT8, tflite.TensorType.FLOAT32: DType.FLOAT32,
-    tflite.TensorType.BOOL: DType.BOOL,
+    tflite.TensorType.BOOL: DType.BOOL, tflite.TensorType.INT4: DType.INT4,
 }
 _NUMPY_TYPES = {DType.INT8: np.int8, DType.INT16: np.int16, DType.INT32: np.int32, DType.INT64: np.int64,
                 DType.UINT8: np.uint8, DType.FLOAT32: np.float32, DType.BOOL: np.bool_}
@@ -44,7 +45,7 @@ _ACTIVATIONS = {
     tflite.ActivationFunctionType.RELU6: Activation.RELU6,
 }
 _PADDINGS = {tflite.Padding.SAME: Padding.SAME, tflite.Padding.VALID: Padding.VALID}
-_ZERO_POINT_RANGE = {DType.INT8: (-128, 127), DType.UINT8: (0, 255), DType.INT16: (-32768, 32767)}
+_ZERO_POINT_RANGE = {DType.INT4: (-8, 7), DType.INT8: (-128, 127), DType.UINT8: (0, 255), DType.INT16: (-32768, 32767)}
 MAX_ELEMENTS = 2 ** 31  # TFLite counts elements in int32
 # Quantization scales: requantization computes in float32 and double; beyond these bounds it overflows.
 MIN_SCALE, MAX_SCALE = 1e-18, 1e18
@@ -149,8 +150,8 @@ def _tensor_label(name: str, index: int) -> str:
 def _quant(t: FbTable, label: str, dtype: DType, shape: tuple[int, ...], constant: bool) -> Quant | None:
     q: FbTable | None = t["quantization"]
     if q is None or len(q["scale"]) == 0:
-        if dtype is DType.INT8:
-            raise _bad(f"{label} is int8 but has no quantization parameters (scale, zero point); int8 tensors need "
+        if dtype in (DType.INT8, DType.INT4):
+            raise _bad(f"{label} is {dtype.value} but has no quantization parameters (scale, zero point); int8 tensors need "
                        "them: convert with full-integer quantization and a representative dataset")
         return None
     scales = q["scale"].astype(np.float64)
@@ -192,7 +193,16 @@ def _tensor(model_bytes: bytes, buffers: list[FbTable], t: FbTable, index: int) 
         raise _bad(f"{label} refers to buffer {t['buffer']}, but the model has {len(buffers)} buffers")
     raw = buffer_bytes(model_bytes, buffers[t["buffer"]], t["buffer"])
     data: np.ndarray | None = None
-    if raw and dtype in _NUMPY_TYPES:
+    if raw and dtype is DType.INT4:  # packed two per byte, low nibble first (tinyc.ir.int4)
+        if any(d < 0 for d in shape):
+            raise _bad(f"{label} holds constant data but has a dynamic shape {shape}")
+        count = math.prod(shape)
+        if len(raw) != packed_bytes(count):
+            raise _bad(f"{label}: buffer {t['buffer']} holds {len(raw):,} bytes, but its shape {shape} of int4 "
+                       f"(two per byte) needs {packed_bytes(count):,}")
+        data = unpack_int4(raw, count).reshape(shape)
+        data.flags.writeable = False
+    elif raw and dtype in _NUMPY_TYPES:
         if any(d < 0 for d in shape):
             raise _bad(f"{label} holds constant data but has a dynamic shape {shape}")
         needed = math.prod(shape) * np.dtype(_NUMPY_TYPES[dtype]).itemsize

@@ -85,6 +85,19 @@ def constant_int8_weights(graph: Graph, op: Op) -> tuple[bool, str]:
     return True, ""
 
 
+def constant_int8_or_int4_weights(graph: Graph, op: Op) -> tuple[bool, str]:
+    """Weights are constant int8, or int4 per output channel (TFLite's packed INT4, `--weights int4`), with zero
+    point 0 (symmetric)."""
+    w = graph.tensor(op.inputs[1])
+    if w.dtype is DType.INT4:
+        if w.quant is None or (not w.quant.per_channel and w.shape[w.quant.axis] != 1):
+            return False, f"int4 weights {w.name!r} are not quantized per output channel"
+        if any(z != 0 for z in w.quant.zero_points):
+            return False, f"weights {w.name!r} have a non-zero zero point"
+        return True, ""
+    return constant_int8_weights(graph, op)
+
+
 def constant_int32_bias(graph: Graph, op: Op) -> tuple[bool, str]:
     """The bias, when present, is constant int32."""
     if len(op.inputs) < 3 or op.inputs[2] < 0:
@@ -401,11 +414,11 @@ _COMMON: tuple[Rule, ...] = (int8_activations, quantized_tensors, batch_one, fus
 SUPPORTED: dict[OpKind, OpSupport] = {s.kind: s for s in (
     OpSupport(OpKind.CONV_2D, "Conv2D (+BatchNormalization, ReLU/ReLU6 fused; any dilation_rate: the converter's "
               "SPACE_TO_BATCH_ND -> CONV_2D -> BATCH_TO_SPACE_ND becomes one dilated convolution); Conv1D (with "
-              "EXPAND_DIMS and RESHAPE around it)", "arm_convolve_wrapper_s8",
-              (*_COMMON, rank4_nhwc, constant_int8_weights, constant_int32_bias)),
+              "EXPAND_DIMS and RESHAPE around it)", "arm_convolve_wrapper_s8 (int4 weights: arm_convolve_wrapper_s4)",
+              (*_COMMON, rank4_nhwc, constant_int8_or_int4_weights, constant_int32_bias)),
     OpSupport(OpKind.DEPTHWISE_CONV_2D, "DepthwiseConv2D (any depth_multiplier and dilation_rate)",
-              "arm_depthwise_conv_wrapper_s8",
-              (*_COMMON, rank4_nhwc, constant_int8_weights, constant_int32_bias, depthwise_channels_multiple)),
+              "arm_depthwise_conv_wrapper_s8 (int4 weights: arm_depthwise_conv_wrapper_s4)",
+              (*_COMMON, rank4_nhwc, constant_int8_or_int4_weights, constant_int32_bias, depthwise_channels_multiple)),
     OpSupport(OpKind.FULLY_CONNECTED, "Dense", "arm_fully_connected_per_channel_s8 / arm_fully_connected_s8",
               (*_COMMON, constant_int8_weights, constant_int32_bias)),
     OpSupport(OpKind.ADD, "Add (also broadcasting); the `+ 3` of hard_sigmoid (a constant scalar operand); the bias "

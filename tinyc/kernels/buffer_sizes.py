@@ -17,6 +17,12 @@ Formulas (read from CMSIS-NN v7.0.0's documentation and get-buffer-size sources)
   N == 1 and dilation 1: 0 bytes for a 3x3 filter with padding <= 1 (``arm_depthwise_conv_3x3_s8``),
   else ``C_in * HK * WK * sizeof(int16_t)`` (``arm_depthwise_conv_s8_opt``); any other case
   (channel multiplier > 1, batches, dilation) runs ``arm_depthwise_conv_s8``: 0 bytes.
+* s4 convolution (``arm_convolve_wrapper_s4_get_buffer_size_dsp``): 1x1, no padding, dilation 1: 0 bytes; otherwise
+  ``2 * HK * WK * C_in * sizeof(int16_t)`` (not rounded up to 4, unlike s8). tinyc's own s4 kernel
+  (``tinyc_dsp_convolve_s4``) needs ``64 * (k // 8 + 1)`` bytes for its four int16 columns (``TINYC_S4_COLUMNS_BYTES``
+  in tinyc_dsp.h), 1x1 convolutions too: the planner reserves the larger of the two.
+* s4 depthwise (``arm_depthwise_conv_wrapper_s4_get_buffer_size_dsp``): when C_in == C_out, N == 1 and dilation 1,
+  ``C_in * HK * WK * sizeof(int16_t)`` (no 3x3 exception, unlike s8); else 0 bytes.
 * fully connected (``arm_fully_connected_s8_get_buffer_size_dsp``, also used for the per-channel
   and wrapper entry points): 0 bytes (kernel sums are an MVE-only buffer).
 * average pooling (``arm_avgpool_s8_get_buffer_size_dsp``): ``C * sizeof(int32_t)``.
@@ -67,6 +73,29 @@ def depthwise_scratch_bytes(*, input_nhwc: tuple[int, int, int, int], filter_hw:
     if filter_hw == (3, 3) and padding_hw[0] <= 1 and padding_hw[1] <= 1:
         return 0
     return c_in * filter_hw[0] * filter_hw[1] * INT16_BYTES
+
+
+def conv_s4_scratch_bytes(*, input_nhwc: tuple[int, int, int, int], filter_hw: tuple[int, int],
+                          output_nhwc: tuple[int, int, int, int], stride_hw: tuple[int, int],
+                          padding_hw: tuple[int, int], dilation_hw: tuple[int, int] = (1, 1)) -> int:
+    """Bytes of scratch for one CONV_2D with int4 weights: the larger of ``arm_convolve_wrapper_s4_get_buffer_size``
+    (DSP) and tinyc_dsp_convolve_s4's four columns."""
+    del output_nhwc, stride_hw
+    k = filter_hw[0] * filter_hw[1] * input_nhwc[3]
+    tinyc_columns = 64 * (k // 8 + 1)
+    if filter_hw == (1, 1) and padding_hw == (0, 0) and dilation_hw == (1, 1):
+        return tinyc_columns
+    return max(2 * k * INT16_BYTES, tinyc_columns)
+
+
+def depthwise_s4_scratch_bytes(*, input_nhwc: tuple[int, int, int, int], filter_hw: tuple[int, int],
+                               output_nhwc: tuple[int, int, int, int], stride_hw: tuple[int, int],
+                               padding_hw: tuple[int, int], dilation_hw: tuple[int, int] = (1, 1)) -> int:
+    """``arm_depthwise_conv_wrapper_s4_get_buffer_size`` (DSP): bytes for one DEPTHWISE_CONV_2D with int4 weights."""
+    del stride_hw, padding_hw
+    if input_nhwc[3] != output_nhwc[3] or input_nhwc[0] != 1 or dilation_hw != (1, 1):
+        return 0
+    return input_nhwc[3] * filter_hw[0] * filter_hw[1] * INT16_BYTES
 
 
 def fully_connected_scratch_bytes(*, accum_depth: int, output_depth: int) -> int:

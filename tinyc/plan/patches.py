@@ -109,7 +109,8 @@ def _tile_call(call: Call, inputs: tuple[int, ...], output: int, in_region: Regi
         out_dims = Dims(1, out_region.h, out_region.w, full.c)
         scratch = conv_scratch_bytes(depthwise=call.kind is KernelKind.DEPTHWISE_CONV, input_dims=in_dims,
                                      filter_hw=(call.filter_dims.h, call.filter_dims.w), output_dims=out_dims,
-                                     stride_hw=(call.stride_h, call.stride_w), padding_hw=(pad_h, pad_w))
+                                     stride_hw=(call.stride_h, call.stride_w), padding_hw=(pad_h, pad_w),
+                                     int4=call.weight_bits == 4)
         return replace(call, inputs=inputs, output=output, macs=macs, scratch_bytes=scratch, input_dims=in_dims,
                        output_dims=out_dims, pad_h=pad_h, pad_w=pad_w)
     if isinstance(call, PadCall):

@@ -14,6 +14,7 @@ import numpy as np
 
 from tinyc.boards import Board, BoardRef, get_board
 from tinyc.frontend.loader import LoadedModel, load_model
+from tinyc.frontend.weights import WeightOptions, WeightPrecision
 from tinyc.ir.graph import Graph
 from tinyc.ir.lower import LoweredModel, lower
 from tinyc.ir.reader import name_output, read_tflite
@@ -54,11 +55,12 @@ class Planned:
 
 
 def plan_model(model_path: Path, board_name: BoardRef, *, options: ScheduleOptions = ScheduleOptions(),
-               calibration: Path | None = None) -> Planned:
+               calibration: Path | None = None, weights: WeightOptions = WeightOptions()) -> Planned:
     """Front end, lowering, scheduling and planning, with every stage's check; no toolchain needed. `calibration`:
-    a .npy / .npz file of calibration samples for a .keras or .py model (tinyc.frontend.calibration)."""
+    a .npy / .npz file of calibration samples for a .keras or .py model (tinyc.frontend.calibration); `weights`:
+    int4 weights (tinyc.frontend.weights)."""
     get_board(board_name)  # an unknown board is refused before the model is built
-    return plan_loaded(load_model(model_path, calibration=calibration), board_name, options=options)
+    return plan_loaded(load_model(model_path, calibration=calibration, weights=weights), board_name, options=options)
 
 
 def plan_loaded(loaded: LoadedModel, board_name: BoardRef | Board, *,
@@ -72,7 +74,8 @@ def plan_loaded(loaded: LoadedModel, board_name: BoardRef | Board, *,
 def _plan(loaded: LoadedModel, board: Board, options: ScheduleOptions) -> Planned:
     graph = name_output(read_tflite(loaded.tflite), loaded.output_layer)
     lowered, schedule, plan, kernels, constants, report = _plan_graph(graph, board, options, name=loaded.name,
-                                                                      notes=loaded.notes)
+                                                                      notes=loaded.notes,
+                                                                      weight_precision=loaded.weights)
     return Planned(loaded=loaded, graph=graph, lowered=lowered, schedule=schedule, plan=plan, board=board,
                    report=report, options=options, chosen_kernels=(schedule, board, kernels), constants=constants)
 
@@ -83,9 +86,9 @@ def plan_graph(graph: Graph, board: Board, *, name: str, options: ScheduleOption
     return _plan_graph(graph, board, options, name=name, notes=())[-1]
 
 
-def _plan_graph(graph: Graph, board: Board, options: ScheduleOptions, *, name: str, notes: tuple[str, ...]
-                ) -> tuple[LoweredModel, Schedule, MemoryPlan, tuple[KernelChoice, ...], ConstantsPlacement,
-                           MemoryReport]:
+def _plan_graph(graph: Graph, board: Board, options: ScheduleOptions, *, name: str, notes: tuple[str, ...],
+                weight_precision: WeightPrecision | None = None
+                ) -> tuple[LoweredModel, Schedule, MemoryPlan, tuple[KernelChoice, ...], ConstantsPlacement, MemoryReport]:
     lowered = lower(graph)
     choice = choose_schedule(lowered, board, options)
     schedule, plan = choice.schedule, choice.plan
@@ -95,7 +98,8 @@ def _plan_graph(graph: Graph, board: Board, options: ScheduleOptions, *, name: s
     notes = notes + ((f"specialized kernels: their code and compile-time constant layouts add about "
                       f"{layouts:,} B of flash (counted in code)",) if layouts > 0 else ())
     report = memory_report(schedule, plan, board, model_name=name, notes=notes,
-                           schedule_summary=choice.summary(), extra_code_bytes=layouts)
+                           schedule_summary=choice.summary(), extra_code_bytes=layouts,
+                           weight_precision=weight_precision)
     constants = place_constants(schedule, kernels, board, policy=options.constants,
                                 sram_used_bytes=report.peak_sram_bytes, headroom_fraction=SRAM_HEADROOM_FRACTION)
     if constants.sram_bytes:

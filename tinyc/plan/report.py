@@ -7,6 +7,7 @@ from typing import Any
 from dataclasses import dataclass, field
 
 from tinyc.boards import Board
+from tinyc.frontend.weights import WeightPrecision
 from tinyc.ir.lower import KernelKind
 from tinyc.plan.placement import MemoryPlan
 from tinyc.plan.schedule import Schedule, ScheduleKind
@@ -119,6 +120,12 @@ class MemoryReport:
     measured_stack_bytes: int | None = None
     live_peak_bytes: int = 0  # the most activation and scratch bytes live at one step: no placement needs less
     sram_constants_bytes: int = 0  # constants copied to SRAM at start-up (tinyc/plan/constants.py); also in flash
+    weight_precision: WeightPrecision | None = None  # `--weights int4`: each weighted layer's precision
+
+    @property
+    def int8_weights_bytes(self) -> int:
+        """The weights' flash with every weight tensor int8 (the same biases and requantization constants)."""
+        return self.weights_bytes + (self.weight_precision.saved_bytes if self.weight_precision else 0)
 
     @property
     def peak_sram_bytes(self) -> int:
@@ -184,6 +191,8 @@ class MemoryReport:
             "fits": self.fits, "measured": self.measured, "tflm_arena_bytes": self.tflm_arena_bytes,
             "verdict": self.verdict(), "notes": list(self.notes), "schedule": self.schedule_summary.as_json(),
             "measured_stack_bytes": self.measured_stack_bytes, "live_peak_bytes": self.live_peak_bytes,
+            "weight_precision": None if self.weight_precision is None else {
+                **self.weight_precision.as_json(), "weights_bytes_int8": self.int8_weights_bytes},
             "layers": [{"step": r.step, "op_index": r.op_index, "op": r.op, "layer": r.layer,
                         "output_shape": list(r.output_shape), "macs": r.macs, "weights_bytes": r.weights_bytes,
                         "live_activation_bytes": r.live_activation_bytes, "scratch_bytes": r.scratch_bytes,
@@ -196,7 +205,7 @@ def memory_report(schedule: Schedule, plan: MemoryPlan, board: Board, *, model_n
                   sizes: ElfSizes | None = None, tflm_arena_bytes: int | None = None,
                   notes: tuple[str, ...] = (), schedule_summary: ScheduleSummary | None = None,
                   measured_stack_bytes: int | None = None, extra_code_bytes: int = 0,
-                  sram_constants_bytes: int = 0) -> MemoryReport:
+                  sram_constants_bytes: int = 0, weight_precision: WeightPrecision | None = None) -> MemoryReport:
     graph = schedule.graph
     groups: dict[int, list[int]] = {}
     for step, s in enumerate(schedule.steps):
@@ -227,7 +236,7 @@ def memory_report(schedule: Schedule, plan: MemoryPlan, board: Board, *, model_n
                         schedule_summary=schedule_summary or ScheduleSummary(schedule.kind),
                         measured_stack_bytes=measured_stack_bytes,
                         live_peak_bytes=max((plan.live_bytes(i) for i in range(plan.steps)), default=0),
-                        sram_constants_bytes=sram_constants_bytes)
+                        sram_constants_bytes=sram_constants_bytes, weight_precision=weight_precision)
 
 
 def _scratch_bytes(plan: MemoryPlan, step: int) -> int:

@@ -144,10 +144,10 @@ def in_place_kind(call: Call) -> bool:
     """Depthwise convs, and 1x1 stride-1 convs with no more output than input channels, can write
     their output over their input (tinyc_depthwise_conv_inplace_s8, tinyc_conv1x1_inplace_s8);
     an elementwise op (ADD, a lookup table, MUL, SUB, MAXIMUM, MINIMUM) can write over an operand of the
-    output's size (element i is read before it is written)."""
+    output's size (element i is read before it is written). Convolutions with int4 weights have no in-place kernel."""
     if call.kind in ELEMENTWISE_KINDS:
         return True
-    if not isinstance(call, ConvCall):
+    if not isinstance(call, ConvCall) or call.weight_bits != 8:
         return False
     if call.kind is KernelKind.DEPTHWISE_CONV:
         return call.ch_mult == 1 and (call.dilation_h, call.dilation_w) == (1, 1)

@@ -428,6 +428,12 @@ SPECIALIZED: dict[KernelKind, tuple[Callable[[Step], str],
 }
 
 
+def _int4_reason(call: ConvCall | FullyConnectedCall) -> str:
+    """int4 weights run the s4 kernels: the specialized kernels' layouts are int8 or int16 (twice or four times the
+    flash int4 saves)."""
+    return "int4 weights (the s4 kernel)" if isinstance(call, ConvCall) and call.weight_bits == 4 else ""
+
+
 def choose_kernels(schedule: Schedule, board: Board) -> tuple[KernelChoice, ...]:
     """One choice per step; the steps of one op (its patches) share it and its constants."""
     reasons: dict[int, str] = {}
@@ -438,7 +444,7 @@ def choose_kernels(schedule: Schedule, board: Board) -> tuple[KernelChoice, ...]
         if call.kind in SPECIALIZED and isinstance(call, (ConvCall, FullyConnectedCall)):
             calls.setdefault(call.op_index, call)
             macs[call.op_index] = macs.get(call.op_index, 0) + call.macs
-            reasons[call.op_index] = reasons.get(call.op_index) or SPECIALIZED[call.kind][0](step)
+            reasons[call.op_index] = reasons.get(call.op_index) or _int4_reason(call) or SPECIALIZED[call.kind][0](step)
     by_op = {op: SPECIALIZED[call.kind][1](call, WeightFormat.S16) if not reasons[op]
              else KernelChoice(Variant.GENERIC, reason=reasons[op]) for op, call in calls.items()}
     steps = Counter(s.call.op_index for s in schedule.steps)  # an op's steps: one inlined kernel each

@@ -326,7 +326,8 @@ def model_accuracy(planned: Planned, *, limit: int | None = None, emulator: Emul
     report = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
                            sizes=runs.build.sizes, notes=notes, measured_stack_bytes=runs.run.stack_used_bytes,
                            schedule_summary=planned.report.schedule_summary,
-                           sram_constants_bytes=planned.constants.sram_bytes)
+                           sram_constants_bytes=planned.constants.sram_bytes,
+                           weight_precision=planned.loaded.weights)
     return AccuracyResult(model_name=planned.loaded.name, board=planned.board.name, emulator=runs.run.emulator,
                           reference=reference.name, labels=dataset.y, label_kind=dataset.labels, float_outputs=floats,
                           reference_outputs=_real(planned, reference.outputs),

@@ -189,7 +189,8 @@ def verify_planned(planned: Planned, inputs: list[np.ndarray], *, folder: Path |
     report = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
                            sizes=runs.build.sizes, notes=notes, measured_stack_bytes=runs.run.stack_used_bytes,
                            schedule_summary=planned.report.schedule_summary,
-                           sram_constants_bytes=planned.constants.sram_bytes)
+                           sram_constants_bytes=planned.constants.sram_bytes,
+                           weight_precision=planned.loaded.weights)
     return VerifyResult(planned=planned, build=runs.build, run=runs.run, reference=reference.name,
                         samples=len(inputs), mismatched_samples=outputs.mismatched_samples,
                         mismatched_bytes=outputs.mismatched_bytes, first_mismatch=first,

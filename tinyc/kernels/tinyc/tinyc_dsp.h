@@ -44,6 +44,30 @@ int32_t tinyc_dsp_depthwise_conv_s8(const cmsis_nn_dw_conv_params *dw_conv_param
                                     const cmsis_nn_dims *output_dims,
                                     int8_t *output_data);
 
+/* int4 weights (TFLite's packing); the convolution's context buffer holds TINYC_S4_COLUMNS_BYTES(k) bytes of int16
+ * columns for 4 pixels (k = HK * WK * C_IN; tinyc/kernels/buffer_sizes.py reserves them). */
+#define TINYC_S4_COLUMNS_BYTES(k) (64 * ((k) / 8 + 1))
+int32_t tinyc_dsp_convolve_s4(const cmsis_nn_context *ctx,
+                              const cmsis_nn_conv_params *conv_params,
+                              const cmsis_nn_per_channel_quant_params *quant_params,
+                              const cmsis_nn_dims *input_dims,
+                              const int8_t *input_data,
+                              const cmsis_nn_dims *filter_dims,
+                              const int8_t *filter_data,
+                              const int32_t *bias_data,
+                              const cmsis_nn_dims *output_dims,
+                              int8_t *output_data);
+
+int32_t tinyc_dsp_depthwise_conv_s4(const cmsis_nn_dw_conv_params *dw_conv_params,
+                                    const cmsis_nn_per_channel_quant_params *quant_params,
+                                    const cmsis_nn_dims *input_dims,
+                                    const int8_t *input_data,
+                                    const cmsis_nn_dims *filter_dims,
+                                    const int8_t *filter_data,
+                                    const int32_t *bias_data,
+                                    const cmsis_nn_dims *output_dims,
+                                    int8_t *output_data);
+
 /* quant_stride: 0 per-tensor (one multiplier and shift), 1 per-channel. */
 int32_t tinyc_dsp_fully_connected_s8(const cmsis_nn_fc_params *fc_params,
                                      const int32_t *multiplier,

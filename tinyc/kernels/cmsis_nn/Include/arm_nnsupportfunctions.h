@@ -81,6 +81,41 @@ static inline int8_t arm_nn_requantize_clamp(const int32_t acc, const int32_t mu
     return (int8_t)out;
 }
 
+/**
+ * int4 weights (tinyc): value `index` of a filter packed as TFLite packs INT4 tensors: two per byte over the
+ * flattened tensor, the even element in the low nibble, each a two's-complement value in [-8, 7].
+ */
+static inline int32_t tinyc_nn_s4_at(const int8_t *packed, const int32_t index)
+{
+    const int32_t byte = packed[index >> 1];
+    return (index & 1) ? (byte >> 4) : (int32_t)((uint32_t)byte << 28) >> 28;
+}
+
+/** sum over i < count of s4 weight (first + i) * (input[i] + input_offset): one run of a conv's filter row. */
+static inline int32_t tinyc_nn_s4_dot(const int8_t *packed, int32_t first, const int8_t *input, int32_t count,
+                                      const int32_t input_offset)
+{
+    int32_t acc = 0;
+    int32_t i = 0;
+    if ((first & 1) && count > 0)
+    {
+        acc += tinyc_nn_s4_at(packed, first) * ((int32_t)input[0] + input_offset);
+        i = 1;
+    }
+    const int8_t *pair = packed + ((first + i) >> 1);
+    for (; i + 1 < count; i += 2)
+    {
+        const int32_t byte = *pair++;
+        acc += ((int32_t)((uint32_t)byte << 28) >> 28) * ((int32_t)input[i] + input_offset);
+        acc += (byte >> 4) * ((int32_t)input[i + 1] + input_offset);
+    }
+    if (i < count)
+    {
+        acc += tinyc_nn_s4_at(packed, first + i) * ((int32_t)input[i] + input_offset);
+    }
+    return acc;
+}
+
 /** A pooling window of output (out_y, out_x) clipped to the input: [y_start, y_end) x [x_start, x_end). */
 typedef struct
 {

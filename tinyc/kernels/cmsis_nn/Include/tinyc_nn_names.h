@@ -14,8 +14,12 @@
 #define arm_avgpool_s8_get_buffer_size                tinyc_nn_avgpool_s8_get_buffer_size
 #define arm_concatenation_s8_x                        tinyc_nn_concatenation_s8_x
 #define arm_concatenation_s8_z                        tinyc_nn_concatenation_s8_z
+#define arm_convolve_wrapper_s4                       tinyc_nn_convolve_wrapper_s4
+#define arm_convolve_wrapper_s4_get_buffer_size       tinyc_nn_convolve_wrapper_s4_get_buffer_size
 #define arm_convolve_wrapper_s8                       tinyc_nn_convolve_wrapper_s8
 #define arm_convolve_wrapper_s8_get_buffer_size       tinyc_nn_convolve_wrapper_s8_get_buffer_size
+#define arm_depthwise_conv_wrapper_s4                 tinyc_nn_depthwise_conv_wrapper_s4
+#define arm_depthwise_conv_wrapper_s4_get_buffer_size tinyc_nn_depthwise_conv_wrapper_s4_get_buffer_size
 #define arm_depthwise_conv_wrapper_s8                 tinyc_nn_depthwise_conv_wrapper_s8
 #define arm_depthwise_conv_wrapper_s8_get_buffer_size tinyc_nn_depthwise_conv_wrapper_s8_get_buffer_size
 #define arm_elementwise_add_s8                        tinyc_nn_elementwise_add_s8

@@ -4,6 +4,8 @@
  * input rows padded with the input zero point on the stack (no border cases, the input offset folded into the
  * bias), taps unrolled for 3x3 and 5x5; rows too wide for the band: the interior straight from the input, border
  * pixels from their zero-point padded window. The requantization mode is a compile-time constant.
+ * tinyc_dsp_depthwise_conv_s4: the same kernel for int4 weights (TFLite's packing), unpacked into the same
+ * per-group table.
  */
 #include "tinyc_dsp.h"
 
@@ -179,15 +181,27 @@ static void dw_group4_any(const cmsis_nn_dw_conv_params *params, const cmsis_nn_
     }
 }
 
-int32_t tinyc_dsp_depthwise_conv_s8(const cmsis_nn_dw_conv_params *dw_conv_params,
-                                    const cmsis_nn_per_channel_quant_params *quant_params,
-                                    const cmsis_nn_dims *input_dims,
-                                    const int8_t *input_data,
-                                    const cmsis_nn_dims *filter_dims,
-                                    const int8_t *filter_data,
-                                    const int32_t *bias_data,
-                                    const cmsis_nn_dims *output_dims,
-                                    int8_t *output_data)
+/* Weight `index` of the flattened filter: int8, or int4 (TFLite's packing, the even element in the low nibble). */
+static inline int32_t dw_weight(const int8_t *filter, int32_t index, int32_t int4)
+{
+    if (!int4)
+    {
+        return filter[index];
+    }
+    const int32_t byte = filter[index >> 1];
+    return (index & 1) ? (byte >> 4) : (int32_t)((uint32_t)byte << 28) >> 28;
+}
+
+static int32_t dw_dsp(const cmsis_nn_dw_conv_params *dw_conv_params,
+                      const cmsis_nn_per_channel_quant_params *quant_params,
+                      const cmsis_nn_dims *input_dims,
+                      const int8_t *input_data,
+                      const cmsis_nn_dims *filter_dims,
+                      const int8_t *filter_data,
+                      const int32_t *bias_data,
+                      const cmsis_nn_dims *output_dims,
+                      int8_t *output_data,
+                      int32_t int4)
 {
     const int32_t chans = input_dims->c;
     const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
@@ -212,7 +226,7 @@ int32_t tinyc_dsp_depthwise_conv_s8(const cmsis_nn_dw_conv_params *dw_conv_param
             int8_t wb[4] = {0, 0, 0, 0};
             for (int32_t j = 0; j < group; j++)
             {
-                wb[j] = filter_data[t * chans + c + j];
+                wb[j] = (int8_t)dw_weight(filter_data, t * chans + c + j, int4);
                 full[j] += wb[j];
             }
             int32_t v;
@@ -274,5 +288,34 @@ int32_t tinyc_dsp_depthwise_conv_s8(const cmsis_nn_dw_conv_params *dw_conv_param
     return 1;
 }
 
+
+int32_t tinyc_dsp_depthwise_conv_s8(const cmsis_nn_dw_conv_params *dw_conv_params,
+                                    const cmsis_nn_per_channel_quant_params *quant_params,
+                                    const cmsis_nn_dims *input_dims,
+                                    const int8_t *input_data,
+                                    const cmsis_nn_dims *filter_dims,
+                                    const int8_t *filter_data,
+                                    const int32_t *bias_data,
+                                    const cmsis_nn_dims *output_dims,
+                                    int8_t *output_data)
+{
+    return dw_dsp(dw_conv_params, quant_params, input_dims, input_data, filter_dims, filter_data, bias_data,
+                  output_dims, output_data, 0);
+}
+
+/* The same with int4 weights: only the unpacking of each group's weight table differs. */
+int32_t tinyc_dsp_depthwise_conv_s4(const cmsis_nn_dw_conv_params *dw_conv_params,
+                                    const cmsis_nn_per_channel_quant_params *quant_params,
+                                    const cmsis_nn_dims *input_dims,
+                                    const int8_t *input_data,
+                                    const cmsis_nn_dims *filter_dims,
+                                    const int8_t *filter_data,
+                                    const int32_t *bias_data,
+                                    const cmsis_nn_dims *output_dims,
+                                    int8_t *output_data)
+{
+    return dw_dsp(dw_conv_params, quant_params, input_dims, input_data, filter_dims, filter_data, bias_data,
+                  output_dims, output_data, 1);
+}
 
 #endif /* TINYC_DSP_KERNELS */
