@@ -145,7 +145,8 @@ ONNX_OPS: dict[str, OnnxOp] = {
     "HardSwish": OnnxOp(("HARD_SWISH",)),
     "HardSigmoid": OnnxOp(("MUL", "ADD", "RELU6", "MINIMUM", "MAXIMUM")),
     "Softmax": OnnxOp(("SOFTMAX", "RESHAPE"), "over the last axis", verified=True),
-    "MaxPool": OnnxOp(("MAX_POOL_2D", "PAD"), verified=True),
+    "MaxPool": OnnxOp(("MAX_POOL_2D", "PAD"), "explicit pads only after a ReLU (padded with zeros then: "
+                      "`pad_maxpool_after_relu`)", verified=True),
     "AveragePool": OnnxOp(("AVERAGE_POOL_2D", "PAD"), verified=True),
     "GlobalAveragePool": OnnxOp(("MEAN",), verified=True),
     "ReduceMean": OnnxOp(("MEAN",), "over height and width"),
@@ -206,6 +207,70 @@ def read_onnx(path: Path) -> Any:
 
 def node_label(node: Any) -> str:
     return f"ONNX node {node.name!r} ({node.op_type})"
+
+
+_NONNEGATIVE = ("Relu", "Clip", "Sigmoid")  # producers whose outputs are >= 0 (Clip: when its minimum is)
+
+
+def _nonnegative(model: Any, name: str) -> bool:
+    """The tensor `name` is produced by a Relu, a Sigmoid, or a Clip whose constant minimum is >= 0."""
+    import onnx.numpy_helper as nh
+    producers = [n for n in model.graph.node if name in n.output]
+    if len(producers) != 1 or producers[0].op_type not in _NONNEGATIVE:
+        return False
+    node = producers[0]
+    if node.op_type != "Clip":
+        return True
+    minimum = next((a.f for a in node.attribute if a.name == "min"), None)  # opset < 11
+    if len(node.input) > 1 and node.input[1]:
+        values = {t.name: nh.to_array(t) for t in model.graph.initializer}
+        for c in model.graph.node:
+            if c.op_type == "Constant" and c.output[0] == node.input[1]:
+                values[c.output[0]] = nh.to_array(c.attribute[0].t)
+        found = values.get(node.input[1])
+        minimum = float(found) if found is not None and found.size == 1 else None
+    return minimum is not None and minimum >= 0.0
+
+
+def pad_maxpool_after_relu(path: Path, model: Any) -> tuple[Any, tuple[str, ...]]:
+    """A MaxPool with explicit pads becomes, through onnx2tf, a PADV2 with -inf (TensorFlow's SAME padding is not
+    ONNX's) that int8 cannot hold. After a ReLU (a Sigmoid, a Clip from >= 0) the input is never negative, so a
+    zero Pad followed by an unpadded MaxPool computes the same: that rewrite, on a copy (the usual
+    Conv-BN-ReLU-MaxPool stem of a ResNet). Another padded MaxPool is refused, naming it. Returns the model and the
+    names of the nodes rewritten; `check_fidelity` then compares the result with onnxruntime on the original."""
+    from onnx import helper, numpy_helper
+    rewritten = type(model)()
+    rewritten.CopyFrom(model)
+    nodes, names = [], []
+    for node in rewritten.graph.node:
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        pads = list(attrs.get("pads", []))
+        if node.op_type != "MaxPool" or not any(pads):
+            nodes.append(node)
+            continue
+        auto_pad = attrs.get("auto_pad", b"NOTSET")
+        simple = (attrs.get("ceil_mode", 0) == 0 and all(d == 1 for d in attrs.get("dilations", [1])) and
+                  auto_pad in (b"NOTSET", "NOTSET") and len(node.output) == 1)
+        if not (simple and _nonnegative(rewritten, node.input[0])):
+            raise UnsupportedModelError(
+                f"{path}: {node_label(node)} pads its input {pads} explicitly; onnx2tf pads with -inf there (a PADV2), "
+                "which int8 cannot hold and tinyc does not run: put it after a ReLU (tinyc then pads with zeros), or "
+                "pad the model with a Pad node and use MaxPool without pads")
+        rank = len(pads) // 2
+        begins, ends = pads[:rank], pads[rank:]
+        pad_values = numpy_helper.from_array(np.array([0, 0, *begins, 0, 0, *ends], np.int64), f"{node.name}/pads")
+        rewritten.graph.initializer.append(pad_values)
+        padded = f"{node.name}/padded"
+        nodes.append(helper.make_node("Pad", [node.input[0], pad_values.name], [padded], name=f"{node.name}/pad",
+                                      mode="constant"))
+        kept = [a for a in node.attribute if a.name != "pads"]
+        pool = helper.make_node("MaxPool", [padded], list(node.output), name=node.name)
+        pool.attribute.extend(kept)
+        nodes.append(pool)
+        names.append(node.name)
+    del rewritten.graph.node[:]
+    rewritten.graph.node.extend(nodes)
+    return rewritten, tuple(names)
 
 
 def check_onnx_ops(path: Path, model: Any) -> None:
