@@ -158,7 +158,8 @@ ONNX_OPS: dict[str, OnnxOp] = {
     "Concat": OnnxOp(("CONCATENATION",)),
     "Split": OnnxOp(("SPLIT", "SPLIT_V")),
     "Slice": OnnxOp(("STRIDED_SLICE",)),
-    "Pad": OnnxOp(("PAD", "MIRROR_PAD"), "constant zero padding (reflect is MIRROR_PAD, which tinyc does not run)"),
+    "Pad": OnnxOp(("PAD", "MIRROR_PAD"), "constant zero padding (reflect is MIRROR_PAD, which tinyc does not run); "
+                  "not right after a residual Add, which onnx2tf then computes in NCHW, its PAD too (refused)"),
     "Resize": OnnxOp(("RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR")),
     "Upsample": OnnxOp(("RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR")),
     "Identity": OnnxOp(()),
