@@ -219,8 +219,8 @@ def _value(name: str, shape: list) -> object:
 
 
 def test_unknown_op_is_refused_naming_the_node(tmp_path: Path) -> None:
-    path = _graph(tmp_path, [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Erf", ["r"], ["y"], name="gelu/erf")],
-                  [], [_value("x", [1, 4])], [_value("y", [1, 4])])
+    nodes = [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Erf", ["r"], ["y"], name="gelu/erf")]
+    path = _graph(tmp_path, nodes, [], [_value("x", [1, 4])], [_value("y", [1, 4])])
     with pytest.raises(UnsupportedModelError) as info:
         ox.check_onnx_ops(path, ox.read_onnx(path))
     assert str(info.value).startswith(f"{path}: ONNX node 'gelu/erf' (Erf): op type(s) Erf not among the ONNX ops "
@@ -234,7 +234,8 @@ def test_unnamed_nodes_get_names(tmp_path: Path) -> None:
 
 
 def test_qdq_model_is_refused_with_the_reason(tmp_path: Path) -> None:
-    inits = [numpy_helper.from_array(np.array(0.02, np.float32), "s"), numpy_helper.from_array(np.array(0, np.int8), "z")]
+    inits = [numpy_helper.from_array(np.array(0.02, np.float32), "s"),
+             numpy_helper.from_array(np.array(0, np.int8), "z")]
     nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], name="input_q"),
              helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"], name="input_dq")]
     path = _graph(tmp_path, nodes, inits, [_value("x", [1, 4])], [_value("y", [1, 4])])
@@ -249,14 +250,16 @@ def test_qdq_model_is_refused_with_the_reason(tmp_path: Path) -> None:
 
 def test_padded_maxpool_after_relu_pads_with_zeros_else_is_refused(tmp_path: Path) -> None:
     pool = dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
-    nodes = [helper.make_node("Relu", ["x"], ["r"], name="relu"), helper.make_node("MaxPool", ["r"], ["y"], name="pool", **pool)]
+    nodes = [helper.make_node("Relu", ["x"], ["r"], name="relu"),
+             helper.make_node("MaxPool", ["r"], ["y"], name="pool", **pool)]
     path = _graph(tmp_path, nodes, [], [_value("x", [1, 2, 8, 8])], [_value("y", [1, 2, 4, 4])])
     model, names = ox.pad_maxpool_after_relu(path, ox.read_onnx(path))
     assert names == ("pool",) and [(n.op_type, n.name) for n in model.graph.node] == [
         ("Relu", "relu"), ("Pad", "pool/pad"), ("MaxPool", "pool")]
     assert [a.name for a in model.graph.node[2].attribute] == ["kernel_shape", "strides"]
     assert numpy_helper.to_array(model.graph.initializer[-1]).tolist() == [0, 0, 1, 1, 0, 0, 1, 1]
-    nodes = [helper.make_node("Neg", ["x"], ["r"], name="neg"), helper.make_node("MaxPool", ["r"], ["y"], name="pool", **pool)]
+    nodes = [helper.make_node("Neg", ["x"], ["r"], name="neg"),
+             helper.make_node("MaxPool", ["r"], ["y"], name="pool", **pool)]
     path = _graph(tmp_path, nodes, [], [_value("x", [1, 2, 8, 8])], [_value("y", [1, 2, 4, 4])], name="neg.onnx")
     with pytest.raises(UnsupportedModelError) as info:
         ox.pad_maxpool_after_relu(path, ox.read_onnx(path))

@@ -1,4 +1,5 @@
-"""Model files → an int8 TFLite flatbuffer: `model.py` (with `build()`), `.keras`, `.onnx` (`onnx_model`), or `.tflite`."""
+"""Model files → an int8 TFLite flatbuffer: `model.py` (with `build()`), `.keras`, `.onnx` (`onnx_model`), or
+`.tflite`."""
 
 from __future__ import annotations
 

@@ -3,20 +3,23 @@
 Why onnx2tf: it is the maintained ONNX → TensorFlow/TFLite converter the field uses (PINTO0309/onnx2tf, released
 monthly); onnx-tf (the ONNX project's own TensorFlow backend) is archived, its last release 1.10.0 of March 2022
 (built on tensorflow-addons, itself end-of-life); onnx2keras covers fewer ops, and nobuco starts from PyTorch code,
-not from an ONNX file. onnx2tf turns
-the NCHW graph into an NHWC one (TFLite's and CMSIS-NN's layout) by transposing the weights, not by inserting
-TRANSPOSE ops, so a convolution stays one CONV_2D. tinyc uses onnx2tf only for the float graph (`onnx2tf.convert`
+not from an ONNX file. onnx2tf turns the NCHW graph into an NHWC one (TFLite's and CMSIS-NN's layout) by
+transposing the weights, not by inserting TRANSPOSE ops, so a convolution stays one CONV_2D (where it cannot tell the
+layout, e.g. an explicit Pad right after a residual Add, it computes in NCHW between TRANSPOSEs: tinyc's rules then
+refuse the NCHW PAD, naming the nodes). tinyc uses onnx2tf only for the float graph (`onnx2tf.convert`
 returns a tf_keras model); the int8 conversion is tinyc's own (`convert.keras_to_int8_tflite`: full-integer int8,
 per-channel weights, the calibration data of `--calibration`), so an ONNX model is cached, calibrated and checked
 exactly as a `.keras` one. onnx2tf 1.x is the last line for Python 3.11 (2.x needs 3.12); its wheel pins old
 TensorFlow and numpy, so it is installed without its dependencies and those it imports are tinyc's own.
 
-The stages, each a function over frozen data:
+The stages, each a function returning a new value (the ModelProto `read_onnx` returns is not changed after it):
 1. `read_onnx`: the file, checked by `onnx.checker`; nodes without a name get `OpType_index`, the names every
    message uses.
 2. `check_onnx_ops`: every node's op type against `ONNX_OPS` (what it becomes in TFLite); an already quantized
    (QDQ / QLinear*) graph is refused with the reason (onnx2tf turns QuantizeLinear/DequantizeLinear into float
    arithmetic: the file's own scales would not survive, and tinyc would re-quantize a fake-quantized float graph).
+   `pad_maxpool_after_relu`: a MaxPool with explicit pads after a ReLU becomes a zero Pad and an unpadded MaxPool
+   (onnx2tf would pad with -inf, which int8 cannot hold); another padded MaxPool is refused.
 3. `to_keras`: onnx2tf, on a copy of the file in a temporary folder (it rewrites its input), without onnxsim (a
    subprocess tool tinyc does not install) and without its network download of sample images (replaced by seeded
    data: it only estimates shapes with them). Its op-name pass (sng4onnx) stays on although every node has a name
@@ -24,8 +27,8 @@ The stages, each a function over frozen data:
    a Conv (tf2onnx's export of digits_mcunet).
 4. `check_fidelity`: onnxruntime runs the ONNX file and the tf_keras model runs the same samples in its own layout;
    they must agree (an independent check of onnx2tf's graph), which also fixes how each input and output maps:
-   `EdgeLayout` (NCHW → NHWC is the usual one: `nhwc = nchw.transpose(0, 2, 3, 1)`). The memory report and `model.h`
-   say it.
+   `EdgeLayout` (NCHW → NHWC is the usual one: `nhwc = nchw.transpose(0, 2, 3, 1)`). The memory report, `model.h`
+   and `tinyc.json` say it. It compares with the file as given, so it also checks tinyc's own MaxPool rewrite.
 """
 
 from __future__ import annotations
@@ -74,7 +77,8 @@ class EdgeLayout:
 
     def describe(self) -> str:
         onnx_layout = _layout_name(len(self.onnx_shape), onnx=True)
-        where = f"ONNX {self.role.value} {self.name!r}{' ' + onnx_layout if onnx_layout else ''} {_shape(self.onnx_shape)}"
+        layout = f" {onnx_layout}" if onnx_layout else ""
+        where = f"ONNX {self.role.value} {self.name!r}{layout} {_shape(self.onnx_shape)}"
         if not self.transposed:
             return f"{where} is the int8 model's {self.role.value} as it is"
         tflite_layout = _layout_name(len(self.tflite_shape), onnx=False)
