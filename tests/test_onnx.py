@@ -341,6 +341,21 @@ def test_cached_conversion_keeps_the_layout(onnx_files, loaded) -> None:
 
 
 @pytest.mark.slow
+def test_cached_onnx_conversion_imports_no_tensorflow_nor_onnx(onnx_files, loaded) -> None:
+    """A cached conversion is read without onnx, onnx2tf or TensorFlow (report, then compile, then verify)."""
+    import os
+    import subprocess
+    import sys
+    path, calibration = onnx_files["dscnn"]
+    code = ("import sys; from pathlib import Path; from tinyc.frontend.loader import load_model; "
+            f"m = load_model(Path({str(path)!r}), calibration=Path({str(calibration)!r})); "
+            "print(m.from_cache, sorted(k for k in ('tensorflow', 'onnx', 'onnx2tf', 'onnxruntime') if k in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO,
+                         env={**os.environ, "PYTHONPATH": str(REPO)}).stdout
+    assert out.strip() == "True []"
+
+
+@pytest.mark.slow
 def test_without_calibration_it_says_random_and_wrong_shapes_name_both(onnx_files, tmp_path: Path) -> None:
     from tinyc.frontend.loader import load_model
     path, _ = onnx_files["residual"]
