@@ -80,10 +80,12 @@ class Net:
 
 
 def conv_net(path: Path) -> Path:
-    """Conv (stride 2) -> Relu -> Conv -> BatchNorm -> Relu -> GlobalAveragePool -> Flatten -> Gemm."""
+    """Conv (stride 2) -> Relu -> Conv -> BatchNorm -> Relu -> a ResNet stem's padded MaxPool (3x3, stride 2,
+    pads 1: tinyc pads with zeros after the ReLU) -> GlobalAveragePool -> Flatten -> Gemm."""
     n = Net("conv_net", (1, 3, 16, 16), seed=1)
     x = n.node("Relu", [n.conv("input", "conv1", 3, 8, stride=2)], "relu1")
     x = n.node("Relu", [n.batchnorm(n.conv(x, "conv2", 8, 16), "bn2", 16)], "relu2")
+    x = n.node("MaxPool", [x], "pool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
     return n.save(n.head(x, 16), (1, 10), path)
 
 
@@ -217,8 +219,8 @@ def _value(name: str, shape: list) -> object:
 
 
 def test_unknown_op_is_refused_naming_the_node(tmp_path: Path) -> None:
-    path = _graph(tmp_path, [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Erf", ["r"], ["y"], name="gelu/erf")],
-                  [], [_value("x", [1, 4])], [_value("y", [1, 4])])
+    nodes = [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Erf", ["r"], ["y"], name="gelu/erf")]
+    path = _graph(tmp_path, nodes, [], [_value("x", [1, 4])], [_value("y", [1, 4])])
     with pytest.raises(UnsupportedModelError) as info:
         ox.check_onnx_ops(path, ox.read_onnx(path))
     assert str(info.value).startswith(f"{path}: ONNX node 'gelu/erf' (Erf): op type(s) Erf not among the ONNX ops "
@@ -232,7 +234,8 @@ def test_unnamed_nodes_get_names(tmp_path: Path) -> None:
 
 
 def test_qdq_model_is_refused_with_the_reason(tmp_path: Path) -> None:
-    inits = [numpy_helper.from_array(np.array(0.02, np.float32), "s"), numpy_helper.from_array(np.array(0, np.int8), "z")]
+    inits = [numpy_helper.from_array(np.array(0.02, np.float32), "s"),
+             numpy_helper.from_array(np.array(0, np.int8), "z")]
     nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], name="input_q"),
              helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"], name="input_dq")]
     path = _graph(tmp_path, nodes, inits, [_value("x", [1, 4])], [_value("y", [1, 4])])
@@ -243,6 +246,27 @@ def test_qdq_model_is_refused_with_the_reason(tmp_path: Path) -> None:
         "nodes); onnx2tf turns QuantizeLinear/DequantizeLinear into float arithmetic, so the file's own scales and "
         "zero points would not survive: give tinyc the float ONNX model (export before quantizing) with "
         "--calibration FILE.npz, and tinyc quantizes it to int8 itself")
+
+
+def test_padded_maxpool_after_relu_pads_with_zeros_else_is_refused(tmp_path: Path) -> None:
+    pool = dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+    nodes = [helper.make_node("Relu", ["x"], ["r"], name="relu"),
+             helper.make_node("MaxPool", ["r"], ["y"], name="pool", **pool)]
+    path = _graph(tmp_path, nodes, [], [_value("x", [1, 2, 8, 8])], [_value("y", [1, 2, 4, 4])])
+    model, names = ox.pad_maxpool_after_relu(path, ox.read_onnx(path))
+    assert names == ("pool",) and [(n.op_type, n.name) for n in model.graph.node] == [
+        ("Relu", "relu"), ("Pad", "pool/pad"), ("MaxPool", "pool")]
+    assert [a.name for a in model.graph.node[2].attribute] == ["kernel_shape", "strides"]
+    assert numpy_helper.to_array(model.graph.initializer[-1]).tolist() == [0, 0, 1, 1, 0, 0, 1, 1]
+    nodes = [helper.make_node("Neg", ["x"], ["r"], name="neg"),
+             helper.make_node("MaxPool", ["r"], ["y"], name="pool", **pool)]
+    path = _graph(tmp_path, nodes, [], [_value("x", [1, 2, 8, 8])], [_value("y", [1, 2, 4, 4])], name="neg.onnx")
+    with pytest.raises(UnsupportedModelError) as info:
+        ox.pad_maxpool_after_relu(path, ox.read_onnx(path))
+    assert str(info.value) == (
+        f"{path}: ONNX node 'pool' (MaxPool) pads its input [1, 1, 1, 1] explicitly; onnx2tf pads with -inf there (a "
+        "PADV2), which int8 cannot hold and tinyc does not run: put it after a ReLU (tinyc then pads with zeros), or "
+        "pad the model with a Pad node and use MaxPool without pads")
 
 
 def test_two_outputs_and_dynamic_shapes_are_refused(tmp_path: Path) -> None:
@@ -292,11 +316,13 @@ def test_cli_data_file_is_checked_before_converting(tmp_path: Path, monkeypatch,
 def test_built_models_convert_with_the_layout_said(loaded) -> None:
     from tinyc.ir.reader import read_tflite
     kinds = {name: [op.kind.value for op in read_tflite(m.tflite).ops] for name, m in loaded.items()}
-    assert kinds["conv_net"] == ["PAD", "CONV_2D", "CONV_2D", "MEAN", "FULLY_CONNECTED"]
+    assert kinds["conv_net"] == ["PAD", "CONV_2D", "CONV_2D", "PAD", "MAX_POOL_2D", "MEAN", "FULLY_CONNECTED"]
     assert kinds["dscnn"] == ["PAD", "CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D", "MEAN",
                               "FULLY_CONNECTED", "SOFTMAX"]
     assert kinds["residual"] == ["CONV_2D", "CONV_2D", "CONV_2D", "ADD", "MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN",
                                  "FULLY_CONNECTED"]
+    assert ("ONNX MaxPool 'pool': its explicit pads are a zero Pad before it (the input follows a ReLU, so zeros pad "
+            "as -inf would)") in loaded["conv_net"].notes
     assert loaded["conv_net"].layout_notes == (
         "ONNX input 'input' NCHW (1, 3, 16, 16) -> int8 NHWC (1, 16, 16, 3) (onnx2tf's transpose: input = "
         "onnx_input.transpose(0, 2, 3, 1))",)
@@ -312,6 +338,21 @@ def test_cached_conversion_keeps_the_layout(onnx_files, loaded) -> None:
     again = load_model(path, calibration=calibration)
     assert again.from_cache and again.tflite == loaded["conv_net"].tflite
     assert again.layouts == loaded["conv_net"].layouts
+
+
+@pytest.mark.slow
+def test_cached_onnx_conversion_imports_no_tensorflow_nor_onnx(onnx_files, loaded) -> None:
+    """A cached conversion is read without onnx, onnx2tf or TensorFlow (report, then compile, then verify)."""
+    import os
+    import subprocess
+    import sys
+    path, calibration = onnx_files["dscnn"]
+    code = ("import sys; from pathlib import Path; from tinyc.frontend.loader import load_model; "
+            f"m = load_model(Path({str(path)!r}), calibration=Path({str(calibration)!r})); "
+            "print(m.from_cache, sorted(k for k in ('tensorflow', 'onnx', 'onnx2tf', 'onnxruntime') if k in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO,
+                         env={**os.environ, "PYTHONPATH": str(REPO)}).stdout
+    assert out.strip() == "True []"
 
 
 @pytest.mark.slow
@@ -392,6 +433,8 @@ def test_onnx_models_bit_exact_on_both_boards_and_digits_accuracy(onnx_files, lo
     from tinyc.plan.pipeline import plan_loaded
     for name, model in loaded.items():
         for board in BOARDS:
+            if (name, board) == ("digits_mcunet", BOARDS[0]):
+                continue  # verify_dataset below compares its 450 held-out samples byte for byte on this board
             planned = plan_loaded(model, board)
             proof = tinyc.verify(planned, samples=3, every_op=False, emulator="qemu")
             assert proof.first_mismatch is None, f"{name} on {board}: {proof.first_mismatch}"

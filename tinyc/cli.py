@@ -372,8 +372,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
     bundled boards: STM32F412, STM32H743, STM32L4R5, nRF52840; `tinyc boards`; your own with --board-file).
 
     MODEL is a .py file defining build() (and optionally representative_dataset() and dataset()), a .keras file,
-    a float .onnx file (converted by onnx2tf), or an int8 .tflite. A .py model file is executed as Python code, like setup.py: only run model files you
-    trust."""
+    a float .onnx file (converted by onnx2tf), or an int8 .tflite. A .py model file is executed as Python code, like
+    setup.py: only run model files you trust."""
     ctx.obj = {"debug": debug}
 
 

@@ -1,4 +1,5 @@
-"""Model files → an int8 TFLite flatbuffer: `model.py` (with `build()`), `.keras`, `.onnx` (`onnx_model`), or `.tflite`."""
+"""Model files → an int8 TFLite flatbuffer: `model.py` (with `build()`), `.keras`, `.onnx` (`onnx_model`), or
+`.tflite`."""
 
 from __future__ import annotations
 
@@ -308,10 +309,12 @@ def _from_onnx(path: Path, calibration: Calibration | None) -> LoadedModel:
     model's layout, NCHW for an image model, and transposed as onnx2tf transposed the input)."""
     from tinyc.frontend import onnx_model as ox
     from tinyc.frontend.convert import CALIBRATION_SEED
-    model = ox.read_onnx(path)
-    ox.check_onnx_ops(path, model)
-    shapes, dynamic_batch = ox.input_shapes(path, model)
-    notes: list[str] = []
+    original = ox.read_onnx(path)
+    ox.check_onnx_ops(path, original)
+    shapes, dynamic_batch = ox.input_shapes(path, original)
+    model, padded = ox.pad_maxpool_after_relu(path, original)
+    notes: list[str] = [f"ONNX MaxPool {', '.join(repr(n) for n in padded)}: its explicit pads are a zero Pad before "
+                        "it (the input follows a ReLU, so zeros pad as -inf would)"] if padded else []
     if calibration is not None:
         check_shapes(calibration.path, calibration.samples, shapes)
         probe = [sample[0] for sample in calibration.samples[:ox.FIDELITY_SAMPLES]]
@@ -321,7 +324,7 @@ def _from_onnx(path: Path, calibration: Calibration | None) -> LoadedModel:
         probe = [rng.uniform(-1.0, 1.0, size=shapes[0]).astype(np.float32) for _ in range(ox.FIDELITY_SAMPLES)]
     quiet_tensorflow()
     keras_model = ox.to_keras(path, model, dynamic_batch=dynamic_batch)
-    layouts = ox.check_fidelity(path, model, keras_model, probe)
+    layouts = ox.check_fidelity(path, original, keras_model, probe)  # against the file as given
     if calibration is not None:
         converted = [[layouts[0].to_tflite(a) for a in sample] for sample in calibration.samples]
         representative: RepresentativeDataset = lambda: iter(converted)
@@ -330,7 +333,11 @@ def _from_onnx(path: Path, calibration: Calibration | None) -> LoadedModel:
         notes.append(RANDOM_CALIBRATION)
     notes.extend(layout.describe() for layout in layouts if layout.transposed)
     tflite = keras_to_int8_tflite(keras_model, representative)
-    _check_support(path, tflite, None, {}, origin=lambda op: ox.onnx_origin(model, op.opcode_name))
+    try:
+        _check_support(path, tflite, None, {}, origin=lambda op: ox.onnx_origin(model, op.opcode_name))
+    except ModelFormatError as exc:  # e.g. a constant int8 cannot hold
+        raise UnsupportedModelError(f"{path}: onnx2tf and TensorFlow's int8 conversion made a model tinyc cannot "
+                                    f"read: {exc}") from None
     return LoadedModel(name=_c_name(path), source=path, tflite=tflite, notes=tuple(notes), keras_model=keras_model,
                        layouts=tuple(layouts))
 
@@ -384,7 +391,7 @@ def build_keras(loaded: LoadedModel) -> object | None:
     quiet_tensorflow()
     if loaded.source.suffix.lower() == ".onnx":
         from tinyc.frontend import onnx_model as ox
-        model = ox.read_onnx(loaded.source)
+        model, _ = ox.pad_maxpool_after_relu(loaded.source, ox.read_onnx(loaded.source))
         keras_model: object = ox.to_keras(loaded.source, model, dynamic_batch=ox.input_shapes(loaded.source, model)[1])
         return keras_model
     if loaded.module is None:

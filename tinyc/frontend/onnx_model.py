@@ -3,20 +3,23 @@
 Why onnx2tf: it is the maintained ONNX → TensorFlow/TFLite converter the field uses (PINTO0309/onnx2tf, released
 monthly); onnx-tf (the ONNX project's own TensorFlow backend) is archived, its last release 1.10.0 of March 2022
 (built on tensorflow-addons, itself end-of-life); onnx2keras covers fewer ops, and nobuco starts from PyTorch code,
-not from an ONNX file. onnx2tf turns
-the NCHW graph into an NHWC one (TFLite's and CMSIS-NN's layout) by transposing the weights, not by inserting
-TRANSPOSE ops, so a convolution stays one CONV_2D. tinyc uses onnx2tf only for the float graph (`onnx2tf.convert`
+not from an ONNX file. onnx2tf turns the NCHW graph into an NHWC one (TFLite's and CMSIS-NN's layout) by
+transposing the weights, not by inserting TRANSPOSE ops, so a convolution stays one CONV_2D (where it cannot tell the
+layout, e.g. an explicit Pad right after a residual Add, it computes in NCHW between TRANSPOSEs: tinyc's rules then
+refuse the NCHW PAD, naming the nodes). tinyc uses onnx2tf only for the float graph (`onnx2tf.convert`
 returns a tf_keras model); the int8 conversion is tinyc's own (`convert.keras_to_int8_tflite`: full-integer int8,
 per-channel weights, the calibration data of `--calibration`), so an ONNX model is cached, calibrated and checked
 exactly as a `.keras` one. onnx2tf 1.x is the last line for Python 3.11 (2.x needs 3.12); its wheel pins old
 TensorFlow and numpy, so it is installed without its dependencies and those it imports are tinyc's own.
 
-The stages, each a function over frozen data:
+The stages, each a function returning a new value (the ModelProto `read_onnx` returns is not changed after it):
 1. `read_onnx`: the file, checked by `onnx.checker`; nodes without a name get `OpType_index`, the names every
    message uses.
 2. `check_onnx_ops`: every node's op type against `ONNX_OPS` (what it becomes in TFLite); an already quantized
    (QDQ / QLinear*) graph is refused with the reason (onnx2tf turns QuantizeLinear/DequantizeLinear into float
    arithmetic: the file's own scales would not survive, and tinyc would re-quantize a fake-quantized float graph).
+   `pad_maxpool_after_relu`: a MaxPool with explicit pads after a ReLU becomes a zero Pad and an unpadded MaxPool
+   (onnx2tf would pad with -inf, which int8 cannot hold); another padded MaxPool is refused.
 3. `to_keras`: onnx2tf, on a copy of the file in a temporary folder (it rewrites its input), without onnxsim (a
    subprocess tool tinyc does not install) and without its network download of sample images (replaced by seeded
    data: it only estimates shapes with them). Its op-name pass (sng4onnx) stays on although every node has a name
@@ -24,8 +27,8 @@ The stages, each a function over frozen data:
    a Conv (tf2onnx's export of digits_mcunet).
 4. `check_fidelity`: onnxruntime runs the ONNX file and the tf_keras model runs the same samples in its own layout;
    they must agree (an independent check of onnx2tf's graph), which also fixes how each input and output maps:
-   `EdgeLayout` (NCHW → NHWC is the usual one: `nhwc = nchw.transpose(0, 2, 3, 1)`). The memory report and `model.h`
-   say it.
+   `EdgeLayout` (NCHW → NHWC is the usual one: `nhwc = nchw.transpose(0, 2, 3, 1)`). The memory report, `model.h`
+   and `tinyc.json` say it. It compares with the file as given, so it also checks tinyc's own MaxPool rewrite.
 """
 
 from __future__ import annotations
@@ -74,7 +77,8 @@ class EdgeLayout:
 
     def describe(self) -> str:
         onnx_layout = _layout_name(len(self.onnx_shape), onnx=True)
-        where = f"ONNX {self.role.value} {self.name!r}{' ' + onnx_layout if onnx_layout else ''} {_shape(self.onnx_shape)}"
+        layout = f" {onnx_layout}" if onnx_layout else ""
+        where = f"ONNX {self.role.value} {self.name!r}{layout} {_shape(self.onnx_shape)}"
         if not self.transposed:
             return f"{where} is the int8 model's {self.role.value} as it is"
         tflite_layout = _layout_name(len(self.tflite_shape), onnx=False)
@@ -145,7 +149,8 @@ ONNX_OPS: dict[str, OnnxOp] = {
     "HardSwish": OnnxOp(("HARD_SWISH",)),
     "HardSigmoid": OnnxOp(("MUL", "ADD", "RELU6", "MINIMUM", "MAXIMUM")),
     "Softmax": OnnxOp(("SOFTMAX", "RESHAPE"), "over the last axis", verified=True),
-    "MaxPool": OnnxOp(("MAX_POOL_2D", "PAD"), verified=True),
+    "MaxPool": OnnxOp(("MAX_POOL_2D", "PAD"), "explicit pads only after a ReLU (padded with zeros then: "
+                      "`pad_maxpool_after_relu`)", verified=True),
     "AveragePool": OnnxOp(("AVERAGE_POOL_2D", "PAD"), verified=True),
     "GlobalAveragePool": OnnxOp(("MEAN",), verified=True),
     "ReduceMean": OnnxOp(("MEAN",), "over height and width"),
@@ -157,7 +162,8 @@ ONNX_OPS: dict[str, OnnxOp] = {
     "Concat": OnnxOp(("CONCATENATION",)),
     "Split": OnnxOp(("SPLIT", "SPLIT_V")),
     "Slice": OnnxOp(("STRIDED_SLICE",)),
-    "Pad": OnnxOp(("PAD", "MIRROR_PAD"), "constant zero padding (reflect is MIRROR_PAD, which tinyc does not run)"),
+    "Pad": OnnxOp(("PAD", "MIRROR_PAD"), "constant zero padding (reflect is MIRROR_PAD, which tinyc does not run); "
+                  "not right after a residual Add, which onnx2tf then computes in NCHW, its PAD too (refused)"),
     "Resize": OnnxOp(("RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR")),
     "Upsample": OnnxOp(("RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR")),
     "Identity": OnnxOp(()),
@@ -206,6 +212,70 @@ def read_onnx(path: Path) -> Any:
 
 def node_label(node: Any) -> str:
     return f"ONNX node {node.name!r} ({node.op_type})"
+
+
+_NONNEGATIVE = ("Relu", "Clip", "Sigmoid")  # producers whose outputs are >= 0 (Clip: when its minimum is)
+
+
+def _nonnegative(model: Any, name: str) -> bool:
+    """The tensor `name` is produced by a Relu, a Sigmoid, or a Clip whose constant minimum is >= 0."""
+    import onnx.numpy_helper as nh
+    producers = [n for n in model.graph.node if name in n.output]
+    if len(producers) != 1 or producers[0].op_type not in _NONNEGATIVE:
+        return False
+    node = producers[0]
+    if node.op_type != "Clip":
+        return True
+    minimum = next((a.f for a in node.attribute if a.name == "min"), None)  # opset < 11
+    if len(node.input) > 1 and node.input[1]:
+        values = {t.name: nh.to_array(t) for t in model.graph.initializer}
+        for c in model.graph.node:
+            if c.op_type == "Constant" and c.output[0] == node.input[1]:
+                values[c.output[0]] = nh.to_array(c.attribute[0].t)
+        found = values.get(node.input[1])
+        minimum = float(found) if found is not None and found.size == 1 else None
+    return minimum is not None and minimum >= 0.0
+
+
+def pad_maxpool_after_relu(path: Path, model: Any) -> tuple[Any, tuple[str, ...]]:
+    """A MaxPool with explicit pads becomes, through onnx2tf, a PADV2 with -inf (TensorFlow's SAME padding is not
+    ONNX's) that int8 cannot hold. After a ReLU (a Sigmoid, a Clip from >= 0) the input is never negative, so a
+    zero Pad followed by an unpadded MaxPool computes the same: that rewrite, on a copy (the usual
+    Conv-BN-ReLU-MaxPool stem of a ResNet). Another padded MaxPool is refused, naming it. Returns the model and the
+    names of the nodes rewritten; `check_fidelity` then compares the result with onnxruntime on the original."""
+    from onnx import helper, numpy_helper
+    rewritten = type(model)()
+    rewritten.CopyFrom(model)
+    nodes, names = [], []
+    for node in rewritten.graph.node:
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        pads = list(attrs.get("pads", []))
+        if node.op_type != "MaxPool" or not any(pads):
+            nodes.append(node)
+            continue
+        auto_pad = attrs.get("auto_pad", b"NOTSET")
+        simple = (attrs.get("ceil_mode", 0) == 0 and all(d == 1 for d in attrs.get("dilations", [1])) and
+                  auto_pad in (b"NOTSET", "NOTSET") and len(node.output) == 1)
+        if not (simple and _nonnegative(rewritten, node.input[0])):
+            raise UnsupportedModelError(
+                f"{path}: {node_label(node)} pads its input {pads} explicitly; onnx2tf pads with -inf there (a PADV2), "
+                "which int8 cannot hold and tinyc does not run: put it after a ReLU (tinyc then pads with zeros), or "
+                "pad the model with a Pad node and use MaxPool without pads")
+        rank = len(pads) // 2
+        begins, ends = pads[:rank], pads[rank:]
+        pad_values = numpy_helper.from_array(np.array([0, 0, *begins, 0, 0, *ends], np.int64), f"{node.name}/pads")
+        rewritten.graph.initializer.append(pad_values)
+        padded = f"{node.name}/padded"
+        nodes.append(helper.make_node("Pad", [node.input[0], pad_values.name], [padded], name=f"{node.name}/pad",
+                                      mode="constant"))
+        kept = [a for a in node.attribute if a.name != "pads"]
+        pool = helper.make_node("MaxPool", [padded], list(node.output), name=node.name)
+        pool.attribute.extend(kept)
+        nodes.append(pool)
+        names.append(node.name)
+    del rewritten.graph.node[:]
+    rewritten.graph.node.extend(nodes)
+    return rewritten, tuple(names)
 
 
 def check_onnx_ops(path: Path, model: Any) -> None:
