@@ -167,3 +167,9 @@ def test_wheel_installs_and_reports(tmp_path: Path) -> None:
                             cwd=tmp_path, check=True, capture_output=True, text=True).stdout.strip()
     assert nested == "True"
 
+
+
+def test_supported_ops_document_is_current() -> None:
+    """SUPPORTED_OPS.md is what `python -m tinyc.frontend.supported_ops` prints from the rules and the ONNX table."""
+    from tinyc.frontend.supported_ops import supported_ops_document
+    assert (REPO / "SUPPORTED_OPS.md").read_text() == supported_ops_document()
