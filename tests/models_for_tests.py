@@ -18,11 +18,11 @@ def depthwise(k: int, stride: int, padding: str, hw: tuple[int, int], c: int, ac
     return keras.Model(x, layers.ReLU(6.0)(y) if activation == "relu6" else y)
 
 
-def global_avgpool(hw: tuple[int, int], c: int, relu6: bool = False) -> keras.Model:
-    """AVERAGE_POOL_2D whose one window is the whole input (tinyc_fast_avgpool.h), after a conv that gives the
-    sums both signs."""
+def global_avgpool(hw: tuple[int, int], c: int, relu6: bool = False, rows: int | None = None) -> keras.Model:
+    """AVERAGE_POOL_2D whose one window is the whole input, or its first `rows` rows (tinyc_fast_avgpool.h), after a
+    conv that gives the sums both signs."""
     x = keras.Input((*hw, c))
-    y = layers.AveragePooling2D(pool_size=hw)(layers.Conv2D(c, 1)(x))
+    y = layers.AveragePooling2D(pool_size=(rows or hw[0], hw[1]))(layers.Conv2D(c, 1)(x))
     return keras.Model(x, layers.ReLU(6.0)(y) if relu6 else y)
 
 

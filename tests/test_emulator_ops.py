@@ -58,6 +58,8 @@ CONV_CASES = {
     "pools_fused_relu6": m.pools_fused_relu6,
     # tinyc_fast_avgpool.h: one window over the whole input, C % 4 = 3, more than 255 pixels
     "avgpool_global_c7_16x17": lambda: m.global_avgpool((16, 17), 7),
+    # ... and one window of the first 24 of 25 rows (KWS DS-CNN's), C % 4 = 1
+    "avgpool_rows_c5_25x5": lambda: m.global_avgpool((25, 5), 5, rows=24),
 }
 
 

@@ -167,5 +167,7 @@ def test_average_pooling_over_the_whole_input_is_specialized() -> None:
     assert (several.variant, several.reason) == (sp.Variant.GENERIC, "more than one window, or padding")
     padded = sp._fast_avgpool(pool_call((2, 2), (3, 3), (1, 1), pad=1))
     assert (padded.variant, padded.reason) == (sp.Variant.GENERIC, "more than one window, or padding")
+    # whole rows from the first (KWS DS-CNN's 24x5 window over its 25x5 map): contiguous pixels
+    assert sp._fast_avgpool(pool_call((25, 5), (24, 5), (1, 1))).variant is sp.Variant.FAST_AVGPOOL
     part = sp._fast_avgpool(pool_call((5, 5), (4, 4), (1, 1)))
-    assert (part.variant, part.reason) == (sp.Variant.GENERIC, "the window is not the whole input")
+    assert (part.variant, part.reason) == (sp.Variant.GENERIC, "the window is not whole input rows")

@@ -1,6 +1,7 @@
 /*
- * tinyc's global average pooling (ARMv7E-M DSP): the AVERAGE_POOL_2D whose one window is the whole input (output
- * 1x1, no padding; tinyc/plan/specialize.py chooses it), the ending of KWS DS-CNN, ResNet-8 and MobileNetV1.
+ * tinyc's global average pooling (ARMv7E-M DSP): the AVERAGE_POOL_2D whose one window is whole input rows from the
+ * first (output 1x1, no padding: `pixels` contiguous NHWC pixels; tinyc/plan/specialize.py chooses it), the ending
+ * of KWS DS-CNN (24 of its 25 rows), ResNet-8 and MobileNetV1.
  *
  * Method: 4 channels at a time, one word load per pixel and two SXTAB16 into 16-bit lane sums (channels c, c+2 and
  * c+1, c+3), which cannot wrap over at most TINYC_FAP_CHUNK pixels (255 * 128 < 2^15); longer inputs add their
