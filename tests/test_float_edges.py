@@ -21,7 +21,7 @@ def float_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import keras
     import tensorflow as tf
 
-    from tinyc.frontend.convert import _silenced_stdio
+    from tinyc.frontend.convert import silenced_stdio
 
     keras.utils.set_random_seed(7)
     x = keras.Input(INPUT_SHAPE)
@@ -38,7 +38,7 @@ def float_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]  # float32 input and output
-    with _silenced_stdio():
+    with silenced_stdio():
         path = tmp_path_factory.mktemp("float_edges") / "float_edges.tflite"
         path.write_bytes(converter.convert())
     return path

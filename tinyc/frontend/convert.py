@@ -33,8 +33,9 @@ def random_representative_dataset(input_shapes: list[tuple[int, ...]]) -> Repres
 
 
 @contextlib.contextmanager
-def _silenced_stdio() -> Iterator[None]:
-    """The converter prints progress from Python and C++; keep the user's terminal for tinyc."""
+def silenced_stdio(log: io.StringIO | None = None) -> Iterator[None]:
+    """Converters print progress from Python and C++; keep the user's terminal for tinyc. What Python prints goes
+    to `log` (for an error message to quote), what C++ prints is dropped."""
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
@@ -42,7 +43,8 @@ def _silenced_stdio() -> Iterator[None]:
         os.dup2(null.fileno(), 1)
         os.dup2(null.fileno(), 2)
         try:
-            with contextlib.redirect_stdout(io.StringIO()):
+            sink = log if log is not None else io.StringIO()
+            with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
                 yield
         finally:
             sys.stdout.flush()
@@ -64,7 +66,7 @@ def keras_to_int8_tflite(model: object, representative: RepresentativeDataset) -
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
     try:
-        with _silenced_stdio(), warnings.catch_warnings():
+        with silenced_stdio(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # TF warns about input statistics it does not need here
             return bytes(converter.convert())
     except Exception as exc:  # the converter raises many unrelated types; its message is what helps

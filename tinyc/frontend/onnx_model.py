@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from tinyc.errors import ModelLoadError, UnsupportedModelError
+from tinyc.frontend.convert import silenced_stdio
 
 CONVERTER = "onnx2tf"
 FIDELITY_SAMPLES = 2  # calibration samples run through both onnxruntime and the tf_keras model
@@ -399,7 +400,7 @@ def to_keras(path: Path, model: Any, *, dynamic_batch: bool) -> Any:
         copy = Path(tmp) / "model.onnx"  # onnx2tf rewrites the file it is given
         onnx.save(model, str(copy))
         try:
-            with _restored_process_state(recursion_limit=CONVERT_RECURSION_LIMIT), _captured_stdio(log):
+            with _restored_process_state(recursion_limit=CONVERT_RECURSION_LIMIT), silenced_stdio(log):
                 keras_model = module.convert(
                     input_onnx_file_path=str(copy), output_folder_path=str(Path(tmp) / "saved_model"),
                     not_use_onnxsim=True, disable_model_save=True,
@@ -423,26 +424,6 @@ def _last_error(text: str) -> str:
         return exceptions[-1][:300]
     errors = [line for line in lines if line.startswith("ERROR:")]
     return errors[-1][len("ERROR:"):].strip()[:300] if errors else ""
-
-
-@contextlib.contextmanager
-def _captured_stdio(log: io.StringIO) -> Iterator[None]:
-    """onnx2tf prints from Python (kept in `log` for the error message) and TensorFlow from C++ (dropped)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 1)
-        os.dup2(null.fileno(), 2)
-        try:
-            with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-                yield
-        finally:
-            sys.stdout.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
 
 
 def _candidates(onnx_shape: tuple[int, ...], tf_shape: tuple[int, ...]) -> list[tuple[int, ...]]:

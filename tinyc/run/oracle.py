@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinyc.errors import TinycError
-from tinyc.frontend.convert import _silenced_stdio, quiet_tensorflow
+from tinyc.frontend.convert import quiet_tensorflow, silenced_stdio
 
 
 def _tflm() -> Any:
@@ -106,7 +106,7 @@ def _allocates_in_child(model_bytes: bytes, size: int) -> bool:
 
 def _allocates(model_bytes: bytes, size: int) -> bool:
     try:
-        with _silenced_stdio():
+        with silenced_stdio():
             _tflm().Interpreter.from_bytes(model_bytes, arena_size=size)
         return True
     except Exception:  # TFLM raises RuntimeError-like errors when the arena is too small
@@ -151,7 +151,7 @@ def litert_ref_outputs(model_bytes: bytes, samples: list[np.ndarray]) -> list[np
 def _litert_ref_outputs_here(model_bytes: bytes, samples: list[np.ndarray]) -> list[np.ndarray]:
     quiet_tensorflow()
     from ai_edge_litert import interpreter as litert
-    with _silenced_stdio():
+    with silenced_stdio():
         interp = litert.Interpreter(model_content=model_bytes,
                                     experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF)
         interp.allocate_tensors()
