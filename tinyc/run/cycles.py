@@ -80,6 +80,9 @@ TIMING_TABLES: dict[str, TimingTable] = {
     "cortex-m33": TimingTable("Cortex-M33 (the Cortex-M4's timings: an estimate)", alu=1, load_store=2,
                               load_store_pipelined=1, load_store_double=3, multiple_base=1, multiple_per_register=1,
                               branch_taken_extra=2, divide=7, float_divide=14),
+    "cortex-m55": TimingTable("Cortex-M55 (dual-beat Helium, M33-like scalar timings: an estimate)", alu=1,
+                              load_store=2, load_store_pipelined=1, load_store_double=3, multiple_base=1,
+                              multiple_per_register=1, branch_taken_extra=2, divide=7, float_divide=14),
 }
 
 _BRANCHES = ("b", "bl", "blx", "bx", "cbz", "cbnz", "tbb", "tbh")

@@ -1,0 +1,136 @@
+"""Cortex-M55 board (issue 27): alif_e7_hp loads as an emulator-only board on QEMU's mps3-an547, its CPU flags select
+tinyc's DSP and Helium (MVE) kernels, the cycle estimate has an M55 table, and models verify bit-exact."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, needs_toolchain, run_cli
+from tinyc.boards import get_board, load_board_file
+from tinyc.errors import BoardError
+
+BOARD = "alif_e7_hp"
+E7 = (REPO / "boards" / f"{BOARD}.toml").read_text()
+
+
+def test_e7_board_loads() -> None:
+    board = get_board(BOARD)
+    assert (board.cpu, board.clock_hz, board.sram.origin, board.sram.size_bytes, board.flash.origin,
+            board.flash.size_bytes) == ("cortex-m55", 400_000_000, 0x20000000, 1024 * 1024, 0x80000000,
+                                        5632 * 1024)  # the HP core's DTCM, the MRAM
+    assert board.cflags == ("-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard")
+    # mps3-an547 boots Secure: code in the QSPI flash's Secure alias, data in the SSE-300 SRAM's
+    assert (board.qemu.machine, board.qemu.flash_origin, board.qemu.sram_origin) == ("mps3-an547", 0x38000000,
+                                                                                     0x31000000)
+    assert (board.part, board.renode, board.flash_timing) == (None, None, None)  # emulator build only
+
+
+def test_the_an547_build_boots_from_the_itcm() -> None:
+    """The an547 reads its vector table at 0x10000000 (ITCM) at reset: the linker puts it there, the code in QSPI, and
+    the 8 MiB QSPI holds the 5.5 MB MRAM's worth of code and the harness's samples after it."""
+    from tinyc.codegen.target import emulator_target
+    target = emulator_target(get_board(BOARD))
+    assert (target.vector_origin, target.flash_origin, target.testdata_bytes) == (0x10000000, 0x38000000,
+                                                                                  8 * 1024 * 1024 - 5632 * 1024)
+    assert emulator_target(get_board("stm32u575")).vector_origin is None  # the mps2 machines boot from the code
+
+
+@pytest.mark.parametrize("replace, message", [
+    ((('machine = "mps3-an547"', 'machine = "mps2-an505"'),),
+     "alif_e7_hp.toml: [emulator.qemu] machine must be 'mps3-an547' for a cortex-m55 (tinyc's emulator build runs "
+     "there), got 'mps2-an505'"),
+    ((('"-mcpu=cortex-m55", ', '"-mcpu=cortex-m33", '),),
+     "alif_e7_hp.toml: cflags must hold -mcpu=cortex-m55 (the cpu the board names)"),
+    ((('"-mthumb"', '"-mthumb", "-march=armv8.1-m.main"'),),
+     "alif_e7_hp.toml: cflags must not hold -march=armv8.1-m.main: -mcpu=cortex-m55 names the architecture and its "
+     "extensions (on a cortex-m55: DSP, Helium/MVE and the FPU)"),
+    ((('"-mthumb"', '"-mthumb", "-mcpu=cortex-m55+nomve"'),),
+     "alif_e7_hp.toml: cflags must name the cpu once, as -mcpu=cortex-m55, got also -mcpu=cortex-m55+nomve"),
+    ((('cpu = "cortex-m55"', 'cpu = "cortex-m0plus"'),),
+     "alif_e7_hp.toml: cpu must be one of cortex-m4, cortex-m7, cortex-m33, cortex-m55, got 'cortex-m0plus'"),
+])
+def test_bad_m55_files_name_the_problem(tmp_path: Path, replace: tuple[tuple[str, str], ...], message: str) -> None:
+    text = E7
+    for old, new in replace:
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path / f"{BOARD}.toml"
+    path.write_text(text)
+    with pytest.raises(BoardError, match=re.escape(message)):
+        load_board_file(path)
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc is needed")
+def test_m55_flags_select_the_dsp_and_helium_kernels() -> None:
+    """tinyc's DSP kernels are compiled under __ARM_FEATURE_DSP, its Helium ones under __ARM_FEATURE_MVE (integer
+    MVE: bit 0): -mcpu=cortex-m55 defines both (MVE with floating point: 3) and the hard-float ABI."""
+    defines = subprocess.run(["arm-none-eabi-gcc", *get_board(BOARD).cflags, "-dM", "-E", "-"], input="",
+                             capture_output=True, text=True, check=True).stdout.split("\n")
+    assert {"#define __ARM_FEATURE_DSP 1", "#define __ARM_FEATURE_MVE 3", "#define __ARM_ARCH_8M_MAIN__ 1",
+            "#define __ARM_PCS_VFP 1"} <= set(defines)
+
+
+def test_the_cycle_estimate_has_an_m55_table_labelled_an_estimate() -> None:
+    from tinyc.run.cycles import TIMING_TABLES
+    assert "estimate" in TIMING_TABLES["cortex-m55"].core
+
+
+def test_boards_lists_the_m55_board(monkeypatch, capsys) -> None:
+    code, out, _ = run_cli(monkeypatch, capsys, "boards")
+    assert code == 0
+    assert "alif_e7_hp │ cortex-m55 │ 400 MHz │ 1024 KB" in " ".join(out.split())
+
+
+@needs_toolchain
+@pytest.mark.emulator
+def test_golden_tiny_bit_exact_on_the_m55() -> None:
+    from tinyc.run.verify import verify
+    result = verify(REPO / "tests" / "data" / "golden_tiny.tflite", BOARD, samples=3)
+    assert result.first_mismatch is None, result.first_mismatch.describe()
+    assert result.mismatched_samples == 0 and len(result.run.outputs) == 3
+
+
+@pytest.fixture(scope="module")
+def zoo_tflite(tmp_path_factory):
+    from tinyc.frontend.loader import load_model
+    folder = tmp_path_factory.mktemp("zoo")
+
+    def tflite(name: str) -> Path:
+        path = folder / f"{name}.tflite"
+        if not path.exists():
+            path.write_bytes(load_model(REPO / "models" / f"{name}.py").tflite)
+        return path
+    return tflite
+
+
+@needs_toolchain
+@pytest.mark.emulator
+@pytest.mark.parametrize("name", ["kws_dscnn", "tiny_resnet"])
+def test_zoo_models_bit_exact_on_the_m55(name: str, zoo_tflite) -> None:
+    """kws_dscnn: convolutions, depthwise convolutions, average pooling and a fully connected layer; tiny_resnet:
+    residual ADDs. Both on the kernels the M55 gets (DSP, and Helium where tinyc has them)."""
+    from tinyc.run.verify import verify
+    result = verify(zoo_tflite(name), BOARD, samples=2)
+    assert result.first_mismatch is None, result.first_mismatch.describe()
+    assert result.mismatched_samples == 0 and len(result.run.outputs) == 2
+
+
+@needs_toolchain
+@pytest.mark.emulator
+def test_bench_on_an547_counts_and_estimates_m55_cycles() -> None:
+    """SysTick (32 MHz on the an547: 31.25 instructions a tick) and the translation-block log work on mps3-an547:
+    the instruction count and the M55 estimate agree."""
+    from tinyc.run.bench import bench
+    result = bench(REPO / "tests" / "data" / "golden_tiny.tflite", BOARD, cycles=True)
+    estimate = result.cycles
+    assert result.instructions_per_tick == 31.25
+    assert estimate is not None and estimate.flash is None  # no [flash.timing]: the zero-wait figure only
+    assert "Cortex-M55" in estimate.core and "estimate" in estimate.core
+    assert abs(estimate.instructions - result.instructions) <= 2 * result.instructions_per_tick
+    assert estimate.cycles > 0 and estimate.instructions > 0
+    assert result.as_json()["cycle_model"] == estimate.core
