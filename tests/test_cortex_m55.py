@@ -134,3 +134,23 @@ def test_bench_on_an547_counts_and_estimates_m55_cycles() -> None:
     assert abs(estimate.instructions - result.instructions) <= 2 * result.instructions_per_tick
     assert estimate.cycles > 0 and estimate.instructions > 0
     assert result.as_json()["cycle_model"] == estimate.core
+
+
+@pytest.mark.parametrize(("kind", "kwargs", "dsp", "helium"), [
+    # KWS's first convolution (10x4 over 49x10x1, padding 4/1): four int8 columns of align16(40) on MVE
+    ("conv", dict(input_nhwc=(1, 49, 10, 1), filter_hw=(10, 4), output_nhwc=(1, 25, 5, 64), stride_hw=(2, 2),
+                  padding_hw=(4, 1)), 2 * 40 * 2, 4 * 48),
+    ("conv", dict(input_nhwc=(1, 25, 5, 64), filter_hw=(1, 1), output_nhwc=(1, 25, 5, 64), stride_hw=(1, 1),
+                  padding_hw=(0, 0)), 0, 0),  # 1x1: none on either
+    # 3x3 depthwise: none on DSP (its 3x3 kernel), arm_depthwise_conv_s8_opt's 4 * 124 * 9 bytes on MVE
+    ("depthwise", dict(input_nhwc=(1, 25, 5, 64), filter_hw=(3, 3), output_nhwc=(1, 25, 5, 64), stride_hw=(1, 1),
+                       padding_hw=(1, 1)), 0, 4 * 124 * 9),
+    ("fully_connected", dict(accum_depth=64, output_depth=12), 0, 48),  # the kernel sums on MVE
+])
+def test_the_helium_scratch_covers_cmsis_nn_mve(kind: str, kwargs: dict, dsp: int, helium: int) -> None:
+    """A Cortex-M55 plan reserves the larger of CMSIS-NN v7.0.0's DSP and MVE scratch, so that the same plan runs
+    its Helium kernels (tinyc bench --cmsis-nn)."""
+    from tinyc.kernels import buffer_sizes
+    size = getattr(buffer_sizes, f"{kind}_scratch_bytes")
+    assert (size(**kwargs), size(**kwargs, helium=True)) == (dsp, max(dsp, helium))
+    assert get_board(BOARD).helium and not get_board("stm32u575").helium

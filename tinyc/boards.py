@@ -119,11 +119,17 @@ class Board:
     sram_regions: tuple[NamedRegion, ...] = ()  # [[sram.regions]]: the part's SRAM blocks that tile [sram], in order
     flash_timing: FlashTiming | None = None  # [flash.timing]: None when the flash is not modelled
 
+    @property
+    def helium(self) -> bool:
+        """The core has Helium (MVE): tinyc's Helium kernels, and CMSIS-NN's MVE scratch sizes."""
+        return self.cpu in HELIUM_CPUS
+
 
 # The cores tinyc builds for: each has the DSP extension (SMLAD, SXTB16: tinyc's fast kernels; the Cortex-M55 adds
 # Helium, MVE). A core without it (Cortex-M0+, M23, or an M33/M55 built +nodsp) is refused: tinyc's portable kernels
 # would run there, but its cycle tables, QEMU machines and kernel choices assume the DSP extension.
 _CPUS = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")
+HELIUM_CPUS = frozenset({"cortex-m55"})
 
 # A board file is untrusted data (a user downloads it like a .tflite): every string it holds reaches a Makefile,
 # a linker script, Renode scripts or C, so each string field has an allow-list and each integer a 32-bit range.

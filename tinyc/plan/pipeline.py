@@ -69,7 +69,7 @@ def plan_loaded(loaded: LoadedModel, board_name: BoardRef | Board, *,
 
 def _plan(loaded: LoadedModel, board: Board, options: ScheduleOptions) -> Planned:
     graph = name_output(read_tflite(loaded.tflite), loaded.output_layer)
-    lowered = lower(graph)
+    lowered = lower(graph, helium=board.helium)
     choice = choose_schedule(lowered, board, options)
     schedule, plan = choice.schedule, choice.plan
     verify_plan(schedule, plan)
