@@ -154,3 +154,23 @@ def test_the_helium_scratch_covers_cmsis_nn_mve(kind: str, kwargs: dict, dsp: in
     size = getattr(buffer_sizes, f"{kind}_scratch_bytes")
     assert (size(**kwargs), size(**kwargs, helium=True)) == (dsp, max(dsp, helium))
     assert get_board(BOARD).helium and not get_board("stm32u575").helium
+
+
+def test_the_m55_cycle_model_cuts_and_prices_helium_instructions() -> None:
+    """QEMU's disassembler splits MVE instructions into wrong pieces (a VMLADAV `eef0 af24` is logged as `.byte` and
+    an `add`): the block's halfwords are cut again, vector instructions priced by beats (2 cycles, 1 when they
+    overlap one of the other group), the loop end LE as one cycle, the scalar ones by their names."""
+    from tinyc.run.cycles import TIMING_TABLES, Block, VectorGroup, _block_cycles, split_block
+    m55 = TIMING_TABLES["cortex-m55"]
+    logged = [(0x100, 4, "ldc", "p14, c1, [r1], #0x40", (0xECB1, 0x1E10)),  # VLDRB.8 q0, [r1], #16
+              (0x104, 2, ".byte", "0xf0, 0xee", (0xEEF0,)),  # VMLADAVA.S8 r10, q0, q2 ...
+              (0x106, 2, "add", "r7, sp, #0x90", (0xAF24,)),  # ... its second halfword
+              (0x108, 4, "ff24 4b40", "", (0xFF24, 0x4B40)),  # VQRDMULH.S32 (0xFF: vector data processing)
+              (0x10C, 2, "adds", "r0, #4", (0x3004,)),
+              (0x10E, 4, "le", "", (0xF00F, 0xC0A9))]  # LE lr, back
+    addresses, sizes, insns = split_block(logged, m55)
+    assert addresses == (0x100, 0x104, 0x108, 0x10C, 0x10E) and sizes == (4, 4, 4, 2, 4)
+    assert [i.vector for i in insns] == [VectorGroup.MEMORY, VectorGroup.ARITHMETIC, VectorGroup.ARITHMETIC,
+                                         VectorGroup.NONE, VectorGroup.NONE]
+    block = Block(insns, 0x112, len(insns), addresses)
+    assert _block_cycles(block, m55, taken=True) == 2 + 1 + 2 + 1 + 1  # load, overlapped MAC, multiply, add, LE

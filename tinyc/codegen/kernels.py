@@ -46,6 +46,12 @@ class StepCode:
         """The steps.c.j2 macro of the specialized kernel, or None (the generic call only)."""
         return FAST_MACROS.get(self.fast.variant)
 
+    @property
+    def fast_guard(self) -> str:
+        """The C macro that is 1 where the specialized kernel is compiled (its core's extension, not a portable or
+        Arm CMSIS-NN build)."""
+        return "TINYC_HELIUM_KERNELS" if self.fast.variant is Variant.HELIUM_CONV else "TINYC_FAST_KERNELS"
+
 
 @dataclass(frozen=True)
 class StepContext:
@@ -106,7 +112,7 @@ KERNELS: dict[KernelKind, Callable[[StepContext], tuple[str, str]]] = {
 
 
 FAST_MACROS = {Variant.FAST_CONV: "fast_conv", Variant.FAST_DEPTHWISE: "fast_depthwise", Variant.FAST_ADD: "fast_add",
-               Variant.FAST_FC: "fast_fc", Variant.FAST_AVGPOOL: "fast_avgpool"}
+               Variant.FAST_FC: "fast_fc", Variant.FAST_AVGPOOL: "fast_avgpool", Variant.HELIUM_CONV: "helium_conv"}
 
 
 FAST_CONV_FIELDS = ("in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "k_h", "k_w", "stride_h", "stride_w", "pad_h",

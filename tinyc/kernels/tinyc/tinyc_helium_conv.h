@@ -1,0 +1,318 @@
+/*
+ * tinyc's compile-time specialized convolution for Helium (MVE: the Cortex-M55): 1x1 and k x k convolutions and
+ * fully connected layers as one int8 matrix product, inlined per layer by the generated step (its shape is a
+ * compile-time constant, so the loops, tails and border tests fold away). What Python prepares at compile time
+ * (tinyc/plan/specialize.py, Variant.HELIUM_CONV):
+ *
+ * - weights, int8, per quad of output channels (the count rounded up to 4 with zero channels), per chunk of 16 k
+ *   (k = k_h * k_w * in_c rounded up to 16 with zeros: k16), channel 0 to 3, 16 bytes each: one quad's chunk is 64
+ *   contiguous bytes, read by one pointer that post-increments.
+ * - per quad a record of 16 int32: 4 accumulator starts (the bias with the input offset folded in:
+ *   bias + input_offset * sum(w); in int32 arithmetic this equals TFLite Micro's sum of (x + input_offset) * w
+ *   for every input, wrap-around included), 4 multipliers, 4 left shifts, 4 negated right shifts.
+ *
+ * Tile: 2 output pixels x 4 output channels, 8 scalar accumulators; per chunk of 16 k, 2 input and 4 weight vector
+ * loads and 8 VMLADAVA (each 16 MACs): 14 instructions per 128 MACs. The 8 sums become two vectors (4 channels of one
+ * pixel each) and are requantized 4 at a time, as TFLite Micro's MultiplyByQuantizedMultiplier: the left shift
+ * (VSHL, wrapping like the int32 product), the saturating rounding doubling high multiply (VQRDMULH computes exactly
+ * SaturatingRoundingDoublingHighMul), the rounding divide by 2^right with ties away from zero (1 subtracted from
+ * negative values before VRSHL's round-half-up, where right > 0), the output offset, the activation clamp, then a
+ * narrowing store of 4 bytes (predicated for the last quad). A k x k convolution first gathers the windows of 2
+ * pixels into the scratch (2 * k16 bytes: int8, the input zero point where the window leaves the input: with the
+ * offset folded into the bias, a padding tap then adds (zp + input_offset) * w = 0, as TFLite Micro skips it).
+ */
+#ifndef TINYC_HELIUM_CONV_H
+#define TINYC_HELIUM_CONV_H
+
+#include "tinyc_fast_conv.h" /* tinyc_fast_conv_shape */
+#include "tinyc_fast_support.h"
+
+#if TINYC_FAST_KERNELS && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#define TINYC_HELIUM_KERNELS 1
+#else
+#define TINYC_HELIUM_KERNELS 0
+#endif
+
+#if TINYC_HELIUM_KERNELS
+
+#include <arm_mve.h>
+
+#define TINYC_HELIUM_QUAD_WORDS 16 /* int32 per quad of output channels: starts, multipliers, left, -right */
+
+/* The int8 outputs of 4 accumulators (one quad of channels of one pixel); q: the quad's record. */
+static inline __attribute__((always_inline)) void tinyc_hc_requant4(int8_t *out, int32x4_t acc, const int32_t *q,
+                                                                    const int32_t out_offset, const int32_t act_min,
+                                                                    const int32_t act_max, const int32_t n)
+{
+    const int32x4_t neg_right = vldrwq_s32(q + 12);
+    int32x4_t v = vshlq_s32(acc, vldrwq_s32(q + 8));
+    v = vqrdmulhq_s32(v, vldrwq_s32(q + 4));
+    v = vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, neg_right), 31)); /* -1 where v < 0 and right > 0 */
+    v = vrshlq_s32(v, neg_right);
+    v = vaddq_n_s32(v, out_offset);
+    v = vmaxq_s32(v, vdupq_n_s32(act_min));
+    v = vminq_s32(v, vdupq_n_s32(act_max));
+    if (n == 4)
+    {
+        vstrbq_s32(out, v);
+    }
+    else
+    {
+        vstrbq_p_s32(out, v, vctp32q((uint32_t)n));
+    }
+}
+
+static inline __attribute__((always_inline)) int32x4_t tinyc_hc_vector(const int32_t a0, const int32_t a1,
+                                                                       const int32_t a2, const int32_t a3)
+{
+    int32x4_t v = vdupq_n_s32(a0);
+    v = vsetq_lane_s32(a1, v, 1);
+    v = vsetq_lane_s32(a2, v, 2);
+    return vsetq_lane_s32(a3, v, 3);
+}
+
+/* One chunk of 16 k of one quad: 4 weight vectors (post-incremented pw), 1 or 2 input vectors (p0, p1), 4 or 8
+ * VMLADAVA. The accumulators are in even registers (VMLADAVA's Rda: the "Te" constraint). */
+#define TINYC_HC_CHUNK2 \
+    "vldrb.8 q0, [%[p0]], #16\n\t" \
+    "vldrb.8 q2, [%[pw]], #64\n\t" \
+    "vldrb.8 q1, [%[p1]], #16\n\t" \
+    "vmladava.s8 %[a00], q0, q2\n\t" \
+    "vldrb.8 q3, [%[pw], #-48]\n\t" \
+    "vmladava.s8 %[a10], q1, q2\n\t" \
+    "vmladava.s8 %[a01], q0, q3\n\t" \
+    "vldrb.8 q2, [%[pw], #-32]\n\t" \
+    "vmladava.s8 %[a11], q1, q3\n\t" \
+    "vmladava.s8 %[a02], q0, q2\n\t" \
+    "vldrb.8 q3, [%[pw], #-16]\n\t" \
+    "vmladava.s8 %[a12], q1, q2\n\t" \
+    "vmladava.s8 %[a03], q0, q3\n\t" \
+    "vmladava.s8 %[a13], q1, q3\n\t"
+#define TINYC_HC_CHUNK1 \
+    "vldrb.8 q0, [%[p0]], #16\n\t" \
+    "vldrb.8 q2, [%[pw]], #64\n\t" \
+    "vldrb.8 q3, [%[pw], #-48]\n\t" \
+    "vmladava.s8 %[a00], q0, q2\n\t" \
+    "vldrb.8 q2, [%[pw], #-32]\n\t" \
+    "vmladava.s8 %[a01], q0, q3\n\t" \
+    "vldrb.8 q3, [%[pw], #-16]\n\t" \
+    "vmladava.s8 %[a02], q0, q2\n\t" \
+    "vmladava.s8 %[a03], q0, q3\n\t"
+#define TINYC_HC_LOOP "subs %[n], %[n], #1\n\tbne 1b\n\t"
+#define TINYC_HC_OPERANDS2 \
+    : [a00] "+Te"(a00), [a01] "+Te"(a01), [a02] "+Te"(a02), [a03] "+Te"(a03), [a10] "+Te"(a10), \
+      [a11] "+Te"(a11), [a12] "+Te"(a12), [a13] "+Te"(a13), [p0] "+r"(p0), [p1] "+r"(p1), [pw] "+r"(pw), \
+      [n] "+r"(n) \
+    : \
+    : "q0", "q1", "q2", "q3", "cc", "memory"
+#define TINYC_HC_OPERANDS1 \
+    : [a00] "+Te"(a00), [a01] "+Te"(a01), [a02] "+Te"(a02), [a03] "+Te"(a03), [p0] "+r"(p0), [pw] "+r"(pw), \
+      [n] "+r"(n) \
+    : \
+    : "q0", "q2", "q3", "cc", "memory"
+
+/* One or two rows (x0, x1; pair = 0: x1 unused) times every quad of weights: out_c int8 outputs per row at o0 (and
+ * o1). `chunks` whole chunks of 16 (an even count: two per iteration), then `tail` (0-15) more k whose loads are
+ * predicated (a 1x1 convolution whose in_c is not a multiple of 16; the gathered columns are padded to k16). */
+static inline __attribute__((always_inline)) void tinyc_hc_rows(
+    const int8_t *x0, const int8_t *x1, int8_t *o0, int8_t *o1, const int8_t *weights, const int32_t *quant,
+    const int32_t chunks, const int32_t tail, const int32_t out_c, const int32_t out_offset, const int32_t act_min,
+    const int32_t act_max, const int pair)
+{
+    const int32_t quads = (out_c + 3) >> 2;
+    const int8_t *pw = weights;
+    const int32_t *q = quant;
+    for (int32_t j = 0; j < quads; j++, q += TINYC_HELIUM_QUAD_WORDS)
+    {
+        int32_t a00 = q[0], a01 = q[1], a02 = q[2], a03 = q[3];
+        int32_t a10 = a00, a11 = a01, a12 = a02, a13 = a03;
+        const int8_t *p0 = x0, *p1 = x1;
+        if (chunks > 0)
+        {
+            int32_t n = chunks & 1 ? chunks : chunks >> 1;
+            if (pair && (chunks & 1))
+            {
+                __asm__ volatile("1:\n\t" TINYC_HC_CHUNK2 TINYC_HC_LOOP TINYC_HC_OPERANDS2);
+            }
+            else if (pair)
+            {
+                __asm__ volatile("1:\n\t" TINYC_HC_CHUNK2 TINYC_HC_CHUNK2 TINYC_HC_LOOP TINYC_HC_OPERANDS2);
+            }
+            else if (chunks & 1)
+            {
+                __asm__ volatile("1:\n\t" TINYC_HC_CHUNK1 TINYC_HC_LOOP TINYC_HC_OPERANDS1);
+            }
+            else
+            {
+                __asm__ volatile("1:\n\t" TINYC_HC_CHUNK1 TINYC_HC_CHUNK1 TINYC_HC_LOOP TINYC_HC_OPERANDS1);
+            }
+        }
+        if (tail)
+        {
+            const mve_pred16_t p = vctp8q((uint32_t)tail);
+            const int8x16_t v0 = vldrbq_z_s8(p0, p);
+            const int8x16_t w0 = vldrbq_s8(pw), w1 = vldrbq_s8(pw + 16), w2 = vldrbq_s8(pw + 32),
+                            w3 = vldrbq_s8(pw + 48);
+            a00 = vmladavaq_s8(a00, v0, w0);
+            a01 = vmladavaq_s8(a01, v0, w1);
+            a02 = vmladavaq_s8(a02, v0, w2);
+            a03 = vmladavaq_s8(a03, v0, w3);
+            if (pair)
+            {
+                const int8x16_t v1 = vldrbq_z_s8(p1, p);
+                a10 = vmladavaq_s8(a10, v1, w0);
+                a11 = vmladavaq_s8(a11, v1, w1);
+                a12 = vmladavaq_s8(a12, v1, w2);
+                a13 = vmladavaq_s8(a13, v1, w3);
+            }
+            pw += 64;
+        }
+        const int32_t n = j == quads - 1 && (out_c & 3) ? out_c & 3 : 4;
+        tinyc_hc_requant4(o0 + 4 * j, tinyc_hc_vector(a00, a01, a02, a03), q, out_offset, act_min, act_max, n);
+        if (pair)
+        {
+            tinyc_hc_requant4(o1 + 4 * j, tinyc_hc_vector(a10, a11, a12, a13), q, out_offset, act_min, act_max, n);
+        }
+    }
+}
+#undef TINYC_HC_CHUNK2
+#undef TINYC_HC_CHUNK1
+#undef TINYC_HC_LOOP
+#undef TINYC_HC_OPERANDS2
+#undef TINYC_HC_OPERANDS1
+
+/* n bytes from src to dst, 16 at a time (the last predicated). */
+static inline __attribute__((always_inline)) void tinyc_hc_copy(int8_t *dst, const int8_t *src, const int32_t n)
+{
+    for (int32_t i = 0; i < n; i += 16)
+    {
+        const mve_pred16_t p = vctp8q((uint32_t)(n - i));
+        vstrbq_p_s8(dst + i, vldrbq_z_s8(src + i, p), p);
+    }
+}
+
+static inline __attribute__((always_inline)) void tinyc_hc_fill(int8_t *dst, const int32_t value, const int32_t n)
+{
+    const int8x16_t v = vdupq_n_s8((int8_t)value);
+    for (int32_t i = 0; i < n; i += 16)
+    {
+        vstrbq_p_s8(dst + i, v, vctp8q((uint32_t)(n - i)));
+    }
+}
+
+/* The window of output pixel (oy, ox) as k int8 at col: the input zero point where it leaves the input. */
+static inline __attribute__((always_inline)) void tinyc_hc_im2col(
+    const int8_t *input, int8_t *col, const int32_t oy, const int32_t ox, const int32_t in_h, const int32_t in_w,
+    const int32_t in_c, const int32_t k_h, const int32_t k_w, const int32_t stride_h, const int32_t stride_w,
+    const int32_t pad_h, const int32_t pad_w, const int32_t pad_value)
+{
+    const int32_t row = k_w * in_c;
+    const int32_t y0 = oy * stride_h - pad_h, x0 = ox * stride_w - pad_w;
+    for (int32_t ky = 0; ky < k_h; ky++, col += row)
+    {
+        const int32_t y = y0 + ky;
+        if (y < 0 || y >= in_h)
+        {
+            tinyc_hc_fill(col, pad_value, row);
+        }
+        else if (x0 >= 0 && x0 + k_w <= in_w)
+        {
+            tinyc_hc_copy(col, input + (y * in_w + x0) * in_c, row);
+        }
+        else
+        {
+            for (int32_t kx = 0; kx < k_w; kx++)
+            {
+                const int32_t x = x0 + kx;
+                if (x < 0 || x >= in_w)
+                {
+                    tinyc_hc_fill(col + kx * in_c, pad_value, in_c);
+                }
+                else
+                {
+                    tinyc_hc_copy(col + kx * in_c, input + (y * in_w + x) * in_c, in_c);
+                }
+            }
+        }
+    }
+}
+
+/*
+ * Convolution of one NHWC image (batch 1, dilation 1), or a fully connected layer (a 1x1 convolution over its
+ * input rows), with the layouts above. scratch: 2 * k16 bytes for k x k convolutions (within what CMSIS-NN's MVE
+ * im2col asks for, tinyc/kernels/buffer_sizes.py); unused for 1x1 convolutions without padding.
+ */
+static inline __attribute__((always_inline)) void tinyc_hc_convolve(
+    const int8_t *input, int8_t *output, int8_t *scratch, const int8_t *weights, const int32_t *quant,
+    const int32_t in_h, const int32_t in_w, const int32_t in_c, const int32_t out_h, const int32_t out_w,
+    const int32_t out_c, const int32_t k_h, const int32_t k_w, const int32_t stride_h, const int32_t stride_w,
+    const int32_t pad_h, const int32_t pad_w, const int32_t pad_value, const int32_t out_offset,
+    const int32_t act_min, const int32_t act_max)
+{
+    const int pointwise = k_h == 1 && k_w == 1 && pad_h == 0 && pad_w == 0;
+    const int32_t k = k_h * k_w * in_c;
+    const int32_t k16 = (k + 15) & ~15;
+    /* a 1x1 convolution reads its input rows in place (a predicated tail); gathered columns are padded to k16 */
+    const int32_t chunks = pointwise ? k >> 4 : k16 >> 4, tail = pointwise ? k & 15 : 0;
+    const int32_t pixels = out_h * out_w;
+    int32_t oy = 0, ox = 0;
+    for (int32_t p = 0; p < pixels; p += 2)
+    {
+        const int last = p + 1 >= pixels;
+        int32_t oy1 = oy, ox1 = ox + 1;
+        if (ox1 == out_w)
+        {
+            ox1 = 0;
+            oy1++;
+        }
+        const int8_t *x0, *x1;
+        if (pointwise)
+        {
+            x0 = input + (oy * stride_h * in_w + ox * stride_w) * in_c;
+            x1 = input + (oy1 * stride_h * in_w + ox1 * stride_w) * in_c;
+        }
+        else
+        {
+            tinyc_hc_im2col(input, scratch, oy, ox, in_h, in_w, in_c, k_h, k_w, stride_h, stride_w, pad_h, pad_w,
+                            pad_value);
+            if (!last)
+            {
+                tinyc_hc_im2col(input, scratch + k16, oy1, ox1, in_h, in_w, in_c, k_h, k_w, stride_h, stride_w,
+                                pad_h, pad_w, pad_value);
+            }
+            x0 = scratch;
+            x1 = scratch + k16;
+        }
+        int8_t *o0 = output + p * out_c;
+        if (last)
+        {
+            tinyc_hc_rows(x0, x0, o0, o0, weights, quant, chunks, tail, out_c, out_offset, act_min, act_max, 0);
+        }
+        else
+        {
+            tinyc_hc_rows(x0, x1, o0, o0 + out_c, weights, quant, chunks, tail, out_c, out_offset, act_min, act_max,
+                          1);
+        }
+        ox = ox1 + 1;
+        oy = oy1;
+        if (ox == out_w)
+        {
+            ox = 0;
+            oy++;
+        }
+    }
+}
+
+/* tinyc_hc_convolve with its shape named (tinyc_fast_conv_shape of tinyc_fast_conv.h, printed by model.c). */
+static inline __attribute__((always_inline)) void tinyc_helium_conv_s8(
+    const int8_t *input, int8_t *output, int8_t *scratch, const int8_t *weights, const int32_t *quant,
+    const tinyc_fast_conv_shape s)
+{
+    tinyc_hc_convolve(input, output, scratch, weights, quant, s.in_h, s.in_w, s.in_c, s.out_h, s.out_w, s.out_c, s.k_h,
+                      s.k_w, s.stride_h, s.stride_w, s.pad_h, s.pad_w, s.pad_value, s.out_offset, s.act_min,
+                      s.act_max);
+}
+
+#endif /* TINYC_HELIUM_KERNELS */
+
+#endif /* TINYC_HELIUM_CONV_H */
