@@ -50,7 +50,8 @@ class StepCode:
     def fast_guard(self) -> str:
         """The C macro that is 1 where the specialized kernel is compiled (its core's extension, not a portable or
         Arm CMSIS-NN build)."""
-        return "TINYC_HELIUM_KERNELS" if self.fast.variant is Variant.HELIUM_CONV else "TINYC_FAST_KERNELS"
+        helium = self.fast.variant in (Variant.HELIUM_CONV, Variant.HELIUM_DEPTHWISE)
+        return "TINYC_HELIUM_KERNELS" if helium else "TINYC_FAST_KERNELS"
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,8 @@ KERNELS: dict[KernelKind, Callable[[StepContext], tuple[str, str]]] = {
 
 
 FAST_MACROS = {Variant.FAST_CONV: "fast_conv", Variant.FAST_DEPTHWISE: "fast_depthwise", Variant.FAST_ADD: "fast_add",
-               Variant.FAST_FC: "fast_fc", Variant.FAST_AVGPOOL: "fast_avgpool", Variant.HELIUM_CONV: "helium_conv"}
+               Variant.FAST_FC: "fast_fc", Variant.FAST_AVGPOOL: "fast_avgpool", Variant.HELIUM_CONV: "helium_conv",
+               Variant.HELIUM_DEPTHWISE: "helium_depthwise"}
 
 
 FAST_CONV_FIELDS = ("in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "k_h", "k_w", "stride_h", "stride_w", "pad_h",
@@ -145,7 +147,8 @@ def step_code(step: Step, *, streamed_input: int | None, choice: KernelChoice = 
         return replace(code, fast_weights=c_symbol(choice.consts[0]))
     if not choice.consts:
         return code
-    code = replace(code, fast_weights=c_symbol(choice.weights), fast_quant=c_symbol(choice.quant),
+    code = replace(code, fast_weights=c_symbol(choice.weights),
+                   fast_quant=c_symbol(choice.quant) if len(choice.consts) > 1 else None,
                    fast_args=fast_conv_args(step.call))
     if choice.live is not None and choice.row is not None:
         code = replace(code, fast_live=c_symbol(choice.live), fast_row=c_symbol(choice.row))

@@ -54,6 +54,7 @@ class Variant(enum.Enum):
     FAST_FC = "fast-fc"  # tinyc_fast_fc_s8: fully connected, one row, int8 weights
     FAST_AVGPOOL = "fast-avgpool"  # tinyc_fast_avgpool_global_s8: one window over the whole input, no constants
     HELIUM_CONV = "helium-conv"  # tinyc_helium_conv_s8 (Helium/MVE): convolutions and fully connected layers
+    HELIUM_DEPTHWISE = "helium-depthwise"  # tinyc_helium_depthwise_s8 (Helium/MVE): depthwise, multiplier 1
 
 
 class WeightFormat(enum.Enum):
@@ -79,6 +80,7 @@ class KernelChoice:
     reason: str = ""
     add: tuple[int, int, int] = (0, 0, 0)  # FAST_ADD: multiplier, folded constant, exponent
     live_channels: int = 0  # FAST_CONV: the output channels computed at run time (the others are constants)
+    left_shift: bool = False  # HELIUM_DEPTHWISE: some channel's requantization shifts left (its kernel's slower path)
 
     @property
     def clamp(self) -> int:
@@ -481,10 +483,66 @@ def _helium_conv(call: ConvCall | FullyConnectedCall, fmt: WeightFormat) -> Kern
                         sum(a.size_bytes for a in consts) - generic, live_channels=out_c)
 
 
+HELIUM_DW_MAX_CHANNELS = 1024  # TINYC_HD_MAX_CHANS of tinyc_helium_depthwise.h: its zero-point row on the stack
+HELIUM_DW_TAPS = 9  # 3x3 filters only
+
+
+def helium_depthwise_layout(weights: np.ndarray, records: np.ndarray, channels: int) -> np.ndarray:
+    """Int32, per quad of channels: its record (HELIUM_QUAD_WORDS, as helium_records), then per tap the quad's 4
+    weights as int32 (tinyc_helium_depthwise.h); `weights` in TFLite's order, tap-major with the channel innermost;
+    channels a multiple of 4."""
+    w = np.asarray(weights, dtype=np.int32).reshape(HELIUM_DW_TAPS, channels // 4, 4).transpose(1, 0, 2)
+    return np.concatenate([records.reshape(channels // 4, HELIUM_QUAD_WORDS), w.reshape(channels // 4, -1)],
+                          axis=1).reshape(-1).astype(np.int32)
+
+
+def _eligible_helium_depthwise(step: Step) -> str:
+    """Why this step cannot run tinyc's Helium depthwise convolution ("" when it can)."""
+    call = step.call
+    assert isinstance(call, ConvCall)
+    if step.in_place:
+        return "in place: tinyc's in-place depthwise kernel"
+    if call.input_dims.n != 1 or call.ch_mult != 1 or call.output_dims.c != call.input_dims.c:
+        return "batches or a channel multiplier"
+    if (call.dilation_h, call.dilation_w) != (1, 1):
+        return "dilation"
+    if (call.filter_dims.h, call.filter_dims.w) != (3, 3):
+        return "not a 3x3 filter"
+    if call.output_dims.c % 4 or call.output_dims.c > HELIUM_DW_MAX_CHANNELS:
+        return f"channels not a multiple of 4 up to {HELIUM_DW_MAX_CHANNELS}"
+    return ""
+
+
+def _helium_depthwise(call: ConvCall | FullyConnectedCall, fmt: WeightFormat) -> KernelChoice:
+    del fmt  # int8 weights only
+    assert isinstance(call, ConvCall)
+    layer = _gemm_layer(call)
+    packed = helium_depthwise_layout(_const(call, "weights"), helium_records(layer), call.output_dims.c)
+    consts = (ConstArray(f"op{call.op_index}_helium_packed", "int32_t", packed),)
+    generic = sum(a.size_bytes for a in call.consts)
+    return KernelChoice(Variant.HELIUM_DEPTHWISE, consts, RequantMode.EXACT, WeightFormat.S8,
+                        sum(a.size_bytes for a in consts) - generic, live_channels=call.output_dims.c,
+                        left_shift=any(sh > 0 for sh in layer.shifts))
+
+
+
+def _helium_or_dsp_depthwise_eligible(step: Step) -> str:
+    return "" if not _eligible_helium_depthwise(step) else _eligible_depthwise(step)
+
+
+def _helium_or_dsp_depthwise(call: ConvCall | FullyConnectedCall, fmt: WeightFormat) -> KernelChoice:
+    """3x3 layers of channels a multiple of 4: tinyc's Helium kernel; the others the DSP one."""
+    assert isinstance(call, ConvCall)
+    helium = call.filter_dims.h == call.filter_dims.w == 3 and call.output_dims.c % 4 == 0 \
+        and call.output_dims.c <= HELIUM_DW_MAX_CHANNELS and call.ch_mult == 1
+    return _helium_depthwise(call, fmt) if helium else _fast_depthwise(call, fmt)
+
+
 HELIUM: dict[KernelKind, tuple[Callable[[Step], str],
                                Callable[[ConvCall | FullyConnectedCall, WeightFormat], KernelChoice]]] = {
     KernelKind.CONV: (_eligible_helium, _helium_conv),
     KernelKind.FULLY_CONNECTED: (_eligible_helium, _helium_conv),
+    KernelKind.DEPTHWISE_CONV: (_helium_or_dsp_depthwise_eligible, _helium_or_dsp_depthwise),
 }
 
 
