@@ -483,7 +483,7 @@ def _helium_conv(call: ConvCall | FullyConnectedCall, fmt: WeightFormat) -> Kern
                         sum(a.size_bytes for a in consts) - generic, live_channels=out_c)
 
 
-HELIUM_DW_MAX_CHANNELS = 1024  # TINYC_HD_MAX_CHANS of tinyc_helium_depthwise.h: its zero-point row on the stack
+HELIUM_DW_MAX_CHANNELS = 256  # TINYC_HD_MAX_CHANS of tinyc_helium_depthwise.h: 12 pixels of it on the stack
 HELIUM_DW_TAPS = 9  # 3x3 filters only
 
 

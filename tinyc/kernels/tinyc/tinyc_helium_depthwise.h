@@ -22,8 +22,9 @@
 
 #if TINYC_HELIUM_KERNELS
 
-/* Channels of a 3x3 depthwise convolution this kernel takes (its zero-point row is on the stack). */
-#define TINYC_HD_MAX_CHANS 1024
+/* Channels of a 3x3 depthwise convolution this kernel takes: its zero-point row and a border pixel's band (3 + 9
+ * pixels of chans bytes, 3 KiB at most) are on the stack, within the board's 8 KiB. */
+#define TINYC_HD_MAX_CHANS 256
 #define TINYC_HD_QUAD_WORDS 52 /* the record (16 int32), then 9 taps x 4 int32 weights */
 
 /* One kernel row of one quad: its 3 taps' input channels from the row pointer r (kx = 2 and 1 through t, then kx = 0
