@@ -27,7 +27,8 @@ CMSIS-NN's Helium ones alike:
 
 * convolution: 1x1 without padding: 0; the 1xN kernel (input and filter one row high, dilation 1,
   ``stride_w * C_in % 4 == 0``): ``max(kernel_w * C_in + pad_w * C_in, ...)`` (its row with its padding, at most
-  ``(kernel_w + 1 + stride_w) * C_in`` here, an upper bound); otherwise four int8 columns of ``align16(HK * WK * C_in)``.
+  ``(kernel_w + 1 + stride_w) * C_in`` here, an upper bound); otherwise four int8 columns of
+  ``align16(HK * WK * C_in)``.
 * depthwise: ``C_in == 1`` and more than one output channel: the convolution's size plus the weights' bytes (the
   wrapper runs it as a convolution); ``C_in == C_out``, N == 1, dilation 1: ``arm_depthwise_conv_s8_opt`` for
   every filter (no 3x3 kernel on MVE), ``4 * 124 * HK * WK`` bytes; otherwise 0.

@@ -29,8 +29,8 @@ Cortex-M7 r1p2 chapter 2 pipeline), reduced to what an estimate can use without 
 - Cortex-M7: single issue as an upper bound (the M7 dual-issues many pairs; not modelled): 1 per instruction,
   loads and LDRD 1 (TCM or cache hits), LDM/STM 1 + registers / 2, taken branches 1 (predicted) + 1, divides 7.
 
-So the M4, M33 and M55 figures are plausible estimates of the core's cycles at zero wait states, and the M7 figure an upper
-bound; both are labelled estimates wherever they are printed.
+So the M4, M33 and M55 figures are plausible estimates of the core's cycles at zero wait states, and the M7 figure an
+upper bound; all are labelled estimates wherever they are printed.
 
 The flash: when the board file has `[flash.timing]`, the same QEMU run also loads tinyc's trace plugin (executed
 blocks and data loads from flash) and tinyc/run/flash.py replays them through the flash accelerator's model: the

@@ -145,7 +145,7 @@ def parse_semihosting(text: str, emulator: str, exit_code: int) -> RunResult:
 @dataclass(frozen=True)
 class BenchCounts:
     """The bench harness's counts: SysTick ticks of every inference and of each of its schedule steps."""
-    instructions_per_tick: Fraction  # an integer on the mps2 machines (25 MHz, 20 MHz); 125/4 on the mps3-an547 (32 MHz)
+    instructions_per_tick: Fraction  # an integer on the mps2 machines (25, 20 MHz); 125/4 on the mps3-an547 (32 MHz)
     runs: tuple[tuple[int, ...], ...]  # per inference: total ticks, then ticks per step
     output: np.ndarray
 
