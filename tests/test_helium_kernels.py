@@ -3,8 +3,8 @@ chains of ops whose every output is compared (tinyc verify compares each op's ou
 intermediate tensors), chosen to reach the kernels' tails and borders: k not a multiple of 16 (the predicated last
 chunk of a 1x1 convolution read in place), an odd pixel count (the last pixel alone), output channels not a multiple
 of 4 (the predicated store), k x k windows over the border (the zero point gathered), strides, a fully connected
-layer, 3x3 depthwise layers at stride 1 and 2 with padding (rows of the zero point), and a depthwise layer the Helium
-kernel does not take (5x5: the DSP kernel)."""
+layer, 3x3 depthwise layers at stride 1 and 2 with padding (rows of the zero point), a depthwise layer the Helium
+kernel does not take (5x5: the DSP kernel), and residual ADDs."""
 
 from __future__ import annotations
 
@@ -49,9 +49,19 @@ def chain_c() -> keras.Model:
     return keras.Model(x, layers.Conv2D(48, 1)(h))
 
 
+def chain_d() -> keras.Model:
+    """Residual ADDs (tinyc_fast_add_s8's Helium path: 4 elements a vector, the table lookups gathered): 5x7x6 = 210
+    elements (a predicated last vector of 2), one with a fused ReLU (the narrower clamp)."""
+    x = keras.Input((5, 7, 6))
+    h = layers.Conv2D(6, 3, padding="same")(x)
+    h = layers.ReLU()(layers.Add()([h, x]))
+    return keras.Model(x, layers.Add()([layers.Conv2D(6, 1)(h), h]))
+
+
 CHAINS = {"a": (chain_a, {Variant.HELIUM_CONV, Variant.HELIUM_DEPTHWISE}),
           "b": (chain_b, {Variant.HELIUM_CONV, Variant.FAST_DEPTHWISE}),
-          "c": (chain_c, {Variant.HELIUM_CONV, Variant.HELIUM_DEPTHWISE})}
+          "c": (chain_c, {Variant.HELIUM_CONV, Variant.HELIUM_DEPTHWISE}),
+          "d": (chain_d, {Variant.HELIUM_CONV, Variant.FAST_ADD})}
 
 
 @pytest.mark.parametrize("name", sorted(CHAINS))

@@ -80,7 +80,7 @@ class KernelChoice:
     reason: str = ""
     add: tuple[int, int, int] = (0, 0, 0)  # FAST_ADD: multiplier, folded constant, exponent
     live_channels: int = 0  # FAST_CONV: the output channels computed at run time (the others are constants)
-    left_shift: bool = False  # HELIUM_DEPTHWISE: some channel's requantization shifts left (its kernel's slower path)
+    left_shift: bool = False  # HELIUM_*: some channel's requantization shifts left (the kernels' slower path)
 
     @property
     def clamp(self) -> int:
@@ -470,17 +470,25 @@ def _eligible_helium(step: Step) -> str:
     return ""
 
 
+def helium_conv_blocks(layer: GemmLayer) -> np.ndarray:
+    """Int8, per quad of output channels: its record (helium_records' 16 int32, little-endian bytes), then its weights
+    (helium_weights_layout's quad): tinyc_helium_conv.h's blocks, one pointer walks them."""
+    out_c, k = layer.weights.shape
+    quads = -(-out_c // 4)
+    weights = helium_weights_layout(layer.weights, out_c, k).reshape(quads, -1)
+    records = helium_records(layer).astype("<i4").view(np.int8).reshape(quads, -1)
+    return np.concatenate([records, weights], axis=1).reshape(-1)
+
+
 def _helium_conv(call: ConvCall | FullyConnectedCall, fmt: WeightFormat) -> KernelChoice:
     """Every output channel computed (no proof needed: the int32 sums wrap as TFLite Micro's do)."""
     del fmt  # int8 weights only
     layer = _gemm_layer(call)
-    out_c, k = layer.weights.shape
-    name = f"op{call.op_index}_helium"
-    consts = (ConstArray(f"{name}_weights", "int8_t", helium_weights_layout(layer.weights, out_c, k)),
-              ConstArray(f"{name}_quant", "int32_t", helium_records(layer)))
+    consts = (ConstArray(f"op{call.op_index}_helium_blocks", "int8_t", helium_conv_blocks(layer)),)
     generic = sum(a.size_bytes for a in call.consts)
     return KernelChoice(Variant.HELIUM_CONV, consts, RequantMode.EXACT, WeightFormat.S8,
-                        sum(a.size_bytes for a in consts) - generic, live_channels=out_c)
+                        sum(a.size_bytes for a in consts) - generic, live_channels=layer.weights.shape[0],
+                        left_shift=any(sh > 0 for sh in layer.shifts))
 
 
 HELIUM_DW_MAX_CHANNELS = 256  # TINYC_HD_MAX_CHANS of tinyc_helium_depthwise.h: 12 pixels of it on the stack

@@ -16,6 +16,15 @@
 #define TINYC_FAST_KERNELS 0
 #endif
 
+/* Helium (MVE, the Cortex-M55): tinyc_helium_conv.h, tinyc_helium_depthwise.h and the vector paths of the fast
+ * kernels. */
+#if TINYC_FAST_KERNELS && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#define TINYC_HELIUM_KERNELS 1
+#include <arm_mve.h>
+#else
+#define TINYC_HELIUM_KERNELS 0
+#endif
+
 #if TINYC_FAST_KERNELS
 
 #include <arm_acle.h>

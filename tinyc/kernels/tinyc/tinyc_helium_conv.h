@@ -4,12 +4,12 @@
  * compile-time constant, so the loops, tails and border tests fold away). What Python prepares at compile time
  * (tinyc/plan/specialize.py, Variant.HELIUM_CONV):
  *
- * - weights, int8, per quad of output channels (the count rounded up to 4 with zero channels), per chunk of 16 k
- *   (k = k_h * k_w * in_c rounded up to 16 with zeros: k16), channel 0 to 3, 16 bytes each: one quad's chunk is 64
- *   contiguous bytes, read by one pointer that post-increments.
- * - per quad a record of 16 int32: 4 accumulator starts (the bias with the input offset folded in:
- *   bias + input_offset * sum(w); in int32 arithmetic this equals TFLite Micro's sum of (x + input_offset) * w
- *   for every input, wrap-around included), 4 multipliers, 4 left shifts, 4 negated right shifts.
+ * - one int8 array of blocks, one per quad of output channels (the count rounded up to 4 with zero channels): the
+ *   quad's record of 16 int32 (little-endian): 4 accumulator starts (the bias with the input offset folded in:
+ *   bias + input_offset * sum(w); in int32 arithmetic this equals TFLite Micro's sum of (x + input_offset) * w for
+ *   every input, wrap-around included), 4 multipliers, 4 left shifts, 4 negated right shifts; then its weights per
+ *   chunk of 16 k (k = k_h * k_w * in_c rounded up to 16 with zeros: k16), channel 0 to 3, 16 bytes each (one
+ *   quad's chunk is 64 contiguous bytes). One pointer walks the whole array.
  *
  * Tile: 2 output pixels x 4 output channels, 8 scalar accumulators; per chunk of 16 k, 2 input and 4 weight vector
  * loads and 8 VMLADAVA (each 16 MACs): 14 instructions per 128 MACs. The 8 sums become two vectors (4 channels of one
@@ -27,15 +27,7 @@
 #include "tinyc_fast_conv.h" /* tinyc_fast_conv_shape */
 #include "tinyc_fast_support.h"
 
-#if TINYC_FAST_KERNELS && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
-#define TINYC_HELIUM_KERNELS 1
-#else
-#define TINYC_HELIUM_KERNELS 0
-#endif
-
-#if TINYC_HELIUM_KERNELS
-
-#include <arm_mve.h>
+#if TINYC_HELIUM_KERNELS /* tinyc_fast_support.h */
 
 #define TINYC_HELIUM_QUAD_WORDS 16 /* int32 per quad of output channels: starts, multipliers, left, -right */
 
@@ -98,86 +90,157 @@ static inline __attribute__((always_inline)) int32x4_t tinyc_hc_vector(const int
     "vldrb.8 q3, [%[pw], #-16]\n\t" \
     "vmladava.s8 %[a02], q0, q2\n\t" \
     "vmladava.s8 %[a03], q0, q3\n\t"
-#define TINYC_HC_LOOP "subs %[n], %[n], #1\n\tbne 1b\n\t"
+/* The requantization of acc vector q (q0, q1) with the record at a00 (popped: tinyc_hc_requant4's arithmetic), q2
+ * and q3 scratch: the multiplier, then the negated right shift. */
+#define TINYC_HC_MUL(q) "vqrdmulh.s32 " q ", " q ", q2\n\t"
+#define TINYC_HC_DIVIDE(q) \
+    "vand q3, " q ", q2\n\t" \
+    "vshr.s32 q3, q3, #31\n\t" \
+    "vqadd.s32 " q ", " q ", q3\n\t" \
+    "vrshl.s32 " q ", " q ", q2\n\t"
+#define TINYC_HC_OUT(q, o) \
+    "vadd.i32 " q ", " q ", %q[off]\n\t" \
+    "vmax.s32 " q ", " q ", %q[lo]\n\t" \
+    "vmin.s32 " q ", " q ", %q[hi]\n\t" \
+    "vstrb.32 " q ", [%[" o "]], #4\n\t"
+/* (VMOV Qd[2], Qd[0], Rt, Rt2 as GNU as takes it: lane 0 from Rt, lane 2 from Rt2, checked in QEMU.) */
+/* The accumulators from the record's starts (at pw, whose address is pushed for the requantization), pw past it. */
+#define TINYC_HC_START2 \
+    "push {%[pw]}\n\t" \
+    "ldrd %[a00], %[a01], [%[pw]]\n\t" \
+    "ldrd %[a02], %[a03], [%[pw], #8]\n\t" \
+    "mov %[a10], %[a00]\n\t" \
+    "mov %[a11], %[a01]\n\t" \
+    "mov %[a12], %[a02]\n\t" \
+    "mov %[a13], %[a03]\n\t" \
+    "adds %[pw], %[pw], #64\n\t"
+#define TINYC_HC_START1 \
+    "push {%[pw]}\n\t" \
+    "ldrd %[a00], %[a01], [%[pw]]\n\t" \
+    "ldrd %[a02], %[a03], [%[pw], #8]\n\t" \
+    "adds %[pw], %[pw], #64\n\t"
+#define TINYC_HC_REQUANT2(left) \
+    "vmov q0[2], q0[0], %[a00], %[a02]\n\t" \
+    "vmov q0[3], q0[1], %[a01], %[a03]\n\t" \
+    "vmov q1[2], q1[0], %[a10], %[a12]\n\t" \
+    "vmov q1[3], q1[1], %[a11], %[a13]\n\t" \
+    "pop {%[a00]}\n\t" \
+    left \
+    "vldrw.32 q2, [%[a00], #16]\n\t" TINYC_HC_MUL("q0") TINYC_HC_MUL("q1") \
+    "vldrw.32 q2, [%[a00], #48]\n\t" TINYC_HC_DIVIDE("q0") TINYC_HC_DIVIDE("q1") \
+    TINYC_HC_OUT("q0", "o0") \
+    "addw %[o0], %[o0], %[oc4]\n\t" \
+    TINYC_HC_OUT("q1", "o0") \
+    "subw %[o0], %[o0], %[oc]\n\t"
+#define TINYC_HC_LEFT2 "vldrw.32 q2, [%[a00], #32]\n\tvshl.s32 q0, q0, q2\n\tvshl.s32 q1, q1, q2\n\t"
+#define TINYC_HC_REQUANT1(left) \
+    "vmov q0[2], q0[0], %[a00], %[a02]\n\t" \
+    "vmov q0[3], q0[1], %[a01], %[a03]\n\t" \
+    "pop {%[a00]}\n\t" \
+    left \
+    "vldrw.32 q2, [%[a00], #16]\n\t" TINYC_HC_MUL("q0") \
+    "vldrw.32 q2, [%[a00], #48]\n\t" TINYC_HC_DIVIDE("q0") \
+    TINYC_HC_OUT("q0", "o0")
+#define TINYC_HC_LEFT1 "vldrw.32 q2, [%[a00], #32]\n\tvshl.s32 q0, q0, q2\n\t"
 #define TINYC_HC_OPERANDS2 \
-    : [a00] "+Te"(a00), [a01] "+Te"(a01), [a02] "+Te"(a02), [a03] "+Te"(a03), [a10] "+Te"(a10), \
-      [a11] "+Te"(a11), [a12] "+Te"(a12), [a13] "+Te"(a13), [p0] "+r"(p0), [p1] "+r"(p1), [pw] "+r"(pw), \
-      [n] "+r"(n) \
-    : \
+    : [a00] "=&Te"(a00), [a01] "=&Te"(a01), [a02] "=&Te"(a02), [a03] "=&Te"(a03), [a10] "=&Te"(a10), \
+      [a11] "=&Te"(a11), [a12] "=&Te"(a12), [a13] "=&Te"(a13), [p0] "+r"(p0), [p1] "+r"(p1), [pw] "+r"(pw), \
+      [o0] "+l"(q0) \
+    : [off] "w"(voff), [lo] "w"(vlo), [hi] "w"(vhi), [oc] "n"(out_c), [oc4] "n"(out_c - 4), [n] "n"(chunks) \
     : "q0", "q1", "q2", "q3", "cc", "memory"
 #define TINYC_HC_OPERANDS1 \
-    : [a00] "+Te"(a00), [a01] "+Te"(a01), [a02] "+Te"(a02), [a03] "+Te"(a03), [p0] "+r"(p0), [pw] "+r"(pw), \
-      [n] "+r"(n) \
-    : \
+    : [a00] "=&Te"(a00), [a01] "=&Te"(a01), [a02] "=&Te"(a02), [a03] "=&Te"(a03), [p0] "+r"(p0), [pw] "+r"(pw), \
+      [o0] "+l"(q0) \
+    : [off] "w"(voff), [lo] "w"(vlo), [hi] "w"(vhi), [n] "n"(chunks) \
     : "q0", "q2", "q3", "cc", "memory"
 
-/* One or two rows (x0, x1; pair = 0: x1 unused) times every quad of weights: out_c int8 outputs per row at o0 (and
- * o1). `chunks` whole chunks of 16 (an even count: two per iteration), then `tail` (0-15) more k whose loads are
- * predicated (a 1x1 convolution whose in_c is not a multiple of 16; the gathered columns are padded to k16). */
+/* One or two rows (x0, x1; pair = 0: x1 unused) times every quad: out_c int8 outputs per row at o0 (and o1 = o0 +
+ * out_c: out_c is a compile-time constant, an immediate of the asm). `chunks`
+ * whole chunks of 16, then `tail` (0-15) more k whose loads are predicated (a 1x1 convolution whose in_c is not a
+ * multiple of 16; the gathered columns are padded to k16). A quad's block: its record (64 bytes), then its weights
+ * (chunks + (tail > 0) chunks of 64 bytes). Whole quads without a tail run in inline asm to the stores, the chunks
+ * unrolled (`chunks` is a compile-time constant: no loop counter, whose register the 8 accumulators, 3 pointers and
+ * the output need); a tail or a last partial quad goes through the intrinsics. left: some
+ * channel's shift is a left shift. */
 static inline __attribute__((always_inline)) void tinyc_hc_rows(
-    const int8_t *x0, const int8_t *x1, int8_t *o0, int8_t *o1, const int8_t *weights, const int32_t *quant,
-    const int32_t chunks, const int32_t tail, const int32_t out_c, const int32_t out_offset, const int32_t act_min,
-    const int32_t act_max, const int pair)
+    const int8_t *x0, const int8_t *x1, int8_t *o0, const int8_t *blocks, const int32_t chunks,
+    const int32_t tail, const int32_t out_c, const int32_t out_offset, const int32_t act_min, const int32_t act_max,
+    const int pair, const int left)
 {
     const int32_t quads = (out_c + 3) >> 2;
-    const int8_t *pw = weights;
-    const int32_t *q = quant;
-    for (int32_t j = 0; j < quads; j++, q += TINYC_HELIUM_QUAD_WORDS)
+    const int32x4_t voff = vdupq_n_s32(out_offset), vlo = vdupq_n_s32(act_min), vhi = vdupq_n_s32(act_max);
+    const int8_t *pw = blocks;
+    for (int32_t j = 0; j < quads; j++)
     {
-        int32_t a00 = q[0], a01 = q[1], a02 = q[2], a03 = q[3];
-        int32_t a10 = a00, a11 = a01, a12 = a02, a13 = a03;
+        int32_t a00, a01, a02, a03, a10, a11, a12, a13;
         const int8_t *p0 = x0, *p1 = x1;
-        if (chunks > 0)
+        int8_t *q0 = o0 + 4 * j, *q1 = o0 + out_c + 4 * j;
+        const int whole = tail == 0 && chunks > 0 && (j < quads - 1 || (out_c & 3) == 0);
+        if (whole && pair && left)
         {
-            int32_t n = chunks & 1 ? chunks : chunks >> 1;
-            if (pair && (chunks & 1))
-            {
-                __asm__ volatile("1:\n\t" TINYC_HC_CHUNK2 TINYC_HC_LOOP TINYC_HC_OPERANDS2);
-            }
-            else if (pair)
-            {
-                __asm__ volatile("1:\n\t" TINYC_HC_CHUNK2 TINYC_HC_CHUNK2 TINYC_HC_LOOP TINYC_HC_OPERANDS2);
-            }
-            else if (chunks & 1)
-            {
-                __asm__ volatile("1:\n\t" TINYC_HC_CHUNK1 TINYC_HC_LOOP TINYC_HC_OPERANDS1);
-            }
-            else
-            {
-                __asm__ volatile("1:\n\t" TINYC_HC_CHUNK1 TINYC_HC_CHUNK1 TINYC_HC_LOOP TINYC_HC_OPERANDS1);
-            }
+            __asm__ volatile(TINYC_HC_START2 ".rept %c[n]\n\t" TINYC_HC_CHUNK2 ".endr\n\t"
+                             TINYC_HC_REQUANT2(TINYC_HC_LEFT2) TINYC_HC_OPERANDS2);
         }
-        if (tail)
+        else if (whole && pair)
         {
-            const mve_pred16_t p = vctp8q((uint32_t)tail);
-            const int8x16_t v0 = vldrbq_z_s8(p0, p);
-            const int8x16_t w0 = vldrbq_s8(pw), w1 = vldrbq_s8(pw + 16), w2 = vldrbq_s8(pw + 32),
-                            w3 = vldrbq_s8(pw + 48);
-            a00 = vmladavaq_s8(a00, v0, w0);
-            a01 = vmladavaq_s8(a01, v0, w1);
-            a02 = vmladavaq_s8(a02, v0, w2);
-            a03 = vmladavaq_s8(a03, v0, w3);
+            __asm__ volatile(TINYC_HC_START2 ".rept %c[n]\n\t" TINYC_HC_CHUNK2 ".endr\n\t" TINYC_HC_REQUANT2("")
+                             TINYC_HC_OPERANDS2);
+        }
+        else if (whole && left)
+        {
+            __asm__ volatile(TINYC_HC_START1 ".rept %c[n]\n\t" TINYC_HC_CHUNK1 ".endr\n\t"
+                             TINYC_HC_REQUANT1(TINYC_HC_LEFT1) TINYC_HC_OPERANDS1);
+        }
+        else if (whole)
+        {
+            __asm__ volatile(TINYC_HC_START1 ".rept %c[n]\n\t" TINYC_HC_CHUNK1 ".endr\n\t" TINYC_HC_REQUANT1("")
+                             TINYC_HC_OPERANDS1);
+        }
+        else
+        {
+            const int32_t *rec = (const int32_t *)(const void *)pw;
+            a00 = rec[0], a01 = rec[1], a02 = rec[2], a03 = rec[3];
+            a10 = a00, a11 = a01, a12 = a02, a13 = a03;
+            pw += 64;
+            for (int32_t c = 0; c < chunks + (tail > 0); c++, p0 += 16, p1 += 16, pw += 64)
+            {
+                const mve_pred16_t p = vctp8q((uint32_t)(c < chunks ? 16 : tail));
+                const int8x16_t v0 = vldrbq_z_s8(p0, p);
+                const int8x16_t w0 = vldrbq_s8(pw), w1 = vldrbq_s8(pw + 16), w2 = vldrbq_s8(pw + 32),
+                                w3 = vldrbq_s8(pw + 48);
+                a00 = vmladavaq_s8(a00, v0, w0);
+                a01 = vmladavaq_s8(a01, v0, w1);
+                a02 = vmladavaq_s8(a02, v0, w2);
+                a03 = vmladavaq_s8(a03, v0, w3);
+                if (pair)
+                {
+                    const int8x16_t v1 = vldrbq_z_s8(p1, p);
+                    a10 = vmladavaq_s8(a10, v1, w0);
+                    a11 = vmladavaq_s8(a11, v1, w1);
+                    a12 = vmladavaq_s8(a12, v1, w2);
+                    a13 = vmladavaq_s8(a13, v1, w3);
+                }
+            }
+            const int32_t m = j == quads - 1 && (out_c & 3) ? out_c & 3 : 4;
+            tinyc_hc_requant4(q0, tinyc_hc_vector(a00, a01, a02, a03), rec, out_offset, act_min, act_max, m);
             if (pair)
             {
-                const int8x16_t v1 = vldrbq_z_s8(p1, p);
-                a10 = vmladavaq_s8(a10, v1, w0);
-                a11 = vmladavaq_s8(a11, v1, w1);
-                a12 = vmladavaq_s8(a12, v1, w2);
-                a13 = vmladavaq_s8(a13, v1, w3);
+                tinyc_hc_requant4(q1, tinyc_hc_vector(a10, a11, a12, a13), rec, out_offset, act_min, act_max, m);
             }
-            pw += 64;
-        }
-        const int32_t n = j == quads - 1 && (out_c & 3) ? out_c & 3 : 4;
-        tinyc_hc_requant4(o0 + 4 * j, tinyc_hc_vector(a00, a01, a02, a03), q, out_offset, act_min, act_max, n);
-        if (pair)
-        {
-            tinyc_hc_requant4(o1 + 4 * j, tinyc_hc_vector(a10, a11, a12, a13), q, out_offset, act_min, act_max, n);
         }
     }
 }
 #undef TINYC_HC_CHUNK2
 #undef TINYC_HC_CHUNK1
-#undef TINYC_HC_LOOP
+#undef TINYC_HC_MUL
+#undef TINYC_HC_DIVIDE
+#undef TINYC_HC_OUT
+#undef TINYC_HC_REQUANT2
+#undef TINYC_HC_LEFT2
+#undef TINYC_HC_REQUANT1
+#undef TINYC_HC_LEFT1
+#undef TINYC_HC_START2
+#undef TINYC_HC_START1
 #undef TINYC_HC_OPERANDS2
 #undef TINYC_HC_OPERANDS1
 
@@ -243,11 +306,11 @@ static inline __attribute__((always_inline)) void tinyc_hc_im2col(
  * im2col asks for, tinyc/kernels/buffer_sizes.py); unused for 1x1 convolutions without padding.
  */
 static inline __attribute__((always_inline)) void tinyc_hc_convolve(
-    const int8_t *input, int8_t *output, int8_t *scratch, const int8_t *weights, const int32_t *quant,
+    const int8_t *input, int8_t *output, int8_t *scratch, const int8_t *blocks,
     const int32_t in_h, const int32_t in_w, const int32_t in_c, const int32_t out_h, const int32_t out_w,
     const int32_t out_c, const int32_t k_h, const int32_t k_w, const int32_t stride_h, const int32_t stride_w,
     const int32_t pad_h, const int32_t pad_w, const int32_t pad_value, const int32_t out_offset,
-    const int32_t act_min, const int32_t act_max)
+    const int32_t act_min, const int32_t act_max, const int left)
 {
     const int pointwise = k_h == 1 && k_w == 1 && pad_h == 0 && pad_w == 0;
     const int32_t k = k_h * k_w * in_c;
@@ -286,12 +349,12 @@ static inline __attribute__((always_inline)) void tinyc_hc_convolve(
         int8_t *o0 = output + p * out_c;
         if (last)
         {
-            tinyc_hc_rows(x0, x0, o0, o0, weights, quant, chunks, tail, out_c, out_offset, act_min, act_max, 0);
+            tinyc_hc_rows(x0, x0, o0, blocks, chunks, tail, out_c, out_offset, act_min, act_max, 0, left);
         }
         else
         {
-            tinyc_hc_rows(x0, x1, o0, o0 + out_c, weights, quant, chunks, tail, out_c, out_offset, act_min, act_max,
-                          1);
+            tinyc_hc_rows(x0, x1, o0, blocks, chunks, tail, out_c, out_offset, act_min, act_max, 1,
+                          left);
         }
         ox = ox1 + 1;
         oy = oy1;
@@ -305,12 +368,12 @@ static inline __attribute__((always_inline)) void tinyc_hc_convolve(
 
 /* tinyc_hc_convolve with its shape named (tinyc_fast_conv_shape of tinyc_fast_conv.h, printed by model.c). */
 static inline __attribute__((always_inline)) void tinyc_helium_conv_s8(
-    const int8_t *input, int8_t *output, int8_t *scratch, const int8_t *weights, const int32_t *quant,
-    const tinyc_fast_conv_shape s)
+    const int8_t *input, int8_t *output, int8_t *scratch, const int8_t *blocks, const tinyc_fast_conv_shape s,
+    const int left)
 {
-    tinyc_hc_convolve(input, output, scratch, weights, quant, s.in_h, s.in_w, s.in_c, s.out_h, s.out_w, s.out_c, s.k_h,
+    tinyc_hc_convolve(input, output, scratch, blocks, s.in_h, s.in_w, s.in_c, s.out_h, s.out_w, s.out_c, s.k_h,
                       s.k_w, s.stride_h, s.stride_w, s.pad_h, s.pad_w, s.pad_value, s.out_offset, s.act_min,
-                      s.act_max);
+                      s.act_max, left);
 }
 
 #endif /* TINYC_HELIUM_KERNELS */
