@@ -174,3 +174,31 @@ def test_the_m55_cycle_model_cuts_and_prices_helium_instructions() -> None:
                                          VectorGroup.NONE, VectorGroup.NONE]
     block = Block(insns, 0x112, len(insns), addresses)
     assert _block_cycles(block, m55, taken=True) == 2 + 1 + 2 + 1 + 1  # load, overlapped MAC, multiply, add, LE
+
+
+def test_helium_layouts() -> None:
+    """The constant layouts tinyc_helium_conv.h and tinyc_helium_depthwise.h read, on small tables: per quad of
+    output channels the record (starts with the input offset folded in and wrapped to int32, multipliers, left
+    shifts, negated right shifts), then the int8 weights by chunks of 16 k (zero padded); the depthwise blocks with
+    int32 weights by tap."""
+    import numpy as np
+    from tinyc.plan.specialize import (GemmLayer, helium_conv_blocks, helium_depthwise_layout, helium_records,
+                                       helium_weights_layout)
+    w = np.arange(5 * 20).reshape(5, 20) % 7 - 3  # 5 output channels, k = 20
+    layer = GemmLayer(op_index=0, weights=w, bias=np.array([1, 2, 3, 4, 2**31 - 1]), multipliers=[11, 12, 13, 14, 15],
+                      shifts=[-3, 2, 0, -1, -31], input_offset=5, output_offset=-1, act_min=-128, act_max=127)
+    records = helium_records(layer).reshape(2, 4, 4)  # quad, field, channel
+    starts = (layer.bias + 5 * w.sum(axis=1) + 2**31) % 2**32 - 2**31
+    assert records[0, 0].tolist() == starts[:4].tolist() and records[1, 0, 0] == starts[4]
+    assert records[0, 2].tolist() == [0, 2, 0, 0] and records[0, 3].tolist() == [-3, 0, 0, -1]
+    assert records[1, 1].tolist() == [15, 0, 0, 0] and records[1, 3, 0] == -31
+    weights = helium_weights_layout(w, 5, 20).reshape(2, 2, 4, 16)  # quad, chunk, channel, lane
+    assert weights[0, 1, 2, :4].tolist() == w[2, 16:].tolist() and not weights[0, 1, :, 4:].any()
+    assert weights[1, 0, 0].tolist() == w[4, :16].tolist() and not weights[1, :, 1:].any()
+    blocks = helium_conv_blocks(layer).reshape(2, -1)
+    assert blocks.shape == (2, 64 + 2 * 64)  # the record's 64 bytes, then 2 chunks of 64
+    assert blocks[0, :64].view("<i4").tolist() == helium_records(layer)[:16].tolist()
+    dw = np.arange(9 * 8, dtype=np.int64).reshape(9, 8) % 11 - 5  # taps x channels
+    packed = helium_depthwise_layout(dw.reshape(-1), np.arange(32, dtype=np.int32), 8).reshape(2, 52)
+    assert packed[1, :16].tolist() == list(range(16, 32))
+    assert packed[1, 16:].reshape(9, 4)[3].tolist() == dw[3, 4:].tolist()

@@ -41,12 +41,14 @@ def chain_b() -> keras.Model:
 
 
 def chain_c() -> keras.Model:
-    """Wide layers: 1x1 260 -> 64 (16 chunks and a tail of 4: the loop two chunks an iteration), 3x3 depthwise over
-    64 channels on a 1-pixel-wide input (every window leaves the input), 1x1 64 -> 48 (4 chunks)."""
+    """Wide layers: 1x1 260 -> 132 (16 chunks and a tail of 4), 3x3 depthwise over 132 channels (more than 127: the
+    side taps through address adds) on a 1-pixel-wide input (every window leaves the input), 1x1 132 -> 48, then a
+    3x3 depthwise over 48 channels (the side taps at immediate offsets)."""
     x = keras.Input((5, 1, 260))
-    h = layers.Conv2D(64, 1, activation="relu")(x)
+    h = layers.Conv2D(132, 1, activation="relu")(x)
     h = layers.DepthwiseConv2D(3, padding="same")(h)
-    return keras.Model(x, layers.Conv2D(48, 1)(h))
+    h = layers.Conv2D(48, 1)(h)
+    return keras.Model(x, layers.DepthwiseConv2D(3, padding="same")(h))
 
 
 def chain_d() -> keras.Model:

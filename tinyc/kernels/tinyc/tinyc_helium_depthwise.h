@@ -8,8 +8,8 @@
  *   negated right shifts), then the 9 taps' weights, the quad's 4 channels each, as int32 (36 words: a load of
  *   weights needs no widening, and the widening loads of the input need the few low registers).
  *
- * Each output pixel, 4 channels at a time, in inline asm: per tap one widening load of the input's 4 channels, one of
- * the weights, a VMUL and a VADD (4 MACs: MVE has no integer vector-by-vector
+ * Each output pixel, 4 channels at a time, in inline asm: per tap one widening load of the input's 4 channels (at
+ * immediate offsets from the row's middle tap where chans <= 127, else through address adds), one of the weights, a VMUL and a VADD (4 MACs: MVE has no integer vector-by-vector
  * multiply-accumulate), then the requantization of tinyc_helium_conv.h and a narrowing store of 4 bytes. A tap
  * outside the input reads the input zero point: with the offset folded into the start, it adds
  * (zp + input_offset) * w = 0, as TFLite Micro skips it.
@@ -45,6 +45,21 @@
     "vldrw.32 q2, [%[pw], #" w0 "]\n\t" \
     "vmul.i32 q1, q1, q2\n\t" \
     "vadd.i32 q0, q0, q1\n\t"
+/* TINYC_HD_ROW where chans <= 127: r points at the middle tap (kx = 1), the side taps at immediate offsets -chans
+ * and +chans (a widening load's offset is 7 bits): no address adds. */
+#define TINYC_HD_ROW_NEAR(r, w0, w1, w2) \
+    "vldrb.s32 q1, [%[" r "], #%c[mc]]\n\t" \
+    "vldrw.32 q2, [%[pw], #" w0 "]\n\t" \
+    "vmul.i32 q1, q1, q2\n\t" \
+    "vadd.i32 q0, q0, q1\n\t" \
+    "vldrb.s32 q1, [%[" r "], #%c[pc]]\n\t" \
+    "vldrw.32 q2, [%[pw], #" w2 "]\n\t" \
+    "vmul.i32 q1, q1, q2\n\t" \
+    "vadd.i32 q0, q0, q1\n\t" \
+    "vldrb.s32 q1, [%[" r "]], #4\n\t" \
+    "vldrw.32 q2, [%[pw], #" w1 "]\n\t" \
+    "vmul.i32 q1, q1, q2\n\t" \
+    "vadd.i32 q0, q0, q1\n\t"
 /* acc -> int8: TFLite Micro's MultiplyByQuantizedMultiplier (as tinyc_hc_requant4), the offset, the clamp. */
 #define TINYC_HD_REQUANT(left) \
     left \
@@ -64,6 +79,14 @@
 #define TINYC_HD_BODY \
     "vldrw.32 q0, [%[pw]]\n\t" \
     TINYC_HD_ROW("r0", "64", "80", "96") TINYC_HD_ROW("r1", "112", "128", "144") TINYC_HD_ROW("r2", "160", "176", "192")
+#define TINYC_HD_BODY_NEAR \
+    "vldrw.32 q0, [%[pw]]\n\t" \
+    TINYC_HD_ROW_NEAR("r0", "64", "80", "96") TINYC_HD_ROW_NEAR("r1", "112", "128", "144") \
+    TINYC_HD_ROW_NEAR("r2", "160", "176", "192")
+#define TINYC_HD_OPERANDS_NEAR \
+    : [r0] "+l"(r0), [r1] "+l"(r1), [r2] "+l"(r2), [o] "+l"(o), [pw] "+r"(pw), [n] "+r"(n) \
+    : [mc] "n"(-chans), [pc] "n"(chans), [off] "w"(voff), [lo] "w"(vlo), [hi] "w"(vhi) \
+    : "q0", "q1", "q2", "cc", "memory"
 #define TINYC_HD_OPERANDS \
     : [r0] "+l"(r0), [r1] "+l"(r1), [r2] "+l"(r2), [t] "=&l"(t), [o] "+l"(o), [pw] "+r"(pw), [n] "+r"(n) \
     : [c1] "r"(c1), [c2] "r"(c2), [off] "w"(voff), [lo] "w"(vlo), [hi] "w"(vhi) \
@@ -128,10 +151,22 @@ static inline __attribute__((always_inline)) void tinyc_hd_depthwise3x3(
                     row[ky] = band;
                 }
             }
-            const int8_t *r0 = row[0], *r1 = row[1], *r2 = row[2], *t;
+            const int near = chans <= 127; /* the side taps at immediate offsets from the middle one */
+            const int8_t *r0 = row[0] + (near ? chans : 0), *r1 = row[1] + (near ? chans : 0),
+                         *r2 = row[2] + (near ? chans : 0), *t;
             const int32_t *pw = packed;
             int32_t n = chans >> 2;
-            if (left)
+            if (near && left)
+            {
+                __asm__ volatile("1:\n\t" TINYC_HD_BODY_NEAR TINYC_HD_REQUANT(TINYC_HD_LEFT)
+                                 "subs %[n], %[n], #1\n\tbne 1b\n\t" TINYC_HD_OPERANDS_NEAR);
+            }
+            else if (near)
+            {
+                __asm__ volatile("1:\n\t" TINYC_HD_BODY_NEAR TINYC_HD_REQUANT("")
+                                 "subs %[n], %[n], #1\n\tbne 1b\n\t" TINYC_HD_OPERANDS_NEAR);
+            }
+            else if (left)
             {
                 __asm__ volatile("1:\n\t" TINYC_HD_BODY TINYC_HD_REQUANT(TINYC_HD_LEFT)
                                  "subs %[n], %[n], #1\n\tbne 1b\n\t" TINYC_HD_OPERANDS);
@@ -145,6 +180,9 @@ static inline __attribute__((always_inline)) void tinyc_hd_depthwise3x3(
     }
 }
 #undef TINYC_HD_ROW
+#undef TINYC_HD_ROW_NEAR
+#undef TINYC_HD_BODY_NEAR
+#undef TINYC_HD_OPERANDS_NEAR
 #undef TINYC_HD_REQUANT
 #undef TINYC_HD_LEFT
 #undef TINYC_HD_BODY
