@@ -52,7 +52,9 @@ def test_the_an547_build_boots_from_the_itcm() -> None:
     ((('"-mthumb"', '"-mthumb", "-mcpu=cortex-m55+nomve"'),),
      "alif_e7_hp.toml: cflags must name the cpu once, as -mcpu=cortex-m55, got also -mcpu=cortex-m55+nomve"),
     ((('cpu = "cortex-m55"', 'cpu = "cortex-m0plus"'),),
-     "alif_e7_hp.toml: cpu must be one of cortex-m4, cortex-m7, cortex-m33, cortex-m55, got 'cortex-m0plus'"),
+     "alif_e7_hp.toml: cpu must be one of cortex-m4, cortex-m7, cortex-m33, cortex-m55, got 'cortex-m0plus' (a core "
+     "without the DSP extension, such as cortex-m0plus or cortex-m23, is refused: tinyc's kernels, cycle tables and "
+     "emulator machines assume it)"),
 ])
 def test_bad_m55_files_name_the_problem(tmp_path: Path, replace: tuple[tuple[str, str], ...], message: str) -> None:
     text = E7

@@ -405,7 +405,9 @@ def load_board_file(path: Path) -> Board:
         raise BoardError(f"{path.name}: name {name!r} must equal the file name {path.stem!r}")
     cpu = data.get("cpu")
     if cpu not in _CPUS:
-        raise BoardError(f"{path.name}: cpu must be one of {', '.join(_CPUS)}, got {cpu!r}")
+        raise BoardError(f"{path.name}: cpu must be one of {', '.join(_CPUS)}, got {cpu!r} (a core without the DSP "
+                         "extension, such as cortex-m0plus or cortex-m23, is refused: tinyc's kernels, cycle tables "
+                         "and emulator machines assume it)")
     description = _description(data.get("description", name), path)
     clock_hz = _number(data, "clock_hz", "the board", path)
     if clock_hz <= 0:
