@@ -152,7 +152,7 @@ class BenchCounts:
 
 def parse_bench(text: str, emulator: str, exit_code: int) -> BenchCounts:
     result = parse_semihosting(text, emulator, exit_code)
-    per_tick = 0
+    per_tick = Fraction(0)
     runs: list[tuple[int, ...]] = []
     for line in text.splitlines():
         tag, _, rest = line.partition(" ")
