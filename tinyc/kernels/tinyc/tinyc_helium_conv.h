@@ -29,6 +29,12 @@
 
 #if TINYC_HELIUM_KERNELS /* tinyc_fast_support.h */
 
+/* The pair tile's asm needs all 8 even registers (VMLADAVA's accumulators) including lr: GCC must not keep a
+ * low-overhead loop's counter in lr around it (DLS/LE, the "branch count register" loops), or the asm's operands have
+ * impossible constraints where a caller's loop is made one (har_conv1d's 1x9 convolution). For the functions of the
+ * file that includes this header after it: model.c's steps. */
+#pragma GCC optimize("no-branch-count-reg")
+
 #define TINYC_HELIUM_QUAD_WORDS 16 /* int32 per quad of output channels: starts, multipliers, left, -right */
 
 /* The int8 outputs of 4 accumulators (one quad of channels of one pixel); q: the quad's record. */
