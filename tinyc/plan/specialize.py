@@ -13,6 +13,11 @@ computed here with TFLite Micro's arithmetic. Convolutions run `tinyc_fast_conv_
 which must hold k_h rows), ADD `tinyc_fast_add_s8`, an average pooling whose one window is the whole input
 `tinyc_fast_avgpool_global_s8` (no constants).
 
+On a Helium board (the Cortex-M55) convolutions and fully connected layers run `tinyc_helium_conv_s8` and 3x3
+depthwise layers `tinyc_helium_depthwise_s8` (tinyc_helium_conv.h and tinyc_helium_depthwise.h document the layouts:
+int8 weights by quads of output channels, a record of 16 int32 per quad). Their requantization is TFLite Micro's
+exactly for every accumulator, so they need no proof; the other depthwise layers keep the DSP kernel.
+
 The generic call stays in the generated code beside the specialized one (portable builds and builds against Arm's
 CMSIS-NN run it); the linker keeps only the constants the build uses. The specialized layouts cost flash (int16
 weights are twice the bytes): layers are specialized in order of MACs per extra byte while the board's flash keeps
