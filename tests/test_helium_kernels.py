@@ -8,6 +8,10 @@ kernel does not take (5x5: the DSP kernel), and residual ADDs."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from conftest import needs_toolchain
@@ -74,3 +78,22 @@ def test_helium_kernels_bit_exact(name: str, tflite_of) -> None:
     assert result.first_mismatch is None, result.first_mismatch.describe()
     assert result.mismatched_samples == 0 and len(result.run.outputs) == 2
     assert variants <= {c.variant for c in result.planned.kernels}
+
+
+CMSIS_NN = os.environ.get("TINYC_CMSIS_NN")  # Arm's CMSIS-NN checkout (v7.0.0), to compare against its MVE kernels
+
+
+@pytest.mark.skipif(not CMSIS_NN, reason="set TINYC_CMSIS_NN to a CMSIS-NN checkout to compare against it")
+def test_against_cmsis_nn_helium(tflite_of) -> None:
+    """`tinyc bench --cmsis-nn` on the M55: Arm's CMSIS-NN built for the M55 (its MVE kernels, which need the MVE
+    scratch sizes and, for fully connected layers, the weight sums arm_vector_sum_s8 writes) gives tinyc's bytes, in
+    fewer instructions for tinyc."""
+    from tinyc.plan.pipeline import plan_model
+    from tinyc.plan.search import ScheduleOptions
+    from tinyc.run.bench import bench_planned
+    planned = plan_model(tflite_of("helium_a", chain_a), BOARD, options=ScheduleOptions(kind="per-layer",
+                                                                                        in_place=False))
+    ours = bench_planned(planned)
+    arm = bench_planned(planned, cmsis_nn_dir=Path(CMSIS_NN))
+    assert np.array_equal(ours.output, arm.output)
+    assert ours.instructions < arm.instructions
