@@ -148,25 +148,41 @@ static inline __attribute__((always_inline)) int32x4_t tinyc_hc_vector(const int
     "vldrw.32 q2, [%[a00], #48]\n\t" TINYC_HC_DIVIDE("q0") \
     TINYC_HC_OUT("q0", "o0")
 #define TINYC_HC_LEFT1 "vldrw.32 q2, [%[a00], #32]\n\tvshl.s32 q0, q0, q2\n\t"
+/* The chunks of a quad: `rem` unrolled, then (where there are more than TINYC_HC_UNROLLED) `it` iterations of 8, the
+ * counter in the output pointer's register (pushed: no other register is free). The asm stays under 1 KiB of code. */
+#define TINYC_HC_UNROLLED 16
+#define TINYC_HC_MAC(chunk) \
+    ".rept %c[rem]\n\t" chunk ".endr\n\t" \
+    ".if %c[it]\n\t" \
+    "push {%[o0]}\n\t" \
+    "movw %[o0], #%c[it]\n\t" \
+    "1:\n\t" \
+    ".rept 8\n\t" chunk ".endr\n\t" \
+    "subs %[o0], %[o0], #1\n\t" \
+    "bne 1b\n\t" \
+    "pop {%[o0]}\n\t" \
+    ".endif\n\t"
 #define TINYC_HC_OPERANDS2 \
     : [a00] "=&Te"(a00), [a01] "=&Te"(a01), [a02] "=&Te"(a02), [a03] "=&Te"(a03), [a10] "=&Te"(a10), \
       [a11] "=&Te"(a11), [a12] "=&Te"(a12), [a13] "=&Te"(a13), [p0] "+r"(p0), [p1] "+r"(p1), [pw] "+r"(pw), \
       [o0] "+l"(q0) \
-    : [off] "w"(voff), [lo] "w"(vlo), [hi] "w"(vhi), [oc] "n"(out_c), [oc4] "n"(out_c - 4), [n] "n"(chunks) \
+    : [off] "w"(voff), [lo] "w"(vlo), [hi] "w"(vhi), [oc] "n"(out_c), [oc4] "n"(out_c - 4), [rem] "n"(rem), \
+      [it] "n"(it) \
     : "q0", "q1", "q2", "q3", "cc", "memory"
 #define TINYC_HC_OPERANDS1 \
     : [a00] "=&Te"(a00), [a01] "=&Te"(a01), [a02] "=&Te"(a02), [a03] "=&Te"(a03), [p0] "+r"(p0), [pw] "+r"(pw), \
       [o0] "+l"(q0) \
-    : [off] "w"(voff), [lo] "w"(vlo), [hi] "w"(vhi), [n] "n"(chunks) \
+    : [off] "w"(voff), [lo] "w"(vlo), [hi] "w"(vhi), [rem] "n"(rem), [it] "n"(it) \
     : "q0", "q2", "q3", "cc", "memory"
 
 /* One or two rows (x0, x1; pair = 0: x1 unused) times every quad: out_c int8 outputs per row at o0 (and o1 = o0 +
  * out_c: out_c is a compile-time constant, an immediate of the asm). `chunks`
  * whole chunks of 16, then `tail` (0-15) more k whose loads are predicated (a 1x1 convolution whose in_c is not a
  * multiple of 16; the gathered columns are padded to k16). A quad's block: its record (64 bytes), then its weights
- * (chunks + (tail > 0) chunks of 64 bytes). Whole quads without a tail run in inline asm to the stores, the chunks
- * unrolled (`chunks` is a compile-time constant: no loop counter, whose register the 8 accumulators, 3 pointers and
- * the output need); a tail or a last partial quad goes through the intrinsics. left: some
+ * (chunks + (tail > 0) chunks of 64 bytes). Whole quads without a tail run in inline asm to the stores, up to
+ * TINYC_HC_UNROLLED chunks unrolled (`chunks` is a compile-time constant), more in a loop of 8 (TINYC_HC_MAC: the 8
+ * accumulators, 3 pointers and the output take every register); a tail or a last partial quad goes through the
+ * intrinsics. left: some
  * channel's shift is a left shift. */
 static inline __attribute__((always_inline)) void tinyc_hc_rows(
     const int8_t *x0, const int8_t *x1, int8_t *o0, const int8_t *blocks, const int32_t chunks,
@@ -174,6 +190,8 @@ static inline __attribute__((always_inline)) void tinyc_hc_rows(
     const int pair, const int left)
 {
     const int32_t quads = (out_c + 3) >> 2;
+    const int32_t rem = chunks <= TINYC_HC_UNROLLED ? chunks : chunks & 7;
+    const int32_t it = chunks <= TINYC_HC_UNROLLED ? 0 : chunks >> 3;
     const int32x4_t voff = vdupq_n_s32(out_offset), vlo = vdupq_n_s32(act_min), vhi = vdupq_n_s32(act_max);
     const int8_t *pw = blocks;
     for (int32_t j = 0; j < quads; j++)
@@ -184,22 +202,22 @@ static inline __attribute__((always_inline)) void tinyc_hc_rows(
         const int whole = tail == 0 && chunks > 0 && (j < quads - 1 || (out_c & 3) == 0);
         if (whole && pair && left)
         {
-            __asm__ volatile(TINYC_HC_START2 ".rept %c[n]\n\t" TINYC_HC_CHUNK2 ".endr\n\t"
+            __asm__ volatile(TINYC_HC_START2 TINYC_HC_MAC(TINYC_HC_CHUNK2)
                              TINYC_HC_REQUANT2(TINYC_HC_LEFT2) TINYC_HC_OPERANDS2);
         }
         else if (whole && pair)
         {
-            __asm__ volatile(TINYC_HC_START2 ".rept %c[n]\n\t" TINYC_HC_CHUNK2 ".endr\n\t" TINYC_HC_REQUANT2("")
+            __asm__ volatile(TINYC_HC_START2 TINYC_HC_MAC(TINYC_HC_CHUNK2) TINYC_HC_REQUANT2("")
                              TINYC_HC_OPERANDS2);
         }
         else if (whole && left)
         {
-            __asm__ volatile(TINYC_HC_START1 ".rept %c[n]\n\t" TINYC_HC_CHUNK1 ".endr\n\t"
+            __asm__ volatile(TINYC_HC_START1 TINYC_HC_MAC(TINYC_HC_CHUNK1)
                              TINYC_HC_REQUANT1(TINYC_HC_LEFT1) TINYC_HC_OPERANDS1);
         }
         else if (whole)
         {
-            __asm__ volatile(TINYC_HC_START1 ".rept %c[n]\n\t" TINYC_HC_CHUNK1 ".endr\n\t" TINYC_HC_REQUANT1("")
+            __asm__ volatile(TINYC_HC_START1 TINYC_HC_MAC(TINYC_HC_CHUNK1) TINYC_HC_REQUANT1("")
                              TINYC_HC_OPERANDS1);
         }
         else
@@ -247,6 +265,8 @@ static inline __attribute__((always_inline)) void tinyc_hc_rows(
 #undef TINYC_HC_LEFT1
 #undef TINYC_HC_START2
 #undef TINYC_HC_START1
+#undef TINYC_HC_MAC
+#undef TINYC_HC_UNROLLED
 #undef TINYC_HC_OPERANDS2
 #undef TINYC_HC_OPERANDS1
 
