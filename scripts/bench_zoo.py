@@ -7,7 +7,10 @@
     python scripts/bench_zoo.py --models kws_lstm # re-measure some models; the others' rows are kept
     python scripts/bench_zoo.py --models --mlperf ../shared/mlperf-tiny   # only MLPerf Tiny's four trained models
                                                   # (stm32l4r5 and stm32f412 with the constants in flash and with
-                                                  # --constants auto, and stage on the stm32l4r5; stm32h743)
+                                                  # --constants auto, and stage on the stm32l4r5; stm32h743 and
+                                                  # alif_e7_hp)
+    python scripts/bench_zoo.py --models --mlperf ../shared/mlperf-tiny --cmsis-nn PATH   # and, on the Cortex-M55
+                                                  # (alif_e7_hp), per op kind against CMSIS-NN's Helium kernels
 
 Every measurement is kept in scripts/results/benchmarks.json (model x board, and the CMSIS-NN comparison per
 model); BENCHMARKS.md is rendered from all of them in the zoo's order, so a run for some models replaces only their
@@ -34,7 +37,7 @@ MODELS = ("tiny_dscnn", "tiny_mbv2", "tiny_resnet", "digits_mcunet", "kws_dscnn"
           "kws_lstm")
 RESULTS = ROOT / "scripts" / "results" / "benchmarks.json"
 MCUNET_STYLE = ("digits_mcunet", "mcunet_f412", "mcunet_h743")
-BOARDS = ("stm32f412", "stm32h743", "stm32u575")  # Cortex-M4, M7, M33
+BOARDS = ("stm32f412", "stm32h743", "stm32u575", "alif_e7_hp")  # Cortex-M4, M7, M33, M55 (Helium)
 COMMAND = "python scripts/bench_zoo.py"
 GOAL_MODELS = ("kws_dscnn", "vww_mbv1", "ic_resnet8", "mcunet_f412")  # issue 9: <= 1.2 instructions/MAC on the M4
 GOAL_INSTRUCTIONS_PER_MAC = 1.2
@@ -47,9 +50,15 @@ MLPERF_MS = {"vww_mbv1": 88.9, "ic_resnet8": 165.1, "kws_dscnn": 43.2}  # the be
 MLPERF_FILES = {"kws_ref_model": 43.2, "pretrainedResnet_quant": 165.1, "vww_96_int8": 88.9, "ad01_int8": 4.05}
 # The Cortex-M7's best (NUCLEO-H7A3ZI-Q @ 280 MHz, ST X-CUBE-AI, v1.2): the stm32h743 rows' comparison.
 MLPERF_M7 = {"kws_ref_model": 11.3, "pretrainedResnet_quant": 40.8, "vww_96_int8": 23.8}
-MLPERF_BOARDS = ("stm32l4r5", "stm32f412", "stm32h743")
-# --constants per board: the H743's estimate models no flash (a bound), so where its constants live does not show
-MLPERF_CONSTANTS = {"stm32l4r5": ("flash", "auto", "stage"), "stm32f412": ("flash", "auto"), "stm32h743": ("flash",)}
+# The fastest Cortex-M result (v1.3, 2025): a Cortex-M85 (Helium) @ 480 MHz with TFLite Micro + CMSIS-NN: the
+# alif_e7_hp rows' comparison (issue 27).
+MLPERF_M85 = {"kws_ref_model": 3.46, "pretrainedResnet_quant": 8.48, "vww_96_int8": 13.4}
+MLPERF_BOARDS = ("stm32l4r5", "stm32f412", "stm32h743", "alif_e7_hp")
+# --constants per board: the H743's and the E7's estimates model no flash, so where their constants live does not show
+MLPERF_CONSTANTS = {"stm32l4r5": ("flash", "auto", "stage"), "stm32f412": ("flash", "auto"), "stm32h743": ("flash",),
+                    "alif_e7_hp": ("flash",)}
+HELIUM_BOARD = "alif_e7_hp"  # MLPerf Tiny's models against CMSIS-NN's Helium (MVE) kernels here
+HELIUM_CMSIS_FILES = ("kws_ref_model", "pretrainedResnet_quant", "vww_96_int8")
 
 
 def run_one(model: str, board: str) -> dict:
@@ -96,21 +105,24 @@ def render_mlperf(mlperf: list[dict]) -> list[str]:
              "wait states behind the ART accelerator, tinyc/run/flash.py); the published figure is the best "
              "closed-division result on the NUCLEO-L4R5ZI at 120 MHz (MLPerf Tiny v1.1-v1.2) for the Cortex-M4 "
              "boards, on the NUCLEO-H7A3ZI-Q at 280 MHz (v1.2) for the stm32h743, whose estimate (480 MHz, single "
-             "issue, no caches modelled) is an upper bound. `constants`: `flash` keeps every weight and layout in "
+             "issue, no caches modelled) is an upper bound, and a Cortex-M85 at 480 MHz with TFLite Micro and "
+             "CMSIS-NN (v1.3) for the alif_e7_hp (Cortex-M55 at 400 MHz: the dual-beat Helium estimate, MRAM "
+             "caches not modelled). `constants`: `flash` keeps every weight and layout in "
              "flash (as the published results do by default); `auto` (`--constants auto`) copies the ones read most "
              "per byte to SRAM at start-up while 10% of the SRAM stays free (the bytes moved in brackets; the "
-             "memory report counts them in SRAM), so those reads pay no wait states; `stage` (`--constants stage`) keeps "
-             "them in flash and copies a convolution's layouts into one SRAM buffer (the largest layer's bytes, in "
-             "brackets) before it runs.", "",
+             "memory report counts them in SRAM), so those reads pay no wait states; `stage` (`--constants stage`) "
+             "keeps them in flash and copies a convolution's layouts into one SRAM buffer (the largest layer's bytes, "
+             "in brackets) before it runs.", "",
              "| model | board | constants | MACs | instructions | instr/MAC | est. ms 0 WS | est. ms with flash | "
              "flash share | published (ms) | estimate / published |",
              "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in mlperf:
         zero = r["cycles"] / r["clock_hz"] * 1e3
         flash = r["cycles_with_flash"] / r["clock_hz"] * 1e3 if r["cycles_with_flash"] is not None else None
-        m7 = r["board"] == "stm32h743"
-        published = MLPERF_M7.get(r["model"]) if m7 else MLPERF_FILES[r["model"]]
-        where = "M7 @ 280 MHz" if m7 else "L4R5 @ 120 MHz"
+        m7, m85 = r["board"] == "stm32h743", r["board"] == HELIUM_BOARD
+        published = MLPERF_M7.get(r["model"]) if m7 else MLPERF_M85.get(r["model"]) if m85 \
+            else MLPERF_FILES[r["model"]]
+        where = "M7 @ 280 MHz" if m7 else "M85 @ 480 MHz" if m85 else "L4R5 @ 120 MHz"
         shown = f"{published} ({where})" if published is not None else "n/a"
         constants = r.get("constants", "flash")
         if r.get("sram_constants_bytes"):
@@ -159,11 +171,57 @@ def run_cmsis(model: str, cmsis_nn: str) -> dict:
     return {"model": model, "ours": ours.instructions, "arm": arm.instructions, "by_op": by_op}
 
 
+def run_cmsis_helium(path: str, cmsis_nn: str) -> dict:
+    """One MLPerf Tiny model on the Cortex-M55 board, per layer without in-place ops: tinyc's kernels (Helium and
+    DSP) and CMSIS-NN's built for the M55 (its MVE kernels), per op kind; instructions and estimated cycles."""
+    from tinyc.plan.pipeline import plan_model
+    from tinyc.plan.search import ScheduleOptions
+    from tinyc.run.bench import bench_planned
+    planned = plan_model(Path(path), HELIUM_BOARD, options=ScheduleOptions(kind="per-layer", in_place=False))
+    ours = bench_planned(planned, cycles=True)
+    arm = bench_planned(planned, cmsis_nn_dir=Path(cmsis_nn), cycles=True)
+    if (ours.output != arm.output).any():
+        raise SystemExit(f"{Path(path).stem}: tinyc's output differs from CMSIS-NN's on {HELIUM_BOARD}")
+    by_op: dict[str, list[int]] = {}
+    for a, b in zip(ours.layers, arm.layers, strict=True):
+        entry = by_op.setdefault(a.op, [0, 0, 0, 0])
+        entry[0] += a.instructions
+        entry[1] += b.instructions
+        entry[2] += a.macs
+        entry[3] += 1
+    return {"model": Path(path).stem, "ours": ours.instructions, "arm": arm.instructions, "by_op": by_op,
+            "clock_hz": ours.clock_hz, "ours_cycles": ours.cycles.cycles if ours.cycles else None,
+            "arm_cycles": arm.cycles.cycles if arm.cycles else None}
+
+
+def render_cmsis_helium(compared: list[dict]) -> list[str]:
+    lines = ["", f"## Per op kind against CMSIS-NN v7.0.0's Helium kernels ({HELIUM_BOARD}, Cortex-M55)", "",
+             f"`{COMMAND} --models --mlperf ../shared/mlperf-tiny --cmsis-nn PATH`: MLPerf Tiny's trained models, per "
+             "layer with no op in place, built once with tinyc's kernels (Helium for convolutions, fully connected "
+             "and 3x3 depthwise layers, DSP for the others) and once against CMSIS-NN v7.0.0 compiled with "
+             "`-mcpu=cortex-m55` (its MVE kernels); both give the same output bytes. Goal (issue 27): each model at "
+             f"most {CMSIS_GOAL}x CMSIS-NN's instructions. Estimated ms at 400 MHz from the M55 cycle estimate "
+             "(tinyc/run/cycles.py), beside the fastest published Cortex-M result (a Cortex-M85 at 480 MHz).", "",
+             "| model | op kind | layers | MACs | tinyc instr | CMSIS-NN instr | tinyc / CMSIS-NN |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for c in compared:
+        for op, (ours, arm, macs, count) in sorted(c["by_op"].items(), key=lambda kv: -kv[1][1]):
+            lines.append(f"| {c['model']} | {op} | {count} | {macs:,} | {ours:,} | {arm:,} | "
+                         f"{ours / arm if arm else 0.0:.2f} |")
+        ratio = c["ours"] / c["arm"]
+        goal = "met" if ratio <= CMSIS_GOAL else f"missed by {ratio / CMSIS_GOAL - 1:.0%}"
+        ms = (f"; est. {_ms(c['ours_cycles'], c['clock_hz'])} ms vs CMSIS-NN's "
+              f"{_ms(c['arm_cycles'], c['clock_hz'])} ms at 400 MHz (M85 published: {MLPERF_M85[c['model']]} ms)") if c.get("ours_cycles") else ""
+        lines.append(f"| {c['model']} | **whole model** ({goal}{ms}) | | | {c['ours']:,} | {c['arm']:,} | "
+                     f"{ratio:.2f} |")
+    return lines
+
+
 def _ms(cycles: float, clock_hz: int) -> str:
     return f"{cycles / clock_hz * 1e3:,.2f}"
 
 
-def render(results: list[dict], cmsis: list[dict], mlperf: list[dict]) -> str:
+def render(results: list[dict], cmsis: list[dict], mlperf: list[dict], helium: list[dict] = ()) -> str:
     lines = [
         "# Benchmarks: instructions per inference",
         "",
@@ -173,15 +231,17 @@ def render(results: list[dict], cmsis: list[dict], mlperf: list[dict]) -> str:
         "",
         "- **Instructions** are counted in QEMU with `-icount shift=0` by `tinyc bench` (SysTick at the mps2",
         f"  machines' 25 MHz clock with wrap counting: resolution {results[0].get('resolution', 40)} instructions;"
-        " the same input gives the same count run to run).",
+        " 31.25 on the mps3-an547's 32 MHz; the same input gives the same count run to run).",
         "- **portable**: tinyc's reference kernels (`-DTINYC_PORTABLE_KERNELS`); **optimized**: the ARMv7E-M DSP",
-        "  kernels (SXTB16 / SMLAD / SMLABB); both produce the same bytes (tests/test_dsp_kernels.py).",
+        "  kernels (SXTB16 / SMLAD / SMLABB), and on the Cortex-M55 (alif_e7_hp) tinyc's Helium (MVE) kernels for",
+        "  convolutions, fully connected and 3x3 depthwise layers; all produce the same bytes (tests/test_dsp_kernels.py,",
+        "  tests/test_helium_kernels.py).",
         "- **Estimated cycles** (optimized): a second QEMU run logs every executed instruction; each is priced by",
         "  the core's timing table from Arm's Technical Reference Manual (`tinyc/run/cycles.py`: loads 2 cycles or",
         "  1 when pipelined, LDRD 3, LDM 1+N, taken branches 1+2, multiply-accumulates 1). An estimate at zero",
         "  wait states, no bus contention. The M7 figure prices single issue (the M7 dual-issues): an upper bound.",
         "  **Latency** is from the estimated cycles at the board clock (F412 100 MHz, H743 480 MHz, U575 160 MHz:",
-        "  the M33 priced with the M4's table); **with flash**",
+        "  the M33 priced with the M4's table; E7 HP 400 MHz); **with flash**",
         "  adds the F412's 3 wait states behind its ART accelerator (`tinyc/run/flash.py`; none modelled on the H743).",
         "- **Code**: `.text` linked into the ELF (from the linker map, discarded sections not counted): the kernel",
         "  objects, and `model.o`, which holds the specialized kernels inlined per layer.",
@@ -248,6 +308,8 @@ def render(results: list[dict], cmsis: list[dict], mlperf: list[dict]) -> str:
                          f"{c['ours'] / c['arm']:.2f} | |")
     if mlperf:
         lines += render_mlperf(mlperf)
+    if helium:
+        lines += render_cmsis_helium(list(helium))
     return "\n".join(lines) + "\n"
 
 
@@ -268,6 +330,7 @@ def main() -> None:
         raise SystemExit(f"not in the zoo's benchmark list: {', '.join(unknown)} (add them to MODELS)")
     stored = json.loads(args.results.read_text()) if args.results.exists() else {"runs": [], "cmsis": []}
     stored.setdefault("mlperf", [])
+    stored.setdefault("cmsis_helium", [])
     pairs = [(m, b) for m in args.models for b in args.boards]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         results = list(pool.map(run_one, *zip(*pairs)))
@@ -280,6 +343,10 @@ def main() -> None:
             files = [(str(args.mlperf.resolve() / f"{m}.tflite"), b, c) for m in MLPERF_FILES for b in MLPERF_BOARDS
                      for c in MLPERF_CONSTANTS[b]]
             mlperf = list(pool.map(run_mlperf, *zip(*files)))
+        helium = []
+        if args.mlperf is not None and args.cmsis_nn is not None:
+            paths = [str(args.mlperf.resolve() / f"{m}.tflite") for m in HELIUM_CMSIS_FILES]
+            helium = list(pool.map(run_cmsis_helium, paths, [str(args.cmsis_nn.resolve())] * len(paths)))
     fresh = {(r["model"], r["board"]) for r in results}
     runs = [r for r in stored["runs"] if (r["model"], r["board"]) not in fresh and r["model"] in MODELS] + results
     compared = [c for c in stored["cmsis"] if c["model"] not in {c["model"] for c in cmsis}] + cmsis
@@ -288,9 +355,10 @@ def main() -> None:
     compared.sort(key=lambda c: CMSIS_MODELS.index(c["model"]))
     args.results.parent.mkdir(parents=True, exist_ok=True)
     measured = mlperf or stored["mlperf"]
-    args.results.write_text(json.dumps({"runs": runs, "cmsis": compared, "mlperf": measured}, indent=1,
-                                       sort_keys=True) + "\n")
-    args.output.write_text(render(runs, compared, measured))
+    helium_measured = helium or stored["cmsis_helium"]
+    args.results.write_text(json.dumps({"runs": runs, "cmsis": compared, "mlperf": measured,
+                                        "cmsis_helium": helium_measured}, indent=1, sort_keys=True) + "\n")
+    args.output.write_text(render(runs, compared, measured, helium_measured))
     print(args.output.read_text())
 
 

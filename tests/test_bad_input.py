@@ -119,7 +119,8 @@ def test_every_generated_file_name_is_refused_as_a_name() -> None:
 
 @pytest.mark.parametrize("args, error_type, message", [
     (("report", "MISSING.py", "--board", "stm32f412"), "ModelLoadError", "MISSING.py: no such file"),
-    (("report", "MODEL", "--board", "stm32f4"), "BoardError", "unknown board 'stm32f4'; known boards: nrf52840, "
+    (("report", "MODEL", "--board", "stm32f4"), "BoardError", "unknown board 'stm32f4'; known boards: alif_e7_hp, "
+                                                               "nrf52840, "
                                                                "nrf5340, stm32f412, stm32h743, stm32l4r5, stm32u575"),
     (("verify", "MODEL", "--board", "stm32f412", "--seed", "-5"), "BadParameter",
      "Invalid value for '--seed': -5 is not in the range x>=0."),
@@ -174,8 +175,8 @@ def test_a_toml_path_given_to_board_points_to_board_file(monkeypatch, capsys, tm
     code, _, err = run_cli(monkeypatch, capsys, "report", str(write(tmp_path / "m.py", NEVER_RUN)), "--board",
                            "my_board.toml")
     assert code == 2
-    assert err == ("error: unknown board 'my_board.toml': --board takes a bundled board's name (nrf52840, nrf5340, "
-                   "stm32f412, stm32h743, stm32l4r5, stm32u575); give a board file of your own with --board-file my_board.toml")
+    assert err == ("error: unknown board 'my_board.toml': --board takes a bundled board's name (alif_e7_hp, nrf52840, "
+                   "nrf5340, stm32f412, stm32h743, stm32l4r5, stm32u575); give a board file of your own with --board-file my_board.toml")
 
 
 def test_report_check_exits_1_when_the_model_does_not_fit(monkeypatch, capsys, tmp_path) -> None:

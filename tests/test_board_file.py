@@ -38,7 +38,7 @@ def test_custom_board_loads(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("replace, message", [
     ((('cpu = "cortex-m4"', 'cpu = "cortex-m0plus"'),),
-     "my_board.toml: cpu must be one of cortex-m4, cortex-m7, cortex-m33, got 'cortex-m0plus'"),
+     "my_board.toml: cpu must be one of cortex-m4, cortex-m7, cortex-m33, cortex-m55, got 'cortex-m0plus'"),
     ((('cpu = "cortex-m4"', 'cpu = "cortex-m33"'),), "my_board.toml: cflags must hold -mcpu=cortex-m33 (the cpu the board names)"),
     ((('cpu = "cortex-m4"', 'cpu = "cortex-m33"'), ("-mcpu=cortex-m4", "-mcpu=cortex-m33")),
      "my_board.toml: [emulator.qemu] machine must be 'mps2-an505' for a cortex-m33 (tinyc's emulator build runs there), got 'mps2-an386'"),

@@ -52,7 +52,7 @@ def test_u575_sram_blocks_tile_its_sram() -> None:
     ((('"-mcpu=cortex-m33"', '"-mcpu=cortex-m33+nodsp"'),),
      "stm32u575.toml: cflags must hold -mcpu=cortex-m33 (the cpu the board names)"),
     ((('cpu = "cortex-m33"', 'cpu = "cortex-m23"'),),
-     "stm32u575.toml: cpu must be one of cortex-m4, cortex-m7, cortex-m33, got 'cortex-m23'"),
+     "stm32u575.toml: cpu must be one of cortex-m4, cortex-m7, cortex-m33, cortex-m55, got 'cortex-m23'"),
 ])
 def test_bad_m33_files_name_the_problem(tmp_path: Path, replace: tuple[tuple[str, str], ...], message: str) -> None:
     text = U575

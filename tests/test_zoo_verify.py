@@ -57,8 +57,9 @@ def test_zoo_model_bit_exact(name: str, board: str, schedule: str, zoo_tflite) -
 # The boards that prove the board model general: NUCLEO-L4R5ZI (640 KB in three SRAM blocks, LPUART) in QEMU's
 # emulator build, and the nRF52840 (a non-ST part, UARTE by DMA) as its real-board firmware on Renode's model of
 # the part where Renode is installed (QEMU's emulator build otherwise); and the Cortex-M33 boards (issue 27),
-# NUCLEO-U575ZI-Q and the nRF5340's application core, in QEMU's mps2-an505 (no Renode platform models either part).
-NEW_BOARDS = ("stm32l4r5", "nrf52840", "stm32u575", "nrf5340")
+# NUCLEO-U575ZI-Q and the nRF5340's application core, in QEMU's mps2-an505 (no Renode platform models either part),
+# and the Cortex-M55 (Helium) board, Alif Ensemble E7's HP core, in QEMU's mps3-an547.
+NEW_BOARDS = ("stm32l4r5", "nrf52840", "stm32u575", "nrf5340", "alif_e7_hp")
 
 
 @pytest.mark.parametrize("board", NEW_BOARDS)

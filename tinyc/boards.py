@@ -119,8 +119,17 @@ class Board:
     sram_regions: tuple[NamedRegion, ...] = ()  # [[sram.regions]]: the part's SRAM blocks that tile [sram], in order
     flash_timing: FlashTiming | None = None  # [flash.timing]: None when the flash is not modelled
 
+    @property
+    def helium(self) -> bool:
+        """The core has Helium (MVE): tinyc's Helium kernels, and CMSIS-NN's MVE scratch sizes."""
+        return self.cpu in HELIUM_CPUS
 
-_CPUS = ("cortex-m4", "cortex-m7", "cortex-m33")
+
+# The cores tinyc builds for: each has the DSP extension (SMLAD, SXTB16: tinyc's fast kernels; the Cortex-M55 adds
+# Helium, MVE). A core without it (Cortex-M0+, M23, or an M33/M55 built +nodsp) is refused: tinyc's portable kernels
+# would run there, but its cycle tables, QEMU machines and kernel choices assume the DSP extension.
+_CPUS = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")
+HELIUM_CPUS = frozenset({"cortex-m55"})
 
 # A board file is untrusted data (a user downloads it like a .tflite): every string it holds reaches a Makefile,
 # a linker script, Renode scripts or C, so each string field has an allow-list and each integer a 32-bit range.
@@ -338,8 +347,12 @@ def _renode(data: dict[str, Any], path: Path) -> RenodeTarget | None:
 # The QEMU machine each CPU's emulator build runs on (the mps2 machines tinyc's emulator harness is written for).
 # mps2-an505 is Arm's AN505 FPGA image (an SSE-200 with a Cortex-M33 that boots in the Secure state): the emulator
 # build runs Secure from the Secure aliases of its memories, code in SSRAM1 at 0x10000000 (4 MiB) and data in
-# SSRAM2+3 at 0x38000000 (4 MiB); see boards/stm32u575.toml.
-QEMU_MACHINES = {"cortex-m4": "mps2-an386", "cortex-m7": "mps2-an500", "cortex-m33": "mps2-an505"}
+# SSRAM2+3 at 0x38000000 (4 MiB); see boards/stm32u575.toml. mps3-an547 is Arm's AN547 (an SSE-300 with a
+# Cortex-M55 with MVE, also Secure at reset): code in the QSPI flash's Secure alias 0x38000000 (8 MiB, read-only), data
+# in the SSE-300's internal SRAM's at 0x31000000 (4 MiB); it boots from its ITCM (tinyc.codegen.target); see
+# boards/alif_e7_hp.toml.
+QEMU_MACHINES = {"cortex-m4": "mps2-an386", "cortex-m7": "mps2-an500", "cortex-m33": "mps2-an505",
+                 "cortex-m55": "mps3-an547"}
 MAX_STACK_FRACTION = 0.5  # a stack reservation over half the SRAM is a typo, not a plan
 
 BoardRef = str | Path  # a bundled board's name, or a board file of the user's (--board-file)
@@ -392,7 +405,9 @@ def load_board_file(path: Path) -> Board:
         raise BoardError(f"{path.name}: name {name!r} must equal the file name {path.stem!r}")
     cpu = data.get("cpu")
     if cpu not in _CPUS:
-        raise BoardError(f"{path.name}: cpu must be one of {', '.join(_CPUS)}, got {cpu!r}")
+        raise BoardError(f"{path.name}: cpu must be one of {', '.join(_CPUS)}, got {cpu!r} (a core without the DSP "
+                         "extension, such as cortex-m0plus or cortex-m23, is refused: tinyc's kernels, cycle tables "
+                         "and emulator machines assume it)")
     description = _description(data.get("description", name), path)
     clock_hz = _number(data, "clock_hz", "the board", path)
     if clock_hz <= 0:
@@ -415,6 +430,12 @@ def load_board_file(path: Path) -> Board:
         # the kernels, the emulator machine and the cycle table were chosen for.
         raise BoardError(f"{path.name}: cflags must name the cpu once, as -mcpu={cpu}, got also {other[0]} (a core "
                          "variant such as +nodsp, a Cortex-M33 without the DSP extension, is not supported)")
+    march = next((f for f in cflags if f.startswith("-march=")), None)
+    if march is not None:
+        # gcc's -march after -mcpu builds that architecture's baseline (armv8.1-m.main: no MVE, no DSP, no FPU), not
+        # the core the kernels, the emulator machine and the cycle table were chosen for.
+        raise BoardError(f"{path.name}: cflags must not hold {march}: -mcpu={cpu} names the architecture and its "
+                         "extensions (on a cortex-m55: DSP, Helium/MVE and the FPU)")
     flash, sram = _region(data, "flash", path), _region(data, "sram", path)
     stack_bytes = _number(_table(data, "stack", path, "size_bytes = 8192, say"), "size_bytes", "[stack]", path)
     if not 0 < stack_bytes <= MAX_STACK_FRACTION * sram.size_bytes:

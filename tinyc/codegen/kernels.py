@@ -48,6 +48,13 @@ class StepCode:
         """The steps.c.j2 macro of the specialized kernel, or None (the generic call only)."""
         return FAST_MACROS.get(self.fast.variant)
 
+    @property
+    def fast_guard(self) -> str:
+        """The C macro that is 1 where the specialized kernel is compiled (its core's extension, not a portable or
+        Arm CMSIS-NN build)."""
+        helium = self.fast.variant in (Variant.HELIUM_CONV, Variant.HELIUM_DEPTHWISE)
+        return "TINYC_HELIUM_KERNELS" if helium else "TINYC_FAST_KERNELS"
+
 
 @dataclass(frozen=True)
 class StepContext:
@@ -117,7 +124,8 @@ KERNELS: dict[KernelKind, Callable[[StepContext], tuple[str, str]]] = {
 
 
 FAST_MACROS = {Variant.FAST_CONV: "fast_conv", Variant.FAST_DEPTHWISE: "fast_depthwise", Variant.FAST_ADD: "fast_add",
-               Variant.FAST_FC: "fast_fc", Variant.FAST_AVGPOOL: "fast_avgpool"}
+               Variant.FAST_FC: "fast_fc", Variant.FAST_AVGPOOL: "fast_avgpool", Variant.HELIUM_CONV: "helium_conv",
+               Variant.HELIUM_DEPTHWISE: "helium_depthwise"}
 
 
 FAST_CONV_FIELDS = ("in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "k_h", "k_w", "stride_h", "stride_w", "pad_h",
@@ -154,7 +162,8 @@ def step_code(step: Step, *, streamed_input: int | None, choice: KernelChoice = 
         return replace(code, fast_weights=c_symbol(choice.consts[0]))
     if not choice.consts:
         return code
-    code = replace(code, fast_weights=c_symbol(choice.weights), fast_quant=c_symbol(choice.quant),
+    code = replace(code, fast_weights=c_symbol(choice.weights),
+                   fast_quant=c_symbol(choice.quant) if len(choice.consts) > 1 else None,
                    fast_args=fast_conv_args(step.call))
     if staged and choice.variant is Variant.FAST_CONV and choice.weights.name in staged:
         layout = stage_layout((choice.weights, choice.quant))

@@ -151,6 +151,7 @@ def render_firmware(schedule: Schedule, plan: MemoryPlan, board: Board, harness:
         output_scale=repr(y.scale), output_zero_point=y.zero_point, macs=schedule.macs,
         schedule_note=schedule.describe(), samples=samples, flash_origin=target.flash_origin,
         sram_origin=target.sram_origin, testdata_origin=target.testdata_origin, testdata_bytes=target.testdata_bytes,
+        vector_origin=target.vector_origin,
         app_sources=APP_SOURCES, tinyc_cmsis_nn_dir=CMSIS_NN_FOLDER, cmsis_nn_dir=str(cmsis_nn_dir) if cmsis_nn_dir else CMSIS_NN_FOLDER,
         external_cmsis_nn=kernels_of(cmsis_nn_dir) is Kernels.CMSIS_NN,
         step_code=[step_code(s, streamed_input=schedule.input if schedule.stream_input else None, choice=c,

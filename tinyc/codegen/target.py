@@ -16,22 +16,36 @@ class Target:
     sram_origin: int
     note: str
     testdata_bytes: int = 0  # emulator only: memory after the board's flash for the harness's input samples
+    vector_origin: int | None = None  # emulator only: where the machine reads its vector table at reset, when the
+    # code is elsewhere (the linker puts .isr_vector there, the code at flash_origin)
 
     @property
     def testdata_origin(self) -> int:
         return self.flash_origin + self.board.flash.size_bytes
 
 
-# QEMU's mps2 machines have 4 MiB of code memory at 0x0; what the board's flash does not use holds the
-# harness's input samples, so that test data never counts against (or overflows) the board's flash.
+# QEMU's mps2 machines have 4 MiB of code memory at the code origin; what the board's flash does not use holds the
+# harness's input samples, so that test data never counts against (or overflows) the board's flash. The mps3-an547's
+# code memory is its QSPI flash, 8 MiB (its 512 KiB ITCM is too small for the Cortex-M55 boards' code and weights).
 QEMU_CODE_MEMORY_BYTES = 4 * 1024 * 1024
+QEMU_CODE_MEMORY_BYTES_BY_MACHINE = {"mps3-an547": 8 * 1024 * 1024}
+# The address a machine reads its vector table from at reset (its initial Secure VTOR), where that is not the code's
+# origin: the mps3-an547 boots from its ITCM (Secure alias 0x10000000); the vector table goes there, and the reset
+# handler it points to runs from the QSPI flash.
+QEMU_RESET_VECTORS = {"mps3-an547": 0x10000000}
 
 
 def emulator_target(board: Board) -> Target:
+    code_bytes = QEMU_CODE_MEMORY_BYTES_BY_MACHINE.get(board.qemu.machine, QEMU_CODE_MEMORY_BYTES)
+    vectors = QEMU_RESET_VECTORS.get(board.qemu.machine)
+    if code_bytes < board.flash.size_bytes:
+        raise BoardError(f"board {board.name!r}: its flash ({board.flash.size_bytes:,} B) is larger than QEMU "
+                         f"{board.qemu.machine}'s code memory ({code_bytes:,} B)")
     return Target(board=board, flash_origin=board.qemu.flash_origin, sram_origin=board.qemu.sram_origin,
                   note=f"QEMU {board.qemu.machine}: the board's flash and SRAM sizes and CPU flags "
                        f"on the emulator's addresses",
-                  testdata_bytes=QEMU_CODE_MEMORY_BYTES - board.flash.size_bytes)
+                  testdata_bytes=code_bytes - board.flash.size_bytes,
+                  vector_origin=vectors if vectors != board.qemu.flash_origin else None)
 
 
 def require_part(board: Board) -> PartTarget:

@@ -283,6 +283,7 @@ class LoweredModel:
     calls: tuple[Call, ...]
     input: int
     output: int
+    helium: bool = False  # the scratch reserved also covers CMSIS-NN's Helium (MVE) kernels (a Cortex-M55 board)
 
     @property
     def weights_bytes(self) -> int:
@@ -318,16 +319,33 @@ def _act(activation: Activation, out: Tensor) -> tuple[int, int]:
 
 def conv_scratch_bytes(*, depthwise: bool, input_dims: Dims, filter_hw: tuple[int, int], output_dims: Dims,
                        stride_hw: tuple[int, int], padding_hw: tuple[int, int],
-                       dilation_hw: tuple[int, int] = (1, 1), int4: bool = False) -> int:
+                       dilation_hw: tuple[int, int] = (1, 1), int4: bool = False, helium: bool = False) -> int:
     """The scratch CMSIS-NN's conv / depthwise wrapper asks for (what the planner reserves); `int4`: the s4
-    wrappers'."""
+    wrappers'; `helium`: the larger of its DSP and its MVE build's (int8 weights)."""
+    nhwc_in = (input_dims.n, input_dims.h, input_dims.w, input_dims.c)
+    nhwc_out = (output_dims.n, output_dims.h, output_dims.w, output_dims.c)
     if int4:
-        scratch = buffer_sizes.depthwise_s4_scratch_bytes if depthwise else buffer_sizes.conv_s4_scratch_bytes
+        s4 = buffer_sizes.depthwise_s4_scratch_bytes if depthwise else buffer_sizes.conv_s4_scratch_bytes
+        return s4(input_nhwc=nhwc_in, filter_hw=filter_hw, output_nhwc=nhwc_out, stride_hw=stride_hw,
+                  padding_hw=padding_hw, dilation_hw=dilation_hw)
+    scratch = buffer_sizes.depthwise_scratch_bytes if depthwise else buffer_sizes.conv_scratch_bytes
+    return scratch(input_nhwc=nhwc_in, filter_hw=filter_hw, output_nhwc=nhwc_out, stride_hw=stride_hw,
+                   padding_hw=padding_hw, dilation_hw=dilation_hw, helium=helium)
+
+
+def helium_scratch(call: Call) -> Call:
+    """The call with the scratch CMSIS-NN's kernels ask for when built for MVE too (the larger of the two)."""
+    if isinstance(call, ConvCall) and call.kind in (KernelKind.CONV, KernelKind.DEPTHWISE_CONV):
+        scratch = conv_scratch_bytes(depthwise=call.kind is KernelKind.DEPTHWISE_CONV, input_dims=call.input_dims,
+                                     filter_hw=(call.filter_dims.h, call.filter_dims.w), output_dims=call.output_dims,
+                                     stride_hw=(call.stride_h, call.stride_w), padding_hw=(call.pad_h, call.pad_w),
+                                     dilation_hw=(call.dilation_h, call.dilation_w), helium=True)
+    elif isinstance(call, FullyConnectedCall):
+        scratch = buffer_sizes.fully_connected_scratch_bytes(accum_depth=call.filter_dims.n,
+                                                             output_depth=call.output_dims.c, helium=True)
     else:
-        scratch = buffer_sizes.depthwise_scratch_bytes if depthwise else buffer_sizes.conv_scratch_bytes
-    return scratch(input_nhwc=(input_dims.n, input_dims.h, input_dims.w, input_dims.c), filter_hw=filter_hw,
-                   output_nhwc=(output_dims.n, output_dims.h, output_dims.w, output_dims.c), stride_hw=stride_hw,
-                   padding_hw=padding_hw, dilation_hw=dilation_hw)
+        return call
+    return replace(call, scratch_bytes=max(call.scratch_bytes, scratch))
 
 
 def _bias(graph: Graph, op: Op, channels: int, name: str) -> ConstArray:
@@ -757,8 +775,11 @@ _LOWERINGS = {
 }
 
 
-def lower(graph: Graph) -> LoweredModel:
-    """Check support, then lower every op to its kernel call, in graph order."""
+def lower(graph: Graph, *, helium: bool = False) -> LoweredModel:
+    """Check support, then lower every op to its kernel call, in graph order; `helium` (a Cortex-M55 board): the
+    scratch of each call also what CMSIS-NN's MVE build asks for."""
     check_graph(graph)
     calls = tuple(_LOWERINGS[op.kind](graph, op) for op in graph.ops)
-    return LoweredModel(graph=graph, calls=calls, input=graph.inputs[0], output=graph.outputs[0])
+    if helium:
+        calls = tuple(helium_scratch(c) for c in calls)
+    return LoweredModel(graph=graph, calls=calls, input=graph.inputs[0], output=graph.outputs[0], helium=helium)

@@ -27,6 +27,20 @@ Formulas (read from CMSIS-NN v7.0.0's documentation and get-buffer-size sources)
   and wrapper entry points): 0 bytes (kernel sums are an MVE-only buffer).
 * average pooling (``arm_avgpool_s8_get_buffer_size_dsp``): ``C * sizeof(int32_t)``.
 
+With ``helium=True`` (a Cortex-M55 board), each returns the larger of that and what the same function returns when
+CMSIS-NN is built with MVE (``ARM_MATH_MVEI``, ``-mcpu=cortex-m55``), so that one plan runs tinyc's kernels and
+CMSIS-NN's Helium ones alike:
+
+* convolution: 1x1 without padding: 0; the 1xN kernel (input and filter one row high, dilation 1,
+  ``stride_w * C_in % 4 == 0``): ``max(kernel_w * C_in + pad_w * C_in, ...)`` (its row with its padding, at most
+  ``(kernel_w + 1 + stride_w) * C_in`` here, an upper bound); otherwise four int8 columns of
+  ``align16(HK * WK * C_in)``.
+* depthwise: ``C_in == 1`` and more than one output channel: the convolution's size plus the weights' bytes (the
+  wrapper runs it as a convolution); ``C_in == C_out``, N == 1, dilation 1: ``arm_depthwise_conv_s8_opt`` for
+  every filter (no 3x3 kernel on MVE), ``4 * 124 * HK * WK`` bytes; otherwise 0.
+* fully connected: ``output_depth * sizeof(int32_t)`` (the kernel sums).
+* average pooling: 0.
+
 Keyword arguments use tinyc's NHWC conventions: ``input_nhwc=(n, h, w, c)``,
 ``filter_hw=(h, w)``, ``output_nhwc=(n, h, w, c)``, ``stride_hw=(h, w)``,
 ``padding_hw=(top, left)`` (the values that go into ``cmsis_nn_conv_params.padding``) and
@@ -36,6 +50,8 @@ from __future__ import annotations
 
 INT16_BYTES = 2
 INT32_BYTES = 4
+MVE_LANES_S8 = 16  # int8 lanes of one Q register
+CH_IN_BLOCK_MVE = 124  # CMSIS-NN's depthwise channel block on MVE (arm_nnsupportfunctions.h)
 
 
 def _align4(value: int) -> int:
@@ -45,13 +61,12 @@ def _align4(value: int) -> int:
 def conv_scratch_bytes(*, input_nhwc: tuple[int, int, int, int], filter_hw: tuple[int, int],
                        output_nhwc: tuple[int, int, int, int], stride_hw: tuple[int, int],
                        padding_hw: tuple[int, int], dilation_hw: tuple[int, int] = (1, 1),
-                       armclang: bool = False) -> int:
-    """``arm_convolve_wrapper_s8_get_buffer_size`` (DSP): bytes of scratch for one CONV_2D.
+                       armclang: bool = False, helium: bool = False) -> int:
+    """``arm_convolve_wrapper_s8_get_buffer_size`` (DSP; with ``helium`` also MVE): bytes of scratch for one CONV_2D.
 
     ``armclang``: CMSIS-NN built with Arm Compiler 6 (its 1x1 stride-1 kernel then needs
     ``4 * C_in`` bytes); tinyc builds with GCC.
     """
-    del output_nhwc  # the DSP dispatch does not look at it
     c_in = input_nhwc[3]
     kernel_h, kernel_w = filter_hw
     is_1x1 = filter_hw == (1, 1) and padding_hw == (0, 0) and dilation_hw == (1, 1)
@@ -59,20 +74,35 @@ def conv_scratch_bytes(*, input_nhwc: tuple[int, int, int, int], filter_hw: tupl
         if stride_hw == (1, 1) and armclang:
             return 2 * c_in * INT16_BYTES
         return 0
-    return 2 * _align4(kernel_h * kernel_w * c_in) * INT16_BYTES
+    dsp = 2 * _align4(kernel_h * kernel_w * c_in) * INT16_BYTES
+    if not helium:
+        return dsp
+    mve = 4 * -(-kernel_h * kernel_w * c_in // MVE_LANES_S8) * MVE_LANES_S8
+    if input_nhwc[1] == 1 and kernel_h == 1 and dilation_hw[1] == 1 and stride_hw[1] * c_in % 4 == 0:
+        mve = max(mve, (kernel_w + 1 + stride_hw[1] + padding_hw[1]) * c_in)  # the 1xN kernel's padded row, bounded
+    del output_nhwc
+    return max(dsp, mve)
 
 
 def depthwise_scratch_bytes(*, input_nhwc: tuple[int, int, int, int], filter_hw: tuple[int, int],
                             output_nhwc: tuple[int, int, int, int], stride_hw: tuple[int, int],
-                            padding_hw: tuple[int, int], dilation_hw: tuple[int, int] = (1, 1)) -> int:
-    """``arm_depthwise_conv_wrapper_s8_get_buffer_size`` (DSP): bytes for one DEPTHWISE_CONV_2D."""
-    del stride_hw  # the DSP dispatch does not look at it
+                            padding_hw: tuple[int, int], dilation_hw: tuple[int, int] = (1, 1),
+                            helium: bool = False) -> int:
+    """``arm_depthwise_conv_wrapper_s8_get_buffer_size`` (DSP; with ``helium`` also MVE): bytes for one
+    DEPTHWISE_CONV_2D."""
     batches, c_in = input_nhwc[0], input_nhwc[3]
+    mve = 0
+    if helium and c_in == 1 and output_nhwc[3] > 1:  # run as a convolution, its weights re-laid out in the scratch
+        mve = conv_scratch_bytes(input_nhwc=input_nhwc, filter_hw=filter_hw, output_nhwc=output_nhwc,
+                                 stride_hw=stride_hw, padding_hw=padding_hw, dilation_hw=dilation_hw, helium=True) \
+            + filter_hw[0] * filter_hw[1] * output_nhwc[3]
+    elif helium and c_in == output_nhwc[3] and batches == 1 and dilation_hw == (1, 1):
+        mve = 4 * CH_IN_BLOCK_MVE * filter_hw[0] * filter_hw[1]
     if c_in != output_nhwc[3] or batches != 1 or dilation_hw != (1, 1):
-        return 0
+        return mve
     if filter_hw == (3, 3) and padding_hw[0] <= 1 and padding_hw[1] <= 1:
-        return 0
-    return c_in * filter_hw[0] * filter_hw[1] * INT16_BYTES
+        return mve
+    return max(mve, c_in * filter_hw[0] * filter_hw[1] * INT16_BYTES)
 
 
 def conv_s4_scratch_bytes(*, input_nhwc: tuple[int, int, int, int], filter_hw: tuple[int, int],
@@ -98,10 +128,10 @@ def depthwise_s4_scratch_bytes(*, input_nhwc: tuple[int, int, int, int], filter_
     return input_nhwc[3] * filter_hw[0] * filter_hw[1] * INT16_BYTES
 
 
-def fully_connected_scratch_bytes(*, accum_depth: int, output_depth: int) -> int:
-    """``arm_fully_connected_s8_get_buffer_size`` (DSP): always 0 bytes."""
-    del accum_depth, output_depth
-    return 0
+def fully_connected_scratch_bytes(*, accum_depth: int, output_depth: int, helium: bool = False) -> int:
+    """``arm_fully_connected_s8_get_buffer_size``: 0 bytes on DSP, one int32 per output on MVE."""
+    del accum_depth
+    return output_depth * INT32_BYTES if helium else 0
 
 
 def avgpool_scratch_bytes(*, output_w: int, channels: int) -> int:

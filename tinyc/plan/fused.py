@@ -160,7 +160,8 @@ def cached_stage(lowered: LoweredModel, start: int, end: int, grid: tuple[int, i
                         target = book.view(r.buffer, f"{book.names[o]} rows {n0}..{n1 - 1} {tag}", at, n1 - n0,
                                            x1 - x0, ch)
                 dst = target if target is not None else book.new(f"{book.names[o]} rows {tag}", n1 - n0, x1 - x0, ch)
-                call = _tile_call(c, ins, dst, band.region, Region(n0, n1, x0, x1), band.pad_h, band.pad_w, ch)
+                call = _tile_call(c, ins, dst, band.region, Region(n0, n1, x0, x1), band.pad_h, band.pad_w, ch,
+                                  helium=lowered.helium)
                 macs += call.macs
                 steps.append(Step(call=call, trace_tensor=None))
                 if target is None:

@@ -99,7 +99,7 @@ def _grid_bounds(size: int, parts: int) -> list[tuple[int, int]]:
 
 
 def _tile_call(call: Call, inputs: tuple[int, ...], output: int, in_region: Region, out_region: Region,
-               pad_h: int, pad_w: int, out_channels: int) -> Call:
+               pad_h: int, pad_w: int, out_channels: int, *, helium: bool = False) -> Call:
     """The op's call on one patch: the same constants, the tile's dims and padding."""
     out_elems = out_region.h * out_region.w
     if isinstance(call, ConvCall):
@@ -110,7 +110,7 @@ def _tile_call(call: Call, inputs: tuple[int, ...], output: int, in_region: Regi
         scratch = conv_scratch_bytes(depthwise=call.kind is KernelKind.DEPTHWISE_CONV, input_dims=in_dims,
                                      filter_hw=(call.filter_dims.h, call.filter_dims.w), output_dims=out_dims,
                                      stride_hw=(call.stride_h, call.stride_w), padding_hw=(pad_h, pad_w),
-                                     int4=call.weight_bits == 4)
+                                     int4=call.weight_bits == 4, helium=helium)
         return replace(call, inputs=inputs, output=output, macs=macs, scratch_bytes=scratch, input_dims=in_dims,
                        output_dims=out_dims, pad_h=pad_h, pad_w=pad_w)
     if isinstance(call, PadCall):
@@ -211,7 +211,7 @@ def patch_stage(lowered: LoweredModel, split: int, grid: tuple[int, int], book: 
                 out_region = need[c.output]
                 tile[c.output] = new_buffer(f"{names[c.output]} {tag}", out_region, channels[c.output])
                 call = _tile_call(c, tuple(ins), tile[c.output], region, out_region, pad_h, pad_w,
-                                  channels[c.output])
+                                  channels[c.output], helium=lowered.helium)
                 over = None
                 if allows_in_place(in_place, c.op_index) and in_place_kind(call):
                     # Tiles and crops are read by this op only, unless another stage op reads the same tile.

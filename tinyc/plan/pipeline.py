@@ -89,7 +89,7 @@ def plan_graph(graph: Graph, board: Board, *, name: str, options: ScheduleOption
 def _plan_graph(graph: Graph, board: Board, options: ScheduleOptions, *, name: str, notes: tuple[str, ...],
                 weight_precision: WeightPrecision | None = None
                 ) -> tuple[LoweredModel, Schedule, MemoryPlan, tuple[KernelChoice, ...], ConstantsPlacement, MemoryReport]:
-    lowered = lower(graph)
+    lowered = lower(graph, helium=board.helium)
     choice = choose_schedule(lowered, board, options)
     schedule, plan = choice.schedule, choice.plan
     verify_plan(schedule, plan)

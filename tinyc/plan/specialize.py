@@ -13,6 +13,11 @@ computed here with TFLite Micro's arithmetic. Convolutions run `tinyc_fast_conv_
 which must hold k_h rows), ADD `tinyc_fast_add_s8`, an average pooling whose one window is whole input rows from the first
 `tinyc_fast_avgpool_global_s8` (no constants).
 
+On a Helium board (the Cortex-M55) convolutions and fully connected layers run `tinyc_helium_conv_s8` and 3x3
+depthwise layers `tinyc_helium_depthwise_s8` (tinyc_helium_conv.h and tinyc_helium_depthwise.h document the layouts:
+int8 weights by quads of output channels, a record of 16 int32 per quad). Their requantization is TFLite Micro's
+exactly for every accumulator, so they need no proof; the other depthwise layers keep the DSP kernel.
+
 The generic call stays in the generated code beside the specialized one (portable builds and builds against Arm's
 CMSIS-NN run it); the linker keeps only the constants the build uses. The specialized layouts cost flash (int16
 weights are twice the bytes): layers are specialized in order of MACs per extra byte while the board's flash keeps
@@ -53,6 +58,8 @@ class Variant(enum.Enum):
     FAST_ADD = "fast-add"  # tinyc_fast_add_s8: a table per input, one requantization
     FAST_FC = "fast-fc"  # tinyc_fast_fc_s8: fully connected, one row, int8 weights
     FAST_AVGPOOL = "fast-avgpool"  # tinyc_fast_avgpool_global_s8: one window of whole rows, no constants
+    HELIUM_CONV = "helium-conv"  # tinyc_helium_conv_s8 (Helium/MVE): convolutions and fully connected layers
+    HELIUM_DEPTHWISE = "helium-depthwise"  # tinyc_helium_depthwise_s8 (Helium/MVE): depthwise, multiplier 1
 
 
 class WeightFormat(enum.Enum):
@@ -78,6 +85,7 @@ class KernelChoice:
     reason: str = ""
     add: tuple[int, int, int] = (0, 0, 0)  # FAST_ADD: multiplier, folded constant, exponent
     live_channels: int = 0  # FAST_CONV: the output channels computed at run time (the others are constants)
+    left_shift: bool = False  # HELIUM_*: some channel's requantization shifts left (the kernels' slower path)
 
     @property
     def clamp(self) -> int:
@@ -421,6 +429,137 @@ def _fast_avgpool(call: PoolCall) -> KernelChoice:
     return KernelChoice(Variant.GENERIC, reason=reason) if reason else KernelChoice(Variant.FAST_AVGPOOL)
 
 
+HELIUM_LANES = 16  # int8 lanes of one MVE vector: tinyc_helium_conv.h's chunk of k
+HELIUM_QUAD_WORDS = 16  # TINYC_HELIUM_QUAD_WORDS: int32 per quad of output channels
+
+
+def helium_weights_layout(weights: np.ndarray, out_c: int, k: int) -> np.ndarray:
+    """Int8, per quad of output channels, per chunk of 16 k, channel 0 to 3 (16 bytes each); k rounded up to 16
+    and the channels to 4 with zeros (tinyc_helium_conv.h)."""
+    w = np.asarray(weights, dtype=np.int32).reshape(out_c, k)
+    k16 = -(-k // HELIUM_LANES) * HELIUM_LANES
+    padded = np.zeros((-(-out_c // 4) * 4, k16), dtype=np.int32)
+    padded[:out_c, :k] = w
+    return padded.reshape(-1, 4, k16 // HELIUM_LANES, HELIUM_LANES).transpose(0, 2, 1, 3).reshape(-1).astype(np.int8)
+
+
+def helium_records(layer: GemmLayer) -> np.ndarray:
+    """Per quad of output channels: 4 accumulator starts (bias + input offset * sum(w), wrapped to int32 as TFLite
+    Micro's int32 sums wrap), 4 multipliers, 4 left shifts, 4 negated right shifts (zero channels pad the last)."""
+    out_c = layer.weights.shape[0]
+    quads = -(-out_c // 4)
+    start = (layer.bias + layer.input_offset * layer.weights.sum(axis=1)).astype(np.int64)
+    start = (start + (1 << 31)) % (1 << 32) - (1 << 31)
+    fields = np.zeros((4, quads * 4), dtype=np.int64)
+    fields[0, :out_c] = start
+    fields[1, :out_c] = layer.multipliers
+    fields[2, :out_c] = [max(s, 0) for s in layer.shifts]
+    fields[3, :out_c] = [min(s, 0) for s in layer.shifts]  # -right
+    return fields.reshape(4, quads, 4).transpose(1, 0, 2).reshape(-1).astype(np.int32)
+
+
+def _eligible_helium(step: Step) -> str:
+    """Why this step cannot run tinyc's Helium convolution ("" when it can)."""
+    call = step.call
+    if isinstance(call, FullyConnectedCall):
+        return "" if call.filter_dims.n == call.input_dims.c else "input rows of another length"
+    assert isinstance(call, ConvCall)
+    if step.in_place:
+        return "in place: tinyc's in-place 1x1 kernel"
+    if call.input_dims.n != 1 or call.filter_dims.c != call.input_dims.c:
+        return "batches or grouped convolution"
+    if (call.dilation_h, call.dilation_w) != (1, 1):
+        return "dilation"
+    k16 = -(-call.filter_dims.h * call.filter_dims.w * call.filter_dims.c // HELIUM_LANES) * HELIUM_LANES
+    if not _pointwise(call) and call.scratch_bytes < 2 * k16:
+        return "no room for two int8 columns"
+    return ""
+
+
+def helium_conv_blocks(layer: GemmLayer) -> np.ndarray:
+    """Int8, per quad of output channels: its record (helium_records' 16 int32, little-endian bytes), then its weights
+    (helium_weights_layout's quad): tinyc_helium_conv.h's blocks, one pointer walks them."""
+    out_c, k = layer.weights.shape
+    quads = -(-out_c // 4)
+    weights = helium_weights_layout(layer.weights, out_c, k).reshape(quads, -1)
+    records = helium_records(layer).astype("<i4").view(np.int8).reshape(quads, -1)
+    return np.concatenate([records, weights], axis=1).reshape(-1)
+
+
+def _helium_conv(call: ConvCall | FullyConnectedCall, fmt: WeightFormat) -> KernelChoice:
+    """Every output channel computed (no proof needed: the int32 sums wrap as TFLite Micro's do)."""
+    del fmt  # int8 weights only
+    layer = _gemm_layer(call)
+    consts = (ConstArray(f"op{call.op_index}_helium_blocks", "int8_t", helium_conv_blocks(layer)),)
+    generic = sum(a.size_bytes for a in call.consts)
+    return KernelChoice(Variant.HELIUM_CONV, consts, RequantMode.EXACT, WeightFormat.S8,
+                        sum(a.size_bytes for a in consts) - generic, live_channels=layer.weights.shape[0],
+                        left_shift=any(sh > 0 for sh in layer.shifts))
+
+
+HELIUM_DW_MAX_CHANNELS = 256  # TINYC_HD_MAX_CHANS of tinyc_helium_depthwise.h: 12 pixels of it on the stack
+HELIUM_DW_TAPS = 9  # 3x3 filters only
+
+
+def helium_depthwise_layout(weights: np.ndarray, records: np.ndarray, channels: int) -> np.ndarray:
+    """Int32, per quad of channels: its record (HELIUM_QUAD_WORDS, as helium_records), then per tap the quad's 4
+    weights as int32 (tinyc_helium_depthwise.h); `weights` in TFLite's order, tap-major with the channel innermost;
+    channels a multiple of 4."""
+    w = np.asarray(weights, dtype=np.int32).reshape(HELIUM_DW_TAPS, channels // 4, 4).transpose(1, 0, 2)
+    return np.concatenate([records.reshape(channels // 4, HELIUM_QUAD_WORDS), w.reshape(channels // 4, -1)],
+                          axis=1).reshape(-1).astype(np.int32)
+
+
+def _eligible_helium_depthwise(step: Step) -> str:
+    """Why this step cannot run tinyc's Helium depthwise convolution ("" when it can)."""
+    call = step.call
+    assert isinstance(call, ConvCall)
+    if step.in_place:
+        return "in place: tinyc's in-place depthwise kernel"
+    if call.input_dims.n != 1 or call.ch_mult != 1 or call.output_dims.c != call.input_dims.c:
+        return "batches or a channel multiplier"
+    if (call.dilation_h, call.dilation_w) != (1, 1):
+        return "dilation"
+    if (call.filter_dims.h, call.filter_dims.w) != (3, 3):
+        return "not a 3x3 filter"
+    if call.output_dims.c % 4 or call.output_dims.c > HELIUM_DW_MAX_CHANNELS:
+        return f"channels not a multiple of 4 up to {HELIUM_DW_MAX_CHANNELS}"
+    return ""
+
+
+def _helium_depthwise(call: ConvCall | FullyConnectedCall, fmt: WeightFormat) -> KernelChoice:
+    del fmt  # int8 weights only
+    assert isinstance(call, ConvCall)
+    layer = _gemm_layer(call)
+    packed = helium_depthwise_layout(_const(call, "weights"), helium_records(layer), call.output_dims.c)
+    consts = (ConstArray(f"op{call.op_index}_helium_packed", "int32_t", packed),)
+    generic = sum(a.size_bytes for a in call.consts)
+    return KernelChoice(Variant.HELIUM_DEPTHWISE, consts, RequantMode.EXACT, WeightFormat.S8,
+                        sum(a.size_bytes for a in consts) - generic, live_channels=call.output_dims.c,
+                        left_shift=any(sh > 0 for sh in layer.shifts))
+
+
+
+def _helium_or_dsp_depthwise_eligible(step: Step) -> str:
+    return "" if not _eligible_helium_depthwise(step) else _eligible_depthwise(step)
+
+
+def _helium_or_dsp_depthwise(call: ConvCall | FullyConnectedCall, fmt: WeightFormat) -> KernelChoice:
+    """3x3 layers of channels a multiple of 4: tinyc's Helium kernel; the others the DSP one."""
+    assert isinstance(call, ConvCall)
+    helium = call.filter_dims.h == call.filter_dims.w == 3 and call.output_dims.c % 4 == 0 \
+        and call.output_dims.c <= HELIUM_DW_MAX_CHANNELS and call.ch_mult == 1
+    return _helium_depthwise(call, fmt) if helium else _fast_depthwise(call, fmt)
+
+
+HELIUM: dict[KernelKind, tuple[Callable[[Step], str],
+                               Callable[[ConvCall | FullyConnectedCall, WeightFormat], KernelChoice]]] = {
+    KernelKind.CONV: (_eligible_helium, _helium_conv),
+    KernelKind.FULLY_CONNECTED: (_eligible_helium, _helium_conv),
+    KernelKind.DEPTHWISE_CONV: (_helium_or_dsp_depthwise_eligible, _helium_or_dsp_depthwise),
+}
+
+
 SPECIALIZED: dict[KernelKind, tuple[Callable[[Step], str],
                                     Callable[[ConvCall | FullyConnectedCall, WeightFormat], KernelChoice]]] = {
     KernelKind.CONV: (_eligible, _fast_conv),
@@ -436,17 +575,19 @@ def _int4_reason(call: ConvCall | FullyConnectedCall) -> str:
 
 
 def choose_kernels(schedule: Schedule, board: Board) -> tuple[KernelChoice, ...]:
-    """One choice per step; the steps of one op (its patches) share it and its constants."""
+    """One choice per step; the steps of one op (its patches) share it and its constants. On a Helium board
+    (Cortex-M55) convolutions and fully connected layers take tinyc's Helium kernel, the others the DSP ones."""
+    table = {**SPECIALIZED, **HELIUM} if board.helium else SPECIALIZED
     reasons: dict[int, str] = {}
     calls: dict[int, ConvCall | FullyConnectedCall] = {}
     macs: dict[int, int] = {}
     for step in schedule.steps:
         call = step.call
-        if call.kind in SPECIALIZED and isinstance(call, (ConvCall, FullyConnectedCall)):
+        if call.kind in table and isinstance(call, (ConvCall, FullyConnectedCall)):
             calls.setdefault(call.op_index, call)
             macs[call.op_index] = macs.get(call.op_index, 0) + call.macs
-            reasons[call.op_index] = reasons.get(call.op_index) or _int4_reason(call) or SPECIALIZED[call.kind][0](step)
-    by_op = {op: SPECIALIZED[call.kind][1](call, WeightFormat.S16) if not reasons[op]
+            reasons[call.op_index] = reasons.get(call.op_index) or _int4_reason(call) or table[call.kind][0](step)
+    by_op = {op: table[call.kind][1](call, WeightFormat.S16) if not reasons[op]
              else KernelChoice(Variant.GENERIC, reason=reasons[op]) for op, call in calls.items()}
     steps = Counter(s.call.op_index for s in schedule.steps)  # an op's steps: one inlined kernel each
     by_op = {op: replace(c, extra_flash_bytes=c.extra_flash_bytes + STEP_CODE_BYTES * steps[op])
@@ -458,7 +599,7 @@ def choose_kernels(schedule: Schedule, board: Board) -> tuple[KernelChoice, ...]
     for op in fast:
         extra = by_op[op].extra_flash_bytes
         if extra > budget:  # int8 weights: about the generic call's flash
-            by_op[op] = SPECIALIZED[calls[op].kind][1](calls[op], WeightFormat.S8)
+            by_op[op] = table[calls[op].kind][1](calls[op], WeightFormat.S8)
             if by_op[op].variant is not Variant.GENERIC:
                 code = STEP_CODE_BYTES * steps[op]
                 by_op[op] = replace(by_op[op], extra_flash_bytes=by_op[op].extra_flash_bytes + code)

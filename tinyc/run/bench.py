@@ -70,7 +70,8 @@ class BenchResult:
     clock_hz: int
     kernels: str  # "optimized", "portable" or "cmsis-nn" (a real CMSIS-NN checkout)
     instructions: int  # one inference, from the harness's call of tinyc_invoke()
-    instructions_per_tick: int  # the resolution: every count is a multiple of it
+    instructions_per_tick: int | float  # the resolution: every count is a multiple of it (rounded where it is not
+    # an integer: 31.25 on the mps3-an547, whose SysTick runs at 32 MHz)
     macs: int
     layers: tuple[LayerBench, ...]
     runs: tuple[int, ...]  # instructions of every inference in the firmware run (within one tick)
@@ -233,16 +234,18 @@ def bench_planned(planned: Planned, *, portable: bool = False, seed: int = 0, fo
     totals = [run[0] for run in raw.runs]
     if max(totals) - min(totals) > 1:
         raise EmulatorError(f"{planned.loaded.name}: the instruction counts differ between inferences of the same "
-                            f"input: {[run[0] * raw.instructions_per_tick for run in raw.runs]}")
+                            f"input: {[round(run[0] * raw.instructions_per_tick) for run in raw.runs]}")
     first = raw.runs[0]
-    steps = tuple(t * raw.instructions_per_tick for t in first[1:])
+    per_tick = raw.instructions_per_tick
+    steps = tuple(round(t * per_tick) for t in first[1:])
     return BenchResult(model=planned.loaded.name, board=planned.board.name, clock_hz=planned.board.clock_hz,
                        kernels="cmsis-nn" if cmsis_nn_dir is not None else "portable" if portable else "optimized",
-                       instructions=first[0] * raw.instructions_per_tick,
-                       instructions_per_tick=raw.instructions_per_tick, macs=planned.schedule.macs,
+                       instructions=round(first[0] * per_tick),
+                       instructions_per_tick=int(per_tick) if per_tick.denominator == 1 else float(per_tick),
+                       macs=planned.schedule.macs,
                        layers=layer_table(planned, steps, estimate.steps if estimate else None,
                                           estimate.steps_with_flash if estimate else None),
-                       runs=tuple(r[0] * raw.instructions_per_tick for r in raw.runs),
+                       runs=tuple(round(r[0] * per_tick) for r in raw.runs),
                        kernel_code_bytes=code_bytes, output=raw.output, cycles=estimate, model_code_bytes=model_bytes,
                        constants=planned.constants.policy.value, sram_constants_bytes=planned.constants.sram_bytes)
 

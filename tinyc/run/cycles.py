@@ -18,11 +18,19 @@ Cortex-M7 r1p2 chapter 2 pipeline), reduced to what an estimate can use without 
 - Cortex-M33: the Cortex-M4's table. Its TRM (r0p4) gives no per-instruction cycle table; the core has the M4's
   three-stage pipeline and single-cycle DSP multiply-accumulate (SMLAD, SMLABB), and its limited dual issue of
   16-bit pairs is not modelled, so the figure is an estimate, probably slightly high.
+- Cortex-M55: the Cortex-M33's scalar timings (its TRM gives no per-instruction table either) and, for Helium (MVE),
+  the beat model of Arm's Cortex-M55 Software Optimization Guide: a 128-bit vector instruction is 4 beats and the
+  M55 executes 2 beats a cycle (dual-beat), so 2 cycles; a vector instruction that follows one of the other group
+  (a load or store after arithmetic, or arithmetic after a load or store) overlaps its first half with the previous
+  one's second, so 1 cycle. Low-overhead loop ends (LE) are predicted: no refill. Dependencies and the VMLADAV
+  result latency are not modelled. QEMU's disassembler (capstone) does not know MVE or the low-overhead-loop
+  instructions and splits them into wrong pieces, so each logged block's bytes are cut into instructions again
+  here by the Thumb-2 length rule and those in the coprocessor space are classified by their encoding.
 - Cortex-M7: single issue as an upper bound (the M7 dual-issues many pairs; not modelled): 1 per instruction,
   loads and LDRD 1 (TCM or cache hits), LDM/STM 1 + registers / 2, taken branches 1 (predicted) + 1, divides 7.
 
-So the M4 and M33 figures are plausible estimates of the core's cycles at zero wait states, and the M7 figure an upper
-bound; both are labelled estimates wherever they are printed.
+So the M4, M33 and M55 figures are plausible estimates of the core's cycles at zero wait states, and the M7 figure an
+upper bound; all are labelled estimates wherever they are printed.
 
 The flash: when the board file has `[flash.timing]`, the same QEMU run also loads tinyc's trace plugin (executed
 blocks and data loads from flash) and tinyc/run/flash.py replays them through the flash accelerator's model: the
@@ -33,6 +41,7 @@ only.
 
 from __future__ import annotations
 
+import enum
 import re
 import subprocess
 import tempfile
@@ -68,6 +77,8 @@ class TimingTable:
     branch_taken_extra: float  # beyond the branch's own cycle when taken (and for a load of PC)
     divide: float
     float_divide: float
+    vector: float = 0.0  # a Helium (MVE) instruction: 4 beats at the core's beats per cycle
+    vector_overlapped: float = 0.0  # one that follows a vector instruction of the other group (memory / arithmetic)
 
 
 TIMING_TABLES: dict[str, TimingTable] = {
@@ -80,6 +91,10 @@ TIMING_TABLES: dict[str, TimingTable] = {
     "cortex-m33": TimingTable("Cortex-M33 (the Cortex-M4's timings: an estimate)", alu=1, load_store=2,
                               load_store_pipelined=1, load_store_double=3, multiple_base=1, multiple_per_register=1,
                               branch_taken_extra=2, divide=7, float_divide=14),
+    "cortex-m55": TimingTable("Cortex-M55 (dual-beat Helium, M33-like scalar timings: an estimate)", alu=1,
+                              load_store=2, load_store_pipelined=1, load_store_double=3, multiple_base=1,
+                              multiple_per_register=1, branch_taken_extra=2, divide=7, float_divide=14, vector=2,
+                              vector_overlapped=1),
 }
 
 _BRANCHES = ("b", "bl", "blx", "bx", "cbz", "cbnz", "tbb", "tbh")
@@ -108,11 +123,69 @@ def _registers(operands: str) -> int:
     return count
 
 
+class VectorGroup(enum.IntEnum):
+    """A Helium instruction's group for beat overlap (NONE: a scalar or floating-point instruction)."""
+    NONE = 0
+    MEMORY = 1  # VLDR, VSTR, gathers and scatters
+    ARITHMETIC = 2
+
+
 @dataclass(frozen=True)
 class Insn:
     cost: float  # cycles, not counting the load/store pipelining or a taken branch
     load_store: bool = False  # a single-register load or store (can pipeline with the previous one)
     taken_extra: float = 0.0  # more cycles when the block leaves here for a non-sequential address
+    vector: VectorGroup = VectorGroup.NONE
+
+
+def _is_32bit(first: int) -> bool:
+    """A Thumb-2 instruction is 32 bits when its first halfword starts 0b11101, 0b11110 or 0b11111."""
+    return first >> 11 in (0b11101, 0b11110, 0b11111)
+
+
+def encoding_class(first: int, second: int, table: TimingTable) -> Insn | None:
+    """The class of a 32-bit instruction from its encoding where the disassembler's name cannot be trusted: Helium
+    (MVE) in the coprocessor space (not the floating point's coprocessors 10 and 11, except the 0xEF/0xFF vector
+    data processing), the low-overhead loop instructions (DLS, WLS, LE); None for the others."""
+    if first & 0xEC00 == 0xEC00:
+        vfp = (second >> 9) & 0b111 == 0b101
+        if first & 0xEF00 == 0xEF00 or not vfp:
+            memory = first & 0xEE00 == 0xEC00
+            return Insn(table.vector or table.alu, vector=VectorGroup.MEMORY if memory else VectorGroup.ARITHMETIC)
+        return None
+    if first & 0xFF80 == 0xF000 and second & 0xD001 == 0xC001:  # LE, LETP (predicted: no refill), DLS, WLS
+        return Insn(table.alu)
+    return None
+
+
+def split_block(lines: list[tuple[int, int, str, str, tuple[int, ...]]], table: TimingTable) -> tuple[
+        tuple[int, ...], tuple[int, ...], tuple[Insn, ...]]:
+    """A logged block's instructions cut again by the Thumb-2 length rule: (addresses, sizes, classes). `lines`: the
+    disassembler's (address, size, mnemonic, operands, halfwords); where its cut agrees and the instruction is not
+    in the coprocessor or loop space, its mnemonic classifies the instruction."""
+    words: dict[int, int] = {}
+    named: dict[int, tuple[int, str, str]] = {}
+    for address, size, mnemonic, operands, halfwords in lines:
+        for i, h in enumerate(halfwords):
+            words[address + 2 * i] = h
+        named[address] = (size, mnemonic, operands)
+    addresses: list[int] = []
+    sizes: list[int] = []
+    insns: list[Insn] = []
+    at, end = lines[0][0], lines[-1][0] + lines[-1][1]
+    while at < end:
+        first = words.get(at, 0)
+        size = 4 if _is_32bit(first) and at + 2 in words else 2
+        special = encoding_class(first, words[at + 2], table) if size == 4 else None
+        if special is None:
+            size_named, mnemonic, operands = named.get(at, (0, "", ""))
+            special = classify(mnemonic, operands, table) if size_named == size and not mnemonic.startswith(".") \
+                else Insn(table.alu)
+        addresses.append(at)
+        sizes.append(size)
+        insns.append(special)
+        at += size
+    return tuple(addresses), tuple(sizes), tuple(insns)
 
 
 def classify(mnemonic: str, operands: str, table: TimingTable) -> Insn:
@@ -168,10 +241,13 @@ class CycleEstimate:
 
 
 def _block_cycles(block: Block, table: TimingTable, taken: bool) -> float:
-    cycles, previous_ls = 0.0, False
+    cycles, previous_ls, previous_vector = 0.0, False, VectorGroup.NONE
     for insn in block.insns:
-        cycles += table.load_store_pipelined if insn.load_store and previous_ls else insn.cost
-        previous_ls = insn.load_store
+        if insn.vector and previous_vector and insn.vector != previous_vector:
+            cycles += table.vector_overlapped
+        else:
+            cycles += table.load_store_pipelined if insn.load_store and previous_ls else insn.cost
+        previous_ls, previous_vector = insn.load_store, insn.vector
     return cycles + (block.insns[-1].taken_extra if taken else 0.0)
 
 
@@ -211,7 +287,7 @@ def _estimate(board: Board, elf: Path, profile_address: int, steps: int, table: 
                                               flash_folder / "flash_trace.bin", profile_address, steps)
     costs: dict[int, float] = {}  # zero-wait cycles by instruction address, for the flash model's prefetch
     blocks: dict[str, Block] = {}
-    pending: list[tuple[int, int, str, str]] = []  # the instructions of the block being logged
+    pending: list[tuple[int, int, str, str, tuple[int, ...]]] = []  # the instructions of the block being logged
     translated: Block | None = None
     per_step = [0.0] * steps
     executed = 0
@@ -225,19 +301,19 @@ def _estimate(board: Board, elf: Path, profile_address: int, steps: int, table: 
         if line.startswith("0x"):
             match = _INSN.match(line)
             if match:
-                size = len(match.group(2).split()) * 2
-                pending.append((int(match.group(1), 16), size, match.group(3), match.group(4)))
+                halfwords = tuple(int(h, 16) for h in match.group(2).split())
+                pending.append((int(match.group(1), 16), 2 * len(halfwords), match.group(3), match.group(4),
+                                halfwords))
             continue
         if line.startswith(("IN:", "----")):
             if line.startswith("IN:"):
                 pending = []
             continue
         if pending and not line.strip():
-            insns = tuple(classify(m, ops, table) for _, _, m, ops in pending)
-            for (address, _, _, _), insn in zip(pending, insns):
+            addresses, sizes, insns = split_block(pending, table)
+            for address, insn in zip(addresses, insns):
                 costs[address] = insn.cost
-            translated = Block(insns, pending[-1][0] + pending[-1][1], len(pending),
-                               tuple(address for address, _, _, _ in pending))
+            translated = Block(insns, addresses[-1] + sizes[-1], len(insns), addresses)
             pending = []
             continue
         trace = _TRACE.match(line)

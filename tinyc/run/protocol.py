@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -144,20 +145,21 @@ def parse_semihosting(text: str, emulator: str, exit_code: int) -> RunResult:
 @dataclass(frozen=True)
 class BenchCounts:
     """The bench harness's counts: SysTick ticks of every inference and of each of its schedule steps."""
-    instructions_per_tick: int
+    instructions_per_tick: Fraction  # an integer on the mps2 machines (25, 20 MHz); 125/4 on the mps3-an547 (32 MHz)
     runs: tuple[tuple[int, ...], ...]  # per inference: total ticks, then ticks per step
     output: np.ndarray
 
 
 def parse_bench(text: str, emulator: str, exit_code: int) -> BenchCounts:
     result = parse_semihosting(text, emulator, exit_code)
-    per_tick = 0
+    per_tick = Fraction(0)
     runs: list[tuple[int, ...]] = []
     for line in text.splitlines():
         tag, _, rest = line.partition(" ")
         if tag == "CALIBRATE":
             instructions, ticks = (int(v) for v in rest.split())
-            per_tick = round(instructions / ticks)
+            # the calibration's 2,000,000 instructions give the ratio to well within 1/16
+            per_tick = Fraction(instructions, ticks).limit_denominator(16)
         elif tag == "BENCH":
             runs.append(tuple(int(v) for v in rest.split()[1:]))
     if per_tick <= 0 or not runs or len(result.outputs) != 1:

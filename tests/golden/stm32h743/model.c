@@ -10,6 +10,8 @@
 #include "tinyc_fast_conv.h"
 #include "tinyc_fast_depthwise.h"
 #include "tinyc_fast_fc.h"
+#include "tinyc_helium_conv.h"
+#include "tinyc_helium_depthwise.h"
 #include "tinyc_kernels.h"
 #include "tinyc_memory.h"
 #include "model.h"

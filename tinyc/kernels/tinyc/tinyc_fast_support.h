@@ -16,6 +16,16 @@
 #define TINYC_FAST_KERNELS 0
 #endif
 
+/* Helium (MVE, the Cortex-M55): tinyc_helium_conv.h, tinyc_helium_depthwise.h and the vector paths of the fast
+ * kernels. Their inline asm takes the layer's shape as immediates and needs the registers an optimizing build frees:
+ * without optimization (a library user's -O0 build) the other kernels run. */
+#if TINYC_FAST_KERNELS && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1) && defined(__OPTIMIZE__)
+#define TINYC_HELIUM_KERNELS 1
+#include <arm_mve.h>
+#else
+#define TINYC_HELIUM_KERNELS 0
+#endif
+
 #if TINYC_FAST_KERNELS
 
 #include <arm_acle.h>
