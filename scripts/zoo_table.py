@@ -3,6 +3,7 @@
 
     python scripts/zoo_table.py                       # writes ZOO.md at the repository root
     python scripts/zoo_table.py --jobs 2 --models tiny_dscnn digits_mcunet   # re-run some; the others' rows kept
+    python scripts/zoo_table.py --boards alif_e7_hp   # every model on one board; the other boards' rows kept
 
 Every model's rows are kept in scripts/results/zoo.json; ZOO.md is rendered from all of them in the zoo's order.
 
@@ -54,8 +55,8 @@ def _params(graph) -> int:  # type: ignore[no-untyped-def]
                for i in op.inputs[1:weighted[op.kind]] if i >= 0)
 
 
-def one_model(model: str) -> dict:
-    """Everything the table says about one model, board by board."""
+def one_model(model: str, boards_asked: tuple[str, ...] = BOARDS) -> dict:
+    """Everything the table says about one model, on the boards asked."""
     from tinyc.plan.pipeline import plan_model
     from tinyc.run.verify import verify
     from tinyc.errors import TinycError
@@ -64,7 +65,7 @@ def one_model(model: str) -> dict:
     path = ROOT / "models" / f"{model}.py"
     boards: dict[str, dict] = {}
     first = None
-    for board in BOARDS:
+    for board in boards_asked:
         started = time.monotonic()
         options = ScheduleOptions()
         planned = plan_model(path, board, options=options)
@@ -115,9 +116,10 @@ def one_model(model: str) -> dict:
             "tflm_arena_problem": tflm_problem, "boards": boards}
 
 
-def run_child(model: str) -> dict:
+def run_child(model: str, boards: tuple[str, ...] = BOARDS) -> dict:
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, __file__, "--one", model], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, __file__, "--one", model, "--boards", *boards], capture_output=True,
+                          text=True,
                           timeout=CHILD_TIMEOUT_S, cwd=ROOT)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
@@ -217,17 +219,25 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "ZOO.md")
     parser.add_argument("--models", nargs="*", default=list(MODELS))
     parser.add_argument("--results", type=Path, default=RESULTS, help="the stored rows (JSON)")
+    parser.add_argument("--boards", nargs="*", default=list(BOARDS), choices=BOARDS,
+                        help="run these boards only (the other boards' rows of a model are kept)")
     parser.add_argument("--one", metavar="MODEL", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    boards = tuple(args.boards)
     if args.one:
-        print(json.dumps(one_model(args.one)))
+        print(json.dumps(one_model(args.one, boards)))
         return
     unknown = sorted(set(args.models) - set(MODELS))
     if unknown:
         raise SystemExit(f"not in the zoo table's list: {', '.join(unknown)} (add them to MODELS)")
     stored = json.loads(args.results.read_text()) if args.results.exists() else []
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        fresh = list(pool.map(run_child, args.models))
+        fresh = list(pool.map(lambda m: run_child(m, boards), args.models))
+    before = {r["model"]: r for r in stored}
+    for r in fresh:  # a model's rows on the boards not run this time are kept
+        if "boards" in r and "boards" in before.get(r["model"], {}):
+            r["boards"] = {b: row for b, row in {**before[r["model"]]["boards"], **r["boards"]}.items()
+                           if b in BOARDS}
     results = [r for r in stored if r["model"] in MODELS and r["model"] not in args.models] + fresh
     results.sort(key=lambda r: MODELS.index(r["model"]))
     args.results.parent.mkdir(parents=True, exist_ok=True)
