@@ -43,6 +43,7 @@ GOAL_MODELS = ("kws_dscnn", "vww_mbv1", "ic_resnet8", "mcunet_f412")  # issue 9:
 GOAL_INSTRUCTIONS_PER_MAC = 1.2
 CMSIS_MODELS = ("kws_dscnn", "vww_mbv1", "ic_resnet8")  # per op kind against Arm's CMSIS-NN, same schedule
 CMSIS_GOAL = 0.8  # every op kind at most 0.8x CMSIS-NN's instructions
+S4_MODELS = ("digits_mcunet", "kws_dscnn")  # --weights int4 against Arm's s4 kernels (issue 26), on the M4 board
 MLPERF_CLOCK_HZ = 120_000_000  # NUCLEO-L4R5ZI (Cortex-M4), MLPerf Tiny v1.2 closed division
 MLPERF_MS = {"vww_mbv1": 88.9, "ic_resnet8": 165.1, "kws_dscnn": 43.2}  # the best published latencies
 # MLPerf Tiny's trained reference models (../shared/mlperf-tiny/README.md): file stem, and the best published
@@ -221,7 +222,46 @@ def _ms(cycles: float, clock_hz: int) -> str:
     return f"{cycles / clock_hz * 1e3:,.2f}"
 
 
-def render(results: list[dict], cmsis: list[dict], mlperf: list[dict], helium: list[dict] = ()) -> str:
+def run_s4(model: str, cmsis_nn: str) -> dict:
+    """One model with --weights int4 on the M4 board: tinyc's s4 kernels, Arm's CMSIS-NN v7.0.0 s4 kernels (the
+    same int4 file and schedule), and tinyc's int8 build beside them, per op kind."""
+    from tinyc.frontend.weights import WeightBits, WeightOptions
+    from tinyc.plan.pipeline import plan_model
+    from tinyc.run.bench import bench_planned
+    path = ROOT / "models" / f"{model}.py"
+    int4 = plan_model(path, "stm32f412", weights=WeightOptions(bits=WeightBits.INT4))
+    ours, arm = bench_planned(int4, cycles=False), bench_planned(int4, cmsis_nn_dir=Path(cmsis_nn), cycles=False)
+    int8 = bench_planned(plan_model(path, "stm32f412"), cycles=False)
+    if (ours.output != arm.output).any():
+        raise SystemExit(f"{model} int4: tinyc's output differs from CMSIS-NN's")
+    by_op: dict[str, list[int]] = {}
+    for a, b in zip(ours.layers, arm.layers, strict=True):
+        entry = by_op.setdefault(a.op, [0, 0, 0])
+        entry[0] += a.instructions
+        entry[1] += b.instructions
+        entry[2] += a.macs
+    return {"model": model, "ours": ours.instructions, "arm": arm.instructions, "int8": int8.instructions,
+            "by_op": by_op}
+
+
+def render_s4(rows: list[dict]) -> list[str]:
+    lines = ["", "## int4 weights against Arm's CMSIS-NN v7.0.0 s4 kernels (stm32f412)", "",
+             "`--weights int4` (issue 26): the same int4 file and schedule built with tinyc's s4 kernels and against "
+             "Arm's (`--cmsis-nn`), both bit-exact with TFLite Micro; tinyc's int8 build of the model beside them. "
+             "Fully connected layers stay int8 (TFLite Micro's reference refuses INT4 filters there).", "",
+             "| model | op kind | MACs | tinyc s4 instr | CMSIS-NN s4 instr | tinyc / CMSIS-NN | instr/MAC tinyc / Arm |",
+             "|---|---|---:|---:|---:|---:|---|"]
+    for r in rows:
+        for op, (ours, arm, macs) in r["by_op"].items():
+            per_mac = f"{ours / macs:.2f} / {arm / macs:.2f}" if macs else ""
+            lines.append(f"| {r['model']} | {op} | {macs:,} | {ours:,} | {arm:,} | {ours / arm:.2f} | {per_mac} |")
+        lines.append(f"| {r['model']} | **whole model** (tinyc int8: {r['int8']:,}) | | {r['ours']:,} | "
+                     f"{r['arm']:,} | {r['ours'] / r['arm']:.2f} | |")
+    return lines
+
+
+def render(results: list[dict], cmsis: list[dict], mlperf: list[dict], helium: list[dict] = (),
+           s4: list[dict] = ()) -> str:
     lines = [
         "# Benchmarks: instructions per inference",
         "",
@@ -310,6 +350,8 @@ def render(results: list[dict], cmsis: list[dict], mlperf: list[dict], helium: l
         lines += render_mlperf(mlperf)
     if helium:
         lines += render_cmsis_helium(list(helium))
+    if s4:
+        lines += render_s4(list(s4))
     return "\n".join(lines) + "\n"
 
 
@@ -331,13 +373,16 @@ def main() -> None:
     stored = json.loads(args.results.read_text()) if args.results.exists() else {"runs": [], "cmsis": []}
     stored.setdefault("mlperf", [])
     stored.setdefault("cmsis_helium", [])
+    stored.setdefault("cmsis_s4", [])
     pairs = [(m, b) for m in args.models for b in args.boards]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         results = list(pool.map(run_one, *zip(*pairs)))
-        cmsis = []
+        cmsis, s4 = [], []
         if args.cmsis_nn is not None:
             models = [m for m in CMSIS_MODELS if m in args.models]
             cmsis = list(pool.map(run_cmsis, models, [str(args.cmsis_nn.resolve())] * len(models)))
+            int4 = [m for m in S4_MODELS if m in args.models]
+            s4 = list(pool.map(run_s4, int4, [str(args.cmsis_nn.resolve())] * len(int4)))
         mlperf = []
         if args.mlperf is not None:
             files = [(str(args.mlperf.resolve() / f"{m}.tflite"), b, c) for m in MLPERF_FILES for b in MLPERF_BOARDS
@@ -356,9 +401,12 @@ def main() -> None:
     args.results.parent.mkdir(parents=True, exist_ok=True)
     measured = mlperf or stored["mlperf"]
     helium_measured = helium or stored["cmsis_helium"]
+    s4_measured = [c for c in stored["cmsis_s4"] if c["model"] not in {c["model"] for c in s4}] + s4
+    s4_measured.sort(key=lambda c: S4_MODELS.index(c["model"]))
     args.results.write_text(json.dumps({"runs": runs, "cmsis": compared, "mlperf": measured,
-                                        "cmsis_helium": helium_measured}, indent=1, sort_keys=True) + "\n")
-    args.output.write_text(render(runs, compared, measured, helium_measured))
+                                        "cmsis_helium": helium_measured, "cmsis_s4": s4_measured}, indent=1,
+                                       sort_keys=True) + "\n")
+    args.output.write_text(render(runs, compared, measured, helium_measured, s4_measured))
     print(args.output.read_text())
 
 
