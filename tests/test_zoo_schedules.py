@@ -35,7 +35,9 @@ def test_mcunetv2_table1_mobilenetv2_224() -> None:
     assert abs(live - 172 * KB) <= 0.05 * 172 * KB
     assert patched.plan.arena_bytes == 176_400 == patched.report.live_peak_bytes  # the solver's placement
     greedy = plan_model(MODELS / "mbv2_224.py", "stm32h743", options=replace(options, placement=Placement.GREEDY))
-    assert greedy.plan.arena_bytes == 186_132  # the best greedy order: 5.5% over the live peak
+    # the best greedy order reaches the live peak too once the in-place convolutions that save nothing run out of
+    # place (relax_in_place; with all of them in place it was 186,132 B, 5.5% over)
+    assert greedy.plan.arena_bytes == 176_400
     # With the input frame kept in SRAM instead (150,528 bytes more to hold during the patch stage):
     in_arena = plan_model(MODELS / "mbv2_224.py", "stm32h743",
                           options=ScheduleOptions(kind=ScheduleChoice.PATCH, split=13, grid=(4, 4)))
@@ -102,7 +104,8 @@ def test_default_objective_takes_the_fewest_macs_that_fit() -> None:
     peak = plan_model(MODELS / "mcunet_f412_patch.py", "stm32f412",
                       options=ScheduleOptions(stream_input=True, objective=Objective.MIN_SRAM))
     fit = plan_model(MODELS / "mcunet_f412_patch.py", "stm32f412", options=ScheduleOptions(stream_input=True))
-    assert fit.report.schedule_summary.reason == "the fastest schedule whose arena leaves 10% of the board's SRAM free"
+    assert fit.report.schedule_summary.reason.startswith(
+        "the fastest schedule whose arena leaves 10% of the board's SRAM free")
     assert peak.report.fits and fit.report.fits
     assert fit.plan.arena_bytes > peak.plan.arena_bytes
     assert fit.schedule.macs < peak.schedule.macs

@@ -140,9 +140,10 @@ def place_constants(schedule: Schedule, kernels: Sequence[KernelChoice], board: 
 
 def staged_steps(schedule: Schedule, kernels: Sequence[KernelChoice]) -> list[tuple[ConstArray, ...]]:
     """The layouts `stage` would copy, per step that reads them often enough (else an empty tuple)."""
-    out = []
+    out: list[tuple[ConstArray, ...]] = []
     for step, choice in zip(schedule.steps, kernels):
-        arrays = (choice.weights, choice.quant) if choice.variant is Variant.FAST_CONV and choice.consts else ()
+        fast = choice.variant is Variant.FAST_CONV and bool(choice.consts)
+        arrays: tuple[ConstArray, ...] = (choice.weights, choice.quant) if fast else ()
         read = sum(a.size_bytes for a in arrays)
         out.append(arrays if arrays and step.call.macs >= STAGE_MIN_MACS_PER_BYTE * read else ())
     return out
