@@ -278,3 +278,36 @@ def test_bisection_finds_the_largest_fitting_value() -> None:
     found = largest_fitting(grid, plan)
     assert found is not None and found[0] == 0.6 and len(asked) <= 5
     assert largest_fitting(grid, lambda v: Report(9.9)) is None
+
+
+def test_a_duplicate_architecture_is_told_the_earlier_result_not_trained_again() -> None:
+    import optuna
+
+    from tinyc.search import driver
+    from tinyc.search.outputs import TrialRecord
+    from tinyc.search.recipe import Recipe
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    first = study.ask()
+    first.suggest_categorical("kernel", [3, 5, 7])
+    first.set_user_attr(driver.RECORD_ATTR, TrialRecord(0, "trained", dict(first.params), {"estimated_ms": 5.0},
+                                                        0.9, None).as_json())
+    first.set_user_attr(driver.CONSTRAINT_ATTR, 0.0)
+    study.tell(first, [0.9, 5.0])
+    study.enqueue_trial(dict(first.params))
+    again = study.ask()
+    again.suggest_categorical("kernel", [3, 5, 7])
+    recipe = Recipe(search_source="", search_name="space.py", params=tuple(sorted(again.params.items())),
+                    shape=DIGITS, default_space=False)
+    lines: list[str] = []
+    assert driver._told_as_duplicate(study, again, recipe, lines.append)
+    told = study.trials[1]
+    assert told.values == [0.9, 5.0] and told.user_attrs[driver.CONSTRAINT_ATTR] == 0.0
+    assert told.user_attrs[driver.RECORD_ATTR]["status"] == "duplicate"
+    assert lines == ["search: trial 1: the same architecture as trial 0 (not trained again)"]
+    study.enqueue_trial({"kernel": next(k for k in (3, 5, 7) if k != first.params["kernel"])})
+    other = study.ask()
+    other.suggest_categorical("kernel", [3, 5, 7])
+    assert not driver._told_as_duplicate(study, other, Recipe("", "space.py", tuple(sorted(other.params.items())),
+                                                              DIGITS, False), lines.append)
