@@ -3,8 +3,8 @@ journal; for the default space, TinyNAS's first step chooses its width and resol
 untrained samples (space_choice.py; kept in OUT/space.json, so --resume searches the same space); then per trial: the space proposes, tinyc plans (costs.py) and rejects what does not fit with its reason,
 before any training; Ray trains the rest, up to `workers` at a time; finally OUT's files (outputs.py).
 
-Optuna's study is multi-objective (validation accuracy up, estimated latency down) under constraints (Optuna's
-constrained TPE): a trained trial is told its values and a met constraint; a rejected one (it does not fit) accuracy
+Optuna's study is multi-objective (validation accuracy up, estimated latency down) under a constraint
+(`Trial.set_constraint`, which Optuna's TPE reads): a trained trial is told its values and a met constraint; a rejected one (it does not fit) accuracy
 0, its estimated latency and a violated constraint, so the sampler learns where the limits are instead of proposing
 the same over-the-limit candidates again; a failed one is told FAIL. Every trial's record (reason, costs) is kept in
 its user attributes, so trials.json is rebuilt from the journal alone and `--resume` continues with every earlier
@@ -44,7 +44,7 @@ from tinyc.search.train import Trained, prepare_inputs, train_candidate
 JOURNAL_FILE = "study.journal"
 STUDY_NAME = "tinyc-search"
 RECORD_ATTR = "tinyc_record"
-CONSTRAINT_ATTR = "tinyc_constraint"  # 1.0: rejected (does not fit), 0.0: fits
+CONSTRAINT = "over_limits"  # the trial's Optuna constraint: 1.0 rejected (does not fit), 0.0 fits
 WEIGHTS_DIR = "weights"
 SPACE_FILE = "space.json"  # TinyNAS's first step: the chosen width and resolution, and every pair's score
 INTERRUPTED = "interrupted (Ctrl-C) before its training finished"
@@ -145,15 +145,9 @@ def _open_study(options: SearchOptions) -> Any:
     options.output.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = JournalStorage(JournalFileBackend(str(journal)))
-    sampler = optuna.samplers.TPESampler(seed=options.seed + len(_previous_numbers(journal)),
-                                         constraints_func=_constraints)
+    sampler = optuna.samplers.TPESampler(seed=options.seed + len(_previous_numbers(journal)))
     return optuna.create_study(study_name=STUDY_NAME, storage=storage, directions=["maximize", "minimize"],
                                sampler=sampler, load_if_exists=options.resume)
-
-
-def _constraints(trial: Any) -> list[float]:
-    """Optuna's constraint of a trial: > 0 when it was rejected (does not fit), 0 when it was trained."""
-    return [float(trial.user_attrs.get(CONSTRAINT_ATTR, 0.0))]
 
 
 def _previous_numbers(journal: Path) -> list[int]:
@@ -317,7 +311,7 @@ def _trial_loop(study: Any, ray: _Ray, pending: dict[Any, tuple[Any, Recipe, dic
             if reason is not None:
                 record = TrialRecord(trial.number, "rejected", recipe.param_dict, costs, None, reason)
                 trial.set_user_attr(RECORD_ATTR, record.as_json())
-                trial.set_user_attr(CONSTRAINT_ATTR, 1.0)
+                trial.set_constraint(CONSTRAINT, 1.0)
                 study.tell(trial, [0.0, float(costs["estimated_ms"]) if costs else REJECTED_UNKNOWN_MS])
                 progress(f"search: trial {trial.number} rejected before training: {reason}")
                 if asked == limit and accepted < options.trials:
@@ -346,7 +340,7 @@ def _trial_loop(study: Any, ray: _Ray, pending: dict[Any, tuple[Any, Recipe, dic
         save_weights(options.output / WEIGHTS_DIR / f"trial{trial.number}.npz", trained.weights)
         record = TrialRecord(trial.number, "trained", recipe.param_dict, costs, trained.val_accuracy, None)
         trial.set_user_attr(RECORD_ATTR, record.as_json())
-        trial.set_user_attr(CONSTRAINT_ATTR, 0.0)
+        trial.set_constraint(CONSTRAINT, 0.0)
         study.tell(trial, [trained.val_accuracy, float(costs["estimated_ms"])])
         best = best_trial([r for t in study.get_trials() if (r := _record(t)) and r.status == "trained"])
         progress(f"search: trial {trial.number} val accuracy {trained.val_accuracy:.4f} (trained "
@@ -367,7 +361,7 @@ def _told_as_duplicate(study: Any, trial: Any, recipe: Recipe, progress: Progres
     record = TrialRecord(trial.number, "duplicate", recipe.param_dict, before.costs if before else None, None,
                          f"the same architecture as trial {earlier.number} (not trained again)")
     trial.set_user_attr(RECORD_ATTR, record.as_json())
-    trial.set_user_attr(CONSTRAINT_ATTR, float(earlier.user_attrs.get(CONSTRAINT_ATTR, 0.0)))
+    trial.set_constraint(CONSTRAINT, float(earlier.constraints.get(CONSTRAINT, 0.0)))
     study.tell(trial, list(earlier.values))
     progress(f"search: trial {trial.number}: {record.reason}")
     return True
