@@ -91,14 +91,15 @@ def test_search_end_to_end_resume_and_report(tmp_path: Path) -> None:
     from tinyc.cli import cli
     out = tmp_path / "out"
     runner = CliRunner()
+    # a latency limit makes TinyNAS's first step choose a small space (16x16): quick to train
     first = runner.invoke(cli, ["search", str(SEARCH_FILE), "--board", "stm32f412", "-o", str(out), "--trials", "2",
-                                "--epochs", "1", "--workers", "1", "--space-samples", "2", "--json"],
-                          catch_exceptions=False)
+                                "--epochs", "1", "--workers", "1", "--space-samples", "2", "--latency-ms", "6",
+                                "--json"], catch_exceptions=False)
     assert first.exit_code == 0, first.output
     trials = json.loads((out / "trials.json").read_text())["trials"]
-    assert [t["number"] for t in trials] == [0, 1]
+    assert [t["number"] for t in trials] == list(range(len(trials)))
     trained = [t for t in trials if t["status"] == "trained"]
-    assert trained, trials
+    assert len(trained) == 2, trials
     for t in trained:
         assert 0.0 <= t["val_accuracy"] <= 1.0
         assert t["costs"]["arena_bytes"] > 0 and t["costs"]["flash_bytes"] > 0 and t["costs"]["estimated_ms"] > 0
@@ -107,14 +108,15 @@ def test_search_end_to_end_resume_and_report(tmp_path: Path) -> None:
     space = json.loads((out / "space.json").read_text())
     assert len(space["pairs"]) == 10 and all(p["samples"] == 2 for p in space["pairs"])  # 5 widths x (32, 16)
     assert all(t["params"]["width"] == space["chosen"]["width"] for t in trials)
+    assert space["chosen"]["resolution"] == 16 and all(t["costs"]["estimated_ms"] <= 6 for t in trained)
     # --resume continues the same study (a tight SRAM limit: the new trial is rejected, so no training is needed)
     from tinyc.search import driver
     driver.run_search(SEARCH_FILE, driver.SearchOptions(board="stm32f412", output=out, sram_kb=4, trials=1,
                                                         resume=True, max_proposals=1), progress=lambda line: None)
     resumed = json.loads((out / "trials.json").read_text())["trials"]
-    assert [t["number"] for t in resumed] == [0, 1, 2]
-    assert resumed[2]["status"] == "rejected" and "exceeds the SRAM limit 4,096 B" in resumed[2]["reason"]
-    assert resumed[2]["costs"]["planned_from"].startswith("synthetic")  # rejected without a conversion
+    assert [t["number"] for t in resumed] == list(range(len(trials) + 1))
+    assert resumed[-1]["status"] == "rejected" and "exceeds the SRAM limit 4,096 B" in resumed[-1]["reason"]
+    assert resumed[-1]["costs"]["planned_from"].startswith("synthetic")  # rejected without a conversion
     refused = runner.invoke(cli, ["search", str(SEARCH_FILE), "--board", "stm32f412", "-o", str(out)])
     assert refused.exit_code != 0 and "--resume" in str(refused.exception)
     report = runner.invoke(cli, ["report", str(out / "best.py"), "--board", "stm32f412", "--no-tflm-arena", "--json"],
@@ -233,11 +235,11 @@ def test_search_joins_a_ray_cluster_started_separately(tmp_path: Path) -> None:
     try:
         out = tmp_path / "out"
         result = CliRunner().invoke(cli, ["search", str(SEARCH_FILE), "--board", "stm32f412", "-o", str(out),
-                                          "--trials", "1", "--epochs", "1", "--space-samples", "1",
+                                          "--trials", "1", "--epochs", "1", "--space-samples", "2", "--latency-ms", "6",
                                           "--address", f"127.0.0.1:{port}", "--json"], catch_exceptions=False)
         assert result.exit_code == 0, result.output
-        (trial,) = json.loads((out / "trials.json").read_text())["trials"]
-        assert trial["status"] == "trained" and 0.0 <= trial["val_accuracy"] <= 1.0
+        (trial,) = [t for t in json.loads((out / "trials.json").read_text())["trials"] if t["status"] == "trained"]
+        assert 0.0 <= trial["val_accuracy"] <= 1.0
     finally:
         os.killpg(head.pid, 15)
         head.wait(timeout=60)
@@ -278,3 +280,36 @@ def test_bisection_finds_the_largest_fitting_value() -> None:
     found = largest_fitting(grid, plan)
     assert found is not None and found[0] == 0.6 and len(asked) <= 5
     assert largest_fitting(grid, lambda v: Report(9.9)) is None
+
+
+def test_a_duplicate_architecture_is_told_the_earlier_result_not_trained_again() -> None:
+    import optuna
+
+    from tinyc.search import driver
+    from tinyc.search.outputs import TrialRecord
+    from tinyc.search.recipe import Recipe
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    first = study.ask()
+    first.suggest_categorical("kernel", [3, 5, 7])
+    first.set_user_attr(driver.RECORD_ATTR, TrialRecord(0, "trained", dict(first.params), {"estimated_ms": 5.0},
+                                                        0.9, None).as_json())
+    first.set_constraint(driver.CONSTRAINT, 0.0)
+    study.tell(first, [0.9, 5.0])
+    study.enqueue_trial(dict(first.params))
+    again = study.ask()
+    again.suggest_categorical("kernel", [3, 5, 7])
+    recipe = Recipe(search_source="", search_name="space.py", params=tuple(sorted(again.params.items())),
+                    shape=DIGITS, default_space=False)
+    lines: list[str] = []
+    assert driver._told_as_duplicate(study, again, recipe, lines.append)
+    told = study.trials[1]
+    assert told.values == [0.9, 5.0] and told.constraints == {driver.CONSTRAINT: 0.0}
+    assert told.user_attrs[driver.RECORD_ATTR]["status"] == "duplicate"
+    assert lines == ["search: trial 1: the same architecture as trial 0 (not trained again)"]
+    study.enqueue_trial({"kernel": next(k for k in (3, 5, 7) if k != first.params["kernel"])})
+    other = study.ask()
+    other.suggest_categorical("kernel", [3, 5, 7])
+    assert not driver._told_as_duplicate(study, other, Recipe("", "space.py", tuple(sorted(other.params.items())),
+                                                              DIGITS, False), lines.append)

@@ -3,9 +3,12 @@ journal; for the default space, TinyNAS's first step chooses its width and resol
 untrained samples (space_choice.py; kept in OUT/space.json, so --resume searches the same space); then per trial: the space proposes, tinyc plans (costs.py) and rejects what does not fit with its reason,
 before any training; Ray trains the rest, up to `workers` at a time; finally OUT's files (outputs.py).
 
-Optuna's study is multi-objective (validation accuracy up, estimated latency down); a rejected or failed trial is
-told FAIL (the sampler learns nothing from it); its record (reason, costs) is kept in the trial's user attributes,
-so trials.json is rebuilt from the journal alone and `--resume` continues with every earlier trial.
+Optuna's study is multi-objective (validation accuracy up, estimated latency down) under a constraint
+(`Trial.set_constraint`, which Optuna's TPE reads): a trained trial is told its values and a met constraint; a rejected one (it does not fit) accuracy
+0, its estimated latency and a violated constraint, so the sampler learns where the limits are instead of proposing
+the same over-the-limit candidates again; a failed one is told FAIL. Every trial's record (reason, costs) is kept in
+its user attributes, so trials.json is rebuilt from the journal alone and `--resume` continues with every earlier
+trial.
 
 Ctrl-C (or SIGTERM) stops cleanly: the trials in training are cancelled and told FAIL ("interrupted"), Ray is shut
 down, trials.json, best.py and the plots are written from the finished trials, then KeyboardInterrupt goes on to the
@@ -41,9 +44,11 @@ from tinyc.search.train import Trained, prepare_inputs, train_candidate
 JOURNAL_FILE = "study.journal"
 STUDY_NAME = "tinyc-search"
 RECORD_ATTR = "tinyc_record"
+CONSTRAINT = "over_limits"  # the trial's Optuna constraint: 1.0 rejected (does not fit), 0.0 fits
 WEIGHTS_DIR = "weights"
 SPACE_FILE = "space.json"  # TinyNAS's first step: the chosen width and resolution, and every pair's score
 INTERRUPTED = "interrupted (Ctrl-C) before its training finished"
+REJECTED_UNKNOWN_MS = 1e6  # the latency told for a candidate tinyc cannot plan
 PROPOSALS_PER_TRIAL = 25  # candidates rejected before training do not count as trials: at most this many per trial
 
 
@@ -300,11 +305,14 @@ def _trial_loop(study: Any, ray: _Ray, pending: dict[Any, tuple[Any, Recipe, dic
         while accepted < options.trials and asked < limit and len(pending) < options.workers:
             trial = study.ask()
             asked += 1
+            if _told_as_duplicate(study, trial, _suggest(trial, source, name, data, own_space, fixed)[0], progress):
+                continue
             recipe, costs, reason = _propose(trial, source, name, data, own_space, fixed, board, limits)
             if reason is not None:
                 record = TrialRecord(trial.number, "rejected", recipe.param_dict, costs, None, reason)
                 trial.set_user_attr(RECORD_ATTR, record.as_json())
-                study.tell(trial, state=TrialState.FAIL)
+                trial.set_constraint(CONSTRAINT, 1.0)
+                study.tell(trial, [0.0, float(costs["estimated_ms"]) if costs else REJECTED_UNKNOWN_MS])
                 progress(f"search: trial {trial.number} rejected before training: {reason}")
                 if asked == limit and accepted < options.trials:
                     progress(f"search: {asked} candidates proposed, {accepted} fit: stopping (widen the limits or "
@@ -332,11 +340,45 @@ def _trial_loop(study: Any, ray: _Ray, pending: dict[Any, tuple[Any, Recipe, dic
         save_weights(options.output / WEIGHTS_DIR / f"trial{trial.number}.npz", trained.weights)
         record = TrialRecord(trial.number, "trained", recipe.param_dict, costs, trained.val_accuracy, None)
         trial.set_user_attr(RECORD_ATTR, record.as_json())
+        trial.set_constraint(CONSTRAINT, 0.0)
         study.tell(trial, [trained.val_accuracy, float(costs["estimated_ms"])])
         best = best_trial([r for t in study.get_trials() if (r := _record(t)) and r.status == "trained"])
         progress(f"search: trial {trial.number} val accuracy {trained.val_accuracy:.4f} (trained "
                  f"{trained.train_seconds:.1f} s); best so far: trial {best.number if best else '-'}"
                  + (f" {best.val_accuracy:.4f}" if best and best.val_accuracy is not None else ""))
+
+
+def _told_as_duplicate(study: Any, trial: Any, recipe: Recipe, progress: Progress) -> bool:
+    """A proposal with the parameters of an earlier finished trial is not planned or trained again: it is told the
+    earlier trial's values and constraint (a DUPLICATE record naming it). True when it was."""
+    from optuna.trial import TrialState
+
+    earlier = next((t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                    if t.number != trial.number and tuple(sorted(t.params.items())) == recipe.params), None)
+    if earlier is None:
+        return False
+    before = _record(earlier)
+    record = TrialRecord(trial.number, "duplicate", recipe.param_dict, before.costs if before else None, None,
+                         f"the same architecture as trial {earlier.number} (not trained again)")
+    trial.set_user_attr(RECORD_ATTR, record.as_json())
+    trial.set_constraint(CONSTRAINT, float(earlier.constraints.get(CONSTRAINT, 0.0)))
+    study.tell(trial, list(earlier.values))
+    progress(f"search: trial {trial.number}: {record.reason}")
+    return True
+
+
+def _suggest(trial: Any, source: str, name: str, data: SearchData, own_space: bool, fixed: SpaceChoice | None
+             ) -> tuple[Recipe, Any]:
+    """The trial's recipe (its parameters suggested by the space) and, for the default space, its spec."""
+    spec = None
+    if own_space:
+        module = search_module(source, name)
+        module.space(trial)  # records the trial's parameters; the builder is rebuilt from them
+    else:
+        spec = default_spec(trial, data.shape, fixed=fixed)
+    recipe = Recipe(search_source=source, search_name=name, params=tuple(sorted(trial.params.items())),
+                    shape=data.shape, default_space=not own_space)
+    return recipe, spec
 
 
 def _propose(trial: Any, source: str, name: str, data: SearchData, own_space: bool, fixed: SpaceChoice | None,
@@ -345,15 +387,9 @@ def _propose(trial: Any, source: str, name: str, data: SearchData, own_space: bo
     from its synthetic graph first (milliseconds): one over the SRAM or latency limit is rejected without the
     seconds of an int8 conversion (the synthetic plan's SRAM and MACs are the converted model's; its flash is not
     exact, so flash is checked on the converted model only)."""
-    if own_space:
-        module = search_module(source, name)
-        module.space(trial)  # records the trial's parameters; the builder is rebuilt from them
-    else:
-        spec = default_spec(trial, data.shape, fixed=fixed)
-    recipe = Recipe(search_source=source, search_name=name, params=tuple(sorted(trial.params.items())),
-                    shape=data.shape, default_space=not own_space)
+    recipe, spec = _suggest(trial, source, name, data, own_space, fixed)
     try:
-        if not own_space:
+        if spec is not None:
             report = plan_graph(synthetic_graph(spec), limits.board(board), name=f"trial{trial.number}")
             quick = costs_of(report, params=count(spec).params)
             reason = rejection(quick, replace(limits, flash_bytes=report.flash_bytes))  # flash: below

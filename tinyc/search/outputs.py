@@ -23,7 +23,8 @@ HTML_FILE = "pareto.html"
 
 @dataclass(frozen=True)
 class TrialRecord:
-    """One trial as trials.json shows it: `status` is "trained", "rejected" (did not fit; `reason`) or "failed"."""
+    """One trial as trials.json shows it: `status` is "trained", "rejected" (did not fit; `reason`), "duplicate" (the
+    architecture of an earlier trial, not trained again; `reason` names it) or "failed"."""
     number: int
     status: str
     params: dict[str, Any]
