@@ -360,8 +360,10 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
     parser.add_argument("--models", nargs="*", default=list(MODELS))
-    parser.add_argument("--boards", nargs="*", default=list(BOARDS), choices=BOARDS,
-                        help="re-measure the zoo on these boards only (the others' rows are kept)")
+    parser.add_argument("--boards", nargs="*", default=list(dict.fromkeys(BOARDS + MLPERF_BOARDS)),
+                        choices=sorted(set(BOARDS + MLPERF_BOARDS)),
+                        help="re-measure the zoo and MLPerf Tiny's models on these boards only (the others' rows are "
+                             "kept)")
     parser.add_argument("--cmsis-nn", type=Path, default=None, help="a CMSIS-NN v7.0.0 checkout (Include/, Source/)")
     parser.add_argument("--results", type=Path, default=RESULTS, help="the stored measurements (JSON)")
     parser.add_argument("--mlperf", type=Path, default=None,
@@ -374,7 +376,7 @@ def main() -> None:
     stored.setdefault("mlperf", [])
     stored.setdefault("cmsis_helium", [])
     stored.setdefault("cmsis_s4", [])
-    pairs = [(m, b) for m in args.models for b in args.boards]
+    pairs = [(m, b) for m in args.models for b in args.boards if b in BOARDS]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         results = list(pool.map(run_one, *zip(*pairs)))
         cmsis, s4 = [], []
@@ -386,7 +388,7 @@ def main() -> None:
         mlperf = []
         if args.mlperf is not None:
             files = [(str(args.mlperf.resolve() / f"{m}.tflite"), b, c) for m in MLPERF_FILES for b in MLPERF_BOARDS
-                     for c in MLPERF_CONSTANTS[b]]
+                     if b in args.boards for c in MLPERF_CONSTANTS[b]]
             mlperf = list(pool.map(run_mlperf, *zip(*files)))
         helium = []
         if args.mlperf is not None and args.cmsis_nn is not None:
@@ -399,7 +401,11 @@ def main() -> None:
     runs.sort(key=lambda r: (order[r["model"]], BOARDS.index(r["board"])))
     compared.sort(key=lambda c: CMSIS_MODELS.index(c["model"]))
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    measured = mlperf or stored["mlperf"]
+    key = lambda r: (r["model"], r["board"], r.get("constants", "flash"))  # noqa: E731
+    again = {key(r) for r in mlperf}
+    measured = [r for r in stored["mlperf"] if key(r) not in again] + mlperf  # --boards keeps the other boards' rows
+    measured.sort(key=lambda r: (list(MLPERF_FILES).index(r["model"]), MLPERF_BOARDS.index(r["board"]),
+                                 MLPERF_CONSTANTS[r["board"]].index(r.get("constants", "flash"))))
     helium_measured = helium or stored["cmsis_helium"]
     s4_measured = [c for c in stored["cmsis_s4"] if c["model"] not in {c["model"] for c in s4}] + s4
     s4_measured.sort(key=lambda c: S4_MODELS.index(c["model"]))
