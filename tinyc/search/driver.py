@@ -169,8 +169,11 @@ def _start_ray(options: SearchOptions) -> Any:
                      logging_level=logging.ERROR, _node_ip_address="127.0.0.1",
                      runtime_env={"env_vars": {**env, **_pythonpath()}})
     except Exception as exc:  # ray raises ConnectionError, RuntimeError, ValueError ... for an unreachable cluster
+        hint = ("; a cluster started with `ray start` uses token authentication by default (Ray 2.60): run tinyc with "
+                "RAY_AUTH_MODE=token, the cluster's token in ~/.ray/auth_token or RAY_AUTH_TOKEN"
+                if options.address is not None and os.environ.get("RAY_AUTH_MODE") != "token" else "")
         raise SearchError(f"Ray did not start ({'--address ' + options.address if options.address else 'local'}): "
-                          f"{type(exc).__name__}: {exc}") from exc
+                          f"{type(exc).__name__}: {exc}{hint}") from exc
     return ray
 
 
