@@ -26,6 +26,7 @@ from click.testing import CliRunner
 from tinyc.boards import get_board
 from tinyc.search.costs import Costs, Limits, rejection
 from tinyc.search.latency import LatencyEstimate
+from tinyc.search.outputs import TrialStatus
 from tinyc.search.space import DataShape, SpaceChoice
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,7 +83,7 @@ def test_candidate_over_the_sram_limit_is_rejected_before_training(tmp_path: Pat
                                    max_proposals=1)
     result = driver.run_search(SEARCH_FILE, options, progress=lambda line: None)
     (record,) = result.records
-    assert record.status == "rejected"
+    assert record.status is TrialStatus.REJECTED
     assert record.val_accuracy is None and record.costs is not None
     assert record.reason is not None and record.reason.startswith(f"peak SRAM {record.costs['peak_sram_bytes']:,} B")
     assert record.reason.endswith("exceeds the SRAM limit 4,096 B")
@@ -245,7 +246,7 @@ def test_ctrl_c_keeps_the_journal_and_resume_continues(tmp_path: Path, monkeypat
     monkeypatch.setattr(driver, "_Ray", _NoRay)
     resumed = driver.run_search(SEARCH_FILE, driver.SearchOptions(board="stm32f412", output=out, sram_kb=4, trials=1,
                                                                   resume=True, max_proposals=1), progress=lines.append)
-    assert [(r.number, r.status) for r in resumed.records] == [(0, "failed"), (1, "rejected")]
+    assert [(r.number, r.status) for r in resumed.records] == [(0, TrialStatus.FAILED), (1, TrialStatus.REJECTED)]
     assert resumed.space is not None and resumed.space.chosen == FIXED_SPACE  # from OUT/space.json
 
 
@@ -270,8 +271,8 @@ def test_fit_advice_names_boards_and_the_largest_resolution(monkeypatch: pytest.
     code, out, _ = run_cli(monkeypatch, capsys, "report", str(ROOT / "models" / "tiny_mbv2.py"), "--board-file",
                            str(tmp_path / "tight.toml"), "--no-tflm-arena", "--json")
     advice = json.loads(out)["fit_advice"]
-    assert code == 0 and advice["boards_that_fit"] == ["nrf52840", "nrf5340", "stm32f412", "stm32h743", "stm32l4r5",
-                                                       "stm32u575"]
+    assert code == 0 and advice["boards_that_fit"] == ["alif_e7_hp", "nrf52840", "nrf5340", "stm32f412", "stm32h743",
+                                                       "stm32l4r5", "stm32u575"]
     assert advice["largest_width"] is None and advice["largest_resolution"]["value"] == 16
     assert advice["largest_resolution"]["peak_sram_bytes"] <= 4_096
 
@@ -306,8 +307,8 @@ def test_a_duplicate_architecture_is_told_the_earlier_result_not_trained_again()
     study = optuna.create_study(directions=["maximize", "minimize"])
     first = study.ask()
     first.suggest_categorical("kernel", [3, 5, 7])
-    first.set_user_attr(driver.RECORD_ATTR, TrialRecord(0, "trained", dict(first.params), {"estimated_ms": 5.0},
-                                                        0.9, None).as_json())
+    first.set_user_attr(driver.RECORD_ATTR, TrialRecord(0, TrialStatus.TRAINED, dict(first.params),
+                                                        {"estimated_ms": 5.0}, 0.9, None).as_json())
     first.set_constraint(driver.CONSTRAINT, 0.0)
     study.tell(first, [0.9, 5.0])
     study.enqueue_trial(dict(first.params))

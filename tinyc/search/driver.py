@@ -34,8 +34,8 @@ from tinyc.frontend.count import count
 from tinyc.frontend.synthetic import synthetic_graph
 from tinyc.plan.pipeline import plan_graph
 from tinyc.search.costs import Limits, costs_of, plan_candidate, rejection
-from tinyc.search.outputs import (TrialRecord, best_trial, pareto_front, save_weights, write_best, write_plots,
-                                  write_trials)
+from tinyc.search.outputs import (TrialRecord, TrialStatus, best_trial, pareto_front, save_weights, write_best,
+                                  write_plots, write_trials)
 from tinyc.search.recipe import Recipe, build_candidate, search_module
 from tinyc.search.space import DataShape, SpaceChoice, data_shape, default_spec
 from tinyc.search.space_choice import DEFAULT_SAMPLES, PairScore, SpaceDecision, choose_space
@@ -291,7 +291,7 @@ def _interrupted(study: Any, ray: _Ray, pending: dict[Any, tuple[Any, Recipe, di
 
     for ref, (trial, recipe, costs) in pending.items():
         ray.cancel(ref)
-        record = TrialRecord(trial.number, "failed", recipe.param_dict, costs, None, INTERRUPTED)
+        record = TrialRecord(trial.number, TrialStatus.FAILED, recipe.param_dict, costs, None, INTERRUPTED)
         trial.set_user_attr(RECORD_ATTR, record.as_json())
         study.tell(trial, state=TrialState.FAIL)
     pending.clear()
@@ -312,7 +312,7 @@ def _trial_loop(study: Any, ray: _Ray, pending: dict[Any, tuple[Any, Recipe, dic
                 continue
             recipe, costs, reason = _propose(trial, source, name, data, own_space, fixed, board, limits)
             if reason is not None:
-                record = TrialRecord(trial.number, "rejected", recipe.param_dict, costs, None, reason)
+                record = TrialRecord(trial.number, TrialStatus.REJECTED, recipe.param_dict, costs, None, reason)
                 trial.set_user_attr(RECORD_ATTR, record.as_json())
                 trial.set_constraint(CONSTRAINT, 1.0)
                 study.tell(trial, [0.0, float(costs["estimated_ms"]) if costs else REJECTED_UNKNOWN_MS])
@@ -335,17 +335,17 @@ def _trial_loop(study: Any, ray: _Ray, pending: dict[Any, tuple[Any, Recipe, dic
             trained: Trained = ray.get(done)
         except Exception as exc:  # a RayTaskError wraps whatever the training raised
             reason = f"training failed: {type(exc).__name__}: {str(exc).strip().splitlines()[-1]}"
-            record = TrialRecord(trial.number, "failed", recipe.param_dict, costs, None, reason)
+            record = TrialRecord(trial.number, TrialStatus.FAILED, recipe.param_dict, costs, None, reason)
             trial.set_user_attr(RECORD_ATTR, record.as_json())
             study.tell(trial, state=TrialState.FAIL)
             progress(f"search: trial {trial.number} {reason}")
             continue
         save_weights(options.output / WEIGHTS_DIR / f"trial{trial.number}.npz", trained.weights)
-        record = TrialRecord(trial.number, "trained", recipe.param_dict, costs, trained.val_accuracy, None)
+        record = TrialRecord(trial.number, TrialStatus.TRAINED, recipe.param_dict, costs, trained.val_accuracy, None)
         trial.set_user_attr(RECORD_ATTR, record.as_json())
         trial.set_constraint(CONSTRAINT, 0.0)
         study.tell(trial, [trained.val_accuracy, float(costs["estimated_ms"])])
-        best = best_trial([r for t in study.get_trials() if (r := _record(t)) and r.status == "trained"])
+        best = best_trial([r for t in study.get_trials() if (r := _record(t)) and r.status is TrialStatus.TRAINED])
         progress(f"search: trial {trial.number} val accuracy {trained.val_accuracy:.4f} (trained "
                  f"{trained.train_seconds:.1f} s); best so far: trial {best.number if best else '-'}"
                  + (f" {best.val_accuracy:.4f}" if best and best.val_accuracy is not None else ""))
@@ -361,7 +361,7 @@ def _told_as_duplicate(study: Any, trial: Any, recipe: Recipe, progress: Progres
     if earlier is None:
         return False
     before = _record(earlier)
-    record = TrialRecord(trial.number, "duplicate", recipe.param_dict, before.costs if before else None, None,
+    record = TrialRecord(trial.number, TrialStatus.DUPLICATE, recipe.param_dict, before.costs if before else None, None,
                          f"the same architecture as trial {earlier.number} (not trained again)")
     trial.set_user_attr(RECORD_ATTR, record.as_json())
     trial.set_constraint(CONSTRAINT, float(earlier.constraints.get(CONSTRAINT, 0.0)))
@@ -409,9 +409,9 @@ def _propose(trial: Any, source: str, name: str, data: SearchData, own_space: bo
 def _write_outputs(study: Any, source: str, data: SearchData, own_space: bool, board_name: str, limits: Limits,
                    options: SearchOptions, progress: Progress, space: SpaceDecision | None) -> SearchResult:
     records = [r if (r := _record(t)) is not None else
-               TrialRecord(t.number, "failed", dict(t.params), None, None, "interrupted before it finished")
+               TrialRecord(t.number, TrialStatus.FAILED, dict(t.params), None, None, "interrupted before it finished")
                for t in study.get_trials()]
-    trained = [r for r in records if r.status == "trained"]
+    trained = [r for r in records if r.status is TrialStatus.TRAINED]
     best = best_trial(trained)
     summary = {"board": board_name, "limits": {"sram_bytes": limits.sram_bytes, "flash_bytes": limits.flash_bytes,
                                                 "latency_ms": limits.latency_ms},
@@ -430,7 +430,7 @@ def _write_outputs(study: Any, source: str, data: SearchData, own_space: bool, b
                                num_classes=data.shape.num_classes, default_space=not own_space, weights=weights)
     plot = write_plots(options.output, trained, board_name=board_name)
     progress(f"search: {len(records)} trials ({len(trained)} trained, "
-             f"{sum(r.status == 'rejected' for r in records)} rejected before training); "
+             f"{sum(r.status is TrialStatus.REJECTED for r in records)} rejected before training); "
              + (f"best: trial {best.number}, val accuracy {best.val_accuracy:.4f}, {best.estimated_ms:.2f} ms "
                 f"estimated -> {best_file}" if best is not None and best.val_accuracy is not None
                 else "no trial was trained"))

@@ -9,6 +9,7 @@ import hashlib
 import html
 import io
 import json
+import enum
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,19 @@ PLOT_FILE = "pareto.png"
 HTML_FILE = "pareto.html"
 
 
+class TrialStatus(enum.Enum):
+    """What became of a trial (trials.json's `status`)."""
+    TRAINED = "trained"
+    REJECTED = "rejected"  # did not fit the limits (`reason`), before any training
+    DUPLICATE = "duplicate"  # the architecture of an earlier trial, not trained again (`reason` names it)
+    FAILED = "failed"  # training failed or was interrupted (`reason`)
+
+
 @dataclass(frozen=True)
 class TrialRecord:
-    """One trial as trials.json shows it: `status` is "trained", "rejected" (did not fit; `reason`), "duplicate" (the
-    architecture of an earlier trial, not trained again; `reason` names it) or "failed"."""
+    """One trial as trials.json shows it."""
     number: int
-    status: str
+    status: TrialStatus
     params: dict[str, Any]
     costs: dict[str, Any] | None
     val_accuracy: float | None
@@ -34,11 +42,11 @@ class TrialRecord:
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> TrialRecord:
-        return TrialRecord(number=int(data["number"]), status=str(data["status"]), params=dict(data["params"]),
+        return TrialRecord(number=int(data["number"]), status=TrialStatus(data["status"]), params=dict(data["params"]),
                            costs=data.get("costs"), val_accuracy=data.get("val_accuracy"), reason=data.get("reason"))
 
     def as_json(self) -> dict[str, Any]:
-        return {"number": self.number, "status": self.status, "params": self.params, "costs": self.costs,
+        return {"number": self.number, "status": self.status.value, "params": self.params, "costs": self.costs,
                 "val_accuracy": self.val_accuracy, "reason": self.reason}
 
     @property
