@@ -27,6 +27,7 @@ import json
 import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
@@ -150,6 +151,18 @@ def render_mlperf(mlperf: list[dict]) -> list[str]:
     return lines
 
 
+def per_op_kind(ours: Any, arm: Any) -> dict[str, list[int]]:
+    """Two benchmarks of the same plan summed per op kind: [ours, arm, MACs, layers]."""
+    by_op: dict[str, list[int]] = {}
+    for a, b in zip(ours.layers, arm.layers, strict=True):
+        entry = by_op.setdefault(a.op, [0, 0, 0, 0])
+        entry[0] += a.instructions
+        entry[1] += b.instructions
+        entry[2] += a.macs
+        entry[3] += 1
+    return by_op
+
+
 def run_cmsis(model: str, cmsis_nn: str) -> dict:
     """One model on the M4 board, per layer without in-place ops (CMSIS-NN has no in-place kernels): tinyc's
     kernels and Arm's, per op kind."""
@@ -162,13 +175,7 @@ def run_cmsis(model: str, cmsis_nn: str) -> dict:
     arm = bench_planned(planned, cmsis_nn_dir=Path(cmsis_nn))
     if (ours.output != arm.output).any():
         raise SystemExit(f"{model}: tinyc's output differs from CMSIS-NN's")
-    by_op: dict[str, list[int]] = {}
-    for a, b in zip(ours.layers, arm.layers, strict=True):
-        entry = by_op.setdefault(a.op, [0, 0, 0, 0])
-        entry[0] += a.instructions
-        entry[1] += b.instructions
-        entry[2] += a.macs
-        entry[3] += 1
+    by_op = per_op_kind(ours, arm)
     return {"model": model, "ours": ours.instructions, "arm": arm.instructions, "by_op": by_op}
 
 
@@ -183,13 +190,7 @@ def run_cmsis_helium(path: str, cmsis_nn: str) -> dict:
     arm = bench_planned(planned, cmsis_nn_dir=Path(cmsis_nn), cycles=True)
     if (ours.output != arm.output).any():
         raise SystemExit(f"{Path(path).stem}: tinyc's output differs from CMSIS-NN's on {HELIUM_BOARD}")
-    by_op: dict[str, list[int]] = {}
-    for a, b in zip(ours.layers, arm.layers, strict=True):
-        entry = by_op.setdefault(a.op, [0, 0, 0, 0])
-        entry[0] += a.instructions
-        entry[1] += b.instructions
-        entry[2] += a.macs
-        entry[3] += 1
+    by_op = per_op_kind(ours, arm)
     return {"model": Path(path).stem, "ours": ours.instructions, "arm": arm.instructions, "by_op": by_op,
             "clock_hz": ours.clock_hz, "ours_cycles": ours.cycles.cycles if ours.cycles else None,
             "arm_cycles": arm.cycles.cycles if arm.cycles else None}
@@ -234,12 +235,7 @@ def run_s4(model: str, cmsis_nn: str) -> dict:
     int8 = bench_planned(plan_model(path, "stm32f412"), cycles=False)
     if (ours.output != arm.output).any():
         raise SystemExit(f"{model} int4: tinyc's output differs from CMSIS-NN's")
-    by_op: dict[str, list[int]] = {}
-    for a, b in zip(ours.layers, arm.layers, strict=True):
-        entry = by_op.setdefault(a.op, [0, 0, 0])
-        entry[0] += a.instructions
-        entry[1] += b.instructions
-        entry[2] += a.macs
+    by_op = per_op_kind(ours, arm)
     return {"model": model, "ours": ours.instructions, "arm": arm.instructions, "int8": int8.instructions,
             "by_op": by_op}
 
@@ -252,7 +248,7 @@ def render_s4(rows: list[dict]) -> list[str]:
              "| model | op kind | MACs | tinyc s4 instr | CMSIS-NN s4 instr | tinyc / CMSIS-NN | instr/MAC tinyc / Arm |",
              "|---|---|---:|---:|---:|---:|---|"]
     for r in rows:
-        for op, (ours, arm, macs) in r["by_op"].items():
+        for op, (ours, arm, macs, *_) in r["by_op"].items():
             per_mac = f"{ours / macs:.2f} / {arm / macs:.2f}" if macs else ""
             lines.append(f"| {r['model']} | {op} | {macs:,} | {ours:,} | {arm:,} | {ours / arm:.2f} | {per_mac} |")
         lines.append(f"| {r['model']} | **whole model** (tinyc int8: {r['int8']:,}) | | {r['ours']:,} | "

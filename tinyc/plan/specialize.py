@@ -233,8 +233,8 @@ def _requant_records(layer: GemmLayer, fmt: WeightFormat) -> tuple[np.ndarray, R
     return records.reshape(-1).astype(np.int32), mode
 
 
-def _eligible(step: Step) -> str:
-    """Why this step cannot run the specialized convolution ("" when it can)."""
+def _matrix_product_reason(step: Step) -> str:
+    """Why this step is no matrix product a specialized convolution kernel (DSP or Helium) takes ("" when it is)."""
     call = step.call
     if isinstance(call, FullyConnectedCall):
         return "" if call.filter_dims.n == call.input_dims.c else "input rows of another length"
@@ -245,6 +245,16 @@ def _eligible(step: Step) -> str:
         return "batches or grouped convolution"
     if (call.dilation_h, call.dilation_w) != (1, 1):
         return "dilation"
+    return ""
+
+
+def _eligible(step: Step) -> str:
+    """Why this step cannot run the specialized convolution ("" when it can)."""
+    call = step.call
+    reason = _matrix_product_reason(step)
+    if reason or isinstance(call, FullyConnectedCall):
+        return reason
+    assert isinstance(call, ConvCall)
     k4 = -(-call.filter_dims.h * call.filter_dims.w * call.filter_dims.c // 4) * 4
     if not _pointwise(call) and call.scratch_bytes < 4 * k4:
         return "no room for two int16 columns"
@@ -461,15 +471,10 @@ def helium_records(layer: GemmLayer) -> np.ndarray:
 def _eligible_helium(step: Step) -> str:
     """Why this step cannot run tinyc's Helium convolution ("" when it can)."""
     call = step.call
-    if isinstance(call, FullyConnectedCall):
-        return "" if call.filter_dims.n == call.input_dims.c else "input rows of another length"
+    reason = _matrix_product_reason(step)
+    if reason or isinstance(call, FullyConnectedCall):
+        return reason
     assert isinstance(call, ConvCall)
-    if step.in_place:
-        return "in place: tinyc's in-place 1x1 kernel"
-    if call.input_dims.n != 1 or call.filter_dims.c != call.input_dims.c:
-        return "batches or grouped convolution"
-    if (call.dilation_h, call.dilation_w) != (1, 1):
-        return "dilation"
     k16 = -(-call.filter_dims.h * call.filter_dims.w * call.filter_dims.c // HELIUM_LANES) * HELIUM_LANES
     if not _pointwise(call) and call.scratch_bytes < 2 * k16:
         return "no room for two int8 columns"
