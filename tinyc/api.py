@@ -144,7 +144,6 @@ def compile(model: ModelFile | Planned, *, output: ModelFile, board: BoardRef | 
     from tinyc.codegen.library import BuildDescription, library_files
     from tinyc.codegen.render import Harness
     from tinyc.plan.pipeline import input_samples
-    from tinyc.plan.report import memory_report
     from tinyc.run.firmware import build_firmware
     from tinyc.run.output_folder import add_files, check_output_folder, staged_output
     folder = Path(output)
@@ -165,10 +164,7 @@ def compile(model: ModelFile | Planned, *, output: ModelFile, board: BoardRef | 
                 if planned.board.part is not None else None)
         if part is not None and planned.board.renode is not None:
             renode = _write_renode_files(planned, part.folder, samples, notes)
-        measured = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
-                                 sizes=built.sizes, schedule_summary=planned.report.schedule_summary,
-                           sram_constants_bytes=planned.constants.sram_bytes,
-                           weight_precision=planned.loaded.weights)
+        measured = planned.measured_report(built.sizes)
         description = BuildDescription(
             model_name=planned.loaded.source.name, board=planned.board,
             interface=model_interface(planned.schedule, planned.plan, api_names(c_name)), schedule=planned.schedule,

@@ -20,7 +20,7 @@ from tinyc.ir.lower import LoweredModel, lower
 from tinyc.ir.reader import name_output, read_tflite
 from tinyc.plan.constants import ConstantsPlacement, place_constants
 from tinyc.plan.placement import MemoryPlan
-from tinyc.plan.report import MemoryReport, memory_report
+from tinyc.plan.report import ElfSizes, MemoryReport, memory_report
 from tinyc.plan.schedule import Schedule
 from tinyc.plan.specialize import KernelChoice, choose_kernels, extra_flash_bytes
 from tinyc.plan.search import SRAM_HEADROOM_FRACTION, ScheduleOptions, choose_schedule
@@ -52,6 +52,14 @@ class Planned:
             if schedule is self.schedule and board == self.board:
                 return choices
         return choose_kernels(self.schedule, self.board)
+
+    def measured_report(self, sizes: ElfSizes, *, notes: tuple[str, ...] = (),
+                        measured_stack_bytes: int | None = None) -> MemoryReport:
+        """The memory report again with the linked ELF's sizes (and the emulator's stack), for this plan."""
+        return memory_report(self.schedule, self.plan, self.board, model_name=self.loaded.name, sizes=sizes,
+                             notes=notes, measured_stack_bytes=measured_stack_bytes,
+                             schedule_summary=self.report.schedule_summary,
+                             sram_constants_bytes=self.constants.sram_bytes, weight_precision=self.loaded.weights)
 
 
 def plan_model(model_path: Path, board_name: BoardRef, *, options: ScheduleOptions = ScheduleOptions(),
@@ -88,7 +96,8 @@ def plan_graph(graph: Graph, board: Board, *, name: str, options: ScheduleOption
 
 def _plan_graph(graph: Graph, board: Board, options: ScheduleOptions, *, name: str, notes: tuple[str, ...],
                 weight_precision: WeightPrecision | None = None
-                ) -> tuple[LoweredModel, Schedule, MemoryPlan, tuple[KernelChoice, ...], ConstantsPlacement, MemoryReport]:
+                ) -> tuple[LoweredModel, Schedule, MemoryPlan, tuple[KernelChoice, ...], ConstantsPlacement,
+                           MemoryReport]:
     lowered = lower(graph, helium=board.helium)
     choice = choose_schedule(lowered, board, options)
     schedule, plan = choice.schedule, choice.plan

@@ -267,8 +267,9 @@ def dw_band_row_bytes(call: ConvCall) -> int:
     return (call.pad_w + call.input_dims.w + pad_r + DW_ROW_SLACK_BYTES + 3) // 4 * 4
 
 
-def _eligible_depthwise(step: Step) -> str:
-    """Why this step cannot run the specialized depthwise convolution ("" when it can)."""
+def _channelwise_reason(step: Step) -> str:
+    """Why this depthwise step is no one-channel-at-a-time filter a specialized depthwise kernel (DSP or Helium)
+    takes ("" when it is)."""
     call = step.call
     assert isinstance(call, ConvCall)
     if step.in_place:
@@ -277,6 +278,16 @@ def _eligible_depthwise(step: Step) -> str:
         return "batches or a channel multiplier"
     if (call.dilation_h, call.dilation_w) != (1, 1):
         return "dilation"
+    return ""
+
+
+def _eligible_depthwise(step: Step) -> str:
+    """Why this step cannot run the specialized depthwise convolution ("" when it can)."""
+    call = step.call
+    assert isinstance(call, ConvCall)
+    reason = _channelwise_reason(step)
+    if reason:
+        return reason
     if call.filter_dims.h * dw_band_row_bytes(call) > DW_BAND_BYTES:
         return f"rows too wide for the {DW_BAND_BYTES}-byte band on the stack"
     return ""
@@ -519,12 +530,9 @@ def _eligible_helium_depthwise(step: Step) -> str:
     """Why this step cannot run tinyc's Helium depthwise convolution ("" when it can)."""
     call = step.call
     assert isinstance(call, ConvCall)
-    if step.in_place:
-        return "in place: tinyc's in-place depthwise kernel"
-    if call.input_dims.n != 1 or call.ch_mult != 1 or call.output_dims.c != call.input_dims.c:
-        return "batches or a channel multiplier"
-    if (call.dilation_h, call.dilation_w) != (1, 1):
-        return "dilation"
+    reason = _channelwise_reason(step)
+    if reason:
+        return reason
     if (call.filter_dims.h, call.filter_dims.w) != (3, 3):
         return "not a 3x3 filter"
     if call.output_dims.c % 4 or call.output_dims.c > HELIUM_DW_MAX_CHANNELS:

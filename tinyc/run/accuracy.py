@@ -25,7 +25,7 @@ from tinyc.boards import BoardRef
 from tinyc.errors import ModelLoadError, TinycError
 from tinyc.frontend.loader import build_keras
 from tinyc.plan.pipeline import Planned, plan_model, quantize_input
-from tinyc.plan.report import MemoryReport, memory_report
+from tinyc.plan.report import MemoryReport
 from tinyc.plan.search import ScheduleOptions
 from tinyc.run.compare import compare_outputs, reference_outputs
 from tinyc.run.emulators import Emulator, EmulatorChoice
@@ -323,11 +323,7 @@ def model_accuracy(planned: Planned, *, limit: int | None = None, emulator: Emul
                          cmsis_nn=cmsis_nn)
     notes = (*planned.loaded.notes, *reference.notes)
     # Sizes of the last batch's ELF (its samples sit in the emulator's test-data region, not in flash).
-    report = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
-                           sizes=runs.build.sizes, notes=notes, measured_stack_bytes=runs.run.stack_used_bytes,
-                           schedule_summary=planned.report.schedule_summary,
-                           sram_constants_bytes=planned.constants.sram_bytes,
-                           weight_precision=planned.loaded.weights)
+    report = planned.measured_report(runs.build.sizes, notes=notes, measured_stack_bytes=runs.run.stack_used_bytes)
     return AccuracyResult(model_name=planned.loaded.name, board=planned.board.name, emulator=runs.run.emulator,
                           reference=reference.name, labels=dataset.y, label_kind=dataset.labels, float_outputs=floats,
                           reference_outputs=_real(planned, reference.outputs),

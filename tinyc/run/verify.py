@@ -23,7 +23,7 @@ from tinyc.errors import EmulatorError
 from tinyc.ir.lower import SoftmaxCall
 from tinyc.ir.reader import without_final_softmax
 from tinyc.plan.pipeline import Planned, input_samples, plan_loaded, plan_model
-from tinyc.plan.report import MemoryReport, memory_report
+from tinyc.plan.report import MemoryReport
 from tinyc.plan.search import ScheduleOptions
 from tinyc.run.build import BuildResult
 from tinyc.run.compare import (TFLM, Comparison, Mismatch, OpCheck, Reference, compare_ops, compare_outputs,
@@ -186,11 +186,7 @@ def verify_planned(planned: Planned, inputs: list[np.ndarray], *, folder: Path |
                          cmsis_nn=cmsis_nn)
     softmax = bool(planned.lowered.calls) and isinstance(planned.lowered.calls[-1], SoftmaxCall)
     notes = (*planned.loaded.notes, *reference.notes, *output_warnings(runs.run.outputs, softmax=softmax))
-    report = memory_report(planned.schedule, planned.plan, planned.board, model_name=planned.loaded.name,
-                           sizes=runs.build.sizes, notes=notes, measured_stack_bytes=runs.run.stack_used_bytes,
-                           schedule_summary=planned.report.schedule_summary,
-                           sram_constants_bytes=planned.constants.sram_bytes,
-                           weight_precision=planned.loaded.weights)
+    report = planned.measured_report(runs.build.sizes, notes=notes, measured_stack_bytes=runs.run.stack_used_bytes)
     return VerifyResult(planned=planned, build=runs.build, run=runs.run, reference=reference.name,
                         samples=len(inputs), mismatched_samples=outputs.mismatched_samples,
                         mismatched_bytes=outputs.mismatched_bytes, first_mismatch=first,
