@@ -41,7 +41,7 @@ class StepCode:
     fast_live: str = "NULL"  # tinyc_fast_conv_s8's live channel numbers and constant row (NULL: every channel live)
     fast_row: str = "NULL"
     fast_args: tuple[tuple[str, int], ...] = ()  # tinyc_fast_conv_s8's tinyc_fast_conv_shape, by field
-    stage: tuple[tuple[str, int, int], ...] = ()  # --constants stage: (array, word offset, words) copied to the stage
+    stage: tuple[tuple[str, int, int], ...] = ()  # --constants stage: (array, word offset, bytes: whole words)
 
     @property
     def fast_macro(self) -> str | None:
@@ -167,7 +167,7 @@ def step_code(step: Step, *, streamed_input: int | None, choice: KernelChoice = 
                    fast_args=fast_conv_args(step.call))
     if staged and choice.variant is Variant.FAST_CONV and choice.weights.name in staged:
         layout = stage_layout((choice.weights, choice.quant))
-        stage = tuple((c_symbol(a), offset // 4, -(-a.size_bytes // 4)) for a, offset in layout)
+        stage = tuple((c_symbol(a), offset // 4, -(-a.size_bytes // 4) * 4) for a, offset in layout)
         at = {a.name: f"((const {a.ctype} *)(const void *)&{STAGE_BUFFER}[{offset // 4}])" for a, offset in layout}
         code = replace(code, stage=stage, fast_weights=at[choice.weights.name], fast_quant=at[choice.quant.name])
     if choice.live is not None and choice.row is not None:
