@@ -42,19 +42,23 @@ STAGE_MIN_MACS_PER_BYTE = 8  # below this a convolution's layouts are read too f
 STAGE_ALIGN_BYTES = 8
 
 
+def _stage_slot(array: ConstArray) -> int:
+    """The bytes an array takes in the stage buffer (rounded up to STAGE_ALIGN_BYTES)."""
+    return -(-array.size_bytes // STAGE_ALIGN_BYTES) * STAGE_ALIGN_BYTES
+
+
 def stage_layout(arrays: Sequence[ConstArray]) -> tuple[tuple[ConstArray, int], ...]:
     """Where each of a step's staged arrays goes in the stage buffer (8-byte aligned offsets)."""
     offsets = []
     at = 0
     for a in arrays:
         offsets.append((a, at))
-        at += -(-a.size_bytes // STAGE_ALIGN_BYTES) * STAGE_ALIGN_BYTES
+        at += _stage_slot(a)
     return tuple(offsets)
 
 
 def stage_bytes(arrays: Sequence[ConstArray]) -> int:
-    layout = stage_layout(arrays)
-    return layout[-1][1] + -(-layout[-1][0].size_bytes // STAGE_ALIGN_BYTES) * STAGE_ALIGN_BYTES if layout else 0
+    return sum(_stage_slot(a) for a in arrays)
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,8 @@ class ConstantsPlacement:
         if self.policy is ConstantsPolicy.FLASH:
             return "constants in flash (--constants flash)"
         if self.policy is ConstantsPolicy.STAGE:
-            return (f"constants in flash; {len(self.staged)} arrays of the convolutions that read them most copied into "
-                    f"a {self.stage_bytes:,} B SRAM buffer before their layer runs (--constants stage): {self.reason}")
+            return (f"constants in flash; {len(self.staged)} arrays of the convolutions that read them most copied "
+                    f"into a {self.stage_bytes:,} B SRAM buffer before their layer runs (--constants stage): {self.reason}")
         return (f"{self.sram_bytes:,} of {self.total_bytes:,} B, copied to SRAM at "
                 f"start-up (--constants {self.policy.value}): {self.reason}")
 
@@ -109,9 +113,9 @@ def place_constants(schedule: Schedule, kernels: Sequence[KernelChoice], board: 
     if policy is ConstantsPolicy.FLASH or not arrays:
         return ConstantsPlacement(policy=policy, total_bytes=total, reason="no constants" if not arrays else "")
     free = board.sram.size_bytes - sram_used_bytes
+    budget = free - int(headroom_fraction * board.sram.size_bytes)  # what `auto` and `stage` may take
     if policy is ConstantsPolicy.STAGE:
-        return _staged(schedule, kernels, board, total, free - int(headroom_fraction * board.sram.size_bytes),
-                       headroom_fraction)
+        return _staged(schedule, kernels, total, budget, headroom_fraction)
     if policy is ConstantsPolicy.SRAM:
         if total > free:
             raise PlanError(f"--constants sram: the model's constants need {total:,} B of SRAM and {board.name} has "
@@ -120,7 +124,6 @@ def place_constants(schedule: Schedule, kernels: Sequence[KernelChoice], board: 
         return ConstantsPlacement(policy=policy, in_sram=_with_generic(frozenset(a.name for a, _ in arrays), schedule,
                                                                        kernels), sram_bytes=total,
                                   total_bytes=total, reason="all of them")
-    budget = free - int(headroom_fraction * board.sram.size_bytes)
     chosen: list[ConstArray] = []
     used = 0
     # the most MACs per byte first; ties by name, so the choice is the same run to run
@@ -133,9 +136,8 @@ def place_constants(schedule: Schedule, kernels: Sequence[KernelChoice], board: 
     else:
         reason = (f"the ones read most per byte that leave {headroom_fraction:.0%} of the board's SRAM free "
                   f"({total - used:,} B stay in flash)")
-    return ConstantsPlacement(policy=policy, in_sram=_with_generic(frozenset(a.name for a in chosen), schedule, kernels),
-                              sram_bytes=used,
-                              total_bytes=total, reason=reason)
+    in_sram = _with_generic(frozenset(a.name for a in chosen), schedule, kernels)
+    return ConstantsPlacement(policy=policy, in_sram=in_sram, sram_bytes=used, total_bytes=total, reason=reason)
 
 
 def staged_steps(schedule: Schedule, kernels: Sequence[KernelChoice]) -> list[tuple[ConstArray, ...]]:
@@ -149,7 +151,7 @@ def staged_steps(schedule: Schedule, kernels: Sequence[KernelChoice]) -> list[tu
     return out
 
 
-def _staged(schedule: Schedule, kernels: Sequence[KernelChoice], board: Board, total: int, budget: int,
+def _staged(schedule: Schedule, kernels: Sequence[KernelChoice], total: int, budget: int,
             headroom_fraction: float) -> ConstantsPlacement:
     per_step = [a for a in staged_steps(schedule, kernels) if a]
     fits = [a for a in per_step if stage_bytes(a) <= budget]
@@ -161,4 +163,5 @@ def _staged(schedule: Schedule, kernels: Sequence[KernelChoice], board: Board, t
                               stage_bytes=size, sram_bytes=size, total_bytes=total, reason=reason)
 
 
-__all__ = ["staged_steps", "stage_layout", "stage_bytes", "STAGE_MIN_MACS_PER_BYTE", "ConstantsPolicy", "ConstantsPlacement", "place_constants", "step_arrays"]
+__all__ = ["ConstantsPolicy", "ConstantsPlacement", "STAGE_MIN_MACS_PER_BYTE", "place_constants", "stage_bytes",
+           "stage_layout", "staged_steps", "step_arrays"]
