@@ -149,9 +149,8 @@ def relax_in_place(lowered: LoweredModel, schedule: Schedule, plan: MemoryPlan) 
     """The in-place kernels of convolutions (depthwise, 1x1) run slower than the specialized out-of-place ones:
     each one in turn runs out of place where the greedy arena does not grow. Returns the schedule, its plan and
     how many ops moved (elementwise ops stay in place: they cost nothing)."""
-    in_place = sorted({s.call.op_index for s in schedule.steps if s.overwrites is not None})
-    convs = [op for op in in_place
-             if any(s.call.op_index == op and s.in_place and isinstance(s.call, ConvCall) for s in schedule.steps)]
+    in_place = {s.call.op_index for s in schedule.steps if s.overwrites is not None}
+    convs = sorted({s.call.op_index for s in schedule.steps if s.in_place and isinstance(s.call, ConvCall)})
     if not convs:
         return schedule, plan, 0
     build = rebuild(lowered, schedule)
